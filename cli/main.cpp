@@ -1,0 +1,2 @@
+// main.cpp — placeholder entry point; replaced by the CLI implementation.
+int main() { return 0; }

@@ -1,0 +1,100 @@
+// registry.hpp — the plugin registry: finds manifests, reads them before any
+// library is opened, loads each library through Boost.DLL, validates its
+// tables, and hands out components by (kind, name). A broken plugin is
+// recorded with its reason and skipped; the rest still load.
+// Not here: parsing the pipeline (config/), running ops (exec/).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "plinth/plugin.h"
+#include "plinth/status.hpp"
+
+namespace plinth {
+
+// One [[plugin]] entry of a manifest, as written (path resolved).
+struct ManifestEntry {
+  std::string name;
+  std::string kind;                 // "backend" | "comm" | "optimizer" | "data"
+  std::filesystem::path path;       // absolute, resolved against the manifest's folder
+  std::filesystem::path manifest;   // the file it came from
+  int line = 0;                     // line of the [[plugin]] header in that file
+  std::string abi;                  // the declared ABI range as written ("1", "1.0-1.3"); empty: any 1.x
+  std::optional<std::string> sha256;
+  int priority = 0;
+  std::map<std::string, std::string> metadata;  // vendor, description, other free-form keys
+};
+
+enum class PluginState { loaded, failed, shadowed };
+
+struct ComponentInfo {
+  plinth_kind kind;
+  std::string name;
+  std::string description;
+  const plinth_component* component = nullptr;  // valid while the registry lives
+};
+
+struct PluginInfo {
+  ManifestEntry entry;
+  PluginState state = PluginState::failed;
+  std::string reason;  // why failed / shadowed; empty when loaded
+  std::string hint;    // a likely fix, where the cause is common; may be empty
+  std::string version;
+  uint32_t abi_major = 0, abi_minor = 0;
+  std::string sha256;  // of the library file, when it could be read
+  std::vector<ComponentInfo> components;
+};
+
+// Where to look for manifests, highest precedence first (see docs/plugins.md):
+// the pipeline's [plugins] manifests, $PLINTH_PLUGIN_PATH, the user's config
+// folder, /etc/plinth/plugins.d, the install's share/plinth/plugins.d.
+struct DiscoveryOptions {
+  std::vector<std::filesystem::path> pipeline_manifests;  // files or folders
+  bool use_environment = true;   // $PLINTH_PLUGIN_PATH, $XDG_CONFIG_HOME/plinth/plugins.d
+  bool use_system = true;        // /etc/plinth/plugins.d
+  bool use_install = true;       // <prefix>/share/plinth/plugins.d next to the binary
+};
+
+class Registry {
+ public:
+  // Discover manifests and load every plugin. Fails only when nothing can be
+  // done at all; broken manifests and plugins are recorded in plugins() and
+  // logged, one line each, naming the plugin, the path and the reason.
+  static Result<std::shared_ptr<Registry>> open(const DiscoveryOptions& options);
+
+  virtual ~Registry() = default;
+
+  // Every manifest entry found, in precedence order, with its state.
+  virtual const std::vector<PluginInfo>& plugins() const = 0;
+  // Manifest files that could not be parsed: "file:line:col: message".
+  virtual const std::vector<std::string>& manifest_errors() const = 0;
+
+  // A loaded component, or not_found with a message listing the installed
+  // names of that kind.
+  virtual Result<const plinth_component*> find(plinth_kind kind, std::string_view name) const = 0;
+  virtual std::vector<std::string> names(plinth_kind kind) const = 0;
+  // The plugin (loaded) that provides a component.
+  virtual const PluginInfo* owner(const plinth_component* component) const = 0;
+  // A handle that keeps the component's library open while held.
+  virtual std::shared_ptr<void> keep_alive(const plinth_component* component) const = 0;
+
+  // The host services table given to plugins (log routed into spdlog).
+  virtual const plinth_host* host() const = 0;
+};
+
+// The last error message a plugin set with host->set_error on this thread,
+// then cleared. Empty when none.
+std::string take_plugin_error();
+
+// Turn a plinth_status from a plugin call into a Status whose message is
+// "<what>: <plugin's message>".
+Status plugin_status(plinth_status s, std::string_view what);
+
+}  // namespace plinth

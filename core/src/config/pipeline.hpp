@@ -1,0 +1,118 @@
+// pipeline.hpp — the typed, validated pipeline: what a pipeline.toml says,
+// with every default filled in. Built by config/pipeline.cpp from TOML++;
+// every error names file:line:column and the key. Plugin-specific keys are
+// kept as TOML tables and handed to the plugin (plugin_config.hpp).
+// Not here: building the model (graph/) or running it (train/).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <toml++/toml.h>
+
+#include "plinth/status.hpp"
+
+namespace plinth::config {
+
+struct RunSection {              // [run]
+  std::string name;              // default: the pipeline file's stem
+  uint64_t seed = 0;             // default 0
+  std::filesystem::path out_dir; // default "runs", relative to the working directory
+};
+
+struct BackendSection {          // [backend]
+  std::string name = "cpu";
+  int device = 0;
+  int threads = 0;               // 0: all cores (passed on to the backend)
+  bool allow_fallback = true;    // false: an op the backend lacks is an error
+  toml::table table;             // the whole [backend] table, for the plugin
+};
+
+struct DataSection {             // [data.train] / [data.eval]
+  std::string source;            // data-source component name: "idx", "csv", "synthetic"
+  bool shuffle = true;           // train default true, eval default false
+  bool drop_last = false;
+  int workers = 2;               // prefetch threads
+  int prefetch = 4;              // batches queued ahead
+  std::string input_field;       // default: the first field
+  std::string target_field;      // default: the second field
+  toml::table table;             // plugin keys (core keys removed)
+};
+
+struct LayerSpec {               // one [[model.layer]]
+  std::string type;              // linear, relu, gelu, tanh, sigmoid, dropout, layernorm, flatten
+  std::string name;              // default "<type><index>" e.g. "linear0"
+  int64_t out = 0;               // linear: output features
+  bool bias = true;              // linear
+  double p = 0.0;                // dropout
+  double eps = 1e-5;             // layernorm
+  toml::source_region where;     // for errors naming the layer's line
+};
+
+struct ModelSection {            // [model]
+  std::vector<LayerSpec> layers;
+};
+
+struct LossSection {             // [loss]
+  std::string type = "cross_entropy";  // cross_entropy | mse
+};
+
+struct OptimizerSection {        // [optimizer]
+  std::string name = "adamw";    // optimizer component name
+  toml::table table;             // the whole table, for the plugin (lr, betas, weight_decay ...)
+};
+
+struct ScheduleSection {         // [schedule]
+  std::string type = "constant"; // constant | step | linear | cosine | one_cycle | plateau
+  int64_t warmup_steps = 0;
+  double min_lr = 0.0;           // floor for cosine/linear, as an absolute lr
+  int64_t step_size = 0;         // step: decay every step_size optimizer steps
+  double gamma = 0.1;            // step, plateau: factor
+  double max_lr = 0.0;           // one_cycle: peak (default: optimizer lr)
+  double pct_start = 0.3;        // one_cycle
+  int64_t patience = 10;         // plateau: evaluations without improvement
+  double threshold = 1e-4;       // plateau: relative improvement that counts
+};
+
+struct TrainSection {            // [train]
+  int64_t epochs = 1;            // used when max_steps == 0
+  int64_t max_steps = 0;         // optimizer steps; 0: run `epochs`
+  int64_t batch_size = 32;
+  int64_t eval_every = 0;        // optimizer steps; 0: at the end of each epoch
+  int64_t log_every = 50;        // optimizer steps between metric lines
+  std::string target_metric;     // "eval.accuracy" | "eval.loss"; empty: none
+  double target_value = 0.0;     // reaching it records time-to-target
+  bool stop_at_target = false;
+};
+
+struct PluginsSection {          // [plugins]
+  std::vector<std::filesystem::path> manifests;  // resolved against the pipeline's folder
+};
+
+struct Pipeline {
+  std::filesystem::path source;  // the pipeline file
+  RunSection run;
+  BackendSection backend;
+  DataSection train_data;        // [data.train], required
+  std::optional<DataSection> eval_data;  // [data.eval]
+  ModelSection model;
+  LossSection loss;
+  OptimizerSection optimizer;
+  ScheduleSection schedule;
+  TrainSection train;
+  PluginsSection plugins;
+  toml::table document;          // the parsed file, for plinth resolve
+};
+
+// Parse and validate a pipeline file. Errors (errc::config) read
+// "<file>:<line>:<col>: <key>: <what>" with a "did you mean" for unknown keys.
+Result<Pipeline> load_pipeline(const std::filesystem::path& file);
+// Parse from a string (tests); `source` names it in errors.
+Result<Pipeline> parse_pipeline(std::string_view text, const std::filesystem::path& source);
+// The pipeline with every default filled in, as TOML text.
+std::string resolved_toml(const Pipeline& p);
+
+}  // namespace plinth::config

@@ -1,0 +1,74 @@
+/*
+ * plinth/data.h — the data-source table. A source offers random access by
+ * sample index: how many samples, the schema (named fields with a dtype and a
+ * per-sample shape), and a thread-safe read of a list of indices into host
+ * buffers. Shuffling, sharding, batching, prefetching and exact resume live in
+ * the core. A source that can only stream sets PLINTH_DATA_STREAMING, reads
+ * with next() and saves/restores its position.
+ */
+#ifndef PLINTH_DATA_H
+#define PLINTH_DATA_H
+
+#include "plinth/plugin.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct plinth_data_source plinth_data_source; /* one opened source */
+
+#define PLINTH_DATA_STREAMING 0x1u /* no random access: use next()        */
+
+typedef struct plinth_data_info {
+  size_t struct_size;
+  uint64_t num_samples; /* out: 0 for a streaming source of unknown length */
+  int32_t num_fields;   /* out: >= 1                                       */
+  uint32_t flags;       /* out: PLINTH_DATA_* bits                         */
+} plinth_data_info;
+#define PLINTH_DATA_INFO_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_data_info, flags)
+
+/* One field of a sample, e.g. "image" f32 (28, 28) or "label" i32 (). */
+typedef struct plinth_data_field {
+  size_t struct_size;
+  char name[64];       /* out: NUL-terminated                                   */
+  plinth_dtype dtype;  /* out                                                   */
+  int32_t ndim;        /* out: per-sample rank, 0 for a scalar                  */
+  int64_t shape[8];    /* out: per-sample shape                                 */
+  int64_t num_classes; /* out: for class labels, values lie in [0, num_classes);
+                          0 when not a label or unknown */
+} plinth_data_field;
+#define PLINTH_DATA_FIELD_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_data_field, num_classes)
+
+typedef struct plinth_data_v1 {
+  size_t struct_size;
+  /* Open from the pipeline's [data.<split>] table. May read files; reports
+   * a missing or malformed file with PLINTH_ERR_IO / PLINTH_ERR_BAD_DATA and
+   * a message naming the path (and offset or line). */
+  plinth_status (*open)(const plinth_host* host, const plinth_config* cfg, plinth_data_source** out);
+  void (*close)(plinth_data_source* src);
+  plinth_status (*info)(const plinth_data_source* src, plinth_data_info* out);
+  /* Field `index` in [0, num_fields). Caller sets out->struct_size. */
+  plinth_status (*field)(const plinth_data_source* src, int32_t index, plinth_data_field* out);
+  /* Read samples indices[0..n) into buffers[f] for every field f: sample i
+   * of field f lands at buffers[f] + i * (bytes per sample of f), packed.
+   * Thread-safe: several threads call it at once on one source. Not for
+   * streaming sources (may be NULL there). */
+  plinth_status (*read)(plinth_data_source* src, const uint64_t* indices, size_t n, void* const* buffers);
+  /* --- streaming sources only; (optional) NULL otherwise --- */
+  /* Read up to n next samples; *got < n only at the end of the stream. */
+  plinth_status (*next)(plinth_data_source* src, size_t n, void* const* buffers, size_t* got);
+  /* Write the position into buf (cap bytes); *len receives the size needed.
+   * PLINTH_ERR_INVALID_ARGUMENT when cap is too small. */
+  plinth_status (*save_position)(plinth_data_source* src, void* buf, size_t cap, size_t* len);
+  plinth_status (*restore_position)(plinth_data_source* src, const void* buf, size_t len);
+} plinth_data_v1;
+
+#define PLINTH_DATA_V1_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_data_v1, restore_position)
+/* Required: open, close, info, field (and read unless streaming). */
+#define PLINTH_DATA_V1_MIN_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_data_v1, read)
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* PLINTH_DATA_H */
