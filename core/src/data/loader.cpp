@@ -1,0 +1,116 @@
+// loader.cpp — ring-buffered prefetching. Batch k lives in slot k % ring size;
+// a worker may fill it once batch k - ring size has been released.
+#include "data/loader.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include "util/rng.hpp"
+
+namespace plinth::data {
+
+Loader::Loader(std::shared_ptr<Source> source, LoaderOptions options)
+    : source_(std::move(source)), opt_(options) {
+  opt_.prefetch = std::max(1, opt_.prefetch);
+  opt_.workers = std::max(0, opt_.workers);
+  ring_.resize(static_cast<size_t>(opt_.prefetch) + 1);
+  ready_.assign(ring_.size(), 0);
+  for (auto& b : ring_) {
+    b.fields.resize(source_->fields().size());
+    for (size_t f = 0; f < b.fields.size(); ++f)
+      b.fields[f].resize(source_->fields()[f].sample_bytes * static_cast<uint64_t>(opt_.batch));
+  }
+}
+
+Loader::~Loader() { stop(); }
+
+int64_t Loader::batches_per_epoch() const {
+  const auto n = static_cast<int64_t>(source_->size());
+  return opt_.drop_last ? n / opt_.batch : (n + opt_.batch - 1) / opt_.batch;
+}
+
+void Loader::stop() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  stopping_ = false;
+}
+
+void Loader::start_epoch(int64_t epoch, int64_t skip) {
+  stop();
+  const uint64_t n = source_->size();
+  if (opt_.shuffle) {
+    order_ = shuffled_indices(n, derive_seed(opt_.seed, 0x5348554646ull + static_cast<uint64_t>(epoch)));
+  } else {
+    order_.resize(n);
+    for (uint64_t i = 0; i < n; ++i) order_[i] = i;
+  }
+  num_batches_ = batches_per_epoch();
+  next_batch_ = std::min(skip, num_batches_);
+  released_ = next_batch_ - 1;
+  claim_ = next_batch_;
+  std::fill(ready_.begin(), ready_.end(), 0);
+  for (int i = 0; i < opt_.workers; ++i) threads_.emplace_back([this] { worker(); });
+}
+
+void Loader::fill(Batch& b, int64_t k) {
+  const int64_t begin = k * opt_.batch;
+  const int64_t rows = std::min<int64_t>(opt_.batch, static_cast<int64_t>(order_.size()) - begin);
+  b.index = k;
+  b.rows = rows;
+  std::vector<void*> ptrs;
+  for (auto& f : b.fields) ptrs.push_back(f.data());
+  b.status = source_->read(order_.data() + begin, static_cast<size_t>(rows), ptrs.data());
+}
+
+void Loader::worker() {
+  const auto ring = static_cast<int64_t>(ring_.size());
+  for (;;) {
+    const int64_t k = claim_.fetch_add(1);
+    if (k >= num_batches_) return;
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      cv_.wait(lk, [&] { return stopping_ || k - ring <= released_; });
+      if (stopping_) return;
+    }
+    Batch& b = ring_[k % ring];
+    fill(b, k);
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      ready_[k % ring] = 1;
+    }
+    cv_.notify_all();
+  }
+}
+
+const Batch* Loader::next() {
+  const auto ring = static_cast<int64_t>(ring_.size());
+  if (next_batch_ > 0) {
+    std::lock_guard<std::mutex> lk(mu_);
+    released_ = next_batch_ - 1;  // the previous batch is done with
+    ready_[(next_batch_ - 1) % ring] = 0;
+  }
+  cv_.notify_all();
+  if (next_batch_ >= num_batches_) return nullptr;
+  const int64_t k = next_batch_++;
+  Batch& b = ring_[k % ring];
+  if (opt_.workers == 0) {
+    auto t0 = std::chrono::steady_clock::now();
+    fill(b, k);
+    stall_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+    return &b;
+  }
+  std::unique_lock<std::mutex> lk(mu_);
+  if (!ready_[k % ring]) {
+    auto t0 = std::chrono::steady_clock::now();
+    cv_.wait(lk, [&] { return ready_[k % ring] != 0; });
+    stall_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+  }
+  return &b;
+}
+
+}  // namespace plinth::data

@@ -1,0 +1,72 @@
+// loader.hpp — batches from a Source in a seeded per-epoch order, read ahead
+// by worker threads into a bounded ring of batch slots, handed out strictly in
+// order. Counts the time the consumer waited (the data stall).
+// Not here: what the batch is used for; streaming sources.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "data/source.hpp"
+
+namespace plinth::data {
+
+struct Batch {
+  int64_t index = -1;  // batch number within the epoch
+  int64_t rows = 0;
+  std::vector<std::vector<unsigned char>> fields;  // per source field, rows * sample_bytes
+  Status status;
+};
+
+struct LoaderOptions {
+  int64_t batch = 32;
+  bool shuffle = true;
+  bool drop_last = false;
+  int workers = 2;   // 0: read on the consumer's thread
+  int prefetch = 4;  // batches read ahead
+  uint64_t seed = 0; // shuffle seed; epoch e uses derive(seed, e)
+};
+
+class Loader {
+ public:
+  Loader(std::shared_ptr<Source> source, LoaderOptions options);
+  ~Loader();
+  Loader(const Loader&) = delete;
+  Loader& operator=(const Loader&) = delete;
+
+  int64_t batches_per_epoch() const;
+  // Begin epoch `epoch` (0-based), skipping its first `skip` batches.
+  void start_epoch(int64_t epoch, int64_t skip = 0);
+  // The next batch of the epoch, or nullptr at its end. The batch stays valid
+  // until the following next() call. A read error is in batch->status.
+  const Batch* next();
+  double stall_seconds() const { return stall_ns_.load() * 1e-9; }
+  const Source& source() const { return *source_; }
+
+ private:
+  void stop();
+  void worker();
+  void fill(Batch& b, int64_t k);
+
+  std::shared_ptr<Source> source_;
+  LoaderOptions opt_;
+  std::vector<uint64_t> order_;
+  int64_t num_batches_ = 0;
+  int64_t next_batch_ = 0;      // next to hand out
+  int64_t released_ = -1;       // last batch the consumer is done with
+  std::atomic<int64_t> claim_{0};
+  std::vector<Batch> ring_;
+  std::vector<char> ready_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+  std::atomic<int64_t> stall_ns_{0};
+};
+
+}  // namespace plinth::data

@@ -1,0 +1,49 @@
+// source.hpp — a data-source component opened from a pipeline's [data.*]
+// table: its schema and thread-safe reads, with plugin errors as Status.
+// Not here: batching, shuffling, prefetching (data/loader.hpp).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "plinth/data.h"
+#include "plinth/registry.hpp"
+
+namespace plinth::data {
+
+struct Field {
+  std::string name;
+  plinth_dtype dtype;
+  std::vector<int64_t> shape;  // per sample
+  int64_t num_classes = 0;
+  uint64_t sample_bytes = 0;
+};
+
+class Source {
+ public:
+  // `what` names the source in messages ("[data.train]").
+  static Result<std::shared_ptr<Source>> open(const Registry& registry, const std::string& component,
+                                              const plinth_config* cfg, std::string what);
+  ~Source();
+  Source(const Source&) = delete;
+  Source& operator=(const Source&) = delete;
+
+  uint64_t size() const { return info_.num_samples; }
+  const std::vector<Field>& fields() const { return fields_; }
+  int field_index(const std::string& name) const;
+  // Read samples into buffers[f] (one per field, packed). Thread-safe.
+  Status read(const uint64_t* indices, size_t n, void* const* buffers);
+  const std::string& what() const { return what_; }
+
+ private:
+  Source() = default;
+  const plinth_data_v1* table_ = nullptr;
+  plinth_data_source* src_ = nullptr;
+  std::shared_ptr<void> keep_alive_;
+  plinth_data_info info_{};
+  std::vector<Field> fields_;
+  std::string what_;
+};
+
+}  // namespace plinth::data

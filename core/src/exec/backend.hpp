@@ -1,0 +1,88 @@
+// backend.hpp — the core's handle on one backend instance: the plugin's
+// table, its context and the library keep-alive, with calls converted to
+// Status. Buffers are RAII. Not here: what to launch (exec/program.hpp).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "plinth/backend.h"
+#include "plinth/registry.hpp"
+#include "plinth/status.hpp"
+
+namespace plinth::exec {
+
+class Backend;
+
+// One device allocation; freed when the last owner drops it.
+class Buffer {
+ public:
+  Buffer() = default;
+  Buffer(std::shared_ptr<Backend> backend, plinth_buffer* buf, uint64_t size)
+      : backend_(std::move(backend)), buf_(buf), size_(size) {}
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  Buffer(Buffer&& o) noexcept { swap(o); }
+  Buffer& operator=(Buffer&& o) noexcept {
+    Buffer tmp(std::move(o));
+    swap(tmp);
+    return *this;
+  }
+  ~Buffer();
+
+  plinth_buffer* get() const { return buf_; }
+  uint64_t size() const { return size_; }
+  void swap(Buffer& o) noexcept {
+    std::swap(backend_, o.backend_);
+    std::swap(buf_, o.buf_);
+    std::swap(size_, o.size_);
+  }
+
+ private:
+  std::shared_ptr<Backend> backend_;
+  plinth_buffer* buf_ = nullptr;
+  uint64_t size_ = 0;
+};
+
+class Backend : public std::enable_shared_from_this<Backend> {
+ public:
+  // Create an instance of backend component `name` on `device`.
+  static Result<std::shared_ptr<Backend>> create(const Registry& registry, const std::string& name,
+                                                 const plinth_config* cfg, int device);
+  ~Backend();
+  Backend(const Backend&) = delete;
+  Backend& operator=(const Backend&) = delete;
+
+  const std::string& name() const { return name_; }
+  const plinth_device_properties& properties() const { return props_; }
+
+  Result<Buffer> alloc(uint64_t size);
+  // Host address of a buffer where the device is host-visible, else nullptr.
+  void* host_ptr(const Buffer& b) const;
+  Status upload(const Buffer& dst, uint64_t offset, const void* src, uint64_t size);
+  Status download(void* dst, const Buffer& src, uint64_t offset, uint64_t size);
+  Status synchronize();
+
+  bool supports(const plinth_op& op) const { return table_->supports(ctx_, &op) != 0; }
+  // The hot path: no allocation, one indirect call.
+  plinth_status launch_raw(const plinth_op& op) { return table_->launch(ctx_, nullptr, &op); }
+  Status launch(const plinth_op& op, const char* what);
+
+  const plinth_backend_v1* table() const { return table_; }
+  plinth_backend_ctx* ctx() const { return ctx_; }
+
+ private:
+  Backend() = default;
+  friend class Buffer;
+  std::string name_;
+  const plinth_backend_v1* table_ = nullptr;
+  plinth_backend_ctx* ctx_ = nullptr;
+  std::shared_ptr<void> keep_alive_;
+  plinth_device_properties props_{};
+};
+
+const char* op_name(plinth_op_kind kind);
+const char* dtype_name(plinth_dtype dtype);
+size_t dtype_size(plinth_dtype dtype);
+
+}  // namespace plinth::exec

@@ -1,0 +1,223 @@
+// program.cpp — compile a graph into a planned arena and a flat launch list.
+#include "exec/program.hpp"
+
+#include <cstring>
+
+#include "exec/planner.hpp"
+
+namespace plinth::exec {
+
+plinth_tensor make_tensor(plinth_buffer* buf, uint64_t offset, plinth_dtype dtype,
+                          const std::vector<int64_t>& shape) {
+  plinth_tensor t{};
+  t.struct_size = sizeof(plinth_tensor);
+  t.buffer = buf;
+  t.offset = offset;
+  t.dtype = dtype;
+  t.ndim = static_cast<int32_t>(shape.size());
+  int64_t stride = 1;
+  for (int i = t.ndim - 1; i >= 0; --i) {
+    t.shape[i] = shape[i];
+    t.strides[i] = stride;
+    stride *= shape[i];
+  }
+  return t;
+}
+
+static uint64_t bytes_of(plinth_dtype dtype, const std::vector<int64_t>& shape) {
+  uint64_t n = dtype_size(dtype);
+  for (int64_t d : shape) n *= static_cast<uint64_t>(d);
+  return n;
+}
+
+Status Store::declare(const std::string& name, Group group, plinth_dtype dtype,
+                      const std::vector<int64_t>& shape) {
+  if (auto it = slots_.find(name); it != slots_.end()) {
+    if (it->second.shape != shape || it->second.dtype != dtype || it->second.group != group)
+      return error(errc::internal, "tensor '" + name + "' declared twice with different shapes");
+    return {};
+  }
+  if (buffers_[group].get()) return error(errc::internal, "tensor '" + name + "' declared after allocation");
+  Slot s;
+  s.shape = shape;
+  s.dtype = dtype;
+  s.group = group;
+  s.bytes = bytes_of(dtype, shape);
+  s.offset = sizes_[group];
+  sizes_[group] += (s.bytes + kAlignment - 1) / kAlignment * kAlignment;
+  slots_[name] = s;
+  order_.push_back(name);
+  return {};
+}
+
+Status Store::allocate() {
+  for (int g = 0; g < kGroups; ++g) {
+    if (buffers_[g].get() || sizes_[g] == 0) continue;
+    auto b = backend_->alloc(sizes_[g]);
+    if (!b) return b.status();
+    buffers_[g] = std::move(*b);
+    plinth_fill_params zero{sizeof zero, 0.0};
+    plinth_tensor t = make_tensor(buffers_[g].get(), 0, PLINTH_DTYPE_U8, {static_cast<int64_t>(sizes_[g])});
+    // Zero through the host where possible (any dtype), else as f32 words.
+    if (void* p = backend_->host_ptr(buffers_[g])) {
+      std::memset(p, 0, sizes_[g]);
+    } else {
+      t = make_tensor(buffers_[g].get(), 0, PLINTH_DTYPE_F32, {static_cast<int64_t>(sizes_[g] / 4)});
+      plinth_op op{sizeof op, PLINTH_OP_FILL, 0, nullptr, 1, &t, &zero};
+      PLINTH_TRY(backend_->launch(op, "zeroing persistent tensors"));
+    }
+  }
+  return {};
+}
+
+plinth_tensor Store::tensor(const std::string& name) const {
+  const Slot& s = slots_.at(name);
+  return make_tensor(buffers_[s.group].get(), s.offset, s.dtype, s.shape);
+}
+
+std::vector<std::string> Store::names(Group g) const {
+  std::vector<std::string> out;
+  for (const auto& n : order_)
+    if (slots_.at(n).group == g) out.push_back(n);
+  return out;
+}
+
+Result<std::unique_ptr<Program>> Program::compile(const graph::Graph& g, Store& store) {
+  auto prog = std::unique_ptr<Program>(new Program());
+  Program& p = *prog;
+  p.graph_ = g;
+  p.store_ = &store;
+  const auto& G = p.graph_;
+  for (const auto& n : G.forward) p.nodes_.push_back(&n);
+  for (const auto& n : G.backward) p.nodes_.push_back(&n);
+
+  // Lifetimes of transient root values over the launch sequence.
+  const int nv = static_cast<int>(G.values.size());
+  std::vector<int> first(nv, -1), last(nv, -1);
+  auto touch = [&](int v, int i) {
+    int r = G.root(v);
+    if (first[r] < 0) first[r] = i;
+    last[r] = i;
+  };
+  for (int i = 0; i < static_cast<int>(p.nodes_.size()); ++i) {
+    for (int v : p.nodes_[i]->inputs) touch(v, i);
+    for (int v : p.nodes_[i]->outputs) touch(v, i);
+  }
+  std::vector<Interval> items;
+  std::vector<int> item_value;
+  for (int v = 0; v < nv; ++v) {
+    const auto& val = G.values[v];
+    if (val.alias_of >= 0) continue;
+    bool transient = val.role == graph::Role::activation || val.role == graph::Role::input ||
+                     val.role == graph::Role::target;
+    if (!transient) {
+      if (!store.has(val.name)) return error(errc::internal, "no persistent storage for '" + val.name + "'");
+      continue;
+    }
+    if (val.role != graph::Role::activation) first[v] = 0;  // written before the first launch
+    if (first[v] < 0) continue;                             // never used
+    items.push_back({bytes_of(val.dtype, val.shape), first[v], last[v], 0});
+    item_value.push_back(v);
+  }
+  uint64_t arena = plan_offsets(items);
+  auto buf = store.backend().alloc(arena);
+  if (!buf) return buf.status();
+  p.arena_ = std::move(*buf);
+  p.offset_.assign(nv, 0);
+  for (size_t i = 0; i < items.size(); ++i) p.offset_[item_value[i]] = items[i].offset;
+
+  // Launches: tensors first (stable storage), then pointers.
+  for (int i = 0; i < static_cast<int>(p.nodes_.size()); ++i) {
+    const graph::Node& n = *p.nodes_[i];
+    Launch l;
+    l.node = i;
+    l.params = n.params;
+    l.tin = static_cast<uint32_t>(p.tensors_.size());
+    for (int v : n.inputs) p.tensors_.push_back(p.tensor_of(v));
+    l.tout = static_cast<uint32_t>(p.tensors_.size());
+    for (int v : n.outputs) p.tensors_.push_back(p.tensor_of(v));
+    l.op.struct_size = sizeof(plinth_op);
+    l.op.kind = n.kind;
+    l.op.num_inputs = static_cast<int32_t>(n.inputs.size());
+    l.op.num_outputs = static_cast<int32_t>(n.outputs.size());
+    p.launches_.push_back(std::move(l));
+  }
+  for (auto& l : p.launches_) {
+    l.op.inputs = p.tensors_.data() + l.tin;
+    l.op.outputs = p.tensors_.data() + l.tout;
+    l.op.params = std::visit(
+        [](auto& x) -> const void* {
+          if constexpr (std::is_same_v<std::decay_t<decltype(x)>, std::monostate>)
+            return nullptr;
+          else
+            return &x;
+        },
+        l.params);
+  }
+  for (const auto& l : p.launches_)
+    if (l.op.kind == PLINTH_OP_CROSS_ENTROPY_BACKWARD)
+      p.loss_scale_base_ = std::get<plinth_xent_params>(l.params).scale;
+  return prog;
+}
+
+plinth_tensor Program::tensor_of(int v) const {
+  const auto& G = graph_;
+  int r = G.root(v);
+  const auto& root = G.values[r];
+  const auto& val = G.values[v];
+  if (root.role == graph::Role::activation || root.role == graph::Role::input || root.role == graph::Role::target)
+    return make_tensor(arena_.get(), offset_[r], val.dtype, val.shape);
+  plinth_tensor t = store_->tensor(root.name);
+  return make_tensor(t.buffer, t.offset, val.dtype, val.shape);
+}
+
+Status Program::check_supported() const {
+  for (const auto& l : launches_)
+    if (!store_->backend().supports(l.op))
+      return error(errc::unsupported, "backend '" + store_->backend().name() + "' does not support op " +
+                                          op_name(l.op.kind) + " of layer '" + nodes_[l.node]->layer + "'");
+  return {};
+}
+
+Status Program::run() {
+  Backend& b = store_->backend();
+  for (const auto& l : launches_) {
+    if (plinth_status s = b.launch_raw(l.op); s != PLINTH_OK)
+      return plugin_status(s, std::string("op ") + op_name(l.op.kind) + " of layer '" + nodes_[l.node]->layer + "'");
+  }
+  return {};
+}
+
+Status Program::upload_input(const void* data, uint64_t bytes) {
+  int r = graph_.root(graph_.input);
+  return store_->backend().upload(arena_, offset_[r], data, bytes);
+}
+
+Status Program::upload_target(const void* data, uint64_t bytes) {
+  int r = graph_.root(graph_.target);
+  return store_->backend().upload(arena_, offset_[r], data, bytes);
+}
+
+Status Program::download_argmax(int32_t* out) {
+  if (graph_.argmax < 0) return error(errc::internal, "this program has no argmax");
+  int r = graph_.root(graph_.argmax);
+  return store_->backend().download(out, arena_, offset_[r], graph_.batch * sizeof(int32_t));
+}
+
+void Program::set_dropout(uint64_t seed, uint64_t step) {
+  for (auto& l : launches_) {
+    if (l.op.kind != PLINTH_OP_DROPOUT && l.op.kind != PLINTH_OP_DROPOUT_BACKWARD) continue;
+    auto& dp = std::get<plinth_dropout_params>(l.params);
+    const auto& orig = std::get<plinth_dropout_params>(nodes_[l.node]->params);
+    dp.seed = seed;
+    dp.offset = ((step << 8) + orig.offset) << 32;  // 2^32 counters per layer per step
+  }
+}
+
+void Program::set_loss_scale(float scale) {
+  for (auto& l : launches_)
+    if (l.op.kind == PLINTH_OP_CROSS_ENTROPY_BACKWARD) std::get<plinth_xent_params>(l.params).scale = scale;
+  (void)loss_scale_base_;
+}
+
+}  // namespace plinth::exec

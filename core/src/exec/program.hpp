@@ -1,0 +1,99 @@
+// program.hpp — a graph compiled for one backend: persistent tensors
+// (parameters, gradients, optimizer state, stats) in a Store shared by every
+// program of a run, transient values in a planned arena, and the step as a
+// flat list of prepared plinth_op launches. Not here: what the graph is
+// (graph/) or when steps run (train/).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "exec/backend.hpp"
+#include "graph/graph.hpp"
+
+namespace plinth::exec {
+
+// A tensor that lives for the whole run, by name ("fc1.weight").
+struct Slot {
+  std::vector<int64_t> shape;
+  plinth_dtype dtype = PLINTH_DTYPE_F32;
+  uint64_t offset = 0;  // in the store's buffer for its group
+  uint64_t bytes = 0;
+  int group = 0;
+};
+
+// Persistent tensors, grouped so each group is one contiguous buffer
+// (all parameters, all gradients, ... : one global-norm or all-reduce each).
+class Store {
+ public:
+  enum Group { params = 0, grads = 1, state = 2, stats = 3, kGroups = 4 };
+
+  explicit Store(std::shared_ptr<Backend> backend) : backend_(std::move(backend)) {}
+  // Declare a tensor before allocate(); a second declaration must match.
+  Status declare(const std::string& name, Group group, plinth_dtype dtype, const std::vector<int64_t>& shape);
+  Status allocate();  // one buffer per group, zero-filled
+  bool has(const std::string& name) const { return slots_.count(name) != 0; }
+  const Slot& slot(const std::string& name) const { return slots_.at(name); }
+  plinth_tensor tensor(const std::string& name) const;
+  const Buffer& buffer(Group g) const { return buffers_[g]; }
+  uint64_t group_bytes(Group g) const { return sizes_[g]; }
+  std::vector<std::string> names(Group g) const;  // in declaration order
+  Backend& backend() const { return *backend_; }
+
+ private:
+  std::shared_ptr<Backend> backend_;
+  std::map<std::string, Slot> slots_;
+  std::vector<std::string> order_;
+  uint64_t sizes_[kGroups] = {};
+  Buffer buffers_[kGroups];
+};
+
+plinth_tensor make_tensor(plinth_buffer* buf, uint64_t offset, plinth_dtype dtype,
+                          const std::vector<int64_t>& shape);
+
+class Program {
+ public:
+  // Compile `g` (forward then backward) against `store`, which must already
+  // hold every parameter, gradient and stat the graph names.
+  static Result<std::unique_ptr<Program>> compile(const graph::Graph& g, Store& store);
+
+  // Run every launch in order. On failure, the message names the op and layer.
+  Status run();
+  // Write a batch field (host bytes) into the input or target value.
+  Status upload_input(const void* data, uint64_t bytes);
+  Status upload_target(const void* data, uint64_t bytes);
+  Status download_argmax(int32_t* out);  // eval graphs with cross-entropy
+
+  // Per-step parameters: dropout's Philox key and counter base.
+  void set_dropout(uint64_t seed, uint64_t step);
+  // dL/dlogits scale (1 / rows the loss is averaged over).
+  void set_loss_scale(float scale);
+
+  const graph::Graph& graph() const { return graph_; }
+  uint64_t arena_bytes() const { return arena_.size(); }
+  size_t num_launches() const { return launches_.size(); }
+  // Verify the backend supports every launch; the message names op and layer.
+  Status check_supported() const;
+
+ private:
+  struct Launch {
+    plinth_op op{};
+    graph::Params params;
+    uint32_t tin = 0, tout = 0;
+    int node = 0;
+  };
+  plinth_tensor tensor_of(int value) const;
+
+  graph::Graph graph_;
+  Store* store_ = nullptr;
+  Buffer arena_;
+  std::vector<uint64_t> offset_;  // per root value, in the arena
+  std::vector<plinth_tensor> tensors_;
+  std::vector<Launch> launches_;
+  std::vector<const graph::Node*> nodes_;
+  float loss_scale_base_ = 1.f;
+};
+
+}  // namespace plinth::exec

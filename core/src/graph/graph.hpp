@@ -1,0 +1,87 @@
+// graph.hpp — the static training graph: values (tensors with a shape and a
+// role) and nodes (one backend op each). Built once from the pipeline's
+// [model] and [loss] (graph/build.cpp), differentiated by graph/autodiff.cpp,
+// then laid out by exec/planner and flattened by exec/program.
+//
+// Notation: B batch rows, F input features, C classes / output features.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "plinth/backend.h"
+
+namespace plinth::graph {
+
+enum class Role {
+  input,       // the batch's input field, written by the loader
+  target,      // the batch's target field
+  param,       // a trained weight (persistent)
+  grad,        // a parameter's gradient (persistent: lives until the optimizer step)
+  activation,  // forward or backward intermediate (arena, reused)
+  stat,        // persistent scalars the step accumulates (loss sum)
+};
+
+struct Value {
+  std::string name;
+  plinth_dtype dtype = PLINTH_DTYPE_F32;
+  std::vector<int64_t> shape;
+  Role role = Role::activation;
+  int alias_of = -1;  // >= 0: a reshaped view of that value's bytes
+  int grad = -1;      // the gradient value, once autodiff made one
+
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    return n;
+  }
+};
+
+using Params = std::variant<std::monostate, plinth_fill_params, plinth_unary_params, plinth_binary_params,
+                            plinth_axpby_params, plinth_matmul_params, plinth_reduce_params,
+                            plinth_xent_params, plinth_layernorm_params, plinth_dropout_params>;
+
+struct Node {
+  plinth_op_kind kind;
+  std::vector<int> inputs;
+  std::vector<int> outputs;
+  Params params;
+  std::string layer;  // the layer it belongs to, for messages and profiles
+};
+
+// How a layer's parameter is initialised (PyTorch's defaults).
+struct ParamInit {
+  enum Kind { uniform, constant } kind = uniform;
+  double a = 0.0;  // uniform: bound (U(-a, a)); constant: the value
+};
+
+struct Parameter {
+  int value = -1;
+  ParamInit init;
+  bool weight_decay = true;  // biases and norm gains are excluded
+};
+
+struct Graph {
+  std::vector<Value> values;
+  std::vector<Node> forward;   // model + loss
+  std::vector<Node> backward;  // derived; empty for an eval graph
+  std::vector<Parameter> params;
+  int input = -1;       // (B, ...) from the data source
+  int target = -1;      // (B) i32 class ids, or the prediction's shape for mse
+  int prediction = -1;  // model output (B, C)
+  int losses = -1;      // per-row losses (B)
+  int loss_sum = -1;    // scalar f32, += sum(losses) every step (role stat)
+  int argmax = -1;      // (B) i32, eval graphs with cross-entropy only
+  int64_t batch = 0;
+
+  int add_value(std::string name, plinth_dtype dtype, std::vector<int64_t> shape, Role role);
+  int add_view(int of, std::vector<int64_t> shape, std::string name);
+  int root(int v) const {
+    while (values[v].alias_of >= 0) v = values[v].alias_of;
+    return v;
+  }
+};
+
+}  // namespace plinth::graph

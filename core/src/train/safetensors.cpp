@@ -1,0 +1,104 @@
+// safetensors.cpp — the safetensors container, checked on read: header size
+// within the file, known dtypes, offsets contiguous and inside the data.
+#include "train/safetensors.hpp"
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "exec/backend.hpp"
+#include "util/files.hpp"
+
+namespace plinth {
+namespace {
+
+const char* st_dtype(plinth_dtype d) {
+  switch (d) {
+    case PLINTH_DTYPE_F32: return "F32";
+    case PLINTH_DTYPE_F16: return "F16";
+    case PLINTH_DTYPE_BF16: return "BF16";
+    case PLINTH_DTYPE_F64: return "F64";
+    case PLINTH_DTYPE_I32: return "I32";
+    case PLINTH_DTYPE_I64: return "I64";
+    case PLINTH_DTYPE_U8: return "U8";
+    case PLINTH_DTYPE_U16: return "U16";
+    default: return nullptr;
+  }
+}
+
+bool parse_dtype(const std::string& s, plinth_dtype& out) {
+  for (int d = 0; d < PLINTH_DTYPE_COUNT_V1; ++d)
+    if (s == st_dtype(static_cast<plinth_dtype>(d))) {
+      out = static_cast<plinth_dtype>(d);
+      return true;
+    }
+  return false;
+}
+
+}  // namespace
+
+Status write_safetensors(const std::filesystem::path& path, const std::vector<NamedTensor>& tensors,
+                         const std::map<std::string, std::string>& metadata) {
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  uint64_t offset = 0;
+  for (const auto& t : tensors) {
+    header[t.name] = {{"dtype", st_dtype(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.data.size()}}};
+    offset += t.data.size();
+  }
+  std::string h = header.dump();
+  while ((8 + h.size()) % 8 != 0) h.push_back(' ');
+  std::string out;
+  out.reserve(8 + h.size() + offset);
+  uint64_t n = h.size();
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+  out += h;
+  for (const auto& t : tensors) out.append(reinterpret_cast<const char*>(t.data.data()), t.data.size());
+  return write_file_atomic(path, out);
+}
+
+Result<std::vector<NamedTensor>> read_safetensors(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return error(errc::io, path.string() + ": cannot open");
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto bad = [&](const std::string& what) { return error(errc::bad_data, path.string() + ": " + what); };
+  if (bytes.size() < 8) return bad("truncated: " + std::to_string(bytes.size()) + " bytes, no header length");
+  uint64_t n = 0;
+  for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[i])) << (8 * i);
+  if (n > bytes.size() - 8) return bad("header length " + std::to_string(n) + " exceeds the file size");
+  nlohmann::json header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<int64_t>(n),
+                                                nullptr, false);
+  if (header.is_discarded() || !header.is_object()) return bad("the header is not a JSON object");
+  const uint64_t data_size = bytes.size() - 8 - n;
+  std::vector<NamedTensor> out;
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    if (it.key() == "__metadata__") continue;
+    const auto& e = it.value();
+    NamedTensor t;
+    t.name = it.key();
+    if (!e.is_object() || !e.contains("dtype") || !e["dtype"].is_string() ||
+        !parse_dtype(e["dtype"].get<std::string>(), t.dtype))
+      return bad("tensor '" + t.name + "': missing or unknown dtype");
+    if (!e.contains("shape") || !e["shape"].is_array()) return bad("tensor '" + t.name + "': missing shape");
+    uint64_t numel = 1;
+    for (const auto& d : e["shape"]) {
+      if (!d.is_number_integer() || d.get<int64_t>() < 0) return bad("tensor '" + t.name + "': bad shape");
+      t.shape.push_back(d.get<int64_t>());
+      numel *= static_cast<uint64_t>(d.get<int64_t>());
+    }
+    const auto& off = e.value("data_offsets", nlohmann::json());
+    if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
+      return bad("tensor '" + t.name + "': missing data_offsets");
+    uint64_t b = off[0].get<uint64_t>(), end = off[1].get<uint64_t>();
+    if (b > end || end > data_size)
+      return bad("tensor '" + t.name + "': data [" + std::to_string(b) + ", " + std::to_string(end) +
+                 ") lies outside the " + std::to_string(data_size) + " data bytes (truncated file?)");
+    if (end - b != numel * exec::dtype_size(t.dtype))
+      return bad("tensor '" + t.name + "': " + std::to_string(end - b) + " bytes do not match its shape");
+    t.data.assign(bytes.begin() + 8 + static_cast<int64_t>(n + b), bytes.begin() + 8 + static_cast<int64_t>(n + end));
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+}  // namespace plinth

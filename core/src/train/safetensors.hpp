@@ -1,0 +1,30 @@
+// safetensors.hpp — write and read the safetensors format (Hugging Face): an
+// 8-byte little-endian header length, a JSON header mapping each name to its
+// dtype, shape and [begin, end) byte range, then the raw data. Written
+// atomically. Not here: which tensors a checkpoint holds.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "plinth/plugin.h"
+#include "plinth/status.hpp"
+
+namespace plinth {
+
+struct NamedTensor {
+  std::string name;
+  plinth_dtype dtype = PLINTH_DTYPE_F32;
+  std::vector<int64_t> shape;
+  std::vector<unsigned char> data;
+};
+
+Status write_safetensors(const std::filesystem::path& path, const std::vector<NamedTensor>& tensors,
+                         const std::map<std::string, std::string>& metadata = {});
+// Every error names the path and, for a bad header, the offending entry.
+Result<std::vector<NamedTensor>> read_safetensors(const std::filesystem::path& path);
+
+}  // namespace plinth

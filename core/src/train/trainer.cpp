@@ -1,0 +1,514 @@
+// trainer.cpp — the training loop: prepare (validate everything, build and
+// compile the graph, initialise parameters) then run (epochs of steps, the
+// optimizer through its plugin, evaluation, metrics.jsonl, summary.json and
+// the final weights). Not here: checkpoints and resume (a later layer).
+#include "train/trainer.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <map>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "config/did_you_mean.hpp"
+#include "data/loader.hpp"
+#include "exec/program.hpp"
+#include "graph/build.hpp"
+#include "plinth/optimizer.h"
+#include "plugin/plugin_config.hpp"
+#include "train/safetensors.hpp"
+#include "train/schedule.hpp"
+#include "util/files.hpp"
+#include "util/rng.hpp"
+
+namespace plinth::train {
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+using clock = std::chrono::steady_clock;
+double seconds_since(clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); }
+
+std::string where(const config::Pipeline& p, const toml::node& n) {
+  const auto& b = n.source().begin;
+  return p.source.string() + ":" + std::to_string(b.line) + ":" + std::to_string(b.column);
+}
+
+// Keys of a plugin's table that neither the core nor the component knows.
+Status check_plugin_keys(const config::Pipeline& p, const toml::table& t, const std::string& section,
+                         const plinth_component* comp, std::initializer_list<std::string_view> core_keys) {
+  if (!comp->config_keys) return {};
+  std::vector<std::string_view> known(core_keys);
+  for (const char* const* k = comp->config_keys; *k; ++k) known.emplace_back(*k);
+  for (const auto& [key, node] : t) {
+    bool ok = false;
+    for (auto k : known) ok = ok || k == key.str();
+    if (!ok)
+      return error(errc::config, where(p, node) + ": " + section + "." + std::string(key.str()) +
+                                     ": unknown key for " + section + " '" + comp->name + "'" +
+                                     config::did_you_mean_suffix(key.str(), known));
+  }
+  return {};
+}
+
+// The optimizer's view of the backend.
+struct OptimOps {
+  exec::Backend* backend;
+  static int32_t supports(void* ctx, const plinth_op* op) {
+    return static_cast<OptimOps*>(ctx)->backend->supports(*op) ? 1 : 0;
+  }
+  static plinth_status launch(void* ctx, const plinth_op* op) {
+    return static_cast<OptimOps*>(ctx)->backend->launch_raw(*op);
+  }
+};
+
+}  // namespace
+
+void request_stop() { g_stop.store(true); }
+
+class Trainer {
+ public:
+  config::Pipeline p;
+  TrainOptions opt;
+  std::shared_ptr<Registry> registry;
+  std::vector<PluginConfigPtr> configs;  // keep plugin config views alive
+  toml::table optimizer_table;
+  std::shared_ptr<exec::Backend> backend;
+  std::shared_ptr<data::Source> train_src, eval_src;
+  int in_field = 0, tgt_field = 1;
+  graph::DataShape shape;
+  std::unique_ptr<exec::Store> store;
+  std::map<int64_t, std::unique_ptr<exec::Program>> train_progs, eval_progs;
+  const plinth_optimizer_v1* opt_table = nullptr;
+  plinth_optimizer* optimizer = nullptr;
+  std::shared_ptr<void> opt_keep;
+  std::vector<graph::Parameter> params;
+  std::vector<std::string> param_names;
+  int32_t state_slots = 0, scratch_slots = 0;
+  std::vector<std::string> slot_names;
+  std::unique_ptr<data::Loader> train_loader, eval_loader;
+  int64_t total_steps = 0;
+  std::unique_ptr<Schedule> schedule;
+
+  ~Trainer() {
+    train_progs.clear();
+    eval_progs.clear();
+    if (optimizer) opt_table->destroy(optimizer);
+  }
+
+  Result<exec::Program*> program(int64_t rows, bool training);
+  Status init_params();
+  Status optimizer_step(int64_t step, double lr);
+  Result<std::pair<double, double>> evaluate();  // (loss, accuracy or -1)
+  Status check_labels(const data::Batch& b) const;
+  Status upload(exec::Program& prog, const data::Batch& b);
+};
+
+void TrainerDeleter::operator()(Trainer* t) const { delete t; }
+
+Result<exec::Program*> Trainer::program(int64_t rows, bool training) {
+  auto& progs = training ? train_progs : eval_progs;
+  if (auto it = progs.find(rows); it != progs.end()) return it->second.get();
+  auto g = graph::build(p, shape, {rows, training});
+  if (!g) return g.status();
+  auto prog = exec::Program::compile(*g, *store);
+  if (!prog) return prog.status();
+  if (Status s = (*prog)->check_supported(); !s.ok()) return s;
+  exec::Program* raw = prog->get();
+  progs[rows] = std::move(*prog);
+  return raw;
+}
+
+Status Trainer::init_params() {
+  // PyTorch's defaults: nn.Linear weight and bias U(-1/sqrt(in), 1/sqrt(in));
+  // LayerNorm weight 1, bias 0. Drawn in declaration order from the run seed.
+  SplitMix64 rng(derive_seed(p.run.seed, 0x494e4954ull));
+  for (const auto& prm : params) {
+    const auto& name = param_names[&prm - params.data()];
+    const auto& slot = store->slot(name);
+    int64_t n = 1;
+    for (int64_t d : slot.shape) n *= d;
+    std::vector<float> host(static_cast<size_t>(n));
+    for (auto& x : host)
+      x = prm.init.kind == graph::ParamInit::uniform ? static_cast<float>((2.0 * rng.uniform() - 1.0) * prm.init.a)
+                                                     : static_cast<float>(prm.init.a);
+    PLINTH_TRY(backend->upload(store->buffer(exec::Store::params), slot.offset, host.data(), host.size() * 4));
+  }
+  return {};
+}
+
+Status Trainer::optimizer_step(int64_t step, double lr) {
+  OptimOps ctx{backend.get()};
+  plinth_optim_ops ops{sizeof(plinth_optim_ops), &ctx, &OptimOps::supports, &OptimOps::launch};
+  plinth_optim_step_info info{sizeof info, lr, step};
+  std::vector<plinth_tensor> state(static_cast<size_t>(state_slots)), scratch(static_cast<size_t>(scratch_slots));
+  for (size_t i = 0; i < params.size(); ++i) {
+    const std::string& name = param_names[i];
+    for (int32_t s = 0; s < state_slots; ++s) state[s] = store->tensor(name + "." + slot_names[s]);
+    for (int32_t s = 0; s < scratch_slots; ++s) scratch[s] = store->tensor(name + ".scratch" + std::to_string(s));
+    plinth_optim_param prm{sizeof prm,
+                           name.c_str(),
+                           store->tensor(name),
+                           store->tensor(name + ".grad"),
+                           state.data(),
+                           scratch.data(),
+                           params[i].weight_decay ? 1 : 0};
+    if (plinth_status st = opt_table->step(optimizer, &ops, &prm, &info); st != PLINTH_OK)
+      return plugin_status(st, "optimizer '" + p.optimizer.name + "' step on " + name);
+  }
+  return {};
+}
+
+Status Trainer::check_labels(const data::Batch& b) const {
+  const auto& f = train_src->fields()[tgt_field];
+  if (p.loss.type != "cross_entropy" || f.dtype != PLINTH_DTYPE_I32) return {};
+  const int64_t classes = store->slot(param_names.back()).shape[0];
+  const auto* lab = reinterpret_cast<const int32_t*>(b.fields[tgt_field].data());
+  for (int64_t i = 0; i < b.rows; ++i)
+    if (lab[i] < 0 || lab[i] >= classes)
+      return error(errc::bad_data, "label " + std::to_string(lab[i]) + " in batch " + std::to_string(b.index) +
+                                       " is out of range for the model's " + std::to_string(classes) +
+                                       " outputs");
+  return {};
+}
+
+Status Trainer::upload(exec::Program& prog, const data::Batch& b) {
+  PLINTH_TRY(prog.upload_input(b.fields[in_field].data(), b.rows * train_src->fields()[in_field].sample_bytes));
+  return prog.upload_target(b.fields[tgt_field].data(), b.rows * train_src->fields()[tgt_field].sample_bytes);
+}
+
+Result<std::pair<double, double>> Trainer::evaluate() {
+  if (!eval_loader) return std::pair<double, double>{-1, -1};
+  eval_loader->start_epoch(0);
+  const float zero = 0.f;
+  PLINTH_TRY(backend->upload(store->buffer(exec::Store::stats), store->slot("eval.loss.sum").offset, &zero, 4));
+  int64_t rows = 0, correct = 0;
+  std::vector<int32_t> pred;
+  const bool classify = p.loss.type == "cross_entropy";
+  while (const data::Batch* b = eval_loader->next()) {
+    PLINTH_TRY(Status(b->status));
+    auto prog = program(b->rows, false);
+    if (!prog) return prog.status();
+    PLINTH_TRY(upload(**prog, *b));
+    PLINTH_TRY((*prog)->run());
+    if (classify) {
+      pred.resize(static_cast<size_t>(b->rows));
+      PLINTH_TRY((*prog)->download_argmax(pred.data()));
+      const auto* lab = reinterpret_cast<const int32_t*>(b->fields[tgt_field].data());
+      for (int64_t i = 0; i < b->rows; ++i) correct += pred[i] == lab[i];
+    }
+    rows += b->rows;
+  }
+  float sum = 0;
+  PLINTH_TRY(backend->download(&sum, store->buffer(exec::Store::stats), store->slot("eval.loss.sum").offset, 4));
+  if (rows == 0) return std::pair<double, double>{-1, -1};
+  return std::pair<double, double>{sum / static_cast<double>(rows),
+                                   classify ? static_cast<double>(correct) / static_cast<double>(rows) : -1.0};
+}
+
+Result<TrainerPtr> prepare(const config::Pipeline& pipeline, std::shared_ptr<Registry> registry,
+                           const TrainOptions& options) {
+  TrainerPtr t(new Trainer());
+  t->p = pipeline;
+  t->opt = options;
+  t->registry = std::move(registry);
+  const auto& p = t->p;
+  const Registry& reg = *t->registry;
+
+  // Backend.
+  auto bcomp = reg.find(PLINTH_KIND_BACKEND, p.backend.name);
+  if (!bcomp) return Status(bcomp.status()).with_context(p.source.string() + ": [backend] name");
+  PLINTH_TRY(check_plugin_keys(p, p.backend.table, "backend", *bcomp, {"name", "device", "threads", "allow_fallback"}));
+  t->configs.push_back(make_plugin_config(p.backend.table, p.source));
+  auto backend = exec::Backend::create(reg, p.backend.name, t->configs.back().get(), p.backend.device);
+  if (!backend) return backend.status();
+  t->backend = *backend;
+
+  // Data.
+  auto open_source = [&](const config::DataSection& d, const char* what) -> Result<std::shared_ptr<data::Source>> {
+    auto comp = reg.find(PLINTH_KIND_DATA, d.source);
+    if (!comp) return Status(comp.status()).with_context(p.source.string() + ": [" + what + "] source");
+    PLINTH_TRY(check_plugin_keys(p, d.table, what, *comp, {}));
+    t->configs.push_back(make_plugin_config(d.table, p.source));
+    return data::Source::open(reg, d.source, t->configs.back().get(), std::string("[") + what + "]");
+  };
+  auto tr = open_source(p.train_data, "data.train");
+  if (!tr) return tr.status();
+  t->train_src = *tr;
+  const auto& fields = t->train_src->fields();
+  auto field_of = [&](const std::string& name, int dflt, const char* key) -> Result<int> {
+    if (name.empty()) {
+      if (dflt >= static_cast<int>(fields.size()))
+        return error(errc::config, p.source.string() + ": [data.train] has " + std::to_string(fields.size()) +
+                                       " field(s); set " + key);
+      return dflt;
+    }
+    int i = t->train_src->field_index(name);
+    if (i < 0) {
+      std::string names;
+      for (const auto& f : fields) names += (names.empty() ? "" : ", ") + f.name;
+      return error(errc::config, p.source.string() + ": [data.train] " + key + ": no field '" + name +
+                                     "' (the source has: " + names + ")");
+    }
+    return i;
+  };
+  auto inf = field_of(p.train_data.input_field, 0, "input_field");
+  if (!inf) return inf.status();
+  auto tgf = field_of(p.train_data.target_field, 1, "target_field");
+  if (!tgf) return tgf.status();
+  t->in_field = *inf;
+  t->tgt_field = *tgf;
+  t->shape = {fields[t->in_field].dtype, fields[t->in_field].shape, fields[t->tgt_field].dtype,
+              fields[t->tgt_field].shape, fields[t->tgt_field].num_classes};
+  if (p.eval_data) {
+    auto ev = open_source(*p.eval_data, "data.eval");
+    if (!ev) return ev.status();
+    t->eval_src = *ev;
+    const auto& ef = t->eval_src->fields();
+    if (ef.size() != fields.size())
+      return error(errc::config, p.source.string() + ": [data.eval] has a different schema from [data.train]");
+    for (size_t i = 0; i < ef.size(); ++i)
+      if (ef[i].dtype != fields[i].dtype || ef[i].shape != fields[i].shape)
+        return error(errc::config, p.source.string() + ": [data.eval] field '" + ef[i].name +
+                                       "' differs in type or shape from [data.train]");
+  }
+  if (t->train_src->size() == 0) return error(errc::bad_data, "[data.train] has no samples");
+
+  // Graph for the full batch: validates the model against the data.
+  const int64_t B = p.train.batch_size;
+  auto g = graph::build(p, t->shape, {B, true});
+  if (!g) return g.status();
+
+  // Optimizer.
+  auto ocomp = reg.find(PLINTH_KIND_OPTIMIZER, p.optimizer.name);
+  if (!ocomp) return Status(ocomp.status()).with_context(p.source.string() + ": [optimizer] name");
+  PLINTH_TRY(check_plugin_keys(p, p.optimizer.table, "optimizer", *ocomp, {"name"}));
+  t->opt_table = static_cast<const plinth_optimizer_v1*>((*ocomp)->table);
+  t->opt_keep = reg.keep_alive(*ocomp);
+  t->configs.push_back(make_plugin_config(p.optimizer.table, p.source));
+  if (plinth_status st = t->opt_table->create(reg.host(), t->configs.back().get(), &t->optimizer); st != PLINTH_OK)
+    return plugin_status(st, p.source.string() + ": [optimizer] '" + p.optimizer.name + "'");
+  t->state_slots = t->opt_table->num_state_slots(t->optimizer);
+  t->scratch_slots = t->opt_table->num_scratch_slots(t->optimizer);
+  for (int32_t s = 0; s < t->state_slots; ++s) t->slot_names.emplace_back(t->opt_table->state_slot_name(t->optimizer, s));
+
+  // Persistent storage: parameters, gradients, optimizer state, stats.
+  t->store = std::make_unique<exec::Store>(t->backend);
+  exec::Store& st = *t->store;
+  t->params = g->params;
+  for (const auto& prm : g->params) {
+    const auto& v = g->values[prm.value];
+    t->param_names.push_back(v.name);
+    PLINTH_TRY(st.declare(v.name, exec::Store::params, PLINTH_DTYPE_F32, v.shape));
+    PLINTH_TRY(st.declare(v.name + ".grad", exec::Store::grads, PLINTH_DTYPE_F32, v.shape));
+    for (const auto& s : t->slot_names) PLINTH_TRY(st.declare(v.name + "." + s, exec::Store::state, PLINTH_DTYPE_F32, v.shape));
+    for (int32_t s = 0; s < t->scratch_slots; ++s)
+      PLINTH_TRY(st.declare(v.name + ".scratch" + std::to_string(s), exec::Store::state, PLINTH_DTYPE_F32, v.shape));
+  }
+  PLINTH_TRY(st.declare("loss.sum", exec::Store::stats, PLINTH_DTYPE_F32, {}));
+  PLINTH_TRY(st.declare("eval.loss.sum", exec::Store::stats, PLINTH_DTYPE_F32, {}));
+  PLINTH_TRY(st.allocate());
+  PLINTH_TRY(t->init_params());
+  if (auto prog = t->program(B, true); !prog) return prog.status();
+
+  // Loaders and schedule.
+  auto loader_opts = [&](const config::DataSection& d, uint64_t stream) {
+    data::LoaderOptions o;
+    o.batch = B;
+    o.shuffle = d.shuffle;
+    o.drop_last = d.drop_last;
+    o.workers = d.workers;
+    o.prefetch = d.prefetch;
+    o.seed = derive_seed(p.run.seed, stream);
+    return o;
+  };
+  t->train_loader = std::make_unique<data::Loader>(t->train_src, loader_opts(p.train_data, 0x54524149ull));
+  if (t->eval_src) t->eval_loader = std::make_unique<data::Loader>(t->eval_src, loader_opts(*p.eval_data, 0x4556414cull));
+  const int64_t per_epoch = t->train_loader->batches_per_epoch();
+  if (per_epoch == 0)
+    return error(errc::config, p.source.string() + ": [train] batch_size " + std::to_string(B) +
+                                   " with drop_last leaves no batch of the " +
+                                   std::to_string(t->train_src->size()) + " samples");
+  t->total_steps = p.train.max_steps > 0 ? p.train.max_steps : p.train.epochs * per_epoch;
+  auto sched = Schedule::create(p.schedule, t->opt_table->base_lr(t->optimizer), t->total_steps);
+  if (!sched) return Status(sched.status()).with_context(p.source.string() + ": [schedule]");
+  t->schedule = std::make_unique<Schedule>(std::move(*sched));
+  return t;
+}
+
+Result<TrainOutcome> run(Trainer& t) {
+  const auto& p = t.p;
+  TrainOutcome out;
+  // The run folder: runs/<name>, or runs/<name>-2 ... when taken.
+  std::filesystem::path dir = p.run.out_dir / p.run.name;
+  for (int i = 2; std::filesystem::exists(dir); ++i) dir = p.run.out_dir / (p.run.name + "-" + std::to_string(i));
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return error(errc::io, dir.string() + ": cannot create the run folder: " + ec.message());
+  out.run_dir = dir;
+  PLINTH_TRY(write_file_atomic(dir / "pipeline.toml", config::resolved_toml(p)));
+  {
+    nlohmann::ordered_json plugins = nlohmann::ordered_json::array();
+    for (const auto& info : t.registry->plugins()) {
+      if (info.state != PluginState::loaded) continue;
+      plugins.push_back({{"name", info.entry.name}, {"kind", info.entry.kind}, {"version", info.version},
+                         {"abi", std::to_string(info.abi_major) + "." + std::to_string(info.abi_minor)},
+                         {"path", info.entry.path.string()}, {"sha256", info.sha256}});
+    }
+    PLINTH_TRY(write_file_atomic(dir / "plugins.json", plugins.dump(2) + "\n"));
+  }
+  const auto metrics = dir / "metrics.jsonl";
+
+  g_stop = false;
+  auto old_handler = std::signal(SIGINT, [](int) { request_stop(); });
+  const bool tty = t.opt.progress && ::isatty(STDERR_FILENO);
+  const auto t0 = clock::now();
+  const int64_t per_epoch = t.train_loader->batches_per_epoch();
+  const int64_t B = p.train.batch_size;
+  int64_t step = 0, samples_since_log = 0;
+  double last_log_t = 0, last_print_t = -1, last_lr = 0;
+  double stall_at_log = 0;
+  const float zero = 0.f;
+  const uint64_t loss_off = t.store->slot("loss.sum").offset;
+  const auto& stats = t.store->buffer(exec::Store::stats);
+  const uint64_t dropout_seed = derive_seed(p.run.seed, 0x44524f50ull);
+  const bool eval_each_epoch = p.train.eval_every == 0;
+  double best_metric = NAN;
+  std::string last_eval;
+
+  auto log_eval = [&](int64_t epoch) -> Status {
+    auto ev = t.evaluate();
+    if (!ev) return ev.status();
+    auto [loss, acc] = *ev;
+    if (loss < 0) return {};
+    out.final_eval_loss = loss;
+    out.final_eval_accuracy = acc;
+    const double now = seconds_since(t.opt.started);
+    nlohmann::ordered_json j{{"step", step}, {"epoch", epoch}, {"time_s", seconds_since(t0)}, {"eval_loss", loss}};
+    if (acc >= 0) j["eval_accuracy"] = acc;
+    if (!p.train.target_metric.empty() && out.time_to_target < 0) {
+      const bool hit = p.train.target_metric == "eval.accuracy" ? acc >= p.train.target_value
+                                                                 : loss <= p.train.target_value;
+      if (hit) {
+        out.time_to_target = now;
+        j["target_reached"] = true;
+      }
+    }
+    t.schedule->observe(loss);
+    (void)best_metric;
+    PLINTH_TRY(append_line(metrics, j.dump()));
+    std::ostringstream line;
+    line.precision(4);
+    line << "eval  step " << step << "  loss " << loss;
+    if (acc >= 0) line << "  accuracy " << acc * 100 << "%";
+    if (j.contains("target_reached")) line << "  (target reached at " << now << " s)";
+    last_eval = line.str();
+    if (tty) std::fprintf(stderr, "\r\033[K");
+    std::fprintf(stderr, "%s\n", last_eval.c_str());
+    return {};
+  };
+
+  Status failure;
+  int64_t epoch = 0;
+  for (; step < t.total_steps && !g_stop; ++epoch) {
+    t.train_loader->start_epoch(epoch);
+    while (step < t.total_steps && !g_stop) {
+      const data::Batch* b = t.train_loader->next();
+      if (!b) break;
+      if (!b->status.ok()) { failure = b->status; break; }
+      if (failure = t.check_labels(*b); !failure.ok()) break;
+      auto prog = t.program(b->rows, true);
+      if (!prog) { failure = prog.status(); break; }
+      exec::Program& pr = **prog;
+      if (failure = t.upload(pr, *b); !failure.ok()) break;
+      pr.set_dropout(dropout_seed, static_cast<uint64_t>(step));
+      if (failure = pr.run(); !failure.ok()) break;
+      ++step;
+      last_lr = t.schedule->lr(step);
+      if (failure = t.optimizer_step(step, last_lr); !failure.ok()) break;
+      samples_since_log += b->rows;
+
+      const bool log_now = step % p.train.log_every == 0 || step == t.total_steps;
+      if (log_now) {
+        float sum = 0;
+        if (failure = t.backend->download(&sum, stats, loss_off, 4); !failure.ok()) break;
+        if (failure = t.backend->upload(stats, loss_off, &zero, 4); !failure.ok()) break;
+        const double now = seconds_since(t0);
+        const double loss = sum / static_cast<double>(samples_since_log);
+        const double rate = samples_since_log / std::max(1e-9, now - last_log_t);
+        const double stall = t.train_loader->stall_seconds();
+        nlohmann::ordered_json j{{"step", step}, {"epoch", epoch}, {"time_s", now}, {"loss", loss}, {"lr", last_lr},
+                                 {"samples_per_s", rate}, {"data_stall_ms", (stall - stall_at_log) * 1e3}};
+        if (failure = append_line(metrics, j.dump()); !failure.ok()) break;
+        if (!std::isfinite(loss)) { failure = error(errc::internal, "the loss is " + std::to_string(loss) + " at step " + std::to_string(step)); break; }
+        stall_at_log = stall;
+        last_log_t = now;
+        samples_since_log = 0;
+        const double eta = (t.total_steps - step) * now / step;
+        if (tty) {
+          std::fprintf(stderr, "\r\033[Kepoch %lld  step %lld/%lld  loss %.4f  lr %.2e  %.0f samples/s  ETA %.1fs",
+                       static_cast<long long>(epoch), static_cast<long long>(step), static_cast<long long>(t.total_steps),
+                       loss, last_lr, rate, eta);
+        } else if (now - last_print_t >= 2.0 || step == t.total_steps) {
+          std::fprintf(stderr, "epoch %lld  step %lld/%lld  loss %.4f  lr %.2e  %.0f samples/s  ETA %.1fs\n",
+                       static_cast<long long>(epoch), static_cast<long long>(step),
+                       static_cast<long long>(t.total_steps), loss, last_lr, rate, eta);
+          last_print_t = now;
+        }
+      }
+      if (!eval_each_epoch && step % p.train.eval_every == 0) {
+        if (failure = log_eval(epoch); !failure.ok()) break;
+      }
+      if (p.train.stop_at_target && out.time_to_target >= 0) break;
+    }
+    if (!failure.ok()) break;
+    if (eval_each_epoch && !g_stop) {
+      if (failure = log_eval(epoch); !failure.ok()) break;
+    }
+    if (p.train.stop_at_target && out.time_to_target >= 0) break;
+  }
+  (void)B;
+  (void)per_epoch;
+  std::signal(SIGINT, old_handler);
+  if (tty) std::fprintf(stderr, "\n");
+  out.steps = step;
+  out.seconds = seconds_since(t0);
+  out.interrupted = g_stop.load();
+
+  // Final weights (safetensors) and the summary, also after a failure, so
+  // what was trained is not lost.
+  std::vector<NamedTensor> weights;
+  for (const auto& name : t.param_names) {
+    const auto& s = t.store->slot(name);
+    NamedTensor nt{name, PLINTH_DTYPE_F32, s.shape, std::vector<unsigned char>(s.bytes)};
+    if (Status s2 = t.backend->download(nt.data.data(), t.store->buffer(exec::Store::params), s.offset, s.bytes); !s2.ok())
+      return s2;
+    weights.push_back(std::move(nt));
+  }
+  PLINTH_TRY(write_safetensors(dir / "model.safetensors", weights, {{"format", "pt"}, {"step", std::to_string(step)}}));
+  nlohmann::ordered_json summary{{"name", p.run.name},
+                                 {"steps", step},
+                                 {"epochs", epoch},
+                                 {"train_seconds", out.seconds},
+                                 {"wall_seconds", seconds_since(t.opt.started)},
+                                 {"data_stall_seconds", t.train_loader->stall_seconds()},
+                                 {"interrupted", out.interrupted},
+                                 {"status", failure.ok() ? "ok" : failure.message()}};
+  if (out.final_eval_loss >= 0) summary["eval_loss"] = out.final_eval_loss;
+  if (out.final_eval_accuracy >= 0) summary["eval_accuracy"] = out.final_eval_accuracy;
+  if (!p.train.target_metric.empty()) {
+    summary["target"] = {{"metric", p.train.target_metric}, {"value", p.train.target_value}};
+    summary["time_to_target_s"] = out.time_to_target >= 0 ? nlohmann::ordered_json(out.time_to_target) : nlohmann::ordered_json();
+  }
+  PLINTH_TRY(write_file_atomic(dir / "summary.json", summary.dump(2) + "\n"));
+  if (!failure.ok()) return failure;
+  return out;
+}
+
+}  // namespace plinth::train

@@ -1,0 +1,47 @@
+// trainer.hpp — run a pipeline: open its backend, data and optimizer, build
+// and compile the graph, then train with evaluation, metrics and a run
+// folder. Everything that can be checked is checked before runs/ is touched,
+// so bad input leaves nothing behind.
+#pragma once
+
+#include <chrono>
+#include <memory>
+
+#include "config/pipeline.hpp"
+#include "plinth/registry.hpp"
+
+namespace plinth::train {
+
+struct TrainOptions {
+  // When `plinth train` started: time-to-target is measured from here.
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  bool progress = true;  // a live line on a terminal, plain lines otherwise
+};
+
+struct TrainOutcome {
+  std::filesystem::path run_dir;
+  int64_t steps = 0;
+  double seconds = 0;
+  double final_eval_accuracy = -1;  // -1: not evaluated
+  double final_eval_loss = -1;
+  double time_to_target = -1;       // seconds, -1: not reached
+  bool interrupted = false;
+};
+
+class Trainer;
+struct TrainerDeleter {
+  void operator()(Trainer* t) const;
+};
+using TrainerPtr = std::unique_ptr<Trainer, TrainerDeleter>;
+
+// Validate and prepare everything (no files written). Errors are bad input
+// (exit 2) unless the failure is at run time.
+Result<TrainerPtr> prepare(const config::Pipeline& pipeline, std::shared_ptr<Registry> registry,
+                                         const TrainOptions& options);
+// Train to the end (or Ctrl-C) writing runs/<name>/.
+Result<TrainOutcome> run(Trainer& trainer);
+
+// Ask a running trainer to stop after its current step (signal-safe).
+void request_stop();
+
+}  // namespace plinth::train

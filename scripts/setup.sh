@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# setup.sh — install the build dependencies from Debian's packages (Debian 12),
+# configure and build Plinth into ./build. Safe to run again.
+#   PLINTH_SKIP_APT=1  skip the package installation
+#   PLINTH_BUILD_DIR   build folder (default: build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  cmake ninja-build g++ pkg-config git ca-certificates
+  libboost-dev libboost-filesystem-dev libtomlplusplus-dev libspdlog-dev libcli11-dev
+  nlohmann-json3-dev libdnnl-dev libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev libssl-dev
+  nodejs npm
+)
+if [ "${PLINTH_SKIP_APT:-0}" != 1 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -q
+  # nodejs/npm may already come from elsewhere on the machine; install only what is missing.
+  missing=()
+  for p in "${packages[@]}"; do
+    if [ "$p" = nodejs ] && command -v node >/dev/null; then continue; fi
+    if [ "$p" = npm ] && command -v npm >/dev/null; then continue; fi
+    missing+=("$p")
+  done
+  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+build="${PLINTH_BUILD_DIR:-build}"
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
+cmake --build "$build" -j "$(nproc)"
