@@ -1,0 +1,113 @@
+// mlp_torch_test.cpp — the forward loss and every parameter gradient of a
+// compiled MLP graph (linear, layernorm, gelu, tanh, sigmoid; cross-entropy
+// and mse) on the CPU backend, against PyTorch's values for the same weights
+// and inputs (tests/fixtures/torch/make_mlp_fixture.py made the fixtures).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "config/pipeline.hpp"
+#include "exec/program.hpp"
+#include "graph/build.hpp"
+#include "plinth/registry.hpp"
+#include "train/safetensors.hpp"
+
+namespace plinth {
+namespace {
+
+const std::filesystem::path kFixtures = std::filesystem::path(PLINTH_SOURCE_DIR) / "tests/fixtures/torch";
+
+std::shared_ptr<Registry> build_tree_registry() {
+  DiscoveryOptions o;
+  o.pipeline_manifests = {std::filesystem::path(PLINTH_BINARY_DIR) / "share/plinth/plugins.d"};
+  o.use_environment = o.use_system = o.use_install = false;
+  auto r = Registry::open(o);
+  EXPECT_TRUE(r.ok()) << r.status().message();
+  return *r;
+}
+
+const NamedTensor& find(const std::vector<NamedTensor>& ts, const std::string& name) {
+  for (const auto& t : ts)
+    if (t.name == name) return t;
+  ADD_FAILURE() << "fixture has no tensor " << name;
+  static NamedTensor none;
+  return none;
+}
+
+std::vector<float> floats(const NamedTensor& t) {
+  std::vector<float> v(t.data.size() / 4);
+  std::memcpy(v.data(), t.data.data(), t.data.size());
+  return v;
+}
+
+void check_against_torch(const std::string& loss) {
+  auto fx = read_safetensors(kFixtures / ("mlp_" + loss + ".safetensors"));
+  ASSERT_TRUE(fx.ok()) << fx.status().message();
+  auto pipeline = config::load_pipeline(kFixtures / "mlp_pipeline.toml");
+  ASSERT_TRUE(pipeline.ok()) << pipeline.status().message();
+  pipeline->loss.type = loss;
+
+  auto reg = build_tree_registry();
+  auto backend = exec::Backend::create(*reg, "cpu", nullptr, 0);
+  ASSERT_TRUE(backend.ok()) << backend.status().message();
+
+  const NamedTensor& input = find(*fx, "input");
+  const NamedTensor& target = find(*fx, "target");
+  const int64_t B = input.shape[0];
+  graph::DataShape shape;
+  shape.input_shape = {input.shape[1]};
+  if (loss == "mse") {
+    shape.target_dtype = PLINTH_DTYPE_F32;
+    shape.target_shape = {target.shape[1]};
+  } else {
+    shape.num_classes = 3;
+  }
+  auto g = graph::build(*pipeline, shape, {B, true});
+  ASSERT_TRUE(g.ok()) << g.status().message();
+
+  exec::Store store(*backend);
+  for (const auto& p : g->params) {
+    const auto& v = g->values[p.value];
+    ASSERT_TRUE(store.declare(v.name, exec::Store::params, PLINTH_DTYPE_F32, v.shape).ok());
+    ASSERT_TRUE(store.declare(v.name + ".grad", exec::Store::grads, PLINTH_DTYPE_F32, v.shape).ok());
+  }
+  ASSERT_TRUE(store.declare("loss.sum", exec::Store::stats, PLINTH_DTYPE_F32, {}).ok());
+  ASSERT_TRUE(store.allocate().ok());
+  for (const auto& p : g->params) {
+    const auto& v = g->values[p.value];
+    const NamedTensor& w = find(*fx, v.name);
+    ASSERT_EQ(w.shape, v.shape) << v.name;
+    ASSERT_TRUE((*backend)->upload(store.buffer(exec::Store::params), store.slot(v.name).offset, w.data.data(),
+                                   w.data.size()).ok());
+  }
+  auto prog = exec::Program::compile(*g, store);
+  ASSERT_TRUE(prog.ok()) << prog.status().message();
+  ASSERT_TRUE((*prog)->check_supported().ok());
+  ASSERT_TRUE((*prog)->upload_input(input.data.data(), input.data.size()).ok());
+  ASSERT_TRUE((*prog)->upload_target(target.data.data(), target.data.size()).ok());
+  Status s = (*prog)->run();
+  ASSERT_TRUE(s.ok()) << s.message();
+
+  float sum = 0;
+  ASSERT_TRUE((*backend)->download(&sum, store.buffer(exec::Store::stats), store.slot("loss.sum").offset, 4).ok());
+  // The stat is the sum of row losses; PyTorch's loss is their mean.
+  const float want_loss = floats(find(*fx, "loss"))[0];
+  EXPECT_NEAR(sum / static_cast<float>(B), want_loss, 1e-5 * (1 + std::fabs(want_loss))) << loss;
+  for (const auto& p : g->params) {
+    const auto& v = g->values[p.value];
+    const auto& slot = store.slot(v.name + ".grad");
+    std::vector<float> got(slot.bytes / 4);
+    ASSERT_TRUE((*backend)->download(got.data(), store.buffer(exec::Store::grads), slot.offset, slot.bytes).ok());
+    auto want = floats(find(*fx, v.name + ".grad"));
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i)
+      EXPECT_NEAR(got[i], want[i], 1e-5 + 1e-4 * std::fabs(want[i])) << loss << " " << v.name << ".grad[" << i << "]";
+  }
+}
+
+TEST(mlp_against_torch, cross_entropy_gradients_match) { check_against_torch("cross_entropy"); }
+TEST(mlp_against_torch, mse_gradients_match) { check_against_torch("mse"); }
+
+}  // namespace
+}  // namespace plinth
