@@ -511,4 +511,25 @@ Result<TrainOutcome> run(Trainer& t) {
   return out;
 }
 
+Result<StepTiming> time_steps(Trainer& t, int64_t warmup, int64_t steps) {
+  t.train_loader->start_epoch(0);
+  const data::Batch* b = t.train_loader->next();
+  if (!b) return error(errc::bad_data, "no training batch");
+  PLINTH_TRY(Status(b->status));
+  auto prog = t.program(b->rows, true);
+  if (!prog) return prog.status();
+  PLINTH_TRY(t.upload(**prog, *b));
+  const double lr = t.opt_table->base_lr(t.optimizer);
+  auto one = [&](int64_t step) -> Status {
+    PLINTH_TRY((*prog)->run());
+    return t.optimizer_step(step, lr);
+  };
+  for (int64_t i = 1; i <= warmup; ++i) PLINTH_TRY(one(i));
+  PLINTH_TRY(t.backend->synchronize());
+  const auto t0 = clock::now();
+  for (int64_t i = 1; i <= steps; ++i) PLINTH_TRY(one(warmup + i));
+  PLINTH_TRY(t.backend->synchronize());
+  return StepTiming{seconds_since(t0) / static_cast<double>(steps), steps, b->rows};
+}
+
 }  // namespace plinth::train

@@ -41,6 +41,16 @@ Result<TrainerPtr> prepare(const config::Pipeline& pipeline, std::shared_ptr<Reg
 // Train to the end (or Ctrl-C) writing runs/<name>/.
 Result<TrainOutcome> run(Trainer& trainer);
 
+// Time `steps` training steps (forward, backward, optimizer) on one batch
+// that stays resident, after `warmup` untimed ones: the step's own cost,
+// without data loading. Used by bench/.
+struct StepTiming {
+  double seconds_per_step = 0;
+  int64_t steps = 0;
+  int64_t batch = 0;
+};
+Result<StepTiming> time_steps(Trainer& trainer, int64_t warmup, int64_t steps);
+
 // Ask a running trainer to stop after its current step (signal-safe).
 void request_stop();
 
