@@ -1,4 +1,4 @@
-// config.cpp — the optimizers' shared pieces: op launch helpers over
+// config.cpp — the optimizers' shared pieces: op launch wrappers over
 // plinth_optim_ops, step-argument checks, validated config reads. No update
 // rule lives here.
 #include <cmath>

@@ -1,5 +1,5 @@
 // optim.hpp — what the sgd and adamw components share: the optimizer object
-// (hyper-parameters read once at create), the op helpers that launch generic
+// (hyper-parameters read once at create), the op wrappers that launch generic
 // backend ops through plinth_optim_ops, and the step-argument checks.
 // The update rules themselves live in sgd.cpp and adamw.cpp.
 #pragma once

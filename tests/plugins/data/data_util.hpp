@@ -1,4 +1,4 @@
-// data_util.hpp — helpers for the data-source tests: find a component of
+// data_util.hpp — shared code for the data-source tests: find a component of
 // plinth-data-std, make a temp folder, write plain and gzip files, open a
 // source through its table and read samples back. Test-only.
 #pragma once

@@ -263,3 +263,36 @@ TEST(idx, lists_its_config_keys) {
   for (auto k = c->config_keys; *k; ++k) keys.emplace_back(*k);
   EXPECT_EQ(keys, (std::vector<std::string>{"images", "labels", "scale", "mean", "std", "num_classes"}));
 }
+
+// The files examples/mnist/prepare_data.sh writes (skipped when not fetched):
+// the documented 8,000/2,000 split, 28x28 images, every class present.
+TEST(idx, reads_the_prepared_mnist_files_when_present) {
+  const std::string dir = std::string(PLINTH_SOURCE_DIR) + "/examples/mnist/data/";
+  for (const char* split : {"train", "t10k"}) {
+    const std::string img = dir + split + "-images-idx3-ubyte.gz",
+                      lbl = dir + split + "-labels-idx1-ubyte.gz";
+    if (!std::filesystem::exists(img) || !std::filesystem::exists(lbl))
+      GTEST_SKIP() << "run examples/mnist/prepare_data.sh to fetch " << img;
+    fake_host h;
+    opened o(h, "idx", h.config(cfg_text(img, lbl)));
+    ASSERT_EQ(o.status, PLINTH_OK) << h.last_error();
+    const uint64_t n = std::string(split) == "train" ? 8000 : 2000;
+    ASSERT_EQ(o.info().num_samples, n);
+    EXPECT_EQ(o.field(0).shape[0], 28);
+    EXPECT_EQ(o.field(0).shape[1], 28);
+    std::vector<uint64_t> idx(n);
+    for (uint64_t i = 0; i < n; ++i) idx[i] = i;
+    std::vector<float> x(n * 784);
+    std::vector<int32_t> y(n);
+    void* b[2] = {x.data(), y.data()};
+    ASSERT_EQ(o.t->read(o.src, idx.data(), n, b), PLINTH_OK);
+    std::vector<int> count(10);
+    for (int32_t v : y) ++count[v];
+    for (int c : count) EXPECT_GT(c, static_cast<int>(n / 20));
+    // Real digits: mostly background, some full-intensity strokes.
+    size_t zero = 0, full = 0;
+    for (float v : x) zero += v == 0.0f, full += v == 1.0f;
+    EXPECT_GT(zero, x.size() / 2);
+    EXPECT_GT(full, 0u);
+  }
+}
