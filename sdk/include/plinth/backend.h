@@ -138,11 +138,15 @@ typedef enum plinth_op_kind {
   PLINTH_OP_IS_FINITE = 21,
   /* out[0] (N) i32 = argmax of in[0] (N, C) over the last dim (first wins).  */
   PLINTH_OP_ARGMAX = 22,
-  /* Fused AdamW (Loshchilov & Hutter 2019). in/out[0] param, in[1] grad,
-   * in/out[1] m, in/out[2] v; outputs alias inputs.  params: plinth_adamw_params */
+  /* Fused AdamW (Loshchilov & Hutter 2019), torch.optim.AdamW semantics.
+   * in[0] param, in[1] grad, in[2] m, in[3] v -> out[0] param, out[1] m,
+   * out[2] v; each output is the same tensor as its input (in place).
+   *                                                  params: plinth_adamw_params */
   PLINTH_OP_ADAMW_STEP = 23,
-  /* Fused SGD. out[0] param (in place), in[1] grad, out[1] momentum buffer
-   * (ignored when momentum == 0).                    params: plinth_sgd_params */
+  /* Fused SGD, torch.optim.SGD semantics. in[0] param, in[1] grad ->
+   * out[0] param (in place), out[1] momentum buffer (omitted when
+   * momentum == 0; set from the gradient when step == 1).
+   *                                                  params: plinth_sgd_params */
   PLINTH_OP_SGD_STEP = 24,
   PLINTH_OP_COUNT_V1 = 25 /* number of ops in ABI 1.0 */
 } plinth_op_kind;
