@@ -423,7 +423,10 @@ Status read_plugins(const Reader& r, const toml::table& t, PluginsSection& pl) {
   if (!arr) return r.type_error(*n, "plugins.manifests", "an array of strings");
   // Relative manifests are resolved against the pipeline file's folder, made absolute
   // so a resolved pipeline written elsewhere (runs/<name>/) still finds them.
-  const fs::path base = fs::absolute(r.file().parent_path());
+  std::error_code ec;  // never throw: fs::absolute("") does
+  fs::path base = r.file().parent_path();
+  fs::path abs = base.empty() ? fs::current_path(ec) : fs::absolute(base, ec);
+  if (!ec) base = abs;
   for (std::size_t i = 0; i < arr->size(); ++i) {
     const toml::node& el = *arr->get(i);
     const std::string key = "plugins.manifests[" + std::to_string(i) + "]";
@@ -705,6 +708,13 @@ Result<Pipeline> parse_pipeline(std::string_view text, const fs::path& source) {
   p.document = std::move(again.value());
   p.backend.table = take_table(doc, {"backend"});
   p.optimizer.table = take_table(doc, {"optimizer"});
+  // The plugin sees the core keys too, defaults filled in (so a pipeline without
+  // [backend] and one that spells the defaults out give equal tables).
+  p.backend.table.emplace("name", p.backend.name);
+  p.backend.table.emplace("device", static_cast<int64_t>(p.backend.device));
+  p.backend.table.emplace("threads", static_cast<int64_t>(p.backend.threads));
+  p.backend.table.emplace("allow_fallback", p.backend.allow_fallback);
+  p.optimizer.table.emplace("name", p.optimizer.name);
   p.train_data.table = take_table(doc, {"data", "train"});
   for (auto k : kDataCore) p.train_data.table.erase(k);
   if (p.eval_data) {
