@@ -21,7 +21,7 @@ Status bad(const std::string& what) { return error(errc::invalid_argument, "sche
 
 }  // namespace
 
-Result<Schedule> Schedule::make(const config::ScheduleSection& cfg, double base_lr, int64_t total_steps) {
+Result<Schedule> Schedule::create(const config::ScheduleSection& cfg, double base_lr, int64_t total_steps) {
   if (!(base_lr > 0.0) || !std::isfinite(base_lr))
     return bad("the optimizer lr must be > 0, got " + fmt(base_lr));
   const std::string& ty = cfg.type;

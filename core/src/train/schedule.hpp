@@ -43,7 +43,7 @@ class Schedule {
   // Errors (errc::invalid_argument): base_lr <= 0, total_steps too small for a
   // type that needs it (linear, cosine, one_cycle need total_steps > warmup_steps),
   // min_lr above the starting lr.
-  static Result<Schedule> make(const config::ScheduleSection& cfg, double base_lr, int64_t total_steps);
+  static Result<Schedule> create(const config::ScheduleSection& cfg, double base_lr, int64_t total_steps);
 
   // The lr for optimizer step s >= 1 (s < 1 is treated as 1).
   double lr(int64_t step) const;

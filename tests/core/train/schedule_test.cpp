@@ -18,7 +18,7 @@ using plinth::config::ScheduleSection;
 using plinth::train::Schedule;
 
 Schedule make(const ScheduleSection& cfg, double base, int64_t total) {
-  auto r = Schedule::make(cfg, base, total);
+  auto r = Schedule::create(cfg, base, total);
   EXPECT_TRUE(r.ok()) << r.status().message();
   return std::move(r).value();
 }
@@ -185,18 +185,18 @@ TEST(schedule, load_rejects_other_type_and_garbage) {
 }
 
 TEST(schedule, make_rejects_impossible_settings) {
-  EXPECT_FALSE(Schedule::make(section("constant"), 0.0, 10).ok());
+  EXPECT_FALSE(Schedule::create(section("constant"), 0.0, 10).ok());
   ScheduleSection cos = section("cosine");
   cos.warmup_steps = 10;
-  auto r = Schedule::make(cos, 0.1, 10);
+  auto r = Schedule::create(cos, 0.1, 10);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("warmup_steps"), std::string::npos);
   cos.warmup_steps = 0;
   cos.min_lr = 0.5;
-  EXPECT_FALSE(Schedule::make(cos, 0.1, 10).ok());
-  EXPECT_FALSE(Schedule::make(section("step"), 0.1, 10).ok());  // step_size 0
-  EXPECT_FALSE(Schedule::make(section("one_cycle"), 0.1, 1).ok());
-  EXPECT_FALSE(Schedule::make(section("exponential"), 0.1, 10).ok());
+  EXPECT_FALSE(Schedule::create(cos, 0.1, 10).ok());
+  EXPECT_FALSE(Schedule::create(section("step"), 0.1, 10).ok());  // step_size 0
+  EXPECT_FALSE(Schedule::create(section("one_cycle"), 0.1, 1).ok());
+  EXPECT_FALSE(Schedule::create(section("exponential"), 0.1, 10).ok());
 }
 
 // --- against PyTorch's schedulers ----------------------------------------------
