@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -17,78 +18,82 @@
 
 namespace plinth::config {
 
-struct RunSection {              // [run]
-  std::string name;              // default: the pipeline file's stem
-  uint64_t seed = 0;             // default 0
-  std::filesystem::path out_dir; // default "runs", relative to the working directory
+struct RunSection {               // [run]
+  std::string name;               // default: the pipeline file's stem
+  uint64_t seed = 0;              // default 0
+  std::filesystem::path out_dir;  // default "runs", relative to the working directory
 };
 
-struct BackendSection {          // [backend]
+struct BackendSection {  // [backend]
   std::string name = "cpu";
   int device = 0;
-  int threads = 0;               // 0: all cores (passed on to the backend)
-  bool allow_fallback = true;    // false: an op the backend lacks is an error
-  toml::table table;             // the whole [backend] table, for the plugin
+  int threads = 0;             // 0: all cores (passed on to the backend)
+  bool allow_fallback = true;  // false: an op the backend lacks is an error
+  toml::table table;           // the whole [backend] table, for the plugin
 };
 
-struct DataSection {             // [data.train] / [data.eval]
-  std::string source;            // data-source component name: "idx", "csv", "synthetic"
-  bool shuffle = true;           // train default true, eval default false
+struct DataSection {    // [data.train] / [data.eval]
+  std::string source;   // data-source component name: "idx", "csv", "synthetic"
+  bool shuffle = true;  // train default true, eval default false
   bool drop_last = false;
-  int workers = 2;               // prefetch threads
-  int prefetch = 4;              // batches queued ahead
-  std::string input_field;       // default: the first field
-  std::string target_field;      // default: the second field
-  toml::table table;             // plugin keys (core keys removed)
+  int workers = 2;           // prefetch threads
+  int prefetch = 4;          // batches queued ahead
+  std::string input_field;   // default: the first field
+  std::string target_field;  // default: the second field
+  toml::table table;         // plugin keys (core keys removed)
 };
 
-struct LayerSpec {               // one [[model.layer]]
-  std::string type;              // linear, relu, gelu, tanh, sigmoid, dropout, layernorm, flatten
-  std::string name;              // default "<type><index>" e.g. "linear0"
-  int64_t out = 0;               // linear: output features
-  bool bias = true;              // linear
-  double p = 0.0;                // dropout
-  double eps = 1e-5;             // layernorm
-  toml::source_region where;     // for errors naming the layer's line
+struct LayerSpec {            // one [[model.layer]]
+  std::string type;           // linear, relu, gelu, tanh, sigmoid, dropout, layernorm, flatten
+  std::string name;           // default "<type><index>" e.g. "linear0"
+  int64_t out = 0;            // linear: output features
+  bool bias = true;           // linear
+  double p = 0.0;             // dropout
+  double eps = 1e-5;          // layernorm
+  toml::source_region where;  // for errors naming the layer's line
 };
 
-struct ModelSection {            // [model]
+struct ModelSection {  // [model]
   std::vector<LayerSpec> layers;
 };
 
-struct LossSection {             // [loss]
+struct LossSection {                   // [loss]
   std::string type = "cross_entropy";  // cross_entropy | mse
 };
 
-struct OptimizerSection {        // [optimizer]
-  std::string name = "adamw";    // optimizer component name
-  toml::table table;             // the whole table, for the plugin (lr, betas, weight_decay ...)
+struct OptimizerSection {      // [optimizer]
+  std::string name = "adamw";  // optimizer component name
+  toml::table table;           // the whole table, for the plugin (lr, betas, weight_decay ...)
 };
 
-struct ScheduleSection {         // [schedule]
-  std::string type = "constant"; // constant | step | linear | cosine | one_cycle | plateau
+struct ScheduleSection {          // [schedule]
+  std::string type = "constant";  // constant | step | linear | cosine | one_cycle | plateau
   int64_t warmup_steps = 0;
-  double min_lr = 0.0;           // floor for cosine/linear, as an absolute lr
-  int64_t step_size = 0;         // step: decay every step_size optimizer steps
-  double gamma = 0.1;            // step, plateau: factor
-  double max_lr = 0.0;           // one_cycle: peak (default: optimizer lr)
-  double pct_start = 0.3;        // one_cycle
-  int64_t patience = 10;         // plateau: evaluations without improvement
-  double threshold = 1e-4;       // plateau: relative improvement that counts
+  double min_lr = 0.0;      // floor for cosine/linear, as an absolute lr
+  int64_t step_size = 0;    // step: decay every step_size optimizer steps
+  double gamma = 0.1;       // step, plateau: factor
+  double max_lr = 0.0;      // one_cycle: peak (default: optimizer lr)
+  double pct_start = 0.3;   // one_cycle
+  int64_t patience = 10;    // plateau: evaluations without improvement
+  double threshold = 1e-4;  // plateau: relative improvement that counts
 };
 
-struct TrainSection {            // [train]
-  int64_t epochs = 1;            // used when max_steps == 0
-  int64_t max_steps = 0;         // optimizer steps; 0: run `epochs`
+struct TrainSection {     // [train]
+  int64_t epochs = 1;     // used when max_steps == 0
+  int64_t max_steps = 0;  // optimizer steps; 0: run `epochs`
   int64_t batch_size = 32;
-  int64_t eval_every = 0;        // optimizer steps; 0: at the end of each epoch
-  int64_t log_every = 50;        // optimizer steps between metric lines
-  std::string target_metric;     // "eval.accuracy" | "eval.loss"; empty: none
-  double target_value = 0.0;     // reaching it records time-to-target
+  int64_t eval_every = 0;     // optimizer steps; 0: at the end of each epoch
+  int64_t log_every = 50;     // optimizer steps between metric lines
+  std::string target_metric;  // "eval.accuracy" | "eval.loss"; empty: none
+  double target_value = 0.0;  // reaching it records time-to-target
   bool stop_at_target = false;
+  int64_t grad_accum = 1;          // micro-batches per optimizer step (>= 1)
+  double clip_grad_norm = 0.0;     // clip the global gradient norm to this; 0: off
+  std::string precision = "fp32";  // fp32 | bf16 | fp16 (mixed precision, fp32 master weights)
+  int64_t checkpoint_every = 0;    // optimizer steps between checkpoints; 0: at the end of each epoch
 };
 
-struct PluginsSection {          // [plugins]
+struct PluginsSection {                          // [plugins]
   std::vector<std::filesystem::path> manifests;  // resolved against the pipeline's folder
 };
 
@@ -96,7 +101,7 @@ struct Pipeline {
   std::filesystem::path source;  // the pipeline file
   RunSection run;
   BackendSection backend;
-  DataSection train_data;        // [data.train], required
+  DataSection train_data;                // [data.train], required
   std::optional<DataSection> eval_data;  // [data.eval]
   ModelSection model;
   LossSection loss;
@@ -104,7 +109,7 @@ struct Pipeline {
   ScheduleSection schedule;
   TrainSection train;
   PluginsSection plugins;
-  toml::table document;          // the parsed file, for plinth resolve
+  toml::table document;  // the parsed file, for plinth resolve
 };
 
 // Parse and validate a pipeline file. Errors (errc::config) read
@@ -112,7 +117,20 @@ struct Pipeline {
 Result<Pipeline> load_pipeline(const std::filesystem::path& file);
 // Parse from a string (tests); `source` names it in errors.
 Result<Pipeline> parse_pipeline(std::string_view text, const std::filesystem::path& source);
-// The pipeline with every default filled in, as TOML text.
+// The pipeline with every default filled in, as TOML text; parse_pipeline
+// reads it back to an equal Pipeline (plugin manifests are absolute paths).
 std::string resolved_toml(const Pipeline& p);
+
+// Checks a plugin-owned table (e.g. p.backend.table, "backend") against the
+// keys the plugin declares plus the core's own keys of that section; an
+// unknown key is an errc::config Status "<file>:<line>:<col>: section.key:
+// unknown key (did you mean 'x'?)". Positions need the table as parsed
+// (a copied toml++ node loses its position; moving keeps it).
+Status check_plugin_keys(const toml::table& table, std::string_view section,
+                         std::span<const std::string> declared, std::span<const std::string_view> core_keys,
+                         const std::filesystem::path& source);
+// The core keys of each plugin-owned section, for check_plugin_keys.
+inline constexpr std::string_view kBackendCoreKeys[] = {"name", "device", "threads", "allow_fallback"};
+inline constexpr std::string_view kOptimizerCoreKeys[] = {"name"};
 
 }  // namespace plinth::config

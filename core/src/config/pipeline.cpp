@@ -1,0 +1,826 @@
+// pipeline.cpp — pipeline.toml → a typed, validated Pipeline, and back to
+// TOML with every default filled in (resolved_toml). Every error is one
+// Status(errc::config) reading "<file>:<line>:<col>: <dotted.key>: <what>".
+// Plugin-owned keys are kept as TOML tables and checked later by the core
+// against the plugin's declared keys; nothing here loads plugins or data.
+#include "config/pipeline.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <initializer_list>
+#include <limits>
+#include <map>
+#include <sstream>
+#include <system_error>
+#include <vector>
+
+#include "config/did_you_mean.hpp"
+
+namespace plinth::config {
+namespace {
+
+namespace fs = std::filesystem;
+using names = std::initializer_list<std::string_view>;
+
+// --- the names the core owns --------------------------------------------------
+
+constexpr std::string_view kSections[] = {"run",       "backend",  "data",  "model",  "loss",
+                                          "optimizer", "schedule", "train", "plugins"};
+constexpr std::string_view kRunKeys[] = {"name", "seed", "out_dir"};
+constexpr std::string_view kBackendCore[] = {"name", "device", "threads", "allow_fallback"};
+constexpr std::string_view kDataCore[] = {"source",   "shuffle",     "drop_last",   "workers",
+                                          "prefetch", "input_field", "target_field"};
+constexpr std::string_view kLayerTypes[] = {"linear",  "relu",    "gelu",      "tanh",
+                                            "sigmoid", "dropout", "layernorm", "flatten"};
+constexpr std::string_view kLossKeys[] = {"type"};
+constexpr std::string_view kLossTypes[] = {"cross_entropy", "mse"};
+constexpr std::string_view kScheduleKeys[] = {"type",   "warmup_steps", "min_lr",   "step_size", "gamma",
+                                              "max_lr", "pct_start",    "patience", "threshold"};
+constexpr std::string_view kScheduleTypes[] = {"constant", "step",      "linear",
+                                               "cosine",   "one_cycle", "plateau"};
+constexpr std::string_view kTrainKeys[] = {
+    "epochs",       "max_steps",      "batch_size", "eval_every",     "log_every", "target_metric",
+    "target_value", "stop_at_target", "grad_accum", "clip_grad_norm", "precision", "checkpoint_every"};
+constexpr std::string_view kTargetMetrics[] = {"", "eval.accuracy", "eval.loss"};
+constexpr std::string_view kPrecisions[] = {"fp32", "bf16", "fp16"};
+constexpr std::string_view kPluginsKeys[] = {"manifests"};
+
+// Keys each layer type accepts (besides "type" and "name").
+std::span<const std::string_view> layer_keys(std::string_view type) {
+  static constexpr std::string_view linear[] = {"type", "name", "out", "bias"};
+  static constexpr std::string_view dropout[] = {"type", "name", "p"};
+  static constexpr std::string_view layernorm[] = {"type", "name", "eps"};
+  static constexpr std::string_view plain[] = {"type", "name"};
+  if (type == "linear") return linear;
+  if (type == "dropout") return dropout;
+  if (type == "layernorm") return layernorm;
+  return plain;
+}
+
+bool contains(std::span<const std::string_view> set, std::string_view s) {
+  for (auto v : set)
+    if (v == s) return true;
+  return false;
+}
+
+std::string join_quoted(std::span<const std::string_view> set) {
+  std::string out;
+  for (auto v : set) {
+    if (!out.empty()) out.append(", ");
+    out.append(1, '\'').append(v).append(1, '\'');
+  }
+  return out;
+}
+
+std::string_view type_name(toml::node_type t) {
+  switch (t) {
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    default:
+      return "nothing";
+  }
+}
+
+std::string join_key(std::string_view path, std::string_view key) {
+  if (path.empty()) return std::string(key);
+  return std::string(path) + "." + std::string(key);
+}
+
+// --- the reader: one per parse, knows the file name for messages -------------
+
+class Reader {
+ public:
+  explicit Reader(fs::path file) : file_(std::move(file)) {}
+
+  std::string at(const toml::source_region& r) const {
+    if (r.begin.line == 0) return file_.string();  // a node built in memory has no position
+    return file_.string() + ":" + std::to_string(r.begin.line) + ":" + std::to_string(r.begin.column);
+  }
+  Status fail(const toml::source_region& r, std::string_view key, std::string_view what) const {
+    return error(errc::config, at(r) + ": " + std::string(key) + ": " + std::string(what));
+  }
+  // Where a key's value is, or the table's header when the key is absent.
+  static const toml::source_region& where(const toml::table& t, std::string_view key) {
+    const toml::node* n = t.get(key);
+    return n ? n->source() : t.source();
+  }
+
+  // Every key of `t` must be in `allowed` (keys in `plugin_keys` are skipped).
+  Status check_keys(const toml::table& t, std::string_view path, std::span<const std::string_view> allowed,
+                    std::string_view what = "unknown key") const {
+    for (auto&& [k, v] : t) {
+      if (contains(allowed, k.str())) continue;
+      std::string msg = std::string(what);
+      std::string hint = did_you_mean(k.str(), allowed);
+      if (!hint.empty())
+        msg += " (did you mean '" + hint + "'?)";
+      else
+        msg += "; expected one of " + join_quoted(allowed);
+      return fail(k.source(), join_key(path, k.str()), msg);
+    }
+    return {};
+  }
+
+  Status type_error(const toml::node& n, std::string_view key, std::string_view expected) const {
+    return fail(n.source(), key,
+                "expected " + std::string(expected) + ", got " + std::string(type_name(n.type())));
+  }
+
+  // The value of `key` if present; `out` keeps its default when absent.
+  Status get(const toml::table& t, std::string_view path, std::string_view key, int64_t& out) const {
+    const toml::node* n = t.get(key);
+    if (!n) return {};
+    if (!n->is_integer()) return type_error(*n, join_key(path, key), "an integer");
+    out = n->as_integer()->get();
+    return {};
+  }
+  Status get(const toml::table& t, std::string_view path, std::string_view key, int& out) const {
+    int64_t v = out;
+    PLINTH_TRY(get(t, path, key, v));
+    if (v < std::numeric_limits<int>::min() || v > std::numeric_limits<int>::max())
+      return fail(where(t, key), join_key(path, key), "value " + std::to_string(v) + " is out of range");
+    out = static_cast<int>(v);
+    return {};
+  }
+  Status get(const toml::table& t, std::string_view path, std::string_view key, double& out) const {
+    const toml::node* n = t.get(key);
+    if (!n) return {};
+    if (n->is_integer())
+      out = static_cast<double>(n->as_integer()->get());
+    else if (n->is_floating_point())
+      out = n->as_floating_point()->get();
+    else
+      return type_error(*n, join_key(path, key), "a number");
+    if (!std::isfinite(out)) return fail(n->source(), join_key(path, key), "must be a finite number");
+    return {};
+  }
+  Status get(const toml::table& t, std::string_view path, std::string_view key, bool& out) const {
+    const toml::node* n = t.get(key);
+    if (!n) return {};
+    if (!n->is_boolean()) return type_error(*n, join_key(path, key), "a boolean");
+    out = n->as_boolean()->get();
+    return {};
+  }
+  Status get(const toml::table& t, std::string_view path, std::string_view key, std::string& out) const {
+    const toml::node* n = t.get(key);
+    if (!n) return {};
+    if (!n->is_string()) return type_error(*n, join_key(path, key), "a string");
+    out = n->as_string()->get();
+    return {};
+  }
+
+  // A sub-table of `t` (nullptr when absent); an error when `key` is not a table.
+  Status table(const toml::table& t, std::string_view path, std::string_view key,
+               const toml::table*& out) const {
+    out = nullptr;
+    const toml::node* n = t.get(key);
+    if (!n) return {};
+    if (!n->is_table()) return type_error(*n, join_key(path, key), "a table");
+    out = n->as_table();
+    return {};
+  }
+
+  // `ok` or an error at the key's value (or the table header) saying `what`.
+  Status require(bool ok, const toml::table& t, std::string_view path, std::string_view key,
+                 std::string_view what) const {
+    return ok ? Status{} : fail(where(t, key), join_key(path, key), what);
+  }
+  Status one_of(const toml::table& t, std::string_view path, std::string_view key, std::string_view value,
+                std::span<const std::string_view> set, std::string_view what) const {
+    if (contains(set, value)) return {};
+    return fail(where(t, key), join_key(path, key),
+                "unknown " + std::string(what) + " '" + std::string(value) + "'" +
+                    (did_you_mean(value, set).empty() ? "; expected one of " + join_quoted(set)
+                                                      : did_you_mean_suffix(value, set)));
+  }
+
+  const fs::path& file() const { return file_; }
+
+ private:
+  fs::path file_;
+};
+
+template <class T>
+std::string num(T v) {
+  if constexpr (std::is_floating_point_v<T>) {
+    char buf[64];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, r.ptr);
+  } else {
+    return std::to_string(v);
+  }
+}
+
+// --- sections ----------------------------------------------------------------
+
+Status read_run(const Reader& r, const toml::table& t, RunSection& run) {
+  PLINTH_TRY(r.check_keys(t, "run", kRunKeys));
+  PLINTH_TRY(r.get(t, "run", "name", run.name));
+  PLINTH_TRY(r.require(!run.name.empty(), t, "run", "name", "must not be empty"));
+  int64_t seed = 0;
+  PLINTH_TRY(r.get(t, "run", "seed", seed));
+  PLINTH_TRY(r.require(seed >= 0, t, "run", "seed", "seed must be >= 0, got " + num(seed)));
+  run.seed = static_cast<uint64_t>(seed);
+  std::string out_dir = run.out_dir.string();
+  PLINTH_TRY(r.get(t, "run", "out_dir", out_dir));
+  PLINTH_TRY(r.require(!out_dir.empty(), t, "run", "out_dir", "must not be empty"));
+  run.out_dir = out_dir;
+  return {};
+}
+
+Status read_backend(const Reader& r, const toml::table& t, BackendSection& b) {
+  // Keys beyond the core's belong to the backend plugin (checked against its manifest later).
+  PLINTH_TRY(r.get(t, "backend", "name", b.name));
+  PLINTH_TRY(r.require(!b.name.empty(), t, "backend", "name", "must not be empty"));
+  PLINTH_TRY(r.get(t, "backend", "device", b.device));
+  PLINTH_TRY(r.require(b.device >= 0, t, "backend", "device", "device must be >= 0, got " + num(b.device)));
+  PLINTH_TRY(r.get(t, "backend", "threads", b.threads));
+  PLINTH_TRY(
+      r.require(b.threads >= 0, t, "backend", "threads", "threads must be >= 0, got " + num(b.threads)));
+  PLINTH_TRY(r.get(t, "backend", "allow_fallback", b.allow_fallback));
+  return {};
+}
+
+Status read_data(const Reader& r, const toml::table& t, std::string_view path, DataSection& d) {
+  // Other keys belong to the data-source plugin, but one within two edits of a
+  // core key is almost surely a typo of it ("shufle"), so it is caught here.
+  for (auto&& [k, v] : t) {
+    if (contains(kDataCore, k.str())) continue;
+    for (auto c : kDataCore) {
+      const std::size_t dist = edit_distance(k.str(), c);
+      if (dist <= 2 && dist < k.str().size())
+        return r.fail(k.source(), join_key(path, k.str()),
+                      "unknown key (did you mean '" + std::string(c) + "'?)");
+    }
+  }
+  PLINTH_TRY(r.get(t, path, "source", d.source));
+  if (!t.contains("source"))
+    return r.fail(t.source(), join_key(path, "source"),
+                  "missing required key (the data-source component, e.g. \"idx\", \"csv\")");
+  PLINTH_TRY(r.require(!d.source.empty(), t, path, "source", "must not be empty"));
+  PLINTH_TRY(r.get(t, path, "shuffle", d.shuffle));
+  PLINTH_TRY(r.get(t, path, "drop_last", d.drop_last));
+  PLINTH_TRY(r.get(t, path, "workers", d.workers));
+  PLINTH_TRY(r.require(d.workers >= 0, t, path, "workers", "workers must be >= 0, got " + num(d.workers)));
+  PLINTH_TRY(r.get(t, path, "prefetch", d.prefetch));
+  PLINTH_TRY(
+      r.require(d.prefetch >= 1, t, path, "prefetch", "prefetch must be >= 1, got " + num(d.prefetch)));
+  PLINTH_TRY(r.get(t, path, "input_field", d.input_field));
+  PLINTH_TRY(r.get(t, path, "target_field", d.target_field));
+  return {};
+}
+
+Status read_layer(const Reader& r, const toml::table& t, std::size_t index, LayerSpec& l) {
+  const std::string path = "model.layer[" + std::to_string(index) + "]";
+  l.where = t.source();
+  if (!t.contains("type"))
+    return r.fail(t.source(), path + ".type",
+                  "missing required key (one of " + join_quoted(kLayerTypes) + ")");
+  PLINTH_TRY(r.get(t, path, "type", l.type));
+  PLINTH_TRY(r.one_of(t, path, "type", l.type, kLayerTypes, "layer type"));
+  PLINTH_TRY(r.check_keys(t, path, layer_keys(l.type), "not a key of a '" + l.type + "' layer"));
+  PLINTH_TRY(r.get(t, path, "name", l.name));
+  if (!t.contains("name")) l.name = l.type + std::to_string(index);
+  PLINTH_TRY(r.require(!l.name.empty(), t, path, "name", "must not be empty"));
+  if (l.type == "linear") {
+    if (!t.contains("out"))
+      return r.fail(t.source(), path + ".out", "missing required key (output features)");
+    PLINTH_TRY(r.get(t, path, "out", l.out));
+    PLINTH_TRY(r.require(l.out > 0, t, path, "out", "out must be > 0, got " + num(l.out)));
+    PLINTH_TRY(r.get(t, path, "bias", l.bias));
+  } else if (l.type == "dropout") {
+    PLINTH_TRY(r.get(t, path, "p", l.p));
+    PLINTH_TRY(r.require(l.p >= 0.0 && l.p < 1.0, t, path, "p", "p must be in [0, 1), got " + num(l.p)));
+  } else if (l.type == "layernorm") {
+    PLINTH_TRY(r.get(t, path, "eps", l.eps));
+    PLINTH_TRY(r.require(l.eps > 0.0, t, path, "eps", "eps must be > 0, got " + num(l.eps)));
+  }
+  return {};
+}
+
+Status read_model(const Reader& r, const toml::table& t, ModelSection& m) {
+  static constexpr std::string_view keys[] = {"layer"};
+  PLINTH_TRY(r.check_keys(t, "model", keys));
+  const toml::node* n = t.get("layer");
+  if (!n) return r.fail(t.source(), "model.layer", "missing: the model needs at least one [[model.layer]]");
+  const toml::array* arr = n->as_array();
+  if (!arr) return r.type_error(*n, "model.layer", "an array of tables ([[model.layer]])");
+  if (arr->empty()) return r.fail(n->source(), "model.layer", "the model needs at least one layer");
+  std::map<std::string, std::size_t> seen;
+  for (std::size_t i = 0; i < arr->size(); ++i) {
+    const toml::node& el = *arr->get(i);
+    const std::string path = "model.layer[" + std::to_string(i) + "]";
+    if (!el.is_table()) return r.type_error(el, path, "a table");
+    LayerSpec l;
+    PLINTH_TRY(read_layer(r, *el.as_table(), i, l));
+    auto [it, fresh] = seen.emplace(l.name, i);
+    if (!fresh) {
+      const auto& first = m.layers[it->second].where;
+      return r.fail(Reader::where(*el.as_table(), "name"), path + ".name",
+                    "duplicate layer name '" + l.name + "' (also model.layer[" + std::to_string(it->second) +
+                        "] at line " + std::to_string(first.begin.line) + ")");
+    }
+    m.layers.push_back(std::move(l));
+  }
+  return {};
+}
+
+Status read_schedule(const Reader& r, const toml::table& t, ScheduleSection& s) {
+  const std::string_view p = "schedule";
+  PLINTH_TRY(r.check_keys(t, p, kScheduleKeys));
+  PLINTH_TRY(r.get(t, p, "type", s.type));
+  PLINTH_TRY(r.one_of(t, p, "type", s.type, kScheduleTypes, "schedule type"));
+  PLINTH_TRY(r.get(t, p, "warmup_steps", s.warmup_steps));
+  PLINTH_TRY(r.require(s.warmup_steps >= 0, t, p, "warmup_steps",
+                       "warmup_steps must be >= 0, got " + num(s.warmup_steps)));
+  PLINTH_TRY(r.get(t, p, "min_lr", s.min_lr));
+  PLINTH_TRY(r.require(s.min_lr >= 0.0, t, p, "min_lr", "min_lr must be >= 0, got " + num(s.min_lr)));
+  PLINTH_TRY(r.get(t, p, "step_size", s.step_size));
+  PLINTH_TRY(
+      r.require(s.step_size >= 0, t, p, "step_size", "step_size must be >= 0, got " + num(s.step_size)));
+  PLINTH_TRY(r.require(s.type != "step" || s.step_size > 0, t, p, "step_size",
+                       "a 'step' schedule needs step_size > 0, got " + num(s.step_size)));
+  PLINTH_TRY(r.get(t, p, "gamma", s.gamma));
+  PLINTH_TRY(r.require(s.gamma > 0.0, t, p, "gamma", "gamma must be > 0, got " + num(s.gamma)));
+  PLINTH_TRY(r.require(s.type != "plateau" || s.gamma < 1.0, t, p, "gamma",
+                       "a 'plateau' schedule needs gamma < 1, got " + num(s.gamma)));
+  PLINTH_TRY(r.get(t, p, "max_lr", s.max_lr));
+  PLINTH_TRY(r.require(s.max_lr >= 0.0, t, p, "max_lr", "max_lr must be >= 0, got " + num(s.max_lr)));
+  PLINTH_TRY(r.get(t, p, "pct_start", s.pct_start));
+  PLINTH_TRY(r.require(s.pct_start > 0.0 && s.pct_start < 1.0, t, p, "pct_start",
+                       "pct_start must be in (0, 1), got " + num(s.pct_start)));
+  PLINTH_TRY(r.get(t, p, "patience", s.patience));
+  PLINTH_TRY(r.require(s.patience >= 0, t, p, "patience", "patience must be >= 0, got " + num(s.patience)));
+  PLINTH_TRY(r.get(t, p, "threshold", s.threshold));
+  PLINTH_TRY(
+      r.require(s.threshold >= 0.0, t, p, "threshold", "threshold must be >= 0, got " + num(s.threshold)));
+  PLINTH_TRY(r.require(s.type != "one_cycle" || s.warmup_steps == 0, t, p, "warmup_steps",
+                       "a 'one_cycle' schedule warms up by itself over pct_start; remove warmup_steps"));
+  return {};
+}
+
+Status read_train(const Reader& r, const toml::table& t, TrainSection& tr) {
+  const std::string_view p = "train";
+  PLINTH_TRY(r.check_keys(t, p, kTrainKeys));
+  PLINTH_TRY(r.get(t, p, "epochs", tr.epochs));
+  PLINTH_TRY(r.get(t, p, "max_steps", tr.max_steps));
+  PLINTH_TRY(
+      r.require(tr.max_steps >= 0, t, p, "max_steps", "max_steps must be >= 0, got " + num(tr.max_steps)));
+  PLINTH_TRY(r.require(tr.epochs >= 1 || tr.max_steps > 0, t, p, "epochs",
+                       "epochs must be >= 1 (or set max_steps > 0), got " + num(tr.epochs)));
+  PLINTH_TRY(r.require(tr.epochs >= 0, t, p, "epochs", "epochs must be >= 0, got " + num(tr.epochs)));
+  PLINTH_TRY(r.get(t, p, "batch_size", tr.batch_size));
+  PLINTH_TRY(
+      r.require(tr.batch_size > 0, t, p, "batch_size", "batch_size must be > 0, got " + num(tr.batch_size)));
+  PLINTH_TRY(r.get(t, p, "eval_every", tr.eval_every));
+  PLINTH_TRY(r.require(tr.eval_every >= 0, t, p, "eval_every",
+                       "eval_every must be >= 0, got " + num(tr.eval_every)));
+  PLINTH_TRY(r.get(t, p, "log_every", tr.log_every));
+  PLINTH_TRY(
+      r.require(tr.log_every >= 1, t, p, "log_every", "log_every must be >= 1, got " + num(tr.log_every)));
+  PLINTH_TRY(r.get(t, p, "target_metric", tr.target_metric));
+  PLINTH_TRY(r.one_of(t, p, "target_metric", tr.target_metric, kTargetMetrics, "target metric"));
+  PLINTH_TRY(r.get(t, p, "target_value", tr.target_value));
+  PLINTH_TRY(r.get(t, p, "stop_at_target", tr.stop_at_target));
+  PLINTH_TRY(r.require(!tr.stop_at_target || !tr.target_metric.empty(), t, p, "stop_at_target",
+                       "stop_at_target needs train.target_metric"));
+  PLINTH_TRY(r.get(t, p, "grad_accum", tr.grad_accum));
+  PLINTH_TRY(r.require(tr.grad_accum >= 1, t, p, "grad_accum",
+                       "grad_accum must be >= 1, got " + num(tr.grad_accum)));
+  PLINTH_TRY(r.get(t, p, "clip_grad_norm", tr.clip_grad_norm));
+  PLINTH_TRY(r.require(tr.clip_grad_norm >= 0.0, t, p, "clip_grad_norm",
+                       "clip_grad_norm must be >= 0, got " + num(tr.clip_grad_norm)));
+  PLINTH_TRY(r.get(t, p, "precision", tr.precision));
+  PLINTH_TRY(r.one_of(t, p, "precision", tr.precision, kPrecisions, "precision"));
+  PLINTH_TRY(r.get(t, p, "checkpoint_every", tr.checkpoint_every));
+  PLINTH_TRY(r.require(tr.checkpoint_every >= 0, t, p, "checkpoint_every",
+                       "checkpoint_every must be >= 0, got " + num(tr.checkpoint_every)));
+  return {};
+}
+
+Status read_plugins(const Reader& r, const toml::table& t, PluginsSection& pl) {
+  PLINTH_TRY(r.check_keys(t, "plugins", kPluginsKeys));
+  const toml::node* n = t.get("manifests");
+  if (!n) return {};
+  const toml::array* arr = n->as_array();
+  if (!arr) return r.type_error(*n, "plugins.manifests", "an array of strings");
+  // Relative manifests are resolved against the pipeline file's folder, made absolute
+  // so a resolved pipeline written elsewhere (runs/<name>/) still finds them.
+  std::error_code ec;  // never throw: fs::absolute("") does
+  fs::path base = r.file().parent_path();
+  fs::path abs = base.empty() ? fs::current_path(ec) : fs::absolute(base, ec);
+  if (!ec) base = abs;
+  for (std::size_t i = 0; i < arr->size(); ++i) {
+    const toml::node& el = *arr->get(i);
+    const std::string key = "plugins.manifests[" + std::to_string(i) + "]";
+    if (!el.is_string()) return r.type_error(el, key, "a string");
+    const std::string& s = el.as_string()->get();
+    if (s.empty()) return r.fail(el.source(), key, "must not be empty");
+    pl.manifests.push_back((base / fs::path(s)).lexically_normal());
+  }
+  return {};
+}
+
+// A table moved out of `doc` (moving keeps each node's source position;
+// copying a toml++ node drops it, and plugin config errors need it).
+toml::table take_table(toml::table& doc, std::initializer_list<std::string_view> path) {
+  toml::table* t = &doc;
+  for (auto k : path) {
+    toml::node* n = t->get(k);
+    if (!n || !n->is_table()) return {};
+    t = n->as_table();
+  }
+  return std::move(*t);
+}
+
+Result<toml::table> parse_toml(std::string_view text, const fs::path& source) {
+#if TOML_EXCEPTIONS
+  try {
+    return toml::parse(text, source.string());
+  } catch (const toml::parse_error& e) {
+    return Reader(source).fail(e.source(), "syntax", std::string(e.description()));
+  }
+#else
+  toml::parse_result res = toml::parse(text, source.string());
+  if (!res)
+    return Reader(source).fail(res.error().source(), "syntax", std::string(res.error().description()));
+  return std::move(res).table();
+#endif
+}
+
+// --- writing TOML back ----------------------------------------------------------
+
+void write_string(std::ostream& os, std::string_view s) {
+  os << '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        os << "\\\"";
+        break;
+      case '\\':
+        os << "\\\\";
+        break;
+      case '\n':
+        os << "\\n";
+        break;
+      case '\t':
+        os << "\\t";
+        break;
+      case '\r':
+        os << "\\r";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          os << buf;
+        } else {
+          os << static_cast<char>(c);
+        }
+    }
+  }
+  os << '"';
+}
+
+void write_key(std::ostream& os, std::string_view k) {
+  bool bare = !k.empty();
+  for (char c : k)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) bare = false;
+  if (bare)
+    os << k;
+  else
+    write_string(os, k);
+}
+
+void write_float(std::ostream& os, double v) {
+  if (std::isnan(v)) {
+    os << "nan";
+    return;
+  }
+  if (std::isinf(v)) {
+    os << (v > 0 ? "inf" : "-inf");
+    return;
+  }
+  std::string s = num(v);  // shortest text that reads back to the same double
+  if (s.find_first_of(".e") == std::string::npos) s += ".0";
+  os << s;
+}
+
+void write_value(std::ostream& os, const toml::node& n) {
+  switch (n.type()) {
+    case toml::node_type::string:
+      write_string(os, n.as_string()->get());
+      break;
+    case toml::node_type::integer:
+      os << n.as_integer()->get();
+      break;
+    case toml::node_type::floating_point:
+      write_float(os, n.as_floating_point()->get());
+      break;
+    case toml::node_type::boolean:
+      os << (n.as_boolean()->get() ? "true" : "false");
+      break;
+    case toml::node_type::date:
+      os << *n.as_date();
+      break;
+    case toml::node_type::time:
+      os << *n.as_time();
+      break;
+    case toml::node_type::date_time:
+      os << *n.as_date_time();
+      break;
+    case toml::node_type::array: {
+      os << '[';
+      bool first = true;
+      for (const toml::node& el : *n.as_array()) {
+        os << (first ? "" : ", ");
+        write_value(os, el);
+        first = false;
+      }
+      os << ']';
+      break;
+    }
+    case toml::node_type::table: {
+      os << '{';
+      bool first = true;
+      for (auto&& [k, v] : *n.as_table()) {
+        os << (first ? " " : ", ");
+        write_key(os, k.str());
+        os << " = ";
+        write_value(os, v);
+        first = false;
+      }
+      os << (first ? "}" : " }");
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+// Writes "key = value" lines; each value is written in TOML form.
+class SectionWriter {
+ public:
+  SectionWriter(std::ostream& os, std::string_view header) : os_(os) { os_ << header << '\n'; }
+  SectionWriter& kv(std::string_view k, const std::string& v) {
+    write_key(os_, k);
+    os_ << " = ";
+    write_string(os_, v);
+    os_ << '\n';
+    return *this;
+  }
+  SectionWriter& kv(std::string_view k, const char* v) { return kv(k, std::string(v)); }
+  SectionWriter& kv(std::string_view k, int64_t v) {
+    write_key(os_, k);
+    os_ << " = " << v << '\n';
+    return *this;
+  }
+  SectionWriter& kv(std::string_view k, int v) { return kv(k, static_cast<int64_t>(v)); }
+  SectionWriter& kv(std::string_view k, double v) {
+    write_key(os_, k);
+    os_ << " = ";
+    write_float(os_, v);
+    os_ << '\n';
+    return *this;
+  }
+  SectionWriter& kv(std::string_view k, bool v) {
+    write_key(os_, k);
+    os_ << " = " << (v ? "true" : "false") << '\n';
+    return *this;
+  }
+  // The keys of a plugin table, skipping those the core already wrote.
+  SectionWriter& rest(const toml::table& t, std::span<const std::string_view> skip) {
+    for (auto&& [k, v] : t) {
+      if (contains(skip, k.str())) continue;
+      write_key(os_, k.str());
+      os_ << " = ";
+      write_value(os_, v);
+      os_ << '\n';
+    }
+    return *this;
+  }
+  ~SectionWriter() { os_ << '\n'; }
+
+ private:
+  std::ostream& os_;
+};
+
+void write_data(std::ostream& os, std::string_view header, const DataSection& d) {
+  SectionWriter(os, header)
+      .kv("source", d.source)
+      .kv("shuffle", d.shuffle)
+      .kv("drop_last", d.drop_last)
+      .kv("workers", d.workers)
+      .kv("prefetch", d.prefetch)
+      .kv("input_field", d.input_field)
+      .kv("target_field", d.target_field)
+      .rest(d.table, kDataCore);
+}
+
+}  // namespace
+
+Result<Pipeline> parse_pipeline(std::string_view text, const fs::path& source) {
+  const Reader r(source);
+  Result<toml::table> parsed = parse_toml(text, source);
+  if (!parsed) return parsed.status();
+  toml::table& doc = parsed.value();
+  Pipeline p;
+  p.source = source;
+
+  // Top level: only the known sections, each a table.
+  PLINTH_TRY(r.check_keys(doc, "", kSections, "unknown section"));
+  for (auto&& [k, v] : doc)
+    if (!v.is_table()) return r.type_error(v, k.str(), "a table");
+
+  const toml::table* t = nullptr;
+  p.run.name = source.stem().string();
+  p.run.out_dir = "runs";
+  PLINTH_TRY(r.table(doc, "", "run", t));
+  if (t) PLINTH_TRY(read_run(r, *t, p.run));
+
+  PLINTH_TRY(r.table(doc, "", "backend", t));
+  if (t) PLINTH_TRY(read_backend(r, *t, p.backend));
+
+  PLINTH_TRY(r.table(doc, "", "data", t));
+  if (!t) return r.fail(doc.source(), "data.train", "missing required section [data.train]");
+  static constexpr std::string_view data_keys[] = {"train", "eval"};
+  PLINTH_TRY(r.check_keys(*t, "data", data_keys, "unknown data split"));
+  const toml::table* data = t;
+  PLINTH_TRY(r.table(*data, "data", "train", t));
+  if (!t) return r.fail(data->source(), "data.train", "missing required section [data.train]");
+  PLINTH_TRY(read_data(r, *t, "data.train", p.train_data));
+  PLINTH_TRY(r.table(*data, "data", "eval", t));
+  if (t) {
+    DataSection eval;
+    eval.shuffle = false;
+    PLINTH_TRY(read_data(r, *t, "data.eval", eval));
+    p.eval_data = std::move(eval);
+  }
+
+  PLINTH_TRY(r.table(doc, "", "model", t));
+  if (!t)
+    return r.fail(doc.source(), "model", "missing required section [model] (with [[model.layer]] entries)");
+  PLINTH_TRY(read_model(r, *t, p.model));
+
+  PLINTH_TRY(r.table(doc, "", "loss", t));
+  if (t) {
+    PLINTH_TRY(r.check_keys(*t, "loss", kLossKeys));
+    PLINTH_TRY(r.get(*t, "loss", "type", p.loss.type));
+    PLINTH_TRY(r.one_of(*t, "loss", "type", p.loss.type, kLossTypes, "loss type"));
+  }
+
+  PLINTH_TRY(r.table(doc, "", "optimizer", t));
+  if (t) {
+    PLINTH_TRY(r.get(*t, "optimizer", "name", p.optimizer.name));
+    PLINTH_TRY(r.require(!p.optimizer.name.empty(), *t, "optimizer", "name", "must not be empty"));
+  }
+
+  PLINTH_TRY(r.table(doc, "", "schedule", t));
+  if (t) PLINTH_TRY(read_schedule(r, *t, p.schedule));
+
+  PLINTH_TRY(r.table(doc, "", "train", t));
+  if (t) PLINTH_TRY(read_train(r, *t, p.train));
+
+  PLINTH_TRY(r.table(doc, "", "plugins", t));
+  if (t) PLINTH_TRY(read_plugins(r, *t, p.plugins));
+
+  // Everything is valid: hand the plugin-owned tables over, moved (not copied)
+  // so their nodes keep file positions; the document, parsed a second time, is kept whole.
+  Result<toml::table> again = parse_toml(text, source);  // cannot fail: it parsed above
+  if (!again) return again.status();
+  p.document = std::move(again.value());
+  p.backend.table = take_table(doc, {"backend"});
+  p.optimizer.table = take_table(doc, {"optimizer"});
+  // The plugin sees the core keys too, defaults filled in (so a pipeline without
+  // [backend] and one that spells the defaults out give equal tables).
+  p.backend.table.emplace("name", p.backend.name);
+  p.backend.table.emplace("device", static_cast<int64_t>(p.backend.device));
+  p.backend.table.emplace("threads", static_cast<int64_t>(p.backend.threads));
+  p.backend.table.emplace("allow_fallback", p.backend.allow_fallback);
+  p.optimizer.table.emplace("name", p.optimizer.name);
+  p.train_data.table = take_table(doc, {"data", "train"});
+  for (auto k : kDataCore) p.train_data.table.erase(k);
+  if (p.eval_data) {
+    p.eval_data->table = take_table(doc, {"data", "eval"});
+    for (auto k : kDataCore) p.eval_data->table.erase(k);
+  }
+  return p;
+}
+
+Status check_plugin_keys(const toml::table& table, std::string_view section,
+                         std::span<const std::string> declared, std::span<const std::string_view> core_keys,
+                         const fs::path& source) {
+  const Reader r(source);
+  for (auto&& [k, v] : table) {
+    if (contains(core_keys, k.str())) continue;
+    bool ok = false;
+    for (const auto& d : declared) ok = ok || d == k.str();
+    if (ok) continue;
+    std::vector<std::string_view> all(core_keys.begin(), core_keys.end());
+    for (const auto& d : declared) all.push_back(d);
+    std::string msg = "unknown key";
+    std::string hint = did_you_mean(k.str(), all);
+    if (!hint.empty())
+      msg += " (did you mean '" + hint + "'?)";
+    else if (!all.empty())
+      msg += "; expected one of " + join_quoted(all);
+    return r.fail(k.source(), join_key(section, k.str()), msg);
+  }
+  return {};
+}
+
+Result<Pipeline> load_pipeline(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    std::error_code ec;
+    const bool exists = fs::exists(file, ec);
+    return error(errc::io, file.string() + ": cannot read the pipeline file (" +
+                               (exists ? "permission denied or not a file" : "no such file") + ")");
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return parse_pipeline(ss.str(), file);
+}
+
+std::string resolved_toml(const Pipeline& p) {
+  std::ostringstream os;
+  os << "# " << p.source.filename().string() << ", resolved: every default filled in.\n\n";
+  SectionWriter(os, "[run]")
+      .kv("name", p.run.name)
+      .kv("seed", static_cast<int64_t>(p.run.seed))
+      .kv("out_dir", p.run.out_dir.string());
+  SectionWriter(os, "[backend]")
+      .kv("name", p.backend.name)
+      .kv("device", p.backend.device)
+      .kv("threads", p.backend.threads)
+      .kv("allow_fallback", p.backend.allow_fallback)
+      .rest(p.backend.table, kBackendCore);
+  write_data(os, "[data.train]", p.train_data);
+  if (p.eval_data) write_data(os, "[data.eval]", *p.eval_data);
+  for (const LayerSpec& l : p.model.layers) {
+    SectionWriter w(os, "[[model.layer]]");
+    w.kv("type", l.type).kv("name", l.name);
+    if (l.type == "linear") w.kv("out", l.out).kv("bias", l.bias);
+    if (l.type == "dropout") w.kv("p", l.p);
+    if (l.type == "layernorm") w.kv("eps", l.eps);
+  }
+  SectionWriter(os, "[loss]").kv("type", p.loss.type);
+  static constexpr std::string_view optimizer_core[] = {"name"};
+  SectionWriter(os, "[optimizer]").kv("name", p.optimizer.name).rest(p.optimizer.table, optimizer_core);
+  const ScheduleSection& s = p.schedule;
+  SectionWriter(os, "[schedule]")
+      .kv("type", s.type)
+      .kv("warmup_steps", s.warmup_steps)
+      .kv("min_lr", s.min_lr)
+      .kv("step_size", s.step_size)
+      .kv("gamma", s.gamma)
+      .kv("max_lr", s.max_lr)
+      .kv("pct_start", s.pct_start)
+      .kv("patience", s.patience)
+      .kv("threshold", s.threshold);
+  const TrainSection& t = p.train;
+  SectionWriter(os, "[train]")
+      .kv("epochs", t.epochs)
+      .kv("max_steps", t.max_steps)
+      .kv("batch_size", t.batch_size)
+      .kv("eval_every", t.eval_every)
+      .kv("log_every", t.log_every)
+      .kv("target_metric", t.target_metric)
+      .kv("target_value", t.target_value)
+      .kv("stop_at_target", t.stop_at_target)
+      .kv("grad_accum", t.grad_accum)
+      .kv("clip_grad_norm", t.clip_grad_norm)
+      .kv("precision", t.precision)
+      .kv("checkpoint_every", t.checkpoint_every);
+  {
+    SectionWriter w(os, "[plugins]");
+    os << "manifests = [";
+    for (std::size_t i = 0; i < p.plugins.manifests.size(); ++i) {
+      os << (i ? ", " : "");
+      write_string(os, p.plugins.manifests[i].string());
+    }
+    os << "]\n";
+  }
+  std::string out = os.str();
+  while (out.size() >= 2 && out[out.size() - 1] == '\n' && out[out.size() - 2] == '\n') out.pop_back();
+  return out;
+}
+
+}  // namespace plinth::config

@@ -1,0 +1,542 @@
+// pipeline_test.cpp — pipeline.toml parsing: a full pipeline, the defaults,
+// every kind of error with its file:line:col and dotted key, did-you-mean
+// suggestions, plugin tables kept with positions, and the resolve round trip.
+#include "../../../core/src/config/pipeline.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+
+namespace {
+
+namespace fs = std::filesystem;
+using plinth::errc;
+using plinth::config::parse_pipeline;
+using plinth::config::Pipeline;
+
+Pipeline parse_ok(const std::string& text, const fs::path& source = "dir/p.toml") {
+  auto r = parse_pipeline(text, source);
+  EXPECT_TRUE(r.ok()) << r.status().message();
+  if (!r.ok()) return Pipeline{};
+  return std::move(r).value();
+}
+
+// The one error message for `text` (named "p.toml"); empty when it parses.
+std::string parse_err(const std::string& text) {
+  auto r = parse_pipeline(text, "p.toml");
+  if (r.ok()) {
+    ADD_FAILURE() << "expected an error for:\n" << text;
+    return {};
+  }
+  EXPECT_EQ(r.status().code(), errc::config);
+  EXPECT_EQ(r.status().message().find('\n'), std::string::npos) << "one line: " << r.status().message();
+  return r.status().message();
+}
+
+#define EXPECT_HAS(haystack, needle) EXPECT_NE((haystack).find(needle), std::string::npos) << (haystack)
+
+// Five lines: the least a pipeline needs. Tests append sections from line 6.
+const std::string kMinimal = R"([data.train]
+source = "synthetic"
+[[model.layer]]
+type = "linear"
+out = 4
+)";
+
+const std::string kFull = R"(# an MNIST MLP
+[run]
+name = "mnist-mlp"
+seed = 42
+out_dir = "out/runs"
+
+[backend]
+name = "cuda"
+device = 1
+threads = 8
+allow_fallback = false
+stream_count = 2
+
+[data.train]
+source = "idx"
+images = "data/train-images-idx3-ubyte.gz"
+labels = "data/train-labels-idx1-ubyte.gz"
+shuffle = false
+drop_last = true
+workers = 3
+prefetch = 6
+input_field = "image"
+target_field = "label"
+
+[data.eval]
+source = "idx"
+images = "data/t10k-images-idx3-ubyte.gz"
+
+[[model.layer]]
+type = "flatten"
+
+[[model.layer]]
+type = "linear"
+out = 512
+bias = false
+
+[[model.layer]]
+type = "relu"
+name = "act"
+
+[[model.layer]]
+type = "dropout"
+p = 0.25
+
+[[model.layer]]
+type = "layernorm"
+eps = 1e-6
+
+[[model.layer]]
+type = "linear"
+out = 10
+
+[loss]
+type = "mse"
+
+[optimizer]
+name = "sgd"
+lr = 0.05
+momentum = 0.9
+betas = [0.9, 0.999]
+
+[schedule]
+type = "cosine"
+warmup_steps = 100
+min_lr = 1e-5
+
+[train]
+epochs = 15
+batch_size = 128
+eval_every = 500
+log_every = 10
+target_metric = "eval.accuracy"
+target_value = 0.98
+stop_at_target = true
+grad_accum = 4
+clip_grad_norm = 1.0
+precision = "bf16"
+checkpoint_every = 1000
+
+[plugins]
+manifests = ["plugins/extra.toml", "/opt/vendor/plugin.toml"]
+)";
+
+TEST(pipeline, parses_a_full_pipeline) {
+  Pipeline p = parse_ok(kFull, "examples/mnist/pipeline.toml");
+  EXPECT_EQ(p.source, fs::path("examples/mnist/pipeline.toml"));
+  EXPECT_EQ(p.run.name, "mnist-mlp");
+  EXPECT_EQ(p.run.seed, 42u);
+  EXPECT_EQ(p.run.out_dir, fs::path("out/runs"));
+  EXPECT_EQ(p.backend.name, "cuda");
+  EXPECT_EQ(p.backend.device, 1);
+  EXPECT_EQ(p.backend.threads, 8);
+  EXPECT_FALSE(p.backend.allow_fallback);
+  EXPECT_EQ(p.train_data.source, "idx");
+  EXPECT_FALSE(p.train_data.shuffle);
+  EXPECT_TRUE(p.train_data.drop_last);
+  EXPECT_EQ(p.train_data.workers, 3);
+  EXPECT_EQ(p.train_data.prefetch, 6);
+  EXPECT_EQ(p.train_data.input_field, "image");
+  EXPECT_EQ(p.train_data.target_field, "label");
+  ASSERT_TRUE(p.eval_data.has_value());
+  EXPECT_FALSE(p.eval_data->shuffle);
+  ASSERT_EQ(p.model.layers.size(), 6u);
+  EXPECT_EQ(p.model.layers[0].type, "flatten");
+  EXPECT_EQ(p.model.layers[0].name, "flatten0");
+  EXPECT_EQ(p.model.layers[1].name, "linear1");
+  EXPECT_EQ(p.model.layers[1].out, 512);
+  EXPECT_FALSE(p.model.layers[1].bias);
+  EXPECT_EQ(p.model.layers[1].where.begin.line, 32u);
+  EXPECT_EQ(p.model.layers[2].name, "act");
+  EXPECT_DOUBLE_EQ(p.model.layers[3].p, 0.25);
+  EXPECT_DOUBLE_EQ(p.model.layers[4].eps, 1e-6);
+  EXPECT_EQ(p.model.layers[5].name, "linear5");
+  EXPECT_EQ(p.model.layers[5].out, 10);
+  EXPECT_TRUE(p.model.layers[5].bias);
+  EXPECT_EQ(p.loss.type, "mse");
+  EXPECT_EQ(p.optimizer.name, "sgd");
+  EXPECT_EQ(p.schedule.type, "cosine");
+  EXPECT_EQ(p.schedule.warmup_steps, 100);
+  EXPECT_DOUBLE_EQ(p.schedule.min_lr, 1e-5);
+  EXPECT_EQ(p.train.epochs, 15);
+  EXPECT_EQ(p.train.batch_size, 128);
+  EXPECT_EQ(p.train.eval_every, 500);
+  EXPECT_EQ(p.train.log_every, 10);
+  EXPECT_EQ(p.train.target_metric, "eval.accuracy");
+  EXPECT_DOUBLE_EQ(p.train.target_value, 0.98);
+  EXPECT_TRUE(p.train.stop_at_target);
+  EXPECT_EQ(p.train.grad_accum, 4);
+  EXPECT_DOUBLE_EQ(p.train.clip_grad_norm, 1.0);
+  EXPECT_EQ(p.train.precision, "bf16");
+  EXPECT_EQ(p.train.checkpoint_every, 1000);
+  ASSERT_EQ(p.plugins.manifests.size(), 2u);
+  EXPECT_EQ(p.plugins.manifests[0], fs::absolute("examples/mnist/plugins/extra.toml").lexically_normal());
+  EXPECT_EQ(p.plugins.manifests[1], fs::path("/opt/vendor/plugin.toml"));
+  EXPECT_TRUE(p.document.contains("train"));
+}
+
+TEST(pipeline, keeps_plugin_tables_with_their_positions) {
+  Pipeline p = parse_ok(kFull, "examples/mnist/pipeline.toml");
+  // [backend] and [optimizer] are kept whole (core keys with defaults filled in),
+  // [data.*] without the core keys.
+  EXPECT_EQ(p.backend.table["stream_count"].value<int64_t>(), 2);
+  EXPECT_EQ(p.backend.table["name"].value<std::string>(), "cuda");
+  EXPECT_EQ(p.optimizer.table["lr"].value<double>(), 0.05);
+  EXPECT_EQ(p.optimizer.table["name"].value<std::string>(), "sgd");
+  EXPECT_EQ(p.train_data.table.size(), 2u);
+  EXPECT_EQ(p.train_data.table["images"].value<std::string>(), "data/train-images-idx3-ubyte.gz");
+  EXPECT_FALSE(p.train_data.table.contains("source"));
+  EXPECT_FALSE(p.train_data.table.contains("shuffle"));
+  EXPECT_EQ(p.eval_data->table.size(), 1u);
+  // Positions survive, so a plugin's config errors can name the line.
+  EXPECT_EQ(p.train_data.table["labels"].node()->source().begin.line, 17u);
+  EXPECT_EQ(p.optimizer.table["momentum"].node()->source().begin.line, 59u);
+  EXPECT_EQ(p.backend.table["stream_count"].node()->source().begin.line, 12u);
+}
+
+TEST(pipeline, fills_in_defaults) {
+  Pipeline p = parse_ok(kMinimal + R"(
+[[model.layer]]
+type = "relu"
+[[model.layer]]
+type = "linear"
+out = 2
+[data.eval]
+source = "synthetic"
+)",
+                        "some/dir/mnist.toml");
+  EXPECT_EQ(p.run.name, "mnist");
+  EXPECT_EQ(p.run.seed, 0u);
+  EXPECT_EQ(p.run.out_dir, fs::path("runs"));
+  EXPECT_EQ(p.backend.name, "cpu");
+  EXPECT_EQ(p.backend.device, 0);
+  EXPECT_EQ(p.backend.threads, 0);
+  EXPECT_TRUE(p.backend.allow_fallback);
+  EXPECT_TRUE(p.train_data.shuffle);
+  EXPECT_FALSE(p.train_data.drop_last);
+  EXPECT_EQ(p.train_data.workers, 2);
+  EXPECT_EQ(p.train_data.prefetch, 4);
+  EXPECT_EQ(p.train_data.input_field, "");
+  ASSERT_TRUE(p.eval_data.has_value());
+  EXPECT_FALSE(p.eval_data->shuffle);
+  ASSERT_EQ(p.model.layers.size(), 3u);
+  EXPECT_EQ(p.model.layers[0].name, "linear0");
+  EXPECT_EQ(p.model.layers[1].name, "relu1");
+  EXPECT_EQ(p.model.layers[2].name, "linear2");
+  EXPECT_EQ(p.loss.type, "cross_entropy");
+  EXPECT_EQ(p.optimizer.name, "adamw");
+  EXPECT_EQ(p.schedule.type, "constant");
+  EXPECT_DOUBLE_EQ(p.schedule.gamma, 0.1);
+  EXPECT_EQ(p.train.epochs, 1);
+  EXPECT_EQ(p.train.max_steps, 0);
+  EXPECT_EQ(p.train.batch_size, 32);
+  EXPECT_EQ(p.train.log_every, 50);
+  EXPECT_EQ(p.train.grad_accum, 1);
+  EXPECT_EQ(p.train.precision, "fp32");
+  EXPECT_TRUE(p.plugins.manifests.empty());
+}
+
+TEST(pipeline, no_eval_section_means_no_eval_data) { EXPECT_FALSE(parse_ok(kMinimal).eval_data.has_value()); }
+
+TEST(pipeline, accepts_integers_where_floats_are_expected) {
+  Pipeline p = parse_ok(kMinimal + "[schedule]\nmin_lr = 0\ngamma = 1\n");
+  EXPECT_DOUBLE_EQ(p.schedule.min_lr, 0.0);
+  EXPECT_DOUBLE_EQ(p.schedule.gamma, 1.0);
+}
+
+// --- errors --------------------------------------------------------------------
+
+TEST(pipeline, syntax_error_names_file_line_and_column) {
+  const std::string m = parse_err("[train]\nepochs = = 3\n");
+  EXPECT_HAS(m, "p.toml:2:");
+  EXPECT_EQ(m.rfind("p.toml:2:", 0), 0u) << m;
+}
+
+TEST(pipeline, unknown_key_suggests_the_closest) {
+  const std::string m = parse_err(kMinimal + "[train]\nbatch_sise = 4\n");
+  EXPECT_EQ(m, "p.toml:7:1: train.batch_sise: unknown key (did you mean 'batch_size'?)");
+}
+
+TEST(pipeline, unknown_key_without_a_close_match_lists_the_keys) {
+  const std::string m = parse_err(kMinimal + "[loss]\nweighting = 2\n");
+  EXPECT_HAS(m, "p.toml:7:1: loss.weighting: unknown key; expected one of 'type'");
+}
+
+TEST(pipeline, unknown_keys_in_every_core_section) {
+  EXPECT_HAS(parse_err(kMinimal + "[run]\nsed = 1\n"),
+             "p.toml:7:1: run.sed: unknown key (did you mean 'seed'?)");
+  EXPECT_HAS(parse_err(kMinimal + "[schedule]\nwarmup = 1\n"),
+             "p.toml:7:1: schedule.warmup: unknown key (did you mean 'warmup_steps'?)");
+  EXPECT_HAS(parse_err(kMinimal + "[plugins]\nmanifest = []\n"),
+             "p.toml:7:1: plugins.manifest: unknown key (did you mean 'manifests'?)");
+  EXPECT_HAS(parse_err(kMinimal + "[model]\nlayers = 1\n"),
+             "p.toml:7:1: model.layers: unknown key (did you mean 'layer'?)");
+  EXPECT_HAS(parse_err(kMinimal + "[data.tran]\nsource = \"x\"\n"),
+             "p.toml:6:7: data.tran: unknown data split (did you mean 'train'?)");
+}
+
+TEST(pipeline, unknown_section_suggests_the_closest) {
+  EXPECT_HAS(parse_err(kMinimal + "[trian]\nepochs = 1\n"),
+             "p.toml:6:2: trian: unknown section (did you mean 'train'?)");
+  EXPECT_HAS(parse_err(kMinimal + "[optimiser]\n"), "(did you mean 'optimizer'?)");
+}
+
+TEST(pipeline, misspelt_core_data_key_is_caught) {
+  const std::string m = parse_err(R"([data.train]
+source = "idx"
+shufle = false
+)");
+  EXPECT_EQ(m, "p.toml:3:1: data.train.shufle: unknown key (did you mean 'shuffle'?)");
+}
+
+TEST(pipeline, type_errors_name_the_expected_type) {
+  EXPECT_EQ(parse_err(kMinimal + "[train]\nbatch_size = \"32\"\n"),
+            "p.toml:7:14: train.batch_size: expected an integer, got a string");
+  EXPECT_EQ(parse_err(kMinimal + "[train]\nstop_at_target = 1\n"),
+            "p.toml:7:18: train.stop_at_target: expected a boolean, got an integer");
+  EXPECT_EQ(parse_err(kMinimal + "[schedule]\nmin_lr = \"small\"\n"),
+            "p.toml:7:10: schedule.min_lr: expected a number, got a string");
+  EXPECT_EQ(parse_err(kMinimal + "[backend]\nname = 3\n"),
+            "p.toml:7:8: backend.name: expected a string, got an integer");
+  EXPECT_HAS(parse_err("train = 3\n" + kMinimal), "p.toml:1:9: train: expected a table, got an integer");
+  EXPECT_HAS(parse_err("[data]\ntrain = 1\n"), "p.toml:2:9: data.train: expected a table, got an integer");
+}
+
+TEST(pipeline, missing_required_sections_and_keys_point_at_the_header) {
+  EXPECT_HAS(parse_err("[train]\nepochs = 1\n"),
+             "p.toml:1:1: data.train: missing required section [data.train]");
+  EXPECT_HAS(parse_err("[train]\nepochs = 1\n[data.eval]\nsource = \"x\"\n"),
+             "data.train: missing required section [data.train]");
+  EXPECT_HAS(parse_err("[train]\nepochs = 1\n\n[data.train]\nshuffle = true\n"),
+             "p.toml:4:1: data.train.source: missing required key");
+  EXPECT_HAS(parse_err("[data.train]\nsource = \"x\"\n"), "model: missing required section [model]");
+  EXPECT_HAS(parse_err(kMinimal + "[[model.layer]]\nname = \"x\"\n"),
+             "p.toml:6:1: model.layer[1].type: missing required key");
+  EXPECT_HAS(parse_err(kMinimal + "[[model.layer]]\ntype = \"linear\"\n"),
+             "p.toml:6:1: model.layer[1].out: missing required key");
+}
+
+TEST(pipeline, range_errors_say_the_rule_and_the_value) {
+  struct Case {
+    std::string section;
+    std::string want;
+  };
+  const Case cases[] = {
+      {"[train]\nbatch_size = 0\n", "p.toml:7:14: train.batch_size: batch_size must be > 0, got 0"},
+      {"[train]\nepochs = 0\n",
+       "p.toml:7:10: train.epochs: epochs must be >= 1 (or set max_steps > 0), got 0"},
+      {"[train]\nlog_every = 0\n", "p.toml:7:13: train.log_every: log_every must be >= 1, got 0"},
+      {"[train]\neval_every = -1\n", "p.toml:7:14: train.eval_every: eval_every must be >= 0, got -1"},
+      {"[train]\ngrad_accum = 0\n", "p.toml:7:14: train.grad_accum: grad_accum must be >= 1, got 0"},
+      {"[train]\ntarget_metric = \"eval.acc\"\n",
+       "p.toml:7:17: train.target_metric: unknown target metric 'eval.acc' (did you mean 'eval.accuracy'?)"},
+      {"[train]\nstop_at_target = true\n",
+       "p.toml:7:18: train.stop_at_target: stop_at_target needs train.target_metric"},
+      {"[backend]\nthreads = -1\n", "p.toml:7:11: backend.threads: threads must be >= 0, got -1"},
+      {"[schedule]\nwarmup_steps = -5\n",
+       "p.toml:7:16: schedule.warmup_steps: warmup_steps must be >= 0, got -5"},
+      {"[schedule]\ntype = \"step\"\n",
+       "p.toml:6:1: schedule.step_size: a 'step' schedule needs step_size > 0, got 0"},
+      {"[schedule]\ntype = \"cosin\"\n",
+       "p.toml:7:8: schedule.type: unknown schedule type 'cosin' (did you mean 'cosine'?)"},
+      {"[loss]\ntype = \"nll\"\n",
+       "p.toml:7:8: loss.type: unknown loss type 'nll'; expected one of 'cross_entropy', 'mse'"},
+      {"[run]\nseed = -1\n", "p.toml:7:8: run.seed: seed must be >= 0, got -1"},
+  };
+  for (const Case& c : cases) EXPECT_EQ(parse_err(kMinimal + c.section), c.want);
+}
+
+TEST(pipeline, epochs_zero_is_fine_with_max_steps) {
+  Pipeline p = parse_ok(kMinimal + "[train]\nepochs = 0\nmax_steps = 100\n");
+  EXPECT_EQ(p.train.max_steps, 100);
+}
+
+TEST(pipeline, data_ranges) {
+  EXPECT_EQ(parse_err("[data.train]\nsource = \"x\"\nworkers = -1\n"),
+            "p.toml:3:11: data.train.workers: workers must be >= 0, got -1");
+  EXPECT_EQ(parse_err("[data.train]\nsource = \"x\"\n[data.eval]\nsource = \"x\"\nprefetch = 0\n"),
+            "p.toml:5:12: data.eval.prefetch: prefetch must be >= 1, got 0");
+}
+
+TEST(pipeline, layer_errors_name_the_layer_index_and_line) {
+  EXPECT_EQ(parse_err(kMinimal + "[[model.layer]]\ntype = \"lienar\"\nout = 3\n"),
+            "p.toml:7:8: model.layer[1].type: unknown layer type 'lienar' (did you mean 'linear'?)");
+  EXPECT_EQ(parse_err(kMinimal + "[[model.layer]]\ntype = \"relu\"\nout = 3\n"),
+            "p.toml:8:1: model.layer[1].out: not a key of a 'relu' layer; expected one of 'type', 'name'");
+  EXPECT_EQ(
+      parse_err(kMinimal + "[[model.layer]]\ntype = \"linear\"\nout = 3\np = 0.5\n"),
+      "p.toml:9:1: model.layer[1].p: not a key of a 'linear' layer; expected one of 'type', 'name', 'out', "
+      "'bias'");
+  EXPECT_EQ(
+      parse_err(kMinimal + "[[model.layer]]\ntype = \"dropout\"\nq = 0.5\n"),
+      "p.toml:8:1: model.layer[1].q: not a key of a 'dropout' layer; expected one of 'type', 'name', 'p'");
+  EXPECT_EQ(parse_err(kMinimal + "[[model.layer]]\ntype = \"dropout\"\np = 1.0\n"),
+            "p.toml:8:5: model.layer[1].p: p must be in [0, 1), got 1");
+  EXPECT_EQ(parse_err(kMinimal + "[[model.layer]]\ntype = \"linear\"\nout = 0\n"),
+            "p.toml:8:7: model.layer[1].out: out must be > 0, got 0");
+  EXPECT_EQ(parse_err("[data.train]\nsource = \"x\"\n[model]\nlayer = 3\n"),
+            "p.toml:4:9: model.layer: expected an array of tables ([[model.layer]]), got an integer");
+}
+
+TEST(pipeline, duplicate_layer_names_are_an_error) {
+  const std::string m = parse_err(kMinimal + "[[model.layer]]\ntype = \"relu\"\nname = \"linear0\"\n");
+  EXPECT_EQ(
+      m, "p.toml:8:8: model.layer[1].name: duplicate layer name 'linear0' (also model.layer[0] at line 3)");
+  // A default name can collide with an explicit one too.
+  EXPECT_HAS(
+      parse_err(kMinimal +
+                "[[model.layer]]\ntype = \"relu\"\n[[model.layer]]\ntype = \"relu\"\nname = \"relu1\"\n"),
+      "model.layer[2].name: duplicate layer name 'relu1'");
+}
+
+TEST(pipeline, manifests_resolve_against_the_pipeline_folder) {
+  Pipeline p = parse_ok(kMinimal + "[plugins]\nmanifests = [\"../vendor/./m.toml\"]\n", "a/b/pipe.toml");
+  ASSERT_EQ(p.plugins.manifests.size(), 1u);
+  EXPECT_EQ(p.plugins.manifests[0], (fs::absolute("a") / "vendor" / "m.toml").lexically_normal());
+  EXPECT_EQ(parse_err(kMinimal + "[plugins]\nmanifests = [\"a\", 3]\n"),
+            "p.toml:7:19: plugins.manifests[1]: expected a string, got an integer");
+}
+
+TEST(pipeline, check_plugin_keys_reports_unknown_plugin_keys) {
+  Pipeline p = parse_ok(kFull, "pipe.toml");
+  const std::vector<std::string> declared = {"stream_count", "memory_fraction"};
+  EXPECT_TRUE(plinth::config::check_plugin_keys(p.backend.table, "backend", declared,
+                                                plinth::config::kBackendCoreKeys, p.source)
+                  .ok());
+  const std::vector<std::string> other = {"streams"};
+  plinth::Status s = plinth::config::check_plugin_keys(p.backend.table, "backend", other,
+                                                       plinth::config::kBackendCoreKeys, p.source);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), errc::config);
+  EXPECT_HAS(s.message(), "pipe.toml:12:1: backend.stream_count: unknown key");
+}
+
+// --- load and resolve -------------------------------------------------------------
+
+void expect_same_pipeline(const Pipeline& a, const Pipeline& b) {
+  EXPECT_EQ(a.run.name, b.run.name);
+  EXPECT_EQ(a.run.seed, b.run.seed);
+  EXPECT_EQ(a.run.out_dir, b.run.out_dir);
+  EXPECT_EQ(a.backend.name, b.backend.name);
+  EXPECT_EQ(a.backend.device, b.backend.device);
+  EXPECT_EQ(a.backend.threads, b.backend.threads);
+  EXPECT_EQ(a.backend.allow_fallback, b.backend.allow_fallback);
+  EXPECT_TRUE(a.backend.table == b.backend.table);
+  auto same_data = [](const plinth::config::DataSection& x, const plinth::config::DataSection& y) {
+    EXPECT_EQ(x.source, y.source);
+    EXPECT_EQ(x.shuffle, y.shuffle);
+    EXPECT_EQ(x.drop_last, y.drop_last);
+    EXPECT_EQ(x.workers, y.workers);
+    EXPECT_EQ(x.prefetch, y.prefetch);
+    EXPECT_EQ(x.input_field, y.input_field);
+    EXPECT_EQ(x.target_field, y.target_field);
+    EXPECT_TRUE(x.table == y.table);
+  };
+  same_data(a.train_data, b.train_data);
+  ASSERT_EQ(a.eval_data.has_value(), b.eval_data.has_value());
+  if (a.eval_data) same_data(*a.eval_data, *b.eval_data);
+  ASSERT_EQ(a.model.layers.size(), b.model.layers.size());
+  for (std::size_t i = 0; i < a.model.layers.size(); ++i) {
+    const auto &x = a.model.layers[i], &y = b.model.layers[i];
+    EXPECT_EQ(x.type, y.type);
+    EXPECT_EQ(x.name, y.name);
+    EXPECT_EQ(x.out, y.out);
+    EXPECT_EQ(x.bias, y.bias);
+    EXPECT_EQ(x.p, y.p);
+    EXPECT_EQ(x.eps, y.eps);
+  }
+  EXPECT_EQ(a.loss.type, b.loss.type);
+  EXPECT_EQ(a.optimizer.name, b.optimizer.name);
+  EXPECT_TRUE(a.optimizer.table == b.optimizer.table);
+  const auto &s = a.schedule, &t = b.schedule;
+  EXPECT_EQ(s.type, t.type);
+  EXPECT_EQ(s.warmup_steps, t.warmup_steps);
+  EXPECT_EQ(s.min_lr, t.min_lr);
+  EXPECT_EQ(s.step_size, t.step_size);
+  EXPECT_EQ(s.gamma, t.gamma);
+  EXPECT_EQ(s.max_lr, t.max_lr);
+  EXPECT_EQ(s.pct_start, t.pct_start);
+  EXPECT_EQ(s.patience, t.patience);
+  EXPECT_EQ(s.threshold, t.threshold);
+  const auto &u = a.train, &v = b.train;
+  EXPECT_EQ(u.epochs, v.epochs);
+  EXPECT_EQ(u.max_steps, v.max_steps);
+  EXPECT_EQ(u.batch_size, v.batch_size);
+  EXPECT_EQ(u.eval_every, v.eval_every);
+  EXPECT_EQ(u.log_every, v.log_every);
+  EXPECT_EQ(u.target_metric, v.target_metric);
+  EXPECT_EQ(u.target_value, v.target_value);
+  EXPECT_EQ(u.stop_at_target, v.stop_at_target);
+  EXPECT_EQ(u.grad_accum, v.grad_accum);
+  EXPECT_EQ(u.clip_grad_norm, v.clip_grad_norm);
+  EXPECT_EQ(u.precision, v.precision);
+  EXPECT_EQ(u.checkpoint_every, v.checkpoint_every);
+  EXPECT_EQ(a.plugins.manifests, b.plugins.manifests);
+}
+
+TEST(pipeline, resolved_toml_parses_back_to_an_equal_pipeline) {
+  for (const std::string& text : {kFull, kMinimal}) {
+    Pipeline a = parse_ok(text, "examples/mnist/pipeline.toml");
+    const std::string resolved = plinth::config::resolved_toml(a);
+    Pipeline b = parse_ok(resolved, "examples/mnist/pipeline.toml");
+    expect_same_pipeline(a, b);
+    EXPECT_EQ(plinth::config::resolved_toml(b), resolved);  // a fixed point
+  }
+}
+
+TEST(pipeline, resolved_toml_writes_every_default) {
+  Pipeline a = parse_ok(kMinimal, "runs/x/tiny.toml");
+  const std::string r = plinth::config::resolved_toml(a);
+  EXPECT_HAS(r, "name = \"tiny\"");
+  EXPECT_HAS(r, "out_dir = \"runs\"");
+  EXPECT_HAS(r, "batch_size = 32");
+  EXPECT_HAS(r, "type = \"constant\"");
+  EXPECT_HAS(r, "gamma = 0.1\n");  // shortest exact text, not 0.10000000000000001
+  EXPECT_HAS(r, "name = \"linear0\"");
+  EXPECT_HAS(r, "shuffle = true");
+  // Even a different source name gives the same run name after resolving.
+  Pipeline b = parse_ok(r, "elsewhere/other.toml");
+  EXPECT_EQ(b.run.name, "tiny");
+}
+
+TEST(pipeline, resolved_toml_keeps_awkward_plugin_values) {
+  Pipeline a = parse_ok(kMinimal + R"([optimizer]
+name = "adamw"
+"odd key" = "quote \" and \\ and\ttab"
+nested = { a = 1, b = [1.5, 2], c = { d = true } }
+when = 2024-01-02T03:04:05Z
+tiny = 1e-300
+whole = 3.0
+)");
+  Pipeline b = parse_ok(plinth::config::resolved_toml(a));
+  EXPECT_TRUE(a.optimizer.table == b.optimizer.table) << plinth::config::resolved_toml(a);
+  EXPECT_TRUE(b.optimizer.table["whole"].is_floating_point());
+}
+
+TEST(pipeline, load_pipeline_reads_a_file_and_names_it_in_errors) {
+  const fs::path dir = fs::path(PLINTH_BINARY_DIR) / "tests_tmp" / "pipeline_test";
+  fs::create_directories(dir);
+  const fs::path good = dir / "good.toml";
+  std::ofstream(good) << kMinimal;
+  auto r = plinth::config::load_pipeline(good);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->run.name, "good");
+  const fs::path bad = dir / "bad.toml";
+  std::ofstream(bad) << kMinimal << "[train]\nbatch_size = 0\n";
+  auto e = plinth::config::load_pipeline(bad);
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.status().message().rfind(bad.string() + ":7:14: train.batch_size:", 0), 0u)
+      << e.status().message();
+  auto missing = plinth::config::load_pipeline(dir / "nope.toml");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), errc::io);
+  EXPECT_HAS(missing.status().message(), "nope.toml");
+}
+
+}  // namespace
