@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
   d.use_environment = d.use_system = d.use_install = false;
   auto registry = plinth::Registry::open(d);
   if (!registry) return std::fprintf(stderr, "%s\n", registry.status().message().c_str()), 2;
-  auto trainer = plinth::train::prepare(*pipeline, *registry, {});
+  auto trainer = plinth::train::prepare(std::move(*pipeline), *registry, {});
   if (!trainer) return std::fprintf(stderr, "%s\n", trainer.status().message().c_str()), 2;
   auto t = plinth::train::time_steps(**trainer, warmup, steps);
   if (!t) return std::fprintf(stderr, "%s\n", t.status().message().c_str()), 1;

@@ -40,21 +40,13 @@ std::string where(const config::Pipeline& p, const toml::node& n) {
   return p.source.string() + ":" + std::to_string(b.line) + ":" + std::to_string(b.column);
 }
 
-// Keys of a plugin's table that neither the core nor the component knows.
-Status check_plugin_keys(const config::Pipeline& p, const toml::table& t, const std::string& section,
-                         const plinth_component* comp, std::initializer_list<std::string_view> core_keys) {
-  if (!comp->config_keys) return {};
-  std::vector<std::string_view> known(core_keys);
-  for (const char* const* k = comp->config_keys; *k; ++k) known.emplace_back(*k);
-  for (const auto& [key, node] : t) {
-    bool ok = false;
-    for (auto k : known) ok = ok || k == key.str();
-    if (!ok)
-      return error(errc::config, where(p, node) + ": " + section + "." + std::string(key.str()) +
-                                     ": unknown key for " + section + " '" + comp->name + "'" +
-                                     config::did_you_mean_suffix(key.str(), known));
-  }
-  return {};
+// A plugin table's keys against the component's declared config_keys.
+Status check_keys(const config::Pipeline& p, const toml::table& t, std::string_view section,
+                  const plinth_component* comp, std::span<const std::string_view> core_keys) {
+  if (!comp->config_keys) return {};  // the component does not declare its keys
+  std::vector<std::string> declared;
+  for (const char* const* k = comp->config_keys; *k; ++k) declared.emplace_back(*k);
+  return config::check_plugin_keys(t, section, declared, core_keys, p.source);
 }
 
 // The optimizer's view of the backend.
@@ -212,19 +204,30 @@ Result<std::pair<double, double>> Trainer::evaluate() {
                                    classify ? static_cast<double>(correct) / static_cast<double>(rows) : -1.0};
 }
 
-Result<TrainerPtr> prepare(const config::Pipeline& pipeline, std::shared_ptr<Registry> registry,
+Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> registry,
                            const TrainOptions& options) {
   TrainerPtr t(new Trainer());
-  t->p = pipeline;
+  t->p = std::move(pipeline);  // moved, not copied: toml++ keeps source positions only on the original
   t->opt = options;
   t->registry = std::move(registry);
   const auto& p = t->p;
   const Registry& reg = *t->registry;
+  // Keys the parser accepts for features the trainer does not have yet are
+  // refused rather than silently ignored.
+  auto not_yet = [&](bool set, const char* key) {
+    return set ? error(errc::config, p.source.string() + ": train." + key +
+                                         ": not supported by this version of the trainer; remove it or leave the default")
+               : Status();
+  };
+  PLINTH_TRY(not_yet(p.train.grad_accum != 1, "grad_accum"));
+  PLINTH_TRY(not_yet(p.train.clip_grad_norm != 0.0, "clip_grad_norm"));
+  PLINTH_TRY(not_yet(p.train.precision != "fp32", "precision"));
+  PLINTH_TRY(not_yet(p.train.checkpoint_every != 0, "checkpoint_every"));
 
   // Backend.
   auto bcomp = reg.find(PLINTH_KIND_BACKEND, p.backend.name);
   if (!bcomp) return Status(bcomp.status()).with_context(p.source.string() + ": [backend] name");
-  PLINTH_TRY(check_plugin_keys(p, p.backend.table, "backend", *bcomp, {"name", "device", "threads", "allow_fallback"}));
+  PLINTH_TRY(check_keys(p, p.backend.table, "backend", *bcomp, config::kBackendCoreKeys));
   t->configs.push_back(make_plugin_config(p.backend.table, p.source));
   auto backend = exec::Backend::create(reg, p.backend.name, t->configs.back().get(), p.backend.device);
   if (!backend) return backend.status();
@@ -234,7 +237,7 @@ Result<TrainerPtr> prepare(const config::Pipeline& pipeline, std::shared_ptr<Reg
   auto open_source = [&](const config::DataSection& d, const char* what) -> Result<std::shared_ptr<data::Source>> {
     auto comp = reg.find(PLINTH_KIND_DATA, d.source);
     if (!comp) return Status(comp.status()).with_context(p.source.string() + ": [" + what + "] source");
-    PLINTH_TRY(check_plugin_keys(p, d.table, what, *comp, {}));
+    PLINTH_TRY(check_keys(p, d.table, what, *comp, {}));
     t->configs.push_back(make_plugin_config(d.table, p.source));
     return data::Source::open(reg, d.source, t->configs.back().get(), std::string("[") + what + "]");
   };
@@ -288,7 +291,7 @@ Result<TrainerPtr> prepare(const config::Pipeline& pipeline, std::shared_ptr<Reg
   // Optimizer.
   auto ocomp = reg.find(PLINTH_KIND_OPTIMIZER, p.optimizer.name);
   if (!ocomp) return Status(ocomp.status()).with_context(p.source.string() + ": [optimizer] name");
-  PLINTH_TRY(check_plugin_keys(p, p.optimizer.table, "optimizer", *ocomp, {"name"}));
+  PLINTH_TRY(check_keys(p, p.optimizer.table, "optimizer", *ocomp, config::kOptimizerCoreKeys));
   t->opt_table = static_cast<const plinth_optimizer_v1*>((*ocomp)->table);
   t->opt_keep = reg.keep_alive(*ocomp);
   t->configs.push_back(make_plugin_config(p.optimizer.table, p.source));

@@ -36,7 +36,7 @@ using TrainerPtr = std::unique_ptr<Trainer, TrainerDeleter>;
 
 // Validate and prepare everything (no files written). Errors are bad input
 // (exit 2) unless the failure is at run time.
-Result<TrainerPtr> prepare(const config::Pipeline& pipeline, std::shared_ptr<Registry> registry,
+Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> registry,
                                          const TrainOptions& options);
 // Train to the end (or Ctrl-C) writing runs/<name>/.
 Result<TrainOutcome> run(Trainer& trainer);
