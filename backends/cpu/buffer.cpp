@@ -29,7 +29,8 @@ plinth_status buffer_alloc(plinth_backend_ctx* ctx, uint64_t size, plinth_buffer
       const uint64_t rounded = (size + 63) / 64 * 64;
       b->data = std::aligned_alloc(64, rounded);
       if (!b->data)
-        return sdk::failf(h, PLINTH_ERR_OUT_OF_MEMORY, "cpu buffer_alloc: out of memory allocating %llu bytes",
+        return sdk::failf(h, PLINTH_ERR_OUT_OF_MEMORY,
+                          "cpu buffer_alloc: out of memory allocating %llu bytes",
                           static_cast<unsigned long long>(size));
     }
     *out = b.release();
@@ -48,7 +49,8 @@ void* buffer_host_ptr(plinth_backend_ctx*, plinth_buffer* buf) { return buf ? bu
 plinth_status copy_h2d(plinth_backend_ctx* ctx, plinth_stream*, plinth_buffer* dst, uint64_t dst_offset,
                        const void* src, uint64_t size) {
   if (size == 0) return PLINTH_OK;
-  if (!dst || !src) return sdk::fail(host_of(ctx), PLINTH_ERR_INVALID_ARGUMENT, "cpu copy_h2d: NULL buffer or source");
+  if (!dst || !src)
+    return sdk::fail(host_of(ctx), PLINTH_ERR_INVALID_ARGUMENT, "cpu copy_h2d: NULL buffer or source");
   if (!in_bounds(dst, dst_offset, size))
     return sdk::failf(host_of(ctx), PLINTH_ERR_INVALID_ARGUMENT,
                       "cpu copy_h2d: %llu bytes at offset %llu exceed the buffer's %llu bytes",
@@ -58,10 +60,11 @@ plinth_status copy_h2d(plinth_backend_ctx* ctx, plinth_stream*, plinth_buffer* d
   return PLINTH_OK;
 }
 
-plinth_status copy_d2h(plinth_backend_ctx* ctx, plinth_stream*, void* dst, plinth_buffer* src, uint64_t src_offset,
-                       uint64_t size) {
+plinth_status copy_d2h(plinth_backend_ctx* ctx, plinth_stream*, void* dst, plinth_buffer* src,
+                       uint64_t src_offset, uint64_t size) {
   if (size == 0) return PLINTH_OK;
-  if (!dst || !src) return sdk::fail(host_of(ctx), PLINTH_ERR_INVALID_ARGUMENT, "cpu copy_d2h: NULL buffer or destination");
+  if (!dst || !src)
+    return sdk::fail(host_of(ctx), PLINTH_ERR_INVALID_ARGUMENT, "cpu copy_d2h: NULL buffer or destination");
   if (!in_bounds(src, src_offset, size))
     return sdk::failf(host_of(ctx), PLINTH_ERR_INVALID_ARGUMENT,
                       "cpu copy_d2h: %llu bytes at offset %llu exceed the buffer's %llu bytes",
@@ -76,13 +79,15 @@ plinth_status copy_d2d(plinth_backend_ctx* ctx, plinth_stream*, plinth_buffer* d
   if (size == 0) return PLINTH_OK;
   if (!dst || !src) return sdk::fail(host_of(ctx), PLINTH_ERR_INVALID_ARGUMENT, "cpu copy_d2d: NULL buffer");
   if (!in_bounds(dst, dst_offset, size) || !in_bounds(src, src_offset, size))
-    return sdk::failf(host_of(ctx), PLINTH_ERR_INVALID_ARGUMENT,
-                      "cpu copy_d2d: %llu bytes exceed a buffer (dst %llu+%llu of %llu, src %llu+%llu of %llu)",
-                      static_cast<unsigned long long>(size), static_cast<unsigned long long>(dst_offset),
-                      static_cast<unsigned long long>(size), static_cast<unsigned long long>(dst->size),
-                      static_cast<unsigned long long>(src_offset), static_cast<unsigned long long>(size),
-                      static_cast<unsigned long long>(src->size));
-  std::memmove(static_cast<char*>(dst->data) + dst_offset, static_cast<const char*>(src->data) + src_offset, size);
+    return sdk::failf(
+        host_of(ctx), PLINTH_ERR_INVALID_ARGUMENT,
+        "cpu copy_d2d: %llu bytes exceed a buffer (dst %llu+%llu of %llu, src %llu+%llu of %llu)",
+        static_cast<unsigned long long>(size), static_cast<unsigned long long>(dst_offset),
+        static_cast<unsigned long long>(size), static_cast<unsigned long long>(dst->size),
+        static_cast<unsigned long long>(src_offset), static_cast<unsigned long long>(size),
+        static_cast<unsigned long long>(src->size));
+  std::memmove(static_cast<char*>(dst->data) + dst_offset, static_cast<const char*>(src->data) + src_offset,
+               size);
   return PLINTH_OK;
 }
 

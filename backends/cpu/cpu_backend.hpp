@@ -227,7 +227,7 @@ uint16_t f32_to_f16(float f);  // round to nearest even, overflow to inf
 // launch()); each run_* assumes validate passed and buffers were checked.
 // ---------------------------------------------------------------------------
 
-#define PLINTH_CPU_OP(name)                           \
+#define PLINTH_CPU_OP(name)                            \
   bool validate_##name(const plinth_op& op, check& c); \
   plinth_status run_##name(plinth_backend_ctx* ctx, const plinth_op& op)
 
@@ -302,7 +302,8 @@ const simd_kernels& kernels();
 plinth_status init(const plinth_host* host);
 plinth_status device_count(int32_t* out);
 plinth_status device_properties(int32_t index, plinth_device_properties* out);
-plinth_status create(const plinth_host* host, const plinth_config* cfg, int32_t device, plinth_backend_ctx** out);
+plinth_status create(const plinth_host* host, const plinth_config* cfg, int32_t device,
+                     plinth_backend_ctx** out);
 void destroy(plinth_backend_ctx* ctx);
 int32_t num_threads(plinth_backend_ctx* ctx);
 plinth_status buffer_alloc(plinth_backend_ctx* ctx, uint64_t size, plinth_buffer** out);

@@ -81,13 +81,15 @@ plinth_status device_properties(int32_t index, plinth_device_properties* out) {
     p.host_visible = 1;
     // Copy only the fields the caller's struct_size covers.
     size_t n = have < sizeof p ? have : sizeof p;
-    if (n > sizeof(size_t)) std::memcpy(reinterpret_cast<char*>(out) + sizeof(size_t),
-                                        reinterpret_cast<const char*>(&p) + sizeof(size_t), n - sizeof(size_t));
+    if (n > sizeof(size_t))
+      std::memcpy(reinterpret_cast<char*>(out) + sizeof(size_t),
+                  reinterpret_cast<const char*>(&p) + sizeof(size_t), n - sizeof(size_t));
     return PLINTH_OK;
   });
 }
 
-plinth_status create(const plinth_host* host, const plinth_config* cfg, int32_t device, plinth_backend_ctx** out) {
+plinth_status create(const plinth_host* host, const plinth_config* cfg, int32_t device,
+                     plinth_backend_ctx** out) {
   if (!g_host) g_host = host;
   return sdk::guard(host, [&]() -> plinth_status {
     if (!out) return sdk::fail(host, PLINTH_ERR_INVALID_ARGUMENT, "cpu create: out is NULL");
@@ -95,8 +97,9 @@ plinth_status create(const plinth_host* host, const plinth_config* cfg, int32_t 
     if (!host) return PLINTH_ERR_INVALID_ARGUMENT;
     int64_t dev = device;
     if (plinth_status s = sdk::config_int(host, cfg, "device", dev); s != PLINTH_OK) return s;
-    if (dev != 0) return sdk::failf(host, PLINTH_ERR_NOT_FOUND, "cpu backend: device %lld does not exist (only 0)",
-                                    static_cast<long long>(dev));
+    if (dev != 0)
+      return sdk::failf(host, PLINTH_ERR_NOT_FOUND, "cpu backend: device %lld does not exist (only 0)",
+                        static_cast<long long>(dev));
     int64_t threads = 0;
     if (plinth_status s = sdk::config_int(host, cfg, "threads", threads); s != PLINTH_OK) return s;
     if (threads < 0 || threads > 4096)
@@ -104,7 +107,8 @@ plinth_status create(const plinth_host* host, const plinth_config* cfg, int32_t 
                         "cpu backend: threads = %lld is out of range (0 = all cores, or 1..4096)",
                         static_cast<long long>(threads));
     bool allow_fallback = true;
-    if (plinth_status s = sdk::config_bool(host, cfg, "allow_fallback", allow_fallback); s != PLINTH_OK) return s;
+    if (plinth_status s = sdk::config_bool(host, cfg, "allow_fallback", allow_fallback); s != PLINTH_OK)
+      return s;
     std::string name = "cpu";
     if (plinth_status s = sdk::config_string(host, cfg, "name", name); s != PLINTH_OK) return s;
 
@@ -117,7 +121,8 @@ plinth_status create(const plinth_host* host, const plinth_config* cfg, int32_t 
     ctx->matmul = matmul_cache_create();
     sdk::log(host, PLINTH_LOG_DEBUG, k_plugin_name,
              "cpu backend: " + std::to_string(ctx->threads) + " threads, kernels " + kernels().isa +
-                 ", oneDNN with OpenMP (" + std::to_string(omp_get_max_threads()) + " OpenMP threads by default)");
+                 ", oneDNN with OpenMP (" + std::to_string(omp_get_max_threads()) +
+                 " OpenMP threads by default)");
     *out = ctx.release();
     return PLINTH_OK;
   });
@@ -152,17 +157,21 @@ plinth_status event_create(plinth_backend_ctx* ctx, plinth_event** out) {
 }
 void event_destroy(plinth_backend_ctx*, plinth_event* event) { delete event; }
 plinth_status event_record(plinth_backend_ctx* ctx, plinth_event* event, plinth_stream*) {
-  if (!event) return sdk::fail(ctx ? ctx->host : g_host, PLINTH_ERR_INVALID_ARGUMENT, "cpu event_record: event is NULL");
+  if (!event)
+    return sdk::fail(ctx ? ctx->host : g_host, PLINTH_ERR_INVALID_ARGUMENT,
+                     "cpu event_record: event is NULL");
   return PLINTH_OK;
 }
 plinth_status stream_wait_event(plinth_backend_ctx* ctx, plinth_stream*, plinth_event* event) {
   if (!event)
-    return sdk::fail(ctx ? ctx->host : g_host, PLINTH_ERR_INVALID_ARGUMENT, "cpu stream_wait_event: event is NULL");
+    return sdk::fail(ctx ? ctx->host : g_host, PLINTH_ERR_INVALID_ARGUMENT,
+                     "cpu stream_wait_event: event is NULL");
   return PLINTH_OK;
 }
 plinth_status event_synchronize(plinth_backend_ctx* ctx, plinth_event* event) {
   if (!event)
-    return sdk::fail(ctx ? ctx->host : g_host, PLINTH_ERR_INVALID_ARGUMENT, "cpu event_synchronize: event is NULL");
+    return sdk::fail(ctx ? ctx->host : g_host, PLINTH_ERR_INVALID_ARGUMENT,
+                     "cpu event_synchronize: event is NULL");
   return PLINTH_OK;
 }
 

@@ -27,7 +27,8 @@ bool expect_lse(const plinth_tensor& t, const plinth_tensor& q, const char* what
 }
 
 bool validate_q(const plinth_op& op, check& c) {
-  if (!params_of<plinth_attention_params>(op, PLINTH_ATTENTION_PARAMS_STRUCT_SIZE, "plinth_attention_params", c))
+  if (!params_of<plinth_attention_params>(op, PLINTH_ATTENTION_PARAMS_STRUCT_SIZE, "plinth_attention_params",
+                                          c))
     return false;
   return true;
 }

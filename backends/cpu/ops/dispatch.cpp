@@ -8,15 +8,24 @@ namespace plinth::cpu {
 
 size_t dtype_size(plinth_dtype d) {
   switch (d) {
-    case PLINTH_DTYPE_F32: return 4;
-    case PLINTH_DTYPE_F16: return 2;
-    case PLINTH_DTYPE_BF16: return 2;
-    case PLINTH_DTYPE_F64: return 8;
-    case PLINTH_DTYPE_I32: return 4;
-    case PLINTH_DTYPE_I64: return 8;
-    case PLINTH_DTYPE_U8: return 1;
-    case PLINTH_DTYPE_U16: return 2;
-    default: return 0;
+    case PLINTH_DTYPE_F32:
+      return 4;
+    case PLINTH_DTYPE_F16:
+      return 2;
+    case PLINTH_DTYPE_BF16:
+      return 2;
+    case PLINTH_DTYPE_F64:
+      return 8;
+    case PLINTH_DTYPE_I32:
+      return 4;
+    case PLINTH_DTYPE_I64:
+      return 8;
+    case PLINTH_DTYPE_U8:
+      return 1;
+    case PLINTH_DTYPE_U16:
+      return 2;
+    default:
+      return 0;
   }
 }
 
@@ -60,10 +69,14 @@ bool same_shape(const plinth_tensor& a, const plinth_tensor& b) {
 
 bool expect_counts(const plinth_op& op, int in_min, int in_max, int out_min, int out_max, check& c) {
   if (op.num_inputs < in_min || op.num_inputs > in_max)
-    return c.bad("takes " + (in_min == in_max ? std::to_string(in_min) : std::to_string(in_min) + ".." + std::to_string(in_max)) +
-                 " inputs, got " + std::to_string(op.num_inputs));
+    return c.bad(
+        "takes " +
+        (in_min == in_max ? std::to_string(in_min) : std::to_string(in_min) + ".." + std::to_string(in_max)) +
+        " inputs, got " + std::to_string(op.num_inputs));
   if (op.num_outputs < out_min || op.num_outputs > out_max)
-    return c.bad("takes " + (out_min == out_max ? std::to_string(out_min) : std::to_string(out_min) + ".." + std::to_string(out_max)) +
+    return c.bad("takes " +
+                 (out_min == out_max ? std::to_string(out_min)
+                                     : std::to_string(out_min) + ".." + std::to_string(out_max)) +
                  " outputs, got " + std::to_string(op.num_outputs));
   return true;
 }
@@ -84,8 +97,10 @@ namespace {
 bool check_tensor(const plinth_tensor& t, const std::string& what, check& c) {
   if (t.struct_size < PLINTH_TENSOR_STRUCT_SIZE)
     return c.bad(what + ": tensor struct_size " + std::to_string(t.struct_size) + " is too small");
-  if (t.ndim < 0 || t.ndim > PLINTH_MAX_DIMS) return c.bad(what + ": ndim " + std::to_string(t.ndim) + " out of range");
-  if (unsigned(t.dtype) >= PLINTH_DTYPE_COUNT_V1) return c.bad(what + ": unknown dtype " + std::to_string(int(t.dtype)));
+  if (t.ndim < 0 || t.ndim > PLINTH_MAX_DIMS)
+    return c.bad(what + ": ndim " + std::to_string(t.ndim) + " out of range");
+  if (unsigned(t.dtype) >= PLINTH_DTYPE_COUNT_V1)
+    return c.bad(what + ": unknown dtype " + std::to_string(int(t.dtype)));
   for (int i = 0; i < t.ndim; ++i) {
     if (t.shape[i] < 0) return c.bad(what + ": negative size in dim " + std::to_string(i));
     if (t.strides[i] < 0) return c.unsupported(what + ": negative stride in dim " + std::to_string(i));
@@ -102,10 +117,12 @@ bool check_buffer(const plinth_tensor& t, const std::string& what, check& c) {
   for (int i = 0; i < t.ndim; ++i) last += uint64_t(t.shape[i] - 1) * uint64_t(t.strides[i]);
   const uint64_t end = t.offset + (last + 1) * dtype_size(t.dtype);
   if (end > t.buffer->size || t.offset > t.buffer->size)
-    return c.bad(what + ": view " + shape_str(t) + " at offset " + std::to_string(t.offset) + " ends at byte " +
-                 std::to_string(end) + ", past the buffer's " + std::to_string(t.buffer->size) + " bytes");
+    return c.bad(what + ": view " + shape_str(t) + " at offset " + std::to_string(t.offset) +
+                 " ends at byte " + std::to_string(end) + ", past the buffer's " +
+                 std::to_string(t.buffer->size) + " bytes");
   if (t.offset % dtype_size(t.dtype) != 0)
-    return c.unsupported(what + ": offset " + std::to_string(t.offset) + " is not a multiple of the element size");
+    return c.unsupported(what + ": offset " + std::to_string(t.offset) +
+                         " is not a multiple of the element size");
   return true;
 }
 
@@ -124,63 +141,115 @@ bool validate_common(const plinth_op& op, check& c) {
 bool validate_op(plinth_backend_ctx* ctx, const plinth_op& op, check& c) {
   if (!validate_common(op, c)) return false;
   switch (op.kind) {
-    case PLINTH_OP_FILL: return validate_fill(op, c);
-    case PLINTH_OP_CAST: return validate_cast(op, c);
-    case PLINTH_OP_UNARY: return validate_unary(op, c);
-    case PLINTH_OP_UNARY_BACKWARD: return validate_unary_backward(op, c);
-    case PLINTH_OP_BINARY: return validate_binary(op, c);
-    case PLINTH_OP_AXPBY: return validate_axpby(op, c);
-    case PLINTH_OP_MATMUL: return validate_matmul(ctx, op, c);
-    case PLINTH_OP_REDUCE: return validate_reduce(op, c);
-    case PLINTH_OP_SOFTMAX: return validate_softmax(op, c);
-    case PLINTH_OP_SOFTMAX_BACKWARD: return validate_softmax_backward(op, c);
-    case PLINTH_OP_CROSS_ENTROPY: return validate_cross_entropy(op, c);
-    case PLINTH_OP_CROSS_ENTROPY_BACKWARD: return validate_cross_entropy_backward(op, c);
-    case PLINTH_OP_LAYERNORM: return validate_layernorm(op, c);
-    case PLINTH_OP_LAYERNORM_BACKWARD: return validate_layernorm_backward(op, c);
-    case PLINTH_OP_EMBEDDING: return validate_embedding(op, c);
-    case PLINTH_OP_EMBEDDING_BACKWARD: return validate_embedding_backward(op, c);
-    case PLINTH_OP_ATTENTION: return validate_attention(op, c);
-    case PLINTH_OP_ATTENTION_BACKWARD: return validate_attention_backward(op, c);
-    case PLINTH_OP_DROPOUT: return validate_dropout(op, c);
-    case PLINTH_OP_DROPOUT_BACKWARD: return validate_dropout_backward(op, c);
-    case PLINTH_OP_SQUARED_NORM: return validate_squared_norm(op, c);
-    case PLINTH_OP_IS_FINITE: return validate_is_finite(op, c);
-    case PLINTH_OP_ARGMAX: return validate_argmax(op, c);
-    case PLINTH_OP_ADAMW_STEP: return validate_adamw_step(op, c);
-    case PLINTH_OP_SGD_STEP: return validate_sgd_step(op, c);
-    default: return c.unsupported("unknown op kind " + std::to_string(int(op.kind)));
+    case PLINTH_OP_FILL:
+      return validate_fill(op, c);
+    case PLINTH_OP_CAST:
+      return validate_cast(op, c);
+    case PLINTH_OP_UNARY:
+      return validate_unary(op, c);
+    case PLINTH_OP_UNARY_BACKWARD:
+      return validate_unary_backward(op, c);
+    case PLINTH_OP_BINARY:
+      return validate_binary(op, c);
+    case PLINTH_OP_AXPBY:
+      return validate_axpby(op, c);
+    case PLINTH_OP_MATMUL:
+      return validate_matmul(ctx, op, c);
+    case PLINTH_OP_REDUCE:
+      return validate_reduce(op, c);
+    case PLINTH_OP_SOFTMAX:
+      return validate_softmax(op, c);
+    case PLINTH_OP_SOFTMAX_BACKWARD:
+      return validate_softmax_backward(op, c);
+    case PLINTH_OP_CROSS_ENTROPY:
+      return validate_cross_entropy(op, c);
+    case PLINTH_OP_CROSS_ENTROPY_BACKWARD:
+      return validate_cross_entropy_backward(op, c);
+    case PLINTH_OP_LAYERNORM:
+      return validate_layernorm(op, c);
+    case PLINTH_OP_LAYERNORM_BACKWARD:
+      return validate_layernorm_backward(op, c);
+    case PLINTH_OP_EMBEDDING:
+      return validate_embedding(op, c);
+    case PLINTH_OP_EMBEDDING_BACKWARD:
+      return validate_embedding_backward(op, c);
+    case PLINTH_OP_ATTENTION:
+      return validate_attention(op, c);
+    case PLINTH_OP_ATTENTION_BACKWARD:
+      return validate_attention_backward(op, c);
+    case PLINTH_OP_DROPOUT:
+      return validate_dropout(op, c);
+    case PLINTH_OP_DROPOUT_BACKWARD:
+      return validate_dropout_backward(op, c);
+    case PLINTH_OP_SQUARED_NORM:
+      return validate_squared_norm(op, c);
+    case PLINTH_OP_IS_FINITE:
+      return validate_is_finite(op, c);
+    case PLINTH_OP_ARGMAX:
+      return validate_argmax(op, c);
+    case PLINTH_OP_ADAMW_STEP:
+      return validate_adamw_step(op, c);
+    case PLINTH_OP_SGD_STEP:
+      return validate_sgd_step(op, c);
+    default:
+      return c.unsupported("unknown op kind " + std::to_string(int(op.kind)));
   }
 }
 
 plinth_status run_op(plinth_backend_ctx* ctx, const plinth_op& op) {
   switch (op.kind) {
-    case PLINTH_OP_FILL: return run_fill(ctx, op);
-    case PLINTH_OP_CAST: return run_cast(ctx, op);
-    case PLINTH_OP_UNARY: return run_unary(ctx, op);
-    case PLINTH_OP_UNARY_BACKWARD: return run_unary_backward(ctx, op);
-    case PLINTH_OP_BINARY: return run_binary(ctx, op);
-    case PLINTH_OP_AXPBY: return run_axpby(ctx, op);
-    case PLINTH_OP_MATMUL: return run_matmul(ctx, op);
-    case PLINTH_OP_REDUCE: return run_reduce(ctx, op);
-    case PLINTH_OP_SOFTMAX: return run_softmax(ctx, op);
-    case PLINTH_OP_SOFTMAX_BACKWARD: return run_softmax_backward(ctx, op);
-    case PLINTH_OP_CROSS_ENTROPY: return run_cross_entropy(ctx, op);
-    case PLINTH_OP_CROSS_ENTROPY_BACKWARD: return run_cross_entropy_backward(ctx, op);
-    case PLINTH_OP_LAYERNORM: return run_layernorm(ctx, op);
-    case PLINTH_OP_LAYERNORM_BACKWARD: return run_layernorm_backward(ctx, op);
-    case PLINTH_OP_EMBEDDING: return run_embedding(ctx, op);
-    case PLINTH_OP_EMBEDDING_BACKWARD: return run_embedding_backward(ctx, op);
-    case PLINTH_OP_ATTENTION: return run_attention(ctx, op);
-    case PLINTH_OP_ATTENTION_BACKWARD: return run_attention_backward(ctx, op);
-    case PLINTH_OP_DROPOUT: return run_dropout(ctx, op);
-    case PLINTH_OP_DROPOUT_BACKWARD: return run_dropout_backward(ctx, op);
-    case PLINTH_OP_SQUARED_NORM: return run_squared_norm(ctx, op);
-    case PLINTH_OP_IS_FINITE: return run_is_finite(ctx, op);
-    case PLINTH_OP_ARGMAX: return run_argmax(ctx, op);
-    case PLINTH_OP_ADAMW_STEP: return run_adamw_step(ctx, op);
-    case PLINTH_OP_SGD_STEP: return run_sgd_step(ctx, op);
-    default: return PLINTH_ERR_UNSUPPORTED;
+    case PLINTH_OP_FILL:
+      return run_fill(ctx, op);
+    case PLINTH_OP_CAST:
+      return run_cast(ctx, op);
+    case PLINTH_OP_UNARY:
+      return run_unary(ctx, op);
+    case PLINTH_OP_UNARY_BACKWARD:
+      return run_unary_backward(ctx, op);
+    case PLINTH_OP_BINARY:
+      return run_binary(ctx, op);
+    case PLINTH_OP_AXPBY:
+      return run_axpby(ctx, op);
+    case PLINTH_OP_MATMUL:
+      return run_matmul(ctx, op);
+    case PLINTH_OP_REDUCE:
+      return run_reduce(ctx, op);
+    case PLINTH_OP_SOFTMAX:
+      return run_softmax(ctx, op);
+    case PLINTH_OP_SOFTMAX_BACKWARD:
+      return run_softmax_backward(ctx, op);
+    case PLINTH_OP_CROSS_ENTROPY:
+      return run_cross_entropy(ctx, op);
+    case PLINTH_OP_CROSS_ENTROPY_BACKWARD:
+      return run_cross_entropy_backward(ctx, op);
+    case PLINTH_OP_LAYERNORM:
+      return run_layernorm(ctx, op);
+    case PLINTH_OP_LAYERNORM_BACKWARD:
+      return run_layernorm_backward(ctx, op);
+    case PLINTH_OP_EMBEDDING:
+      return run_embedding(ctx, op);
+    case PLINTH_OP_EMBEDDING_BACKWARD:
+      return run_embedding_backward(ctx, op);
+    case PLINTH_OP_ATTENTION:
+      return run_attention(ctx, op);
+    case PLINTH_OP_ATTENTION_BACKWARD:
+      return run_attention_backward(ctx, op);
+    case PLINTH_OP_DROPOUT:
+      return run_dropout(ctx, op);
+    case PLINTH_OP_DROPOUT_BACKWARD:
+      return run_dropout_backward(ctx, op);
+    case PLINTH_OP_SQUARED_NORM:
+      return run_squared_norm(ctx, op);
+    case PLINTH_OP_IS_FINITE:
+      return run_is_finite(ctx, op);
+    case PLINTH_OP_ARGMAX:
+      return run_argmax(ctx, op);
+    case PLINTH_OP_ADAMW_STEP:
+      return run_adamw_step(ctx, op);
+    case PLINTH_OP_SGD_STEP:
+      return run_sgd_step(ctx, op);
+    default:
+      return PLINTH_ERR_UNSUPPORTED;
   }
 }
 
@@ -203,7 +272,8 @@ plinth_status launch(plinth_backend_ctx* ctx, plinth_stream*, const plinth_op* o
     if (!op) return sdk::fail(h, PLINTH_ERR_INVALID_ARGUMENT, "cpu launch: op is NULL");
     check c;
     if (validate_op(ctx, *op, c)) {
-      for (int i = 0; i < op->num_inputs && c.ok(); ++i) check_buffer(op->inputs[i], "in[" + std::to_string(i) + "]", c);
+      for (int i = 0; i < op->num_inputs && c.ok(); ++i)
+        check_buffer(op->inputs[i], "in[" + std::to_string(i) + "]", c);
       for (int i = 0; i < op->num_outputs && c.ok(); ++i)
         check_buffer(op->outputs[i], "out[" + std::to_string(i) + "]", c);
     }

@@ -30,7 +30,7 @@ uint16_t f32_to_f16(float f) {
   const uint16_t sign = uint16_t((u >> 16) & 0x8000u);
   const uint32_t a = u & 0x7fffffffu;
   if (a > 0x7f800000u) return uint16_t(sign | 0x7e00u | ((a >> 13) & 0x3ffu));  // NaN stays NaN
-  if (a >= 0x477ff000u) return uint16_t(sign | 0x7c00u);  // rounds to >= 65520: inf
+  if (a >= 0x477ff000u) return uint16_t(sign | 0x7c00u);                        // rounds to >= 65520: inf
   if (a < 0x38800000u) {
     // Result is subnormal (or zero) in f16: value / 2^-24, rounded to nearest even.
     if (a < 0x33000000u) return sign;  // below half the smallest subnormal
@@ -62,9 +62,10 @@ bool validate_map(const plinth_op& op, int nins, bool f32_only, check& c) {
   if (output_has_overlap(out)) return c.unsupported("out[0] has a stride-0 dim of size > 1");
   for (int i = 0; i < nins; ++i) {
     if (!is_broadcastable(op.inputs[i], out))
-      return c.bad("in[" + std::to_string(i) + "] " + shape_str(op.inputs[i]) + " does not broadcast to out[0] " +
-                   shape_str(out));
-    if (f32_only && !expect_dtype(op.inputs[i], PLINTH_DTYPE_F32, ("in[" + std::to_string(i) + "]").c_str(), c))
+      return c.bad("in[" + std::to_string(i) + "] " + shape_str(op.inputs[i]) +
+                   " does not broadcast to out[0] " + shape_str(out));
+    if (f32_only &&
+        !expect_dtype(op.inputs[i], PLINTH_DTYPE_F32, ("in[" + std::to_string(i) + "]").c_str(), c))
       return false;
   }
   if (f32_only && !expect_dtype(out, PLINTH_DTYPE_F32, "out[0]", c)) return false;
@@ -108,7 +109,8 @@ bool cast_supported(plinth_dtype from, plinth_dtype to) {
   };
   if (is_float(from) && is_float(to)) return true;  // through f32 (f64 <-> f32 directly)
   if (to == PLINTH_DTYPE_F32)
-    return from == PLINTH_DTYPE_I32 || from == PLINTH_DTYPE_I64 || from == PLINTH_DTYPE_U8 || from == PLINTH_DTYPE_U16;
+    return from == PLINTH_DTYPE_I32 || from == PLINTH_DTYPE_I64 || from == PLINTH_DTYPE_U8 ||
+           from == PLINTH_DTYPE_U16;
   return false;
 }
 
@@ -128,27 +130,43 @@ constexpr float k_inv_sqrt_2pi = 0.3989422804014327f;
 
 inline float unary_f(int fn, float u) {
   switch (fn) {
-    case PLINTH_UNARY_IDENTITY: return u;
-    case PLINTH_UNARY_RELU: return u > 0.0f ? u : 0.0f;
-    case PLINTH_UNARY_GELU_TANH: return 0.5f * u * (1.0f + std::tanh(k_sqrt_2_over_pi * (u + k_gelu_c * u * u * u)));
-    case PLINTH_UNARY_TANH: return std::tanh(u);
-    case PLINTH_UNARY_SIGMOID: return 1.0f / (1.0f + std::exp(-u));
-    case PLINTH_UNARY_EXP: return std::exp(u);
-    case PLINTH_UNARY_LOG: return std::log(u);
-    case PLINTH_UNARY_SQRT: return std::sqrt(u);
-    case PLINTH_UNARY_RSQRT: return 1.0f / std::sqrt(u);
-    case PLINTH_UNARY_SQUARE: return u * u;
-    case PLINTH_UNARY_ABS: return std::fabs(u);
-    case PLINTH_UNARY_RECIPROCAL: return 1.0f / u;
-    case PLINTH_UNARY_GELU_ERF: return 0.5f * u * (1.0f + std::erf(u * k_inv_sqrt2));
-    default: return u;
+    case PLINTH_UNARY_IDENTITY:
+      return u;
+    case PLINTH_UNARY_RELU:
+      return u > 0.0f ? u : 0.0f;
+    case PLINTH_UNARY_GELU_TANH:
+      return 0.5f * u * (1.0f + std::tanh(k_sqrt_2_over_pi * (u + k_gelu_c * u * u * u)));
+    case PLINTH_UNARY_TANH:
+      return std::tanh(u);
+    case PLINTH_UNARY_SIGMOID:
+      return 1.0f / (1.0f + std::exp(-u));
+    case PLINTH_UNARY_EXP:
+      return std::exp(u);
+    case PLINTH_UNARY_LOG:
+      return std::log(u);
+    case PLINTH_UNARY_SQRT:
+      return std::sqrt(u);
+    case PLINTH_UNARY_RSQRT:
+      return 1.0f / std::sqrt(u);
+    case PLINTH_UNARY_SQUARE:
+      return u * u;
+    case PLINTH_UNARY_ABS:
+      return std::fabs(u);
+    case PLINTH_UNARY_RECIPROCAL:
+      return 1.0f / u;
+    case PLINTH_UNARY_GELU_ERF:
+      return 0.5f * u * (1.0f + std::erf(u * k_inv_sqrt2));
+    default:
+      return u;
   }
 }
 
 inline float unary_df(int fn, float u) {
   switch (fn) {
-    case PLINTH_UNARY_IDENTITY: return 1.0f;
-    case PLINTH_UNARY_RELU: return u > 0.0f ? 1.0f : 0.0f;
+    case PLINTH_UNARY_IDENTITY:
+      return 1.0f;
+    case PLINTH_UNARY_RELU:
+      return u > 0.0f ? 1.0f : 0.0f;
     case PLINTH_UNARY_GELU_TANH: {
       const float inner = k_sqrt_2_over_pi * (u + k_gelu_c * u * u * u);
       const float t = std::tanh(inner);
@@ -163,27 +181,43 @@ inline float unary_df(int fn, float u) {
       const float s = 1.0f / (1.0f + std::exp(-u));
       return s * (1.0f - s);
     }
-    case PLINTH_UNARY_EXP: return std::exp(u);
-    case PLINTH_UNARY_LOG: return 1.0f / u;
-    case PLINTH_UNARY_SQRT: return 0.5f / std::sqrt(u);
-    case PLINTH_UNARY_RSQRT: return -0.5f / (u * std::sqrt(u));
-    case PLINTH_UNARY_SQUARE: return 2.0f * u;
-    case PLINTH_UNARY_ABS: return u > 0.0f ? 1.0f : (u < 0.0f ? -1.0f : 0.0f);
-    case PLINTH_UNARY_RECIPROCAL: return -1.0f / (u * u);
-    case PLINTH_UNARY_GELU_ERF: return 0.5f * (1.0f + std::erf(u * k_inv_sqrt2)) + u * k_inv_sqrt_2pi * std::exp(-0.5f * u * u);
-    default: return 1.0f;
+    case PLINTH_UNARY_EXP:
+      return std::exp(u);
+    case PLINTH_UNARY_LOG:
+      return 1.0f / u;
+    case PLINTH_UNARY_SQRT:
+      return 0.5f / std::sqrt(u);
+    case PLINTH_UNARY_RSQRT:
+      return -0.5f / (u * std::sqrt(u));
+    case PLINTH_UNARY_SQUARE:
+      return 2.0f * u;
+    case PLINTH_UNARY_ABS:
+      return u > 0.0f ? 1.0f : (u < 0.0f ? -1.0f : 0.0f);
+    case PLINTH_UNARY_RECIPROCAL:
+      return -1.0f / (u * u);
+    case PLINTH_UNARY_GELU_ERF:
+      return 0.5f * (1.0f + std::erf(u * k_inv_sqrt2)) + u * k_inv_sqrt_2pi * std::exp(-0.5f * u * u);
+    default:
+      return 1.0f;
   }
 }
 
 inline float binary_f(int fn, float x, float y) {
   switch (fn) {
-    case PLINTH_BINARY_ADD: return x + y;
-    case PLINTH_BINARY_SUB: return x - y;
-    case PLINTH_BINARY_MUL: return x * y;
-    case PLINTH_BINARY_DIV: return x / y;
-    case PLINTH_BINARY_MAX: return x > y ? x : (y > x ? y : (x != x ? x : y));
-    case PLINTH_BINARY_MIN: return x < y ? x : (y < x ? y : (x != x ? x : y));
-    default: return 0.0f;
+    case PLINTH_BINARY_ADD:
+      return x + y;
+    case PLINTH_BINARY_SUB:
+      return x - y;
+    case PLINTH_BINARY_MUL:
+      return x * y;
+    case PLINTH_BINARY_DIV:
+      return x / y;
+    case PLINTH_BINARY_MAX:
+      return x > y ? x : (y > x ? y : (x != x ? x : y));
+    case PLINTH_BINARY_MIN:
+      return x < y ? x : (y < x ? y : (x != x ? x : y));
+    default:
+      return 0.0f;
   }
 }
 
@@ -195,7 +229,8 @@ inline float binary_f(int fn, float x, float y) {
 
 bool validate_fill(const plinth_op& op, check& c) {
   if (!expect_counts(op, 0, 0, 1, 1, c)) return false;
-  if (!params_of<plinth_fill_params>(op, PLINTH_FILL_PARAMS_STRUCT_SIZE, "plinth_fill_params", c)) return false;
+  if (!params_of<plinth_fill_params>(op, PLINTH_FILL_PARAMS_STRUCT_SIZE, "plinth_fill_params", c))
+    return false;
   if (output_has_overlap(op.outputs[0])) return c.unsupported("out[0] has a stride-0 dim of size > 1");
   return true;
 }
@@ -213,15 +248,32 @@ plinth_status run_fill(plinth_backend_ctx* ctx, const plinth_op& op) {
     });
   };
   switch (out.dtype) {
-    case PLINTH_DTYPE_F32: fill_as(float(v)); break;
-    case PLINTH_DTYPE_F64: fill_as(v); break;
-    case PLINTH_DTYPE_F16: fill_as(f32_to_f16(float(v))); break;
-    case PLINTH_DTYPE_BF16: fill_as(f32_to_bf16(float(v))); break;
-    case PLINTH_DTYPE_I32: fill_as(saturate<int32_t>(v)); break;
-    case PLINTH_DTYPE_I64: fill_as(saturate<int64_t>(v)); break;
-    case PLINTH_DTYPE_U8: fill_as(saturate<uint8_t>(v)); break;
-    case PLINTH_DTYPE_U16: fill_as(saturate<uint16_t>(v)); break;
-    default: return sdk::fail(ctx->host, PLINTH_ERR_UNSUPPORTED, "cpu launch FILL: unknown dtype");
+    case PLINTH_DTYPE_F32:
+      fill_as(float(v));
+      break;
+    case PLINTH_DTYPE_F64:
+      fill_as(v);
+      break;
+    case PLINTH_DTYPE_F16:
+      fill_as(f32_to_f16(float(v)));
+      break;
+    case PLINTH_DTYPE_BF16:
+      fill_as(f32_to_bf16(float(v)));
+      break;
+    case PLINTH_DTYPE_I32:
+      fill_as(saturate<int32_t>(v));
+      break;
+    case PLINTH_DTYPE_I64:
+      fill_as(saturate<int64_t>(v));
+      break;
+    case PLINTH_DTYPE_U8:
+      fill_as(saturate<uint8_t>(v));
+      break;
+    case PLINTH_DTYPE_U16:
+      fill_as(saturate<uint16_t>(v));
+      break;
+    default:
+      return sdk::fail(ctx->host, PLINTH_ERR_UNSUPPORTED, "cpu launch FILL: unknown dtype");
   }
   return PLINTH_OK;
 }
@@ -234,7 +286,8 @@ bool validate_cast(const plinth_op& op, check& c) {
   if (!validate_map(op, 1, false, c)) return false;
   const plinth_dtype from = op.inputs[0].dtype, to = op.outputs[0].dtype;
   if (!cast_supported(from, to))
-    return c.unsupported(std::string("cast ") + dtype_name(from) + " -> " + dtype_name(to) + " is not supported");
+    return c.unsupported(std::string("cast ") + dtype_name(from) + " -> " + dtype_name(to) +
+                         " is not supported");
   return true;
 }
 
@@ -244,32 +297,62 @@ plinth_status run_cast(plinth_backend_ctx* ctx, const plinth_op& op) {
   const plinth_dtype from = in.dtype, to = out.dtype;
   if (from == to) {
     switch (dtype_size(from)) {
-      case 1: copy_run<uint8_t>(ctx, in, out); break;
-      case 2: copy_run<uint16_t>(ctx, in, out); break;
-      case 4: copy_run<uint32_t>(ctx, in, out); break;
-      default: copy_run<uint64_t>(ctx, in, out); break;
+      case 1:
+        copy_run<uint8_t>(ctx, in, out);
+        break;
+      case 2:
+        copy_run<uint16_t>(ctx, in, out);
+        break;
+      case 4:
+        copy_run<uint32_t>(ctx, in, out);
+        break;
+      default:
+        copy_run<uint64_t>(ctx, in, out);
+        break;
     }
     return PLINTH_OK;
   }
   if (to == PLINTH_DTYPE_F32) {
     switch (from) {
-      case PLINTH_DTYPE_F16: cast_run<uint16_t, float>(ctx, in, out, f16_to_f32); break;
-      case PLINTH_DTYPE_BF16: cast_run<uint16_t, float>(ctx, in, out, bf16_to_f32); break;
-      case PLINTH_DTYPE_F64: cast_run<double, float>(ctx, in, out, [](double v) { return float(v); }); break;
-      case PLINTH_DTYPE_I32: cast_run<int32_t, float>(ctx, in, out, [](int32_t v) { return float(v); }); break;
-      case PLINTH_DTYPE_I64: cast_run<int64_t, float>(ctx, in, out, [](int64_t v) { return float(v); }); break;
-      case PLINTH_DTYPE_U8: cast_run<uint8_t, float>(ctx, in, out, [](uint8_t v) { return float(v); }); break;
-      case PLINTH_DTYPE_U16: cast_run<uint16_t, float>(ctx, in, out, [](uint16_t v) { return float(v); }); break;
-      default: break;
+      case PLINTH_DTYPE_F16:
+        cast_run<uint16_t, float>(ctx, in, out, f16_to_f32);
+        break;
+      case PLINTH_DTYPE_BF16:
+        cast_run<uint16_t, float>(ctx, in, out, bf16_to_f32);
+        break;
+      case PLINTH_DTYPE_F64:
+        cast_run<double, float>(ctx, in, out, [](double v) { return float(v); });
+        break;
+      case PLINTH_DTYPE_I32:
+        cast_run<int32_t, float>(ctx, in, out, [](int32_t v) { return float(v); });
+        break;
+      case PLINTH_DTYPE_I64:
+        cast_run<int64_t, float>(ctx, in, out, [](int64_t v) { return float(v); });
+        break;
+      case PLINTH_DTYPE_U8:
+        cast_run<uint8_t, float>(ctx, in, out, [](uint8_t v) { return float(v); });
+        break;
+      case PLINTH_DTYPE_U16:
+        cast_run<uint16_t, float>(ctx, in, out, [](uint16_t v) { return float(v); });
+        break;
+      default:
+        break;
     }
     return PLINTH_OK;
   }
   if (to == PLINTH_DTYPE_F64) {
     switch (from) {
-      case PLINTH_DTYPE_F32: cast_run<float, double>(ctx, in, out, [](float v) { return double(v); }); break;
-      case PLINTH_DTYPE_F16: cast_run<uint16_t, double>(ctx, in, out, [](uint16_t v) { return double(f16_to_f32(v)); }); break;
-      case PLINTH_DTYPE_BF16: cast_run<uint16_t, double>(ctx, in, out, [](uint16_t v) { return double(bf16_to_f32(v)); }); break;
-      default: break;
+      case PLINTH_DTYPE_F32:
+        cast_run<float, double>(ctx, in, out, [](float v) { return double(v); });
+        break;
+      case PLINTH_DTYPE_F16:
+        cast_run<uint16_t, double>(ctx, in, out, [](uint16_t v) { return double(f16_to_f32(v)); });
+        break;
+      case PLINTH_DTYPE_BF16:
+        cast_run<uint16_t, double>(ctx, in, out, [](uint16_t v) { return double(bf16_to_f32(v)); });
+        break;
+      default:
+        break;
     }
     return PLINTH_OK;
   }
@@ -277,15 +360,20 @@ plinth_status run_cast(plinth_backend_ctx* ctx, const plinth_op& op) {
   // f64 sources round to f32 first).
   const auto store = to == PLINTH_DTYPE_F16 ? f32_to_f16 : f32_to_bf16;
   switch (from) {
-    case PLINTH_DTYPE_F32: cast_run<float, uint16_t>(ctx, in, out, store); break;
-    case PLINTH_DTYPE_F64: cast_run<double, uint16_t>(ctx, in, out, [&](double v) { return store(float(v)); }); break;
+    case PLINTH_DTYPE_F32:
+      cast_run<float, uint16_t>(ctx, in, out, store);
+      break;
+    case PLINTH_DTYPE_F64:
+      cast_run<double, uint16_t>(ctx, in, out, [&](double v) { return store(float(v)); });
+      break;
     case PLINTH_DTYPE_F16:
     case PLINTH_DTYPE_BF16: {
       const auto load = from == PLINTH_DTYPE_F16 ? f16_to_f32 : bf16_to_f32;
       cast_run<uint16_t, uint16_t>(ctx, in, out, [&](uint16_t v) { return store(load(v)); });
       break;
     }
-    default: break;
+    default:
+      break;
   }
   return PLINTH_OK;
 }
@@ -296,7 +384,8 @@ plinth_status run_cast(plinth_backend_ctx* ctx, const plinth_op& op) {
 
 namespace {
 const plinth_unary_params* unary_params(const plinth_op& op, check& c) {
-  const auto* p = params_of<plinth_unary_params>(op, PLINTH_UNARY_PARAMS_STRUCT_SIZE, "plinth_unary_params", c);
+  const auto* p =
+      params_of<plinth_unary_params>(op, PLINTH_UNARY_PARAMS_STRUCT_SIZE, "plinth_unary_params", c);
   if (p && (int(p->fn) < 0 || int(p->fn) > PLINTH_UNARY_GELU_ERF)) {
     c.unsupported("unknown unary fn " + std::to_string(int(p->fn)));
     return nullptr;
@@ -359,7 +448,8 @@ plinth_status run_unary_backward(plinth_backend_ctx* ctx, const plinth_op& op) {
 
 bool validate_binary(const plinth_op& op, check& c) {
   if (!validate_map(op, 2, true, c)) return false;
-  const auto* p = params_of<plinth_binary_params>(op, PLINTH_BINARY_PARAMS_STRUCT_SIZE, "plinth_binary_params", c);
+  const auto* p =
+      params_of<plinth_binary_params>(op, PLINTH_BINARY_PARAMS_STRUCT_SIZE, "plinth_binary_params", c);
   if (!p) return false;
   if (int(p->fn) < 0 || int(p->fn) > PLINTH_BINARY_MIN)
     return c.unsupported("unknown binary fn " + std::to_string(int(p->fn)));

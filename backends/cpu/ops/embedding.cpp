@@ -44,8 +44,9 @@ plinth_status check_ids(plinth_backend_ctx* ctx, const plinth_tensor& ids, int64
   for (int64_t i = 0; i < n; ++i) {
     const int64_t id = id_at(ids, i);
     if (id < 0 || id >= V)
-      return sdk::failf(ctx->host, PLINTH_ERR_INVALID_ARGUMENT, "cpu launch %s: id %lld at position %lld is outside [0, %lld)",
-                        op, static_cast<long long>(id), static_cast<long long>(i), static_cast<long long>(V));
+      return sdk::failf(ctx->host, PLINTH_ERR_INVALID_ARGUMENT,
+                        "cpu launch %s: id %lld at position %lld is outside [0, %lld)", op,
+                        static_cast<long long>(id), static_cast<long long>(i), static_cast<long long>(V));
   }
   return PLINTH_OK;
 }

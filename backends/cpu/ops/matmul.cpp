@@ -47,16 +47,20 @@ struct problem {
 
 dnnl::memory::data_type to_dnnl(plinth_dtype d) {
   switch (d) {
-    case PLINTH_DTYPE_BF16: return dnnl::memory::data_type::bf16;
-    case PLINTH_DTYPE_F16: return dnnl::memory::data_type::f16;
-    default: return dnnl::memory::data_type::f32;
+    case PLINTH_DTYPE_BF16:
+      return dnnl::memory::data_type::bf16;
+    case PLINTH_DTYPE_F16:
+      return dnnl::memory::data_type::f16;
+    default:
+      return dnnl::memory::data_type::f32;
   }
 }
 
 // Dims/strides of input `t` as an nd-dim oneDNN operand (rows, cols) after
 // the optional transpose; batch dims broadcast (size 1) where t has size 1,
 // stride 0 or no such dim.
-void operand(const plinth_tensor& t, bool trans, int nd, dnnl::memory::dims& dims, dnnl::memory::dims& strides) {
+void operand(const plinth_tensor& t, bool trans, int nd, dnnl::memory::dims& dims,
+             dnnl::memory::dims& strides) {
   dims.assign(size_t(nd), 1);
   strides.assign(size_t(nd), 0);
   const int lead = nd - t.ndim;
@@ -87,8 +91,10 @@ bool build_problem(const plinth_op& op, problem& pr, check& c) {
   const plinth_tensor& out = op.outputs[0];
   const int nd = out.ndim;
   if (nd < 2) return c.bad("out[0] must have at least 2 dims, got " + shape_str(out));
-  if (a.ndim < 2 || a.ndim > nd) return c.bad("in[0] " + shape_str(a) + " must have 2.." + std::to_string(nd) + " dims");
-  if (b.ndim < 2 || b.ndim > nd) return c.bad("in[1] " + shape_str(b) + " must have 2.." + std::to_string(nd) + " dims");
+  if (a.ndim < 2 || a.ndim > nd)
+    return c.bad("in[0] " + shape_str(a) + " must have 2.." + std::to_string(nd) + " dims");
+  if (b.ndim < 2 || b.ndim > nd)
+    return c.bad("in[1] " + shape_str(b) + " must have 2.." + std::to_string(nd) + " dims");
   pr.nd = nd;
   operand(a, p->trans_a != 0, nd, pr.a_dims, pr.a_strides);
   operand(b, p->trans_b != 0, nd, pr.b_dims, pr.b_strides);
@@ -97,16 +103,17 @@ bool build_problem(const plinth_op& op, problem& pr, check& c) {
   pr.M = out.shape[nd - 2];
   pr.N = out.shape[nd - 1];
   pr.K = pr.a_dims[size_t(nd - 1)];
-  if (pr.a_dims[size_t(nd - 2)] != pr.M || pr.b_dims[size_t(nd - 1)] != pr.N || pr.b_dims[size_t(nd - 2)] != pr.K)
+  if (pr.a_dims[size_t(nd - 2)] != pr.M || pr.b_dims[size_t(nd - 1)] != pr.N ||
+      pr.b_dims[size_t(nd - 2)] != pr.K)
     return c.bad("shapes do not chain: op(in[0]) is (" + std::to_string(pr.a_dims[size_t(nd - 2)]) + ", " +
-                 std::to_string(pr.K) + "), op(in[1]) is (" + std::to_string(pr.b_dims[size_t(nd - 2)]) + ", " +
-                 std::to_string(pr.b_dims[size_t(nd - 1)]) + "), out[0] is " + shape_str(out));
+                 std::to_string(pr.K) + "), op(in[1]) is (" + std::to_string(pr.b_dims[size_t(nd - 2)]) +
+                 ", " + std::to_string(pr.b_dims[size_t(nd - 1)]) + "), out[0] is " + shape_str(out));
   for (int d = 0; d < nd - 2; ++d) {
     if (out.shape[d] > 1 && out.strides[d] == 0) return c.unsupported("out[0] has a stride-0 batch dim");
     if ((pr.a_dims[size_t(d)] != 1 && pr.a_dims[size_t(d)] != out.shape[d]) ||
         (pr.b_dims[size_t(d)] != 1 && pr.b_dims[size_t(d)] != out.shape[d]))
-      return c.bad("batch dim " + std::to_string(d) + " of in[0] " + shape_str(a) + " / in[1] " + shape_str(b) +
-                   " does not broadcast to out[0] " + shape_str(out));
+      return c.bad("batch dim " + std::to_string(d) + " of in[0] " + shape_str(a) + " / in[1] " +
+                   shape_str(b) + " does not broadcast to out[0] " + shape_str(out));
     pr.batch *= out.shape[d];
   }
   if ((pr.M > 1 && out.strides[nd - 2] == 0) || (pr.N > 1 && out.strides[nd - 1] == 0))
@@ -170,9 +177,9 @@ std::shared_ptr<matmul_entry> get_entry(matmul_cache& cache, const problem& pr) 
 
 // The f32 problem the f16/bf16 fallback runs: inputs converted to dense f32
 // copies of their own (untransposed) shapes.
-plinth_tensor dense_f32_view(const plinth_tensor& t) {
+plinth_tensor dense_view(const plinth_tensor& t, plinth_dtype dt) {
   plinth_tensor d = t;
-  d.dtype = PLINTH_DTYPE_F32;
+  d.dtype = dt;
   d.offset = 0;
   int64_t s = 1;
   for (int i = t.ndim - 1; i >= 0; --i) {
@@ -182,27 +189,53 @@ plinth_tensor dense_f32_view(const plinth_tensor& t) {
   return d;
 }
 
+plinth_tensor dense_f32_view(const plinth_tensor& t) { return dense_view(t, PLINTH_DTYPE_F32); }
+
+// in[0] as (.., M, K): its last two dims swapped (a strided view of the
+// stored (.., K, M) tensor).
+plinth_tensor transposed_view(const plinth_tensor& a) {
+  plinth_tensor v = a;
+  std::swap(v.shape[a.ndim - 1], v.shape[a.ndim - 2]);
+  std::swap(v.strides[a.ndim - 1], v.strides[a.ndim - 2]);
+  return v;
+}
+
 bool degenerate(const problem& pr) { return pr.M == 0 || pr.N == 0 || pr.batch == 0 || pr.K == 0; }
 
 }  // namespace
 
 bool validate_matmul(plinth_backend_ctx* ctx, const plinth_op& op, check& c) {
   if (!expect_counts(op, 2, 3, 1, 1, c)) return false;
-  if (!params_of<plinth_matmul_params>(op, PLINTH_MATMUL_PARAMS_STRUCT_SIZE, "plinth_matmul_params", c)) return false;
+  if (!params_of<plinth_matmul_params>(op, PLINTH_MATMUL_PARAMS_STRUCT_SIZE, "plinth_matmul_params", c))
+    return false;
   const plinth_tensor& a = op.inputs[0];
   const plinth_tensor& b = op.inputs[1];
-  if (a.dtype != b.dtype || (a.dtype != PLINTH_DTYPE_F32 && a.dtype != PLINTH_DTYPE_BF16 && a.dtype != PLINTH_DTYPE_F16))
-    return c.unsupported(std::string("inputs must both be f32, bf16 or f16, got ") + dtype_name(a.dtype) + " and " +
-                         dtype_name(b.dtype));
+  if (a.dtype != b.dtype ||
+      (a.dtype != PLINTH_DTYPE_F32 && a.dtype != PLINTH_DTYPE_BF16 && a.dtype != PLINTH_DTYPE_F16))
+    return c.unsupported(std::string("inputs must both be f32, bf16 or f16, got ") + dtype_name(a.dtype) +
+                         " and " + dtype_name(b.dtype));
   if (!expect_dtype(op.outputs[0], PLINTH_DTYPE_F32, "out[0]", c)) return false;
   problem pr;
   if (!build_problem(op, pr, c)) return false;
   if (op.num_inputs == 3) {
     const plinth_tensor& bias = op.inputs[2];
-    if (!expect_dtype(bias, PLINTH_DTYPE_F32, "in[2] bias", c) || !expect_contiguous(bias, "in[2] bias", c)) return false;
-    if (numel(bias) != pr.N) return c.bad("in[2] bias " + shape_str(bias) + " must have N = " + std::to_string(pr.N) + " elements");
+    if (!expect_dtype(bias, PLINTH_DTYPE_F32, "in[2] bias", c) || !expect_contiguous(bias, "in[2] bias", c))
+      return false;
+    if (numel(bias) != pr.N)
+      return c.bad("in[2] bias " + shape_str(bias) + " must have N = " + std::to_string(pr.N) + " elements");
   }
   if (degenerate(pr)) return true;
+  if (static_cast<const plinth_matmul_params*>(op.params)->trans_a) {
+    // Run as a dense copy of op(A) with trans_a = 0 (see run_matmul).
+    plinth_matmul_params px = *static_cast<const plinth_matmul_params*>(op.params);
+    px.trans_a = 0;
+    plinth_tensor ins[3] = {dense_view(transposed_view(a), a.dtype), b,
+                            op.num_inputs == 3 ? op.inputs[2] : a};
+    plinth_op opx = op;
+    opx.inputs = ins;
+    opx.params = &px;
+    return validate_matmul(ctx, opx, c);
+  }
   if (get_entry(*ctx->matmul, pr)->ok) return true;
   if (a.dtype != PLINTH_DTYPE_F32) {
     plinth_op op32 = op;
@@ -241,6 +274,38 @@ plinth_status run_matmul(plinth_backend_ctx* ctx, const plinth_op& op) {
     return PLINTH_OK;
   }
 
+  // oneDNN 2.6's kernels for a transposed A are slow for these shapes (up to
+  // 70x at N = 10); copying op(A) densely costs M*K, against M*N*K for the
+  // product, and then runs the fast non-transposed kernel.
+  if (static_cast<const plinth_matmul_params*>(op.params)->trans_a) {
+    thread_local std::vector<char> scratch;
+    const plinth_tensor& a = op.inputs[0];
+    const plinth_tensor view = transposed_view(a);
+    plinth_tensor dense = dense_view(view, a.dtype);
+    scratch.resize(size_t(numel(a)) * dtype_size(a.dtype) + 64);
+    plinth_buffer buf;
+    buf.data = scratch.data();
+    buf.size = scratch.size();
+    dense.buffer = &buf;
+    plinth_op cast{};
+    cast.struct_size = PLINTH_OP_STRUCT_SIZE;
+    cast.kind = PLINTH_OP_CAST;
+    cast.num_inputs = 1;
+    cast.inputs = &view;
+    cast.num_outputs = 1;
+    cast.outputs = &dense;
+    // Copied on this thread only: waking the pool next to oneDNN's OpenMP
+    // team oversubscribes the cores (both spin-wait).
+    static plinth_backend_ctx serial;  // threads = 1, never uses a pool
+    run_cast(&serial, cast);
+    plinth_matmul_params px = *static_cast<const plinth_matmul_params*>(op.params);
+    px.trans_a = 0;
+    plinth_tensor ins[3] = {dense, op.inputs[1], op.num_inputs == 3 ? op.inputs[2] : dense};
+    plinth_op opx = op;
+    opx.inputs = ins;
+    opx.params = &px;
+    return run_matmul(ctx, opx);
+  }
   const plinth_tensor* A = &op.inputs[0];
   const plinth_tensor* B = &op.inputs[1];
   std::shared_ptr<matmul_entry> e = get_entry(*ctx->matmul, pr);
@@ -249,7 +314,8 @@ plinth_status run_matmul(plinth_backend_ctx* ctx, const plinth_op& op) {
   plinth_buffer abuf, bbuf;
   plinth_tensor ta, tb;
   if (!e->ok && A->dtype != PLINTH_DTYPE_F32) {
-    auto convert = [&](const plinth_tensor& src, std::vector<float>& store, plinth_buffer& buf, plinth_tensor& view) {
+    auto convert = [&](const plinth_tensor& src, std::vector<float>& store, plinth_buffer& buf,
+                       plinth_tensor& view) {
       view = dense_f32_view(src);
       store.resize(size_t(numel(src)));
       buf.data = store.data();
@@ -276,7 +342,8 @@ plinth_status run_matmul(plinth_backend_ctx* ctx, const plinth_op& op) {
     B = &tb;
   }
   if (!e->ok)
-    return sdk::fail(ctx->host, PLINTH_ERR_UNSUPPORTED, "cpu launch MATMUL: oneDNN has no matmul for this layout");
+    return sdk::fail(ctx->host, PLINTH_ERR_UNSUPPORTED,
+                     "cpu launch MATMUL: oneDNN has no matmul for this layout");
 
   if (omp_get_max_threads() != ctx->threads) omp_set_num_threads(ctx->threads);
   dnnl::stream strm(ctx->matmul->eng);

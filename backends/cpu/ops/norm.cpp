@@ -18,7 +18,8 @@ bool validate_all_f32_to_scalar(const plinth_op& op, check& c) {
     if (!expect_contiguous(op.inputs[i], what.c_str(), c)) return false;
   }
   if (!expect_dtype(op.outputs[0], PLINTH_DTYPE_F32, "out[0]", c)) return false;
-  if (numel(op.outputs[0]) != 1) return c.bad("out[0] must be a scalar (1 element), got " + shape_str(op.outputs[0]));
+  if (numel(op.outputs[0]) != 1)
+    return c.bad("out[0] must be a scalar (1 element), got " + shape_str(op.outputs[0]));
   return true;
 }
 
@@ -42,7 +43,8 @@ plinth_status run_squared_norm(plinth_backend_ctx* ctx, const plinth_op& op) {
   }
   std::vector<double> part(chunks.size(), 0.0);
   parallel_for(ctx, int64_t(chunks.size()), k_chunk, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i) part[size_t(i)] = kernels().sum_squares(chunks[size_t(i)].n, chunks[size_t(i)].p);
+    for (int64_t i = lo; i < hi; ++i)
+      part[size_t(i)] = kernels().sum_squares(chunks[size_t(i)].n, chunks[size_t(i)].p);
   });
   double s = 0;
   for (double v : part) s += v;

@@ -15,7 +15,8 @@ namespace plinth::cpu {
 namespace {
 bool expect_param(const plinth_tensor& t, const plinth_tensor& ref, const char* what, check& c) {
   if (!expect_dtype(t, PLINTH_DTYPE_F32, what, c) || !expect_contiguous(t, what, c)) return false;
-  if (numel(t) != numel(ref)) return c.bad(std::string(what) + " " + shape_str(t) + " != param " + shape_str(ref));
+  if (numel(t) != numel(ref))
+    return c.bad(std::string(what) + " " + shape_str(t) + " != param " + shape_str(ref));
   return true;
 }
 }  // namespace
@@ -25,7 +26,8 @@ bool expect_param(const plinth_tensor& t, const plinth_tensor& ref, const char* 
 bool validate_adamw_step(const plinth_op& op, check& c) {
   if (!expect_counts(op, 2, 4, 3, 3, c)) return false;
   if (op.num_inputs == 3) return c.bad("takes 2 (param, grad) or 4 (param, grad, m, v) inputs, got 3");
-  const auto* p = params_of<plinth_adamw_params>(op, PLINTH_ADAMW_PARAMS_STRUCT_SIZE, "plinth_adamw_params", c);
+  const auto* p =
+      params_of<plinth_adamw_params>(op, PLINTH_ADAMW_PARAMS_STRUCT_SIZE, "plinth_adamw_params", c);
   if (!p) return false;
   if (p->step < 1) return c.bad("step must be >= 1 (1-based), got " + std::to_string(p->step));
   const plinth_tensor& w = op.inputs[0];
@@ -60,8 +62,8 @@ plinth_status run_adamw_step(plinth_backend_ctx* ctx, const plinth_op& op) {
     if (pw != pin) std::memcpy(pw + lo, pin + lo, size_t(hi - lo) * 4);
     if (m != min) std::memcpy(m + lo, min + lo, size_t(hi - lo) * 4);
     if (v != vin) std::memcpy(v + lo, vin + lo, size_t(hi - lo) * 4);
-    kernels().adamw(hi - lo, pw + lo, g + lo, m + lo, v + lo, decay, p->beta1, p->beta2, step_size, bc2_sqrt_inv,
-                    p->eps);
+    kernels().adamw(hi - lo, pw + lo, g + lo, m + lo, v + lo, decay, p->beta1, p->beta2, step_size,
+                    bc2_sqrt_inv, p->eps);
   });
   return PLINTH_OK;
 }
@@ -74,7 +76,8 @@ bool validate_sgd_step(const plinth_op& op, check& c) {
   if (p->step < 1) return c.bad("step must be >= 1 (1-based), got " + std::to_string(p->step));
   if (p->nesterov && (p->momentum <= 0.0f || p->dampening != 0.0f))
     return c.bad("nesterov needs momentum > 0 and dampening 0 (as torch.optim.SGD)");
-  if (p->momentum != 0.0f && op.num_outputs < 2) return c.bad("momentum != 0 needs out[1], the momentum buffer");
+  if (p->momentum != 0.0f && op.num_outputs < 2)
+    return c.bad("momentum != 0 needs out[1], the momentum buffer");
   const plinth_tensor& w = op.inputs[0];
   static const char* in_names[] = {"in[0] param", "in[1] grad", "in[2] momentum"};
   static const char* out_names[] = {"out[0] param", "out[1] momentum"};

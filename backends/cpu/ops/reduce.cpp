@@ -23,9 +23,12 @@ struct reducer {
   // NaN propagates for max/min.
   double add(double acc, double v) const {
     switch (fn) {
-      case PLINTH_REDUCE_MAX: return (v > acc || v != v) && acc == acc ? v : acc;
-      case PLINTH_REDUCE_MIN: return (v < acc || v != v) && acc == acc ? v : acc;
-      default: return acc + v;
+      case PLINTH_REDUCE_MAX:
+        return (v > acc || v != v) && acc == acc ? v : acc;
+      case PLINTH_REDUCE_MIN:
+        return (v < acc || v != v) && acc == acc ? v : acc;
+      default:
+        return acc + v;
     }
   }
 };
@@ -34,13 +37,15 @@ struct reducer {
 
 bool validate_reduce(const plinth_op& op, check& c) {
   if (!expect_counts(op, 1, 1, 1, 1, c)) return false;
-  const auto* p = params_of<plinth_reduce_params>(op, PLINTH_REDUCE_PARAMS_STRUCT_SIZE, "plinth_reduce_params", c);
+  const auto* p =
+      params_of<plinth_reduce_params>(op, PLINTH_REDUCE_PARAMS_STRUCT_SIZE, "plinth_reduce_params", c);
   if (!p) return false;
   if (int(p->fn) < 0 || int(p->fn) > PLINTH_REDUCE_MIN)
     return c.unsupported("unknown reduce fn " + std::to_string(int(p->fn)));
   const plinth_tensor& in = op.inputs[0];
   const plinth_tensor& out = op.outputs[0];
-  if (!expect_dtype(in, PLINTH_DTYPE_F32, "in[0]", c) || !expect_dtype(out, PLINTH_DTYPE_F32, "out[0]", c)) return false;
+  if (!expect_dtype(in, PLINTH_DTYPE_F32, "in[0]", c) || !expect_dtype(out, PLINTH_DTYPE_F32, "out[0]", c))
+    return false;
   if (in.ndim != out.ndim)
     return c.bad("out[0] " + shape_str(out) + " must have in[0]'s ndim " + std::to_string(in.ndim) +
                  " (size 1 in reduced dims)");
@@ -49,7 +54,8 @@ bool validate_reduce(const plinth_op& op, check& c) {
       return c.bad("out[0] " + shape_str(out) + " dim " + std::to_string(d) + " must be 1 or " +
                    std::to_string(in.shape[d]));
   for (int d = 0; d < out.ndim; ++d)
-    if (out.shape[d] > 1 && out.strides[d] == 0) return c.unsupported("out[0] has a stride-0 dim of size > 1");
+    if (out.shape[d] > 1 && out.strides[d] == 0)
+      return c.unsupported("out[0] has a stride-0 dim of size > 1");
   return true;
 }
 
@@ -106,8 +112,10 @@ plinth_status run_reduce(plinth_backend_ctx* ctx, const plinth_op& op) {
   int kd[PLINTH_MAX_DIMS], rd[PLINTH_MAX_DIMS];
   int nk = 0, nr = 0;
   for (int d = 0; d < nd; ++d) {
-    if (out.shape[d] == 1) rd[nr++] = d;
-    else kd[nk++] = d;
+    if (out.shape[d] == 1)
+      rd[nr++] = d;
+    else
+      kd[nk++] = d;
   }
   parallel_for(ctx, n_out, count, [&](int64_t lo, int64_t hi) {
     for (int64_t oi = lo; oi < hi; ++oi) {

@@ -44,7 +44,8 @@ simd_kernels pick() {
   if (want != "avx2" && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
     return PLINTH_KERNEL_SET(k_avx512, "AVX-512");
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return PLINTH_KERNEL_SET(k_avx2, "AVX2");
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    return PLINTH_KERNEL_SET(k_avx2, "AVX2");
 #endif
   return PLINTH_KERNEL_SET(k_base, "x86-64");
 }

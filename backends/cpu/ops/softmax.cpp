@@ -16,15 +16,19 @@ bool validate_rows(const plinth_op& op, int nins, int nouts, check& c) {
   if (ref.ndim < 1) return c.bad("in[0] must have at least 1 dim");
   for (int i = 0; i < nins; ++i) {
     const std::string w = "in[" + std::to_string(i) + "]";
-    if (!expect_dtype(op.inputs[i], PLINTH_DTYPE_F32, w.c_str(), c) || !expect_contiguous(op.inputs[i], w.c_str(), c))
+    if (!expect_dtype(op.inputs[i], PLINTH_DTYPE_F32, w.c_str(), c) ||
+        !expect_contiguous(op.inputs[i], w.c_str(), c))
       return false;
-    if (!same_shape(op.inputs[i], ref)) return c.bad(w + " " + shape_str(op.inputs[i]) + " != in[0] " + shape_str(ref));
+    if (!same_shape(op.inputs[i], ref))
+      return c.bad(w + " " + shape_str(op.inputs[i]) + " != in[0] " + shape_str(ref));
   }
   for (int i = 0; i < nouts; ++i) {
     const std::string w = "out[" + std::to_string(i) + "]";
-    if (!expect_dtype(op.outputs[i], PLINTH_DTYPE_F32, w.c_str(), c) || !expect_contiguous(op.outputs[i], w.c_str(), c))
+    if (!expect_dtype(op.outputs[i], PLINTH_DTYPE_F32, w.c_str(), c) ||
+        !expect_contiguous(op.outputs[i], w.c_str(), c))
       return false;
-    if (!same_shape(op.outputs[i], ref)) return c.bad(w + " " + shape_str(op.outputs[i]) + " != in[0] " + shape_str(ref));
+    if (!same_shape(op.outputs[i], ref))
+      return c.bad(w + " " + shape_str(op.outputs[i]) + " != in[0] " + shape_str(ref));
   }
   return true;
 }
@@ -91,10 +95,13 @@ plinth_status run_softmax_backward(plinth_backend_ctx* ctx, const plinth_op& op)
 // ---------------------------------------------------------------------------
 
 namespace {
-bool validate_xent_common(const plinth_op& op, const plinth_tensor& rows, const plinth_tensor& targets, check& c) {
-  if (!params_of<plinth_xent_params>(op, PLINTH_XENT_PARAMS_STRUCT_SIZE, "plinth_xent_params", c)) return false;
+bool validate_xent_common(const plinth_op& op, const plinth_tensor& rows, const plinth_tensor& targets,
+                          check& c) {
+  if (!params_of<plinth_xent_params>(op, PLINTH_XENT_PARAMS_STRUCT_SIZE, "plinth_xent_params", c))
+    return false;
   if (rows.ndim < 1) return c.bad("logits/probs must have at least 1 dim");
-  if (!expect_dtype(targets, PLINTH_DTYPE_I32, "targets", c) || !expect_contiguous(targets, "targets", c)) return false;
+  if (!expect_dtype(targets, PLINTH_DTYPE_I32, "targets", c) || !expect_contiguous(targets, "targets", c))
+    return false;
   const int64_t C = rows.shape[rows.ndim - 1];
   if (numel(targets) * C != numel(rows) || (C == 0 && numel(targets) != 0))
     return c.bad("targets " + shape_str(targets) + " must hold one class per row of " + shape_str(rows));
@@ -105,14 +112,18 @@ bool validate_xent_common(const plinth_op& op, const plinth_tensor& rows, const 
 bool validate_cross_entropy(const plinth_op& op, check& c) {
   if (!expect_counts(op, 2, 2, 2, 2, c)) return false;
   const plinth_tensor& x = op.inputs[0];
-  if (!expect_dtype(x, PLINTH_DTYPE_F32, "in[0] logits", c) || !expect_contiguous(x, "in[0] logits", c)) return false;
+  if (!expect_dtype(x, PLINTH_DTYPE_F32, "in[0] logits", c) || !expect_contiguous(x, "in[0] logits", c))
+    return false;
   if (!validate_xent_common(op, x, op.inputs[1], c)) return false;
   const plinth_tensor& loss = op.outputs[0];
   const plinth_tensor& probs = op.outputs[1];
-  if (!expect_dtype(loss, PLINTH_DTYPE_F32, "out[0] losses", c) || !expect_contiguous(loss, "out[0] losses", c))
+  if (!expect_dtype(loss, PLINTH_DTYPE_F32, "out[0] losses", c) ||
+      !expect_contiguous(loss, "out[0] losses", c))
     return false;
-  if (numel(loss) != numel(op.inputs[1])) return c.bad("out[0] losses " + shape_str(loss) + " must have one entry per row");
-  if (!expect_dtype(probs, PLINTH_DTYPE_F32, "out[1] probs", c) || !expect_contiguous(probs, "out[1] probs", c))
+  if (numel(loss) != numel(op.inputs[1]))
+    return c.bad("out[0] losses " + shape_str(loss) + " must have one entry per row");
+  if (!expect_dtype(probs, PLINTH_DTYPE_F32, "out[1] probs", c) ||
+      !expect_contiguous(probs, "out[1] probs", c))
     return false;
   if (!same_shape(probs, x)) return c.bad("out[1] probs " + shape_str(probs) + " != logits " + shape_str(x));
   return true;
@@ -149,8 +160,10 @@ bool validate_cross_entropy_backward(const plinth_op& op, check& c) {
   if (!validate_xent_common(op, probs, op.inputs[1], c)) return false;
   if (op.num_inputs == 3) {
     const plinth_tensor& g = op.inputs[2];
-    if (!expect_dtype(g, PLINTH_DTYPE_F32, "in[2] dloss", c) || !expect_contiguous(g, "in[2] dloss", c)) return false;
-    if (numel(g) != numel(op.inputs[1])) return c.bad("in[2] dloss " + shape_str(g) + " must have one entry per row");
+    if (!expect_dtype(g, PLINTH_DTYPE_F32, "in[2] dloss", c) || !expect_contiguous(g, "in[2] dloss", c))
+      return false;
+    if (numel(g) != numel(op.inputs[1]))
+      return c.bad("in[2] dloss " + shape_str(g) + " must have one entry per row");
   }
   const plinth_tensor& dx = op.outputs[0];
   if (!expect_dtype(dx, PLINTH_DTYPE_F32, "out[0]", c) || !expect_contiguous(dx, "out[0]", c)) return false;

@@ -27,9 +27,12 @@ inline bool broadcast_strides(const plinth_tensor& t, const plinth_tensor& out, 
       continue;
     }
     const int64_t n = t.shape[d - lead];
-    if (n == out.shape[d]) s[d] = n == 1 ? 0 : t.strides[d - lead];
-    else if (n == 1) s[d] = 0;
-    else return false;
+    if (n == out.shape[d])
+      s[d] = n == 1 ? 0 : t.strides[d - lead];
+    else if (n == 1)
+      s[d] = 0;
+    else
+      return false;
   }
   return true;
 }
@@ -95,21 +98,22 @@ void for_each_run(plinth_backend_ctx* ctx, const strided_iter& it, int64_t work_
   constexpr int64_t k_chunk = 8192;
   const int64_t chunks = (inner_n + k_chunk - 1) / k_chunk;
   const int64_t items = rows * chunks;
-  parallel_for(ctx, items, (inner_n < k_chunk ? inner_n : k_chunk) * work_per_elem, [&](int64_t lo, int64_t hi) {
-    for (int64_t item = lo; item < hi; ++item) {
-      int64_t r = item / chunks, ch = item % chunks;
-      int64_t off[4] = {0, 0, 0, 0};
-      for (int d = last - 1; d >= 0; --d) {
-        const int64_t i = r % it.shape[d];
-        r /= it.shape[d];
-        for (int k = 0; k < it.nops; ++k) off[k] += i * it.strides[k][d];
-      }
-      const int64_t start = ch * k_chunk;
-      const int64_t len = inner_n - start < k_chunk ? inner_n - start : k_chunk;
-      for (int k = 0; k < it.nops; ++k) off[k] += start * inner[k];
-      f(len, off, inner);
-    }
-  });
+  parallel_for(ctx, items, (inner_n < k_chunk ? inner_n : k_chunk) * work_per_elem,
+               [&](int64_t lo, int64_t hi) {
+                 for (int64_t item = lo; item < hi; ++item) {
+                   int64_t r = item / chunks, ch = item % chunks;
+                   int64_t off[4] = {0, 0, 0, 0};
+                   for (int d = last - 1; d >= 0; --d) {
+                     const int64_t i = r % it.shape[d];
+                     r /= it.shape[d];
+                     for (int k = 0; k < it.nops; ++k) off[k] += i * it.strides[k][d];
+                   }
+                   const int64_t start = ch * k_chunk;
+                   const int64_t len = inner_n - start < k_chunk ? inner_n - start : k_chunk;
+                   for (int k = 0; k < it.nops; ++k) off[k] += start * inner[k];
+                   f(len, off, inner);
+                 }
+               });
 }
 
 }  // namespace plinth::cpu

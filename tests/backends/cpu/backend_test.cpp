@@ -188,7 +188,8 @@ std::vector<float> run_chain(backend& b) {
   auto ln = params<plinth_layernorm_params>();
   ln.eps = 1e-5f;
   EXPECT_EQ(b.run(PLINTH_OP_LAYERNORM, {x.t, w.t, bb.t}, {y.t, mean.t, rstd.t}, &ln), PLINTH_OK);
-  EXPECT_EQ(b.run(PLINTH_OP_LAYERNORM_BACKWARD, {x.t, x.t, w.t, mean.t, rstd.t}, {dx.t, dw.t, db.t}, &ln), PLINTH_OK);
+  EXPECT_EQ(b.run(PLINTH_OP_LAYERNORM_BACKWARD, {x.t, x.t, w.t, mean.t, rstd.t}, {dx.t, dw.t, db.t}, &ln),
+            PLINTH_OK);
   auto r = params<plinth_reduce_params>();
   r.fn = PLINTH_REDUCE_SUM;
   EXPECT_EQ(b.run(PLINTH_OP_REDUCE, {y.t}, {red.t}, &r), PLINTH_OK);
@@ -231,7 +232,8 @@ std::array<uint32_t, 4> philox_ref(std::array<uint32_t, 4> ctr, std::array<uint3
     }
     const unsigned __int128 a = (unsigned __int128)0xD2511F53u * ctr[0];
     const unsigned __int128 b = (unsigned __int128)0xCD9E8D57u * ctr[2];
-    ctr = {uint32_t(b >> 32) ^ ctr[1] ^ key[0], uint32_t(b), uint32_t(a >> 32) ^ ctr[3] ^ key[1], uint32_t(a)};
+    ctr = {uint32_t(b >> 32) ^ ctr[1] ^ key[0], uint32_t(b), uint32_t(a >> 32) ^ ctr[3] ^ key[1],
+           uint32_t(a)};
   }
   return ctr;
 }
@@ -260,7 +262,8 @@ TEST(cpu_philox, known_answer_vectors_and_independent_implementation) {
   }
   std::mt19937 g(1);
   for (int i = 0; i < 1000; ++i) {
-    uint32_t c[4] = {uint32_t(g()), uint32_t(g()), uint32_t(g()), uint32_t(g())}, key[2] = {uint32_t(g()), uint32_t(g())};
+    uint32_t c[4] = {uint32_t(g()), uint32_t(g()), uint32_t(g()), uint32_t(g())},
+             key[2] = {uint32_t(g()), uint32_t(g())};
     auto r = plinth::cpu::philox4x32_10(c[0], c[1], c[2], c[3], key[0], key[1]);
     auto s = philox_ref({c[0], c[1], c[2], c[3]}, {key[0], key[1]});
     for (int j = 0; j < 4; ++j) ASSERT_EQ(r.v[j], s[size_t(j)]);

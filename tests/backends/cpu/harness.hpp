@@ -47,16 +47,30 @@ inline const plinth_host* fake_host() {
       *out = it->second;
       return PLINTH_OK;
     };
-    x.config_get_float = [](void*, const plinth_config*, const char*, double*) { return PLINTH_ERR_NOT_FOUND; };
-    x.config_get_bool = [](void*, const plinth_config*, const char*, int32_t*) { return PLINTH_ERR_NOT_FOUND; };
-    x.config_get_string = [](void*, const plinth_config*, const char*, const char**) { return PLINTH_ERR_NOT_FOUND; };
-    x.config_array_size = [](void*, const plinth_config*, const char*, size_t*) { return PLINTH_ERR_NOT_FOUND; };
-    x.config_array_int = [](void*, const plinth_config*, const char*, size_t, int64_t*) { return PLINTH_ERR_NOT_FOUND; };
-    x.config_array_float = [](void*, const plinth_config*, const char*, size_t, double*) { return PLINTH_ERR_NOT_FOUND; };
+    x.config_get_float = [](void*, const plinth_config*, const char*, double*) {
+      return PLINTH_ERR_NOT_FOUND;
+    };
+    x.config_get_bool = [](void*, const plinth_config*, const char*, int32_t*) {
+      return PLINTH_ERR_NOT_FOUND;
+    };
+    x.config_get_string = [](void*, const plinth_config*, const char*, const char**) {
+      return PLINTH_ERR_NOT_FOUND;
+    };
+    x.config_array_size = [](void*, const plinth_config*, const char*, size_t*) {
+      return PLINTH_ERR_NOT_FOUND;
+    };
+    x.config_array_int = [](void*, const plinth_config*, const char*, size_t, int64_t*) {
+      return PLINTH_ERR_NOT_FOUND;
+    };
+    x.config_array_float = [](void*, const plinth_config*, const char*, size_t, double*) {
+      return PLINTH_ERR_NOT_FOUND;
+    };
     x.config_array_string = [](void*, const plinth_config*, const char*, size_t, const char**) {
       return PLINTH_ERR_NOT_FOUND;
     };
-    x.config_get_path = [](void*, const plinth_config*, const char*, const char**) { return PLINTH_ERR_NOT_FOUND; };
+    x.config_get_path = [](void*, const plinth_config*, const char*, const char**) {
+      return PLINTH_ERR_NOT_FOUND;
+    };
     return x;
   }();
   return &h;
@@ -86,12 +100,16 @@ struct tensor {
 inline size_t dsize(plinth_dtype d) {
   switch (d) {
     case PLINTH_DTYPE_F64:
-    case PLINTH_DTYPE_I64: return 8;
+    case PLINTH_DTYPE_I64:
+      return 8;
     case PLINTH_DTYPE_F16:
     case PLINTH_DTYPE_BF16:
-    case PLINTH_DTYPE_U16: return 2;
-    case PLINTH_DTYPE_U8: return 1;
-    default: return 4;
+    case PLINTH_DTYPE_U16:
+      return 2;
+    case PLINTH_DTYPE_U8:
+      return 1;
+    default:
+      return 4;
   }
 }
 

@@ -31,7 +31,8 @@ float from_bf16(uint16_t h) {
 
 TEST(cpu_matmul, all_transposes_alpha_beta_bias_odd_sizes) {
   backend b(2);
-  for (auto [M, K, N] : std::vector<std::array<int64_t, 3>>{{1, 1, 1}, {3, 17, 33}, {33, 3, 17}, {128, 784, 10}}) {
+  for (auto [M, K, N] :
+       std::vector<std::array<int64_t, 3>>{{1, 1, 1}, {3, 17, 33}, {33, 3, 17}, {128, 784, 10}}) {
     for (int ta = 0; ta < 2; ++ta)
       for (int tb = 0; tb < 2; ++tb)
         for (int with_bias = 0; with_bias < 2; ++with_bias) {
@@ -54,7 +55,8 @@ TEST(cpu_matmul, all_transposes_alpha_beta_bias_odd_sizes) {
             for (int64_t n = 0; n < N; ++n) {
               double s = 0;
               for (int64_t k = 0; k < K; ++k) s += a.at(m, k) * bm.at(k, n);
-              want[size_t(m * N + n)] = 0.5 * s + p.beta * old[size_t(m * N + n)] + (with_bias ? bias.f()[n] : 0.0);
+              want[size_t(m * N + n)] =
+                  0.5 * s + p.beta * old[size_t(m * N + n)] + (with_bias ? bias.f()[n] : 0.0);
             }
           expect_close(want, C.f(), 1e-4, 1e-4, "matmul");
         }

@@ -15,19 +15,32 @@ constexpr double k_pi = 3.14159265358979323846;
 
 double unary_ref(int fn, double u) {
   switch (fn) {
-    case PLINTH_UNARY_IDENTITY: return u;
-    case PLINTH_UNARY_RELU: return u > 0 ? u : 0;
-    case PLINTH_UNARY_GELU_TANH: return 0.5 * u * (1 + std::tanh(std::sqrt(2 / k_pi) * (u + 0.044715 * u * u * u)));
-    case PLINTH_UNARY_TANH: return std::tanh(u);
-    case PLINTH_UNARY_SIGMOID: return 1 / (1 + std::exp(-u));
-    case PLINTH_UNARY_EXP: return std::exp(u);
-    case PLINTH_UNARY_LOG: return std::log(u);
-    case PLINTH_UNARY_SQRT: return std::sqrt(u);
-    case PLINTH_UNARY_RSQRT: return 1 / std::sqrt(u);
-    case PLINTH_UNARY_SQUARE: return u * u;
-    case PLINTH_UNARY_ABS: return std::fabs(u);
-    case PLINTH_UNARY_RECIPROCAL: return 1 / u;
-    case PLINTH_UNARY_GELU_ERF: return 0.5 * u * (1 + std::erf(u / std::sqrt(2.0)));
+    case PLINTH_UNARY_IDENTITY:
+      return u;
+    case PLINTH_UNARY_RELU:
+      return u > 0 ? u : 0;
+    case PLINTH_UNARY_GELU_TANH:
+      return 0.5 * u * (1 + std::tanh(std::sqrt(2 / k_pi) * (u + 0.044715 * u * u * u)));
+    case PLINTH_UNARY_TANH:
+      return std::tanh(u);
+    case PLINTH_UNARY_SIGMOID:
+      return 1 / (1 + std::exp(-u));
+    case PLINTH_UNARY_EXP:
+      return std::exp(u);
+    case PLINTH_UNARY_LOG:
+      return std::log(u);
+    case PLINTH_UNARY_SQRT:
+      return std::sqrt(u);
+    case PLINTH_UNARY_RSQRT:
+      return 1 / std::sqrt(u);
+    case PLINTH_UNARY_SQUARE:
+      return u * u;
+    case PLINTH_UNARY_ABS:
+      return std::fabs(u);
+    case PLINTH_UNARY_RECIPROCAL:
+      return 1 / u;
+    case PLINTH_UNARY_GELU_ERF:
+      return 0.5 * u * (1 + std::erf(u / std::sqrt(2.0)));
   }
   return 0;
 }
@@ -60,20 +73,36 @@ TEST(cpu_fill, writes_value_in_every_dtype) {
   backend b(2);
   auto p = params<plinth_fill_params>();
   p.value = 3.5;
-  for (plinth_dtype dt : {PLINTH_DTYPE_F32, PLINTH_DTYPE_F64, PLINTH_DTYPE_BF16, PLINTH_DTYPE_F16, PLINTH_DTYPE_I32,
-                          PLINTH_DTYPE_I64, PLINTH_DTYPE_U8, PLINTH_DTYPE_U16}) {
+  for (plinth_dtype dt : {PLINTH_DTYPE_F32, PLINTH_DTYPE_F64, PLINTH_DTYPE_BF16, PLINTH_DTYPE_F16,
+                          PLINTH_DTYPE_I32, PLINTH_DTYPE_I64, PLINTH_DTYPE_U8, PLINTH_DTYPE_U16}) {
     tensor x = b.make({3, 17}, dt);
     ASSERT_EQ(b.run(PLINTH_OP_FILL, {}, {x.t}, &p), PLINTH_OK) << last_error();
     for (int64_t i = 0; i < x.numel(); ++i) {
       switch (dt) {
-        case PLINTH_DTYPE_F32: EXPECT_EQ(x.f()[i], 3.5f); break;
-        case PLINTH_DTYPE_F64: EXPECT_EQ(x.data<double>()[i], 3.5); break;
-        case PLINTH_DTYPE_BF16: EXPECT_EQ(x.data<uint16_t>()[i], 0x4060); break;  // 3.5 = 1.75 * 2^1
-        case PLINTH_DTYPE_F16: EXPECT_EQ(x.data<uint16_t>()[i], 0x4300); break;
-        case PLINTH_DTYPE_I32: EXPECT_EQ(x.data<int32_t>()[i], 3); break;
-        case PLINTH_DTYPE_I64: EXPECT_EQ(x.data<int64_t>()[i], 3); break;
-        case PLINTH_DTYPE_U8: EXPECT_EQ(x.data<uint8_t>()[i], 3); break;
-        default: EXPECT_EQ(x.data<uint16_t>()[i], 3); break;
+        case PLINTH_DTYPE_F32:
+          EXPECT_EQ(x.f()[i], 3.5f);
+          break;
+        case PLINTH_DTYPE_F64:
+          EXPECT_EQ(x.data<double>()[i], 3.5);
+          break;
+        case PLINTH_DTYPE_BF16:
+          EXPECT_EQ(x.data<uint16_t>()[i], 0x4060);
+          break;  // 3.5 = 1.75 * 2^1
+        case PLINTH_DTYPE_F16:
+          EXPECT_EQ(x.data<uint16_t>()[i], 0x4300);
+          break;
+        case PLINTH_DTYPE_I32:
+          EXPECT_EQ(x.data<int32_t>()[i], 3);
+          break;
+        case PLINTH_DTYPE_I64:
+          EXPECT_EQ(x.data<int64_t>()[i], 3);
+          break;
+        case PLINTH_DTYPE_U8:
+          EXPECT_EQ(x.data<uint8_t>()[i], 3);
+          break;
+        default:
+          EXPECT_EQ(x.data<uint16_t>()[i], 3);
+          break;
       }
     }
   }
@@ -106,7 +135,8 @@ double round_format(double v, int mant, int emin, double maxv) {
   const double rem = a - q * ulp;
   if (rem > ulp / 2 || (rem == ulp / 2 && std::fmod(q, 2.0) == 1.0)) q += 1;
   double r = q * ulp;
-  const double limit = maxv + std::ldexp(1.0, int(std::log2(maxv)) - mant) / 2;  // halfway to the next binade step
+  const double limit =
+      maxv + std::ldexp(1.0, int(std::log2(maxv)) - mant) / 2;  // halfway to the next binade step
   if (r > maxv || a >= limit) r = INFINITY;
   return std::copysign(r, v);
 }
@@ -115,8 +145,10 @@ double round_format(double v, int mant, int emin, double maxv) {
 TEST(cpu_cast, f32_to_bf16_and_f16_round_to_nearest_even) {
   backend b(2);
   std::mt19937 g(7);
-  std::vector<float> vals = {0.0f, -0.0f, 1.0f, 1.00390625f /* bf16 tie */, 1.01171875f, 65504.0f, 65519.0f,
-                             65520.0f, 1e-5f, 6e-8f, 3e-8f, 2.9802322e-08f, -7.5e-6f, 3.4e38f, INFINITY, -INFINITY};
+  std::vector<float> vals = {0.0f,        -0.0f,    1.0f,     1.00390625f /* bf16 tie */,
+                             1.01171875f, 65504.0f, 65519.0f, 65520.0f,
+                             1e-5f,       6e-8f,    3e-8f,    2.9802322e-08f,
+                             -7.5e-6f,    3.4e38f,  INFINITY, -INFINITY};
   std::uniform_int_distribution<uint32_t> bits(0, 0xffffffffu);
   while (vals.size() < 4099) {
     uint32_t u = bits(g);
@@ -152,15 +184,18 @@ TEST(cpu_cast, every_f16_value_decodes_exactly) {
     const int s = i >> 15, e = (i >> 10) & 31, m = i & 1023;
     double want = e == 0 ? std::ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : std::ldexp(1024 + m, e - 25);
     if (s) want = -want;
-    if (std::isnan(want)) EXPECT_TRUE(std::isnan(f.f()[i])) << i;
-    else EXPECT_EQ(double(f.f()[i]), want) << i;
+    if (std::isnan(want))
+      EXPECT_TRUE(std::isnan(f.f()[i])) << i;
+    else
+      EXPECT_EQ(double(f.f()[i]), want) << i;
   }
 }
 
 TEST(cpu_cast, integers_and_f64_to_f32_and_back) {
   backend b(1);
-  tensor i32 = b.make({5}, PLINTH_DTYPE_I32), i64 = b.make({5}, PLINTH_DTYPE_I64), u8 = b.make({5}, PLINTH_DTYPE_U8),
-         u16 = b.make({5}, PLINTH_DTYPE_U16), f64 = b.make({5}, PLINTH_DTYPE_F64);
+  tensor i32 = b.make({5}, PLINTH_DTYPE_I32), i64 = b.make({5}, PLINTH_DTYPE_I64),
+         u8 = b.make({5}, PLINTH_DTYPE_U8), u16 = b.make({5}, PLINTH_DTYPE_U16),
+         f64 = b.make({5}, PLINTH_DTYPE_F64);
   const int64_t v[5] = {0, 1, 7, 200, 16777217};
   for (int i = 0; i < 5; ++i) {
     i32.data<int32_t>()[i] = int32_t(-v[i]);
@@ -218,7 +253,8 @@ TEST(cpu_unary, every_fn_matches_double_reference) {
       p.beta = positive_only(fn) ? 0.25f : -0.125f;
       ASSERT_EQ(b.run(PLINTH_OP_UNARY, {x.t}, {y.t}, &p), PLINTH_OK) << last_error();
       std::vector<double> want(static_cast<size_t>(n));
-      for (int64_t i = 0; i < n; ++i) want[size_t(i)] = unary_ref(fn, double(p.alpha) * xs[size_t(i)] + p.beta);
+      for (int64_t i = 0; i < n; ++i)
+        want[size_t(i)] = unary_ref(fn, double(p.alpha) * xs[size_t(i)] + p.beta);
       expect_close(want, y.f(), 2e-6, 1e-6, ("unary fn " + std::to_string(fn)).c_str());
     }
   }
@@ -282,7 +318,12 @@ TEST(cpu_binary, every_fn_with_broadcast_and_beta) {
             for (int64_t k = 0; k < C; ++k) {
               const size_t o = size_t((i * B + j) * C + k);
               const double u = x.f()[o], v = yb.f()[j];
-              double r = fn == 0 ? u + v : fn == 1 ? u - v : fn == 2 ? u * v : fn == 3 ? u / v : fn == 4 ? std::max(u, v) : std::min(u, v);
+              double r = fn == 0   ? u + v
+                         : fn == 1 ? u - v
+                         : fn == 2 ? u * v
+                         : fn == 3 ? u / v
+                         : fn == 4 ? std::max(u, v)
+                                   : std::min(u, v);
               want[o] = beta * old[o] + r;
             }
         expect_close(want, out.f(), 1e-6, 1e-6, ("binary fn " + std::to_string(fn)).c_str());
@@ -327,7 +368,8 @@ TEST(cpu_reduce, sum_mean_max_min_over_dim_sets_with_beta) {
   backend b(2);
   const int64_t A = 3, B = 17, C = 33;
   tensor x = b.randn({A, B, C}, 11);
-  const std::vector<std::array<int64_t, 3>> outs = {{1, B, C}, {A, 1, C}, {A, B, 1}, {1, 1, C}, {1, B, 1}, {1, 1, 1}, {A, B, C}};
+  const std::vector<std::array<int64_t, 3>> outs = {{1, B, C}, {A, 1, C}, {A, B, 1}, {1, 1, C},
+                                                    {1, B, 1}, {1, 1, 1}, {A, B, C}};
   for (int fn = 0; fn <= PLINTH_REDUCE_MIN; ++fn) {
     for (auto os : outs) {
       for (float beta : {0.0f, 1.0f}) {
@@ -337,11 +379,14 @@ TEST(cpu_reduce, sum_mean_max_min_over_dim_sets_with_beta) {
         p.fn = plinth_reduce_fn(fn);
         p.beta = beta;
         ASSERT_EQ(b.run(PLINTH_OP_REDUCE, {x.t}, {out.t}, &p), PLINTH_OK) << last_error();
-        std::vector<double> acc(static_cast<size_t>(out.numel()), fn == 2 ? -INFINITY : fn == 3 ? INFINITY : 0.0);
+        std::vector<double> acc(static_cast<size_t>(out.numel()), fn == 2   ? -INFINITY
+                                                                  : fn == 3 ? INFINITY
+                                                                            : 0.0);
         for (int64_t i = 0; i < A; ++i)
           for (int64_t j = 0; j < B; ++j)
             for (int64_t k = 0; k < C; ++k) {
-              const size_t o = size_t(((os[0] == 1 ? 0 : i) * os[1] + (os[1] == 1 ? 0 : j)) * os[2] + (os[2] == 1 ? 0 : k));
+              const size_t o = size_t(((os[0] == 1 ? 0 : i) * os[1] + (os[1] == 1 ? 0 : j)) * os[2] +
+                                      (os[2] == 1 ? 0 : k));
               const double v = x.f()[(i * B + j) * C + k];
               acc[o] = fn == 2 ? std::max(acc[o], v) : fn == 3 ? std::min(acc[o], v) : acc[o] + v;
             }
@@ -468,14 +513,15 @@ TEST(cpu_cross_entropy, forward_backward_and_ignore_index) {
   expect_close(softmax_ref(to_d(x), N, C), probs.f(), 1e-5, 1e-7, "probs");
   // Backward with per-row dloss, then with the scalar scale.
   tensor dl = b.randn({N}, 4), dx = b.make({N, C});
-  ASSERT_EQ(b.run(PLINTH_OP_CROSS_ENTROPY_BACKWARD, {probs.t, t.t, dl.t}, {dx.t}, &p), PLINTH_OK) << last_error();
+  ASSERT_EQ(b.run(PLINTH_OP_CROSS_ENTROPY_BACKWARD, {probs.t, t.t, dl.t}, {dx.t}, &p), PLINTH_OK)
+      << last_error();
   auto g = to_d(dl);
-  expect_close(fd_grad(to_d(x), [&](const std::vector<double>& v) { return dot(g, loss_ref(v)); }), dx.f(), 1e-4, 1e-6,
-               "xent backward");
+  expect_close(fd_grad(to_d(x), [&](const std::vector<double>& v) { return dot(g, loss_ref(v)); }), dx.f(),
+               1e-4, 1e-6, "xent backward");
   ASSERT_EQ(b.run(PLINTH_OP_CROSS_ENTROPY_BACKWARD, {probs.t, t.t}, {dx.t}, &p), PLINTH_OK);
   std::vector<double> ones(static_cast<size_t>(N), 0.25);
-  expect_close(fd_grad(to_d(x), [&](const std::vector<double>& v) { return dot(ones, loss_ref(v)); }), dx.f(), 1e-4,
-               1e-6, "xent backward scale");
+  expect_close(fd_grad(to_d(x), [&](const std::vector<double>& v) { return dot(ones, loss_ref(v)); }), dx.f(),
+               1e-4, 1e-6, "xent backward scale");
   // A target outside [0, C) is an error naming the row.
   t.data<int32_t>()[2] = 11;
   EXPECT_EQ(b.run(PLINTH_OP_CROSS_ENTROPY, {x.t, t.t}, {loss.t, probs.t}, &p), PLINTH_ERR_INVALID_ARGUMENT);
@@ -510,18 +556,25 @@ TEST(cpu_layernorm, forward_and_backward_accumulating_dgamma_dbeta) {
     tensor y = b.make({N, C}), mean = b.make({N}), rstd = b.make({N});
     auto p = params<plinth_layernorm_params>();
     p.eps = 1e-5f;
-    ASSERT_EQ(b.run(PLINTH_OP_LAYERNORM, {x.t, w.t, bb.t}, {y.t, mean.t, rstd.t}, &p), PLINTH_OK) << last_error();
+    ASSERT_EQ(b.run(PLINTH_OP_LAYERNORM, {x.t, w.t, bb.t}, {y.t, mean.t, rstd.t}, &p), PLINTH_OK)
+        << last_error();
     expect_close(layernorm_ref(to_d(x), to_d(w), to_d(bb), N, C, 1e-5), y.f(), 1e-5, 1e-5, "layernorm");
     if (N * C > 400) continue;
     tensor dy = b.randn({N, C}, 4), dx = b.make({N, C});
-    tensor dw = b.make({C}, std::vector<float>(size_t(C), 0.5f)), db = b.make({C}, std::vector<float>(size_t(C), -1.0f));
-    ASSERT_EQ(b.run(PLINTH_OP_LAYERNORM_BACKWARD, {dy.t, x.t, w.t, mean.t, rstd.t}, {dx.t, dw.t, db.t}, &p), PLINTH_OK)
+    tensor dw = b.make({C}, std::vector<float>(size_t(C), 0.5f)),
+           db = b.make({C}, std::vector<float>(size_t(C), -1.0f));
+    ASSERT_EQ(b.run(PLINTH_OP_LAYERNORM_BACKWARD, {dy.t, x.t, w.t, mean.t, rstd.t}, {dx.t, dw.t, db.t}, &p),
+              PLINTH_OK)
         << last_error();
     auto g = to_d(dy), xv = to_d(x), wv = to_d(w), bv = to_d(bb);
-    expect_close(fd_grad(xv, [&](const std::vector<double>& v) { return dot(g, layernorm_ref(v, wv, bv, N, C, 1e-5)); }),
-                 dx.f(), 2e-3, 2e-4, "dx");
-    auto dgw = fd_grad(wv, [&](const std::vector<double>& v) { return dot(g, layernorm_ref(xv, v, bv, N, C, 1e-5)); });
-    auto dgb = fd_grad(bv, [&](const std::vector<double>& v) { return dot(g, layernorm_ref(xv, wv, v, N, C, 1e-5)); });
+    expect_close(
+        fd_grad(xv,
+                [&](const std::vector<double>& v) { return dot(g, layernorm_ref(v, wv, bv, N, C, 1e-5)); }),
+        dx.f(), 2e-3, 2e-4, "dx");
+    auto dgw = fd_grad(
+        wv, [&](const std::vector<double>& v) { return dot(g, layernorm_ref(xv, v, bv, N, C, 1e-5)); });
+    auto dgb = fd_grad(
+        bv, [&](const std::vector<double>& v) { return dot(g, layernorm_ref(xv, wv, v, N, C, 1e-5)); });
     for (auto& v : dgw) v += 0.5;
     for (auto& v : dgb) v -= 1.0;
     expect_close(dgw, dw.f(), 1e-3, 1e-4, "dgamma");
@@ -560,8 +613,8 @@ TEST(cpu_embedding, gathers_rows_and_scatter_adds_repeats) {
 
 namespace {
 std::vector<double> attention_ref(const std::vector<double>& q, const std::vector<double>& k,
-                                  const std::vector<double>& v, int64_t BH, int64_t T, int64_t D, double scale,
-                                  bool causal, std::vector<double>* lse = nullptr) {
+                                  const std::vector<double>& v, int64_t BH, int64_t T, int64_t D,
+                                  double scale, bool causal, std::vector<double>* lse = nullptr) {
   std::vector<double> y(q.size(), 0.0);
   if (lse) lse->assign(size_t(BH * T), 0.0);
   for (int64_t bh = 0; bh < BH; ++bh)
@@ -571,7 +624,8 @@ std::vector<double> attention_ref(const std::vector<double>& q, const std::vecto
       for (int64_t j = 0; j < T; ++j) {
         if (causal && j > i) continue;
         double d = 0;
-        for (int64_t e = 0; e < D; ++e) d += q[size_t((bh * T + i) * D + e)] * k[size_t((bh * T + j) * D + e)];
+        for (int64_t e = 0; e < D; ++e)
+          d += q[size_t((bh * T + i) * D + e)] * k[size_t((bh * T + j) * D + e)];
         s[size_t(j)] = d * scale;
         mx = std::max(mx, s[size_t(j)]);
       }
@@ -580,7 +634,8 @@ std::vector<double> attention_ref(const std::vector<double>& q, const std::vecto
       if (lse) (*lse)[size_t(bh * T + i)] = mx + std::log(sum);
       for (int64_t j = 0; j < T; ++j)
         for (int64_t e = 0; e < D; ++e)
-          y[size_t((bh * T + i) * D + e)] += std::exp(s[size_t(j)] - mx) / sum * v[size_t((bh * T + j) * D + e)];
+          y[size_t((bh * T + i) * D + e)] +=
+              std::exp(s[size_t(j)] - mx) / sum * v[size_t((bh * T + j) * D + e)];
     }
   return y;
 }
@@ -600,13 +655,16 @@ TEST(cpu_attention, forward_and_backward_causal_and_full) {
     auto qv = to_d(q), kv = to_d(k), vv = to_d(v);
     expect_close(attention_ref(qv, kv, vv, B * H, T, D, 0.5, causal, &lse_ref), y.f(), 1e-5, 1e-6, "y");
     expect_close(lse_ref, lse.f(), 1e-5, 1e-6, "lse");
-    tensor dy = b.randn({B, H, T, D}, 4), dq = b.make({B, H, T, D}), dk = b.make({B, H, T, D}), dv = b.make({B, H, T, D});
-    ASSERT_EQ(b.run(PLINTH_OP_ATTENTION_BACKWARD, {dy.t, q.t, k.t, v.t, y.t, lse.t}, {dq.t, dk.t, dv.t}, &p), PLINTH_OK)
+    tensor dy = b.randn({B, H, T, D}, 4), dq = b.make({B, H, T, D}), dk = b.make({B, H, T, D}),
+           dv = b.make({B, H, T, D});
+    ASSERT_EQ(b.run(PLINTH_OP_ATTENTION_BACKWARD, {dy.t, q.t, k.t, v.t, y.t, lse.t}, {dq.t, dk.t, dv.t}, &p),
+              PLINTH_OK)
         << last_error();
     auto g = to_d(dy);
     auto L = [&](int which) {
       return [&, which](const std::vector<double>& x) {
-        return dot(g, attention_ref(which == 0 ? x : qv, which == 1 ? x : kv, which == 2 ? x : vv, B * H, T, D, 0.5, causal));
+        return dot(g, attention_ref(which == 0 ? x : qv, which == 1 ? x : kv, which == 2 ? x : vv, B * H, T,
+                                    D, 0.5, causal));
       };
     };
     expect_close(fd_grad(qv, L(0)), dq.f(), 1e-3, 1e-5, "dq");
@@ -634,7 +692,8 @@ TEST(cpu_adamw, matches_torch_algorithm_over_steps) {
   for (int step = 1; step <= 5; ++step) {
     tensor g = b.randn({n}, uint32_t(10 + step));
     p.step = step;
-    ASSERT_EQ(b.run(PLINTH_OP_ADAMW_STEP, {w.t, g.t, m.t, v.t}, {w.t, m.t, v.t}, &p), PLINTH_OK) << last_error();
+    ASSERT_EQ(b.run(PLINTH_OP_ADAMW_STEP, {w.t, g.t, m.t, v.t}, {w.t, m.t, v.t}, &p), PLINTH_OK)
+        << last_error();
     const double b1 = p.beta1, b2 = p.beta2, lr = p.lr, wd = p.weight_decay, eps = p.eps;
     for (int64_t i = 0; i < n; ++i) {
       const double gi = g.f()[i];
@@ -659,7 +718,8 @@ TEST(cpu_sgd, matches_torch_algorithm_for_momentum_dampening_nesterov) {
   };
   for (cfg c : {cfg{0, 0, 0, 0}, cfg{0.9f, 0, 0.01f, 0}, cfg{0.9f, 0.1f, 0, 0}, cfg{0.8f, 0, 0.05f, 1}}) {
     const int64_t n = 37;
-    tensor w = b.randn({n}, 1), buf = b.make({n}, std::vector<float>(size_t(n), 123.0f));  // garbage before step 1
+    tensor w = b.randn({n}, 1),
+           buf = b.make({n}, std::vector<float>(size_t(n), 123.0f));  // garbage before step 1
     std::vector<double> rw = to_d(w), rb(size_t(n), 0.0);
     auto p = params<plinth_sgd_params>();
     p.lr = 0.1f;
@@ -670,8 +730,10 @@ TEST(cpu_sgd, matches_torch_algorithm_for_momentum_dampening_nesterov) {
     for (int step = 1; step <= 4; ++step) {
       tensor g = b.randn({n}, uint32_t(20 + step));
       p.step = step;
-      if (c.momentum != 0) ASSERT_EQ(b.run(PLINTH_OP_SGD_STEP, {w.t, g.t}, {w.t, buf.t}, &p), PLINTH_OK) << last_error();
-      else ASSERT_EQ(b.run(PLINTH_OP_SGD_STEP, {w.t, g.t}, {w.t}, &p), PLINTH_OK) << last_error();
+      if (c.momentum != 0)
+        ASSERT_EQ(b.run(PLINTH_OP_SGD_STEP, {w.t, g.t}, {w.t, buf.t}, &p), PLINTH_OK) << last_error();
+      else
+        ASSERT_EQ(b.run(PLINTH_OP_SGD_STEP, {w.t, g.t}, {w.t}, &p), PLINTH_OK) << last_error();
       for (int64_t i = 0; i < n; ++i) {
         double d = double(g.f()[i]) + double(c.wd) * rw[size_t(i)];
         if (c.momentum != 0) {
