@@ -1,0 +1,329 @@
+// cpu_backend.hpp — internal declarations shared by the CPU backend's sources:
+// the instance, buffer and stream types, the thread pool, tensor helpers and
+// the per-op entry points. Not installed; nothing here crosses the ABI.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "plinth/backend.h"
+#include "plinth/plugin.hpp"
+
+namespace plinth::cpu {
+
+inline constexpr const char* k_plugin_name = "plinth-backend-cpu";
+
+// The host table saved by init() (or by the first create()).
+extern const plinth_host* g_host;
+
+// ---------------------------------------------------------------------------
+// Thread pool: persistent workers, static partitioning.
+// ---------------------------------------------------------------------------
+
+// A fixed set of worker threads. run(n_blocks, fn) calls fn(i) for i in
+// [0, n_blocks) with block i always executed by thread i % size() (block 0 by
+// the caller), so which thread computes what never depends on timing. Callers
+// that find the pool busy (another thread is using it) run the blocks inline;
+// results are identical because the blocks are the same.
+class thread_pool {
+ public:
+  explicit thread_pool(int threads);
+  ~thread_pool();
+  thread_pool(const thread_pool&) = delete;
+  thread_pool& operator=(const thread_pool&) = delete;
+
+  int size() const { return threads_; }
+
+  template <class F>
+  void run(int64_t n_blocks, F&& f) {
+    if (n_blocks <= 0) return;
+    auto trampoline = [](void* p, int64_t i) { (*static_cast<F*>(p))(i); };
+    run_impl(n_blocks, trampoline, &f);
+  }
+
+ private:
+  void run_impl(int64_t n_blocks, void (*fn)(void*, int64_t), void* arg);
+  void worker(int index);
+
+  int threads_;
+  std::vector<std::thread> workers_;
+  std::mutex busy_;  // held by the caller currently using the workers
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  bool stop_ = false;
+  void (*fn_)(void*, int64_t) = nullptr;
+  void* arg_ = nullptr;
+  int64_t n_blocks_ = 0;
+};
+
+// ---------------------------------------------------------------------------
+// Objects behind the opaque handles.
+// ---------------------------------------------------------------------------
+
+struct matmul_cache;  // ops/matmul.cpp
+
+}  // namespace plinth::cpu
+
+struct plinth_buffer {
+  void* data = nullptr;  // 64-byte aligned; nullptr when size == 0
+  uint64_t size = 0;
+};
+
+struct plinth_stream {
+  int unused = 0;
+};
+
+struct plinth_event {
+  int unused = 0;
+};
+
+struct plinth_backend_ctx {
+  const plinth_host* host = nullptr;
+  int threads = 1;
+  bool allow_fallback = true;
+  std::string name = "cpu";
+  std::unique_ptr<plinth::cpu::thread_pool> pool;
+  plinth::cpu::matmul_cache* matmul = nullptr;
+};
+
+namespace plinth::cpu {
+
+// ---------------------------------------------------------------------------
+// Parallel loops.
+// ---------------------------------------------------------------------------
+
+// Below this many elements of work an op runs inline on the caller's thread.
+inline constexpr int64_t k_inline_work = 1 << 15;
+
+// Calls f(begin, end) over [0, n) split into contiguous ranges, one per
+// thread, when n * work_per_item is large enough to be worth it; otherwise
+// f(0, n) inline. The split depends only on n and the thread count, and every
+// op that uses it computes each item independently of the split.
+template <class F>
+void parallel_for(plinth_backend_ctx* ctx, int64_t n, int64_t work_per_item, F&& f) {
+  if (n <= 0) return;
+  int64_t t = ctx->threads;
+  if (t <= 1 || n < 2 || n * work_per_item < k_inline_work) {
+    f(int64_t{0}, n);
+    return;
+  }
+  if (t > n) t = n;
+  const int64_t per = (n + t - 1) / t;
+  const int64_t blocks = (n + per - 1) / per;
+  ctx->pool->run(blocks, [&](int64_t b) {
+    const int64_t lo = b * per;
+    const int64_t hi = lo + per < n ? lo + per : n;
+    f(lo, hi);
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Tensors.
+// ---------------------------------------------------------------------------
+
+size_t dtype_size(plinth_dtype d);
+const char* dtype_name(plinth_dtype d);
+const char* op_name(plinth_op_kind k);
+
+inline int64_t numel(const plinth_tensor& t) {
+  int64_t n = 1;
+  for (int i = 0; i < t.ndim; ++i) n *= t.shape[i];
+  return n;
+}
+
+// Row-major with unit last stride (size-1 dims may have any stride).
+inline bool is_contiguous(const plinth_tensor& t) {
+  int64_t expect = 1;
+  for (int i = t.ndim - 1; i >= 0; --i) {
+    if (t.shape[i] != 1 && t.strides[i] != expect) return false;
+    expect *= t.shape[i];
+  }
+  return true;
+}
+
+template <class T>
+inline T* data_of(const plinth_tensor& t) {
+  if (!t.buffer || !t.buffer->data) return nullptr;
+  return reinterpret_cast<T*>(static_cast<char*>(t.buffer->data) + t.offset);
+}
+
+// Result of validating an op: code PLINTH_OK, or the error and its message.
+struct check {
+  plinth_status code = PLINTH_OK;
+  std::string msg;
+  bool ok() const { return code == PLINTH_OK; }
+  bool fail(plinth_status c, std::string m) {
+    if (code == PLINTH_OK) {
+      code = c;
+      msg = std::move(m);
+    }
+    return false;
+  }
+  bool bad(std::string m) { return fail(PLINTH_ERR_INVALID_ARGUMENT, std::move(m)); }
+  bool unsupported(std::string m) { return fail(PLINTH_ERR_UNSUPPORTED, std::move(m)); }
+};
+
+std::string shape_str(const plinth_tensor& t);
+bool same_shape(const plinth_tensor& a, const plinth_tensor& b);
+// Checks the op's input/output counts (inclusive ranges).
+bool expect_counts(const plinth_op& op, int in_min, int in_max, int out_min, int out_max, check& c);
+// Checks `t` has dtype `d`, naming it `what` in the message.
+bool expect_dtype(const plinth_tensor& t, plinth_dtype d, const char* what, check& c);
+bool expect_contiguous(const plinth_tensor& t, const char* what, check& c);
+
+// Returns the op's params as P when present and large enough, else nullptr
+// with a message in `c`.
+template <class P>
+const P* params_of(const plinth_op& op, size_t min_size, const char* type_name, check& c) {
+  const P* p = static_cast<const P*>(op.params);
+  if (!p) {
+    c.bad(std::string("params missing (expected ") + type_name + ")");
+    return nullptr;
+  }
+  if (p->struct_size < min_size) {
+    c.bad(std::string("params struct_size ") + std::to_string(p->struct_size) + " is smaller than " +
+          type_name + "'s " + std::to_string(min_size));
+    return nullptr;
+  }
+  return p;
+}
+
+// ---------------------------------------------------------------------------
+// Number formats.
+// ---------------------------------------------------------------------------
+
+inline float bits_to_f32(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+inline uint32_t f32_to_bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+inline float bf16_to_f32(uint16_t h) { return bits_to_f32(uint32_t(h) << 16); }
+// Round to nearest even; NaN stays a (quiet) NaN.
+inline uint16_t f32_to_bf16(float f) {
+  uint32_t u = f32_to_bits(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return uint16_t((u >> 16) | 0x0040u);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return uint16_t(u >> 16);
+}
+float f16_to_f32(uint16_t h);
+uint16_t f32_to_f16(float f);  // round to nearest even, overflow to inf
+
+// ---------------------------------------------------------------------------
+// Ops. Each validate_* checks everything but buffers (used by supports() and
+// launch()); each run_* assumes validate passed and buffers were checked.
+// ---------------------------------------------------------------------------
+
+#define PLINTH_CPU_OP(name)                            \
+  bool validate_##name(const plinth_op& op, check& c); \
+  plinth_status run_##name(plinth_backend_ctx* ctx, const plinth_op& op)
+
+PLINTH_CPU_OP(fill);
+PLINTH_CPU_OP(cast);
+PLINTH_CPU_OP(unary);
+PLINTH_CPU_OP(unary_backward);
+PLINTH_CPU_OP(binary);
+PLINTH_CPU_OP(axpby);
+PLINTH_CPU_OP(reduce);
+PLINTH_CPU_OP(argmax);
+PLINTH_CPU_OP(softmax);
+PLINTH_CPU_OP(softmax_backward);
+PLINTH_CPU_OP(cross_entropy);
+PLINTH_CPU_OP(cross_entropy_backward);
+PLINTH_CPU_OP(layernorm);
+PLINTH_CPU_OP(layernorm_backward);
+PLINTH_CPU_OP(embedding);
+PLINTH_CPU_OP(embedding_backward);
+PLINTH_CPU_OP(attention);
+PLINTH_CPU_OP(attention_backward);
+PLINTH_CPU_OP(dropout);
+PLINTH_CPU_OP(dropout_backward);
+PLINTH_CPU_OP(squared_norm);
+PLINTH_CPU_OP(is_finite);
+PLINTH_CPU_OP(adamw_step);
+PLINTH_CPU_OP(sgd_step);
+#undef PLINTH_CPU_OP
+
+// Matmul needs the instance (its primitive cache) to validate exactly.
+bool validate_matmul(plinth_backend_ctx* ctx, const plinth_op& op, check& c);
+plinth_status run_matmul(plinth_backend_ctx* ctx, const plinth_op& op);
+matmul_cache* matmul_cache_create();
+void matmul_cache_destroy(matmul_cache* m);
+
+// Philox-4x32-10 (Salmon et al., SC'11): one block of 4 words.
+struct philox_out {
+  uint32_t v[4];
+};
+philox_out philox4x32_10(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0, uint32_t k1);
+
+// ---------------------------------------------------------------------------
+// Vector kernels (ops/simd.cpp): contiguous f32 loops compiled for AVX-512,
+// AVX2 and baseline x86-64, picked once at load from __builtin_cpu_supports.
+// Every variant computes each element with the same IEEE operations (no FMA
+// contraction, fixed accumulation order), so results are bitwise identical.
+// ---------------------------------------------------------------------------
+
+struct simd_kernels {
+  const char* isa;
+  // out = beta * out + (a op b), op = plinth_binary_fn; beta == 0: out not read.
+  void (*binary)(int fn, int64_t n, const float* a, const float* b, float* out, float beta);
+  // out = alpha * x + beta * y (y not read when beta == 0).
+  void (*axpby)(int64_t n, float alpha, const float* x, float beta, const float* y, float* out);
+  // out = alpha * x + beta (the affine part of UNARY), then relu when fn == RELU.
+  void (*affine)(int64_t n, float alpha, float beta, const float* x, float* out, int relu);
+  // Sum of x^2 in double over 8 fixed lanes, combined lane 0..7.
+  double (*sum_squares)(int64_t n, const float* x);
+  // 1 when every x is finite.
+  int (*all_finite)(int64_t n, const float* x);
+  // AdamW on n elements (see ops/optim.cpp for the formula).
+  void (*adamw)(int64_t n, float* p, const float* g, float* m, float* v, float decay, float b1, float b2,
+                float step_size, float bc2_sqrt_inv, float eps);
+};
+
+const simd_kernels& kernels();
+
+// ---------------------------------------------------------------------------
+// The table's entry points (device.cpp, buffer.cpp, ops/dispatch.cpp).
+// ---------------------------------------------------------------------------
+
+plinth_status init(const plinth_host* host);
+plinth_status device_count(int32_t* out);
+plinth_status device_properties(int32_t index, plinth_device_properties* out);
+plinth_status create(const plinth_host* host, const plinth_config* cfg, int32_t device,
+                     plinth_backend_ctx** out);
+void destroy(plinth_backend_ctx* ctx);
+int32_t num_threads(plinth_backend_ctx* ctx);
+plinth_status buffer_alloc(plinth_backend_ctx* ctx, uint64_t size, plinth_buffer** out);
+void buffer_free(plinth_backend_ctx* ctx, plinth_buffer* buf);
+void* buffer_host_ptr(plinth_backend_ctx* ctx, plinth_buffer* buf);
+plinth_status copy_h2d(plinth_backend_ctx* ctx, plinth_stream* s, plinth_buffer* dst, uint64_t dst_offset,
+                       const void* src, uint64_t size);
+plinth_status copy_d2h(plinth_backend_ctx* ctx, plinth_stream* s, void* dst, plinth_buffer* src,
+                       uint64_t src_offset, uint64_t size);
+plinth_status copy_d2d(plinth_backend_ctx* ctx, plinth_stream* s, plinth_buffer* dst, uint64_t dst_offset,
+                       plinth_buffer* src, uint64_t src_offset, uint64_t size);
+plinth_status stream_create(plinth_backend_ctx* ctx, plinth_stream** out);
+void stream_destroy(plinth_backend_ctx* ctx, plinth_stream* stream);
+plinth_status stream_synchronize(plinth_backend_ctx* ctx, plinth_stream* stream);
+plinth_status event_create(plinth_backend_ctx* ctx, plinth_event** out);
+void event_destroy(plinth_backend_ctx* ctx, plinth_event* event);
+plinth_status event_record(plinth_backend_ctx* ctx, plinth_event* event, plinth_stream* stream);
+plinth_status stream_wait_event(plinth_backend_ctx* ctx, plinth_stream* stream, plinth_event* event);
+plinth_status event_synchronize(plinth_backend_ctx* ctx, plinth_event* event);
+int32_t supports(plinth_backend_ctx* ctx, const plinth_op* op);
+plinth_status launch(plinth_backend_ctx* ctx, plinth_stream* stream, const plinth_op* op);
+
+}  // namespace plinth::cpu

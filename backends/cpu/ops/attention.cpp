@@ -1,0 +1,173 @@
+// attention.cpp — scaled dot-product attention, forward and backward, on
+// contiguous f32 (B, H, T, D) tensors, causal or not. One query row at a
+// time (a T-length score buffer per thread, never T x T); the forward saves
+// logsumexp (B, H, T) and the backward recomputes probabilities from it.
+// Backward runs in two passes (dq by query row; dk, dv by key row) so each
+// output element is written by one thread: deterministic for any thread count.
+#include <cmath>
+#include <vector>
+
+#include "../cpu_backend.hpp"
+
+namespace plinth::cpu {
+
+namespace {
+
+bool expect_bhtd(const plinth_tensor& t, const plinth_tensor& ref, const char* what, check& c) {
+  if (!expect_dtype(t, PLINTH_DTYPE_F32, what, c) || !expect_contiguous(t, what, c)) return false;
+  if (!same_shape(t, ref)) return c.bad(std::string(what) + " " + shape_str(t) + " != q " + shape_str(ref));
+  return true;
+}
+
+bool expect_lse(const plinth_tensor& t, const plinth_tensor& q, const char* what, check& c) {
+  if (!expect_dtype(t, PLINTH_DTYPE_F32, what, c) || !expect_contiguous(t, what, c)) return false;
+  if (t.ndim != 3 || t.shape[0] != q.shape[0] || t.shape[1] != q.shape[1] || t.shape[2] != q.shape[2])
+    return c.bad(std::string(what) + " " + shape_str(t) + " must be (B, H, T) of q " + shape_str(q));
+  return true;
+}
+
+bool validate_q(const plinth_op& op, check& c) {
+  if (!params_of<plinth_attention_params>(op, PLINTH_ATTENTION_PARAMS_STRUCT_SIZE, "plinth_attention_params",
+                                          c))
+    return false;
+  return true;
+}
+
+inline float dot(const float* a, const float* b, int64_t n) {
+  float s = 0;
+  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+}  // namespace
+
+bool validate_attention(const plinth_op& op, check& c) {
+  if (!expect_counts(op, 3, 3, 2, 2, c) || !validate_q(op, c)) return false;
+  const plinth_tensor& q = op.inputs[0];
+  if (q.ndim != 4) return c.bad("q must be (B, H, T, D), got " + shape_str(q));
+  return expect_bhtd(q, q, "in[0] q", c) && expect_bhtd(op.inputs[1], q, "in[1] k", c) &&
+         expect_bhtd(op.inputs[2], q, "in[2] v", c) && expect_bhtd(op.outputs[0], q, "out[0] y", c) &&
+         expect_lse(op.outputs[1], q, "out[1] logsumexp", c);
+}
+
+plinth_status run_attention(plinth_backend_ctx* ctx, const plinth_op& op) {
+  const auto* p = static_cast<const plinth_attention_params*>(op.params);
+  const plinth_tensor& qt = op.inputs[0];
+  const int64_t BH = qt.shape[0] * qt.shape[1], T = qt.shape[2], D = qt.shape[3];
+  const float* q = data_of<float>(qt);
+  const float* k = data_of<float>(op.inputs[1]);
+  const float* v = data_of<float>(op.inputs[2]);
+  float* y = data_of<float>(op.outputs[0]);
+  float* lse = data_of<float>(op.outputs[1]);
+  const float scale = p->scale;
+  const bool causal = p->causal != 0;
+  parallel_for(ctx, BH * T, T * D * 2, [&](int64_t lo, int64_t hi) {
+    std::vector<float> s(size_t(T > 0 ? T : 1));
+    for (int64_t row = lo; row < hi; ++row) {
+      const int64_t bh = row / T, t = row % T;
+      const float* qr = q + row * D;
+      const float* kb = k + bh * T * D;
+      const float* vb = v + bh * T * D;
+      const int64_t J = causal ? t + 1 : T;
+      float mx = -INFINITY;
+      for (int64_t j = 0; j < J; ++j) {
+        s[size_t(j)] = scale * dot(qr, kb + j * D, D);
+        mx = s[size_t(j)] > mx ? s[size_t(j)] : mx;
+      }
+      double sum = 0;
+      for (int64_t j = 0; j < J; ++j) {
+        s[size_t(j)] = std::exp(s[size_t(j)] - mx);
+        sum += s[size_t(j)];
+      }
+      const float inv = float(1.0 / sum);
+      float* yr = y + row * D;
+      for (int64_t d = 0; d < D; ++d) yr[d] = 0.0f;
+      for (int64_t j = 0; j < J; ++j) {
+        const float pj = s[size_t(j)] * inv;
+        const float* vr = vb + j * D;
+        for (int64_t d = 0; d < D; ++d) yr[d] += pj * vr[d];
+      }
+      lse[row] = J > 0 ? float(double(mx) + std::log(sum)) : -INFINITY;
+    }
+  });
+  return PLINTH_OK;
+}
+
+bool validate_attention_backward(const plinth_op& op, check& c) {
+  if (!expect_counts(op, 6, 6, 3, 3, c) || !validate_q(op, c)) return false;
+  const plinth_tensor& q = op.inputs[1];
+  if (q.ndim != 4) return c.bad("q must be (B, H, T, D), got " + shape_str(q));
+  return expect_bhtd(op.inputs[0], q, "in[0] dy", c) && expect_bhtd(q, q, "in[1] q", c) &&
+         expect_bhtd(op.inputs[2], q, "in[2] k", c) && expect_bhtd(op.inputs[3], q, "in[3] v", c) &&
+         expect_bhtd(op.inputs[4], q, "in[4] y", c) && expect_lse(op.inputs[5], q, "in[5] logsumexp", c) &&
+         expect_bhtd(op.outputs[0], q, "out[0] dq", c) && expect_bhtd(op.outputs[1], q, "out[1] dk", c) &&
+         expect_bhtd(op.outputs[2], q, "out[2] dv", c);
+}
+
+plinth_status run_attention_backward(plinth_backend_ctx* ctx, const plinth_op& op) {
+  const auto* p = static_cast<const plinth_attention_params*>(op.params);
+  const plinth_tensor& qt = op.inputs[1];
+  const int64_t BH = qt.shape[0] * qt.shape[1], T = qt.shape[2], D = qt.shape[3];
+  const float* dy = data_of<float>(op.inputs[0]);
+  const float* q = data_of<float>(qt);
+  const float* k = data_of<float>(op.inputs[2]);
+  const float* v = data_of<float>(op.inputs[3]);
+  const float* y = data_of<float>(op.inputs[4]);
+  const float* lse = data_of<float>(op.inputs[5]);
+  float* dq = data_of<float>(op.outputs[0]);
+  float* dk = data_of<float>(op.outputs[1]);
+  float* dv = data_of<float>(op.outputs[2]);
+  const float scale = p->scale;
+  const bool causal = p->causal != 0;
+  // Notation: P_ij = exp(S_ij - lse_i), S_ij = scale q_i.k_j; Di = dy_i.y_i;
+  // dS_ij = P_ij (dy_i.v_j - Di); dq_i = scale sum_j dS_ij k_j;
+  // dk_j = scale sum_i dS_ij q_i; dv_j = sum_i P_ij dy_i.
+  std::vector<float> Dvec(size_t(BH * T));
+  parallel_for(ctx, BH * T, D, [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; ++r) Dvec[size_t(r)] = dot(dy + r * D, y + r * D, D);
+  });
+  // Pass 1: dq by query row.
+  parallel_for(ctx, BH * T, T * D * 3, [&](int64_t lo, int64_t hi) {
+    for (int64_t row = lo; row < hi; ++row) {
+      const int64_t bh = row / T, i = row % T;
+      const float* qr = q + row * D;
+      const float* g = dy + row * D;
+      const float* kb = k + bh * T * D;
+      const float* vb = v + bh * T * D;
+      float* out = dq + row * D;
+      for (int64_t d = 0; d < D; ++d) out[d] = 0.0f;
+      const int64_t J = causal ? i + 1 : T;
+      for (int64_t j = 0; j < J; ++j) {
+        const float pij = std::exp(scale * dot(qr, kb + j * D, D) - lse[row]);
+        const float ds = pij * (dot(g, vb + j * D, D) - Dvec[size_t(row)]);
+        const float* kr = kb + j * D;
+        for (int64_t d = 0; d < D; ++d) out[d] += scale * ds * kr[d];
+      }
+    }
+  });
+  // Pass 2: dk, dv by key row.
+  parallel_for(ctx, BH * T, T * D * 4, [&](int64_t lo, int64_t hi) {
+    for (int64_t krow = lo; krow < hi; ++krow) {
+      const int64_t bh = krow / T, j = krow % T;
+      const float* kr = k + krow * D;
+      const float* vr = v + krow * D;
+      float* odk = dk + krow * D;
+      float* odv = dv + krow * D;
+      for (int64_t d = 0; d < D; ++d) odk[d] = odv[d] = 0.0f;
+      for (int64_t i = causal ? j : 0; i < T; ++i) {
+        const int64_t row = bh * T + i;
+        const float* qr = q + row * D;
+        const float* g = dy + row * D;
+        const float pij = std::exp(scale * dot(qr, kr, D) - lse[row]);
+        const float ds = pij * (dot(g, vr, D) - Dvec[size_t(row)]);
+        for (int64_t d = 0; d < D; ++d) {
+          odv[d] += pij * g[d];
+          odk[d] += scale * ds * qr[d];
+        }
+      }
+    }
+  });
+  return PLINTH_OK;
+}
+
+}  // namespace plinth::cpu

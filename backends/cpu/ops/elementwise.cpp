@@ -1,0 +1,520 @@
+// elementwise.cpp — FILL, CAST, UNARY, UNARY_BACKWARD, BINARY and AXPBY on
+// strided views (inputs broadcast through size-1/stride-0 dims). Contiguous
+// f32 runs go through the vector kernels of simd.cpp; transcendental
+// functions use the C library in f32. FILL and CAST cover every dtype pair
+// listed in validate_cast; the other ops are f32 only.
+#include <cmath>
+#include <limits>
+
+#include "strided.hpp"
+
+namespace plinth::cpu {
+
+// --- f16 <-> f32 (IEEE binary16, round to nearest even) --------------------
+
+float f16_to_f32(uint16_t h) {
+  const uint32_t sign = uint32_t(h & 0x8000u) << 16;
+  const uint32_t exp = (h >> 10) & 0x1fu;
+  const uint32_t man = h & 0x3ffu;
+  if (exp == 0x1f) return bits_to_f32(sign | 0x7f800000u | (man << 13));  // inf / NaN
+  if (exp == 0) {
+    // zero or subnormal: man * 2^-24
+    float v = float(man) * 0x1p-24f;
+    return sign ? -v : v;
+  }
+  return bits_to_f32(sign | ((exp + 112) << 23) | (man << 13));
+}
+
+uint16_t f32_to_f16(float f) {
+  const uint32_t u = f32_to_bits(f);
+  const uint16_t sign = uint16_t((u >> 16) & 0x8000u);
+  const uint32_t a = u & 0x7fffffffu;
+  if (a > 0x7f800000u) return uint16_t(sign | 0x7e00u | ((a >> 13) & 0x3ffu));  // NaN stays NaN
+  if (a >= 0x477ff000u) return uint16_t(sign | 0x7c00u);                        // rounds to >= 65520: inf
+  if (a < 0x38800000u) {
+    // Result is subnormal (or zero) in f16: value / 2^-24, rounded to nearest even.
+    if (a < 0x33000000u) return sign;  // below half the smallest subnormal
+    const uint32_t e = a >> 23;
+    const uint32_t m = (a & 0x7fffffu) | 0x800000u;
+    const int shift = int(126 - e);  // 113 + 13 + ... : value = m * 2^(e-150); /2^-24 -> m >> (126 - e)
+    uint32_t r = m >> shift;
+    const uint32_t rem = m & ((1u << shift) - 1);
+    const uint32_t half = 1u << (shift - 1);
+    if (rem > half || (rem == half && (r & 1u))) ++r;
+    return uint16_t(sign | r);
+  }
+  // Normal: rebias exponent 127 -> 15 and round the 13 dropped bits.
+  uint32_t r = a - 0x38000000u;  // (127 - 15) << 23
+  r += 0xfffu + ((r >> 13) & 1u);
+  return uint16_t(sign | (r >> 13));
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------
+// Shared validation: out[0] f32 (or any dtype for FILL/CAST), inputs
+// broadcastable to it, no overlapping output.
+// ---------------------------------------------------------------------------
+
+bool validate_map(const plinth_op& op, int nins, bool f32_only, check& c) {
+  if (!expect_counts(op, nins, nins, 1, 1, c)) return false;
+  const plinth_tensor& out = op.outputs[0];
+  if (output_has_overlap(out)) return c.unsupported("out[0] has a stride-0 dim of size > 1");
+  for (int i = 0; i < nins; ++i) {
+    if (!is_broadcastable(op.inputs[i], out))
+      return c.bad("in[" + std::to_string(i) + "] " + shape_str(op.inputs[i]) +
+                   " does not broadcast to out[0] " + shape_str(out));
+    if (f32_only &&
+        !expect_dtype(op.inputs[i], PLINTH_DTYPE_F32, ("in[" + std::to_string(i) + "]").c_str(), c))
+      return false;
+  }
+  if (f32_only && !expect_dtype(out, PLINTH_DTYPE_F32, "out[0]", c)) return false;
+  return true;
+}
+
+template <class T>
+T saturate(double v) {
+  if (std::isnan(v)) return T(0);
+  const double lo = double(std::numeric_limits<T>::lowest()), hi = double(std::numeric_limits<T>::max());
+  if (v <= lo) return std::numeric_limits<T>::lowest();
+  if (v >= hi) return std::numeric_limits<T>::max();
+  return T(v);
+}
+
+// ---------------------------------------------------------------------------
+// CAST kernels: load as the source type, convert once, store.
+// ---------------------------------------------------------------------------
+
+template <class S, class D, class Conv>
+void cast_run(plinth_backend_ctx* ctx, const plinth_tensor& in, const plinth_tensor& out, Conv conv) {
+  const plinth_tensor* ins[1] = {&in};
+  strided_iter it = make_iter(out, ins, 1);
+  D* o = data_of<D>(out);
+  const S* x = data_of<S>(in);
+  for_each_run(ctx, it, 1, [&](int64_t n, const int64_t* off, const int64_t* st) {
+    D* od = o + off[0];
+    const S* xs = x + off[1];
+    if (st[0] == 1 && st[1] == 1) {
+      for (int64_t i = 0; i < n; ++i) od[i] = conv(xs[i]);
+    } else {
+      for (int64_t i = 0; i < n; ++i) od[i * st[0]] = conv(xs[i * st[1]]);
+    }
+  });
+}
+
+bool cast_supported(plinth_dtype from, plinth_dtype to) {
+  if (from == to) return true;
+  auto is_float = [](plinth_dtype d) {
+    return d == PLINTH_DTYPE_F32 || d == PLINTH_DTYPE_F16 || d == PLINTH_DTYPE_BF16 || d == PLINTH_DTYPE_F64;
+  };
+  if (is_float(from) && is_float(to)) return true;  // through f32 (f64 <-> f32 directly)
+  if (to == PLINTH_DTYPE_F32)
+    return from == PLINTH_DTYPE_I32 || from == PLINTH_DTYPE_I64 || from == PLINTH_DTYPE_U8 ||
+           from == PLINTH_DTYPE_U16;
+  return false;
+}
+
+template <class T>
+void copy_run(plinth_backend_ctx* ctx, const plinth_tensor& in, const plinth_tensor& out) {
+  cast_run<T, T>(ctx, in, out, [](T v) { return v; });
+}
+
+// ---------------------------------------------------------------------------
+// UNARY functions, f(u) and f'(u), in f32.
+// ---------------------------------------------------------------------------
+
+constexpr float k_sqrt_2_over_pi = 0.7978845608028654f;
+constexpr float k_gelu_c = 0.044715f;
+constexpr float k_inv_sqrt2 = 0.7071067811865476f;
+constexpr float k_inv_sqrt_2pi = 0.3989422804014327f;
+
+inline float unary_f(int fn, float u) {
+  switch (fn) {
+    case PLINTH_UNARY_IDENTITY:
+      return u;
+    case PLINTH_UNARY_RELU:
+      return u > 0.0f ? u : 0.0f;
+    case PLINTH_UNARY_GELU_TANH:
+      return 0.5f * u * (1.0f + std::tanh(k_sqrt_2_over_pi * (u + k_gelu_c * u * u * u)));
+    case PLINTH_UNARY_TANH:
+      return std::tanh(u);
+    case PLINTH_UNARY_SIGMOID:
+      return 1.0f / (1.0f + std::exp(-u));
+    case PLINTH_UNARY_EXP:
+      return std::exp(u);
+    case PLINTH_UNARY_LOG:
+      return std::log(u);
+    case PLINTH_UNARY_SQRT:
+      return std::sqrt(u);
+    case PLINTH_UNARY_RSQRT:
+      return 1.0f / std::sqrt(u);
+    case PLINTH_UNARY_SQUARE:
+      return u * u;
+    case PLINTH_UNARY_ABS:
+      return std::fabs(u);
+    case PLINTH_UNARY_RECIPROCAL:
+      return 1.0f / u;
+    case PLINTH_UNARY_GELU_ERF:
+      return 0.5f * u * (1.0f + std::erf(u * k_inv_sqrt2));
+    default:
+      return u;
+  }
+}
+
+inline float unary_df(int fn, float u) {
+  switch (fn) {
+    case PLINTH_UNARY_IDENTITY:
+      return 1.0f;
+    case PLINTH_UNARY_RELU:
+      return u > 0.0f ? 1.0f : 0.0f;
+    case PLINTH_UNARY_GELU_TANH: {
+      const float inner = k_sqrt_2_over_pi * (u + k_gelu_c * u * u * u);
+      const float t = std::tanh(inner);
+      const float dinner = k_sqrt_2_over_pi * (1.0f + 3.0f * k_gelu_c * u * u);
+      return 0.5f * (1.0f + t) + 0.5f * u * (1.0f - t * t) * dinner;
+    }
+    case PLINTH_UNARY_TANH: {
+      const float t = std::tanh(u);
+      return 1.0f - t * t;
+    }
+    case PLINTH_UNARY_SIGMOID: {
+      const float s = 1.0f / (1.0f + std::exp(-u));
+      return s * (1.0f - s);
+    }
+    case PLINTH_UNARY_EXP:
+      return std::exp(u);
+    case PLINTH_UNARY_LOG:
+      return 1.0f / u;
+    case PLINTH_UNARY_SQRT:
+      return 0.5f / std::sqrt(u);
+    case PLINTH_UNARY_RSQRT:
+      return -0.5f / (u * std::sqrt(u));
+    case PLINTH_UNARY_SQUARE:
+      return 2.0f * u;
+    case PLINTH_UNARY_ABS:
+      return u > 0.0f ? 1.0f : (u < 0.0f ? -1.0f : 0.0f);
+    case PLINTH_UNARY_RECIPROCAL:
+      return -1.0f / (u * u);
+    case PLINTH_UNARY_GELU_ERF:
+      return 0.5f * (1.0f + std::erf(u * k_inv_sqrt2)) + u * k_inv_sqrt_2pi * std::exp(-0.5f * u * u);
+    default:
+      return 1.0f;
+  }
+}
+
+inline float binary_f(int fn, float x, float y) {
+  switch (fn) {
+    case PLINTH_BINARY_ADD:
+      return x + y;
+    case PLINTH_BINARY_SUB:
+      return x - y;
+    case PLINTH_BINARY_MUL:
+      return x * y;
+    case PLINTH_BINARY_DIV:
+      return x / y;
+    case PLINTH_BINARY_MAX:
+      return x > y ? x : (y > x ? y : (x != x ? x : y));
+    case PLINTH_BINARY_MIN:
+      return x < y ? x : (y < x ? y : (x != x ? x : y));
+    default:
+      return 0.0f;
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// FILL
+// ---------------------------------------------------------------------------
+
+bool validate_fill(const plinth_op& op, check& c) {
+  if (!expect_counts(op, 0, 0, 1, 1, c)) return false;
+  if (!params_of<plinth_fill_params>(op, PLINTH_FILL_PARAMS_STRUCT_SIZE, "plinth_fill_params", c))
+    return false;
+  if (output_has_overlap(op.outputs[0])) return c.unsupported("out[0] has a stride-0 dim of size > 1");
+  return true;
+}
+
+plinth_status run_fill(plinth_backend_ctx* ctx, const plinth_op& op) {
+  const double v = static_cast<const plinth_fill_params*>(op.params)->value;
+  const plinth_tensor& out = op.outputs[0];
+  strided_iter it = make_iter(out, nullptr, 0);
+  auto fill_as = [&](auto value) {
+    using T = decltype(value);
+    T* o = data_of<T>(out);
+    for_each_run(ctx, it, 1, [&](int64_t n, const int64_t* off, const int64_t* st) {
+      T* p = o + off[0];
+      for (int64_t i = 0; i < n; ++i) p[i * st[0]] = value;
+    });
+  };
+  switch (out.dtype) {
+    case PLINTH_DTYPE_F32:
+      fill_as(float(v));
+      break;
+    case PLINTH_DTYPE_F64:
+      fill_as(v);
+      break;
+    case PLINTH_DTYPE_F16:
+      fill_as(f32_to_f16(float(v)));
+      break;
+    case PLINTH_DTYPE_BF16:
+      fill_as(f32_to_bf16(float(v)));
+      break;
+    case PLINTH_DTYPE_I32:
+      fill_as(saturate<int32_t>(v));
+      break;
+    case PLINTH_DTYPE_I64:
+      fill_as(saturate<int64_t>(v));
+      break;
+    case PLINTH_DTYPE_U8:
+      fill_as(saturate<uint8_t>(v));
+      break;
+    case PLINTH_DTYPE_U16:
+      fill_as(saturate<uint16_t>(v));
+      break;
+    default:
+      return sdk::fail(ctx->host, PLINTH_ERR_UNSUPPORTED, "cpu launch FILL: unknown dtype");
+  }
+  return PLINTH_OK;
+}
+
+// ---------------------------------------------------------------------------
+// CAST
+// ---------------------------------------------------------------------------
+
+bool validate_cast(const plinth_op& op, check& c) {
+  if (!validate_map(op, 1, false, c)) return false;
+  const plinth_dtype from = op.inputs[0].dtype, to = op.outputs[0].dtype;
+  if (!cast_supported(from, to))
+    return c.unsupported(std::string("cast ") + dtype_name(from) + " -> " + dtype_name(to) +
+                         " is not supported");
+  return true;
+}
+
+plinth_status run_cast(plinth_backend_ctx* ctx, const plinth_op& op) {
+  const plinth_tensor& in = op.inputs[0];
+  const plinth_tensor& out = op.outputs[0];
+  const plinth_dtype from = in.dtype, to = out.dtype;
+  if (from == to) {
+    switch (dtype_size(from)) {
+      case 1:
+        copy_run<uint8_t>(ctx, in, out);
+        break;
+      case 2:
+        copy_run<uint16_t>(ctx, in, out);
+        break;
+      case 4:
+        copy_run<uint32_t>(ctx, in, out);
+        break;
+      default:
+        copy_run<uint64_t>(ctx, in, out);
+        break;
+    }
+    return PLINTH_OK;
+  }
+  if (to == PLINTH_DTYPE_F32) {
+    switch (from) {
+      case PLINTH_DTYPE_F16:
+        cast_run<uint16_t, float>(ctx, in, out, f16_to_f32);
+        break;
+      case PLINTH_DTYPE_BF16:
+        cast_run<uint16_t, float>(ctx, in, out, bf16_to_f32);
+        break;
+      case PLINTH_DTYPE_F64:
+        cast_run<double, float>(ctx, in, out, [](double v) { return float(v); });
+        break;
+      case PLINTH_DTYPE_I32:
+        cast_run<int32_t, float>(ctx, in, out, [](int32_t v) { return float(v); });
+        break;
+      case PLINTH_DTYPE_I64:
+        cast_run<int64_t, float>(ctx, in, out, [](int64_t v) { return float(v); });
+        break;
+      case PLINTH_DTYPE_U8:
+        cast_run<uint8_t, float>(ctx, in, out, [](uint8_t v) { return float(v); });
+        break;
+      case PLINTH_DTYPE_U16:
+        cast_run<uint16_t, float>(ctx, in, out, [](uint16_t v) { return float(v); });
+        break;
+      default:
+        break;
+    }
+    return PLINTH_OK;
+  }
+  if (to == PLINTH_DTYPE_F64) {
+    switch (from) {
+      case PLINTH_DTYPE_F32:
+        cast_run<float, double>(ctx, in, out, [](float v) { return double(v); });
+        break;
+      case PLINTH_DTYPE_F16:
+        cast_run<uint16_t, double>(ctx, in, out, [](uint16_t v) { return double(f16_to_f32(v)); });
+        break;
+      case PLINTH_DTYPE_BF16:
+        cast_run<uint16_t, double>(ctx, in, out, [](uint16_t v) { return double(bf16_to_f32(v)); });
+        break;
+      default:
+        break;
+    }
+    return PLINTH_OK;
+  }
+  // to f16 / bf16 from a float type: through f32 (exact for f16/bf16 sources;
+  // f64 sources round to f32 first).
+  const auto store = to == PLINTH_DTYPE_F16 ? f32_to_f16 : f32_to_bf16;
+  switch (from) {
+    case PLINTH_DTYPE_F32:
+      cast_run<float, uint16_t>(ctx, in, out, store);
+      break;
+    case PLINTH_DTYPE_F64:
+      cast_run<double, uint16_t>(ctx, in, out, [&](double v) { return store(float(v)); });
+      break;
+    case PLINTH_DTYPE_F16:
+    case PLINTH_DTYPE_BF16: {
+      const auto load = from == PLINTH_DTYPE_F16 ? f16_to_f32 : bf16_to_f32;
+      cast_run<uint16_t, uint16_t>(ctx, in, out, [&](uint16_t v) { return store(load(v)); });
+      break;
+    }
+    default:
+      break;
+  }
+  return PLINTH_OK;
+}
+
+// ---------------------------------------------------------------------------
+// UNARY / UNARY_BACKWARD
+// ---------------------------------------------------------------------------
+
+namespace {
+const plinth_unary_params* unary_params(const plinth_op& op, check& c) {
+  const auto* p =
+      params_of<plinth_unary_params>(op, PLINTH_UNARY_PARAMS_STRUCT_SIZE, "plinth_unary_params", c);
+  if (p && (int(p->fn) < 0 || int(p->fn) > PLINTH_UNARY_GELU_ERF)) {
+    c.unsupported("unknown unary fn " + std::to_string(int(p->fn)));
+    return nullptr;
+  }
+  return p;
+}
+}  // namespace
+
+bool validate_unary(const plinth_op& op, check& c) {
+  return validate_map(op, 1, true, c) && unary_params(op, c) != nullptr;
+}
+
+plinth_status run_unary(plinth_backend_ctx* ctx, const plinth_op& op) {
+  const auto* p = static_cast<const plinth_unary_params*>(op.params);
+  const plinth_tensor* ins[1] = {&op.inputs[0]};
+  strided_iter it = make_iter(op.outputs[0], ins, 1);
+  float* o = data_of<float>(op.outputs[0]);
+  const float* x = data_of<float>(op.inputs[0]);
+  const int fn = p->fn;
+  const float a = p->alpha, b = p->beta;
+  const bool cheap = fn == PLINTH_UNARY_IDENTITY || fn == PLINTH_UNARY_RELU;
+  for_each_run(ctx, it, cheap ? 1 : 16, [&](int64_t n, const int64_t* off, const int64_t* st) {
+    float* od = o + off[0];
+    const float* xs = x + off[1];
+    if (cheap && st[0] == 1 && st[1] == 1) {
+      kernels().affine(n, a, b, xs, od, fn == PLINTH_UNARY_RELU);
+      return;
+    }
+    for (int64_t i = 0; i < n; ++i) od[i * st[0]] = unary_f(fn, a * xs[i * st[1]] + b);
+  });
+  return PLINTH_OK;
+}
+
+bool validate_unary_backward(const plinth_op& op, check& c) {
+  return validate_map(op, 2, true, c) && unary_params(op, c) != nullptr;
+}
+
+plinth_status run_unary_backward(plinth_backend_ctx* ctx, const plinth_op& op) {
+  const auto* p = static_cast<const plinth_unary_params*>(op.params);
+  const plinth_tensor* ins[2] = {&op.inputs[0], &op.inputs[1]};
+  strided_iter it = make_iter(op.outputs[0], ins, 2);
+  float* o = data_of<float>(op.outputs[0]);
+  const float* dy = data_of<float>(op.inputs[0]);
+  const float* x = data_of<float>(op.inputs[1]);
+  const int fn = p->fn;
+  const float a = p->alpha, b = p->beta;
+  // dL/dx = dy * f'(a x + b) * a
+  for_each_run(ctx, it, 16, [&](int64_t n, const int64_t* off, const int64_t* st) {
+    float* od = o + off[0];
+    const float* g = dy + off[1];
+    const float* xs = x + off[2];
+    for (int64_t i = 0; i < n; ++i) od[i * st[0]] = g[i * st[1]] * unary_df(fn, a * xs[i * st[2]] + b) * a;
+  });
+  return PLINTH_OK;
+}
+
+// ---------------------------------------------------------------------------
+// BINARY
+// ---------------------------------------------------------------------------
+
+bool validate_binary(const plinth_op& op, check& c) {
+  if (!validate_map(op, 2, true, c)) return false;
+  const auto* p =
+      params_of<plinth_binary_params>(op, PLINTH_BINARY_PARAMS_STRUCT_SIZE, "plinth_binary_params", c);
+  if (!p) return false;
+  if (int(p->fn) < 0 || int(p->fn) > PLINTH_BINARY_MIN)
+    return c.unsupported("unknown binary fn " + std::to_string(int(p->fn)));
+  return true;
+}
+
+plinth_status run_binary(plinth_backend_ctx* ctx, const plinth_op& op) {
+  const auto* p = static_cast<const plinth_binary_params*>(op.params);
+  const plinth_tensor* ins[2] = {&op.inputs[0], &op.inputs[1]};
+  strided_iter it = make_iter(op.outputs[0], ins, 2);
+  float* o = data_of<float>(op.outputs[0]);
+  const float* a = data_of<float>(op.inputs[0]);
+  const float* b = data_of<float>(op.inputs[1]);
+  const int fn = p->fn;
+  const float beta = p->beta;
+  for_each_run(ctx, it, 1, [&](int64_t n, const int64_t* off, const int64_t* st) {
+    float* od = o + off[0];
+    const float* as = a + off[1];
+    const float* bs = b + off[2];
+    if (st[0] == 1 && st[1] == 1 && st[2] == 1) {
+      kernels().binary(fn, n, as, bs, od, beta);
+      return;
+    }
+    if (beta == 0.0f) {
+      for (int64_t i = 0; i < n; ++i) od[i * st[0]] = binary_f(fn, as[i * st[1]], bs[i * st[2]]);
+    } else {
+      for (int64_t i = 0; i < n; ++i)
+        od[i * st[0]] = beta * od[i * st[0]] + binary_f(fn, as[i * st[1]], bs[i * st[2]]);
+    }
+  });
+  return PLINTH_OK;
+}
+
+// ---------------------------------------------------------------------------
+// AXPBY
+// ---------------------------------------------------------------------------
+
+bool validate_axpby(const plinth_op& op, check& c) {
+  return validate_map(op, 2, true, c) &&
+         params_of<plinth_axpby_params>(op, PLINTH_AXPBY_PARAMS_STRUCT_SIZE, "plinth_axpby_params", c);
+}
+
+plinth_status run_axpby(plinth_backend_ctx* ctx, const plinth_op& op) {
+  const auto* p = static_cast<const plinth_axpby_params*>(op.params);
+  const plinth_tensor* ins[2] = {&op.inputs[0], &op.inputs[1]};
+  strided_iter it = make_iter(op.outputs[0], ins, 2);
+  float* o = data_of<float>(op.outputs[0]);
+  const float* x = data_of<float>(op.inputs[0]);
+  const float* y = data_of<float>(op.inputs[1]);
+  const float alpha = p->alpha, beta = p->beta;
+  for_each_run(ctx, it, 1, [&](int64_t n, const int64_t* off, const int64_t* st) {
+    float* od = o + off[0];
+    const float* xs = x + off[1];
+    const float* ys = y + off[2];
+    if (st[0] == 1 && st[1] == 1 && st[2] == 1) {
+      kernels().axpby(n, alpha, xs, beta, ys, od);
+      return;
+    }
+    if (beta == 0.0f) {
+      for (int64_t i = 0; i < n; ++i) od[i * st[0]] = alpha * xs[i * st[1]];
+    } else {
+      for (int64_t i = 0; i < n; ++i) od[i * st[0]] = alpha * xs[i * st[1]] + beta * ys[i * st[2]];
+    }
+  });
+  return PLINTH_OK;
+}
+
+}  // namespace plinth::cpu

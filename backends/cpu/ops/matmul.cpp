@@ -1,0 +1,364 @@
+// matmul.cpp — MATMUL through oneDNN's matmul primitive: out = alpha *
+// op(A) @ op(B) + beta * out (+ bias), with batch dims broadcast by size 1 or
+// stride 0. Transposes become memory descriptors with swapped strides; alpha
+// is an output scale, beta a sum post-op and the bias a binary-add post-op
+// (so the bias is not scaled by alpha). Primitives are created once per
+// (shapes, strides, dtypes, alpha, beta, bias) key and cached per instance.
+// f16/bf16 inputs with f32 output run natively when oneDNN has a kernel for
+// this CPU, else both inputs are converted to f32 first (same result: the
+// products of f16/bf16 values are exact in f32 accumulation either way up to
+// summation order). Debian's libdnnl 2.6 uses OpenMP threading: the calling
+// thread's OpenMP thread count is set to the instance's `threads`.
+#include <omp.h>
+
+#include <oneapi/dnnl/dnnl.hpp>
+#include <unordered_map>
+
+#include "../cpu_backend.hpp"
+
+namespace plinth::cpu {
+
+struct matmul_entry {
+  bool ok = false;
+  dnnl::matmul prim;
+  dnnl::matmul::primitive_desc pd;
+};
+
+struct matmul_cache {
+  dnnl::engine eng{dnnl::engine::kind::cpu, 0};
+  std::mutex mu;
+  std::unordered_map<std::string, std::shared_ptr<matmul_entry>> map;
+};
+
+matmul_cache* matmul_cache_create() { return new matmul_cache(); }
+void matmul_cache_destroy(matmul_cache* m) { delete m; }
+
+namespace {
+
+// A matmul problem in oneDNN terms: every tensor has the output's ndim.
+struct problem {
+  int nd = 0;
+  dnnl::memory::dims a_dims, a_strides, b_dims, b_strides, c_dims, c_strides;
+  dnnl::memory::data_type in_dt = dnnl::memory::data_type::f32;
+  float alpha = 1.0f, beta = 0.0f;
+  bool bias = false;
+  int64_t M = 0, N = 0, K = 0, batch = 1;
+};
+
+dnnl::memory::data_type to_dnnl(plinth_dtype d) {
+  switch (d) {
+    case PLINTH_DTYPE_BF16:
+      return dnnl::memory::data_type::bf16;
+    case PLINTH_DTYPE_F16:
+      return dnnl::memory::data_type::f16;
+    default:
+      return dnnl::memory::data_type::f32;
+  }
+}
+
+// Dims/strides of input `t` as an nd-dim oneDNN operand (rows, cols) after
+// the optional transpose; batch dims broadcast (size 1) where t has size 1,
+// stride 0 or no such dim.
+void operand(const plinth_tensor& t, bool trans, int nd, dnnl::memory::dims& dims,
+             dnnl::memory::dims& strides) {
+  dims.assign(size_t(nd), 1);
+  strides.assign(size_t(nd), 0);
+  const int lead = nd - t.ndim;
+  for (int d = 0; d < t.ndim; ++d) {
+    dims[size_t(lead + d)] = t.shape[d];
+    strides[size_t(lead + d)] = t.strides[d];
+  }
+  if (trans) {
+    std::swap(dims[size_t(nd - 1)], dims[size_t(nd - 2)]);
+    std::swap(strides[size_t(nd - 1)], strides[size_t(nd - 2)]);
+  }
+  for (int d = 0; d < nd - 2; ++d)
+    if (strides[size_t(d)] == 0) dims[size_t(d)] = 1;
+  // Size-1 dims get the stride a dense layout would give them.
+  for (int d = nd - 1; d >= 0; --d) {
+    if (dims[size_t(d)] != 1) continue;
+    int64_t s = 1;
+    for (int e = d + 1; e < nd; ++e)
+      if (dims[size_t(e)] != 1) s = std::max<int64_t>(s, strides[size_t(e)] * dims[size_t(e)]);
+    strides[size_t(d)] = s;
+  }
+}
+
+bool build_problem(const plinth_op& op, problem& pr, check& c) {
+  const auto* p = static_cast<const plinth_matmul_params*>(op.params);
+  const plinth_tensor& a = op.inputs[0];
+  const plinth_tensor& b = op.inputs[1];
+  const plinth_tensor& out = op.outputs[0];
+  const int nd = out.ndim;
+  if (nd < 2) return c.bad("out[0] must have at least 2 dims, got " + shape_str(out));
+  if (a.ndim < 2 || a.ndim > nd)
+    return c.bad("in[0] " + shape_str(a) + " must have 2.." + std::to_string(nd) + " dims");
+  if (b.ndim < 2 || b.ndim > nd)
+    return c.bad("in[1] " + shape_str(b) + " must have 2.." + std::to_string(nd) + " dims");
+  pr.nd = nd;
+  operand(a, p->trans_a != 0, nd, pr.a_dims, pr.a_strides);
+  operand(b, p->trans_b != 0, nd, pr.b_dims, pr.b_strides);
+  pr.c_dims.assign(out.shape, out.shape + nd);
+  pr.c_strides.assign(out.strides, out.strides + nd);
+  pr.M = out.shape[nd - 2];
+  pr.N = out.shape[nd - 1];
+  pr.K = pr.a_dims[size_t(nd - 1)];
+  if (pr.a_dims[size_t(nd - 2)] != pr.M || pr.b_dims[size_t(nd - 1)] != pr.N ||
+      pr.b_dims[size_t(nd - 2)] != pr.K)
+    return c.bad("shapes do not chain: op(in[0]) is (" + std::to_string(pr.a_dims[size_t(nd - 2)]) + ", " +
+                 std::to_string(pr.K) + "), op(in[1]) is (" + std::to_string(pr.b_dims[size_t(nd - 2)]) +
+                 ", " + std::to_string(pr.b_dims[size_t(nd - 1)]) + "), out[0] is " + shape_str(out));
+  for (int d = 0; d < nd - 2; ++d) {
+    if (out.shape[d] > 1 && out.strides[d] == 0) return c.unsupported("out[0] has a stride-0 batch dim");
+    if ((pr.a_dims[size_t(d)] != 1 && pr.a_dims[size_t(d)] != out.shape[d]) ||
+        (pr.b_dims[size_t(d)] != 1 && pr.b_dims[size_t(d)] != out.shape[d]))
+      return c.bad("batch dim " + std::to_string(d) + " of in[0] " + shape_str(a) + " / in[1] " +
+                   shape_str(b) + " does not broadcast to out[0] " + shape_str(out));
+    pr.batch *= out.shape[d];
+  }
+  if ((pr.M > 1 && out.strides[nd - 2] == 0) || (pr.N > 1 && out.strides[nd - 1] == 0))
+    return c.unsupported("out[0] has a stride-0 dim");
+  pr.in_dt = to_dnnl(a.dtype);
+  pr.alpha = p->alpha;
+  pr.beta = p->beta;
+  pr.bias = op.num_inputs == 3;
+  return true;
+}
+
+std::string key_of(const problem& pr) {
+  std::string k;
+  auto put = [&](const void* p, size_t n) { k.append(static_cast<const char*>(p), n); };
+  put(&pr.nd, sizeof pr.nd);
+  for (auto* v : {&pr.a_dims, &pr.a_strides, &pr.b_dims, &pr.b_strides, &pr.c_dims, &pr.c_strides})
+    put(v->data(), v->size() * sizeof(int64_t));
+  put(&pr.in_dt, sizeof pr.in_dt);
+  put(&pr.alpha, sizeof pr.alpha);
+  put(&pr.beta, sizeof pr.beta);
+  put(&pr.bias, sizeof pr.bias);
+  return k;
+}
+
+dnnl::memory::desc bias_md(const problem& pr) {
+  dnnl::memory::dims d(size_t(pr.nd), 1), s(size_t(pr.nd), pr.N);
+  d[size_t(pr.nd - 1)] = pr.N;
+  s[size_t(pr.nd - 1)] = 1;
+  return dnnl::memory::desc(d, dnnl::memory::data_type::f32, s);
+}
+
+std::shared_ptr<matmul_entry> get_entry(matmul_cache& cache, const problem& pr) {
+  const std::string key = key_of(pr);
+  {
+    std::lock_guard<std::mutex> lk(cache.mu);
+    auto it = cache.map.find(key);
+    if (it != cache.map.end()) return it->second;
+  }
+  auto e = std::make_shared<matmul_entry>();
+  try {
+    using dt = dnnl::memory::data_type;
+    dnnl::memory::desc a_md(pr.a_dims, pr.in_dt, pr.a_strides);
+    dnnl::memory::desc b_md(pr.b_dims, pr.in_dt, pr.b_strides);
+    dnnl::memory::desc c_md(pr.c_dims, dt::f32, pr.c_strides);
+    dnnl::primitive_attr attr;
+    if (pr.alpha != 1.0f) attr.set_output_scales(0, {pr.alpha});
+    dnnl::post_ops po;
+    if (pr.beta != 0.0f) po.append_sum(pr.beta);
+    if (pr.bias) po.append_binary(dnnl::algorithm::binary_add, bias_md(pr));
+    attr.set_post_ops(po);
+    dnnl::matmul::desc desc(a_md, b_md, c_md);
+    e->pd = dnnl::matmul::primitive_desc(desc, attr, cache.eng);
+    e->prim = dnnl::matmul(e->pd);
+    e->ok = true;
+  } catch (const dnnl::error&) {
+    e->ok = false;
+  }
+  std::lock_guard<std::mutex> lk(cache.mu);
+  return cache.map.emplace(key, e).first->second;
+}
+
+// The f32 problem the f16/bf16 fallback runs: inputs converted to dense f32
+// copies of their own (untransposed) shapes.
+plinth_tensor dense_view(const plinth_tensor& t, plinth_dtype dt) {
+  plinth_tensor d = t;
+  d.dtype = dt;
+  d.offset = 0;
+  int64_t s = 1;
+  for (int i = t.ndim - 1; i >= 0; --i) {
+    d.strides[i] = s;
+    s *= t.shape[i];
+  }
+  return d;
+}
+
+plinth_tensor dense_f32_view(const plinth_tensor& t) { return dense_view(t, PLINTH_DTYPE_F32); }
+
+// in[0] as (.., M, K): its last two dims swapped (a strided view of the
+// stored (.., K, M) tensor).
+plinth_tensor transposed_view(const plinth_tensor& a) {
+  plinth_tensor v = a;
+  std::swap(v.shape[a.ndim - 1], v.shape[a.ndim - 2]);
+  std::swap(v.strides[a.ndim - 1], v.strides[a.ndim - 2]);
+  return v;
+}
+
+bool degenerate(const problem& pr) { return pr.M == 0 || pr.N == 0 || pr.batch == 0 || pr.K == 0; }
+
+}  // namespace
+
+bool validate_matmul(plinth_backend_ctx* ctx, const plinth_op& op, check& c) {
+  if (!expect_counts(op, 2, 3, 1, 1, c)) return false;
+  if (!params_of<plinth_matmul_params>(op, PLINTH_MATMUL_PARAMS_STRUCT_SIZE, "plinth_matmul_params", c))
+    return false;
+  const plinth_tensor& a = op.inputs[0];
+  const plinth_tensor& b = op.inputs[1];
+  if (a.dtype != b.dtype ||
+      (a.dtype != PLINTH_DTYPE_F32 && a.dtype != PLINTH_DTYPE_BF16 && a.dtype != PLINTH_DTYPE_F16))
+    return c.unsupported(std::string("inputs must both be f32, bf16 or f16, got ") + dtype_name(a.dtype) +
+                         " and " + dtype_name(b.dtype));
+  if (!expect_dtype(op.outputs[0], PLINTH_DTYPE_F32, "out[0]", c)) return false;
+  problem pr;
+  if (!build_problem(op, pr, c)) return false;
+  if (op.num_inputs == 3) {
+    const plinth_tensor& bias = op.inputs[2];
+    if (!expect_dtype(bias, PLINTH_DTYPE_F32, "in[2] bias", c) || !expect_contiguous(bias, "in[2] bias", c))
+      return false;
+    if (numel(bias) != pr.N)
+      return c.bad("in[2] bias " + shape_str(bias) + " must have N = " + std::to_string(pr.N) + " elements");
+  }
+  if (degenerate(pr)) return true;
+  if (static_cast<const plinth_matmul_params*>(op.params)->trans_a) {
+    // Run as a dense copy of op(A) with trans_a = 0 (see run_matmul).
+    plinth_matmul_params px = *static_cast<const plinth_matmul_params*>(op.params);
+    px.trans_a = 0;
+    plinth_tensor ins[3] = {dense_view(transposed_view(a), a.dtype), b,
+                            op.num_inputs == 3 ? op.inputs[2] : a};
+    plinth_op opx = op;
+    opx.inputs = ins;
+    opx.params = &px;
+    return validate_matmul(ctx, opx, c);
+  }
+  if (get_entry(*ctx->matmul, pr)->ok) return true;
+  if (a.dtype != PLINTH_DTYPE_F32) {
+    plinth_op op32 = op;
+    plinth_tensor ins[3] = {dense_f32_view(a), dense_f32_view(b), op.num_inputs == 3 ? op.inputs[2] : a};
+    op32.inputs = ins;
+    problem p32;
+    check c32;
+    if (build_problem(op32, p32, c32) && get_entry(*ctx->matmul, p32)->ok) return true;
+  }
+  return c.unsupported("oneDNN has no matmul for this layout (" + shape_str(a) + " x " + shape_str(b) + ")");
+}
+
+plinth_status run_matmul(plinth_backend_ctx* ctx, const plinth_op& op) {
+  check c;
+  problem pr;
+  build_problem(op, pr, c);
+  const plinth_tensor& out = op.outputs[0];
+  if (pr.M == 0 || pr.N == 0 || pr.batch == 0) return PLINTH_OK;
+  if (pr.K == 0) {
+    // Empty product: out = beta * out (+ bias).
+    const float* bias = pr.bias ? data_of<float>(op.inputs[2]) : nullptr;
+    float* o = data_of<float>(out);
+    const int nd = out.ndim;
+    for (int64_t bi = 0; bi < pr.batch; ++bi) {
+      int64_t off = 0, r = bi;
+      for (int d = nd - 3; d >= 0; --d) {
+        off += (r % out.shape[d]) * out.strides[d];
+        r /= out.shape[d];
+      }
+      for (int64_t m = 0; m < pr.M; ++m)
+        for (int64_t n = 0; n < pr.N; ++n) {
+          float& v = o[off + m * out.strides[nd - 2] + n * out.strides[nd - 1]];
+          v = (pr.beta == 0.0f ? 0.0f : pr.beta * v) + (bias ? bias[n] : 0.0f);
+        }
+    }
+    return PLINTH_OK;
+  }
+
+  // oneDNN 2.6's kernels for a transposed A are slow for these shapes (up to
+  // 70x at N = 10); copying op(A) densely costs M*K, against M*N*K for the
+  // product, and then runs the fast non-transposed kernel.
+  if (static_cast<const plinth_matmul_params*>(op.params)->trans_a) {
+    thread_local std::vector<char> scratch;
+    const plinth_tensor& a = op.inputs[0];
+    const plinth_tensor view = transposed_view(a);
+    plinth_tensor dense = dense_view(view, a.dtype);
+    scratch.resize(size_t(numel(a)) * dtype_size(a.dtype) + 64);
+    plinth_buffer buf;
+    buf.data = scratch.data();
+    buf.size = scratch.size();
+    dense.buffer = &buf;
+    plinth_op cast{};
+    cast.struct_size = PLINTH_OP_STRUCT_SIZE;
+    cast.kind = PLINTH_OP_CAST;
+    cast.num_inputs = 1;
+    cast.inputs = &view;
+    cast.num_outputs = 1;
+    cast.outputs = &dense;
+    // Copied on this thread only: waking the pool next to oneDNN's OpenMP
+    // team oversubscribes the cores (both spin-wait).
+    static plinth_backend_ctx serial;  // threads = 1, never uses a pool
+    run_cast(&serial, cast);
+    plinth_matmul_params px = *static_cast<const plinth_matmul_params*>(op.params);
+    px.trans_a = 0;
+    plinth_tensor ins[3] = {dense, op.inputs[1], op.num_inputs == 3 ? op.inputs[2] : dense};
+    plinth_op opx = op;
+    opx.inputs = ins;
+    opx.params = &px;
+    return run_matmul(ctx, opx);
+  }
+  const plinth_tensor* A = &op.inputs[0];
+  const plinth_tensor* B = &op.inputs[1];
+  std::shared_ptr<matmul_entry> e = get_entry(*ctx->matmul, pr);
+  // f16/bf16 without a native kernel: dense f32 copies through CAST.
+  std::vector<float> a32, b32;
+  plinth_buffer abuf, bbuf;
+  plinth_tensor ta, tb;
+  if (!e->ok && A->dtype != PLINTH_DTYPE_F32) {
+    auto convert = [&](const plinth_tensor& src, std::vector<float>& store, plinth_buffer& buf,
+                       plinth_tensor& view) {
+      view = dense_f32_view(src);
+      store.resize(size_t(numel(src)));
+      buf.data = store.data();
+      buf.size = store.size() * 4;
+      view.buffer = &buf;
+      plinth_op cast{};
+      cast.struct_size = PLINTH_OP_STRUCT_SIZE;
+      cast.kind = PLINTH_OP_CAST;
+      cast.num_inputs = 1;
+      cast.inputs = &src;
+      cast.num_outputs = 1;
+      cast.outputs = &view;
+      run_cast(ctx, cast);
+    };
+    convert(*A, a32, abuf, ta);
+    convert(*B, b32, bbuf, tb);
+    plinth_op op32 = op;
+    plinth_tensor ins[3] = {ta, tb, op.num_inputs == 3 ? op.inputs[2] : ta};
+    op32.inputs = ins;
+    problem p32;
+    build_problem(op32, p32, c);
+    e = get_entry(*ctx->matmul, p32);
+    A = &ta;
+    B = &tb;
+  }
+  if (!e->ok)
+    return sdk::fail(ctx->host, PLINTH_ERR_UNSUPPORTED,
+                     "cpu launch MATMUL: oneDNN has no matmul for this layout");
+
+  if (omp_get_max_threads() != ctx->threads) omp_set_num_threads(ctx->threads);
+  dnnl::stream strm(ctx->matmul->eng);
+  dnnl::memory am(e->pd.src_desc(), ctx->matmul->eng, data_of<void>(*A));
+  dnnl::memory bm(e->pd.weights_desc(), ctx->matmul->eng, data_of<void>(*B));
+  dnnl::memory cm(e->pd.dst_desc(), ctx->matmul->eng, data_of<void>(out));
+  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}};
+  if (pr.bias) {
+    const int idx = pr.beta != 0.0f ? 1 : 0;
+    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(idx) | DNNL_ARG_SRC_1,
+                 dnnl::memory(bias_md(pr), ctx->matmul->eng, data_of<void>(op.inputs[2])));
+  }
+  e->prim.execute(strm, args);
+  strm.wait();
+  return PLINTH_OK;
+}
+
+}  // namespace plinth::cpu

@@ -1,0 +1,113 @@
+// cpu_matmul_bench.cpp — GFLOP/s of the CPU backend's MATMUL at the MNIST MLP
+// shapes (batch 128: 784-512-256-10, forward and both backward products),
+// plus the per-launch overhead of a 16-element op. Uses the plugin's C table.
+// Thread count: PLINTH_BENCH_THREADS (default 0 = all cores).
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "plinth/backend.h"
+
+extern "C" const plinth_plugin* plinth_plugin_get(void);
+
+struct plinth_config {
+  int64_t threads;
+};
+
+namespace {
+
+plinth_status no_key(void*, const plinth_config*, const char*, void*) { return PLINTH_ERR_NOT_FOUND; }
+
+struct bench_backend {
+  const plinth_backend_v1* t;
+  plinth_backend_ctx* ctx = nullptr;
+  plinth_host host{};
+  bench_backend() {
+    t = static_cast<const plinth_backend_v1*>(plinth_plugin_get()->components[0].table);
+    host.struct_size = PLINTH_HOST_STRUCT_SIZE;
+    host.log = [](void*, plinth_log_level, const char*, const char*) {};
+    host.set_error = [](void*, plinth_status c, const char*) { return c; };
+    host.config_get_int = [](void*, const plinth_config* c, const char* key, int64_t* out) {
+      if (std::strcmp(key, "threads") != 0) return PLINTH_ERR_NOT_FOUND;
+      *out = c->threads;
+      return PLINTH_OK;
+    };
+    host.config_get_bool = reinterpret_cast<decltype(host.config_get_bool)>(&no_key);
+    host.config_get_string = reinterpret_cast<decltype(host.config_get_string)>(&no_key);
+    const char* env = std::getenv("PLINTH_BENCH_THREADS");
+    plinth_config cfg{env ? std::atoll(env) : 0};
+    t->create(&host, &cfg, 0, &ctx);
+  }
+  ~bench_backend() { t->destroy(ctx); }
+  plinth_tensor make(std::vector<int64_t> shape) {
+    plinth_tensor x{};
+    x.struct_size = PLINTH_TENSOR_STRUCT_SIZE;
+    x.dtype = PLINTH_DTYPE_F32;
+    x.ndim = int32_t(shape.size());
+    int64_t s = 1;
+    for (int i = x.ndim - 1; i >= 0; --i) {
+      x.shape[i] = shape[size_t(i)];
+      x.strides[i] = s;
+      s *= shape[size_t(i)];
+    }
+    t->buffer_alloc(ctx, uint64_t(s) * 4, &x.buffer);
+    float* p = static_cast<float*>(t->buffer_host_ptr(ctx, x.buffer));
+    for (int64_t i = 0; i < s; ++i) p[i] = float(i % 7) * 0.1f - 0.3f;
+    return x;
+  }
+};
+
+bench_backend& backend() {
+  static bench_backend b;
+  return b;
+}
+
+// args: M, K, N, trans_a, trans_b
+void BM_matmul(benchmark::State& st) {
+  const int64_t M = st.range(0), K = st.range(1), N = st.range(2);
+  const int ta = int(st.range(3)), tb = int(st.range(4));
+  auto& b = backend();
+  plinth_tensor in[2] = {ta ? b.make({K, M}) : b.make({M, K}), tb ? b.make({N, K}) : b.make({K, N})};
+  plinth_tensor out = b.make({M, N});
+  plinth_matmul_params p{PLINTH_MATMUL_PARAMS_STRUCT_SIZE, ta, tb, 1.0f, 0.0f};
+  plinth_op op{PLINTH_OP_STRUCT_SIZE, PLINTH_OP_MATMUL, 2, in, 1, &out, &p};
+  for (auto _ : st) b.t->launch(b.ctx, nullptr, &op);
+  st.counters["GFLOP/s"] = benchmark::Counter(
+      2.0 * double(M * N * K), benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+  st.counters["threads"] = b.t->num_threads(b.ctx);
+}
+
+// Forward x @ W, dW = x^T @ dy, dx = dy @ W^T for each MLP layer.
+BENCHMARK(BM_matmul)
+    ->ArgNames({"M", "K", "N", "ta", "tb"})
+    ->Args({128, 784, 512, 0, 0})
+    ->Args({784, 128, 512, 1, 0})
+    ->Args({128, 512, 784, 0, 1})
+    ->Args({128, 512, 256, 0, 0})
+    ->Args({512, 128, 256, 1, 0})
+    ->Args({128, 256, 512, 0, 1})
+    ->Args({128, 256, 10, 0, 0})
+    ->Args({256, 128, 10, 1, 0})
+    ->Args({128, 10, 256, 0, 1})
+    ->Args({784, 128, 512, 0, 0})
+    ->Args({256, 128, 10, 0, 0})
+    ->Args({1024, 1024, 1024, 0, 0})
+    ->UseRealTime();
+
+void BM_launch_small_binary(benchmark::State& st) {
+  auto& b = backend();
+  plinth_tensor in[2] = {b.make({16}), b.make({16})};
+  plinth_tensor out = b.make({16});
+  plinth_binary_params p{PLINTH_BINARY_PARAMS_STRUCT_SIZE, PLINTH_BINARY_ADD, 0.0f};
+  plinth_op op{PLINTH_OP_STRUCT_SIZE, PLINTH_OP_BINARY, 2, in, 1, &out, &p};
+  for (auto _ : st) b.t->launch(b.ctx, nullptr, &op);
+}
+BENCHMARK(BM_launch_small_binary);
+
+}  // namespace
+
+BENCHMARK_MAIN();
