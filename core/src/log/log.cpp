@@ -61,8 +61,9 @@ void init_logging_from_env() {
   const char* env = std::getenv("PLINTH_LOG_LEVEL");
   if (!env || !*env) return;
   Status s = set_log_level(env);
-  if (!s) logger().warn("PLINTH_LOG_LEVEL: {}; keeping '{}'", s.message(),
-                        spdlog::level::to_string_view(logger().level()));
+  if (!s)
+    logger().warn("PLINTH_LOG_LEVEL: {}; keeping '{}'", s.message(),
+                  spdlog::level::to_string_view(logger().level()));
 }
 
 Result<spdlog::sink_ptr> add_log_file(const std::filesystem::path& path) {

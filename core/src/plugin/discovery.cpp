@@ -97,7 +97,8 @@ Result<std::vector<FoundManifest>> discover_manifests(const DiscoveryOptions& op
   }
   if (options.use_environment) {
     for (const auto& p : split_path_list(std::getenv("PLINTH_PLUGIN_PATH"))) {
-      if (!c.add(p, "PLINTH_PLUGIN_PATH")) logger().debug("PLINTH_PLUGIN_PATH: {} does not exist, skipped", p);
+      if (!c.add(p, "PLINTH_PLUGIN_PATH"))
+        logger().debug("PLINTH_PLUGIN_PATH: {} does not exist, skipped", p);
     }
   }
   if (options.use_environment && options.use_user) {

@@ -19,16 +19,26 @@ thread_local std::string t_plugin_error;
 
 const char* type_name(toml::node_type t) {
   switch (t) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    default: return "nothing";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    default:
+      return "nothing";
   }
 }
 
@@ -92,11 +102,21 @@ void host_log(void*, plinth_log_level level, const char* plugin, const char* msg
   try {
     spdlog::level::level_enum l = spdlog::level::info;
     switch (level) {
-      case PLINTH_LOG_TRACE: l = spdlog::level::trace; break;
-      case PLINTH_LOG_DEBUG: l = spdlog::level::debug; break;
-      case PLINTH_LOG_INFO: l = spdlog::level::info; break;
-      case PLINTH_LOG_WARN: l = spdlog::level::warn; break;
-      case PLINTH_LOG_ERROR: l = spdlog::level::err; break;
+      case PLINTH_LOG_TRACE:
+        l = spdlog::level::trace;
+        break;
+      case PLINTH_LOG_DEBUG:
+        l = spdlog::level::debug;
+        break;
+      case PLINTH_LOG_INFO:
+        l = spdlog::level::info;
+        break;
+      case PLINTH_LOG_WARN:
+        l = spdlog::level::warn;
+        break;
+      case PLINTH_LOG_ERROR:
+        l = spdlog::level::err;
+        break;
     }
     logger().log(l, "[{}] {}", plugin ? plugin : "plugin", msg ? msg : "");
   } catch (...) {
@@ -132,30 +152,32 @@ plinth_status host_get_float(void*, const plinth_config* cfg, const char* key, d
   return get_scalar(cfg, key, out, read_float);
 }
 plinth_status host_get_bool(void*, const plinth_config* cfg, const char* key, int32_t* out) {
-  return get_scalar(cfg, key, out, [](const plinth_config* c, const toml::node& n, const char* k, int32_t* o) {
-    if (!n.is_boolean()) return type_error(c, n, k, "a boolean");
-    *o = n.as_boolean()->get() ? 1 : 0;
-    return PLINTH_OK;
-  });
+  return get_scalar(cfg, key, out,
+                    [](const plinth_config* c, const toml::node& n, const char* k, int32_t* o) {
+                      if (!n.is_boolean()) return type_error(c, n, k, "a boolean");
+                      *o = n.as_boolean()->get() ? 1 : 0;
+                      return PLINTH_OK;
+                    });
 }
 plinth_status host_get_string(void*, const plinth_config* cfg, const char* key, const char** out) {
   return get_scalar(cfg, key, out, read_string);
 }
 
 plinth_status host_get_path(void*, const plinth_config* cfg, const char* key, const char** out) {
-  return get_scalar(cfg, key, out, [](const plinth_config* c, const toml::node& n, const char* k, const char** o) {
-    const char* s = nullptr;
-    plinth_status st = read_string(c, n, k, &s);
-    if (st != PLINTH_OK) return st;
-    std::filesystem::path p(s);
-    if (p.is_relative()) {
-      const auto base = c->source.empty() ? std::filesystem::current_path() : c->source.parent_path();
-      p = base / p;
-    }
-    c->strings.push_back(p.lexically_normal().string());
-    *o = c->strings.back().c_str();
-    return PLINTH_OK;
-  });
+  return get_scalar(
+      cfg, key, out, [](const plinth_config* c, const toml::node& n, const char* k, const char** o) {
+        const char* s = nullptr;
+        plinth_status st = read_string(c, n, k, &s);
+        if (st != PLINTH_OK) return st;
+        std::filesystem::path p(s);
+        if (p.is_relative()) {
+          const auto base = c->source.empty() ? std::filesystem::current_path() : c->source.parent_path();
+          p = base / p;
+        }
+        c->strings.push_back(p.lexically_normal().string());
+        *o = c->strings.back().c_str();
+        return PLINTH_OK;
+      });
 }
 
 // The array at `key`, or a status (not found / wrong type) in *st.
@@ -175,7 +197,8 @@ const toml::array* lookup_array(const plinth_config* cfg, const char* key, plint
 
 plinth_status host_array_size(void*, const plinth_config* cfg, const char* key, size_t* out) {
   return guarded([&] {
-    if (!key || !out) return host_set_error(nullptr, PLINTH_ERR_INVALID_ARGUMENT, "config lookup: NULL argument");
+    if (!key || !out)
+      return host_set_error(nullptr, PLINTH_ERR_INVALID_ARGUMENT, "config lookup: NULL argument");
     plinth_status st;
     const toml::array* a = lookup_array(cfg, key, &st);
     if (a) *out = a->size();
@@ -186,7 +209,8 @@ plinth_status host_array_size(void*, const plinth_config* cfg, const char* key, 
 template <class T, class Read>
 plinth_status get_element(const plinth_config* cfg, const char* key, size_t i, T* out, Read read) {
   return guarded([&] {
-    if (!key || !out) return host_set_error(nullptr, PLINTH_ERR_INVALID_ARGUMENT, "config lookup: NULL argument");
+    if (!key || !out)
+      return host_set_error(nullptr, PLINTH_ERR_INVALID_ARGUMENT, "config lookup: NULL argument");
     plinth_status st;
     const toml::array* a = lookup_array(cfg, key, &st);
     if (!a) return st;
@@ -206,7 +230,8 @@ plinth_status host_array_int(void*, const plinth_config* cfg, const char* key, s
 plinth_status host_array_float(void*, const plinth_config* cfg, const char* key, size_t i, double* out) {
   return get_element(cfg, key, i, out, read_float);
 }
-plinth_status host_array_string(void*, const plinth_config* cfg, const char* key, size_t i, const char** out) {
+plinth_status host_array_string(void*, const plinth_config* cfg, const char* key, size_t i,
+                                const char** out) {
   return get_element(cfg, key, i, out, read_string);
 }
 
@@ -229,10 +254,9 @@ Status plugin_status(plinth_status s, std::string_view what) {
 
 const plinth_host* plugin_host() {
   static const plinth_host host = {
-      PLINTH_HOST_STRUCT_SIZE, PLINTH_ABI_MAJOR, PLINTH_ABI_MINOR, nullptr,
-      host_log,                host_set_error,   host_get_int,     host_get_float,
-      host_get_bool,           host_get_string,  host_array_size,  host_array_int,
-      host_array_float,        host_array_string, host_get_path,
+      PLINTH_HOST_STRUCT_SIZE, PLINTH_ABI_MAJOR, PLINTH_ABI_MINOR, nullptr,           host_log,
+      host_set_error,          host_get_int,     host_get_float,   host_get_bool,     host_get_string,
+      host_array_size,         host_array_int,   host_array_float, host_array_string, host_get_path,
   };
   return &host;
 }

@@ -15,8 +15,7 @@ namespace plinth {
 
 Result<std::shared_ptr<Library>> Library::open(const std::filesystem::path& path) {
   std::error_code fec;
-  if (!std::filesystem::is_regular_file(path, fec))
-    return error(errc::io, "library not found");
+  if (!std::filesystem::is_regular_file(path, fec)) return error(errc::io, "library not found");
   boost::dll::fs::error_code ec;
   boost::dll::shared_library lib;
   lib.load(boost::dll::fs::path(path.string()),

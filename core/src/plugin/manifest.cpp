@@ -22,16 +22,26 @@ std::string where(const std::filesystem::path& file, const toml::source_region& 
 
 const char* type_name(toml::node_type t) {
   switch (t) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    default: return "nothing";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    default:
+      return "nothing";
   }
 }
 
@@ -139,10 +149,14 @@ bool parse_entry(const toml::table& t, const std::filesystem::path& file, Manife
 
 const char* kind_name(plinth_kind kind) {
   switch (kind) {
-    case PLINTH_KIND_BACKEND: return "backend";
-    case PLINTH_KIND_COMM: return "comm";
-    case PLINTH_KIND_OPTIMIZER: return "optimizer";
-    case PLINTH_KIND_DATA: return "data";
+    case PLINTH_KIND_BACKEND:
+      return "backend";
+    case PLINTH_KIND_COMM:
+      return "comm";
+    case PLINTH_KIND_OPTIMIZER:
+      return "optimizer";
+    case PLINTH_KIND_DATA:
+      return "data";
   }
   return "unknown";
 }

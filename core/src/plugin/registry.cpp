@@ -109,20 +109,28 @@ std::vector<std::string> missing_functions(plinth_kind kind, const void* table) 
 
 size_t table_min_size(plinth_kind kind) {
   switch (kind) {
-    case PLINTH_KIND_BACKEND: return PLINTH_BACKEND_V1_MIN_STRUCT_SIZE;
-    case PLINTH_KIND_COMM: return PLINTH_COMM_V1_MIN_STRUCT_SIZE;
-    case PLINTH_KIND_OPTIMIZER: return PLINTH_OPTIMIZER_V1_MIN_STRUCT_SIZE;
-    case PLINTH_KIND_DATA: return PLINTH_DATA_V1_MIN_STRUCT_SIZE;
+    case PLINTH_KIND_BACKEND:
+      return PLINTH_BACKEND_V1_MIN_STRUCT_SIZE;
+    case PLINTH_KIND_COMM:
+      return PLINTH_COMM_V1_MIN_STRUCT_SIZE;
+    case PLINTH_KIND_OPTIMIZER:
+      return PLINTH_OPTIMIZER_V1_MIN_STRUCT_SIZE;
+    case PLINTH_KIND_DATA:
+      return PLINTH_DATA_V1_MIN_STRUCT_SIZE;
   }
   return 0;
 }
 
 const char* table_type(plinth_kind kind) {
   switch (kind) {
-    case PLINTH_KIND_BACKEND: return "plinth_backend_v1";
-    case PLINTH_KIND_COMM: return "plinth_comm_v1";
-    case PLINTH_KIND_OPTIMIZER: return "plinth_optimizer_v1";
-    case PLINTH_KIND_DATA: return "plinth_data_v1";
+    case PLINTH_KIND_BACKEND:
+      return "plinth_backend_v1";
+    case PLINTH_KIND_COMM:
+      return "plinth_comm_v1";
+    case PLINTH_KIND_OPTIMIZER:
+      return "plinth_optimizer_v1";
+    case PLINTH_KIND_DATA:
+      return "plinth_data_v1";
   }
   return "?";
 }
@@ -155,8 +163,9 @@ std::optional<Failure> validate(const plinth_plugin* p, const ManifestEntry& e, 
                        ", this core provides ABI " + core,
                    "rebuild against Plinth SDK " + std::to_string(PLINTH_ABI_MAJOR)};
   if (p->struct_size < kPluginMinSize)
-    return Failure{"plinth_plugin.struct_size is " + std::to_string(p->struct_size) + ", the minimum for ABI " +
-                       std::to_string(PLINTH_ABI_MAJOR) + " is " + std::to_string(kPluginMinSize),
+    return Failure{"plinth_plugin.struct_size is " + std::to_string(p->struct_size) +
+                       ", the minimum for ABI " + std::to_string(PLINTH_ABI_MAJOR) + " is " +
+                       std::to_string(kPluginMinSize),
                    "set struct_size = PLINTH_PLUGIN_STRUCT_SIZE"};
   if (!p->name || e.name != p->name)
     return Failure{std::string("the library calls itself '") + (p->name ? p->name : "(NULL)") +
@@ -309,8 +318,8 @@ bool RegistryImpl::load_one(PluginInfo& info) {
   auto lib = Library::open(e.path);
   if (!lib) {
     fail(info, lib.status().message(),
-         "is it built for this platform, and are the libraries it needs installed? (try: ldd " + e.path.string() +
-             ")");
+         "is it built for this platform, and are the libraries it needs installed? (try: ldd " +
+             e.path.string() + ")");
     return false;
   }
   auto get = (*lib)->get<const plinth_plugin*()>(PLINTH_PLUGIN_GET_SYMBOL);
@@ -386,9 +395,9 @@ void RegistryImpl::load(const std::vector<FoundManifest>& files) {
   std::vector<bool> prefailed(plugins_.size(), false);
   for (size_t i = 0; i < plugins_.size(); ++i) {
     auto range = parse_abi_range(plugins_[i].entry.abi.empty() ? std::to_string(PLINTH_ABI_MAJOR)
-                                                                : plugins_[i].entry.abi);
-    std::string why = range ? abi_range_mismatch(*range, PLINTH_ABI_MAJOR, PLINTH_ABI_MINOR)
-                            : range.status().message();
+                                                               : plugins_[i].entry.abi);
+    std::string why =
+        range ? abi_range_mismatch(*range, PLINTH_ABI_MAJOR, PLINTH_ABI_MINOR) : range.status().message();
     if (!why.empty()) {
       prefailed[i] = true;
       fail(plugins_[i], "manifest " + why,
@@ -469,9 +478,12 @@ void RegistryImpl::resolve_components() {
 
 const char* state_name(PluginState state) {
   switch (state) {
-    case PluginState::loaded: return "loaded";
-    case PluginState::failed: return "failed";
-    case PluginState::shadowed: return "shadowed";
+    case PluginState::loaded:
+      return "loaded";
+    case PluginState::failed:
+      return "failed";
+    case PluginState::shadowed:
+      return "shadowed";
   }
   return "?";
 }
