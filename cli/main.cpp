@@ -1,2 +1,101 @@
-// main.cpp — placeholder entry point; replaced by the CLI implementation.
-int main() { return 0; }
+// main.cpp — the `plinth` entry point: global options (--log-level,
+// --plugin-path, --no-system-plugins, --version), then one call per command
+// group (commands.hpp), then runs the chosen command. Exit codes: 0 success,
+// 1 runtime failure, 2 bad input. Not here: any command's behaviour.
+#include <cstdio>
+#include <exception>
+#include <fstream>
+#include <iostream>
+
+#include "commands.hpp"
+#include "plinth/log.hpp"
+
+#ifndef PLINTH_VERSION
+#define PLINTH_VERSION "0.0.0"
+#endif
+
+namespace plinth::cli {
+
+DiscoveryOptions Context::discovery(const std::vector<std::filesystem::path>& extra) const {
+  DiscoveryOptions o;
+  for (const auto& p : plugin_paths) o.pipeline_manifests.emplace_back(p);
+  for (const auto& p : extra) o.pipeline_manifests.push_back(p);
+  o.use_user = !no_system_plugins;
+  o.use_system = !no_system_plugins;
+  o.use_install = !no_install_plugins;
+  return o;
+}
+
+std::shared_ptr<Registry> Context::open_registry(int* exit_code,
+                                                 const std::vector<std::filesystem::path>& extra) const {
+  for (const auto& p : plugin_paths) {
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(p, ec) && !std::ifstream(p)) {
+      std::fprintf(stderr, "plinth: cannot read manifest %s\n", p.c_str());
+      *exit_code = kExitBadInput;
+      return nullptr;
+    }
+  }
+  auto reg = Registry::open(discovery(extra));
+  if (!reg) {
+    std::fprintf(stderr, "plinth: %s\n", reg.status().message().c_str());
+    *exit_code = reg.status().exit_code();
+    return nullptr;
+  }
+  return *reg;
+}
+
+namespace {
+
+int run_main(int argc, char** argv) {
+  Context ctx;
+  CLI::App app{"plinth: train models from a pipeline.toml with plugin backends", "plinth"};
+  app.fallthrough();  // global options may follow a subcommand
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("plinth ") + PLINTH_VERSION + " (ABI " +
+                                        std::to_string(PLINTH_ABI_MAJOR) + "." +
+                                        std::to_string(PLINTH_ABI_MINOR) + ")");
+  app.add_option("--log-level", ctx.log_level, "Log level (default: $PLINTH_LOG_LEVEL or info)")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app.add_option("--plugin-path", ctx.plugin_paths,
+                 "Extra plugin manifest file or folder, searched first (repeatable)")
+      ->allow_extra_args(false);  // one path per --plugin-path
+  app.add_flag("--no-system-plugins", ctx.no_system_plugins,
+               "Do not read /etc/plinth/plugins.d or the user's plugins.d");
+  app.add_flag("--no-install-plugins", ctx.no_install_plugins,
+               "Do not read the install's share/plinth/plugins.d");
+
+  add_plugins_commands(app, ctx);
+  // Training commands (train, validate, resolve) live in cmd_train.cpp.
+  add_train_commands(app, ctx);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);  // prints help/version (0) or the error
+    return rc == 0 ? kExitOk : kExitBadInput;
+  }
+
+  init_logging_from_env();
+  if (Status s = set_log_level(ctx.log_level); !s) {
+    std::fprintf(stderr, "plinth: %s\n", s.message().c_str());
+    return kExitBadInput;
+  }
+  if (!ctx.run) {
+    std::cerr << app.help();
+    return kExitBadInput;
+  }
+  return ctx.run();
+}
+
+}  // namespace
+}  // namespace plinth::cli
+
+int main(int argc, char** argv) {
+  try {
+    return plinth::cli::run_main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "plinth: internal error: %s\n", e.what());
+    return plinth::cli::kExitFailure;
+  }
+}

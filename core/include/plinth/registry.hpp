@@ -38,7 +38,11 @@ struct ComponentInfo {
   plinth_kind kind;
   std::string name;
   std::string description;
-  const plinth_component* component = nullptr;  // valid while the registry lives
+  const plinth_component* component = nullptr;  // valid while the registry lives; NULL unless loaded
+  // Non-empty when another loaded plugin provides a component of the same
+  // kind and name and wins (higher priority, or earlier precedence on a tie):
+  // "<plugin>". A shadowed component is not returned by find().
+  std::string shadowed_by;
 };
 
 struct PluginInfo {
@@ -50,14 +54,20 @@ struct PluginInfo {
   uint32_t abi_major = 0, abi_minor = 0;
   std::string sha256;  // of the library file, when it could be read
   std::vector<ComponentInfo> components;
+  std::string origin;           // where its manifest was found: "pipeline", "PLINTH_PLUGIN_PATH", "user", "system", "install"
+  std::optional<int32_t> score;  // plinth_plugin_score(), when the library exports it
 };
+
+const char* state_name(PluginState state);  // "loaded" | "failed" | "shadowed"
+
 
 // Where to look for manifests, highest precedence first (see docs/plugins.md):
 // the pipeline's [plugins] manifests, $PLINTH_PLUGIN_PATH, the user's config
 // folder, /etc/plinth/plugins.d, the install's share/plinth/plugins.d.
 struct DiscoveryOptions {
   std::vector<std::filesystem::path> pipeline_manifests;  // files or folders
-  bool use_environment = true;   // $PLINTH_PLUGIN_PATH, $XDG_CONFIG_HOME/plinth/plugins.d
+  bool use_environment = true;   // $PLINTH_PLUGIN_PATH, and the user folder when use_user
+  bool use_user = true;          // $XDG_CONFIG_HOME/plinth/plugins.d (or ~/.config/plinth/plugins.d)
   bool use_system = true;        // /etc/plinth/plugins.d
   bool use_install = true;       // <prefix>/share/plinth/plugins.d next to the binary
 };
@@ -88,6 +98,9 @@ class Registry {
   // The host services table given to plugins (log routed into spdlog).
   virtual const plinth_host* host() const = 0;
 };
+
+// The services table given to every plugin (process-wide, static storage).
+const plinth_host* plugin_host();
 
 // The last error message a plugin set with host->set_error on this thread,
 // then cleared. Empty when none.

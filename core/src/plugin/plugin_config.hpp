@@ -14,7 +14,7 @@
 
 struct plinth_config {
   const toml::table* table = nullptr;
-  std::filesystem::path source;            // file the table came from
+  std::filesystem::path source;             // file the table came from
   mutable std::deque<std::string> strings;  // storage for strings handed out (paths)
 };
 

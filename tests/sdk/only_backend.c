@@ -1,0 +1,2 @@
+/* backend.h compiled alone as C99. */
+#include "plinth/backend.h"

@@ -1,0 +1,2 @@
+/* comm.h compiled alone as C99. */
+#include "plinth/comm.h"

@@ -1,0 +1,2 @@
+/* data.h compiled alone as C99. */
+#include "plinth/data.h"

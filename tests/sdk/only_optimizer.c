@@ -1,0 +1,2 @@
+/* optimizer.h compiled alone as C99. */
+#include "plinth/optimizer.h"

@@ -1,0 +1,2 @@
+/* plugin.h compiled alone as C99. */
+#include "plinth/plugin.h"
