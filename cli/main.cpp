@@ -51,7 +51,6 @@ int run_main(int argc, char** argv) {
   Context ctx;
   CLI::App app{"plinth: train models from a pipeline.toml with plugin backends", "plinth"};
   app.fallthrough();  // global options may follow a subcommand
-  app.require_subcommand(1);
   app.set_version_flag("--version", std::string("plinth ") + PLINTH_VERSION + " (ABI " +
                                         std::to_string(PLINTH_ABI_MAJOR) + "." +
                                         std::to_string(PLINTH_ABI_MINOR) + ")");

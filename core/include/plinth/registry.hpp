@@ -1,7 +1,9 @@
 // registry.hpp — the plugin registry: finds manifests, reads them before any
 // library is opened, loads each library through Boost.DLL, validates its
 // tables, and hands out components by (kind, name). A broken plugin is
-// recorded with its reason and skipped; the rest still load.
+// recorded with its reason and skipped; the rest still load. Plugins must
+// not throw: an exception escaping init() is caught here (catch (...)) and
+// reported as a failed plugin, which works for g++-built C++ plugins only.
 // Not here: parsing the pipeline (config/), running ops (exec/).
 #pragma once
 
