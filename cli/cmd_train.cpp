@@ -1,9 +1,95 @@
-// cmd_train.cpp — placeholder for the train / validate / resolve command
-// group; it adds no commands yet. Replaced by the trainer's command file.
+// cmd_train.cpp — `plinth train`, `plinth validate` and `plinth resolve`:
+// load a pipeline, open the plugins it needs and hand it to the trainer.
+// Not here: the training loop itself (core/src/train/trainer.cpp).
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
 #include "commands.hpp"
+#include "config/pipeline.hpp"
+#include "train/trainer.hpp"
 
 namespace plinth::cli {
+namespace {
 
-void add_train_commands(CLI::App& /*app*/, Context& /*ctx*/) {}
+int fail(const Status& s) {
+  std::fprintf(stderr, "plinth: error: %s\n", s.message().c_str());
+  return s.exit_code();
+}
+
+struct TrainArgs {
+  std::string pipeline;
+  bool no_progress = false;
+  std::string out_dir;  // overrides [run] out_dir
+};
+
+// Load the pipeline and everything it names; nothing is written.
+Result<train::TrainerPtr> prepare_pipeline(const Context& ctx, const std::string& file, bool progress,
+                                           std::chrono::steady_clock::time_point started, int* exit_code,
+                                           const std::string& out_dir = {}) {
+  auto p = config::load_pipeline(file);
+  if (!p) return p.status();
+  if (!out_dir.empty()) p->run.out_dir = out_dir;
+  auto registry = ctx.open_registry(exit_code, p->plugins.manifests);
+  if (!registry) return error(errc::internal, "the plugin registry could not be opened");
+  train::TrainOptions o;
+  o.started = started;
+  o.progress = progress;
+  return train::prepare(std::move(*p), registry, o);
+}
+
+}  // namespace
+
+void add_train_commands(CLI::App& app, Context& ctx) {
+  auto args = std::make_shared<TrainArgs>();
+
+  auto* train = app.add_subcommand("train", "Train a pipeline; the run is written to runs/<name>/");
+  train->add_option("pipeline", args->pipeline, "The pipeline TOML file")->required();
+  train->add_flag("--no-progress", args->no_progress, "Plain log lines instead of a live progress line");
+  train->add_option("--out-dir", args->out_dir, "Write the run under this folder instead of [run] out_dir");
+  train->callback([&ctx, args] {
+    ctx.run = [&ctx, args] {
+      const auto started = std::chrono::steady_clock::now();
+      int code = kExitOk;
+      auto t = prepare_pipeline(ctx, args->pipeline, !args->no_progress, started, &code, args->out_dir);
+      if (!t) return code != kExitOk ? code : fail(t.status());
+      auto out = train::run(**t);
+      if (!out) return fail(out.status());
+      std::fprintf(stderr, "done: %lld steps in %.2f s", static_cast<long long>(out->steps), out->seconds);
+      if (out->final_eval_accuracy >= 0) std::fprintf(stderr, ", eval accuracy %.2f%%", out->final_eval_accuracy * 100);
+      if (out->final_eval_loss >= 0) std::fprintf(stderr, ", eval loss %.4f", out->final_eval_loss);
+      if (out->time_to_target >= 0)
+        std::fprintf(stderr, ", time to target %.2f s", out->time_to_target);
+      else
+        std::fprintf(stderr, ", target not reached");
+      std::fprintf(stderr, "%s; run: %s\n", out->interrupted ? " (interrupted)" : "", out->run_dir.c_str());
+      return kExitOk;
+    };
+  });
+
+  auto* validate = app.add_subcommand("validate", "Check a pipeline, its plugins, data and model without training");
+  validate->add_option("pipeline", args->pipeline, "The pipeline TOML file")->required();
+  validate->callback([&ctx, args] {
+    ctx.run = [&ctx, args] {
+      int code = kExitOk;
+      auto t = prepare_pipeline(ctx, args->pipeline, false, std::chrono::steady_clock::now(), &code);
+      if (!t) return code != kExitOk ? code : fail(t.status());
+      std::printf("%s: ok\n", args->pipeline.c_str());
+      return kExitOk;
+    };
+  });
+
+  auto* resolve = app.add_subcommand("resolve", "Print a pipeline with every default filled in");
+  resolve->add_option("pipeline", args->pipeline, "The pipeline TOML file")->required();
+  resolve->callback([args, &ctx] {
+    ctx.run = [args] {
+      auto p = config::load_pipeline(args->pipeline);
+      if (!p) return fail(p.status());
+      std::cout << config::resolved_toml(*p);
+      return kExitOk;
+    };
+  });
+}
 
 }  // namespace plinth::cli

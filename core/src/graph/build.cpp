@@ -59,7 +59,7 @@ Result<Graph> build(const config::Pipeline& p, const DataShape& data, const Buil
   int h = g.input;  // the running activation
   uint64_t dropout_index = 0;
   for (const auto& l : p.model.layers) {
-    const auto& hs = g.values[h].shape;
+    const std::vector<int64_t> hs = g.values[h].shape;  // a copy: add_value may reallocate
     if (l.type == "flatten") {
       int64_t rest = 1;
       for (size_t i = 1; i < hs.size(); ++i) rest *= hs[i];
@@ -121,7 +121,7 @@ Result<Graph> build(const config::Pipeline& p, const DataShape& data, const Buil
     }
   }
   g.prediction = h;
-  const auto& ps = g.values[h].shape;
+  const std::vector<int64_t> ps = g.values[h].shape;
 
   g.losses = g.add_value("loss.rows", PLINTH_DTYPE_F32, {B}, Role::activation);
   g.loss_sum = g.add_value(opt.training ? "loss.sum" : "eval.loss.sum", PLINTH_DTYPE_F32, {}, Role::stat);
@@ -196,23 +196,27 @@ Status differentiate(Graph& g) {
     int r = g.root(v);
     if (g.values[r].grad < 0) {
       Role role = g.values[r].role == Role::param ? Role::grad : Role::activation;
-      int gr = g.add_value(g.values[r].name + ".grad", PLINTH_DTYPE_F32, g.values[r].shape, role);
+      const std::vector<int64_t> shape = g.values[r].shape;
+      int gr = g.add_value(g.values[r].name + ".grad", PLINTH_DTYPE_F32, shape, role);
       g.values[r].grad = gr;
     }
     int gr = g.values[r].grad;
     if (r == v) return gr;
-    return g.add_view(gr, g.values[v].shape, g.values[v].name + ".grad");
+    const std::vector<int64_t> shape = g.values[v].shape;
+    return g.add_view(gr, shape, g.values[v].name + ".grad");
   };
   // Where a contribution to d(v) goes: d(v) itself if first, else a temporary
   // that `finish` adds in.
   auto target_for = [&](int v) -> std::pair<int, int> {
     int gv = grad_of(v);
     int r = g.root(gv);
+    if (written.size() < g.values.size()) written.resize(g.values.size(), 0);
     if (!written[r]) {
       written[r] = 1;
       return {gv, -1};
     }
-    int tmp = g.add_value(g.values[v].name + ".gradpart", PLINTH_DTYPE_F32, g.values[v].shape, Role::activation);
+    const std::vector<int64_t> shape = g.values[v].shape;
+    int tmp = g.add_value(g.values[v].name + ".gradpart", PLINTH_DTYPE_F32, shape, Role::activation);
     return {tmp, gv};
   };
   auto finish = [&](std::pair<int, int> t, const std::string& layer) {
@@ -304,7 +308,8 @@ Status differentiate(Graph& g) {
           tx = target_for(x);
           dx = tx.first;
         } else {
-          dx = g.add_value(n.layer + ".dx_unused", PLINTH_DTYPE_F32, g.values[x].shape, Role::activation);
+          const std::vector<int64_t> xs = g.values[x].shape;
+          dx = g.add_value(n.layer + ".dx_unused", PLINTH_DTYPE_F32, xs, Role::activation);
         }
         bw.push_back({PLINTH_OP_LAYERNORM_BACKWARD,
                       {grad_of(n.outputs[0]), x, gamma, n.outputs[1], n.outputs[2]},

@@ -35,10 +35,6 @@ std::atomic<bool> g_stop{false};
 using clock = std::chrono::steady_clock;
 double seconds_since(clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); }
 
-std::string where(const config::Pipeline& p, const toml::node& n) {
-  const auto& b = n.source().begin;
-  return p.source.string() + ":" + std::to_string(b.line) + ":" + std::to_string(b.column);
-}
 
 // A plugin table's keys against the component's declared config_keys.
 Status check_keys(const config::Pipeline& p, const toml::table& t, std::string_view section,
