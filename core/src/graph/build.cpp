@@ -58,7 +58,9 @@ Result<Graph> build(const config::Pipeline& p, const DataShape& data, const Buil
 
   int h = g.input;  // the running activation
   uint64_t dropout_index = 0;
+  const config::LayerSpec* last_layer = nullptr;  // for errors about the model's output
   for (const auto& l : p.model.layers) {
+    last_layer = &l;
     const std::vector<int64_t> hs = g.values[h].shape;  // a copy: add_value may reallocate
     if (l.type == "flatten") {
       int64_t rest = 1;
@@ -130,10 +132,11 @@ Result<Graph> build(const config::Pipeline& p, const DataShape& data, const Buil
       return error(errc::config, p.source.string() + ": loss cross_entropy expects the model output (B, C), got " +
                                      shape_str(ps) + " (add a flatten or linear layer)");
     const int64_t C = ps[1];
-    if (data.num_classes > C)
-      return error(errc::config, p.source.string() + ": the data has " + std::to_string(data.num_classes) +
-                                     " classes but the model outputs " + std::to_string(C) +
-                                     " (last linear layer 'out')");
+    if (data.num_classes > C) {
+      std::string what = "the data has " + std::to_string(data.num_classes) + " classes but the model outputs " +
+                         std::to_string(C) + " (set 'out' of the last linear layer)";
+      return last_layer ? layer_error(p, *last_layer, what) : error(errc::config, p.source.string() + ": " + what);
+    }
     if (data.target_dtype != PLINTH_DTYPE_I32 || !data.target_shape.empty())
       return error(errc::config, p.source.string() +
                                      ": loss cross_entropy needs a scalar i32 class label per sample");

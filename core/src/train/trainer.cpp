@@ -235,7 +235,7 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
     if (!comp) return Status(comp.status()).with_context(p.source.string() + ": [" + what + "] source");
     PLINTH_TRY(check_keys(p, d.table, what, *comp, {}));
     t->configs.push_back(make_plugin_config(d.table, p.source));
-    return data::Source::open(reg, d.source, t->configs.back().get(), std::string("[") + what + "]");
+    return data::Source::open(reg, d.source, t->configs.back().get(), p.source.string() + ": [" + what + "]");
   };
   auto tr = open_source(p.train_data, "data.train");
   if (!tr) return tr.status();
