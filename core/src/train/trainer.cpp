@@ -20,6 +20,7 @@
 #include "data/loader.hpp"
 #include "exec/program.hpp"
 #include "graph/build.hpp"
+#include "plinth/log.hpp"
 #include "plinth/optimizer.h"
 #include "plugin/plugin_config.hpp"
 #include "train/safetensors.hpp"
@@ -91,7 +92,11 @@ class Trainer {
   }
 
   Result<exec::Program*> program(int64_t rows, bool training);
+  std::vector<plinth_optim_param> opt_args;          // one per parameter
+  std::vector<plinth_tensor> opt_state, opt_scratch;  // their state and scratch views
+
   Status init_params();
+  void prepare_optimizer_args();
   Status optimizer_step(int64_t step, double lr);
   Result<std::pair<double, double>> evaluate();  // (loss, accuracy or -1)
   Status check_labels(const data::Batch& b) const;
@@ -131,25 +136,34 @@ Status Trainer::init_params() {
   return {};
 }
 
+// The optimizer's per-parameter arguments, made once so a step allocates nothing.
+void Trainer::prepare_optimizer_args() {
+  const size_t n = params.size();
+  opt_state.resize(n * static_cast<size_t>(state_slots));
+  opt_scratch.resize(n * static_cast<size_t>(scratch_slots));
+  opt_args.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    const std::string& name = param_names[i];
+    for (int32_t s = 0; s < state_slots; ++s) opt_state[i * state_slots + s] = store->tensor(name + "." + slot_names[s]);
+    for (int32_t s = 0; s < scratch_slots; ++s)
+      opt_scratch[i * scratch_slots + s] = store->tensor(name + ".scratch" + std::to_string(s));
+    opt_args[i] = {sizeof(plinth_optim_param),
+                   name.c_str(),
+                   store->tensor(name),
+                   store->tensor(name + ".grad"),
+                   opt_state.data() + i * state_slots,
+                   opt_scratch.data() + i * scratch_slots,
+                   params[i].weight_decay ? 1 : 0};
+  }
+}
+
 Status Trainer::optimizer_step(int64_t step, double lr) {
   OptimOps ctx{backend.get()};
   plinth_optim_ops ops{sizeof(plinth_optim_ops), &ctx, &OptimOps::supports, &OptimOps::launch};
   plinth_optim_step_info info{sizeof info, lr, step};
-  std::vector<plinth_tensor> state(static_cast<size_t>(state_slots)), scratch(static_cast<size_t>(scratch_slots));
-  for (size_t i = 0; i < params.size(); ++i) {
-    const std::string& name = param_names[i];
-    for (int32_t s = 0; s < state_slots; ++s) state[s] = store->tensor(name + "." + slot_names[s]);
-    for (int32_t s = 0; s < scratch_slots; ++s) scratch[s] = store->tensor(name + ".scratch" + std::to_string(s));
-    plinth_optim_param prm{sizeof prm,
-                           name.c_str(),
-                           store->tensor(name),
-                           store->tensor(name + ".grad"),
-                           state.data(),
-                           scratch.data(),
-                           params[i].weight_decay ? 1 : 0};
-    if (plinth_status st = opt_table->step(optimizer, &ops, &prm, &info); st != PLINTH_OK)
-      return plugin_status(st, "optimizer '" + p.optimizer.name + "' step on " + name);
-  }
+  for (const auto& arg : opt_args)
+    if (plinth_status st = opt_table->step(optimizer, &ops, &arg, &info); st != PLINTH_OK)
+      return plugin_status(st, "optimizer '" + p.optimizer.name + "' step on " + arg.name);
   return {};
 }
 
@@ -314,6 +328,7 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
   PLINTH_TRY(st.declare("eval.loss.sum", exec::Store::stats, PLINTH_DTYPE_F32, {}));
   PLINTH_TRY(st.allocate());
   PLINTH_TRY(t->init_params());
+  t->prepare_optimizer_args();
   if (auto prog = t->program(B, true); !prog) return prog.status();
 
   // Loaders and schedule.
@@ -363,6 +378,15 @@ Result<TrainOutcome> run(Trainer& t) {
     PLINTH_TRY(write_file_atomic(dir / "plugins.json", plugins.dump(2) + "\n"));
   }
   const auto metrics = dir / "metrics.jsonl";
+  // The run's log: everything the core and plugins log while it trains.
+  auto log_sink = add_log_file(dir / "log.txt");
+  if (!log_sink) return log_sink.status();
+  struct SinkGuard {
+    spdlog::sink_ptr sink;
+    ~SinkGuard() { remove_log_sink(sink); }
+  } sink_guard{*log_sink};
+  logger().info("run {}: {} steps of batch {} on backend '{}' ({})", dir.string(), t.total_steps,
+                 p.train.batch_size, t.backend->name(), t.backend->properties().name);
 
   g_stop = false;
   auto old_handler = std::signal(SIGINT, [](int) { request_stop(); });
