@@ -27,15 +27,17 @@ extern const plinth_host* g_host;
 // Thread pool: persistent workers, static partitioning.
 // ---------------------------------------------------------------------------
 
-// A fixed set of worker threads. run(n_blocks, fn) calls fn(i) for i in
-// [0, n_blocks) with block i always executed by thread i % size() (block 0 by
-// the caller), so which thread computes what never depends on timing. Callers
-// that find the pool busy (another thread is using it) run the blocks inline;
-// results are identical because the blocks are the same.
+// The backend's parallel loops run on the OpenMP team, the same threads
+// oneDNN's matmul uses (Debian's libdnnl is built with OpenMP): one set of
+// threads for the whole step, so no two pools spin against each other on the
+// same cores. run(n_blocks, fn) calls fn(i) for i in [0, n_blocks) with block i
+// executed by team thread i % size(); the blocks, not the threads, fix the
+// arithmetic, so results never depend on timing. A caller that finds the team
+// busy (another thread is using it) runs the blocks inline, with identical
+// results.
 class thread_pool {
  public:
-  explicit thread_pool(int threads);
-  ~thread_pool();
+  explicit thread_pool(int threads) : threads_(threads < 1 ? 1 : threads) {}
   thread_pool(const thread_pool&) = delete;
   thread_pool& operator=(const thread_pool&) = delete;
 
@@ -50,19 +52,9 @@ class thread_pool {
 
  private:
   void run_impl(int64_t n_blocks, void (*fn)(void*, int64_t), void* arg);
-  void worker(int index);
 
   int threads_;
-  std::vector<std::thread> workers_;
-  std::mutex busy_;  // held by the caller currently using the workers
-  std::mutex m_;
-  std::condition_variable cv_;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
-  bool stop_ = false;
-  void (*fn_)(void*, int64_t) = nullptr;
-  void* arg_ = nullptr;
-  int64_t n_blocks_ = 0;
+  std::mutex busy_;  // held by the caller currently using the team
 };
 
 // ---------------------------------------------------------------------------

@@ -114,8 +114,13 @@ Result<std::unique_ptr<Program>> Program::compile(const graph::Graph& g, Store& 
       if (!store.has(val.name)) return error(errc::internal, "no persistent storage for '" + val.name + "'");
       continue;
     }
-    if (val.role != graph::Role::activation) first[v] = 0;  // written before the first launch
-    if (first[v] < 0) continue;                             // never used
+    if (val.role != graph::Role::activation) {
+      // The batch is written before the first launch and kept to the last, so
+      // a step can be run again on the same batch.
+      first[v] = 0;
+      last[v] = static_cast<int>(p.nodes_.size()) - 1;
+    }
+    if (first[v] < 0) continue;  // never used
     items.push_back({bytes_of(val.dtype, val.shape), first[v], last[v], 0});
     item_value.push_back(v);
   }
