@@ -33,7 +33,8 @@ int main(int argc, char** argv) {
        << "]\nnum_classes = " << classes << "\nseed = 1\n";
   std::stringstream hs(hidden);
   for (std::string h; std::getline(hs, h, ',');)
-    if (!h.empty()) toml << "[[model.layer]]\ntype = \"linear\"\nout = " << h << "\n[[model.layer]]\ntype = \"relu\"\n";
+    if (!h.empty())
+      toml << "[[model.layer]]\ntype = \"linear\"\nout = " << h << "\n[[model.layer]]\ntype = \"relu\"\n";
   toml << "[[model.layer]]\ntype = \"linear\"\nout = " << classes << "\n"
        << "[optimizer]\nname = \"adamw\"\nlr = 1e-3\nweight_decay = 0.01\n"
        << "[train]\nbatch_size = " << batch << "\nepochs = 1\n";
@@ -49,8 +50,10 @@ int main(int argc, char** argv) {
   if (!trainer) return std::fprintf(stderr, "%s\n", trainer.status().message().c_str()), 2;
   auto t = plinth::train::time_steps(**trainer, warmup, steps);
   if (!t) return std::fprintf(stderr, "%s\n", t.status().message().c_str()), 1;
-  std::printf("{\"peer\": \"plinth\", \"batch\": %lld, \"hidden\": \"%s\", \"ms_per_step\": %.4f, \"samples_per_s\": %.1f}\n",
-              static_cast<long long>(batch), hidden.c_str(), t->seconds_per_step * 1e3,
-              static_cast<double>(batch) / t->seconds_per_step);
+  std::printf(
+      "{\"peer\": \"plinth\", \"batch\": %lld, \"hidden\": \"%s\", \"ms_per_step\": %.4f, \"samples_per_s\": "
+      "%.1f}\n",
+      static_cast<long long>(batch), hidden.c_str(), t->seconds_per_step * 1e3,
+      static_cast<double>(batch) / t->seconds_per_step);
   return 0;
 }

@@ -25,7 +25,7 @@ for config in "128 512,256" "32 512,256" "128 512,512"; do
   batch=$1 hidden=$2
   a=() b=()
   for ((i = 0; i < rounds; i++)); do
-    a+=("$("$build/bin/plinth-bench-mlp" --batch "$batch" --hidden "$hidden" --threads "$threads" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["ms_per_step"])')")
+    a+=("$("$build/bench/plinth-bench-mlp" --batch "$batch" --hidden "$hidden" --threads "$threads" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["ms_per_step"])')")
     b+=("$("${torch_env[@]}" /usr/bin/python3 bench/torch_mlp.py --batch "$batch" --hidden "$hidden" --threads "$threads" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["ms_per_step"])')")
   done
   /usr/bin/python3 - "$batch" "$hidden" "${a[*]}" "${b[*]}" <<'PY'

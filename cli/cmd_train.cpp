@@ -57,7 +57,8 @@ void add_train_commands(CLI::App& app, Context& ctx) {
       auto out = train::run(**t);
       if (!out) return fail(out.status());
       std::fprintf(stderr, "done: %lld steps in %.2f s", static_cast<long long>(out->steps), out->seconds);
-      if (out->final_eval_accuracy >= 0) std::fprintf(stderr, ", eval accuracy %.2f%%", out->final_eval_accuracy * 100);
+      if (out->final_eval_accuracy >= 0)
+        std::fprintf(stderr, ", eval accuracy %.2f%%", out->final_eval_accuracy * 100);
       if (out->final_eval_loss >= 0) std::fprintf(stderr, ", eval loss %.4f", out->final_eval_loss);
       if (out->time_to_target >= 0)
         std::fprintf(stderr, ", time to target %.2f s", out->time_to_target);
@@ -68,7 +69,8 @@ void add_train_commands(CLI::App& app, Context& ctx) {
     };
   });
 
-  auto* validate = app.add_subcommand("validate", "Check a pipeline, its plugins, data and model without training");
+  auto* validate =
+      app.add_subcommand("validate", "Check a pipeline, its plugins, data and model without training");
   validate->add_option("pipeline", args->pipeline, "The pipeline TOML file")->required();
   validate->callback([&ctx, args] {
     ctx.run = [&ctx, args] {

@@ -7,11 +7,11 @@
  */
 #include <stddef.h>
 
-#include "plinth/plugin.h"
 #include "plinth/backend.h"
 #include "plinth/comm.h"
-#include "plinth/optimizer.h"
 #include "plinth/data.h"
+#include "plinth/optimizer.h"
+#include "plinth/plugin.h"
 
 #if defined(__LP64__) && (defined(__x86_64__) || defined(__aarch64__))
 
@@ -61,12 +61,16 @@ _Static_assert(sizeof(plinth_device_properties) == 168, "sizeof plinth_device_pr
 _Static_assert(_Alignof(plinth_device_properties) == 8, "alignof plinth_device_properties");
 _Static_assert(offsetof(plinth_device_properties, struct_size) == 0, "plinth_device_properties.struct_size");
 _Static_assert(offsetof(plinth_device_properties, name) == 8, "plinth_device_properties.name");
-_Static_assert(offsetof(plinth_device_properties, memory_kind) == 136, "plinth_device_properties.memory_kind");
-_Static_assert(offsetof(plinth_device_properties, total_memory) == 144, "plinth_device_properties.total_memory");
-_Static_assert(offsetof(plinth_device_properties, compute_units) == 152, "plinth_device_properties.compute_units");
+_Static_assert(offsetof(plinth_device_properties, memory_kind) == 136,
+               "plinth_device_properties.memory_kind");
+_Static_assert(offsetof(plinth_device_properties, total_memory) == 144,
+               "plinth_device_properties.total_memory");
+_Static_assert(offsetof(plinth_device_properties, compute_units) == 152,
+               "plinth_device_properties.compute_units");
 _Static_assert(offsetof(plinth_device_properties, has_bf16) == 156, "plinth_device_properties.has_bf16");
 _Static_assert(offsetof(plinth_device_properties, has_fp16) == 160, "plinth_device_properties.has_fp16");
-_Static_assert(offsetof(plinth_device_properties, host_visible) == 164, "plinth_device_properties.host_visible");
+_Static_assert(offsetof(plinth_device_properties, host_visible) == 164,
+               "plinth_device_properties.host_visible");
 
 _Static_assert(sizeof(plinth_tensor) == 160, "sizeof plinth_tensor");
 _Static_assert(_Alignof(plinth_tensor) == 8, "alignof plinth_tensor");
@@ -185,7 +189,8 @@ _Static_assert(offsetof(plinth_backend_v1, copy_d2h) == 72, "plinth_backend_v1.c
 _Static_assert(offsetof(plinth_backend_v1, copy_d2d) == 80, "plinth_backend_v1.copy_d2d");
 _Static_assert(offsetof(plinth_backend_v1, stream_create) == 88, "plinth_backend_v1.stream_create");
 _Static_assert(offsetof(plinth_backend_v1, stream_destroy) == 96, "plinth_backend_v1.stream_destroy");
-_Static_assert(offsetof(plinth_backend_v1, stream_synchronize) == 104, "plinth_backend_v1.stream_synchronize");
+_Static_assert(offsetof(plinth_backend_v1, stream_synchronize) == 104,
+               "plinth_backend_v1.stream_synchronize");
 _Static_assert(offsetof(plinth_backend_v1, event_create) == 112, "plinth_backend_v1.event_create");
 _Static_assert(offsetof(plinth_backend_v1, event_destroy) == 120, "plinth_backend_v1.event_destroy");
 _Static_assert(offsetof(plinth_backend_v1, event_record) == 128, "plinth_backend_v1.event_record");
@@ -233,7 +238,8 @@ _Static_assert(offsetof(plinth_optim_param, param) == 16, "plinth_optim_param.pa
 _Static_assert(offsetof(plinth_optim_param, grad) == 176, "plinth_optim_param.grad");
 _Static_assert(offsetof(plinth_optim_param, state) == 336, "plinth_optim_param.state");
 _Static_assert(offsetof(plinth_optim_param, scratch) == 344, "plinth_optim_param.scratch");
-_Static_assert(offsetof(plinth_optim_param, apply_weight_decay) == 352, "plinth_optim_param.apply_weight_decay");
+_Static_assert(offsetof(plinth_optim_param, apply_weight_decay) == 352,
+               "plinth_optim_param.apply_weight_decay");
 
 _Static_assert(sizeof(plinth_optim_step_info) == 24, "sizeof plinth_optim_step_info");
 _Static_assert(_Alignof(plinth_optim_step_info) == 8, "alignof plinth_optim_step_info");
@@ -249,7 +255,8 @@ _Static_assert(offsetof(plinth_optimizer_v1, destroy) == 16, "plinth_optimizer_v
 _Static_assert(offsetof(plinth_optimizer_v1, base_lr) == 24, "plinth_optimizer_v1.base_lr");
 _Static_assert(offsetof(plinth_optimizer_v1, num_state_slots) == 32, "plinth_optimizer_v1.num_state_slots");
 _Static_assert(offsetof(plinth_optimizer_v1, state_slot_name) == 40, "plinth_optimizer_v1.state_slot_name");
-_Static_assert(offsetof(plinth_optimizer_v1, num_scratch_slots) == 48, "plinth_optimizer_v1.num_scratch_slots");
+_Static_assert(offsetof(plinth_optimizer_v1, num_scratch_slots) == 48,
+               "plinth_optimizer_v1.num_scratch_slots");
 _Static_assert(offsetof(plinth_optimizer_v1, step) == 56, "plinth_optimizer_v1.step");
 
 /* --- data.h --- */

@@ -4,11 +4,11 @@
  * needs, then all together. Running it checks two layout facts a C
  * compiler must agree on with the C++ core.
  */
-#include "plinth/plugin.h"
 #include "plinth/backend.h"
 #include "plinth/comm.h"
 #include "plinth/data.h"
 #include "plinth/optimizer.h"
+#include "plinth/plugin.h"
 #include "plinth/plugin.h" /* include guards: a second include is harmless */
 
 int plinth_abi_baseline_checked(void);

@@ -24,11 +24,11 @@ namespace plinth {
 // One [[plugin]] entry of a manifest, as written (path resolved).
 struct ManifestEntry {
   std::string name;
-  std::string kind;                 // "backend" | "comm" | "optimizer" | "data"
-  std::filesystem::path path;       // absolute, resolved against the manifest's folder
-  std::filesystem::path manifest;   // the file it came from
-  int line = 0;                     // line of the [[plugin]] header in that file
-  std::string abi;                  // the declared ABI range as written ("1", "1.0-1.3"); empty: any 1.x
+  std::string kind;                // "backend" | "comm" | "optimizer" | "data"
+  std::filesystem::path path;      // absolute, resolved against the manifest's folder
+  std::filesystem::path manifest;  // the file it came from
+  int line = 0;                    // line of the [[plugin]] header in that file
+  std::string abi;                 // the declared ABI range as written ("1", "1.0-1.3"); empty: any 1.x
   std::optional<std::string> sha256;
   int priority = 0;
   std::map<std::string, std::string> metadata;  // vendor, description, other free-form keys
@@ -56,22 +56,22 @@ struct PluginInfo {
   uint32_t abi_major = 0, abi_minor = 0;
   std::string sha256;  // of the library file, when it could be read
   std::vector<ComponentInfo> components;
-  std::string origin;           // where its manifest was found: "pipeline", "PLINTH_PLUGIN_PATH", "user", "system", "install"
+  std::string
+      origin;  // where its manifest was found: "pipeline", "PLINTH_PLUGIN_PATH", "user", "system", "install"
   std::optional<int32_t> score;  // plinth_plugin_score(), when the library exports it
 };
 
 const char* state_name(PluginState state);  // "loaded" | "failed" | "shadowed"
-
 
 // Where to look for manifests, highest precedence first (see docs/plugins.md):
 // the pipeline's [plugins] manifests, $PLINTH_PLUGIN_PATH, the user's config
 // folder, /etc/plinth/plugins.d, the install's share/plinth/plugins.d.
 struct DiscoveryOptions {
   std::vector<std::filesystem::path> pipeline_manifests;  // files or folders
-  bool use_environment = true;   // $PLINTH_PLUGIN_PATH, and the user folder when use_user
-  bool use_user = true;          // $XDG_CONFIG_HOME/plinth/plugins.d (or ~/.config/plinth/plugins.d)
-  bool use_system = true;        // /etc/plinth/plugins.d
-  bool use_install = true;       // <prefix>/share/plinth/plugins.d next to the binary
+  bool use_environment = true;  // $PLINTH_PLUGIN_PATH, and the user folder when use_user
+  bool use_user = true;         // $XDG_CONFIG_HOME/plinth/plugins.d (or ~/.config/plinth/plugins.d)
+  bool use_system = true;       // /etc/plinth/plugins.d
+  bool use_install = true;      // <prefix>/share/plinth/plugins.d next to the binary
 };
 
 class Registry {

@@ -69,7 +69,7 @@ inline Status error(errc code, std::string message) { return {code, std::move(me
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(v_).ok());
   }
@@ -97,8 +97,8 @@ plinth_status to_abi(errc c);
 }  // namespace plinth
 
 // Return early on failure: PLINTH_TRY(do_something());
-#define PLINTH_TRY(expr)                  \
-  do {                                    \
-    ::plinth::Status _plinth_s = (expr);  \
+#define PLINTH_TRY(expr)                   \
+  do {                                     \
+    ::plinth::Status _plinth_s = (expr);   \
     if (!_plinth_s.ok()) return _plinth_s; \
   } while (0)

@@ -101,14 +101,16 @@ const Batch* Loader::next() {
   if (opt_.workers == 0) {
     auto t0 = std::chrono::steady_clock::now();
     fill(b, k);
-    stall_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+    stall_ns_ +=
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
     return &b;
   }
   std::unique_lock<std::mutex> lk(mu_);
   if (!ready_[k % ring]) {
     auto t0 = std::chrono::steady_clock::now();
     cv_.wait(lk, [&] { return ready_[k % ring] != 0; });
-    stall_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+    stall_ns_ +=
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
   }
   return &b;
 }

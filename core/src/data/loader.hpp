@@ -27,9 +27,9 @@ struct LoaderOptions {
   int64_t batch = 32;
   bool shuffle = true;
   bool drop_last = false;
-  int workers = 2;   // 0: read on the consumer's thread
-  int prefetch = 4;  // batches read ahead
-  uint64_t seed = 0; // shuffle seed; epoch e uses derive(seed, e)
+  int workers = 2;    // 0: read on the consumer's thread
+  int prefetch = 4;   // batches read ahead
+  uint64_t seed = 0;  // shuffle seed; epoch e uses derive(seed, e)
 };
 
 class Loader {
@@ -57,8 +57,8 @@ class Loader {
   LoaderOptions opt_;
   std::vector<uint64_t> order_;
   int64_t num_batches_ = 0;
-  int64_t next_batch_ = 0;      // next to hand out
-  int64_t released_ = -1;       // last batch the consumer is done with
+  int64_t next_batch_ = 0;  // next to hand out
+  int64_t released_ = -1;   // last batch the consumer is done with
   std::atomic<int64_t> claim_{0};
   std::vector<Batch> ring_;
   std::vector<char> ready_;

@@ -19,12 +19,14 @@ Result<std::shared_ptr<Source>> Source::open(const Registry& registry, const std
   if (plinth_status st = s->table_->info(s->src_, &s->info_); st != PLINTH_OK)
     return plugin_status(st, s->what_);
   if (s->info_.flags & PLINTH_DATA_STREAMING)
-    return error(errc::unsupported, s->what_ + ": streaming data sources are not supported by this trainer yet");
+    return error(errc::unsupported,
+                 s->what_ + ": streaming data sources are not supported by this trainer yet");
   if (!s->table_->read) return error(errc::internal, s->what_ + ": the source has no read()");
   for (int32_t i = 0; i < s->info_.num_fields; ++i) {
     plinth_data_field f{};
     f.struct_size = sizeof f;
-    if (plinth_status st = s->table_->field(s->src_, i, &f); st != PLINTH_OK) return plugin_status(st, s->what_);
+    if (plinth_status st = s->table_->field(s->src_, i, &f); st != PLINTH_OK)
+      return plugin_status(st, s->what_);
     f.name[sizeof f.name - 1] = '\0';
     if (f.ndim < 0 || f.ndim > 8) return error(errc::internal, s->what_ + ": field with bad rank");
     Field fd{f.name, f.dtype, std::vector<int64_t>(f.shape, f.shape + f.ndim), f.num_classes, 0};

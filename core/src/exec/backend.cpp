@@ -45,7 +45,8 @@ Result<Buffer> Backend::alloc(uint64_t size) {
 }
 
 void* Backend::host_ptr(const Buffer& b) const {
-  if (!table_->buffer_host_ptr || !PLINTH_HAS_FIELD(table_, plinth_backend_v1, buffer_host_ptr)) return nullptr;
+  if (!table_->buffer_host_ptr || !PLINTH_HAS_FIELD(table_, plinth_backend_v1, buffer_host_ptr))
+    return nullptr;
   return table_->buffer_host_ptr(ctx_, b.get());
 }
 
@@ -76,12 +77,19 @@ Status Backend::launch(const plinth_op& op, const char* what) {
 }
 
 const char* op_name(plinth_op_kind kind) {
-  static const char* const names[] = {
-      "fill",      "cast",          "unary",          "unary_backward",        "binary",
-      "axpby",     "matmul",        "reduce",         "softmax",               "softmax_backward",
-      "cross_entropy", "cross_entropy_backward", "layernorm", "layernorm_backward", "embedding",
-      "embedding_backward", "attention", "attention_backward", "dropout", "dropout_backward",
-      "squared_norm", "is_finite", "argmax", "adamw_step", "sgd_step"};
+  static const char* const names[] = {"fill",          "cast",
+                                      "unary",         "unary_backward",
+                                      "binary",        "axpby",
+                                      "matmul",        "reduce",
+                                      "softmax",       "softmax_backward",
+                                      "cross_entropy", "cross_entropy_backward",
+                                      "layernorm",     "layernorm_backward",
+                                      "embedding",     "embedding_backward",
+                                      "attention",     "attention_backward",
+                                      "dropout",       "dropout_backward",
+                                      "squared_norm",  "is_finite",
+                                      "argmax",        "adamw_step",
+                                      "sgd_step"};
   static_assert(sizeof names / sizeof names[0] == PLINTH_OP_COUNT_V1);
   return kind >= 0 && kind < PLINTH_OP_COUNT_V1 ? names[kind] : "unknown-op";
 }
@@ -94,14 +102,19 @@ const char* dtype_name(plinth_dtype dtype) {
 size_t dtype_size(plinth_dtype dtype) {
   switch (dtype) {
     case PLINTH_DTYPE_F64:
-    case PLINTH_DTYPE_I64: return 8;
+    case PLINTH_DTYPE_I64:
+      return 8;
     case PLINTH_DTYPE_F32:
-    case PLINTH_DTYPE_I32: return 4;
+    case PLINTH_DTYPE_I32:
+      return 4;
     case PLINTH_DTYPE_F16:
     case PLINTH_DTYPE_BF16:
-    case PLINTH_DTYPE_U16: return 2;
-    case PLINTH_DTYPE_U8: return 1;
-    default: return 0;
+    case PLINTH_DTYPE_U16:
+      return 2;
+    case PLINTH_DTYPE_U8:
+      return 1;
+    default:
+      return 0;
   }
 }
 

@@ -10,7 +10,8 @@ uint64_t plan_offsets(std::vector<Interval>& items) {
   auto align = [](uint64_t x) { return (x + kAlignment - 1) / kAlignment * kAlignment; };
   std::vector<size_t> order(items.size());
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return items[a].size > items[b].size; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return items[a].size > items[b].size; });
   std::vector<size_t> placed;  // indices already placed, kept sorted by offset
   uint64_t total = 0;
   for (size_t i : order) {

@@ -11,10 +11,10 @@
 namespace plinth::exec {
 
 struct Interval {
-  uint64_t size = 0;   // bytes
-  int first = 0;       // first op index that touches it
-  int last = 0;        // last op index that touches it
-  uint64_t offset = 0; // out: assigned offset
+  uint64_t size = 0;    // bytes
+  int first = 0;        // first op index that touches it
+  int last = 0;         // last op index that touches it
+  uint64_t offset = 0;  // out: assigned offset
 };
 
 constexpr uint64_t kAlignment = 64;

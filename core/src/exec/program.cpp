@@ -170,7 +170,8 @@ plinth_tensor Program::tensor_of(int v) const {
   int r = G.root(v);
   const auto& root = G.values[r];
   const auto& val = G.values[v];
-  if (root.role == graph::Role::activation || root.role == graph::Role::input || root.role == graph::Role::target)
+  if (root.role == graph::Role::activation || root.role == graph::Role::input ||
+      root.role == graph::Role::target)
     return make_tensor(arena_.get(), offset_[r], val.dtype, val.shape);
   plinth_tensor t = store_->tensor(root.name);
   return make_tensor(t.buffer, t.offset, val.dtype, val.shape);
@@ -188,7 +189,8 @@ Status Program::run() {
   Backend& b = store_->backend();
   for (const auto& l : launches_) {
     if (plinth_status s = b.launch_raw(l.op); s != PLINTH_OK)
-      return plugin_status(s, std::string("op ") + op_name(l.op.kind) + " of layer '" + nodes_[l.node]->layer + "'");
+      return plugin_status(
+          s, std::string("op ") + op_name(l.op.kind) + " of layer '" + nodes_[l.node]->layer + "'");
   }
   return {};
 }

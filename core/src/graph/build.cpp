@@ -85,8 +85,11 @@ Result<Graph> build(const config::Pipeline& p, const DataShape& data, const Buil
       ys.push_back(l.out);
       int y = g.add_value(l.name + ".out", PLINTH_DTYPE_F32, ys, Role::activation);
       int y2 = g.add_view(y, {rows, l.out}, l.name + ".out2d");
-      g.forward.push_back({PLINTH_OP_MATMUL, ins, {y2},
-                           plinth_matmul_params{sizeof(plinth_matmul_params), 0, 1, 1.f, 0.f}, l.name});
+      g.forward.push_back({PLINTH_OP_MATMUL,
+                           ins,
+                           {y2},
+                           plinth_matmul_params{sizeof(plinth_matmul_params), 0, 1, 1.f, 0.f},
+                           l.name});
       h = y;
     } else if (l.type == "relu" || l.type == "gelu" || l.type == "tanh" || l.type == "sigmoid") {
       plinth_unary_fn fn = l.type == "relu"   ? PLINTH_UNARY_RELU
@@ -114,9 +117,12 @@ Result<Graph> build(const config::Pipeline& p, const DataShape& data, const Buil
       int y2 = g.add_view(y, {rows, C}, l.name + ".out2d");
       int mean = g.add_value(l.name + ".mean", PLINTH_DTYPE_F32, {rows}, Role::activation);
       int rstd = g.add_value(l.name + ".rstd", PLINTH_DTYPE_F32, {rows}, Role::activation);
-      g.forward.push_back({PLINTH_OP_LAYERNORM, {x2, gamma, beta}, {y2, mean, rstd},
-                           plinth_layernorm_params{sizeof(plinth_layernorm_params), static_cast<float>(l.eps)},
-                           l.name});
+      g.forward.push_back(
+          {PLINTH_OP_LAYERNORM,
+           {x2, gamma, beta},
+           {y2, mean, rstd},
+           plinth_layernorm_params{sizeof(plinth_layernorm_params), static_cast<float>(l.eps)},
+           l.name});
       h = y;
     } else {
       return layer_error(p, l, "unknown layer type");
@@ -129,21 +135,27 @@ Result<Graph> build(const config::Pipeline& p, const DataShape& data, const Buil
   g.loss_sum = g.add_value(opt.training ? "loss.sum" : "eval.loss.sum", PLINTH_DTYPE_F32, {}, Role::stat);
   if (p.loss.type == "cross_entropy") {
     if (ps.size() != 2)
-      return error(errc::config, p.source.string() + ": loss cross_entropy expects the model output (B, C), got " +
+      return error(errc::config, p.source.string() +
+                                     ": loss cross_entropy expects the model output (B, C), got " +
                                      shape_str(ps) + " (add a flatten or linear layer)");
     const int64_t C = ps[1];
     if (data.num_classes > C) {
-      std::string what = "the data has " + std::to_string(data.num_classes) + " classes but the model outputs " +
-                         std::to_string(C) + " (set 'out' of the last linear layer)";
-      return last_layer ? layer_error(p, *last_layer, what) : error(errc::config, p.source.string() + ": " + what);
+      std::string what = "the data has " + std::to_string(data.num_classes) +
+                         " classes but the model outputs " + std::to_string(C) +
+                         " (set 'out' of the last linear layer)";
+      return last_layer ? layer_error(p, *last_layer, what)
+                        : error(errc::config, p.source.string() + ": " + what);
     }
     if (data.target_dtype != PLINTH_DTYPE_I32 || !data.target_shape.empty())
-      return error(errc::config, p.source.string() +
-                                     ": loss cross_entropy needs a scalar i32 class label per sample");
+      return error(errc::config,
+                   p.source.string() + ": loss cross_entropy needs a scalar i32 class label per sample");
     g.target = g.add_value("target", PLINTH_DTYPE_I32, {B}, Role::target);
     int probs = g.add_value("loss.probs", PLINTH_DTYPE_F32, {B, C}, Role::activation);
-    g.forward.push_back({PLINTH_OP_CROSS_ENTROPY, {h, g.target}, {g.losses, probs},
-                         plinth_xent_params{sizeof(plinth_xent_params), -1, 1.f / static_cast<float>(B)}, "loss"});
+    g.forward.push_back({PLINTH_OP_CROSS_ENTROPY,
+                         {h, g.target},
+                         {g.losses, probs},
+                         plinth_xent_params{sizeof(plinth_xent_params), -1, 1.f / static_cast<float>(B)},
+                         "loss"});
     if (!opt.training) {
       g.argmax = g.add_value("argmax", PLINTH_DTYPE_I32, {B}, Role::activation);
       g.forward.push_back({PLINTH_OP_ARGMAX, {h}, {g.argmax}, std::monostate{}, "loss"});
@@ -159,23 +171,32 @@ Result<Graph> build(const config::Pipeline& p, const DataShape& data, const Buil
     g.target = g.add_value("target", PLINTH_DTYPE_F32, ps, Role::target);
     int diff = g.add_value("loss.diff", PLINTH_DTYPE_F32, ps, Role::activation);
     int sq = g.add_value("loss.sq", PLINTH_DTYPE_F32, ps, Role::activation);
-    g.forward.push_back({PLINTH_OP_BINARY, {h, g.target}, {diff},
-                         plinth_binary_params{sizeof(plinth_binary_params), PLINTH_BINARY_SUB, 0.f}, "loss"});
+    g.forward.push_back({PLINTH_OP_BINARY,
+                         {h, g.target},
+                         {diff},
+                         plinth_binary_params{sizeof(plinth_binary_params), PLINTH_BINARY_SUB, 0.f},
+                         "loss"});
     g.forward.push_back({PLINTH_OP_UNARY, {diff}, {sq}, unary(PLINTH_UNARY_SQUARE), "loss"});
     // Row losses: mean over the features of each row (so the mean over rows is torch's MSELoss).
     const int64_t per_row = g.values[h].numel() / B;
     int sq2 = g.add_view(sq, {B, per_row}, "loss.sq2d");
     int rows2 = g.add_view(g.losses, {B, 1}, "loss.rows2d");
-    g.forward.push_back({PLINTH_OP_REDUCE, {sq2}, {rows2},
-                         plinth_reduce_params{sizeof(plinth_reduce_params), PLINTH_REDUCE_MEAN, 0.f}, "loss"});
+    g.forward.push_back({PLINTH_OP_REDUCE,
+                         {sq2},
+                         {rows2},
+                         plinth_reduce_params{sizeof(plinth_reduce_params), PLINTH_REDUCE_MEAN, 0.f},
+                         "loss"});
   } else {
     return error(errc::config, p.source.string() + ": unknown loss type '" + p.loss.type + "'");
   }
   // loss_sum += sum(losses): read back only when logging, so steps never sync.
   int rows_view = g.add_view(g.losses, {B}, "loss.rows1d");
   int sum_view = g.add_view(g.loss_sum, {1}, "loss.sum1d");
-  g.forward.push_back({PLINTH_OP_REDUCE, {rows_view}, {sum_view},
-                       plinth_reduce_params{sizeof(plinth_reduce_params), PLINTH_REDUCE_SUM, 1.f}, "loss"});
+  g.forward.push_back({PLINTH_OP_REDUCE,
+                       {rows_view},
+                       {sum_view},
+                       plinth_reduce_params{sizeof(plinth_reduce_params), PLINTH_REDUCE_SUM, 1.f},
+                       "loss"});
 
   if (opt.training) PLINTH_TRY(differentiate(g));
   return g;
@@ -224,8 +245,11 @@ Status differentiate(Graph& g) {
   };
   auto finish = [&](std::pair<int, int> t, const std::string& layer) {
     if (t.second < 0) return;
-    bw.push_back({PLINTH_OP_AXPBY, {t.first, t.second}, {t.second},
-                  plinth_axpby_params{sizeof(plinth_axpby_params), 1.f, 1.f}, layer});
+    bw.push_back({PLINTH_OP_AXPBY,
+                  {t.first, t.second},
+                  {t.second},
+                  plinth_axpby_params{sizeof(plinth_axpby_params), 1.f, 1.f},
+                  layer});
   };
 
   // Seed: d(loss)/d(logits) comes from the fused loss backward below.
@@ -254,8 +278,8 @@ Status differentiate(Graph& g) {
           finish(t, "loss");
         } else if (root_needs(n.inputs[0])) {
           auto t = target_for(n.inputs[0]);
-          bw.push_back({PLINTH_OP_UNARY_BACKWARD, {grad_of(n.outputs[0]), n.inputs[0]}, {t.first}, n.params,
-                        n.layer});
+          bw.push_back(
+              {PLINTH_OP_UNARY_BACKWARD, {grad_of(n.outputs[0]), n.inputs[0]}, {t.first}, n.params, n.layer});
           finish(t, n.layer);
         }
         break;
@@ -276,14 +300,20 @@ Status differentiate(Graph& g) {
         int dy = grad_of(n.outputs[0]);
         if (root_needs(x)) {  // dx (R, in) = dy (R, out) @ W (out, in)
           auto t = target_for(x);
-          bw.push_back({PLINTH_OP_MATMUL, {dy, w}, {t.first},
-                        plinth_matmul_params{sizeof(plinth_matmul_params), 0, 0, 1.f, 0.f}, n.layer});
+          bw.push_back({PLINTH_OP_MATMUL,
+                        {dy, w},
+                        {t.first},
+                        plinth_matmul_params{sizeof(plinth_matmul_params), 0, 0, 1.f, 0.f},
+                        n.layer});
           finish(t, n.layer);
         }
         {  // dW (out, in) = dy^T (out, R) @ x (R, in)
           auto t = target_for(w);
-          bw.push_back({PLINTH_OP_MATMUL, {dy, x}, {t.first},
-                        plinth_matmul_params{sizeof(plinth_matmul_params), 1, 0, 1.f, 0.f}, n.layer});
+          bw.push_back({PLINTH_OP_MATMUL,
+                        {dy, x},
+                        {t.first},
+                        plinth_matmul_params{sizeof(plinth_matmul_params), 1, 0, 1.f, 0.f},
+                        n.layer});
           finish(t, n.layer);
         }
         if (n.inputs.size() == 3) {  // db (out) = sum over rows of dy
@@ -291,8 +321,11 @@ Status differentiate(Graph& g) {
           auto t = target_for(b);
           int out = static_cast<int>(g.values[b].shape[0]);
           int t2 = g.add_view(t.first, {1, out}, g.values[b].name + ".grad2d");
-          bw.push_back({PLINTH_OP_REDUCE, {dy}, {t2},
-                        plinth_reduce_params{sizeof(plinth_reduce_params), PLINTH_REDUCE_SUM, 0.f}, n.layer});
+          bw.push_back({PLINTH_OP_REDUCE,
+                        {dy},
+                        {t2},
+                        plinth_reduce_params{sizeof(plinth_reduce_params), PLINTH_REDUCE_SUM, 0.f},
+                        n.layer});
           finish(t, n.layer);
         }
         break;
@@ -316,7 +349,9 @@ Status differentiate(Graph& g) {
         }
         bw.push_back({PLINTH_OP_LAYERNORM_BACKWARD,
                       {grad_of(n.outputs[0]), x, gamma, n.outputs[1], n.outputs[2]},
-                      {dx, tg.first, tb.first}, n.params, n.layer});
+                      {dx, tg.first, tb.first},
+                      n.params,
+                      n.layer});
         finish(tg, n.layer);
         finish(tb, n.layer);
         if (tx.first >= 0) finish(tx, n.layer);

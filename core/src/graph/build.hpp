@@ -14,7 +14,7 @@ namespace plinth::graph {
 
 struct DataShape {
   plinth_dtype input_dtype = PLINTH_DTYPE_F32;
-  std::vector<int64_t> input_shape;   // per sample
+  std::vector<int64_t> input_shape;  // per sample
   plinth_dtype target_dtype = PLINTH_DTYPE_I32;
   std::vector<int64_t> target_shape;  // per sample
   int64_t num_classes = 0;            // 0: unknown / not a label

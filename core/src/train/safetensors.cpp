@@ -14,15 +14,24 @@ namespace {
 
 const char* st_dtype(plinth_dtype d) {
   switch (d) {
-    case PLINTH_DTYPE_F32: return "F32";
-    case PLINTH_DTYPE_F16: return "F16";
-    case PLINTH_DTYPE_BF16: return "BF16";
-    case PLINTH_DTYPE_F64: return "F64";
-    case PLINTH_DTYPE_I32: return "I32";
-    case PLINTH_DTYPE_I64: return "I64";
-    case PLINTH_DTYPE_U8: return "U8";
-    case PLINTH_DTYPE_U16: return "U16";
-    default: return nullptr;
+    case PLINTH_DTYPE_F32:
+      return "F32";
+    case PLINTH_DTYPE_F16:
+      return "F16";
+    case PLINTH_DTYPE_BF16:
+      return "BF16";
+    case PLINTH_DTYPE_F64:
+      return "F64";
+    case PLINTH_DTYPE_I32:
+      return "I32";
+    case PLINTH_DTYPE_I64:
+      return "I64";
+    case PLINTH_DTYPE_U8:
+      return "U8";
+    case PLINTH_DTYPE_U16:
+      return "U16";
+    default:
+      return nullptr;
   }
 }
 
@@ -43,7 +52,8 @@ Status write_safetensors(const std::filesystem::path& path, const std::vector<Na
   if (!metadata.empty()) header["__metadata__"] = metadata;
   uint64_t offset = 0;
   for (const auto& t : tensors) {
-    header[t.name] = {{"dtype", st_dtype(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.data.size()}}};
+    header[t.name] = {
+        {"dtype", st_dtype(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.data.size()}}};
     offset += t.data.size();
   }
   std::string h = header.dump();
@@ -66,8 +76,8 @@ Result<std::vector<NamedTensor>> read_safetensors(const std::filesystem::path& p
   uint64_t n = 0;
   for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[i])) << (8 * i);
   if (n > bytes.size() - 8) return bad("header length " + std::to_string(n) + " exceeds the file size");
-  nlohmann::json header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<int64_t>(n),
-                                                nullptr, false);
+  nlohmann::json header =
+      nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<int64_t>(n), nullptr, false);
   if (header.is_discarded() || !header.is_object()) return bad("the header is not a JSON object");
   const uint64_t data_size = bytes.size() - 8 - n;
   std::vector<NamedTensor> out;
@@ -95,7 +105,8 @@ Result<std::vector<NamedTensor>> read_safetensors(const std::filesystem::path& p
                  ") lies outside the " + std::to_string(data_size) + " data bytes (truncated file?)");
     if (end - b != numel * exec::dtype_size(t.dtype))
       return bad("tensor '" + t.name + "': " + std::to_string(end - b) + " bytes do not match its shape");
-    t.data.assign(bytes.begin() + 8 + static_cast<int64_t>(n + b), bytes.begin() + 8 + static_cast<int64_t>(n + end));
+    t.data.assign(bytes.begin() + 8 + static_cast<int64_t>(n + b),
+                  bytes.begin() + 8 + static_cast<int64_t>(n + end));
     out.push_back(std::move(t));
   }
   return out;

@@ -13,8 +13,8 @@
 #include <map>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "config/did_you_mean.hpp"
 #include "data/loader.hpp"
@@ -35,7 +35,6 @@ std::atomic<bool> g_stop{false};
 
 using clock = std::chrono::steady_clock;
 double seconds_since(clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); }
-
 
 // A plugin table's keys against the component's declared config_keys.
 Status check_keys(const config::Pipeline& p, const toml::table& t, std::string_view section,
@@ -92,7 +91,7 @@ class Trainer {
   }
 
   Result<exec::Program*> program(int64_t rows, bool training);
-  std::vector<plinth_optim_param> opt_args;          // one per parameter
+  std::vector<plinth_optim_param> opt_args;           // one per parameter
   std::vector<plinth_tensor> opt_state, opt_scratch;  // their state and scratch views
 
   Status init_params();
@@ -129,9 +128,11 @@ Status Trainer::init_params() {
     for (int64_t d : slot.shape) n *= d;
     std::vector<float> host(static_cast<size_t>(n));
     for (auto& x : host)
-      x = prm.init.kind == graph::ParamInit::uniform ? static_cast<float>((2.0 * rng.uniform() - 1.0) * prm.init.a)
-                                                     : static_cast<float>(prm.init.a);
-    PLINTH_TRY(backend->upload(store->buffer(exec::Store::params), slot.offset, host.data(), host.size() * 4));
+      x = prm.init.kind == graph::ParamInit::uniform
+              ? static_cast<float>((2.0 * rng.uniform() - 1.0) * prm.init.a)
+              : static_cast<float>(prm.init.a);
+    PLINTH_TRY(
+        backend->upload(store->buffer(exec::Store::params), slot.offset, host.data(), host.size() * 4));
   }
   return {};
 }
@@ -144,7 +145,8 @@ void Trainer::prepare_optimizer_args() {
   opt_args.resize(n);
   for (size_t i = 0; i < n; ++i) {
     const std::string& name = param_names[i];
-    for (int32_t s = 0; s < state_slots; ++s) opt_state[i * state_slots + s] = store->tensor(name + "." + slot_names[s]);
+    for (int32_t s = 0; s < state_slots; ++s)
+      opt_state[i * state_slots + s] = store->tensor(name + "." + slot_names[s]);
     for (int32_t s = 0; s < scratch_slots; ++s)
       opt_scratch[i * scratch_slots + s] = store->tensor(name + ".scratch" + std::to_string(s));
     opt_args[i] = {sizeof(plinth_optim_param),
@@ -174,14 +176,15 @@ Status Trainer::check_labels(const data::Batch& b) const {
   const auto* lab = reinterpret_cast<const int32_t*>(b.fields[tgt_field].data());
   for (int64_t i = 0; i < b.rows; ++i)
     if (lab[i] < 0 || lab[i] >= classes)
-      return error(errc::bad_data, "label " + std::to_string(lab[i]) + " in batch " + std::to_string(b.index) +
-                                       " is out of range for the model's " + std::to_string(classes) +
-                                       " outputs");
+      return error(errc::bad_data, "label " + std::to_string(lab[i]) + " in batch " +
+                                       std::to_string(b.index) + " is out of range for the model's " +
+                                       std::to_string(classes) + " outputs");
   return {};
 }
 
 Status Trainer::upload(exec::Program& prog, const data::Batch& b) {
-  PLINTH_TRY(prog.upload_input(b.fields[in_field].data(), b.rows * train_src->fields()[in_field].sample_bytes));
+  PLINTH_TRY(
+      prog.upload_input(b.fields[in_field].data(), b.rows * train_src->fields()[in_field].sample_bytes));
   return prog.upload_target(b.fields[tgt_field].data(), b.rows * train_src->fields()[tgt_field].sample_bytes);
 }
 
@@ -189,7 +192,8 @@ Result<std::pair<double, double>> Trainer::evaluate() {
   if (!eval_loader) return std::pair<double, double>{-1, -1};
   eval_loader->start_epoch(0);
   const float zero = 0.f;
-  PLINTH_TRY(backend->upload(store->buffer(exec::Store::stats), store->slot("eval.loss.sum").offset, &zero, 4));
+  PLINTH_TRY(
+      backend->upload(store->buffer(exec::Store::stats), store->slot("eval.loss.sum").offset, &zero, 4));
   int64_t rows = 0, correct = 0;
   std::vector<int32_t> pred;
   const bool classify = p.loss.type == "cross_entropy";
@@ -208,10 +212,12 @@ Result<std::pair<double, double>> Trainer::evaluate() {
     rows += b->rows;
   }
   float sum = 0;
-  PLINTH_TRY(backend->download(&sum, store->buffer(exec::Store::stats), store->slot("eval.loss.sum").offset, 4));
+  PLINTH_TRY(
+      backend->download(&sum, store->buffer(exec::Store::stats), store->slot("eval.loss.sum").offset, 4));
   if (rows == 0) return std::pair<double, double>{-1, -1};
-  return std::pair<double, double>{sum / static_cast<double>(rows),
-                                   classify ? static_cast<double>(correct) / static_cast<double>(rows) : -1.0};
+  return std::pair<double, double>{
+      sum / static_cast<double>(rows),
+      classify ? static_cast<double>(correct) / static_cast<double>(rows) : -1.0};
 }
 
 Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> registry,
@@ -225,8 +231,9 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
   // Keys the parser accepts for features the trainer does not have yet are
   // refused rather than silently ignored.
   auto not_yet = [&](bool set, const char* key) {
-    return set ? error(errc::config, p.source.string() + ": train." + key +
-                                         ": not supported by this version of the trainer; remove it or leave the default")
+    return set ? error(errc::config,
+                       p.source.string() + ": train." + key +
+                           ": not supported by this version of the trainer; remove it or leave the default")
                : Status();
   };
   PLINTH_TRY(not_yet(p.train.grad_accum != 1, "grad_accum"));
@@ -244,7 +251,8 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
   t->backend = *backend;
 
   // Data.
-  auto open_source = [&](const config::DataSection& d, const char* what) -> Result<std::shared_ptr<data::Source>> {
+  auto open_source = [&](const config::DataSection& d,
+                         const char* what) -> Result<std::shared_ptr<data::Source>> {
     auto comp = reg.find(PLINTH_KIND_DATA, d.source);
     if (!comp) return Status(comp.status()).with_context(p.source.string() + ": [" + what + "] source");
     PLINTH_TRY(check_keys(p, d.table, what, *comp, {}));
@@ -285,7 +293,8 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
     t->eval_src = *ev;
     const auto& ef = t->eval_src->fields();
     if (ef.size() != fields.size())
-      return error(errc::config, p.source.string() + ": [data.eval] has a different schema from [data.train]");
+      return error(errc::config,
+                   p.source.string() + ": [data.eval] has a different schema from [data.train]");
     for (size_t i = 0; i < ef.size(); ++i)
       if (ef[i].dtype != fields[i].dtype || ef[i].shape != fields[i].shape)
         return error(errc::config, p.source.string() + ": [data.eval] field '" + ef[i].name +
@@ -305,11 +314,13 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
   t->opt_table = static_cast<const plinth_optimizer_v1*>((*ocomp)->table);
   t->opt_keep = reg.keep_alive(*ocomp);
   t->configs.push_back(make_plugin_config(p.optimizer.table, p.source));
-  if (plinth_status st = t->opt_table->create(reg.host(), t->configs.back().get(), &t->optimizer); st != PLINTH_OK)
+  if (plinth_status st = t->opt_table->create(reg.host(), t->configs.back().get(), &t->optimizer);
+      st != PLINTH_OK)
     return plugin_status(st, p.source.string() + ": [optimizer] '" + p.optimizer.name + "'");
   t->state_slots = t->opt_table->num_state_slots(t->optimizer);
   t->scratch_slots = t->opt_table->num_scratch_slots(t->optimizer);
-  for (int32_t s = 0; s < t->state_slots; ++s) t->slot_names.emplace_back(t->opt_table->state_slot_name(t->optimizer, s));
+  for (int32_t s = 0; s < t->state_slots; ++s)
+    t->slot_names.emplace_back(t->opt_table->state_slot_name(t->optimizer, s));
 
   // Persistent storage: parameters, gradients, optimizer state, stats.
   t->store = std::make_unique<exec::Store>(t->backend);
@@ -320,9 +331,11 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
     t->param_names.push_back(v.name);
     PLINTH_TRY(st.declare(v.name, exec::Store::params, PLINTH_DTYPE_F32, v.shape));
     PLINTH_TRY(st.declare(v.name + ".grad", exec::Store::grads, PLINTH_DTYPE_F32, v.shape));
-    for (const auto& s : t->slot_names) PLINTH_TRY(st.declare(v.name + "." + s, exec::Store::state, PLINTH_DTYPE_F32, v.shape));
+    for (const auto& s : t->slot_names)
+      PLINTH_TRY(st.declare(v.name + "." + s, exec::Store::state, PLINTH_DTYPE_F32, v.shape));
     for (int32_t s = 0; s < t->scratch_slots; ++s)
-      PLINTH_TRY(st.declare(v.name + ".scratch" + std::to_string(s), exec::Store::state, PLINTH_DTYPE_F32, v.shape));
+      PLINTH_TRY(
+          st.declare(v.name + ".scratch" + std::to_string(s), exec::Store::state, PLINTH_DTYPE_F32, v.shape));
   }
   PLINTH_TRY(st.declare("loss.sum", exec::Store::stats, PLINTH_DTYPE_F32, {}));
   PLINTH_TRY(st.declare("eval.loss.sum", exec::Store::stats, PLINTH_DTYPE_F32, {}));
@@ -343,7 +356,8 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
     return o;
   };
   t->train_loader = std::make_unique<data::Loader>(t->train_src, loader_opts(p.train_data, 0x54524149ull));
-  if (t->eval_src) t->eval_loader = std::make_unique<data::Loader>(t->eval_src, loader_opts(*p.eval_data, 0x4556414cull));
+  if (t->eval_src)
+    t->eval_loader = std::make_unique<data::Loader>(t->eval_src, loader_opts(*p.eval_data, 0x4556414cull));
   const int64_t per_epoch = t->train_loader->batches_per_epoch();
   if (per_epoch == 0)
     return error(errc::config, p.source.string() + ": [train] batch_size " + std::to_string(B) +
@@ -361,7 +375,8 @@ Result<TrainOutcome> run(Trainer& t) {
   TrainOutcome out;
   // The run folder: runs/<name>, or runs/<name>-2 ... when taken.
   std::filesystem::path dir = p.run.out_dir / p.run.name;
-  for (int i = 2; std::filesystem::exists(dir); ++i) dir = p.run.out_dir / (p.run.name + "-" + std::to_string(i));
+  for (int i = 2; std::filesystem::exists(dir); ++i)
+    dir = p.run.out_dir / (p.run.name + "-" + std::to_string(i));
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return error(errc::io, dir.string() + ": cannot create the run folder: " + ec.message());
@@ -371,9 +386,12 @@ Result<TrainOutcome> run(Trainer& t) {
     nlohmann::ordered_json plugins = nlohmann::ordered_json::array();
     for (const auto& info : t.registry->plugins()) {
       if (info.state != PluginState::loaded) continue;
-      plugins.push_back({{"name", info.entry.name}, {"kind", info.entry.kind}, {"version", info.version},
+      plugins.push_back({{"name", info.entry.name},
+                         {"kind", info.entry.kind},
+                         {"version", info.version},
                          {"abi", std::to_string(info.abi_major) + "." + std::to_string(info.abi_minor)},
-                         {"path", info.entry.path.string()}, {"sha256", info.sha256}});
+                         {"path", info.entry.path.string()},
+                         {"sha256", info.sha256}});
     }
     PLINTH_TRY(write_file_atomic(dir / "plugins.json", plugins.dump(2) + "\n"));
   }
@@ -386,7 +404,7 @@ Result<TrainOutcome> run(Trainer& t) {
     ~SinkGuard() { remove_log_sink(sink); }
   } sink_guard{*log_sink};
   logger().info("run {}: {} steps of batch {} on backend '{}' ({})", dir.string(), t.total_steps,
-                 p.train.batch_size, t.backend->name(), t.backend->properties().name);
+                p.train.batch_size, t.backend->name(), t.backend->properties().name);
 
   g_stop = false;
   auto old_handler = std::signal(SIGINT, [](int) { request_stop(); });
@@ -413,11 +431,12 @@ Result<TrainOutcome> run(Trainer& t) {
     out.final_eval_loss = loss;
     out.final_eval_accuracy = acc;
     const double now = seconds_since(t.opt.started);
-    nlohmann::ordered_json j{{"step", step}, {"epoch", epoch}, {"time_s", seconds_since(t0)}, {"eval_loss", loss}};
+    nlohmann::ordered_json j{
+        {"step", step}, {"epoch", epoch}, {"time_s", seconds_since(t0)}, {"eval_loss", loss}};
     if (acc >= 0) j["eval_accuracy"] = acc;
     if (!p.train.target_metric.empty() && out.time_to_target < 0) {
       const bool hit = p.train.target_metric == "eval.accuracy" ? acc >= p.train.target_value
-                                                                 : loss <= p.train.target_value;
+                                                                : loss <= p.train.target_value;
       if (hit) {
         out.time_to_target = now;
         j["target_reached"] = true;
@@ -444,10 +463,16 @@ Result<TrainOutcome> run(Trainer& t) {
     while (step < t.total_steps && !g_stop) {
       const data::Batch* b = t.train_loader->next();
       if (!b) break;
-      if (!b->status.ok()) { failure = b->status; break; }
+      if (!b->status.ok()) {
+        failure = b->status;
+        break;
+      }
       if (failure = t.check_labels(*b); !failure.ok()) break;
       auto prog = t.program(b->rows, true);
-      if (!prog) { failure = prog.status(); break; }
+      if (!prog) {
+        failure = prog.status();
+        break;
+      }
       exec::Program& pr = **prog;
       if (failure = t.upload(pr, *b); !failure.ok()) break;
       pr.set_dropout(dropout_seed, static_cast<uint64_t>(step));
@@ -466,18 +491,28 @@ Result<TrainOutcome> run(Trainer& t) {
         const double loss = sum / static_cast<double>(samples_since_log);
         const double rate = samples_since_log / std::max(1e-9, now - last_log_t);
         const double stall = t.train_loader->stall_seconds();
-        nlohmann::ordered_json j{{"step", step}, {"epoch", epoch}, {"time_s", now}, {"loss", loss}, {"lr", last_lr},
-                                 {"samples_per_s", rate}, {"data_stall_ms", (stall - stall_at_log) * 1e3}};
+        nlohmann::ordered_json j{{"step", step},
+                                 {"epoch", epoch},
+                                 {"time_s", now},
+                                 {"loss", loss},
+                                 {"lr", last_lr},
+                                 {"samples_per_s", rate},
+                                 {"data_stall_ms", (stall - stall_at_log) * 1e3}};
         if (failure = append_line(metrics, j.dump()); !failure.ok()) break;
-        if (!std::isfinite(loss)) { failure = error(errc::internal, "the loss is " + std::to_string(loss) + " at step " + std::to_string(step)); break; }
+        if (!std::isfinite(loss)) {
+          failure = error(errc::internal,
+                          "the loss is " + std::to_string(loss) + " at step " + std::to_string(step));
+          break;
+        }
         stall_at_log = stall;
         last_log_t = now;
         samples_since_log = 0;
         const double eta = (t.total_steps - step) * now / step;
         if (tty) {
-          std::fprintf(stderr, "\r\033[Kepoch %lld  step %lld/%lld  loss %.4f  lr %.2e  %.0f samples/s  ETA %.1fs",
-                       static_cast<long long>(epoch), static_cast<long long>(step), static_cast<long long>(t.total_steps),
-                       loss, last_lr, rate, eta);
+          std::fprintf(stderr,
+                       "\r\033[Kepoch %lld  step %lld/%lld  loss %.4f  lr %.2e  %.0f samples/s  ETA %.1fs",
+                       static_cast<long long>(epoch), static_cast<long long>(step),
+                       static_cast<long long>(t.total_steps), loss, last_lr, rate, eta);
         } else if (now - last_print_t >= 2.0 || step == t.total_steps) {
           std::fprintf(stderr, "epoch %lld  step %lld/%lld  loss %.4f  lr %.2e  %.0f samples/s  ETA %.1fs\n",
                        static_cast<long long>(epoch), static_cast<long long>(step),
@@ -510,11 +545,14 @@ Result<TrainOutcome> run(Trainer& t) {
   for (const auto& name : t.param_names) {
     const auto& s = t.store->slot(name);
     NamedTensor nt{name, PLINTH_DTYPE_F32, s.shape, std::vector<unsigned char>(s.bytes)};
-    if (Status s2 = t.backend->download(nt.data.data(), t.store->buffer(exec::Store::params), s.offset, s.bytes); !s2.ok())
+    if (Status s2 =
+            t.backend->download(nt.data.data(), t.store->buffer(exec::Store::params), s.offset, s.bytes);
+        !s2.ok())
       return s2;
     weights.push_back(std::move(nt));
   }
-  PLINTH_TRY(write_safetensors(dir / "model.safetensors", weights, {{"format", "pt"}, {"step", std::to_string(step)}}));
+  PLINTH_TRY(write_safetensors(dir / "model.safetensors", weights,
+                               {{"format", "pt"}, {"step", std::to_string(step)}}));
   nlohmann::ordered_json summary{{"name", p.run.name},
                                  {"steps", step},
                                  {"epochs", epoch},
@@ -527,7 +565,8 @@ Result<TrainOutcome> run(Trainer& t) {
   if (out.final_eval_accuracy >= 0) summary["eval_accuracy"] = out.final_eval_accuracy;
   if (!p.train.target_metric.empty()) {
     summary["target"] = {{"metric", p.train.target_metric}, {"value", p.train.target_value}};
-    summary["time_to_target_s"] = out.time_to_target >= 0 ? nlohmann::ordered_json(out.time_to_target) : nlohmann::ordered_json();
+    summary["time_to_target_s"] =
+        out.time_to_target >= 0 ? nlohmann::ordered_json(out.time_to_target) : nlohmann::ordered_json();
   }
   PLINTH_TRY(write_file_atomic(dir / "summary.json", summary.dump(2) + "\n"));
   if (!failure.ok()) return failure;

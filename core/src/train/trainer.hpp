@@ -24,7 +24,7 @@ struct TrainOutcome {
   double seconds = 0;
   double final_eval_accuracy = -1;  // -1: not evaluated
   double final_eval_loss = -1;
-  double time_to_target = -1;       // seconds, -1: not reached
+  double time_to_target = -1;  // seconds, -1: not reached
   bool interrupted = false;
 };
 
@@ -37,7 +37,7 @@ using TrainerPtr = std::unique_ptr<Trainer, TrainerDeleter>;
 // Validate and prepare everything (no files written). Errors are bad input
 // (exit 2) unless the failure is at run time.
 Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> registry,
-                                         const TrainOptions& options);
+                           const TrainOptions& options);
 // Train to the end (or Ctrl-C) writing runs/<name>/.
 Result<TrainOutcome> run(Trainer& trainer);
 

@@ -46,8 +46,7 @@ typedef struct plinth_device_properties {
   int32_t host_visible;           /* out: 1 if buffer_host_ptr works         */
 } plinth_device_properties;
 
-#define PLINTH_DEVICE_PROPERTIES_STRUCT_SIZE \
-  PLINTH_STRUCT_SIZE(plinth_device_properties, host_visible)
+#define PLINTH_DEVICE_PROPERTIES_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_device_properties, host_visible)
 
 /* ------------------------------------------------------------------------- */
 /* Tensors                                                                   */
@@ -60,9 +59,9 @@ typedef struct plinth_tensor {
   plinth_buffer* buffer; /* may be NULL only when numel is 0 */
   uint64_t offset;       /* bytes from the start of buffer   */
   plinth_dtype dtype;
-  int32_t ndim;                      /* 0 (scalar) .. PLINTH_MAX_DIMS     */
-  int64_t shape[PLINTH_MAX_DIMS];    /* entries past ndim are ignored     */
-  int64_t strides[PLINTH_MAX_DIMS];  /* in elements; 0 broadcasts a dim   */
+  int32_t ndim;                     /* 0 (scalar) .. PLINTH_MAX_DIMS     */
+  int64_t shape[PLINTH_MAX_DIMS];   /* entries past ndim are ignored     */
+  int64_t strides[PLINTH_MAX_DIMS]; /* in elements; 0 broadcasts a dim   */
 } plinth_tensor;
 
 #define PLINTH_TENSOR_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_tensor, strides)
@@ -323,11 +322,10 @@ typedef struct plinth_backend_v1 {
    * must stay valid until the stream reaches the copy. */
   plinth_status (*copy_h2d)(plinth_backend_ctx* ctx, plinth_stream* stream, plinth_buffer* dst,
                             uint64_t dst_offset, const void* src, uint64_t size);
-  plinth_status (*copy_d2h)(plinth_backend_ctx* ctx, plinth_stream* stream, void* dst,
-                            plinth_buffer* src, uint64_t src_offset, uint64_t size);
+  plinth_status (*copy_d2h)(plinth_backend_ctx* ctx, plinth_stream* stream, void* dst, plinth_buffer* src,
+                            uint64_t src_offset, uint64_t size);
   plinth_status (*copy_d2d)(plinth_backend_ctx* ctx, plinth_stream* stream, plinth_buffer* dst,
-                            uint64_t dst_offset, plinth_buffer* src, uint64_t src_offset,
-                            uint64_t size);
+                            uint64_t dst_offset, plinth_buffer* src, uint64_t src_offset, uint64_t size);
 
   /* --- streams and events --- */
   plinth_status (*stream_create)(plinth_backend_ctx* ctx, plinth_stream** out);
@@ -339,8 +337,7 @@ typedef struct plinth_backend_v1 {
   /* Mark the current end of `stream`. */
   plinth_status (*event_record)(plinth_backend_ctx* ctx, plinth_event* event, plinth_stream* stream);
   /* Make `stream` wait (without blocking the host) for `event`. */
-  plinth_status (*stream_wait_event)(plinth_backend_ctx* ctx, plinth_stream* stream,
-                                     plinth_event* event);
+  plinth_status (*stream_wait_event)(plinth_backend_ctx* ctx, plinth_stream* stream, plinth_event* event);
   /* Block the host until `event` has been reached. */
   plinth_status (*event_synchronize)(plinth_backend_ctx* ctx, plinth_event* event);
 

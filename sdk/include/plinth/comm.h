@@ -50,11 +50,10 @@ typedef struct plinth_comm_v1 {
   int32_t (*supports_memory)(const plinth_comm* comm, plinth_memory_kind kind);
   /* recv = op over ranks of send (count elements); send == recv is in place. */
   plinth_status (*all_reduce)(plinth_comm* comm, const void* send, void* recv, uint64_t count,
-                              plinth_dtype dtype, plinth_reduce_op op, plinth_memory_kind kind,
-                              void* stream);
+                              plinth_dtype dtype, plinth_reduce_op op, plinth_memory_kind kind, void* stream);
   /* buf on every rank = buf on `root`. */
-  plinth_status (*broadcast)(plinth_comm* comm, void* buf, uint64_t count, plinth_dtype dtype,
-                             int32_t root, plinth_memory_kind kind, void* stream);
+  plinth_status (*broadcast)(plinth_comm* comm, void* buf, uint64_t count, plinth_dtype dtype, int32_t root,
+                             plinth_memory_kind kind, void* stream);
   /* recv (size * count) = concatenation of every rank's send (count). */
   plinth_status (*all_gather)(plinth_comm* comm, const void* send, void* recv, uint64_t count,
                               plinth_dtype dtype, plinth_memory_kind kind, void* stream);

@@ -38,12 +38,10 @@ extern "C" {
 
 /* Size of `type` up to and including `last_field`: what struct_size must be
  * for a writer that knows fields up to `last_field`. */
-#define PLINTH_STRUCT_SIZE(type, last_field) \
-  (offsetof(type, last_field) + sizeof(((type*)0)->last_field))
+#define PLINTH_STRUCT_SIZE(type, last_field) (offsetof(type, last_field) + sizeof(((type*)0)->last_field))
 
 /* True when a struct whose struct_size is `size` contains `field`. */
-#define PLINTH_HAS_FIELD(ptr, type, field) \
-  ((ptr)->struct_size >= PLINTH_STRUCT_SIZE(type, field))
+#define PLINTH_HAS_FIELD(ptr, type, field) ((ptr)->struct_size >= PLINTH_STRUCT_SIZE(type, field))
 
 #if defined(_WIN32)
 #define PLINTH_EXPORT __declspec(dllexport)
@@ -63,11 +61,11 @@ typedef enum plinth_status {
   PLINTH_ERR_INVALID_ARGUMENT = 1, /* bad shape, dtype, NULL where not allowed */
   PLINTH_ERR_UNSUPPORTED = 2,      /* op/dtype/feature not implemented here   */
   PLINTH_ERR_OUT_OF_MEMORY = 3,
-  PLINTH_ERR_IO = 4,        /* a file could not be read or written      */
-  PLINTH_ERR_NOT_FOUND = 5, /* config key, device, file absent          */
-  PLINTH_ERR_TIMEOUT = 6,   /* a peer or device did not answer in time  */
-  PLINTH_ERR_INTERNAL = 7,  /* a bug or an unexpected failure           */
-  PLINTH_ERR_BAD_DATA = 8,  /* malformed input data (magic, truncation) */
+  PLINTH_ERR_IO = 4,         /* a file could not be read or written      */
+  PLINTH_ERR_NOT_FOUND = 5,  /* config key, device, file absent          */
+  PLINTH_ERR_TIMEOUT = 6,    /* a peer or device did not answer in time  */
+  PLINTH_ERR_INTERNAL = 7,   /* a bug or an unexpected failure           */
+  PLINTH_ERR_BAD_DATA = 8,   /* malformed input data (magic, truncation) */
   PLINTH_ERR_UNAVAILABLE = 9 /* a resource (device, peer) is gone        */
 } plinth_status;
 
@@ -146,8 +144,7 @@ typedef struct plinth_host {
   plinth_status (*config_get_int)(void* ctx, const plinth_config* cfg, const char* key, int64_t* out);
   plinth_status (*config_get_float)(void* ctx, const plinth_config* cfg, const char* key, double* out);
   plinth_status (*config_get_bool)(void* ctx, const plinth_config* cfg, const char* key, int32_t* out);
-  plinth_status (*config_get_string)(void* ctx, const plinth_config* cfg, const char* key,
-                                     const char** out);
+  plinth_status (*config_get_string)(void* ctx, const plinth_config* cfg, const char* key, const char** out);
   /* Arrays: length, then element i of a given type (same return rules). */
   plinth_status (*config_array_size)(void* ctx, const plinth_config* cfg, const char* key, size_t* out);
   plinth_status (*config_array_int)(void* ctx, const plinth_config* cfg, const char* key, size_t i,
@@ -188,8 +185,8 @@ typedef struct plinth_component {
 
 typedef struct plinth_plugin {
   size_t struct_size;
-  uint32_t abi_major; /* PLINTH_ABI_MAJOR the plugin was built against */
-  uint32_t abi_minor; /* PLINTH_ABI_MINOR the plugin was built against */
+  uint32_t abi_major;  /* PLINTH_ABI_MAJOR the plugin was built against */
+  uint32_t abi_minor;  /* PLINTH_ABI_MINOR the plugin was built against */
   const char* name;    /* must equal the manifest's `name` */
   const char* version; /* the plugin's own version, "1.2.3" */
   const char* vendor;  /* (optional) may be NULL */

@@ -24,7 +24,8 @@ inline plinth_status fail(const plinth_host* host, plinth_status code, const std
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
-inline plinth_status failf(const plinth_host* host, plinth_status code, const char* fmt, ...) {
+inline plinth_status
+failf(const plinth_host* host, plinth_status code, const char* fmt, ...) {
   char buf[1024];
   va_list ap;
   va_start(ap, fmt);
@@ -59,7 +60,8 @@ inline plinth_status config_int(const plinth_host* h, const plinth_config* c, co
   plinth_status s = h->config_get_int(h->ctx, c, key, &out);
   return s == PLINTH_ERR_NOT_FOUND ? PLINTH_OK : s;
 }
-inline plinth_status config_float(const plinth_host* h, const plinth_config* c, const char* key, double& out) {
+inline plinth_status config_float(const plinth_host* h, const plinth_config* c, const char* key,
+                                  double& out) {
   if (!c) return PLINTH_OK;
   plinth_status s = h->config_get_float(h->ctx, c, key, &out);
   return s == PLINTH_ERR_NOT_FOUND ? PLINTH_OK : s;
@@ -80,7 +82,8 @@ inline plinth_status config_string(const plinth_host* h, const plinth_config* c,
   return s == PLINTH_ERR_NOT_FOUND ? PLINTH_OK : s;
 }
 // A path, resolved against the folder of the file the config came from.
-inline plinth_status config_path(const plinth_host* h, const plinth_config* c, const char* key, std::string& out) {
+inline plinth_status config_path(const plinth_host* h, const plinth_config* c, const char* key,
+                                 std::string& out) {
   if (!c) return PLINTH_OK;
   const char* v = nullptr;
   plinth_status s = h->config_get_path(h->ctx, c, key, &v);

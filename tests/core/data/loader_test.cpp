@@ -28,7 +28,8 @@ struct Fixture {
     auto r = Registry::open(o);
     EXPECT_TRUE(r.ok()) << r.status().message();
     registry = *r;
-    table = toml::parse("samples = " + std::to_string(samples) + "\nshape = [3]\nnum_classes = 4\nseed = 9\n");
+    table =
+        toml::parse("samples = " + std::to_string(samples) + "\nshape = [3]\nnum_classes = 4\nseed = 9\n");
     cfg = make_plugin_config(table, "test.toml");
     auto s = Source::open(*registry, "synthetic", cfg.get(), "[data.train]");
     EXPECT_TRUE(s.ok()) << s.status().message();
@@ -78,7 +79,7 @@ TEST(loader, every_sample_once_per_epoch_in_a_seeded_order) {
   EXPECT_EQ(std::set<int64_t>(e0.begin(), e0.end()).size(), 103u);
   EXPECT_EQ(e0, epoch_order(b, *f.source, 0));  // same seed, same order
   auto e1 = epoch_order(a, *f.source, 1);
-  EXPECT_NE(e0, e1);                            // a new order each epoch
+  EXPECT_NE(e0, e1);  // a new order each epoch
   std::vector<int64_t> identity(103);
   for (int i = 0; i < 103; ++i) identity[i] = i;
   EXPECT_NE(e0, identity);
@@ -115,7 +116,8 @@ TEST(loader, workers_give_the_same_batches_as_a_serial_read) {
       ASSERT_EQ(a->rows, b->rows);
       for (size_t k = 0; k < a->fields.size(); ++k)
         EXPECT_EQ(std::memcmp(a->fields[k].data(), b->fields[k].data(),
-                              a->rows * f.source->fields()[k].sample_bytes), 0);
+                              a->rows * f.source->fields()[k].sample_bytes),
+                  0);
     }
   }
 }

@@ -32,7 +32,8 @@ TEST(planner, live_values_never_share_bytes) {
       EXPECT_LE(items[i].offset + items[i].size, total);
       for (size_t j = i + 1; j < items.size(); ++j) {
         if (overlap_in_time(items[i], items[j])) {
-          EXPECT_FALSE(overlap_in_bytes(items[i], items[j])) << "trial " << trial << " items " << i << ", " << j;
+          EXPECT_FALSE(overlap_in_bytes(items[i], items[j]))
+              << "trial " << trial << " items " << i << ", " << j;
         }
       }
     }

@@ -78,8 +78,10 @@ void check_against_torch(const std::string& loss) {
     const auto& v = g->values[p.value];
     const NamedTensor& w = find(*fx, v.name);
     ASSERT_EQ(w.shape, v.shape) << v.name;
-    ASSERT_TRUE((*backend)->upload(store.buffer(exec::Store::params), store.slot(v.name).offset, w.data.data(),
-                                   w.data.size()).ok());
+    ASSERT_TRUE((*backend)
+                    ->upload(store.buffer(exec::Store::params), store.slot(v.name).offset, w.data.data(),
+                             w.data.size())
+                    .ok());
   }
   auto prog = exec::Program::compile(*g, store);
   ASSERT_TRUE(prog.ok()) << prog.status().message();
@@ -90,7 +92,8 @@ void check_against_torch(const std::string& loss) {
   ASSERT_TRUE(s.ok()) << s.message();
 
   float sum = 0;
-  ASSERT_TRUE((*backend)->download(&sum, store.buffer(exec::Store::stats), store.slot("loss.sum").offset, 4).ok());
+  ASSERT_TRUE(
+      (*backend)->download(&sum, store.buffer(exec::Store::stats), store.slot("loss.sum").offset, 4).ok());
   // The stat is the sum of row losses; PyTorch's loss is their mean.
   const float want_loss = floats(find(*fx, "loss"))[0];
   EXPECT_NEAR(sum / static_cast<float>(B), want_loss, 1e-5 * (1 + std::fabs(want_loss))) << loss;
@@ -98,11 +101,13 @@ void check_against_torch(const std::string& loss) {
     const auto& v = g->values[p.value];
     const auto& slot = store.slot(v.name + ".grad");
     std::vector<float> got(slot.bytes / 4);
-    ASSERT_TRUE((*backend)->download(got.data(), store.buffer(exec::Store::grads), slot.offset, slot.bytes).ok());
+    ASSERT_TRUE(
+        (*backend)->download(got.data(), store.buffer(exec::Store::grads), slot.offset, slot.bytes).ok());
     auto want = floats(find(*fx, v.name + ".grad"));
     ASSERT_EQ(got.size(), want.size());
     for (size_t i = 0; i < got.size(); ++i)
-      EXPECT_NEAR(got[i], want[i], 1e-5 + 1e-4 * std::fabs(want[i])) << loss << " " << v.name << ".grad[" << i << "]";
+      EXPECT_NEAR(got[i], want[i], 1e-5 + 1e-4 * std::fabs(want[i]))
+          << loss << " " << v.name << ".grad[" << i << "]";
   }
 }
 
