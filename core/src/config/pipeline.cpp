@@ -4,6 +4,7 @@
 // Plugin-owned keys are kept as TOML tables and checked later by the core
 // against the plugin's declared keys; nothing here loads plugins or data.
 #include "config/pipeline.hpp"
+#include "util/toml_names.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -73,31 +74,6 @@ std::string join_quoted(std::span<const std::string_view> set) {
   return out;
 }
 
-std::string_view type_name(toml::node_type t) {
-  switch (t) {
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a float";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::date:
-      return "a date";
-    case toml::node_type::time:
-      return "a time";
-    case toml::node_type::date_time:
-      return "a date-time";
-    default:
-      return "nothing";
-  }
-}
-
 std::string join_key(std::string_view path, std::string_view key) {
   if (path.empty()) return std::string(key);
   return std::string(path) + "." + std::string(key);
@@ -140,7 +116,7 @@ class Reader {
 
   Status type_error(const toml::node& n, std::string_view key, std::string_view expected) const {
     return fail(n.source(), key,
-                "expected " + std::string(expected) + ", got " + std::string(type_name(n.type())));
+                "expected " + std::string(expected) + ", got " + std::string(toml_type_name(n.type())));
   }
 
   // The value of `key` if present; `out` keeps its default when absent.

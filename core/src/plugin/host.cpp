@@ -4,6 +4,7 @@
 // catches everything: no exception travels back into plugin frames.
 // Not here: the registry, or parsing the pipeline (config/).
 #include "plugin/host.hpp"
+#include "util/toml_names.hpp"
 
 #include <sstream>
 
@@ -17,31 +18,6 @@ namespace {
 
 thread_local std::string t_plugin_error;
 
-const char* type_name(toml::node_type t) {
-  switch (t) {
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a float";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::date:
-      return "a date";
-    case toml::node_type::time:
-      return "a time";
-    case toml::node_type::date_time:
-      return "a date-time";
-    default:
-      return "nothing";
-  }
-}
-
 std::string where(const plinth_config* cfg, const toml::node& n) {
   std::ostringstream o;
   o << (cfg->source.empty() ? std::string("<config>") : cfg->source.string());
@@ -50,7 +26,8 @@ std::string where(const plinth_config* cfg, const toml::node& n) {
 }
 
 plinth_status type_error(const plinth_config* cfg, const toml::node& n, const char* key, const char* want) {
-  set_plugin_error(where(cfg, n) + ": key '" + key + "' must be " + want + ", got " + type_name(n.type()));
+  set_plugin_error(where(cfg, n) + ": key '" + key + "' must be " + want + ", got " +
+                   toml_type_name(n.type()));
   return PLINTH_ERR_INVALID_ARGUMENT;
 }
 

@@ -2,6 +2,7 @@
 // and parses declared ABI ranges. Every problem is one "file:line:col:
 // message" naming the key. Not here: opening libraries or discovery order.
 #include "plugin/manifest.hpp"
+#include "util/toml_names.hpp"
 
 #include <cctype>
 #include <charconv>
@@ -18,31 +19,6 @@ std::string where(const std::filesystem::path& file, const toml::source_region& 
   std::ostringstream o;
   o << file.string() << ':' << src.begin.line << ':' << src.begin.column;
   return o.str();
-}
-
-const char* type_name(toml::node_type t) {
-  switch (t) {
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a float";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::date:
-      return "a date";
-    case toml::node_type::time:
-      return "a time";
-    case toml::node_type::date_time:
-      return "a date-time";
-    default:
-      return "nothing";
-  }
 }
 
 bool is_hex64(const std::string& s) {
@@ -75,7 +51,7 @@ bool parse_entry(const toml::table& t, const std::filesystem::path& file, Manife
     }
     if (!n->is_string()) {
       errors.push_back(where(file, n->source()) + ": key '" + key + "' must be a string, got " +
-                       type_name(n->type()));
+                       toml_type_name(n->type()));
       ok = false;
       return;
     }
@@ -110,7 +86,7 @@ bool parse_entry(const toml::table& t, const std::filesystem::path& file, Manife
         e.abi = v.as_string()->get();
       } else {
         errors.push_back(vat + ": key 'abi' must be a string such as \"1\" or \"1.2\", got " +
-                         type_name(v.type()));
+                         toml_type_name(v.type()));
         ok = false;
         continue;
       }
@@ -130,7 +106,7 @@ bool parse_entry(const toml::table& t, const std::filesystem::path& file, Manife
       e.sha256 = s;
     } else if (key == "priority") {
       if (!v.is_integer()) {
-        errors.push_back(vat + ": key 'priority' must be an integer, got " + type_name(v.type()));
+        errors.push_back(vat + ": key 'priority' must be an integer, got " + toml_type_name(v.type()));
         ok = false;
         continue;
       }
@@ -138,7 +114,8 @@ bool parse_entry(const toml::table& t, const std::filesystem::path& file, Manife
     } else if (v.is_string()) {
       e.metadata[key] = v.as_string()->get();
     } else {
-      errors.push_back(vat + ": key '" + key + "' (metadata) must be a string, got " + type_name(v.type()));
+      errors.push_back(vat + ": key '" + key + "' (metadata) must be a string, got " +
+                       toml_type_name(v.type()));
       ok = false;
     }
   }
