@@ -8,22 +8,18 @@ namespace plinth::cpu {
 
 size_t dtype_size(plinth_dtype d) {
   switch (d) {
-    case PLINTH_DTYPE_F32:
-      return 4;
-    case PLINTH_DTYPE_F16:
-      return 2;
-    case PLINTH_DTYPE_BF16:
-      return 2;
     case PLINTH_DTYPE_F64:
-      return 8;
-    case PLINTH_DTYPE_I32:
-      return 4;
     case PLINTH_DTYPE_I64:
       return 8;
-    case PLINTH_DTYPE_U8:
-      return 1;
+    case PLINTH_DTYPE_F32:
+    case PLINTH_DTYPE_I32:
+      return 4;
+    case PLINTH_DTYPE_F16:
+    case PLINTH_DTYPE_BF16:
     case PLINTH_DTYPE_U16:
       return 2;
+    case PLINTH_DTYPE_U8:
+      return 1;
     default:
       return 0;
   }

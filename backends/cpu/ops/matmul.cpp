@@ -65,8 +65,8 @@ void operand(const plinth_tensor& t, bool trans, int nd, dnnl::memory::dims& dim
   strides.assign(size_t(nd), 0);
   const int lead = nd - t.ndim;
   for (int d = 0; d < t.ndim; ++d) {
-    dims[size_t(lead + d)] = t.shape[d];
-    strides[size_t(lead + d)] = t.strides[d];
+    dims[static_cast<size_t>(lead) + static_cast<size_t>(d)] = t.shape[d];
+    strides[static_cast<size_t>(lead) + static_cast<size_t>(d)] = t.strides[d];
   }
   if (trans) {
     std::swap(dims[size_t(nd - 1)], dims[size_t(nd - 2)]);

@@ -37,7 +37,7 @@ struct ManifestEntry {
 enum class PluginState { loaded, failed, shadowed };
 
 struct ComponentInfo {
-  plinth_kind kind;
+  plinth_kind kind = PLINTH_KIND_BACKEND;
   std::string name;
   std::string description;
   const plinth_component* component = nullptr;  // valid while the registry lives; NULL unless loaded

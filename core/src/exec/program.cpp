@@ -145,7 +145,7 @@ Result<std::unique_ptr<Program>> Program::compile(const graph::Graph& g, Store& 
     l.op.kind = n.kind;
     l.op.num_inputs = static_cast<int32_t>(n.inputs.size());
     l.op.num_outputs = static_cast<int32_t>(n.outputs.size());
-    p.launches_.push_back(std::move(l));
+    p.launches_.push_back(l);
   }
   for (auto& l : p.launches_) {
     l.op.inputs = p.tensors_.data() + l.tin;

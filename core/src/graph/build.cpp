@@ -284,8 +284,7 @@ Status differentiate(Graph& g) {
         }
         break;
       case PLINTH_OP_BINARY:  // mse's diff: folded into the seed above
-        break;
-      case PLINTH_OP_ARGMAX:
+      case PLINTH_OP_ARGMAX:  // evaluation only
         break;
       case PLINTH_OP_DROPOUT:
         if (root_needs(n.inputs[0])) {

@@ -71,7 +71,7 @@ Result<std::string> file_sha256(const std::filesystem::path& path) {
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx.get(), md, &len);
   std::string hex;
-  hex.reserve(len * 2);
+  hex.reserve(static_cast<size_t>(len) * 2);
   static const char* digits = "0123456789abcdef";
   for (unsigned int i = 0; i < len; ++i) {
     hex += digits[md[i] >> 4];

@@ -208,7 +208,10 @@ std::optional<Failure> validate(const plinth_plugin* p, const ManifestEntry& e, 
     auto missing = missing_functions(c->kind, c->table);
     if (!missing.empty()) {
       std::string list;
-      for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+      for (const auto& m : missing) {
+        if (!list.empty()) list += ", ";
+        list += m;
+      }
       return Failure{cname + ": required function" + (missing.size() > 1 ? "s " : " ") + list + " left NULL",
                      "every function the header does not mark (optional) must be set"};
     }

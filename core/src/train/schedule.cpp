@@ -56,6 +56,7 @@ double Schedule::after_warmup(int64_t t) const {
   const int64_t T = total_ - cfg_.warmup_steps;
   if (ty == "step") {
     // torch StepLR: lr = b * gamma^(last_epoch // step_size)
+    // NOLINTNEXTLINE(bugprone-integer-division): the floor division is StepLR's definition
     return b * std::pow(cfg_.gamma, static_cast<double>(t / cfg_.step_size));
   }
   if (ty == "linear") {
