@@ -65,7 +65,7 @@ void add_train_commands(CLI::App& app, Context& ctx) {
       else
         std::fprintf(stderr, ", target not reached");
       std::fprintf(stderr, "%s; run: %s\n", out->interrupted ? " (interrupted)" : "", out->run_dir.c_str());
-      return kExitOk;
+      return out->interrupted ? 130 : kExitOk;  // 128 + SIGINT, as shells report it
     };
   });
 

@@ -50,14 +50,14 @@ void* Backend::host_ptr(const Buffer& b) const {
   return table_->buffer_host_ptr(ctx_, b.get());
 }
 
-Status Backend::upload(const Buffer& dst, uint64_t offset, const void* src, uint64_t size) {
-  if (plinth_status s = table_->copy_h2d(ctx_, nullptr, dst.get(), offset, src, size); s != PLINTH_OK)
+Status Backend::upload(plinth_buffer* dst, uint64_t offset, const void* src, uint64_t size) {
+  if (plinth_status s = table_->copy_h2d(ctx_, nullptr, dst, offset, src, size); s != PLINTH_OK)
     return plugin_status(s, "backend '" + name_ + "': copy to device");
   return {};
 }
 
-Status Backend::download(void* dst, const Buffer& src, uint64_t offset, uint64_t size) {
-  if (plinth_status s = table_->copy_d2h(ctx_, nullptr, dst, src.get(), offset, size); s != PLINTH_OK)
+Status Backend::download(void* dst, plinth_buffer* src, uint64_t offset, uint64_t size) {
+  if (plinth_status s = table_->copy_d2h(ctx_, nullptr, dst, src, offset, size); s != PLINTH_OK)
     return plugin_status(s, "backend '" + name_ + "': copy to host");
   if (plinth_status s = table_->stream_synchronize(ctx_, nullptr); s != PLINTH_OK)
     return plugin_status(s, "backend '" + name_ + "': synchronize");

@@ -59,8 +59,14 @@ class Backend : public std::enable_shared_from_this<Backend> {
   Result<Buffer> alloc(uint64_t size);
   // Host address of a buffer where the device is host-visible, else nullptr.
   void* host_ptr(const Buffer& b) const;
-  Status upload(const Buffer& dst, uint64_t offset, const void* src, uint64_t size);
-  Status download(void* dst, const Buffer& src, uint64_t offset, uint64_t size);
+  Status upload(const Buffer& dst, uint64_t offset, const void* src, uint64_t size) {
+    return upload(dst.get(), offset, src, size);
+  }
+  Status download(void* dst, const Buffer& src, uint64_t offset, uint64_t size) {
+    return download(dst, src.get(), offset, size);
+  }
+  Status upload(plinth_buffer* dst, uint64_t offset, const void* src, uint64_t size);
+  Status download(void* dst, plinth_buffer* src, uint64_t offset, uint64_t size);
   Status synchronize();
 
   bool supports(const plinth_op& op) const { return table_->supports(ctx_, &op) != 0; }

@@ -159,9 +159,19 @@ Result<std::unique_ptr<Program>> Program::compile(const graph::Graph& g, Store& 
         },
         l.params);
   }
-  for (const auto& l : p.launches_)
-    if (l.op.kind == PLINTH_OP_CROSS_ENTROPY_BACKWARD)
-      p.loss_scale_base_ = std::get<plinth_xent_params>(l.params).scale;
+  // Which launches the backend runs, and which fall back to the CPU.
+  for (auto& l : p.launches_) {
+    if (store.backend().supports(l.op)) continue;
+    const std::string& layer = p.nodes_[l.node]->layer;
+    Fallback* fb = store.fallback();
+    if (!fb || !fb->can_run(l.op))
+      return error(errc::unsupported, "backend '" + store.backend().name() + "' does not support op " +
+                                          op_name(l.op.kind) + " of layer '" + layer + "'" +
+                                          (fb ? " and the CPU backend cannot run it either"
+                                              : " (CPU fallback is off: [backend] allow_fallback = false)"));
+    l.fallback = true;
+    fb->note(l.op, "layer '" + layer + "'");
+  }
   return prog;
 }
 
@@ -177,17 +187,19 @@ plinth_tensor Program::tensor_of(int v) const {
   return make_tensor(t.buffer, t.offset, val.dtype, val.shape);
 }
 
-Status Program::check_supported() const {
-  for (const auto& l : launches_)
-    if (!store_->backend().supports(l.op))
-      return error(errc::unsupported, "backend '" + store_->backend().name() + "' does not support op " +
-                                          op_name(l.op.kind) + " of layer '" + nodes_[l.node]->layer + "'");
-  return {};
+size_t Program::num_fallbacks() const {
+  size_t n = 0;
+  for (const auto& l : launches_) n += l.fallback;
+  return n;
 }
 
 Status Program::run() {
   Backend& b = store_->backend();
   for (const auto& l : launches_) {
+    if (l.fallback) {
+      PLINTH_TRY(store_->fallback()->run(l.op, "layer '" + nodes_[l.node]->layer + "'"));
+      continue;
+    }
     if (plinth_status s = b.launch_raw(l.op); s != PLINTH_OK)
       return plugin_status(
           s, std::string("op ") + op_name(l.op.kind) + " of layer '" + nodes_[l.node]->layer + "'");
@@ -224,7 +236,6 @@ void Program::set_dropout(uint64_t seed, uint64_t step) {
 void Program::set_loss_scale(float scale) {
   for (auto& l : launches_)
     if (l.op.kind == PLINTH_OP_CROSS_ENTROPY_BACKWARD) std::get<plinth_xent_params>(l.params).scale = scale;
-  (void)loss_scale_base_;
 }
 
 }  // namespace plinth::exec

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "exec/backend.hpp"
+#include "exec/fallback.hpp"
 #include "graph/graph.hpp"
 
 namespace plinth::exec {
@@ -41,9 +42,13 @@ class Store {
   uint64_t group_bytes(Group g) const { return sizes_[g]; }
   std::vector<std::string> names(Group g) const;  // in declaration order
   Backend& backend() const { return *backend_; }
+  // Where ops the backend lacks run; null: such ops are an error.
+  void set_fallback(std::shared_ptr<Fallback> f) { fallback_ = std::move(f); }
+  Fallback* fallback() const { return fallback_.get(); }
 
  private:
   std::shared_ptr<Backend> backend_;
+  std::shared_ptr<Fallback> fallback_;
   std::map<std::string, Slot> slots_;
   std::vector<std::string> order_;
   uint64_t sizes_[kGroups] = {};
@@ -56,7 +61,9 @@ plinth_tensor make_tensor(plinth_buffer* buf, uint64_t offset, plinth_dtype dtyp
 class Program {
  public:
   // Compile `g` (forward then backward) against `store`, which must already
-  // hold every parameter, gradient and stat the graph names.
+  // hold every parameter, gradient and stat the graph names. An op the
+  // backend does not support runs through the store's fallback, or is an
+  // error (errc::unsupported) naming the op and layer when there is none.
   static Result<std::unique_ptr<Program>> compile(const graph::Graph& g, Store& store);
 
   // Run every launch in order. On failure, the message names the op and layer.
@@ -74,8 +81,7 @@ class Program {
   const graph::Graph& graph() const { return graph_; }
   uint64_t arena_bytes() const { return arena_.size(); }
   size_t num_launches() const { return launches_.size(); }
-  // Verify the backend supports every launch; the message names op and layer.
-  Status check_supported() const;
+  size_t num_fallbacks() const;
 
  private:
   struct Launch {
@@ -83,6 +89,7 @@ class Program {
     graph::Params params;
     uint32_t tin = 0, tout = 0;
     int node = 0;
+    bool fallback = false;  // runs on the CPU backend with copies
   };
   plinth_tensor tensor_of(int value) const;
 
@@ -93,7 +100,6 @@ class Program {
   std::vector<plinth_tensor> tensors_;
   std::vector<Launch> launches_;
   std::vector<const graph::Node*> nodes_;
-  float loss_scale_base_ = 1.f;
 };
 
 }  // namespace plinth::exec

@@ -22,6 +22,7 @@
 #include "graph/build.hpp"
 #include "plinth/log.hpp"
 #include "plinth/optimizer.h"
+#include "plugin/host.hpp"
 #include "plugin/plugin_config.hpp"
 #include "train/safetensors.hpp"
 #include "train/schedule.hpp"
@@ -45,14 +46,24 @@ Status check_keys(const config::Pipeline& p, const toml::table& t, std::string_v
   return config::check_plugin_keys(t, section, declared, core_keys, p.source);
 }
 
-// The optimizer's view of the backend.
+// The optimizer's view of the backend: ops the backend lacks go through the
+// CPU fallback when the pipeline allows it.
 struct OptimOps {
   exec::Backend* backend;
+  exec::Fallback* fallback;  // null: no fallback (or the backend is the CPU)
   static int32_t supports(void* ctx, const plinth_op* op) {
-    return static_cast<OptimOps*>(ctx)->backend->supports(*op) ? 1 : 0;
+    auto* o = static_cast<OptimOps*>(ctx);
+    return o->backend->supports(*op) || (o->fallback && o->fallback->can_run(*op)) ? 1 : 0;
   }
   static plinth_status launch(void* ctx, const plinth_op* op) {
-    return static_cast<OptimOps*>(ctx)->backend->launch_raw(*op);
+    auto* o = static_cast<OptimOps*>(ctx);
+    if (!o->fallback || o->backend->supports(*op)) return o->backend->launch_raw(*op);
+    o->fallback->note(*op, "optimizer");
+    if (Status s = o->fallback->run(*op, "optimizer"); !s.ok()) {
+      set_plugin_error(s.message());  // read back by plugin_status() when the optimizer fails
+      return to_abi(s.code());
+    }
+    return PLINTH_OK;
   }
 };
 
@@ -111,7 +122,6 @@ Result<exec::Program*> Trainer::program(int64_t rows, bool training) {
   if (!g) return g.status();
   auto prog = exec::Program::compile(*g, *store);
   if (!prog) return prog.status();
-  if (Status s = (*prog)->check_supported(); !s.ok()) return s;
   exec::Program* raw = prog->get();
   progs[rows] = std::move(*prog);
   return raw;
@@ -160,7 +170,7 @@ void Trainer::prepare_optimizer_args() {
 }
 
 Status Trainer::optimizer_step(int64_t step, double lr) {
-  OptimOps ctx{backend.get()};
+  OptimOps ctx{backend.get(), store->fallback()};
   plinth_optim_ops ops{sizeof(plinth_optim_ops), &ctx, &OptimOps::supports, &OptimOps::launch};
   plinth_optim_step_info info{sizeof info, lr, step};
   for (const auto& arg : opt_args)
@@ -325,6 +335,13 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
   // Persistent storage: parameters, gradients, optimizer state, stats.
   t->store = std::make_unique<exec::Store>(t->backend);
   exec::Store& st = *t->store;
+  // Ops the backend lacks run on the CPU backend, unless the pipeline forbids it.
+  if (p.backend.allow_fallback && p.backend.name != "cpu" && !reg.names(PLINTH_KIND_BACKEND).empty()) {
+    if (auto cpu = exec::Backend::create(reg, "cpu", nullptr, 0); cpu.ok())
+      st.set_fallback(std::make_shared<exec::Fallback>(t->backend, *cpu));
+    else
+      logger().warn("no CPU fallback for backend '{}': {}", p.backend.name, cpu.status().message());
+  }
   t->params = g->params;
   for (const auto& prm : g->params) {
     const auto& v = g->values[prm.value];
