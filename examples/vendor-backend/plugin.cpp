@@ -1,14 +1,16 @@
 // plugin.cpp — vendor-matmul: an out-of-tree Plinth backend built only
-// against the installed SDK. Its "device" is a worker thread per instance
-// with memory the host cannot address directly (memory kind OTHER, no
-// buffer_host_ptr): copies and launches are queued and run asynchronously,
-// in submission order; synchronize calls report the first failure. It runs
-// f32 MATMUL only; supports() declines every other op, which the core then
-// runs on the CPU backend with copies in between.
+// against the installed SDK. Its "device" is a worker thread per instance:
+// copies and launches are queued and run asynchronously, in submission
+// order, and synchronize calls report the first failure. Its buffers are
+// host memory (host-visible, memory kind OTHER: only this backend reads them
+// in order with its queue). It runs f32 MATMUL only; supports() declines
+// every other op, which the core then runs on the CPU backend with copies
+// in between.
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "matmul.hpp"
 #include "plinth/backend.h"
@@ -61,7 +63,7 @@ plinth_status device_properties(int32_t index, plinth_device_properties* out) {
   std::strncpy(p.name, "vendor-matmul worker thread", sizeof p.name - 1);
   p.memory_kind = PLINTH_MEMORY_OTHER;
   p.compute_units = 1;
-  p.host_visible = 0;
+  p.host_visible = 1;
   const size_t caller_size = out->struct_size;  // may be an older, shorter struct
   std::memcpy(out, &p, caller_size < sizeof p ? caller_size : sizeof p);
   out->struct_size = caller_size;
@@ -107,20 +109,30 @@ void buffer_free(plinth_backend_ctx* ctx, plinth_buffer* buf) {
   delete buf;
 }
 
+// The source is copied at call time (as CUDA does for pageable memory), so
+// the caller may reuse it at once; the device-side write is queued.
+// Host-visible: the core may write a buffer through this address before it
+// queues work on it (e.g. zeroing at allocation); reads need a synchronize.
+void* buffer_host_ptr(plinth_backend_ctx*, plinth_buffer* buf) { return buf ? buf->data : nullptr; }
+
 plinth_status copy_h2d(plinth_backend_ctx* ctx, plinth_stream*, plinth_buffer* dst, uint64_t dst_offset,
                        const void* src, uint64_t size) {
   return guard(ctx->host, [&]() -> plinth_status {
     if (!in_range(dst, dst_offset, size) || (size && !src))
       return fail(ctx->host, PLINTH_ERR_INVALID_ARGUMENT, "vendor-matmul: copy_h2d outside the buffer");
-    if (size)
+    if (size) {
+      auto snapshot = std::make_shared<std::vector<char>>(static_cast<const char*>(src),
+                                                          static_cast<const char*>(src) + size);
       ctx->queue.submit([=](std::string*) {
-        std::memcpy(dst->data + dst_offset, src, size);
+        std::memcpy(dst->data + dst_offset, snapshot->data(), size);
         return PLINTH_OK;
       });
+    }
     return PLINTH_OK;
   });
 }
 
+// `dst` is written when the queue reaches the copy: synchronize before reading it.
 plinth_status copy_d2h(plinth_backend_ctx* ctx, plinth_stream*, void* dst, plinth_buffer* src,
                        uint64_t src_offset, uint64_t size) {
   return guard(ctx->host, [&]() -> plinth_status {
@@ -240,7 +252,7 @@ const plinth_backend_v1 k_table = {
     .destroy = destroy,
     .buffer_alloc = buffer_alloc,
     .buffer_free = buffer_free,
-    .buffer_host_ptr = nullptr,  // the host cannot address this device's memory
+    .buffer_host_ptr = buffer_host_ptr,
     .copy_h2d = copy_h2d,
     .copy_d2h = copy_d2h,
     .copy_d2d = copy_d2d,

@@ -3,7 +3,7 @@
 // every trans_a/trans_b combination, alpha, beta, bias and broadcast batch
 // dims against a naive double-precision reference; supports() declining
 // other ops; launch() of an unsupported op failing with a message; copies
-// ordered on the asynchronous queue. Exits non-zero on the first mismatch.
+// ordered on the asynchronous queue, copy_h2d snapshotting its source. Exits non-zero on the first mismatch.
 #include <dlfcn.h>
 
 #include <cmath>
@@ -55,8 +55,7 @@ struct device {
   plinth_buffer* upload(const std::vector<float>& v) {
     plinth_buffer* b = nullptr;
     CHECK(be->buffer_alloc(ctx, v.size() * 4, &b) == PLINTH_OK);
-    CHECK(be->copy_h2d(ctx, nullptr, b, 0, v.data(), v.size() * 4) == PLINTH_OK);
-    CHECK(be->stream_synchronize(ctx, nullptr) == PLINTH_OK);  // v may go away after return
+    CHECK(be->copy_h2d(ctx, nullptr, b, 0, v.data(), v.size() * 4) == PLINTH_OK);  // snapshots v
     return b;
   }
   std::vector<float> download(plinth_buffer* b, size_t n) {
@@ -145,7 +144,7 @@ int main(int argc, char** argv) {
   plinth_device_properties props{};
   props.struct_size = PLINTH_DEVICE_PROPERTIES_STRUCT_SIZE;
   CHECK(be->device_properties(0, &props) == PLINTH_OK);
-  CHECK(props.memory_kind == PLINTH_MEMORY_OTHER && props.host_visible == 0);
+  CHECK(props.memory_kind == PLINTH_MEMORY_OTHER && props.host_visible == 1);
 
   device dev{be, nullptr};
   CHECK(be->create(&host, nullptr, 0, &dev.ctx) == PLINTH_OK);
@@ -174,16 +173,19 @@ int main(int argc, char** argv) {
   plinth_op f64{PLINTH_OP_STRUCT_SIZE, PLINTH_OP_MATMUL, 2, m2, 1, &m2[2], &mp};
   CHECK(be->supports(dev.ctx, &f64) == 0);
 
-  // Queue order: h2d, d2d, d2h in a row, then one synchronize.
-  std::vector<float> src(16), back(16, 0.0f);
-  for (int i = 0; i < 16; ++i) src[size_t(i)] = float(i);
+  // Queue order: h2d, d2d, d2h in a row, then one synchronize. The source
+  // of h2d is overwritten right after the call: the copy took a snapshot.
+  std::vector<float> src(16), expect(16), back(16, 0.0f);
+  for (int i = 0; i < 16; ++i) src[size_t(i)] = expect[size_t(i)] = float(i);
   plinth_buffer* buf2 = nullptr;
   CHECK(be->buffer_alloc(dev.ctx, 64, &buf2) == PLINTH_OK);
   CHECK(be->copy_h2d(dev.ctx, nullptr, buf, 0, src.data(), 64) == PLINTH_OK);
+  for (float& x : src) x = -1.0f;
   CHECK(be->copy_d2d(dev.ctx, nullptr, buf2, 0, buf, 0, 64) == PLINTH_OK);
   CHECK(be->copy_d2h(dev.ctx, nullptr, back.data(), buf2, 0, 64) == PLINTH_OK);
   CHECK(be->stream_synchronize(dev.ctx, nullptr) == PLINTH_OK);
-  CHECK(back == src);
+  CHECK(back == expect);
+  CHECK(be->buffer_host_ptr && std::memcmp(be->buffer_host_ptr(dev.ctx, buf2), expect.data(), 64) == 0);
   be->buffer_free(dev.ctx, buf);
   be->buffer_free(dev.ctx, buf2);
   be->destroy(dev.ctx);
