@@ -1,0 +1,119 @@
+# find_package_test.cmake — tests the installed package, as a vendor and an
+# embedding application use it:
+#   1. install the Plinth build into a fresh prefix;
+#   2. configure, build and install examples/vendor-backend and the three
+#      sdk/template projects against that prefix alone (find_package);
+#      check each build tree's manifest and each installed manifest;
+#      run the vendor backend's own tests; check exported symbols;
+#   3. load them with the installed plinth (plugins list / inspect), from
+#      the build trees' manifests and from <prefix>/share/plinth/plugins.d;
+#   4. build an embedding application (Plinth::core, plinth.pc) and run it;
+#   5. configure one template against the Plinth build tree (build export).
+# Arguments (-D): SOURCE_DIR, BUILD_DIR, WORK, GENERATOR, CXX, C, NM.
+cmake_minimum_required(VERSION 3.25)
+
+function(run what)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE _rc OUTPUT_VARIABLE _out ERROR_VARIABLE _out)
+  if(NOT _rc EQUAL 0)
+    message(FATAL_ERROR "${what} failed (${_rc}):\n${ARGN}\n${_out}")
+  endif()
+  set(OUT "${_out}" PARENT_SCOPE)
+endfunction()
+
+function(expect text pattern what)
+  if(NOT text MATCHES "${pattern}")
+    message(FATAL_ERROR "${what}: expected to match '${pattern}', got:\n${text}")
+  endif()
+endfunction()
+
+set(PREFIX ${WORK}/prefix)
+file(REMOVE_RECURSE ${WORK})
+file(MAKE_DIRECTORY ${WORK})
+
+# --- 1. install
+run("install" ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${PREFIX})
+foreach(_f include/plinth/plugin.h include/plinth/backend.h include/plinth/plugin.hpp include/plinth/registry.hpp
+           include/plinth/status.hpp include/plinth/log.hpp lib/cmake/Plinth/PlinthConfig.cmake
+           lib/cmake/Plinth/PlinthConfigVersion.cmake lib/cmake/Plinth/PlinthTargets.cmake
+           lib/cmake/Plinth/PlinthAddPlugin.cmake lib/pkgconfig/plinth.pc bin/plinth lib/libplinth.so
+           lib/plinth/plugins/libplinth-backend-cpu.so share/plinth/plugins.d/plinth-backend-cpu.toml)
+  if(NOT EXISTS ${PREFIX}/${_f})
+    message(FATAL_ERROR "not installed: <prefix>/${_f}")
+  endif()
+endforeach()
+
+set(_common -G ${GENERATOR} -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_C_COMPILER=${C}
+            -DCMAKE_PREFIX_PATH=${PREFIX} -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF)
+
+# --- 2. vendor projects against the installed prefix only
+set(_projects vendor-matmul=examples/vendor-backend template-backend=sdk/template/backend
+              template-optimizer=sdk/template/optimizer template-data=sdk/template/data)
+set(_libs)
+foreach(_p ${_projects})
+  string(REPLACE "=" ";" _p ${_p})
+  list(GET _p 0 _name)
+  list(GET _p 1 _src)
+  set(_b ${WORK}/build-${_name})
+  run("configure ${_src}" ${CMAKE_COMMAND} -S ${SOURCE_DIR}/${_src} -B ${_b} ${_common})
+  run("build ${_src}" ${CMAKE_COMMAND} --build ${_b} -j 2)
+  # The build tree's manifest sits in the vendor's build tree and points at
+  # the vendor's library.
+  set(_m ${_b}/share/plinth/plugins.d/${_name}.toml)
+  if(NOT EXISTS ${_m} OR NOT EXISTS ${_b}/lib/plinth/plugins/lib${_name}.so)
+    message(FATAL_ERROR "${_src}: no manifest ${_m} or library in ${_b}/lib/plinth/plugins")
+  endif()
+  file(READ ${_m} _text)
+  expect("${_text}" "path = \"../../../lib/plinth/plugins/lib${_name}.so\"" "${_m}")
+  # Installed into the Plinth prefix, as a distribution package would.
+  run("install ${_src}" ${CMAKE_COMMAND} --install ${_b} --prefix ${PREFIX})
+  file(READ ${PREFIX}/share/plinth/plugins.d/${_name}.toml _text)
+  expect("${_text}" "path = \"../../../lib/plinth/plugins/lib${_name}.so\"" "installed ${_name}.toml")
+  list(APPEND _libs ${_b}/lib/plinth/plugins/lib${_name}.so)
+endforeach()
+run("vendor-backend tests" ${CMAKE_CTEST_COMMAND} --test-dir ${WORK}/build-vendor-matmul --output-on-failure)
+run("exported symbols" ${CMAKE_COMMAND} -DNM=${NM} "-DPLUGINS=${_libs}"
+    -P ${SOURCE_DIR}/tests/sdk/check_exports.cmake)
+
+# --- 3. load them with the installed plinth
+set(PLINTH ${PREFIX}/bin/plinth)
+set(ENV{PLINTH_PLUGIN_PATH} "")
+set(_paths)
+foreach(_p ${_projects})
+  string(REGEX REPLACE "=.*" "" _name ${_p})
+  list(APPEND _paths --plugin-path ${WORK}/build-${_name}/share/plinth/plugins.d)
+endforeach()
+# From the vendors' build trees, with the install's own manifests off.
+run("plugins list (build trees)" ${PLINTH} --no-system-plugins --no-install-plugins ${_paths} plugins list)
+foreach(_p ${_projects})
+  string(REGEX REPLACE "=.*" "" _name ${_p})
+  expect("${OUT}" "${_name}[^\n]*loaded" "plinth plugins list")
+endforeach()
+run("plugins inspect" ${PLINTH} --no-system-plugins --no-install-plugins ${_paths} plugins inspect vendor-matmul)
+expect("${OUT}" "vendor-matmul worker thread" "plinth plugins inspect vendor-matmul (device)")
+expect("${OUT}" "Example Vendor" "plinth plugins inspect vendor-matmul (vendor)")
+run("plugins inspect" ${PLINTH} --no-system-plugins --no-install-plugins ${_paths} plugins inspect template-data)
+expect("${OUT}" "samples" "plinth plugins inspect template-data (config keys)")
+# From the prefix's share/plinth/plugins.d, next to the core's own plugins.
+run("plugins doctor (installed)" ${PLINTH} --no-system-plugins plugins doctor)
+run("plugins list (installed)" ${PLINTH} --no-system-plugins plugins list)
+foreach(_name vendor-matmul template-backend template-optimizer template-data plinth-backend-cpu)
+  expect("${OUT}" "${_name}[^\n]*loaded" "installed plinth plugins list")
+endforeach()
+
+# --- 4. an application embedding the core
+set(ENV{PKG_CONFIG_PATH} ${PREFIX}/lib/pkgconfig)
+run("configure embed" ${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/packaging/embed -B ${WORK}/build-embed ${_common})
+run("build embed" ${CMAKE_COMMAND} --build ${WORK}/build-embed -j 2)
+run("run embed" ${WORK}/build-embed/embed)
+expect("${OUT}" "plinth-backend-cpu loaded" "embedding application")
+run("run pc_c" ${WORK}/build-embed/pc_c)
+expect("${OUT}" "ABI 1\\.0" "plinth.pc C program")
+
+# --- 5. find_package against the Plinth build tree (export(EXPORT ...))
+run("configure against the build tree" ${CMAKE_COMMAND} -S ${SOURCE_DIR}/sdk/template/backend
+    -B ${WORK}/build-tree-template -G ${GENERATOR} -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_PREFIX_PATH=${BUILD_DIR}
+    -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF)
+file(READ ${WORK}/build-tree-template/CMakeCache.txt _cache)
+expect("${_cache}" "Plinth_DIR:PATH=${BUILD_DIR}/lib/cmake/Plinth" "Plinth_DIR of a build-tree consumer")
+run("build against the build tree" ${CMAKE_COMMAND} --build ${WORK}/build-tree-template)
+message(STATUS "packaging: install, 4 out-of-tree plugins, loading, embedding and build-tree export all work")
