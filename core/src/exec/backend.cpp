@@ -50,10 +50,12 @@ void* Backend::host_ptr(const Buffer& b) const {
   return table_->buffer_host_ptr(ctx_, b.get());
 }
 
+// Synchronous: when it returns, `src` may be freed or reused (copy_h2d only
+// promises to read it by the time the stream reaches the copy).
 Status Backend::upload(plinth_buffer* dst, uint64_t offset, const void* src, uint64_t size) {
   if (plinth_status s = table_->copy_h2d(ctx_, nullptr, dst, offset, src, size); s != PLINTH_OK)
     return plugin_status(s, "backend '" + name_ + "': copy to device");
-  return {};
+  return synchronize();
 }
 
 Status Backend::download(void* dst, plinth_buffer* src, uint64_t offset, uint64_t size) {

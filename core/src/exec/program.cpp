@@ -1,6 +1,7 @@
 // program.cpp — compile a graph into a planned arena and a flat launch list.
 #include "exec/program.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "exec/planner.hpp"
@@ -56,15 +57,15 @@ Status Store::allocate() {
     auto b = backend_->alloc(sizes_[g]);
     if (!b) return b.status();
     buffers_[g] = std::move(*b);
-    plinth_fill_params zero{sizeof zero, 0.0};
-    plinth_tensor t = make_tensor(buffers_[g].get(), 0, PLINTH_DTYPE_U8, {static_cast<int64_t>(sizes_[g])});
-    // Zero through the host where possible (any dtype), else as f32 words.
+    // Zero through the host where the device is host-visible, else by
+    // copying zeros (FILL may be an op the backend does not have).
     if (void* p = backend_->host_ptr(buffers_[g])) {
       std::memset(p, 0, sizes_[g]);
     } else {
-      t = make_tensor(buffers_[g].get(), 0, PLINTH_DTYPE_F32, {static_cast<int64_t>(sizes_[g] / 4)});
-      plinth_op op{sizeof op, PLINTH_OP_FILL, 0, nullptr, 1, &t, &zero};
-      PLINTH_TRY(backend_->launch(op, "zeroing persistent tensors"));
+      const std::vector<unsigned char> zeros(std::min<uint64_t>(sizes_[g], uint64_t{1} << 20), 0);
+      for (uint64_t off = 0; off < sizes_[g]; off += zeros.size())
+        PLINTH_TRY(backend_->upload(buffers_[g], off, zeros.data(),
+                                    std::min<uint64_t>(zeros.size(), sizes_[g] - off)));
     }
   }
   return {};
