@@ -14,19 +14,26 @@ train() {
   "$plinth" --no-system-plugins --no-install-plugins --plugin-path "$manifests" \
     train --no-progress --out-dir "$@" "$pipeline"
 }
-t0=$(date +%s.%N)
+t0=$(date +%s%N)
 train "$work/a" > "$work/a.log" 2>&1 || { cat "$work/a.log"; exit 1; }
-t1=$(date +%s.%N)
-echo "uninterrupted: $(echo "$t1 - $t0" | bc) s"
+t1=$(date +%s%N)
+ms=$(((t1 - t0) / 1000000))
+# Each kill comes after a random 20 ms .. ms/12: twelve of them cannot finish
+# the run however fast or slow the disk (checkpoints are fsynced) is.
+max_sleep=$((ms / 12 > 40 ? ms / 12 : 40))
+echo "uninterrupted: $ms ms; kills after 20..$max_sleep ms"
 ref="$work/a/resume/model.safetensors"
 [ -f "$ref" ] || { echo "no reference model"; exit 1; }
 ckpts="$work/b/resume/checkpoints"
 
 kills=0 mid_write=0 finished=0
 while [ "$kills" -lt 12 ]; do
-  train "$work/b" --resume > "$work/b.log" 2>&1 &
+  # exec: $! must be plinth itself, not a subshell that would survive as its parent.
+  (exec "$plinth" --no-system-plugins --no-install-plugins --plugin-path "$manifests" \
+    train --no-progress --out-dir "$work/b" --resume "$pipeline" > "$work/b.log" 2>&1) &
   pid=$!
-  sleep "0.$(printf %03d $((RANDOM % 450 + 50)))"
+  d=$((20 + (RANDOM * 32768 + RANDOM) % (max_sleep - 19)))
+  sleep "$((d / 1000)).$(printf %03d $((d % 1000)))"
   if kill -9 "$pid" 2> /dev/null; then
     wait "$pid" 2> /dev/null || true
     kills=$((kills + 1))

@@ -725,7 +725,21 @@ Result<TrainOutcome> run(Trainer& t) {
   bool epoch_started = false;
   while (ls.step < t.total_steps && !g_stop && !stop_early) {
     if (!epoch_started) {
-      t.train_loader->start_epoch(ls.epoch, ls.position);
+      // A resumed epoch reads and drops its first `position` batches rather than
+      // using Loader::start_epoch's skip, whose first next() can clear the ready
+      // flag of a batch a worker already filled (a hang; data/loader.cpp).
+      const auto d0 = clock::now();
+      t.train_loader->start_epoch(ls.epoch, 0);
+      for (int64_t i = 0; i < ls.position && failure.ok(); ++i) {
+        const data::Batch* b = t.train_loader->next();
+        if (!b)
+          failure =
+              error(errc::internal, "the data loader ended epoch " + std::to_string(ls.epoch) + " early");
+        else
+          failure = b->status;
+      }
+      ph.data += seconds_since(d0);
+      if (!failure.ok()) break;
       epoch_started = true;
     }
     // One optimizer step: up to k micro-batches, not crossing the epoch's end.
