@@ -22,12 +22,13 @@ struct TrainArgs {
   std::string pipeline;
   bool no_progress = false;
   std::string out_dir;  // overrides [run] out_dir
+  bool resume = false;  // continue runs/<name>/ from its newest good checkpoint
 };
 
 // Load the pipeline and everything it names; nothing is written.
 Result<train::TrainerPtr> prepare_pipeline(const Context& ctx, const std::string& file, bool progress,
                                            std::chrono::steady_clock::time_point started, int* exit_code,
-                                           const std::string& out_dir = {}) {
+                                           const std::string& out_dir = {}, bool resume = false) {
   auto p = config::load_pipeline(file);
   if (!p) return p.status();
   if (!out_dir.empty()) p->run.out_dir = out_dir;
@@ -36,6 +37,7 @@ Result<train::TrainerPtr> prepare_pipeline(const Context& ctx, const std::string
   train::TrainOptions o;
   o.started = started;
   o.progress = progress;
+  o.resume = resume;
   return train::prepare(std::move(*p), registry, o);
 }
 
@@ -48,14 +50,20 @@ void add_train_commands(CLI::App& app, Context& ctx) {
   train->add_option("pipeline", args->pipeline, "The pipeline TOML file")->required();
   train->add_flag("--no-progress", args->no_progress, "Plain log lines instead of a live progress line");
   train->add_option("--out-dir", args->out_dir, "Write the run under this folder instead of [run] out_dir");
+  train->add_flag(
+      "--resume", args->resume,
+      "Continue runs/<name>/ from its newest good checkpoint (starts over in it when it has none)");
   train->callback([&ctx, args] {
     ctx.run = [&ctx, args] {
       const auto started = std::chrono::steady_clock::now();
       int code = kExitOk;
-      auto t = prepare_pipeline(ctx, args->pipeline, !args->no_progress, started, &code, args->out_dir);
+      auto t = prepare_pipeline(ctx, args->pipeline, !args->no_progress, started, &code, args->out_dir,
+                                args->resume);
       if (!t) return code != kExitOk ? code : fail(t.status());
       auto out = train::run(**t);
       if (!out) return fail(out.status());
+      if (out->resumed_from >= 0)
+        std::fprintf(stderr, "resumed from step %lld; ", static_cast<long long>(out->resumed_from));
       std::fprintf(stderr, "done: %lld steps in %.2f s", static_cast<long long>(out->steps), out->seconds);
       if (out->final_eval_accuracy >= 0)
         std::fprintf(stderr, ", eval accuracy %.2f%%", out->final_eval_accuracy * 100);
@@ -64,7 +72,8 @@ void add_train_commands(CLI::App& app, Context& ctx) {
         std::fprintf(stderr, ", time to target %.2f s", out->time_to_target);
       else
         std::fprintf(stderr, ", target not reached");
-      std::fprintf(stderr, "%s; run: %s\n", out->interrupted ? " (interrupted)" : "", out->run_dir.c_str());
+      std::fprintf(stderr, "%s%s; run: %s\n", out->interrupted ? " (interrupted)" : "",
+                   out->early_stopped ? " (stopped early)" : "", out->run_dir.c_str());
       return out->interrupted ? 130 : kExitOk;  // 128 + SIGINT, as shells report it
     };
   });

@@ -26,8 +26,9 @@ using names = std::initializer_list<std::string_view>;
 
 // --- the names the core owns --------------------------------------------------
 
-constexpr std::string_view kSections[] = {"run",       "backend",  "data",  "model",  "loss",
-                                          "optimizer", "schedule", "train", "plugins"};
+constexpr std::string_view kSections[] = {"run",        "backend",    "data",     "model",
+                                          "loss",       "optimizer",  "schedule", "train",
+                                          "checkpoint", "early_stop", "plugins"};
 constexpr std::string_view kRunKeys[] = {"name", "seed", "out_dir"};
 constexpr std::string_view kBackendCore[] = {"name", "device", "threads", "allow_fallback"};
 constexpr std::string_view kDataCore[] = {"source",   "shuffle",     "drop_last",   "workers",
@@ -40,9 +41,16 @@ constexpr std::string_view kScheduleKeys[] = {"type",   "warmup_steps", "min_lr"
                                               "max_lr", "pct_start",    "patience", "threshold"};
 constexpr std::string_view kScheduleTypes[] = {"constant", "step",      "linear",
                                                "cosine",   "one_cycle", "plateau"};
-constexpr std::string_view kTrainKeys[] = {
-    "epochs",       "max_steps",      "batch_size", "eval_every",     "log_every", "target_metric",
-    "target_value", "stop_at_target", "grad_accum", "clip_grad_norm", "precision", "checkpoint_every"};
+constexpr std::string_view kTrainKeys[] = {"epochs",       "max_steps",      "batch_size",   "eval_every",
+                                           "log_every",    "target_metric",  "target_value", "stop_at_target",
+                                           "grad_accum",   "clip_grad_norm", "precision",    "on_nonfinite",
+                                           "max_nonfinite"};
+constexpr std::string_view kNonfinite[] = {"stop", "skip"};
+constexpr std::string_view kCheckpointKeys[] = {"every_steps", "every_minutes", "keep_last", "keep_best",
+                                                "best_metric", "best_mode",     "at_end"};
+constexpr std::string_view kEarlyStopKeys[] = {"metric", "mode", "patience", "min_delta"};
+constexpr std::string_view kEvalMetrics[] = {"eval.loss", "eval.accuracy"};
+constexpr std::string_view kModes[] = {"min", "max"};
 constexpr std::string_view kTargetMetrics[] = {"", "eval.accuracy", "eval.loss"};
 constexpr std::string_view kPrecisions[] = {"fp32", "bf16", "fp16"};
 constexpr std::string_view kPluginsKeys[] = {"manifests"};
@@ -385,9 +393,55 @@ Status read_train(const Reader& r, const toml::table& t, TrainSection& tr) {
                        "clip_grad_norm must be >= 0, got " + num(tr.clip_grad_norm)));
   PLINTH_TRY(r.get(t, p, "precision", tr.precision));
   PLINTH_TRY(r.one_of(t, p, "precision", tr.precision, kPrecisions, "precision"));
-  PLINTH_TRY(r.get(t, p, "checkpoint_every", tr.checkpoint_every));
-  PLINTH_TRY(r.require(tr.checkpoint_every >= 0, t, p, "checkpoint_every",
-                       "checkpoint_every must be >= 0, got " + num(tr.checkpoint_every)));
+  PLINTH_TRY(r.get(t, p, "on_nonfinite", tr.on_nonfinite));
+  PLINTH_TRY(r.one_of(t, p, "on_nonfinite", tr.on_nonfinite, kNonfinite, "non-finite policy"));
+  PLINTH_TRY(r.get(t, p, "max_nonfinite", tr.max_nonfinite));
+  PLINTH_TRY(r.require(tr.max_nonfinite >= 1, t, p, "max_nonfinite",
+                       "max_nonfinite must be >= 1, got " + num(tr.max_nonfinite)));
+  return {};
+}
+
+// min for a loss, max for an accuracy, unless `mode` says otherwise.
+std::string default_mode(const std::string& metric) { return metric == "eval.accuracy" ? "max" : "min"; }
+
+Status read_checkpoint(const Reader& r, const toml::table& t, CheckpointSection& c) {
+  const std::string_view p = "checkpoint";
+  PLINTH_TRY(r.check_keys(t, p, kCheckpointKeys));
+  PLINTH_TRY(r.get(t, p, "every_steps", c.every_steps));
+  PLINTH_TRY(r.require(c.every_steps >= 0, t, p, "every_steps",
+                       "every_steps must be >= 0, got " + num(c.every_steps)));
+  PLINTH_TRY(r.get(t, p, "every_minutes", c.every_minutes));
+  PLINTH_TRY(r.require(c.every_minutes >= 0.0, t, p, "every_minutes",
+                       "every_minutes must be >= 0, got " + num(c.every_minutes)));
+  PLINTH_TRY(r.get(t, p, "keep_last", c.keep_last));
+  PLINTH_TRY(
+      r.require(c.keep_last >= 1, t, p, "keep_last", "keep_last must be >= 1, got " + num(c.keep_last)));
+  PLINTH_TRY(r.get(t, p, "keep_best", c.keep_best));
+  PLINTH_TRY(
+      r.require(c.keep_best >= 0, t, p, "keep_best", "keep_best must be >= 0, got " + num(c.keep_best)));
+  PLINTH_TRY(r.get(t, p, "best_metric", c.best_metric));
+  PLINTH_TRY(r.one_of(t, p, "best_metric", c.best_metric, kEvalMetrics, "metric"));
+  c.best_mode = default_mode(c.best_metric);
+  PLINTH_TRY(r.get(t, p, "best_mode", c.best_mode));
+  PLINTH_TRY(r.one_of(t, p, "best_mode", c.best_mode, kModes, "mode"));
+  PLINTH_TRY(r.get(t, p, "at_end", c.at_end));
+  return {};
+}
+
+Status read_early_stop(const Reader& r, const toml::table& t, EarlyStopSection& e) {
+  const std::string_view p = "early_stop";
+  PLINTH_TRY(r.check_keys(t, p, kEarlyStopKeys));
+  e.enabled = true;
+  PLINTH_TRY(r.get(t, p, "metric", e.metric));
+  PLINTH_TRY(r.one_of(t, p, "metric", e.metric, kEvalMetrics, "metric"));
+  e.mode = default_mode(e.metric);
+  PLINTH_TRY(r.get(t, p, "mode", e.mode));
+  PLINTH_TRY(r.one_of(t, p, "mode", e.mode, kModes, "mode"));
+  PLINTH_TRY(r.get(t, p, "patience", e.patience));
+  PLINTH_TRY(r.require(e.patience >= 1, t, p, "patience", "patience must be >= 1, got " + num(e.patience)));
+  PLINTH_TRY(r.get(t, p, "min_delta", e.min_delta));
+  PLINTH_TRY(
+      r.require(e.min_delta >= 0.0, t, p, "min_delta", "min_delta must be >= 0, got " + num(e.min_delta)));
   return {};
 }
 
@@ -674,6 +728,14 @@ Result<Pipeline> parse_pipeline(std::string_view text, const fs::path& source) {
   PLINTH_TRY(r.table(doc, "", "train", t));
   if (t) PLINTH_TRY(read_train(r, *t, p.train));
 
+  p.checkpoint.best_mode = default_mode(p.checkpoint.best_metric);
+  PLINTH_TRY(r.table(doc, "", "checkpoint", t));
+  if (t) PLINTH_TRY(read_checkpoint(r, *t, p.checkpoint));
+
+  p.early_stop.mode = default_mode(p.early_stop.metric);
+  PLINTH_TRY(r.table(doc, "", "early_stop", t));
+  if (t) PLINTH_TRY(read_early_stop(r, *t, p.early_stop));
+
   PLINTH_TRY(r.table(doc, "", "plugins", t));
   if (t) PLINTH_TRY(read_plugins(r, *t, p.plugins));
 
@@ -784,7 +846,23 @@ std::string resolved_toml(const Pipeline& p) {
       .kv("grad_accum", t.grad_accum)
       .kv("clip_grad_norm", t.clip_grad_norm)
       .kv("precision", t.precision)
-      .kv("checkpoint_every", t.checkpoint_every);
+      .kv("on_nonfinite", t.on_nonfinite)
+      .kv("max_nonfinite", t.max_nonfinite);
+  const CheckpointSection& c = p.checkpoint;
+  SectionWriter(os, "[checkpoint]")
+      .kv("every_steps", c.every_steps)
+      .kv("every_minutes", c.every_minutes)
+      .kv("keep_last", c.keep_last)
+      .kv("keep_best", c.keep_best)
+      .kv("best_metric", c.best_metric)
+      .kv("best_mode", c.best_mode)
+      .kv("at_end", c.at_end);
+  if (p.early_stop.enabled)
+    SectionWriter(os, "[early_stop]")
+        .kv("metric", p.early_stop.metric)
+        .kv("mode", p.early_stop.mode)
+        .kv("patience", p.early_stop.patience)
+        .kv("min_delta", p.early_stop.min_delta);
   {
     SectionWriter w(os, "[plugins]");
     os << "manifests = [";

@@ -87,10 +87,29 @@ struct TrainSection {     // [train]
   std::string target_metric;  // "eval.accuracy" | "eval.loss"; empty: none
   double target_value = 0.0;  // reaching it records time-to-target
   bool stop_at_target = false;
-  int64_t grad_accum = 1;          // micro-batches per optimizer step (>= 1)
-  double clip_grad_norm = 0.0;     // clip the global gradient norm to this; 0: off
-  std::string precision = "fp32";  // fp32 | bf16 | fp16 (mixed precision, fp32 master weights)
-  int64_t checkpoint_every = 0;    // optimizer steps between checkpoints; 0: at the end of each epoch
+  int64_t grad_accum = 1;             // micro-batches per optimizer step (>= 1)
+  double clip_grad_norm = 0.0;        // clip the global gradient norm to this; 0: off
+  std::string precision = "fp32";     // fp32 | bf16 | fp16 (mixed precision, fp32 master weights)
+  std::string on_nonfinite = "stop";  // non-finite gradients: "stop" (error) | "skip" (drop the update)
+  int64_t max_nonfinite = 10;         // skip: consecutive skipped steps before giving up (>= 1)
+};
+
+struct CheckpointSection {                // [checkpoint]
+  int64_t every_steps = 0;                // optimizer steps between checkpoints; 0: off
+  double every_minutes = 0.0;             // wall-clock minutes between checkpoints; 0: off
+  int64_t keep_last = 3;                  // newest checkpoints kept (>= 1)
+  int64_t keep_best = 0;                  // best checkpoints kept besides, by best_metric
+  std::string best_metric = "eval.loss";  // eval.loss | eval.accuracy
+  std::string best_mode;                  // min | max; default: min for eval.loss, max for eval.accuracy
+  bool at_end = true;                     // also when training ends (done, interrupted or stopped early)
+};
+
+struct EarlyStopSection {  // [early_stop]; off unless the section is present
+  bool enabled = false;
+  std::string metric = "eval.loss";  // eval.loss | eval.accuracy
+  std::string mode;                  // min | max; default: min for eval.loss, max for eval.accuracy
+  int64_t patience = 5;              // evaluations without improvement before stopping (>= 1)
+  double min_delta = 0.0;            // an improvement must beat the best by more than this
 };
 
 struct PluginsSection {                          // [plugins]
@@ -108,6 +127,8 @@ struct Pipeline {
   OptimizerSection optimizer;
   ScheduleSection schedule;
   TrainSection train;
+  CheckpointSection checkpoint;
+  EarlyStopSection early_stop;
   PluginsSection plugins;
   toml::table document;  // the parsed file, for plinth resolve
 };

@@ -52,6 +52,7 @@ void Loader::start_epoch(int64_t epoch, int64_t skip) {
   num_batches_ = batches_per_epoch();
   next_batch_ = std::min(skip, num_batches_);
   released_ = next_batch_ - 1;
+  handed_ = -1;
   claim_ = next_batch_;
   std::fill(ready_.begin(), ready_.end(), 0);
   for (int i = 0; i < opt_.workers; ++i) threads_.emplace_back([this] { worker(); });
@@ -89,14 +90,19 @@ void Loader::worker() {
 
 const Batch* Loader::next() {
   const auto ring = static_cast<int64_t>(ring_.size());
-  if (next_batch_ > 0) {
+  if (handed_ >= 0) {
+    // The batch handed out last is done with: its slot may be refilled. Only
+    // a batch actually handed out since start_epoch is released, so skipped
+    // batches never clear a slot a worker has already filled.
     std::lock_guard<std::mutex> lk(mu_);
-    released_ = next_batch_ - 1;  // the previous batch is done with
-    ready_[(next_batch_ - 1) % ring] = 0;
+    released_ = handed_;
+    ready_[handed_ % ring] = 0;
+    handed_ = -1;
   }
   cv_.notify_all();
   if (next_batch_ >= num_batches_) return nullptr;
   const int64_t k = next_batch_++;
+  handed_ = k;
   Batch& b = ring_[k % ring];
   if (opt_.workers == 0) {
     auto t0 = std::chrono::steady_clock::now();

@@ -59,6 +59,7 @@ class Loader {
   int64_t num_batches_ = 0;
   int64_t next_batch_ = 0;  // next to hand out
   int64_t released_ = -1;   // last batch the consumer is done with
+  int64_t handed_ = -1;     // batch handed out by the last next(); -1: none since start_epoch
   std::atomic<int64_t> claim_{0};
   std::vector<Batch> ring_;
   std::vector<char> ready_;

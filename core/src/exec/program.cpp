@@ -237,6 +237,12 @@ void Program::set_dropout(uint64_t seed, uint64_t step) {
 void Program::set_loss_scale(float scale) {
   for (auto& l : launches_)
     if (l.op.kind == PLINTH_OP_CROSS_ENTROPY_BACKWARD) std::get<plinth_xent_params>(l.params).scale = scale;
+  // mse seeds dL/dprediction with UNARY IDENTITY, alpha = 2 / features * scale.
+  if (graph_.loss_seed >= 0) {
+    auto& l = launches_[graph_.forward.size() + static_cast<size_t>(graph_.loss_seed)];
+    if (l.op.kind == PLINTH_OP_UNARY)
+      std::get<plinth_unary_params>(l.params).alpha = graph_.loss_seed_factor * scale;
+  }
 }
 
 }  // namespace plinth::exec

@@ -198,13 +198,13 @@ Result<Graph> build(const config::Pipeline& p, const DataShape& data, const Buil
                        plinth_reduce_params{sizeof(plinth_reduce_params), PLINTH_REDUCE_SUM, 1.f},
                        "loss"});
 
-  if (opt.training) PLINTH_TRY(differentiate(g));
+  if (opt.training) PLINTH_TRY(differentiate(g, opt.accumulate_param_grads));
   return g;
 }
 
 // Reverse-mode autodiff over g.forward. The first contribution to a gradient
 // writes it; later ones are summed in (AXPBY with the gradient as in[1]).
-Status differentiate(Graph& g) {
+Status differentiate(Graph& g, bool accumulate) {
   std::vector<char> needs(g.values.size(), 0);  // value depends on a parameter
   for (const auto& p : g.params) needs[p.value] = 1;
   auto root_needs = [&](int v) { return needs[g.root(v)] != 0; };
@@ -229,13 +229,16 @@ Status differentiate(Graph& g) {
     const std::vector<int64_t> shape = g.values[v].shape;
     return g.add_view(gr, shape, g.values[v].name + ".grad");
   };
+  // A parameter's gradient is summed into (beta = 1) when accumulating.
+  auto accumulates = [&](int v) { return accumulate && g.values[g.root(v)].role == Role::param; };
   // Where a contribution to d(v) goes: d(v) itself if first, else a temporary
-  // that `finish` adds in.
+  // that `finish` adds in. Accumulated parameter gradients take every
+  // contribution directly.
   auto target_for = [&](int v) -> std::pair<int, int> {
     int gv = grad_of(v);
     int r = g.root(gv);
     if (written.size() < g.values.size()) written.resize(g.values.size(), 0);
-    if (!written[r]) {
+    if (!written[r] || accumulates(v)) {
       written[r] = 1;
       return {gv, -1};
     }
@@ -262,6 +265,8 @@ Status differentiate(Graph& g) {
         int logits = n.inputs[0];
         auto t = target_for(logits);
         auto xp = std::get<plinth_xent_params>(n.params);
+        g.loss_seed = static_cast<int>(bw.size());
+        g.loss_seed_factor = 1.f;
         bw.push_back({PLINTH_OP_CROSS_ENTROPY_BACKWARD, {n.outputs[1], n.inputs[1]}, {t.first}, xp, n.layer});
         finish(t, n.layer);
         break;
@@ -274,6 +279,8 @@ Status differentiate(Graph& g) {
           int pred = g.prediction;
           auto t = target_for(pred);
           float k = 2.f / static_cast<float>(g.values[diff].numel());
+          g.loss_seed = static_cast<int>(bw.size());
+          g.loss_seed_factor = 2.f / static_cast<float>(g.values[diff].numel() / g.batch);
           bw.push_back({PLINTH_OP_UNARY, {diff}, {t.first}, unary(PLINTH_UNARY_IDENTITY, k, 0.f), "loss"});
           finish(t, "loss");
         } else if (root_needs(n.inputs[0])) {
@@ -308,11 +315,12 @@ Status differentiate(Graph& g) {
         }
         {  // dW (out, in) = dy^T (out, R) @ x (R, in)
           auto t = target_for(w);
-          bw.push_back({PLINTH_OP_MATMUL,
-                        {dy, x},
-                        {t.first},
-                        plinth_matmul_params{sizeof(plinth_matmul_params), 1, 0, 1.f, 0.f},
-                        n.layer});
+          bw.push_back(
+              {PLINTH_OP_MATMUL,
+               {dy, x},
+               {t.first},
+               plinth_matmul_params{sizeof(plinth_matmul_params), 1, 0, 1.f, accumulates(w) ? 1.f : 0.f},
+               n.layer});
           finish(t, n.layer);
         }
         if (n.inputs.size() == 3) {  // db (out) = sum over rows of dy
@@ -323,20 +331,22 @@ Status differentiate(Graph& g) {
           bw.push_back({PLINTH_OP_REDUCE,
                         {dy},
                         {t2},
-                        plinth_reduce_params{sizeof(plinth_reduce_params), PLINTH_REDUCE_SUM, 0.f},
+                        plinth_reduce_params{sizeof(plinth_reduce_params), PLINTH_REDUCE_SUM,
+                                             accumulates(b) ? 1.f : 0.f},
                         n.layer});
           finish(t, n.layer);
         }
         break;
       }
       case PLINTH_OP_LAYERNORM: {
-        // LAYERNORM_BACKWARD accumulates dgamma/dbeta, so they are zeroed first.
+        // LAYERNORM_BACKWARD accumulates dgamma/dbeta, so they are zeroed
+        // first, unless gradients are being accumulated across micro-batches.
         int x = n.inputs[0], gamma = n.inputs[1], beta = n.inputs[2];
         auto tg = target_for(gamma);
         auto tb = target_for(beta);
         plinth_fill_params zero{sizeof(plinth_fill_params), 0.0};
-        bw.push_back({PLINTH_OP_FILL, {}, {tg.first}, zero, n.layer});
-        bw.push_back({PLINTH_OP_FILL, {}, {tb.first}, zero, n.layer});
+        if (!accumulates(gamma)) bw.push_back({PLINTH_OP_FILL, {}, {tg.first}, zero, n.layer});
+        if (!accumulates(beta)) bw.push_back({PLINTH_OP_FILL, {}, {tb.first}, zero, n.layer});
         int dx;
         std::pair<int, int> tx{-1, -1};
         if (root_needs(x)) {

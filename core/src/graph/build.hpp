@@ -23,12 +23,16 @@ struct DataShape {
 struct BuildOptions {
   int64_t batch = 1;
   bool training = true;  // false: dropout is the identity, no backward, argmax kept
+  // Parameter gradients are added to (+=) instead of written, so several
+  // micro-batches sum into them; the caller zeroes them once per optimizer step.
+  bool accumulate_param_grads = false;
 };
 
 // The forward graph (model + loss) for `batch` rows, with backward when training.
 Result<Graph> build(const config::Pipeline& pipeline, const DataShape& data, const BuildOptions& options);
 
 // Append the backward pass of g.forward to g.backward (reverse-mode autodiff).
-Status differentiate(Graph& g);
+// With `accumulate`, parameter gradients are summed into (see BuildOptions).
+Status differentiate(Graph& g, bool accumulate = false);
 
 }  // namespace plinth::graph

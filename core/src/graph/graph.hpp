@@ -75,6 +75,12 @@ struct Graph {
   int loss_sum = -1;    // scalar f32, += sum(losses) every step (role stat)
   int argmax = -1;      // (B) i32, eval graphs with cross-entropy only
   int64_t batch = 0;
+  // The backward op that seeds dL/dprediction (index into `backward`), and the
+  // factor its scale parameter carries besides 1/rows: the cross-entropy
+  // backward's scale is `loss_seed_factor / rows`, mse's UNARY alpha is
+  // `2 / (features per row) / rows`. Lets a step rescale the loss (grad_accum).
+  int loss_seed = -1;
+  float loss_seed_factor = 1.f;
 
   int add_value(std::string name, plinth_dtype dtype, std::vector<int64_t> shape, Role role);
   int add_view(int of, std::vector<int64_t> shape, std::string name);

@@ -1,7 +1,9 @@
 // trainer.cpp — the training loop: prepare (validate everything, build and
-// compile the graph, initialise parameters) then run (epochs of steps, the
-// optimizer through its plugin, evaluation, metrics.jsonl, summary.json and
-// the final weights). Not here: checkpoints and resume (a later layer).
+// compile the graph, initialise parameters) then run (optimizer steps of
+// grad_accum micro-batches, gradient clipping and the non-finite check, the
+// optimizer through its plugin, evaluation, early stopping, checkpoints and
+// exact resume, metrics.jsonl, summary.json and the final weights).
+// Not here: the checkpoint files themselves (train/checkpoint.cpp).
 #include "train/trainer.hpp"
 
 #include <unistd.h>
@@ -10,7 +12,9 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include <spdlog/spdlog.h>
@@ -24,6 +28,7 @@
 #include "plinth/optimizer.h"
 #include "plugin/host.hpp"
 #include "plugin/plugin_config.hpp"
+#include "train/checkpoint.hpp"
 #include "train/safetensors.hpp"
 #include "train/schedule.hpp"
 #include "util/files.hpp"
@@ -93,7 +98,19 @@ class Trainer {
   std::vector<std::string> slot_names;
   std::unique_ptr<data::Loader> train_loader, eval_loader;
   int64_t total_steps = 0;
+  int64_t steps_per_epoch = 0;  // optimizer steps: ceil(batches / grad_accum)
   std::unique_ptr<Schedule> schedule;
+
+  // Whole-buffer ops on the gradients (one contiguous f32 buffer, viewed as
+  // one tensor; alignment padding stays zero): zero (grad_accum), squared
+  // norm (clipping, grad_norm), finiteness, scale (clipping). Made once.
+  plinth_tensor grads_all{}, sqnorm_t{}, finite_t{};
+  plinth_fill_params zero_params{sizeof(plinth_fill_params), 0.0};
+  plinth_unary_params scale_params{sizeof(plinth_unary_params), PLINTH_UNARY_IDENTITY, 1.f, 0.f};
+  plinth_op zero_op{}, sqnorm_op{}, finite_op{}, scale_op{};
+  bool log_grad_norm = false;  // the backend has SQUARED_NORM
+  void prepare_grad_ops();
+  int64_t rows_of(int64_t batch) const;  // rows of batch `batch` of an epoch
 
   ~Trainer() {
     train_progs.clear();
@@ -118,7 +135,7 @@ void TrainerDeleter::operator()(Trainer* t) const { delete t; }
 Result<exec::Program*> Trainer::program(int64_t rows, bool training) {
   auto& progs = training ? train_progs : eval_progs;
   if (auto it = progs.find(rows); it != progs.end()) return it->second.get();
-  auto g = graph::build(p, shape, {rows, training});
+  auto g = graph::build(p, shape, {rows, training, training && p.train.grad_accum > 1});
   if (!g) return g.status();
   auto prog = exec::Program::compile(*g, *store);
   if (!prog) return prog.status();
@@ -167,6 +184,22 @@ void Trainer::prepare_optimizer_args() {
                    opt_scratch.data() + i * scratch_slots,
                    params[i].weight_decay ? 1 : 0};
   }
+}
+
+void Trainer::prepare_grad_ops() {
+  const auto n = static_cast<int64_t>(store->group_bytes(exec::Store::grads) / 4);
+  grads_all = exec::make_tensor(store->buffer(exec::Store::grads).get(), 0, PLINTH_DTYPE_F32, {n});
+  sqnorm_t = store->tensor("grad.sqnorm");
+  finite_t = store->tensor("grad.finite");
+  zero_op = {sizeof(plinth_op), PLINTH_OP_FILL, 0, nullptr, 1, &grads_all, &zero_params};
+  sqnorm_op = {sizeof(plinth_op), PLINTH_OP_SQUARED_NORM, 1, &grads_all, 1, &sqnorm_t, nullptr};
+  finite_op = {sizeof(plinth_op), PLINTH_OP_IS_FINITE, 1, &grads_all, 1, &finite_t, nullptr};
+  scale_op = {sizeof(plinth_op), PLINTH_OP_UNARY, 1, &grads_all, 1, &grads_all, &scale_params};
+}
+
+int64_t Trainer::rows_of(int64_t batch) const {
+  const int64_t B = p.train.batch_size, n = static_cast<int64_t>(train_src->size());
+  return p.train_data.drop_last ? B : std::min(B, n - batch * B);
 }
 
 Status Trainer::optimizer_step(int64_t step, double lr) {
@@ -246,10 +279,20 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
                            ": not supported by this version of the trainer; remove it or leave the default")
                : Status();
   };
-  PLINTH_TRY(not_yet(p.train.grad_accum != 1, "grad_accum"));
-  PLINTH_TRY(not_yet(p.train.clip_grad_norm != 0.0, "clip_grad_norm"));
   PLINTH_TRY(not_yet(p.train.precision != "fp32", "precision"));
-  PLINTH_TRY(not_yet(p.train.checkpoint_every != 0, "checkpoint_every"));
+  // Evaluation metrics named by [early_stop] and [checkpoint] must exist.
+  auto needs_eval = [&](bool used, const std::string& metric, const char* key) -> Status {
+    if (!used) return {};
+    if (!p.eval_data)
+      return error(errc::config,
+                   p.source.string() + ": " + key + " needs a [data.eval] section to evaluate on");
+    if (metric == "eval.accuracy" && p.loss.type != "cross_entropy")
+      return error(errc::config,
+                   p.source.string() + ": " + key + ": eval.accuracy needs loss type cross_entropy");
+    return {};
+  };
+  PLINTH_TRY(needs_eval(p.early_stop.enabled, p.early_stop.metric, "early_stop.metric"));
+  PLINTH_TRY(needs_eval(p.checkpoint.keep_best > 0, p.checkpoint.best_metric, "checkpoint.keep_best"));
 
   // Backend.
   auto bcomp = reg.find(PLINTH_KIND_BACKEND, p.backend.name);
@@ -356,9 +399,23 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
   }
   PLINTH_TRY(st.declare("loss.sum", exec::Store::stats, PLINTH_DTYPE_F32, {}));
   PLINTH_TRY(st.declare("eval.loss.sum", exec::Store::stats, PLINTH_DTYPE_F32, {}));
+  PLINTH_TRY(st.declare("grad.sqnorm", exec::Store::stats, PLINTH_DTYPE_F32, {}));
+  PLINTH_TRY(st.declare("grad.finite", exec::Store::stats, PLINTH_DTYPE_F32, {}));
   PLINTH_TRY(st.allocate());
   PLINTH_TRY(t->init_params());
   t->prepare_optimizer_args();
+  t->prepare_grad_ops();
+  auto need_op = [&](bool used, const plinth_op& op, const char* what) -> Status {
+    if (!used || t->backend->supports(op)) return {};
+    return error(errc::unsupported, p.source.string() + ": backend '" + p.backend.name +
+                                        "' does not support op " + exec::op_name(op.kind) + " (needed by " +
+                                        what + ")");
+  };
+  PLINTH_TRY(need_op(p.train.grad_accum > 1, t->zero_op, "train.grad_accum"));
+  PLINTH_TRY(need_op(p.train.clip_grad_norm > 0, t->sqnorm_op, "train.clip_grad_norm"));
+  t->log_grad_norm = t->backend->supports(t->sqnorm_op);
+  PLINTH_TRY(need_op(p.train.clip_grad_norm > 0, t->scale_op, "train.clip_grad_norm"));
+  PLINTH_TRY(need_op(p.train.clip_grad_norm == 0, t->finite_op, "train.on_nonfinite"));
   if (auto prog = t->program(B, true); !prog) return prog.status();
 
   // Loaders and schedule.
@@ -380,39 +437,111 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
     return error(errc::config, p.source.string() + ": [train] batch_size " + std::to_string(B) +
                                    " with drop_last leaves no batch of the " +
                                    std::to_string(t->train_src->size()) + " samples");
-  t->total_steps = p.train.max_steps > 0 ? p.train.max_steps : p.train.epochs * per_epoch;
+  t->steps_per_epoch = (per_epoch + p.train.grad_accum - 1) / p.train.grad_accum;
+  t->total_steps = p.train.max_steps > 0 ? p.train.max_steps : p.train.epochs * t->steps_per_epoch;
   auto sched = Schedule::create(p.schedule, t->opt_table->base_lr(t->optimizer), t->total_steps);
   if (!sched) return Status(sched.status()).with_context(p.source.string() + ": [schedule]");
   t->schedule = std::make_unique<Schedule>(std::move(*sched));
   return t;
 }
 
+namespace {
+
+// Everything the loop carries from step to step that a checkpoint must
+// restore for the rest of the run to be what it would have been.
+struct LoopState {
+  int64_t step = 0;                 // optimizer steps done
+  int64_t epoch = 0, position = 0;  // the next batch: `position` of `epoch`
+  int64_t samples_since_log = 0;
+  float loss_sum = 0;    // the device's running loss sum since the last log
+  double es_best = NAN;  // early stopping: best metric so far
+  int64_t es_bad = 0;    //   evaluations since it improved
+  double metric = NAN;   // latest value of [checkpoint] best_metric
+  double time_to_target = -1, eval_loss = -1, eval_accuracy = -1;
+  int64_t skipped = 0, nonfinite_run = 0;  // skipped steps: all, and in a row
+  int64_t last_eval_step = -1;
+  double seconds = 0;    // training time of earlier processes (resume)
+  bool stopped = false;  // early stopping or stop_at_target ended the run
+  bool early_stopped = false;
+};
+
+// JSON has no NaN: null stands for it.
+nlohmann::ordered_json num_or_null(double v) {
+  return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json();
+}
+double num_of(const nlohmann::ordered_json& j, const char* key, double dflt) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number() ? it->get<double>() : dflt;
+}
+int64_t int_of(const nlohmann::ordered_json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+}
+
+bool bool_of(const nlohmann::ordered_json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_boolean() && it->get<bool>();
+}
+
+struct Phases {  // wall-clock seconds per phase (steady_clock)
+  double data = 0, compute = 0, optimizer = 0, checkpoint = 0, eval = 0;
+};
+
+// Keep the lines of metrics.jsonl up to `step` (resume rewrites what follows).
+Status truncate_metrics(const std::filesystem::path& path, int64_t step) {
+  std::ifstream in(path);
+  if (!in) return {};
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("step") || !j["step"].is_number_integer()) continue;
+    if (j["step"].get<int64_t>() > step) break;
+    kept += line + "\n";
+  }
+  return write_file_atomic(path, kept);
+}
+
+}  // namespace
+
 Result<TrainOutcome> run(Trainer& t) {
   const auto& p = t.p;
   TrainOutcome out;
-  // The run folder: runs/<name>, or runs/<name>-2 ... when taken.
+  // The run folder: runs/<name>, or runs/<name>-2 ... when taken (reused when resuming).
   std::filesystem::path dir = p.run.out_dir / p.run.name;
-  for (int i = 2; std::filesystem::exists(dir); ++i)
-    dir = p.run.out_dir / (p.run.name + "-" + std::to_string(i));
+  if (!t.opt.resume)
+    for (int i = 2; std::filesystem::exists(dir); ++i)
+      dir = p.run.out_dir / (p.run.name + "-" + std::to_string(i));
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return error(errc::io, dir.string() + ": cannot create the run folder: " + ec.message());
   out.run_dir = dir;
-  PLINTH_TRY(write_file_atomic(dir / "pipeline.toml", config::resolved_toml(p)));
-  {
-    nlohmann::ordered_json plugins = nlohmann::ordered_json::array();
-    for (const auto& info : t.registry->plugins()) {
-      if (info.state != PluginState::loaded) continue;
-      plugins.push_back({{"name", info.entry.name},
-                         {"kind", info.entry.kind},
-                         {"version", info.version},
-                         {"abi", std::to_string(info.abi_major) + "." + std::to_string(info.abi_minor)},
-                         {"path", info.entry.path.string()},
-                         {"sha256", info.sha256}});
+  const auto ckpt_dir = dir / "checkpoints";
+  const std::string resolved = config::resolved_toml(p);
+  std::optional<Checkpoint> resume_from;
+  if (t.opt.resume) {
+    resume_from = load_latest_checkpoint(ckpt_dir);
+    if (resume_from) {
+      const auto it = resume_from->state.find("pipeline");
+      if (it == resume_from->state.end() || !it->is_string() || it->get<std::string>() != resolved)
+        return error(errc::config, p.source.string() + ": cannot resume from " + resume_from->dir.string() +
+                                       ": it was written by a different pipeline (compare its state.json "
+                                       "'pipeline' with `plinth resolve`)");
     }
-    PLINTH_TRY(write_file_atomic(dir / "plugins.json", plugins.dump(2) + "\n"));
   }
+  PLINTH_TRY(write_file_atomic(dir / "pipeline.toml", resolved));
+  nlohmann::ordered_json plugins = nlohmann::ordered_json::array();
+  for (const auto& info : t.registry->plugins()) {
+    if (info.state != PluginState::loaded) continue;
+    plugins.push_back({{"name", info.entry.name},
+                       {"kind", info.entry.kind},
+                       {"version", info.version},
+                       {"abi", std::to_string(info.abi_major) + "." + std::to_string(info.abi_minor)},
+                       {"path", info.entry.path.string()},
+                       {"sha256", info.sha256}});
+  }
+  PLINTH_TRY(write_file_atomic(dir / "plugins.json", plugins.dump(2) + "\n"));
   const auto metrics = dir / "metrics.jsonl";
+  if (t.opt.resume) PLINTH_TRY(truncate_metrics(metrics, resume_from ? resume_from->step : 0));
   // The run's log: everything the core and plugins log while it trains.
   auto log_sink = add_log_file(dir / "log.txt");
   if (!log_sink) return log_sink.status();
@@ -420,164 +549,400 @@ Result<TrainOutcome> run(Trainer& t) {
     spdlog::sink_ptr sink;
     ~SinkGuard() { remove_log_sink(sink); }
   } sink_guard{*log_sink};
-  logger().info("run {}: {} steps of batch {} on backend '{}' ({})", dir.string(), t.total_steps,
-                p.train.batch_size, t.backend->name(), t.backend->properties().name);
+  logger().info("run {}: {} steps of batch {} x {} on backend '{}' ({})", dir.string(), t.total_steps,
+                p.train.batch_size, p.train.grad_accum, t.backend->name(), t.backend->properties().name);
+
+  const float zero = 0.f;
+  const uint64_t loss_off = t.store->slot("loss.sum").offset;
+  const auto& stats = t.store->buffer(exec::Store::stats);
+  exec::Store& store = *t.store;
+  LoopState ls;
+
+  // Restore a checkpoint: weights, optimizer state, the loss accumulator,
+  // the schedule and the loop's counters.
+  if (resume_from) {
+    const Checkpoint& c = *resume_from;
+    auto restore = [&](const std::vector<NamedTensor>& ts, exec::Store::Group group,
+                       const std::string& name) -> Status {
+      for (const auto& nt : ts)
+        if (nt.name == name) {
+          const auto& slot = store.slot(name);
+          if (nt.data.size() != slot.bytes || nt.shape != slot.shape)
+            return error(errc::bad_data, c.dir.string() + ": tensor '" + name + "' has a different shape");
+          return t.backend->upload(store.buffer(group), slot.offset, nt.data.data(), slot.bytes);
+        }
+      return error(errc::bad_data, c.dir.string() + ": no tensor '" + name + "'");
+    };
+    for (const auto& name : t.param_names) {
+      PLINTH_TRY(restore(c.model, exec::Store::params, name));
+      for (const auto& sl : t.slot_names)
+        PLINTH_TRY(restore(c.optimizer, exec::Store::state, name + "." + sl));
+    }
+    const auto& j = c.state;
+    ls.step = c.step;
+    ls.epoch = int_of(j, "epoch");
+    ls.position = int_of(j, "position");
+    ls.samples_since_log = int_of(j, "samples_since_log");
+    ls.loss_sum = static_cast<float>(num_of(j, "loss_sum", 0));
+    ls.es_best = num_of(j, "early_stop_best", NAN);
+    ls.es_bad = int_of(j, "early_stop_bad");
+    ls.metric = num_of(j, "metric", NAN);
+    ls.time_to_target = num_of(j, "time_to_target_s", -1);
+    ls.eval_loss = num_of(j, "eval_loss", -1);
+    ls.eval_accuracy = num_of(j, "eval_accuracy", -1);
+    ls.skipped = int_of(j, "skipped_steps");
+    ls.nonfinite_run = int_of(j, "nonfinite_in_a_row");
+    ls.last_eval_step = j.contains("last_eval_step") ? int_of(j, "last_eval_step") : -1;
+    ls.seconds = num_of(j, "train_seconds", 0);
+    ls.stopped = bool_of(j, "stopped");
+    ls.early_stopped = bool_of(j, "early_stopped");
+    auto sched = j.find("schedule");
+    if (sched == j.end() || !sched->is_string())
+      return error(errc::bad_data, c.dir.string() + ": state.json has no schedule state");
+    PLINTH_TRY(t.schedule->load(sched->get<std::string>()));
+    PLINTH_TRY(t.backend->upload(stats, loss_off, &ls.loss_sum, 4));
+    out.resumed_from = c.step;
+    logger().info("resuming from {} (step {}, epoch {}, batch {})", c.dir.string(), c.step, ls.epoch,
+                  ls.position);
+  } else if (t.opt.resume) {
+    logger().info("no checkpoint in {}: starting from the beginning", ckpt_dir.string());
+  }
+  out.time_to_target = ls.time_to_target;
+  out.final_eval_loss = ls.eval_loss;
+  out.final_eval_accuracy = ls.eval_accuracy;
+
+  const auto& ck = p.checkpoint;
+  CheckpointWriter writer(ckpt_dir, {ck.keep_last, ck.keep_best, ck.best_mode == "max"});
+  int64_t last_ckpt_step = resume_from ? resume_from->step : -1;
+  Phases ph;
 
   g_stop = false;
   auto old_handler = std::signal(SIGINT, [](int) { request_stop(); });
   const bool tty = t.opt.progress && ::isatty(STDERR_FILENO);
   const auto t0 = clock::now();
+  auto last_ckpt_time = t0;
   const int64_t per_epoch = t.train_loader->batches_per_epoch();
-  const int64_t B = p.train.batch_size;
-  int64_t step = 0, samples_since_log = 0;
+  const int64_t k = p.train.grad_accum;
+  const bool accumulate = k > 1;
+  const bool clip = p.train.clip_grad_norm > 0;
+  const bool skip_nonfinite = p.train.on_nonfinite == "skip";
   double last_log_t = 0, last_print_t = -1, last_lr = 0;
   double stall_at_log = 0;
-  const float zero = 0.f;
-  const uint64_t loss_off = t.store->slot("loss.sum").offset;
-  const auto& stats = t.store->buffer(exec::Store::stats);
+  double grad_norm = NAN;  // this step's, before clipping (NaN: not computed)
   const uint64_t dropout_seed = derive_seed(p.run.seed, 0x44524f50ull);
   const bool eval_each_epoch = p.train.eval_every == 0;
-  double best_metric = NAN;
+  const bool classify = p.loss.type == "cross_entropy";
+  bool stop_early = ls.stopped;  // early stopping or the target reached with stop_at_target
+  out.early_stopped = ls.early_stopped;
   std::string last_eval;
+  auto elapsed = [&] { return ls.seconds + seconds_since(t0); };
 
-  auto log_eval = [&](int64_t epoch) -> Status {
+  auto log_eval = [&]() -> Status {
+    const auto e0 = clock::now();
     auto ev = t.evaluate();
+    ph.eval += seconds_since(e0);
     if (!ev) return ev.status();
     auto [loss, acc] = *ev;
+    ls.last_eval_step = ls.step;
     if (loss < 0) return {};
-    out.final_eval_loss = loss;
-    out.final_eval_accuracy = acc;
+    out.final_eval_loss = ls.eval_loss = loss;
+    out.final_eval_accuracy = ls.eval_accuracy = acc;
     const double now = seconds_since(t.opt.started);
     nlohmann::ordered_json j{
-        {"step", step}, {"epoch", epoch}, {"time_s", seconds_since(t0)}, {"eval_loss", loss}};
+        {"step", ls.step}, {"epoch", ls.epoch}, {"time_s", elapsed()}, {"eval_loss", loss}};
     if (acc >= 0) j["eval_accuracy"] = acc;
     if (!p.train.target_metric.empty() && out.time_to_target < 0) {
       const bool hit = p.train.target_metric == "eval.accuracy" ? acc >= p.train.target_value
                                                                 : loss <= p.train.target_value;
       if (hit) {
-        out.time_to_target = now;
+        out.time_to_target = ls.time_to_target = now;
         j["target_reached"] = true;
       }
     }
     t.schedule->observe(loss);
-    (void)best_metric;
+    ls.metric = p.checkpoint.best_metric == "eval.accuracy" ? acc : loss;
+    if (p.early_stop.enabled) {
+      const auto& es = p.early_stop;
+      const double v = es.metric == "eval.accuracy" ? acc : loss;
+      const bool better = std::isnan(ls.es_best) ||
+                          (es.mode == "max" ? v > ls.es_best + es.min_delta : v < ls.es_best - es.min_delta);
+      if (better) {
+        ls.es_best = v;
+        ls.es_bad = 0;
+      } else if (++ls.es_bad >= es.patience) {
+        stop_early = out.early_stopped = true;
+        j["early_stop"] = true;
+      }
+    }
     PLINTH_TRY(append_line(metrics, j.dump()));
     std::ostringstream line;
     line.precision(4);
-    line << "eval  step " << step << "  loss " << loss;
+    line << "eval  step " << ls.step << "  loss " << loss;
     if (acc >= 0) line << "  accuracy " << acc * 100 << "%";
     if (j.contains("target_reached")) line << "  (target reached at " << now << " s)";
+    if (out.early_stopped)
+      line << "  (early stop: no improvement in " << p.early_stop.patience << " evaluations)";
     last_eval = line.str();
     if (tty) std::fprintf(stderr, "\r\033[K");
     std::fprintf(stderr, "%s\n", last_eval.c_str());
+    if (p.train.stop_at_target && out.time_to_target >= 0) stop_early = true;
+    return {};
+  };
+
+  // A checkpoint of the state after step ls.step: the step pays for the
+  // host copies; the files are written on the writer's thread.
+  auto checkpoint = [&]() -> Status {
+    const auto c0 = clock::now();
+    Checkpoint c;
+    c.step = ls.step;
+    auto grab = [&](std::vector<NamedTensor>& into, exec::Store::Group group,
+                    const std::string& name) -> Status {
+      const auto& s = store.slot(name);
+      NamedTensor nt{name, PLINTH_DTYPE_F32, s.shape, std::vector<unsigned char>(s.bytes)};
+      PLINTH_TRY(t.backend->download(nt.data.data(), store.buffer(group), s.offset, s.bytes));
+      into.push_back(std::move(nt));
+      return {};
+    };
+    for (const auto& name : t.param_names) {
+      PLINTH_TRY(grab(c.model, exec::Store::params, name));
+      for (const auto& sl : t.slot_names) PLINTH_TRY(grab(c.optimizer, exec::Store::state, name + "." + sl));
+    }
+    float sum = 0;
+    PLINTH_TRY(t.backend->download(&sum, stats, loss_off, 4));
+    c.state = {{"epoch", ls.epoch},
+               {"position", ls.position},
+               {"samples_since_log", ls.samples_since_log},
+               {"loss_sum", sum},
+               {"schedule", t.schedule->save()},
+               {"early_stop_best", num_or_null(ls.es_best)},
+               {"early_stop_bad", ls.es_bad},
+               {"metric", num_or_null(ls.metric)},
+               {"time_to_target_s", ls.time_to_target},
+               {"eval_loss", ls.eval_loss},
+               {"eval_accuracy", ls.eval_accuracy},
+               {"skipped_steps", ls.skipped},
+               {"nonfinite_in_a_row", ls.nonfinite_run},
+               {"last_eval_step", ls.last_eval_step},
+               {"train_seconds", elapsed()},
+               {"stopped", stop_early},
+               {"early_stopped", out.early_stopped},
+               {"threads", p.backend.threads},
+               {"pipeline", resolved},
+               {"plugins", plugins}};
+    if (Status s = writer.take_error(); !s.ok())
+      logger().warn("an earlier checkpoint failed: {}", s.message());
+    writer.submit(std::move(c));
+    last_ckpt_step = ls.step;
+    last_ckpt_time = clock::now();
+    ph.checkpoint += seconds_since(c0);
     return {};
   };
 
   Status failure;
-  int64_t epoch = 0;
-  for (; step < t.total_steps && !g_stop; ++epoch) {
-    t.train_loader->start_epoch(epoch);
-    while (step < t.total_steps && !g_stop) {
+  bool epoch_started = false;
+  while (ls.step < t.total_steps && !g_stop && !stop_early) {
+    if (!epoch_started) {
+      // A resumed epoch starts at its saved batch position: the loader skips
+      // the batches before it without reading them.
+      const auto d0 = clock::now();
+      t.train_loader->start_epoch(ls.epoch, ls.position);
+      ph.data += seconds_since(d0);
+      if (!failure.ok()) break;
+      epoch_started = true;
+    }
+    // One optimizer step: up to k micro-batches, not crossing the epoch's end.
+    const int64_t group = std::min(k, per_epoch - ls.position);
+    int64_t step_rows = 0;  // the loss of the step is the sum over its rows divided by their count
+    if (accumulate) {
+      for (int64_t i = 0; i < group; ++i) step_rows += t.rows_of(ls.position + i);
+      const auto c0 = clock::now();
+      if (failure = plugin_status(t.backend->launch_raw(t.zero_op), "zeroing the gradients"); !failure.ok())
+        break;
+      ph.compute += seconds_since(c0);
+    }
+    for (int64_t i = 0; i < group && failure.ok(); ++i) {
+      const auto d0 = clock::now();
       const data::Batch* b = t.train_loader->next();
-      if (!b) break;
-      if (!b->status.ok()) {
-        failure = b->status;
+      ph.data += seconds_since(d0);
+      if (!b) {
+        failure = error(errc::internal, "the data loader ended epoch " + std::to_string(ls.epoch) + " early");
         break;
       }
+      if (failure = b->status; !failure.ok()) break;
       if (failure = t.check_labels(*b); !failure.ok()) break;
+      const auto c0 = clock::now();
       auto prog = t.program(b->rows, true);
       if (!prog) {
         failure = prog.status();
         break;
       }
       exec::Program& pr = **prog;
+      if (accumulate) pr.set_loss_scale(1.f / static_cast<float>(step_rows));
       if (failure = t.upload(pr, *b); !failure.ok()) break;
-      pr.set_dropout(dropout_seed, static_cast<uint64_t>(step));
+      // Dropout counters: one block per micro-batch of the whole run.
+      pr.set_dropout(dropout_seed, static_cast<uint64_t>(ls.epoch * per_epoch + b->index));
       if (failure = pr.run(); !failure.ok()) break;
-      ++step;
-      last_lr = t.schedule->lr(step);
-      if (failure = t.optimizer_step(step, last_lr); !failure.ok()) break;
-      samples_since_log += b->rows;
-
-      const bool log_now = step % p.train.log_every == 0 || step == t.total_steps;
-      if (log_now) {
-        float sum = 0;
-        if (failure = t.backend->download(&sum, stats, loss_off, 4); !failure.ok()) break;
-        if (failure = t.backend->upload(stats, loss_off, &zero, 4); !failure.ok()) break;
-        const double now = seconds_since(t0);
-        const double loss = sum / static_cast<double>(samples_since_log);
-        const double rate = samples_since_log / std::max(1e-9, now - last_log_t);
-        const double stall = t.train_loader->stall_seconds();
-        nlohmann::ordered_json j{{"step", step},
-                                 {"epoch", epoch},
-                                 {"time_s", now},
-                                 {"loss", loss},
-                                 {"lr", last_lr},
-                                 {"samples_per_s", rate},
-                                 {"data_stall_ms", (stall - stall_at_log) * 1e3}};
-        if (failure = append_line(metrics, j.dump()); !failure.ok()) break;
-        if (!std::isfinite(loss)) {
-          failure = error(errc::internal,
-                          "the loss is " + std::to_string(loss) + " at step " + std::to_string(step));
-          break;
-        }
-        stall_at_log = stall;
-        last_log_t = now;
-        samples_since_log = 0;
-        const double eta = (t.total_steps - step) * now / step;
-        if (tty) {
-          std::fprintf(stderr,
-                       "\r\033[Kepoch %lld  step %lld/%lld  loss %.4f  lr %.2e  %.0f samples/s  ETA %.1fs",
-                       static_cast<long long>(epoch), static_cast<long long>(step),
-                       static_cast<long long>(t.total_steps), loss, last_lr, rate, eta);
-        } else if (now - last_print_t >= 2.0 || step == t.total_steps) {
-          std::fprintf(stderr, "epoch %lld  step %lld/%lld  loss %.4f  lr %.2e  %.0f samples/s  ETA %.1fs\n",
-                       static_cast<long long>(epoch), static_cast<long long>(step),
-                       static_cast<long long>(t.total_steps), loss, last_lr, rate, eta);
-          last_print_t = now;
-        }
-      }
-      if (!eval_each_epoch && step % p.train.eval_every == 0) {
-        if (failure = log_eval(epoch); !failure.ok()) break;
-      }
-      if (p.train.stop_at_target && out.time_to_target >= 0) break;
+      ph.compute += seconds_since(c0);
+      ls.samples_since_log += b->rows;
+      ls.position = b->index + 1;
     }
     if (!failure.ok()) break;
-    if (eval_each_epoch && !g_stop) {
-      if (failure = log_eval(epoch); !failure.ok()) break;
+    ++ls.step;
+
+    // Gradient norm and clipping, the non-finite check, the update.
+    const auto o0 = clock::now();
+    const bool log_now = ls.step % p.train.log_every == 0 || ls.step == t.total_steps;
+    bool finite = true;
+    grad_norm = NAN;
+    if (clip || (log_now && t.log_grad_norm)) {
+      float sq = 0;
+      if (failure = plugin_status(t.backend->launch_raw(t.sqnorm_op), "gradient norm"); !failure.ok()) break;
+      if (failure = t.backend->download(&sq, stats, t.sqnorm_t.offset, 4); !failure.ok()) break;
+      grad_norm = std::sqrt(static_cast<double>(sq));
     }
-    if (p.train.stop_at_target && out.time_to_target >= 0) break;
+    if (clip) {
+      // torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when below 1.
+      finite = std::isfinite(grad_norm);
+      const double coef = p.train.clip_grad_norm / (grad_norm + 1e-6);
+      if (finite && coef < 1.0) {
+        t.scale_params.alpha = static_cast<float>(coef);
+        if (failure = plugin_status(t.backend->launch_raw(t.scale_op), "gradient clipping"); !failure.ok())
+          break;
+      }
+    } else {
+      float ok = 1;
+      if (failure = plugin_status(t.backend->launch_raw(t.finite_op), "gradient check"); !failure.ok()) break;
+      if (failure = t.backend->download(&ok, stats, t.finite_t.offset, 4); !failure.ok()) break;
+      finite = ok != 0.f;
+    }
+    last_lr = t.schedule->lr(ls.step);
+    if (finite) {
+      ls.nonfinite_run = 0;
+      if (failure = t.optimizer_step(ls.step, last_lr); !failure.ok()) break;
+    } else if (!skip_nonfinite) {
+      failure = error(errc::internal, "non-finite gradients at step " + std::to_string(ls.step) +
+                                          " (train.on_nonfinite = \"stop\"; \"skip\" drops such updates)");
+      break;
+    } else {
+      ++ls.skipped;
+      ++out.skipped_steps;
+      logger().warn("step {}: non-finite gradients, update skipped", ls.step);
+      if (++ls.nonfinite_run >= p.train.max_nonfinite) {
+        failure = error(errc::internal, std::to_string(ls.nonfinite_run) +
+                                            " steps in a row had non-finite gradients (train.max_nonfinite)");
+        break;
+      }
+    }
+    ph.optimizer += seconds_since(o0);
+
+    if (log_now) {
+      float sum = 0;
+      if (failure = t.backend->download(&sum, stats, loss_off, 4); !failure.ok()) break;
+      if (failure = t.backend->upload(stats, loss_off, &zero, 4); !failure.ok()) break;
+      const double now = elapsed();
+      const double loss = sum / static_cast<double>(ls.samples_since_log);
+      const double rate = ls.samples_since_log / std::max(1e-9, now - last_log_t);
+      const double stall = t.train_loader->stall_seconds();
+      nlohmann::ordered_json j{{"step", ls.step},
+                               {"epoch", ls.epoch},
+                               {"time_s", now},
+                               {"loss", num_or_null(loss)},
+                               {"lr", last_lr},
+                               {"samples_per_s", rate},
+                               {"data_stall_ms", (stall - stall_at_log) * 1e3}};
+      if (!std::isnan(grad_norm) || clip) j["grad_norm"] = num_or_null(grad_norm);
+      if (ls.skipped > 0) j["skipped_steps"] = ls.skipped;
+      if (failure = append_line(metrics, j.dump()); !failure.ok()) break;
+      if (!std::isfinite(loss) && !skip_nonfinite) {
+        failure = error(errc::internal,
+                        "the loss is " + std::to_string(loss) + " at step " + std::to_string(ls.step));
+        break;
+      }
+      stall_at_log = stall;
+      last_log_t = now;
+      ls.samples_since_log = 0;
+      const double eta = (t.total_steps - ls.step) * seconds_since(t0) /
+                         std::max<int64_t>(1, ls.step - (out.resumed_from > 0 ? out.resumed_from : 0));
+      if (tty) {
+        std::fprintf(stderr,
+                     "\r\033[Kepoch %lld  step %lld/%lld  loss %.4f  lr %.2e  %.0f samples/s  ETA %.1fs",
+                     static_cast<long long>(ls.epoch), static_cast<long long>(ls.step),
+                     static_cast<long long>(t.total_steps), loss, last_lr, rate, eta);
+      } else if (now - last_print_t >= 2.0 || ls.step == t.total_steps) {
+        std::fprintf(stderr, "epoch %lld  step %lld/%lld  loss %.4f  lr %.2e  %.0f samples/s  ETA %.1fs\n",
+                     static_cast<long long>(ls.epoch), static_cast<long long>(ls.step),
+                     static_cast<long long>(t.total_steps), loss, last_lr, rate, eta);
+        last_print_t = now;
+      }
+    }
+    if (!eval_each_epoch && ls.step % p.train.eval_every == 0) {
+      if (failure = log_eval(); !failure.ok()) break;
+    }
+    const bool epoch_done = ls.position >= per_epoch;
+    // At the end of each epoch, and at the end of training, when eval_every = 0.
+    if (eval_each_epoch && (epoch_done || ls.step == t.total_steps) && ls.last_eval_step != ls.step) {
+      if (failure = log_eval(); !failure.ok()) break;
+    }
+    if (epoch_done) {
+      ++ls.epoch;
+      ls.position = 0;
+      epoch_started = false;
+    }
+    const bool due = (ck.every_steps > 0 && ls.step % ck.every_steps == 0) ||
+                     (ck.every_minutes > 0 && seconds_since(last_ckpt_time) >= ck.every_minutes * 60.0);
+    if (due && ls.step < t.total_steps)
+      if (failure = checkpoint(); !failure.ok()) break;
   }
-  (void)B;
-  (void)per_epoch;
   std::signal(SIGINT, old_handler);
   if (tty) std::fprintf(stderr, "\n");
-  out.steps = step;
-  out.seconds = seconds_since(t0);
+  // The last checkpoint: training done, interrupted or stopped early.
+  if (failure.ok() && ck.at_end && ls.step > 0 && last_ckpt_step != ls.step) PLINTH_TRY(checkpoint());
+  {
+    const auto c0 = clock::now();
+    writer.wait();
+    ph.checkpoint += seconds_since(c0);
+  }
+  if (Status s = writer.take_error(); !s.ok()) logger().warn("a checkpoint failed: {}", s.message());
+  out.steps = ls.step;
+  out.seconds = elapsed();
   out.interrupted = g_stop.load();
 
   // Final weights (safetensors) and the summary, also after a failure, so
   // what was trained is not lost.
   std::vector<NamedTensor> weights;
   for (const auto& name : t.param_names) {
-    const auto& s = t.store->slot(name);
+    const auto& s = store.slot(name);
     NamedTensor nt{name, PLINTH_DTYPE_F32, s.shape, std::vector<unsigned char>(s.bytes)};
-    if (Status s2 =
-            t.backend->download(nt.data.data(), t.store->buffer(exec::Store::params), s.offset, s.bytes);
+    if (Status s2 = t.backend->download(nt.data.data(), store.buffer(exec::Store::params), s.offset, s.bytes);
         !s2.ok())
       return s2;
     weights.push_back(std::move(nt));
   }
   PLINTH_TRY(write_safetensors(dir / "model.safetensors", weights,
-                               {{"format", "pt"}, {"step", std::to_string(step)}}));
-  nlohmann::ordered_json summary{{"name", p.run.name},
-                                 {"steps", step},
-                                 {"epochs", epoch},
-                                 {"train_seconds", out.seconds},
-                                 {"wall_seconds", seconds_since(t.opt.started)},
-                                 {"data_stall_seconds", t.train_loader->stall_seconds()},
-                                 {"interrupted", out.interrupted},
-                                 {"status", failure.ok() ? "ok" : failure.message()}};
+                               {{"format", "pt"}, {"step", std::to_string(ls.step)}}));
+  const double this_run = seconds_since(t0);
+  nlohmann::ordered_json summary{
+      {"name", p.run.name},
+      {"steps", ls.step},
+      {"epochs", ls.epoch + (ls.position > 0 ? 1 : 0)},
+      {"train_seconds", out.seconds},
+      {"wall_seconds", seconds_since(t.opt.started)},
+      {"data_stall_seconds", t.train_loader->stall_seconds()},
+      {"interrupted", out.interrupted},
+      {"early_stopped", out.early_stopped},
+      {"skipped_steps", ls.skipped},
+      {"resumed_from_step",
+       out.resumed_from >= 0 ? nlohmann::ordered_json(out.resumed_from) : nlohmann::ordered_json()},
+      {"status", failure.ok() ? "ok" : failure.message()}};
+  // Where this process's training time went (steady_clock around each phase;
+  // "other" is the rest: logging, metrics, progress).
+  summary["time_breakdown_s"] = {
+      {"data_wait", ph.data},
+      {"forward_backward", ph.compute},
+      {"optimizer", ph.optimizer},
+      {"checkpoint", ph.checkpoint},
+      {"evaluation", ph.eval},
+      {"other", std::max(0.0, this_run - ph.data - ph.compute - ph.optimizer - ph.checkpoint - ph.eval)}};
   if (out.final_eval_loss >= 0) summary["eval_loss"] = out.final_eval_loss;
   if (out.final_eval_accuracy >= 0) summary["eval_accuracy"] = out.final_eval_accuracy;
   if (!p.train.target_metric.empty()) {
@@ -586,6 +951,7 @@ Result<TrainOutcome> run(Trainer& t) {
         out.time_to_target >= 0 ? nlohmann::ordered_json(out.time_to_target) : nlohmann::ordered_json();
   }
   PLINTH_TRY(write_file_atomic(dir / "summary.json", summary.dump(2) + "\n"));
+  (void)classify;
   if (!failure.ok()) return failure;
   return out;
 }

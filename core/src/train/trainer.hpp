@@ -16,6 +16,9 @@ struct TrainOptions {
   // When `plinth train` started: time-to-target is measured from here.
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   bool progress = true;  // a live line on a terminal, plain lines otherwise
+  // Continue runs/<name>/ from its newest good checkpoint (the folder is
+  // reused; with none, training starts over in it).
+  bool resume = false;
 };
 
 struct TrainOutcome {
@@ -26,6 +29,9 @@ struct TrainOutcome {
   double final_eval_loss = -1;
   double time_to_target = -1;  // seconds, -1: not reached
   bool interrupted = false;
+  bool early_stopped = false;
+  int64_t resumed_from = -1;  // the checkpoint's step, -1: started fresh
+  int64_t skipped_steps = 0;  // steps whose update was dropped (on_nonfinite = "skip")
 };
 
 class Trainer;

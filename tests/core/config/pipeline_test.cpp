@@ -121,7 +121,21 @@ stop_at_target = true
 grad_accum = 4
 clip_grad_norm = 1.0
 precision = "bf16"
-checkpoint_every = 1000
+on_nonfinite = "skip"
+max_nonfinite = 4
+
+[checkpoint]
+every_steps = 1000
+every_minutes = 2.5
+keep_last = 2
+keep_best = 1
+best_metric = "eval.accuracy"
+at_end = false
+
+[early_stop]
+metric = "eval.loss"
+patience = 3
+min_delta = 0.001
 
 [plugins]
 manifests = ["plugins/extra.toml", "/opt/vendor/plugin.toml"]
@@ -174,7 +188,20 @@ TEST(pipeline, parses_a_full_pipeline) {
   EXPECT_EQ(p.train.grad_accum, 4);
   EXPECT_DOUBLE_EQ(p.train.clip_grad_norm, 1.0);
   EXPECT_EQ(p.train.precision, "bf16");
-  EXPECT_EQ(p.train.checkpoint_every, 1000);
+  EXPECT_EQ(p.train.on_nonfinite, "skip");
+  EXPECT_EQ(p.train.max_nonfinite, 4);
+  EXPECT_EQ(p.checkpoint.every_steps, 1000);
+  EXPECT_DOUBLE_EQ(p.checkpoint.every_minutes, 2.5);
+  EXPECT_EQ(p.checkpoint.keep_last, 2);
+  EXPECT_EQ(p.checkpoint.keep_best, 1);
+  EXPECT_EQ(p.checkpoint.best_metric, "eval.accuracy");
+  EXPECT_EQ(p.checkpoint.best_mode, "max");  // the default for an accuracy
+  EXPECT_FALSE(p.checkpoint.at_end);
+  EXPECT_TRUE(p.early_stop.enabled);
+  EXPECT_EQ(p.early_stop.metric, "eval.loss");
+  EXPECT_EQ(p.early_stop.mode, "min");
+  EXPECT_EQ(p.early_stop.patience, 3);
+  EXPECT_DOUBLE_EQ(p.early_stop.min_delta, 0.001);
   ASSERT_EQ(p.plugins.manifests.size(), 2u);
   EXPECT_EQ(p.plugins.manifests[0], fs::absolute("examples/mnist/plugins/extra.toml").lexically_normal());
   EXPECT_EQ(p.plugins.manifests[1], fs::path("/opt/vendor/plugin.toml"));
@@ -239,6 +266,16 @@ source = "synthetic"
   EXPECT_EQ(p.train.log_every, 50);
   EXPECT_EQ(p.train.grad_accum, 1);
   EXPECT_EQ(p.train.precision, "fp32");
+  EXPECT_EQ(p.train.on_nonfinite, "stop");
+  EXPECT_EQ(p.train.max_nonfinite, 10);
+  EXPECT_EQ(p.checkpoint.every_steps, 0);
+  EXPECT_EQ(p.checkpoint.every_minutes, 0.0);
+  EXPECT_EQ(p.checkpoint.keep_last, 3);
+  EXPECT_EQ(p.checkpoint.keep_best, 0);
+  EXPECT_EQ(p.checkpoint.best_metric, "eval.loss");
+  EXPECT_EQ(p.checkpoint.best_mode, "min");
+  EXPECT_TRUE(p.checkpoint.at_end);
+  EXPECT_FALSE(p.early_stop.enabled);
   EXPECT_TRUE(p.plugins.manifests.empty());
 }
 
@@ -279,6 +316,13 @@ TEST(pipeline, unknown_keys_in_every_core_section) {
              "p.toml:7:1: model.layers: unknown key (did you mean 'layer'?)");
   EXPECT_HAS(parse_err(kMinimal + "[data.tran]\nsource = \"x\"\n"),
              "p.toml:6:7: data.tran: unknown data split (did you mean 'train'?)");
+  EXPECT_HAS(parse_err(kMinimal + "[checkpoint]\nevery_step = 5\n"),
+             "p.toml:7:1: checkpoint.every_step: unknown key (did you mean 'every_steps'?)");
+  EXPECT_HAS(parse_err(kMinimal + "[early_stop]\npatiense = 5\n"),
+             "p.toml:7:1: early_stop.patiense: unknown key (did you mean 'patience'?)");
+  EXPECT_HAS(parse_err(kMinimal + "[checkpint]\n"), "(did you mean 'checkpoint'?)");
+  // The old [train] key now lives in [checkpoint].
+  EXPECT_HAS(parse_err(kMinimal + "[train]\ncheckpoint_every = 5\n"), "train.checkpoint_every: unknown key");
 }
 
 TEST(pipeline, unknown_section_suggests_the_closest) {
@@ -334,6 +378,17 @@ TEST(pipeline, range_errors_say_the_rule_and_the_value) {
       {"[train]\nlog_every = 0\n", "p.toml:7:13: train.log_every: log_every must be >= 1, got 0"},
       {"[train]\neval_every = -1\n", "p.toml:7:14: train.eval_every: eval_every must be >= 0, got -1"},
       {"[train]\ngrad_accum = 0\n", "p.toml:7:14: train.grad_accum: grad_accum must be >= 1, got 0"},
+      {"[train]\non_nonfinite = \"skp\"\n",
+       "p.toml:7:16: train.on_nonfinite: unknown non-finite policy 'skp' (did you mean 'skip'?)"},
+      {"[train]\nmax_nonfinite = 0\n", "p.toml:7:17: train.max_nonfinite: max_nonfinite must be >= 1, got 0"},
+      {"[checkpoint]\nevery_steps = -1\n",
+       "p.toml:7:15: checkpoint.every_steps: every_steps must be >= 0, got -1"},
+      {"[checkpoint]\nkeep_last = 0\n", "p.toml:7:13: checkpoint.keep_last: keep_last must be >= 1, got 0"},
+      {"[checkpoint]\nbest_mode = \"mx\"\n",
+       "p.toml:7:13: checkpoint.best_mode: unknown mode 'mx' (did you mean 'max'?)"},
+      {"[early_stop]\npatience = 0\n", "p.toml:7:12: early_stop.patience: patience must be >= 1, got 0"},
+      {"[early_stop]\nmetric = \"eval.los\"\n",
+       "p.toml:7:10: early_stop.metric: unknown metric 'eval.los' (did you mean 'eval.loss'?)"},
       {"[train]\ntarget_metric = \"eval.acc\"\n",
        "p.toml:7:17: train.target_metric: unknown target metric 'eval.acc' (did you mean 'eval.accuracy'?)"},
       {"[train]\nstop_at_target = true\n",
@@ -476,7 +531,22 @@ void expect_same_pipeline(const Pipeline& a, const Pipeline& b) {
   EXPECT_EQ(u.grad_accum, v.grad_accum);
   EXPECT_EQ(u.clip_grad_norm, v.clip_grad_norm);
   EXPECT_EQ(u.precision, v.precision);
-  EXPECT_EQ(u.checkpoint_every, v.checkpoint_every);
+  EXPECT_EQ(u.on_nonfinite, v.on_nonfinite);
+  EXPECT_EQ(u.max_nonfinite, v.max_nonfinite);
+  const auto &c = a.checkpoint, &d = b.checkpoint;
+  EXPECT_EQ(c.every_steps, d.every_steps);
+  EXPECT_EQ(c.every_minutes, d.every_minutes);
+  EXPECT_EQ(c.keep_last, d.keep_last);
+  EXPECT_EQ(c.keep_best, d.keep_best);
+  EXPECT_EQ(c.best_metric, d.best_metric);
+  EXPECT_EQ(c.best_mode, d.best_mode);
+  EXPECT_EQ(c.at_end, d.at_end);
+  const auto &e = a.early_stop, &f = b.early_stop;
+  EXPECT_EQ(e.enabled, f.enabled);
+  EXPECT_EQ(e.metric, f.metric);
+  EXPECT_EQ(e.mode, f.mode);
+  EXPECT_EQ(e.patience, f.patience);
+  EXPECT_EQ(e.min_delta, f.min_delta);
   EXPECT_EQ(a.plugins.manifests, b.plugins.manifests);
 }
 

@@ -134,3 +134,42 @@ TEST(loader, no_order_without_shuffle) {
 
 }  // namespace
 }  // namespace plinth::data
+
+namespace plinth::data {
+namespace {
+
+// Resume starts an epoch part-way: the batches from `skip` on must be those
+// of a full epoch, with worker threads and a small ring (where releasing a
+// batch that was never handed out used to clear a filled slot and hang).
+TEST(loader, starting_an_epoch_part_way_gives_the_rest_of_that_epoch) {
+  Fixture f(200);
+  LoaderOptions o;
+  o.batch = 8;
+  o.seed = 11;
+  o.workers = 0;
+  Loader full(f.source, o);
+  o.workers = 3;
+  o.prefetch = 1;
+  Loader part(f.source, o);
+  for (int64_t skip : {1, 2, 3, 7, 24, 25}) {
+    full.start_epoch(2);
+    for (int64_t i = 0; i < skip; ++i) ASSERT_NE(full.next(), nullptr);
+    part.start_epoch(2, skip);
+    int64_t n = 0;
+    for (;;) {
+      const Batch* a = full.next();
+      const Batch* b = part.next();
+      ASSERT_EQ(a == nullptr, b == nullptr) << "skip " << skip;
+      if (!a) break;
+      ASSERT_EQ(a->index, b->index);
+      EXPECT_EQ(
+          std::memcmp(a->fields[0].data(), b->fields[0].data(), a->rows * f.source->fields()[0].sample_bytes),
+          0);
+      ++n;
+    }
+    EXPECT_EQ(n, 25 - std::min<int64_t>(skip, 25)) << "skip " << skip;
+  }
+}
+
+}  // namespace
+}  // namespace plinth::data

@@ -1,0 +1,193 @@
+// checkpoint.cpp — write, verify, find and prune checkpoint folders, and
+// the background writer. Crash safety comes from the order of operations:
+// every file fsynced in a temporary folder, the folder renamed, its parent
+// fsynced. Not here: which tensors or state a checkpoint holds.
+#include "train/checkpoint.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "plinth/log.hpp"
+#include "util/files.hpp"
+
+namespace plinth::train {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* kFiles[] = {"model.safetensors", "optimizer.safetensors"};
+
+Status fsync_dir(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return error(errc::io, dir.string() + ": cannot open the folder: " + std::strerror(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) return error(errc::io, dir.string() + ": fsync failed: " + std::strerror(err));
+  return {};
+}
+
+// N of "step-N", or -1.
+int64_t step_of(const std::string& name) {
+  if (name.rfind("step-", 0) != 0 || name.size() == 5) return -1;
+  int64_t n = -1;
+  auto [p, ec] = std::from_chars(name.data() + 5, name.data() + name.size(), n);
+  if (ec != std::errc() || p != name.data() + name.size() || n < 0) return -1;
+  return n;
+}
+
+Result<nlohmann::ordered_json> read_json(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return error(errc::io, path.string() + ": cannot read");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  auto j = nlohmann::ordered_json::parse(ss.str(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return error(errc::bad_data, path.string() + ": not a JSON object");
+  return j;
+}
+
+}  // namespace
+
+std::vector<std::pair<int64_t, fs::path>> list_checkpoints(const fs::path& dir) {
+  std::vector<std::pair<int64_t, fs::path>> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const int64_t n = step_of(it->path().filename().string());
+    if (n >= 0 && it->is_directory(ec)) out.emplace_back(n, it->path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Status write_checkpoint(const fs::path& dir, const Checkpoint& c) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return error(errc::io, dir.string() + ": cannot create the checkpoint folder: " + ec.message());
+  const std::string name = "step-" + std::to_string(c.step);
+  const fs::path tmp = dir / (".tmp-" + name), final_dir = dir / name;
+  fs::remove_all(tmp, ec);
+  fs::create_directory(tmp, ec);
+  if (ec) return error(errc::io, tmp.string() + ": cannot create: " + ec.message());
+  const std::map<std::string, std::string> meta{{"format", "pt"}, {"step", std::to_string(c.step)}};
+  PLINTH_TRY(write_safetensors(tmp / kFiles[0], c.model, meta));
+  PLINTH_TRY(write_safetensors(tmp / kFiles[1], c.optimizer, meta));
+  nlohmann::ordered_json state = c.state;
+  state["step"] = c.step;
+  nlohmann::ordered_json files = nlohmann::ordered_json::object();
+  for (const char* f : kFiles) {
+    std::string h = sha256_file(tmp / f);
+    if (h.empty()) return error(errc::io, (tmp / f).string() + ": cannot hash");
+    files[f] = h;
+  }
+  state["files"] = files;
+  PLINTH_TRY(write_file_atomic(tmp / "state.json", state.dump(2) + "\n"));
+  PLINTH_TRY(fsync_dir(tmp));
+  if (fs::exists(final_dir, ec)) fs::remove_all(final_dir, ec);
+  if (::rename(tmp.c_str(), final_dir.c_str()) != 0)
+    return error(errc::io, final_dir.string() + ": rename failed: " + std::strerror(errno));
+  return fsync_dir(dir);
+}
+
+Result<Checkpoint> read_checkpoint(const fs::path& step_dir) {
+  Checkpoint c;
+  c.dir = step_dir;
+  auto state = read_json(step_dir / "state.json");
+  if (!state) return state.status();
+  c.state = std::move(*state);
+  if (!c.state.contains("step") || !c.state["step"].is_number_integer() || !c.state.contains("files") ||
+      !c.state["files"].is_object())
+    return error(errc::bad_data, (step_dir / "state.json").string() + ": missing 'step' or 'files'");
+  c.step = c.state["step"].get<int64_t>();
+  for (const char* f : kFiles) {
+    const auto& want = c.state["files"][f];
+    if (!want.is_string())
+      return error(errc::bad_data, (step_dir / "state.json").string() + ": no hash of " + f);
+    const std::string got = sha256_file(step_dir / f);
+    if (got != want.get<std::string>())
+      return error(errc::bad_data, (step_dir / f).string() + ": sha256 does not match state.json (" +
+                                       (got.empty() ? std::string("unreadable") : "corrupt or truncated") +
+                                       ")");
+  }
+  auto model = read_safetensors(step_dir / kFiles[0]);
+  if (!model) return model.status();
+  auto opt = read_safetensors(step_dir / kFiles[1]);
+  if (!opt) return opt.status();
+  c.model = std::move(*model);
+  c.optimizer = std::move(*opt);
+  return c;
+}
+
+std::optional<Checkpoint> load_latest_checkpoint(const fs::path& dir, std::vector<std::string>* warnings) {
+  auto all = list_checkpoints(dir);
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    auto c = read_checkpoint(it->second);
+    if (c) return std::move(*c);
+    const std::string w = "skipping checkpoint " + it->second.string() + ": " + c.status().message();
+    logger().warn("{}", w);
+    if (warnings) warnings->push_back(w);
+  }
+  return std::nullopt;
+}
+
+Status prune_checkpoints(const fs::path& dir, int64_t keep_last, int64_t keep_best, bool max) {
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    if (it->path().filename().string().rfind(".tmp-", 0) == 0) fs::remove_all(it->path(), ec);
+  auto all = list_checkpoints(dir);
+  std::vector<char> keep(all.size(), 0);
+  for (size_t i = all.size() > static_cast<size_t>(keep_last) ? all.size() - keep_last : 0; i < all.size();
+       ++i)
+    keep[i] = 1;
+  if (keep_best > 0) {
+    std::vector<std::pair<double, size_t>> scored;
+    for (size_t i = 0; i < all.size(); ++i) {
+      auto s = read_json(all[i].second / "state.json");
+      if (!s || !s->contains("metric") || !(*s)["metric"].is_number()) continue;
+      const double m = (*s)["metric"].get<double>();
+      if (std::isfinite(m)) scored.emplace_back(max ? -m : m, i);
+    }
+    std::stable_sort(scored.begin(), scored.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (size_t k = 0; k < scored.size() && k < static_cast<size_t>(keep_best); ++k)
+      keep[scored[k].second] = 1;
+  }
+  for (size_t i = 0; i < all.size(); ++i)
+    if (!keep[i]) {
+      fs::remove_all(all[i].second, ec);
+      if (ec) return error(errc::io, all[i].second.string() + ": cannot remove: " + ec.message());
+    }
+  return {};
+}
+
+void CheckpointWriter::submit(Checkpoint c) {
+  wait();
+  thread_ = std::thread([this, c = std::move(c)] {
+    Status s = write_checkpoint(dir_, c);
+    if (s.ok()) s = prune_checkpoints(dir_, policy_.keep_last, policy_.keep_best, policy_.max);
+    if (!s.ok()) {
+      logger().warn("checkpoint at step {} not written: {}", c.step, s.message());
+      std::lock_guard<std::mutex> lock(mu_);
+      if (error_.ok()) error_ = s;
+    }
+  });
+}
+
+void CheckpointWriter::wait() {
+  if (thread_.joinable()) thread_.join();
+}
+
+Status CheckpointWriter::take_error() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Status s = error_;
+  error_ = Status();
+  return s;
+}
+
+}  // namespace plinth::train

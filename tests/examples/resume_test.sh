@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# resume_test.sh PLINTH PIPELINE MANIFESTS — train once uninterrupted; then
+# train again, killed with SIGKILL at random moments (at least 10 times,
+# some of them while a checkpoint is being written) and resumed with
+# --resume each time; the final model.safetensors must be the same bytes.
+set -eu
+plinth=$1 pipeline=$2 manifests=$3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+seed=${RESUME_TEST_SEED:-$(date +%s)}
+RANDOM=$seed
+echo "random seed $seed (set RESUME_TEST_SEED to repeat)"
+train() {
+  "$plinth" --no-system-plugins --no-install-plugins --plugin-path "$manifests" \
+    train --no-progress --out-dir "$@" "$pipeline"
+}
+t0=$(date +%s%N)
+train "$work/a" > "$work/a.log" 2>&1 || { cat "$work/a.log"; exit 1; }
+t1=$(date +%s%N)
+ms=$(((t1 - t0) / 1000000))
+# Each kill comes after a random 20 ms .. ms/12: twelve of them cannot finish
+# the run however fast or slow the disk (checkpoints are fsynced) is.
+max_sleep=$((ms / 12 > 40 ? ms / 12 : 40))
+echo "uninterrupted: $ms ms; kills after 20..$max_sleep ms"
+ref="$work/a/resume/model.safetensors"
+[ -f "$ref" ] || { echo "no reference model"; exit 1; }
+ckpts="$work/b/resume/checkpoints"
+
+kills=0 mid_write=0 finished=0
+while [ "$kills" -lt 12 ]; do
+  # exec: $! must be plinth itself, not a subshell that would survive as its parent.
+  (exec "$plinth" --no-system-plugins --no-install-plugins --plugin-path "$manifests" \
+    train --no-progress --out-dir "$work/b" --resume "$pipeline" > "$work/b.log" 2>&1) &
+  pid=$!
+  d=$((20 + (RANDOM * 32768 + RANDOM) % (max_sleep - 19)))
+  sleep "$((d / 1000)).$(printf %03d $((d % 1000)))"
+  if kill -9 "$pid" 2> /dev/null; then
+    wait "$pid" 2> /dev/null || true
+    kills=$((kills + 1))
+    # A temporary folder left behind: the kill came during a checkpoint write.
+    if ls -d "$ckpts"/.tmp-step-* > /dev/null 2>&1; then mid_write=$((mid_write + 1)); fi
+  else
+    wait "$pid" || { cat "$work/b.log"; exit 1; }
+    finished=1
+    break
+  fi
+done
+train "$work/b" --resume > "$work/b.log" 2>&1 || { cat "$work/b.log"; exit 1; }
+echo "$kills kills ($mid_write during a checkpoint write); $(grep -o 'resumed from step [0-9]*' "$work/b.log" || echo 'no resume')"
+[ "$kills" -ge 10 ] || { echo "only $kills kills before the run finished: make the pipeline longer"; exit 1; }
+[ "$mid_write" -ge 1 ] || { echo "no kill landed during a checkpoint write"; exit 1; }
+cmp "$ref" "$work/b/resume/model.safetensors"
+# The metrics of the resumed run end like the uninterrupted one's.
+diff <(grep -o '"step":[0-9]*,"epoch":[0-9]*,"time_s":[^,]*,"loss":[^,]*' "$work/a/resume/metrics.jsonl" | sed 's/"time_s":[^,]*,//') \
+     <(grep -o '"step":[0-9]*,"epoch":[0-9]*,"time_s":[^,]*,"loss":[^,]*' "$work/b/resume/metrics.jsonl" | sed 's/"time_s":[^,]*,//') > /dev/null \
+  || { echo "the logged losses differ"; exit 1; }
+echo "final weights identical"
