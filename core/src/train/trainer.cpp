@@ -122,6 +122,17 @@ class Trainer {
   std::vector<plinth_optim_param> opt_args;           // one per parameter
   std::vector<plinth_tensor> opt_state, opt_scratch;  // their state and scratch views
 
+  // The trainer's own ops (zeroing, norms, checks) on the backend, or on the
+  // CPU fallback when the backend lacks them.
+  bool can_launch(const plinth_op& op) const {
+    return backend->supports(op) || (store->fallback() && store->fallback()->can_run(op));
+  }
+  Status launch(const plinth_op& op, const char* what) {
+    if (backend->supports(op)) return plugin_status(backend->launch_raw(op), what);
+    store->fallback()->note(op, what);
+    return store->fallback()->run(op, what);
+  }
+
   Status init_params();
   void prepare_optimizer_args();
   Status optimizer_step(int64_t step, double lr);
@@ -406,14 +417,17 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
   t->prepare_optimizer_args();
   t->prepare_grad_ops();
   auto need_op = [&](bool used, const plinth_op& op, const char* what) -> Status {
-    if (!used || t->backend->supports(op)) return {};
+    if (!used || t->can_launch(op)) return {};
     return error(errc::unsupported, p.source.string() + ": backend '" + p.backend.name +
                                         "' does not support op " + exec::op_name(op.kind) + " (needed by " +
-                                        what + ")");
+                                        what + ")" +
+                                        (p.backend.allow_fallback ? std::string()
+                                                                  : " and CPU fallback is off ([backend] "
+                                                                    "allow_fallback = false)"));
   };
   PLINTH_TRY(need_op(p.train.grad_accum > 1, t->zero_op, "train.grad_accum"));
   PLINTH_TRY(need_op(p.train.clip_grad_norm > 0, t->sqnorm_op, "train.clip_grad_norm"));
-  t->log_grad_norm = t->backend->supports(t->sqnorm_op);
+  t->log_grad_norm = t->can_launch(t->sqnorm_op);
   PLINTH_TRY(need_op(p.train.clip_grad_norm > 0, t->scale_op, "train.clip_grad_norm"));
   PLINTH_TRY(need_op(p.train.clip_grad_norm == 0, t->finite_op, "train.on_nonfinite"));
   if (auto prog = t->program(B, true); !prog) return prog.status();
@@ -756,8 +770,7 @@ Result<TrainOutcome> run(Trainer& t) {
     if (accumulate) {
       for (int64_t i = 0; i < group; ++i) step_rows += t.rows_of(ls.position + i);
       const auto c0 = clock::now();
-      if (failure = plugin_status(t.backend->launch_raw(t.zero_op), "zeroing the gradients"); !failure.ok())
-        break;
+      if (failure = t.launch(t.zero_op, "zeroing the gradients"); !failure.ok()) break;
       ph.compute += seconds_since(c0);
     }
     for (int64_t i = 0; i < group && failure.ok(); ++i) {
@@ -796,7 +809,7 @@ Result<TrainOutcome> run(Trainer& t) {
     grad_norm = NAN;
     if (clip || (log_now && t.log_grad_norm)) {
       float sq = 0;
-      if (failure = plugin_status(t.backend->launch_raw(t.sqnorm_op), "gradient norm"); !failure.ok()) break;
+      if (failure = t.launch(t.sqnorm_op, "gradient norm"); !failure.ok()) break;
       if (failure = t.backend->download(&sq, stats, t.sqnorm_t.offset, 4); !failure.ok()) break;
       grad_norm = std::sqrt(static_cast<double>(sq));
     }
@@ -806,12 +819,11 @@ Result<TrainOutcome> run(Trainer& t) {
       const double coef = p.train.clip_grad_norm / (grad_norm + 1e-6);
       if (finite && coef < 1.0) {
         t.scale_params.alpha = static_cast<float>(coef);
-        if (failure = plugin_status(t.backend->launch_raw(t.scale_op), "gradient clipping"); !failure.ok())
-          break;
+        if (failure = t.launch(t.scale_op, "gradient clipping"); !failure.ok()) break;
       }
     } else {
       float ok = 1;
-      if (failure = plugin_status(t.backend->launch_raw(t.finite_op), "gradient check"); !failure.ok()) break;
+      if (failure = t.launch(t.finite_op, "gradient check"); !failure.ok()) break;
       if (failure = t.backend->download(&ok, stats, t.finite_t.offset, 4); !failure.ok()) break;
       finite = ok != 0.f;
     }
