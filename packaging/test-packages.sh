@@ -187,15 +187,19 @@ plinth_sys plugins inspect vendor-matmul
 dpkg -r plinth-backend-vendor-example
 plinth_sys plugins list >"$work/plugins-list-after.txt"
 grep -q 'vendor-matmul' "$work/plugins-list-after.txt" && die "vendor-matmul still listed after dpkg -r"
-dpkg --purge plinth-backend-vendor-example
+dpkg-query -W plinth-backend-vendor-example >/dev/null 2>&1 && dpkg --purge plinth-backend-vendor-example
 [[ -e "$manifestdir/vendor-matmul.toml" || -e "$plugindir/libvendor-matmul.so" ]] && die "vendor files left behind"
 echo "vendor-matmul listed after install, gone after removal"
 
-step "an operator manifest in $etcdir"
-cpu_manifest="$manifestdir/plinth-backend-cpu.toml"
-sed -e 's/^name = .*/name = "zz-test-operator-cpu"/' \
-  -e "s|^path = .*|path = \"$plugindir/libplinth-backend-cpu.so\"|" "$cpu_manifest" >"$etcdir/zz-test-operator.toml"
-plinth_sys plugins list | grep 'zz-test-operator-cpu' || die "operator manifest in $etcdir not listed"
+step "an operator manifest in $etcdir replaces a packaged plugin"
+# Same name as the packaged CPU backend, higher priority, absolute path.
+sed -e 's/^priority = .*/priority = 10/' \
+  -e "s|^path = .*|path = \"$plugindir/libplinth-backend-cpu.so\"|" \
+  "$manifestdir/plinth-backend-cpu.toml" >"$etcdir/zz-test-operator.toml"
+plinth_sys plugins inspect plinth-backend-cpu | tee "$work/inspect-operator.txt" | head -8
+grep -q "manifest: *$etcdir/zz-test-operator.toml:[0-9]* (system)" "$work/inspect-operator.txt" ||
+  die "the operator's manifest in $etcdir did not take precedence"
+plinth_sys plugins doctor >/dev/null || die "plugins doctor fails with the operator's manifest"
 
 step "purge"
 dpkg --purge libplinth-dev plinth
@@ -213,4 +217,4 @@ rmdir "$etcdir" /etc/plinth
 snapshot >"$work/files-after.txt"
 cmp -s "$work/files-before.txt" "$work/files-after.txt" || die "/usr and /etc differ from before the test"
 echo
-echo "test-packages.sh: all package checks passed"
+echo "test-packages.sh: all package checks passed in $SECONDS s"
