@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash examples/mnist/prepare_data.sh
 build="${PLINTH_BUILD_DIR:-build}"
-ctest --test-dir "$build" --output-on-failure -j 2 -LE 'bench|soak' "$@"
+ctest --test-dir "$build" --output-on-failure -j 2 -LE 'bench|soak|packaging-deb' "$@"
