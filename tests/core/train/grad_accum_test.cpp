@@ -12,6 +12,7 @@
 #include "exec/program.hpp"
 #include "graph/build.hpp"
 #include "plinth/registry.hpp"
+#include "torch_fixture.hpp"
 #include "train/safetensors.hpp"
 #include "train/trainer.hpp"
 
@@ -19,30 +20,11 @@ namespace plinth {
 namespace {
 
 namespace fs = std::filesystem;
-const fs::path kFixtures = fs::path(PLINTH_SOURCE_DIR) / "tests/fixtures/torch";
+const fs::path kFixtures = testing::kTorchFixtures;
 
-std::shared_ptr<Registry> build_tree_registry() {
-  DiscoveryOptions o;
-  o.pipeline_manifests = {fs::path(PLINTH_BINARY_DIR) / "share/plinth/plugins.d"};
-  o.use_environment = o.use_system = o.use_install = false;
-  auto r = Registry::open(o);
-  EXPECT_TRUE(r.ok()) << r.status().message();
-  return *r;
-}
-
-const NamedTensor& find(const std::vector<NamedTensor>& ts, const std::string& name) {
-  for (const auto& t : ts)
-    if (t.name == name) return t;
-  ADD_FAILURE() << "no tensor " << name;
-  static NamedTensor none;
-  return none;
-}
-
-std::vector<float> floats(const NamedTensor& t) {
-  std::vector<float> v(t.data.size() / 4);
-  std::memcpy(v.data(), t.data.data(), t.data.size());
-  return v;
-}
+using testing::build_tree_registry;
+using testing::find;
+using testing::floats;
 
 // The fixture's batch of 5 rows as micro-batches of 2, 2 and 1.
 void check_accumulated(const std::string& loss) {

@@ -11,35 +11,17 @@
 #include "exec/program.hpp"
 #include "graph/build.hpp"
 #include "plinth/registry.hpp"
+#include "torch_fixture.hpp"
 #include "train/safetensors.hpp"
 
 namespace plinth {
 namespace {
 
-const std::filesystem::path kFixtures = std::filesystem::path(PLINTH_SOURCE_DIR) / "tests/fixtures/torch";
+const std::filesystem::path kFixtures = testing::kTorchFixtures;
 
-std::shared_ptr<Registry> build_tree_registry() {
-  DiscoveryOptions o;
-  o.pipeline_manifests = {std::filesystem::path(PLINTH_BINARY_DIR) / "share/plinth/plugins.d"};
-  o.use_environment = o.use_system = o.use_install = false;
-  auto r = Registry::open(o);
-  EXPECT_TRUE(r.ok()) << r.status().message();
-  return *r;
-}
-
-const NamedTensor& find(const std::vector<NamedTensor>& ts, const std::string& name) {
-  for (const auto& t : ts)
-    if (t.name == name) return t;
-  ADD_FAILURE() << "fixture has no tensor " << name;
-  static NamedTensor none;
-  return none;
-}
-
-std::vector<float> floats(const NamedTensor& t) {
-  std::vector<float> v(t.data.size() / 4);
-  std::memcpy(v.data(), t.data.data(), t.data.size());
-  return v;
-}
+using testing::build_tree_registry;
+using testing::find;
+using testing::floats;
 
 void check_against_torch(const std::string& loss) {
   auto fx = read_safetensors(kFixtures / ("mlp_" + loss + ".safetensors"));
