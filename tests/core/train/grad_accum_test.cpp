@@ -20,11 +20,11 @@ namespace plinth {
 namespace {
 
 namespace fs = std::filesystem;
-const fs::path kFixtures = testing::kTorchFixtures;
+const fs::path kFixtures = torch_fixture::kTorchFixtures;
 
-using testing::build_tree_registry;
-using testing::find;
-using testing::floats;
+using torch_fixture::build_tree_registry;
+using torch_fixture::find;
+using torch_fixture::floats;
 
 // The fixture's batch of 5 rows as micro-batches of 2, 2 and 1.
 void check_accumulated(const std::string& loss) {

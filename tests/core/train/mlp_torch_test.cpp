@@ -17,11 +17,11 @@
 namespace plinth {
 namespace {
 
-const std::filesystem::path kFixtures = testing::kTorchFixtures;
+const std::filesystem::path kFixtures = torch_fixture::kTorchFixtures;
 
-using testing::build_tree_registry;
-using testing::find;
-using testing::floats;
+using torch_fixture::build_tree_registry;
+using torch_fixture::find;
+using torch_fixture::floats;
 
 void check_against_torch(const std::string& loss) {
   auto fx = read_safetensors(kFixtures / ("mlp_" + loss + ".safetensors"));

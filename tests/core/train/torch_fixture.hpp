@@ -14,7 +14,7 @@
 #include "plinth/registry.hpp"
 #include "train/safetensors.hpp"
 
-namespace plinth::testing {
+namespace plinth::torch_fixture {
 
 inline const std::filesystem::path kTorchFixtures =
     std::filesystem::path(PLINTH_SOURCE_DIR) / "tests/fixtures/torch";
@@ -43,4 +43,4 @@ inline std::vector<float> floats(const NamedTensor& t) {
   return v;
 }
 
-}  // namespace plinth::testing
+}  // namespace plinth::torch_fixture
