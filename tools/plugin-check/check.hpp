@@ -13,15 +13,16 @@
 namespace plinth::plugin_check {
 
 // One line of the report. status: "pass", "fail", "unsupported" (the plugin
-// says no), "no-reference" (the plugin says yes, the reference cannot run it).
+// says no), "no-reference" (the plugin says yes, the reference cannot run it),
+// "warn" (a lax answer that does not fail the run: struct_size not checked).
 struct CaseResult {
   std::string section;  // "api" or "ops"
   std::string op;       // op name ("BINARY") or API area ("copy")
   std::string name;     // the case
   std::string status;
-  double error = 0;     // normalised error (ops), 0 for API checks
-  double threshold = 0; // what the error was compared against
-  std::string detail;   // why it failed, or the plugin's message
+  double error = 0;      // normalised error (ops), 0 for API checks
+  double threshold = 0;  // what the error was compared against
+  std::string detail;    // why it failed, or the plugin's message
 };
 
 const char* op_kind_name(int kind);  // "FILL" .. "SGD_STEP", "?" when unknown
@@ -35,7 +36,7 @@ void run_contract(exec::Backend& plugin, uint64_t seed, std::vector<CaseResult>&
 // Malformed launches; run last, since a broken plugin may crash on them.
 void run_error_checks(exec::Backend& plugin, std::vector<CaseResult>& out);
 // Every op case whose op is in `ops` (all when empty), on the plugin and the reference.
-void run_ops(exec::Backend& plugin, exec::Backend& reference, uint64_t seed, const std::vector<std::string>& ops,
-             std::vector<CaseResult>& out);
+void run_ops(exec::Backend& plugin, exec::Backend& reference, uint64_t seed,
+             const std::vector<std::string>& ops, std::vector<CaseResult>& out);
 
 }  // namespace plinth::plugin_check

@@ -33,7 +33,8 @@ std::string upper(std::string s) {
 
 // Print why plugins in `reg` failed to load, with the loader's hint.
 void print_load_failures(const Registry& reg) {
-  for (const auto& e : reg.manifest_errors()) std::fprintf(stderr, "plinth-plugin-check: manifest error: %s\n", e.c_str());
+  for (const auto& e : reg.manifest_errors())
+    std::fprintf(stderr, "plinth-plugin-check: manifest error: %s\n", e.c_str());
   for (const auto& p : reg.plugins()) {
     if (p.state != PluginState::failed) continue;
     std::fprintf(stderr, "plinth-plugin-check: plugin '%s' (%s) failed to load: %s\n", p.entry.name.c_str(),
@@ -44,7 +45,8 @@ void print_load_failures(const Registry& reg) {
 
 // For a library given without a manifest: read its descriptor (name, first
 // component's kind) and write a one-entry manifest into `dir`.
-Result<fs::path> manifest_for_library(const fs::path& lib, const std::string& kind_override, const fs::path& dir) {
+Result<fs::path> manifest_for_library(const fs::path& lib, const std::string& kind_override,
+                                      const fs::path& dir) {
   std::error_code ec;
   if (!fs::is_regular_file(lib, ec)) return error(errc::not_found, "no such library: " + lib.string());
   const fs::path abs = fs::absolute(lib);
@@ -66,7 +68,8 @@ Result<fs::path> manifest_for_library(const fs::path& lib, const std::string& ki
   std::string kind = kind_override;
   if (kind.empty()) {
     kind = "backend";
-    if (d->num_components > 0 && d->components && d->components[0].kind == PLINTH_KIND_OPTIMIZER) kind = "optimizer";
+    if (d->num_components > 0 && d->components && d->components[0].kind == PLINTH_KIND_OPTIMIZER)
+      kind = "optimizer";
     if (d->num_components > 0 && d->components && d->components[0].kind == PLINTH_KIND_COMM) kind = "comm";
     if (d->num_components > 0 && d->components && d->components[0].kind == PLINTH_KIND_DATA) kind = "data";
   }
@@ -81,19 +84,22 @@ Result<fs::path> manifest_for_library(const fs::path& lib, const std::string& ki
 }
 
 void print_table(const std::vector<CaseResult>& rs, const std::string& component, const std::string& device) {
-  std::printf("plinth-plugin-check: backend '%s' on %s, reference 'cpu'\n\n", component.c_str(), device.c_str());
+  std::printf("plinth-plugin-check: backend '%s' on %s, reference 'cpu'\n\n", component.c_str(),
+              device.c_str());
   std::printf("%-24s %-48s %-12s %s\n", "OP / AREA", "CASE", "STATUS", "ERROR");
   std::map<std::string, int> count;
   for (const auto& r : rs) {
     ++count[r.status];
     char err[32] = "";
-    if (r.section == "ops" && (r.status == "pass" || r.status == "fail")) std::snprintf(err, sizeof err, "%.3g", r.error);
+    if (r.section == "ops" && (r.status == "pass" || r.status == "fail"))
+      std::snprintf(err, sizeof err, "%.3g", r.error);
     const std::string area = r.section == "api" ? "api/" + r.op : r.op;
     std::printf("%-24s %-48s %-12s %s\n", area.c_str(), r.name.c_str(), r.status.c_str(), err);
-    if (r.status == "fail" && !r.detail.empty()) std::printf("    %s\n", r.detail.c_str());
+    if ((r.status == "fail" || r.status == "warn") && !r.detail.empty())
+      std::printf("    %s\n", r.detail.c_str());
   }
-  std::printf("\n%zu checks: %d pass, %d fail, %d unsupported, %d no-reference\n", rs.size(), count["pass"],
-              count["fail"], count["unsupported"], count["no-reference"]);
+  std::printf("\n%zu checks: %d pass, %d fail, %d warn, %d unsupported, %d no-reference\n", rs.size(),
+              count["pass"], count["fail"], count["warn"], count["unsupported"], count["no-reference"]);
 }
 
 }  // namespace
@@ -107,8 +113,10 @@ int main(int argc, char** argv) {
   uint64_t seed = 1;
   int device = 0;
   app.add_option("--manifest", manifests, "manifest file or folder of the plugin under test (repeatable)");
-  app.add_option("--component", component, "backend component to check (needed when the manifests hold several)");
-  app.add_option("--kind", kind, "kind written into the manifest made for a bare library (default: from the library)");
+  app.add_option("--component", component,
+                 "backend component to check (needed when the manifests hold several)");
+  app.add_option("--kind", kind,
+                 "kind written into the manifest made for a bare library (default: from the library)");
   app.add_option("--ops", ops_list, "comma-separated op names to run (e.g. BINARY,MATMUL); default all");
   app.add_option("--seed", seed, "seed of the random inputs");
   app.add_option("--device", device, "device index of the plugin under test");
@@ -196,8 +204,9 @@ int main(int argc, char** argv) {
       std::string list;
       for (const auto& b : backends) list += (list.empty() ? "" : ", ") + b;
       std::fprintf(stderr, "plinth-plugin-check: %s\n",
-                   backends.empty() ? "no backend component loaded from the manifests given"
-                                    : ("several backends loaded (" + list + "): choose one with --component").c_str());
+                   backends.empty()
+                       ? "no backend component loaded from the manifests given"
+                       : ("several backends loaded (" + list + "): choose one with --component").c_str());
       return kExitBadInput;
     }
     component = backends[0];
@@ -219,10 +228,11 @@ int main(int argc, char** argv) {
   }
   auto ref = exec::Backend::create(**rreg, reference, nullptr, 0);
   if (!ref) {
-    std::fprintf(stderr,
-                 "plinth-plugin-check: reference backend: %s\n  hint: point --reference-manifest at the folder "
-                 "holding the CPU backend's manifest (share/plinth/plugins.d)\n",
-                 ref.status().message().c_str());
+    std::fprintf(
+        stderr,
+        "plinth-plugin-check: reference backend: %s\n  hint: point --reference-manifest at the folder "
+        "holding the CPU backend's manifest (share/plinth/plugins.d)\n",
+        ref.status().message().c_str());
     return kExitBadInput;
   }
 
@@ -231,9 +241,10 @@ int main(int argc, char** argv) {
   run_ops(**plugin, **ref, seed, ops, results);
   run_error_checks(**plugin, results);
 
-  int failed = 0, supported = 0;
+  int failed = 0, supported = 0, warned = 0;
   for (const auto& r : results) {
     failed += r.status == "fail";
+    warned += r.status == "warn";
     supported += r.section == "ops" && r.status != "unsupported";
   }
   if (json) {
@@ -244,6 +255,7 @@ int main(int argc, char** argv) {
     j["seed"] = seed;
     j["passed"] = failed == 0;
     j["failures"] = failed;
+    j["warnings"] = warned;
     j["supported_cases"] = supported;
     auto& arr = j["results"] = nlohmann::json::array();
     for (const auto& r : results) {

@@ -51,7 +51,9 @@ std::vector<uint8_t> bytes_of(P p, size_t struct_size) {
   std::memcpy(b.data(), &p, sizeof(P));
   return b;
 }
-std::vector<uint8_t> fill_p(double v) { return bytes_of(plinth_fill_params{0, v}, PLINTH_FILL_PARAMS_STRUCT_SIZE); }
+std::vector<uint8_t> fill_p(double v) {
+  return bytes_of(plinth_fill_params{0, v}, PLINTH_FILL_PARAMS_STRUCT_SIZE);
+}
 std::vector<uint8_t> unary_p(plinth_unary_fn fn, float a = 1, float b = 0) {
   return bytes_of(plinth_unary_params{0, fn, a, b}, PLINTH_UNARY_PARAMS_STRUCT_SIZE);
 }
@@ -67,7 +69,9 @@ std::vector<uint8_t> reduce_p(plinth_reduce_fn fn, float beta = 0) {
 std::vector<uint8_t> xent_p(int32_t ignore, float scale = 1) {
   return bytes_of(plinth_xent_params{0, ignore, scale}, PLINTH_XENT_PARAMS_STRUCT_SIZE);
 }
-std::vector<uint8_t> ln_p(float eps) { return bytes_of(plinth_layernorm_params{0, eps}, PLINTH_LAYERNORM_PARAMS_STRUCT_SIZE); }
+std::vector<uint8_t> ln_p(float eps) {
+  return bytes_of(plinth_layernorm_params{0, eps}, PLINTH_LAYERNORM_PARAMS_STRUCT_SIZE);
+}
 std::vector<uint8_t> attn_p(int causal, int64_t d) {
   return bytes_of(plinth_attention_params{0, causal, float(1.0 / std::sqrt(double(d)))},
                   PLINTH_ATTENTION_PARAMS_STRUCT_SIZE);
@@ -79,7 +83,9 @@ std::vector<uint8_t> dropout_p(float p, uint64_t seed, uint64_t offset) {
 TensorSpec t(std::vector<int64_t> shape, Gen g = Gen::normal, plinth_dtype d = PLINTH_DTYPE_F32) {
   return TensorSpec{d, std::move(shape), {}, g, 1};
 }
-TensorSpec ti(std::vector<int64_t> shape, int64_t hi) { return TensorSpec{PLINTH_DTYPE_I32, std::move(shape), {}, Gen::ints, hi}; }
+TensorSpec ti(std::vector<int64_t> shape, int64_t hi) {
+  return TensorSpec{PLINTH_DTYPE_I32, std::move(shape), {}, Gen::ints, hi};
+}
 TensorSpec ts(std::vector<int64_t> shape, std::vector<int64_t> strides, Gen g = Gen::normal) {
   return TensorSpec{PLINTH_DTYPE_F32, std::move(shape), std::move(strides), g, 1};
 }
@@ -108,9 +114,10 @@ size_t span_of(const TensorSpec& s) {
 std::vector<OpCase> build_cases() {
   std::vector<OpCase> c;
   using K = plinth_op_kind;
-  auto add = [&](K k, std::string name, std::vector<TensorSpec> ts_, std::vector<int> in, std::vector<int> out,
-                 std::vector<uint8_t> p = {}) {
-    c.push_back(OpCase{k, std::move(name), std::move(ts_), std::move(in), std::move(out), std::move(p), {}, {}});
+  auto add = [&](K k, std::string name, std::vector<TensorSpec> ts_, std::vector<int> in,
+                 std::vector<int> out, std::vector<uint8_t> p = {}) {
+    c.push_back(
+        OpCase{k, std::move(name), std::move(ts_), std::move(in), std::move(out), std::move(p), {}, {}});
     return &c.back();
   };
   const auto F32 = PLINTH_DTYPE_F32, BF16 = PLINTH_DTYPE_BF16, F16 = PLINTH_DTYPE_F16;
@@ -129,16 +136,16 @@ std::vector<OpCase> build_cases() {
   add(PLINTH_OP_CAST, "f32 transposed [5,3] -> contiguous", {ts({5, 3}, {1, 5}), t({5, 3})}, {0}, {1});
 
   // UNARY and UNARY_BACKWARD, every function
-  const char* fn_names[] = {"IDENTITY", "RELU", "GELU_TANH", "TANH", "SIGMOID", "EXP", "LOG",
-                            "SQRT", "RSQRT", "SQUARE", "ABS", "RECIPROCAL", "GELU_ERF"};
+  const char* fn_names[] = {"IDENTITY", "RELU",  "GELU_TANH", "TANH", "SIGMOID",    "EXP",     "LOG",
+                            "SQRT",     "RSQRT", "SQUARE",    "ABS",  "RECIPROCAL", "GELU_ERF"};
   for (int fn = 0; fn <= PLINTH_UNARY_GELU_ERF; ++fn) {
     const bool pos = fn == PLINTH_UNARY_LOG || fn == PLINTH_UNARY_SQRT || fn == PLINTH_UNARY_RSQRT ||
                      fn == PLINTH_UNARY_RECIPROCAL;
     const Gen g = pos ? Gen::positive : Gen::normal;
     add(PLINTH_OP_UNARY, std::string(fn_names[fn]) + " [3,17]", {t({3, 17}, g), t({3, 17})}, {0}, {1},
         unary_p(plinth_unary_fn(fn)));
-    add(PLINTH_OP_UNARY_BACKWARD, std::string(fn_names[fn]) + " [33]", {t({33}), t({33}, g), t({33})}, {0, 1}, {2},
-        unary_p(plinth_unary_fn(fn)));
+    add(PLINTH_OP_UNARY_BACKWARD, std::string(fn_names[fn]) + " [33]", {t({33}), t({33}, g), t({33})}, {0, 1},
+        {2}, unary_p(plinth_unary_fn(fn)));
   }
   add(PLINTH_OP_UNARY, "GELU_TANH alpha=0.5 beta=0.25 [17]", {t({17}), t({17})}, {0}, {1},
       unary_p(PLINTH_UNARY_GELU_TANH, 0.5f, 0.25f));
@@ -150,68 +157,78 @@ std::vector<OpCase> build_cases() {
   const char* bin_names[] = {"ADD", "SUB", "MUL", "DIV", "MAX", "MIN"};
   for (int fn = 0; fn <= PLINTH_BINARY_MIN; ++fn) {
     const Gen gb = fn == PLINTH_BINARY_DIV ? Gen::positive : Gen::normal;
-    add(PLINTH_OP_BINARY, std::string(bin_names[fn]) + " [3,17]", {t({3, 17}), t({3, 17}, gb), t({3, 17})}, {0, 1},
-        {2}, binary_p(plinth_binary_fn(fn)));
+    add(PLINTH_OP_BINARY, std::string(bin_names[fn]) + " [3,17]", {t({3, 17}), t({3, 17}, gb), t({3, 17})},
+        {0, 1}, {2}, binary_p(plinth_binary_fn(fn)));
   }
   add(PLINTH_OP_BINARY, "ADD [1]", {t({1}), t({1}), t({1})}, {0, 1}, {2}, binary_p(PLINTH_BINARY_ADD));
-  add(PLINTH_OP_BINARY, "ADD row broadcast [3,33]+[33]", {t({3, 33}), ts({3, 33}, {0, 1}), t({3, 33})}, {0, 1}, {2},
-      binary_p(PLINTH_BINARY_ADD));
-  add(PLINTH_OP_BINARY, "MUL column broadcast [17,3]*[17,1]", {t({17, 3}), ts({17, 3}, {1, 0}), t({17, 3})}, {0, 1},
-      {2}, binary_p(PLINTH_BINARY_MUL));
+  add(PLINTH_OP_BINARY, "ADD row broadcast [3,33]+[33]", {t({3, 33}), ts({3, 33}, {0, 1}), t({3, 33})},
+      {0, 1}, {2}, binary_p(PLINTH_BINARY_ADD));
+  add(PLINTH_OP_BINARY, "MUL column broadcast [17,3]*[17,1]", {t({17, 3}), ts({17, 3}, {1, 0}), t({17, 3})},
+      {0, 1}, {2}, binary_p(PLINTH_BINARY_MUL));
   add(PLINTH_OP_BINARY, "ADD beta=0.5 accumulate [33]", {t({33}), t({33}), t({33})}, {0, 1}, {2},
       binary_p(PLINTH_BINARY_ADD, 0.5f));
-  add(PLINTH_OP_BINARY, "ADD [0,7] empty", {t({0, 7}), t({0, 7}), t({0, 7})}, {0, 1}, {2}, binary_p(PLINTH_BINARY_ADD));
+  add(PLINTH_OP_BINARY, "ADD [0,7] empty", {t({0, 7}), t({0, 7}), t({0, 7})}, {0, 1}, {2},
+      binary_p(PLINTH_BINARY_ADD));
 
   // AXPBY
   auto axpby = [](float a, float b) {
     return bytes_of(plinth_axpby_params{0, a, b}, PLINTH_AXPBY_PARAMS_STRUCT_SIZE);
   };
-  add(PLINTH_OP_AXPBY, "[33] alpha=0.7 beta=-1.3", {t({33}), t({33}), t({33})}, {0, 1}, {2}, axpby(0.7f, -1.3f));
+  add(PLINTH_OP_AXPBY, "[33] alpha=0.7 beta=-1.3", {t({33}), t({33}), t({33})}, {0, 1}, {2},
+      axpby(0.7f, -1.3f));
   add(PLINTH_OP_AXPBY, "[1]", {t({1}), t({1}), t({1})}, {0, 1}, {2}, axpby(2.0f, 0.5f));
   add(PLINTH_OP_AXPBY, "[3,17] in[1] is out[0]", {t({3, 17}), t({3, 17})}, {0, 1}, {1}, axpby(0.25f, 1.0f));
 
   // MATMUL
-  add(PLINTH_OP_MATMUL, "f32 [3,17]@[17,5]", {t({3, 17}), t({17, 5}), t({3, 5})}, {0, 1}, {2}, matmul_p(0, 0));
+  add(PLINTH_OP_MATMUL, "f32 [3,17]@[17,5]", {t({3, 17}), t({17, 5}), t({3, 5})}, {0, 1}, {2},
+      matmul_p(0, 0));
   add(PLINTH_OP_MATMUL, "f32 trans_a [17,3]^T@[17,5]", {t({17, 3}), t({17, 5}), t({3, 5})}, {0, 1}, {2},
       matmul_p(1, 0));
   add(PLINTH_OP_MATMUL, "f32 trans_b [3,17]@[5,17]^T", {t({3, 17}), t({5, 17}), t({3, 5})}, {0, 1}, {2},
       matmul_p(0, 1));
-  add(PLINTH_OP_MATMUL, "f32 trans_a trans_b", {t({33, 4}), t({7, 33}), t({4, 7})}, {0, 1}, {2}, matmul_p(1, 1));
+  add(PLINTH_OP_MATMUL, "f32 trans_a trans_b", {t({33, 4}), t({7, 33}), t({4, 7})}, {0, 1}, {2},
+      matmul_p(1, 1));
   add(PLINTH_OP_MATMUL, "f32 alpha=0.5 beta=1 accumulate", {t({4, 33}), t({33, 3}), t({4, 3})}, {0, 1}, {2},
       matmul_p(0, 0, 0.5f, 1.0f));
-  add(PLINTH_OP_MATMUL, "f32 with bias", {t({3, 17}), t({17, 5}), t({5}), t({3, 5})}, {0, 1, 2}, {3}, matmul_p(0, 0));
-  add(PLINTH_OP_MATMUL, "f32 batched [2,3,4]@[2,4,5]", {t({2, 3, 4}), t({2, 4, 5}), t({2, 3, 5})}, {0, 1}, {2},
+  add(PLINTH_OP_MATMUL, "f32 with bias", {t({3, 17}), t({17, 5}), t({5}), t({3, 5})}, {0, 1, 2}, {3},
       matmul_p(0, 0));
-  add(PLINTH_OP_MATMUL, "f32 batch broadcast b", {t({2, 3, 4}), ts({2, 4, 5}, {0, 5, 1}), t({2, 3, 5})}, {0, 1}, {2},
-      matmul_p(0, 0));
+  add(PLINTH_OP_MATMUL, "f32 batched [2,3,4]@[2,4,5]", {t({2, 3, 4}), t({2, 4, 5}), t({2, 3, 5})}, {0, 1},
+      {2}, matmul_p(0, 0));
+  add(PLINTH_OP_MATMUL, "f32 batch broadcast b", {t({2, 3, 4}), ts({2, 4, 5}, {0, 5, 1}), t({2, 3, 5})},
+      {0, 1}, {2}, matmul_p(0, 0));
   add(PLINTH_OP_MATMUL, "f32 1x1x1", {t({1, 1}), t({1, 1}), t({1, 1})}, {0, 1}, {2}, matmul_p(0, 0));
   add(PLINTH_OP_MATMUL, "bf16 in, f32 out [5,33]@[33,17]",
-      {t({5, 33}, Gen::normal, BF16), t({33, 17}, Gen::normal, BF16), t({5, 17})}, {0, 1}, {2}, matmul_p(0, 0));
+      {t({5, 33}, Gen::normal, BF16), t({33, 17}, Gen::normal, BF16), t({5, 17})}, {0, 1}, {2},
+      matmul_p(0, 0));
   add(PLINTH_OP_MATMUL, "f16 in, f32 out [5,33]@[33,17]",
       {t({5, 33}, Gen::normal, F16), t({33, 17}, Gen::normal, F16), t({5, 17})}, {0, 1}, {2}, matmul_p(0, 0));
   add(PLINTH_OP_MATMUL, "bf16 in, bf16 out trans_b",
-      {t({5, 33}, Gen::normal, BF16), t({17, 33}, Gen::normal, BF16), t({5, 17}, Gen::zeros, BF16)}, {0, 1}, {2},
-      matmul_p(0, 1));
+      {t({5, 33}, Gen::normal, BF16), t({17, 33}, Gen::normal, BF16), t({5, 17}, Gen::zeros, BF16)}, {0, 1},
+      {2}, matmul_p(0, 1));
 
   // REDUCE
-  add(PLINTH_OP_REDUCE, "SUM last dim [3,17]->[3,1]", {t({3, 17}), t({3, 1})}, {0}, {1}, reduce_p(PLINTH_REDUCE_SUM));
+  add(PLINTH_OP_REDUCE, "SUM last dim [3,17]->[3,1]", {t({3, 17}), t({3, 1})}, {0}, {1},
+      reduce_p(PLINTH_REDUCE_SUM));
   add(PLINTH_OP_REDUCE, "MEAN first dim [33,5]->[1,5]", {t({33, 5}), t({1, 5})}, {0}, {1},
       reduce_p(PLINTH_REDUCE_MEAN));
-  add(PLINTH_OP_REDUCE, "MAX all [3,17]->[1,1]", {t({3, 17}), t({1, 1})}, {0}, {1}, reduce_p(PLINTH_REDUCE_MAX));
-  add(PLINTH_OP_REDUCE, "MIN last dim [4,33]->[4,1]", {t({4, 33}), t({4, 1})}, {0}, {1}, reduce_p(PLINTH_REDUCE_MIN));
+  add(PLINTH_OP_REDUCE, "MAX all [3,17]->[1,1]", {t({3, 17}), t({1, 1})}, {0}, {1},
+      reduce_p(PLINTH_REDUCE_MAX));
+  add(PLINTH_OP_REDUCE, "MIN last dim [4,33]->[4,1]", {t({4, 33}), t({4, 1})}, {0}, {1},
+      reduce_p(PLINTH_REDUCE_MIN));
   add(PLINTH_OP_REDUCE, "SUM beta=0.5 accumulate", {t({17, 3}), t({1, 3})}, {0}, {1},
       reduce_p(PLINTH_REDUCE_SUM, 0.5f));
 
   // SOFTMAX, SOFTMAX_BACKWARD (y from the reference's SOFTMAX)
   add(PLINTH_OP_SOFTMAX, "[3,17]", {t({3, 17}), t({3, 17})}, {0}, {1});
   add(PLINTH_OP_SOFTMAX, "[1,33]", {t({1, 33}), t({1, 33})}, {0}, {1});
-  add(PLINTH_OP_SOFTMAX_BACKWARD, "[3,17]", {t({3, 17}), t({3, 17}), t({3, 17}), t({3, 17})}, {0, 1}, {2})->pre =
-      PreOp{PLINTH_OP_SOFTMAX, {3}, {1}, {}};
+  add(PLINTH_OP_SOFTMAX_BACKWARD, "[3,17]", {t({3, 17}), t({3, 17}), t({3, 17}), t({3, 17})}, {0, 1}, {2})
+      ->pre = PreOp{PLINTH_OP_SOFTMAX, {3}, {1}, {}};
 
   // CROSS_ENTROPY and backward (probs from the reference's forward)
-  add(PLINTH_OP_CROSS_ENTROPY, "[4,17]", {t({4, 17}), ti({4}, 17), t({4}), t({4, 17})}, {0, 1}, {2, 3}, xent_p(-1));
-  add(PLINTH_OP_CROSS_ENTROPY, "[5,33] ignore_index=3", {t({5, 33}), ti({5}, 33), t({5}), t({5, 33})}, {0, 1}, {2, 3},
-      xent_p(3))
+  add(PLINTH_OP_CROSS_ENTROPY, "[4,17]", {t({4, 17}), ti({4}, 17), t({4}), t({4, 17})}, {0, 1}, {2, 3},
+      xent_p(-1));
+  add(PLINTH_OP_CROSS_ENTROPY, "[5,33] ignore_index=3", {t({5, 33}), ti({5}, 33), t({5}), t({5, 33})}, {0, 1},
+      {2, 3}, xent_p(3))
       ->tweak = [](std::vector<std::vector<uint8_t>>& h) { store_value(h[1], PLINTH_DTYPE_I32, 1, 3); };
   add(PLINTH_OP_CROSS_ENTROPY_BACKWARD, "[4,17] with dloss",
       {t({4, 17}), ti({4}, 17), t({4}), t({4, 17}), t({4, 17}), t({4})}, {0, 1, 2}, {3}, xent_p(-1))
@@ -221,39 +238,43 @@ std::vector<OpCase> build_cases() {
       ->pre = PreOp{PLINTH_OP_CROSS_ENTROPY, {3, 1}, {4, 0}, xent_p(-1)};
 
   // LAYERNORM and backward (mean/rstd from the reference's forward)
-  add(PLINTH_OP_LAYERNORM, "[4,33]", {t({4, 33}), t({33}), t({33}), t({4, 33}), t({4}), t({4})}, {0, 1, 2}, {3, 4, 5},
-      ln_p(1e-5f));
-  add(PLINTH_OP_LAYERNORM, "[1,17]", {t({1, 17}), t({17}), t({17}), t({1, 17}), t({1}), t({1})}, {0, 1, 2}, {3, 4, 5},
-      ln_p(1e-5f));
+  add(PLINTH_OP_LAYERNORM, "[4,33]", {t({4, 33}), t({33}), t({33}), t({4, 33}), t({4}), t({4})}, {0, 1, 2},
+      {3, 4, 5}, ln_p(1e-5f));
+  add(PLINTH_OP_LAYERNORM, "[1,17]", {t({1, 17}), t({17}), t({17}), t({1, 17}), t({1}), t({1})}, {0, 1, 2},
+      {3, 4, 5}, ln_p(1e-5f));
   add(PLINTH_OP_LAYERNORM_BACKWARD, "[4,33] dgamma/dbeta accumulate",
       {t({4, 33}), t({4, 33}), t({33}), t({4}), t({4}), t({4, 33}), t({33}), t({33}), t({33}), t({4, 33})},
       {0, 1, 2, 3, 4}, {5, 6, 7}, ln_p(1e-5f))
       ->pre = PreOp{PLINTH_OP_LAYERNORM, {1, 2, 8}, {9, 3, 4}, ln_p(1e-5f)};
 
   // EMBEDDING and backward (ids repeat: the scatter must add)
-  add(PLINTH_OP_EMBEDDING, "ids [2,3] table [11,17]", {ti({2, 3}, 11), t({11, 17}), t({2, 3, 17})}, {0, 1}, {2});
-  add(PLINTH_OP_EMBEDDING_BACKWARD, "ids [4,5] dtable [3,17] +=", {t({4, 5, 17}), ti({4, 5}, 3), t({3, 17})}, {0, 1},
+  add(PLINTH_OP_EMBEDDING, "ids [2,3] table [11,17]", {ti({2, 3}, 11), t({11, 17}), t({2, 3, 17})}, {0, 1},
       {2});
+  add(PLINTH_OP_EMBEDDING_BACKWARD, "ids [4,5] dtable [3,17] +=", {t({4, 5, 17}), ti({4, 5}, 3), t({3, 17})},
+      {0, 1}, {2});
 
   // ATTENTION and backward (y/logsumexp from the reference's forward)
-  add(PLINTH_OP_ATTENTION, "[1,2,5,8]", {t({1, 2, 5, 8}), t({1, 2, 5, 8}), t({1, 2, 5, 8}), t({1, 2, 5, 8}), t({1, 2, 5})},
-      {0, 1, 2}, {3, 4}, attn_p(0, 8));
+  add(PLINTH_OP_ATTENTION, "[1,2,5,8]",
+      {t({1, 2, 5, 8}), t({1, 2, 5, 8}), t({1, 2, 5, 8}), t({1, 2, 5, 8}), t({1, 2, 5})}, {0, 1, 2}, {3, 4},
+      attn_p(0, 8));
   add(PLINTH_OP_ATTENTION, "[1,2,5,8] causal",
       {t({1, 2, 5, 8}), t({1, 2, 5, 8}), t({1, 2, 5, 8}), t({1, 2, 5, 8}), t({1, 2, 5})}, {0, 1, 2}, {3, 4},
       attn_p(1, 8));
   add(PLINTH_OP_ATTENTION, "[2,1,17,4] causal",
-      {t({2, 1, 17, 4}), t({2, 1, 17, 4}), t({2, 1, 17, 4}), t({2, 1, 17, 4}), t({2, 1, 17})}, {0, 1, 2}, {3, 4},
-      attn_p(1, 4));
+      {t({2, 1, 17, 4}), t({2, 1, 17, 4}), t({2, 1, 17, 4}), t({2, 1, 17, 4}), t({2, 1, 17})}, {0, 1, 2},
+      {3, 4}, attn_p(1, 4));
   {
     const std::vector<int64_t> s{1, 2, 9, 4};
     add(PLINTH_OP_ATTENTION_BACKWARD, "[1,2,9,4] causal",
-        {t(s), t(s), t(s), t(s), t(s), t({1, 2, 9}), t(s), t(s), t(s)}, {0, 1, 2, 3, 4, 5}, {6, 7, 8}, attn_p(1, 4))
+        {t(s), t(s), t(s), t(s), t(s), t({1, 2, 9}), t(s), t(s), t(s)}, {0, 1, 2, 3, 4, 5}, {6, 7, 8},
+        attn_p(1, 4))
         ->pre = PreOp{PLINTH_OP_ATTENTION, {1, 2, 3}, {4, 5}, attn_p(1, 4)};
   }
 
   // DROPOUT: Philox is specified, so the mask must match exactly
-  add(PLINTH_OP_DROPOUT, "[1000] p=0.1 with mask", {t({1000}), t({1000}), TensorSpec{PLINTH_DTYPE_U8, {1000}, {}, Gen::zeros, 1}},
-      {0}, {1, 2}, dropout_p(0.1f, 42, 7));
+  add(PLINTH_OP_DROPOUT, "[1000] p=0.1 with mask",
+      {t({1000}), t({1000}), TensorSpec{PLINTH_DTYPE_U8, {1000}, {}, Gen::zeros, 1}}, {0}, {1, 2},
+      dropout_p(0.1f, 42, 7));
   add(PLINTH_OP_DROPOUT, "[33,17] p=0.5", {t({33, 17}), t({33, 17})}, {0}, {1}, dropout_p(0.5f, 1234567, 0));
   add(PLINTH_OP_DROPOUT_BACKWARD, "[1000] p=0.25 regenerated", {t({1000}), t({1000})}, {0}, {1},
       dropout_p(0.25f, 99, 3));
@@ -272,7 +293,8 @@ std::vector<OpCase> build_cases() {
   // Optimizer steps (in place)
   add(PLINTH_OP_ADAMW_STEP, "[33] step 3", {t({33}), t({33}), t({33}), t({33}, Gen::positive)}, {0, 1, 2, 3},
       {0, 2, 3},
-      bytes_of(plinth_adamw_params{0, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 3}, PLINTH_ADAMW_PARAMS_STRUCT_SIZE));
+      bytes_of(plinth_adamw_params{0, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 3},
+               PLINTH_ADAMW_PARAMS_STRUCT_SIZE));
   add(PLINTH_OP_SGD_STEP, "[33] momentum=0.9 step 2", {t({33}), t({33}), t({33})}, {0, 1}, {0, 2},
       bytes_of(plinth_sgd_params{0, 0.1f, 0.9f, 0.1f, 0.01f, 0, 2}, PLINTH_SGD_PARAMS_STRUCT_SIZE));
   add(PLINTH_OP_SGD_STEP, "[17] nesterov step 1", {t({17}), t({17}), t({17})}, {0, 1}, {0, 2},
@@ -290,9 +312,9 @@ struct Launch {
 };
 
 // Tensor views for `specs` over `bufs` (NULL buffers for supports()).
-void make_views(const std::vector<TensorSpec>& specs, const std::vector<plinth_buffer*>& bufs, plinth_op_kind kind,
-                const std::vector<int>& inputs, const std::vector<int>& outputs, const std::vector<uint8_t>& params,
-                Launch& l) {
+void make_views(const std::vector<TensorSpec>& specs, const std::vector<plinth_buffer*>& bufs,
+                plinth_op_kind kind, const std::vector<int>& inputs, const std::vector<int>& outputs,
+                const std::vector<uint8_t>& params, Launch& l) {
   l.tensors.clear();
   for (size_t i = 0; i < specs.size(); ++i) {
     plinth_tensor v{};
@@ -354,8 +376,8 @@ bool is_float(plinth_dtype d) {
 
 }  // namespace
 
-void run_ops(exec::Backend& plugin, exec::Backend& reference, uint64_t seed, const std::vector<std::string>& ops,
-             std::vector<CaseResult>& out) {
+void run_ops(exec::Backend& plugin, exec::Backend& reference, uint64_t seed,
+             const std::vector<std::string>& ops, std::vector<CaseResult>& out) {
   const auto cases = build_cases();
   for (size_t ci = 0; ci < cases.size(); ++ci) {
     const OpCase& c = cases[ci];
@@ -386,11 +408,21 @@ void run_ops(exec::Backend& plugin, exec::Backend& reference, uint64_t seed, con
       for (size_t i = 0; i < n; ++i) {
         double v = 0;
         switch (s.gen) {
-          case Gen::normal: v = normal(rng); break;
-          case Gen::positive: v = pos(rng); break;
-          case Gen::zeros: v = 0; break;
-          case Gen::unit: v = std::uniform_real_distribution<double>(0, 1)(rng); break;
-          case Gen::ints: v = double(std::uniform_int_distribution<int64_t>(0, s.int_hi - 1)(rng)); break;
+          case Gen::normal:
+            v = normal(rng);
+            break;
+          case Gen::positive:
+            v = pos(rng);
+            break;
+          case Gen::zeros:
+            v = 0;
+            break;
+          case Gen::unit:
+            v = std::uniform_real_distribution<double>(0, 1)(rng);
+            break;
+          case Gen::ints:
+            v = double(std::uniform_int_distribution<int64_t>(0, s.int_hi - 1)(rng));
+            break;
         }
         store_value(b, s.dtype, i, v);
       }
@@ -422,7 +454,8 @@ void run_ops(exec::Backend& plugin, exec::Backend& reference, uint64_t seed, con
     }
     // Compare every output; the worst normalised error decides.
     bool low_precision = false;
-    for (const auto& s : c.tensors) low_precision |= s.dtype == PLINTH_DTYPE_BF16 || s.dtype == PLINTH_DTYPE_F16;
+    for (const auto& s : c.tensors)
+      low_precision |= s.dtype == PLINTH_DTYPE_BF16 || s.dtype == PLINTH_DTYPE_F16;
     const double thr = low_precision ? 1e-4 : 1e-7;
     r.threshold = thr;
     bool ok = true;
@@ -435,12 +468,13 @@ void run_ops(exec::Backend& plugin, exec::Backend& reference, uint64_t seed, con
       const size_t n = span_of(s);
       if (!is_float(s.dtype)) {
         size_t mism = 0;
-        for (size_t i = 0; i < n; ++i) mism += load_value(got[o], s.dtype, i) != load_value(ref[o], s.dtype, i);
+        for (size_t i = 0; i < n; ++i)
+          mism += load_value(got[o], s.dtype, i) != load_value(ref[o], s.dtype, i);
         if (mism) {
           ok = false;
           worst = std::max(worst, double(mism) / double(n));
-          r.detail += "output " + std::to_string(o) + ": " + std::to_string(mism) + " of " + std::to_string(n) +
-                      " elements differ (exact match required); ";
+          r.detail += "output " + std::to_string(o) + ": " + std::to_string(mism) + " of " +
+                      std::to_string(n) + " elements differ (exact match required); ";
         }
         continue;
       }

@@ -66,18 +66,20 @@ void buffer_free(plinth_backend_ctx*, plinth_buffer* b) {
 void* buffer_host_ptr(plinth_backend_ctx*, plinth_buffer* b) { return b ? b->data : nullptr; }
 plinth_status copy_h2d(plinth_backend_ctx*, plinth_stream*, plinth_buffer* dst, uint64_t off, const void* src,
                        uint64_t size) {
-  if (!dst || off + size > dst->size) return fail(PLINTH_ERR_INVALID_ARGUMENT, "wrong-add: copy out of range");
+  if (!dst || off + size > dst->size)
+    return fail(PLINTH_ERR_INVALID_ARGUMENT, "wrong-add: copy out of range");
   if (size) std::memcpy(dst->data + off, src, size);
   return PLINTH_OK;
 }
 plinth_status copy_d2h(plinth_backend_ctx*, plinth_stream*, void* dst, plinth_buffer* src, uint64_t off,
                        uint64_t size) {
-  if (!src || off + size > src->size) return fail(PLINTH_ERR_INVALID_ARGUMENT, "wrong-add: copy out of range");
+  if (!src || off + size > src->size)
+    return fail(PLINTH_ERR_INVALID_ARGUMENT, "wrong-add: copy out of range");
   if (size) std::memcpy(dst, src->data + off, size);
   return PLINTH_OK;
 }
-plinth_status copy_d2d(plinth_backend_ctx*, plinth_stream*, plinth_buffer* dst, uint64_t doff, plinth_buffer* src,
-                       uint64_t soff, uint64_t size) {
+plinth_status copy_d2d(plinth_backend_ctx*, plinth_stream*, plinth_buffer* dst, uint64_t doff,
+                       plinth_buffer* src, uint64_t soff, uint64_t size) {
   if (!dst || !src || doff + size > dst->size || soff + size > src->size)
     return fail(PLINTH_ERR_INVALID_ARGUMENT, "wrong-add: copy out of range");
   if (size) std::memmove(dst->data + doff, src->data + soff, size);
@@ -128,10 +130,10 @@ int32_t supports(plinth_backend_ctx*, const plinth_op* op) {
   }
   if (op->kind == PLINTH_OP_BINARY) {
     const auto* p = static_cast<const plinth_binary_params*>(op->params);
-    return op->num_inputs == 2 && op->num_outputs == 1 && p->struct_size >= PLINTH_BINARY_PARAMS_STRUCT_SIZE &&
-           p->fn == PLINTH_BINARY_ADD && p->beta == 0 && plain_f32(op->outputs[0], &n) &&
-           plain_f32(op->inputs[0], &n) && plain_f32(op->inputs[1], &n) && same_shape(op->inputs[0], op->outputs[0]) &&
-           same_shape(op->inputs[1], op->outputs[0]);
+    return op->num_inputs == 2 && op->num_outputs == 1 &&
+           p->struct_size >= PLINTH_BINARY_PARAMS_STRUCT_SIZE && p->fn == PLINTH_BINARY_ADD && p->beta == 0 &&
+           plain_f32(op->outputs[0], &n) && plain_f32(op->inputs[0], &n) && plain_f32(op->inputs[1], &n) &&
+           same_shape(op->inputs[0], op->outputs[0]) && same_shape(op->inputs[1], op->outputs[0]);
   }
   return 0;
 }
@@ -162,22 +164,47 @@ plinth_status launch(plinth_backend_ctx* ctx, plinth_stream*, const plinth_op* o
   });
 }
 
-const plinth_backend_v1 g_backend = {
-    PLINTH_BACKEND_V1_STRUCT_SIZE, device_count, device_properties, create, destroy, buffer_alloc, buffer_free,
-    buffer_host_ptr, copy_h2d, copy_d2h, copy_d2d, stream_create, stream_destroy, stream_synchronize, event_create,
-    event_destroy, event_record, stream_wait_event, event_synchronize, supports, launch, nullptr};
+const plinth_backend_v1 g_backend = {PLINTH_BACKEND_V1_STRUCT_SIZE,
+                                     device_count,
+                                     device_properties,
+                                     create,
+                                     destroy,
+                                     buffer_alloc,
+                                     buffer_free,
+                                     buffer_host_ptr,
+                                     copy_h2d,
+                                     copy_d2h,
+                                     copy_d2d,
+                                     stream_create,
+                                     stream_destroy,
+                                     stream_synchronize,
+                                     event_create,
+                                     event_destroy,
+                                     event_record,
+                                     stream_wait_event,
+                                     event_synchronize,
+                                     supports,
+                                     launch,
+                                     nullptr};
 
-const plinth_component g_components[] = {
-    {PLINTH_COMPONENT_STRUCT_SIZE, PLINTH_KIND_BACKEND, "wrong-add", "ADD computes a - b (test)", &g_backend,
-     nullptr}};
+const plinth_component g_components[] = {{PLINTH_COMPONENT_STRUCT_SIZE, PLINTH_KIND_BACKEND, "wrong-add",
+                                          "ADD computes a - b (test)", &g_backend, nullptr}};
 
 plinth_status init(const plinth_host* host) {
   g_host = host;
   return PLINTH_OK;
 }
 
-const plinth_plugin g_plugin = {PLINTH_PLUGIN_STRUCT_SIZE, PLINTH_ABI_MAJOR, PLINTH_ABI_MINOR, "wrong-add", "1.0.0",
-                                "Plinth tests", 1, g_components, init, nullptr};
+const plinth_plugin g_plugin = {PLINTH_PLUGIN_STRUCT_SIZE,
+                                PLINTH_ABI_MAJOR,
+                                PLINTH_ABI_MINOR,
+                                "wrong-add",
+                                "1.0.0",
+                                "Plinth tests",
+                                1,
+                                g_components,
+                                init,
+                                nullptr};
 
 }  // namespace
 
