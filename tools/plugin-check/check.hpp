@@ -1,0 +1,42 @@
+// check.hpp — shared types of plinth-plugin-check: one result row, the
+// tensor byte conversions and the two check sections (API contract, ops).
+// Not here: plugin loading and output formatting (main.cpp).
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "exec/backend.hpp"
+
+namespace plinth::plugin_check {
+
+// One line of the report. status: "pass", "fail", "unsupported" (the plugin
+// says no), "no-reference" (the plugin says yes, the reference cannot run it),
+// "warn" (a lax answer that does not fail the run: struct_size not checked).
+struct CaseResult {
+  std::string section;  // "api" or "ops"
+  std::string op;       // op name ("BINARY") or API area ("copy")
+  std::string name;     // the case
+  std::string status;
+  double error = 0;      // normalised error (ops), 0 for API checks
+  double threshold = 0;  // what the error was compared against
+  std::string detail;    // why it failed, or the plugin's message
+};
+
+const char* op_kind_name(int kind);  // "FILL" .. "SGD_STEP", "?" when unknown
+size_t dtype_bytes(plinth_dtype d);
+// Element i of `bytes` (of dtype d) as a double, and the reverse.
+double load_value(const std::vector<uint8_t>& bytes, plinth_dtype d, size_t i);
+void store_value(std::vector<uint8_t>& bytes, plinth_dtype d, size_t i, double v);
+
+// API contract checks on `plugin`, without the error paths.
+void run_contract(exec::Backend& plugin, uint64_t seed, std::vector<CaseResult>& out);
+// Malformed launches; run last, since a broken plugin may crash on them.
+void run_error_checks(exec::Backend& plugin, std::vector<CaseResult>& out);
+// Every op case whose op is in `ops` (all when empty), on the plugin and the reference.
+void run_ops(exec::Backend& plugin, exec::Backend& reference, uint64_t seed,
+             const std::vector<std::string>& ops, std::vector<CaseResult>& out);
+
+}  // namespace plinth::plugin_check

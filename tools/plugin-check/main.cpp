@@ -1,0 +1,275 @@
+// main.cpp — plinth-plugin-check: the conformance kit a vendor runs on a
+// backend plugin. Loads the plugin from its manifest (or writes a manifest
+// for a bare library), loads the CPU backend as the reference through the
+// same discovery `plinth` uses, runs the API contract checks and the op
+// cases, and prints a table or JSON. Exit 0: everything claimed passes;
+// 1: a failure; 2: bad input (missing file, plugin that does not load).
+// Not here: the checks themselves (contract.cpp, ops.cpp).
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "check.hpp"
+#include "plinth/log.hpp"
+
+namespace fs = std::filesystem;
+using namespace plinth;
+using namespace plinth::plugin_check;
+
+namespace {
+
+constexpr int kExitFail = 1, kExitBadInput = 2;
+
+std::string upper(std::string s) {
+  for (auto& ch : s) ch = char(std::toupper(static_cast<unsigned char>(ch)));
+  return s;
+}
+
+// Print why plugins in `reg` failed to load, with the loader's hint.
+void print_load_failures(const Registry& reg) {
+  for (const auto& e : reg.manifest_errors())
+    std::fprintf(stderr, "plinth-plugin-check: manifest error: %s\n", e.c_str());
+  for (const auto& p : reg.plugins()) {
+    if (p.state != PluginState::failed) continue;
+    std::fprintf(stderr, "plinth-plugin-check: plugin '%s' (%s) failed to load: %s\n", p.entry.name.c_str(),
+                 p.entry.path.c_str(), p.reason.c_str());
+    if (!p.hint.empty()) std::fprintf(stderr, "  hint: %s\n", p.hint.c_str());
+  }
+}
+
+// For a library given without a manifest: read its descriptor (name, first
+// component's kind) and write a one-entry manifest into `dir`.
+Result<fs::path> manifest_for_library(const fs::path& lib, const std::string& kind_override,
+                                      const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_regular_file(lib, ec)) return error(errc::not_found, "no such library: " + lib.string());
+  const fs::path abs = fs::absolute(lib);
+  void* h = dlopen(abs.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!h) return error(errc::invalid_argument, abs.string() + ": cannot be opened: " + dlerror());
+  using get_fn = const plinth_plugin* (*)();
+  auto get = reinterpret_cast<get_fn>(dlsym(h, "plinth_plugin_get"));
+  if (!get) {
+    dlclose(h);
+    return error(errc::invalid_argument,
+                 abs.string() + ": exports no plinth_plugin_get (is it a Plinth plugin? see docs/plugins.md)");
+  }
+  const plinth_plugin* d = get();
+  if (!d || !d->name) {
+    dlclose(h);
+    return error(errc::invalid_argument, abs.string() + ": plinth_plugin_get returned no descriptor");
+  }
+  const std::string name = d->name;
+  std::string kind = kind_override;
+  if (kind.empty()) {
+    kind = "backend";
+    if (d->num_components > 0 && d->components && d->components[0].kind == PLINTH_KIND_OPTIMIZER)
+      kind = "optimizer";
+    if (d->num_components > 0 && d->components && d->components[0].kind == PLINTH_KIND_COMM) kind = "comm";
+    if (d->num_components > 0 && d->components && d->components[0].kind == PLINTH_KIND_DATA) kind = "data";
+  }
+  dlclose(h);
+  fs::create_directories(dir, ec);
+  const fs::path m = dir / "plugin.toml";
+  std::ofstream f(m);
+  f << "[[plugin]]\nname = " << nlohmann::json(name).dump() << "\nkind = " << nlohmann::json(kind).dump()
+    << "\npath = " << nlohmann::json(abs.string()).dump() << "\n";
+  if (!f) return error(errc::io, "cannot write " + m.string());
+  return m;
+}
+
+void print_table(const std::vector<CaseResult>& rs, const std::string& component, const std::string& device) {
+  std::printf("plinth-plugin-check: backend '%s' on %s, reference 'cpu'\n\n", component.c_str(),
+              device.c_str());
+  std::printf("%-24s %-48s %-12s %s\n", "OP / AREA", "CASE", "STATUS", "ERROR");
+  std::map<std::string, int> count;
+  for (const auto& r : rs) {
+    ++count[r.status];
+    char err[32] = "";
+    if (r.section == "ops" && (r.status == "pass" || r.status == "fail"))
+      std::snprintf(err, sizeof err, "%.3g", r.error);
+    const std::string area = r.section == "api" ? "api/" + r.op : r.op;
+    std::printf("%-24s %-48s %-12s %s\n", area.c_str(), r.name.c_str(), r.status.c_str(), err);
+    if ((r.status == "fail" || r.status == "warn") && !r.detail.empty())
+      std::printf("    %s\n", r.detail.c_str());
+  }
+  std::printf("\n%zu checks: %d pass, %d fail, %d warn, %d unsupported, %d no-reference\n", rs.size(),
+              count["pass"], count["fail"], count["warn"], count["unsupported"], count["no-reference"]);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"plinth-plugin-check: conformance checks for a Plinth backend plugin against the CPU backend",
+               "plinth-plugin-check"};
+  std::vector<std::string> manifests, ref_manifests;
+  std::string component, kind, ops_list, library, reference = "cpu";
+  bool json = false;
+  uint64_t seed = 1;
+  int device = 0;
+  app.add_option("--manifest", manifests, "manifest file or folder of the plugin under test (repeatable)");
+  app.add_option("--component", component,
+                 "backend component to check (needed when the manifests hold several)");
+  app.add_option("--kind", kind,
+                 "kind written into the manifest made for a bare library (default: from the library)");
+  app.add_option("--ops", ops_list, "comma-separated op names to run (e.g. BINARY,MATMUL); default all");
+  app.add_option("--seed", seed, "seed of the random inputs");
+  app.add_option("--device", device, "device index of the plugin under test");
+  app.add_option("--reference-manifest", ref_manifests,
+                 "extra manifest file or folder for the reference backend (repeatable)");
+  app.add_option("--reference", reference, "reference backend component");
+  app.add_flag("--json", json, "print one JSON object instead of the table");
+  app.add_option("library", library, "plugin library (.so) to check without a manifest");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : kExitBadInput;
+  }
+  logger().set_level(spdlog::level::warn);
+
+  std::vector<std::string> ops;
+  for (size_t pos = 0; pos < ops_list.size();) {
+    size_t comma = ops_list.find(',', pos);
+    if (comma == std::string::npos) comma = ops_list.size();
+    std::string name = upper(ops_list.substr(pos, comma - pos));
+    if (!name.empty()) {
+      bool known = false;
+      for (int k = 0; k < PLINTH_OP_COUNT_V1; ++k) known |= name == op_kind_name(k);
+      if (!known) {
+        std::fprintf(stderr, "plinth-plugin-check: unknown op '%s' in --ops\n", name.c_str());
+        return kExitBadInput;
+      }
+      ops.push_back(name);
+    }
+    pos = comma + 1;
+  }
+
+  std::vector<fs::path> under_test;
+  for (const auto& m : manifests) {
+    std::error_code ec;
+    if (!fs::exists(m, ec)) {
+      std::fprintf(stderr, "plinth-plugin-check: no such manifest file or folder: %s\n", m.c_str());
+      return kExitBadInput;
+    }
+    under_test.emplace_back(m);
+  }
+  for (const auto& m : ref_manifests) {
+    std::error_code ec;
+    if (!fs::exists(m, ec)) {
+      std::fprintf(stderr, "plinth-plugin-check: no such reference manifest: %s\n", m.c_str());
+      return kExitBadInput;
+    }
+  }
+  fs::path tmp;
+  struct Cleanup {
+    fs::path& p;
+    ~Cleanup() {
+      std::error_code ec;
+      if (!p.empty()) fs::remove_all(p, ec);
+    }
+  } cleanup{tmp};
+  if (!library.empty()) {
+    tmp = fs::temp_directory_path() / ("plinth-plugin-check-" + std::to_string(::getpid()));
+    auto m = manifest_for_library(library, kind, tmp);
+    if (!m) {
+      std::fprintf(stderr, "plinth-plugin-check: %s\n", m.status().message().c_str());
+      return kExitBadInput;
+    }
+    under_test.push_back(*m);
+  }
+  if (under_test.empty()) {
+    std::fprintf(stderr, "plinth-plugin-check: give a plugin library or --manifest (see --help)\n");
+    return kExitBadInput;
+  }
+
+  // The plugin under test: only the manifests given.
+  DiscoveryOptions opt;
+  opt.pipeline_manifests = under_test;
+  opt.use_environment = opt.use_user = opt.use_system = opt.use_install = false;
+  auto reg = Registry::open(opt);
+  if (!reg) {
+    std::fprintf(stderr, "plinth-plugin-check: %s\n", reg.status().message().c_str());
+    return kExitBadInput;
+  }
+  std::vector<std::string> backends = (*reg)->names(PLINTH_KIND_BACKEND);
+  if (component.empty()) {
+    if (backends.size() != 1) {
+      print_load_failures(**reg);
+      std::string list;
+      for (const auto& b : backends) list += (list.empty() ? "" : ", ") + b;
+      std::fprintf(stderr, "plinth-plugin-check: %s\n",
+                   backends.empty()
+                       ? "no backend component loaded from the manifests given"
+                       : ("several backends loaded (" + list + "): choose one with --component").c_str());
+      return kExitBadInput;
+    }
+    component = backends[0];
+  }
+  auto plugin = exec::Backend::create(**reg, component, nullptr, device);
+  if (!plugin) {
+    print_load_failures(**reg);
+    std::fprintf(stderr, "plinth-plugin-check: %s\n", plugin.status().message().c_str());
+    return kExitBadInput;
+  }
+
+  // The reference: the discovery `plinth` uses, plus --reference-manifest.
+  DiscoveryOptions ropt;
+  for (const auto& m : ref_manifests) ropt.pipeline_manifests.emplace_back(m);
+  auto rreg = Registry::open(ropt);
+  if (!rreg) {
+    std::fprintf(stderr, "plinth-plugin-check: reference: %s\n", rreg.status().message().c_str());
+    return kExitBadInput;
+  }
+  auto ref = exec::Backend::create(**rreg, reference, nullptr, 0);
+  if (!ref) {
+    std::fprintf(
+        stderr,
+        "plinth-plugin-check: reference backend: %s\n  hint: point --reference-manifest at the folder "
+        "holding the CPU backend's manifest (share/plinth/plugins.d)\n",
+        ref.status().message().c_str());
+    return kExitBadInput;
+  }
+
+  std::vector<CaseResult> results;
+  run_contract(**plugin, seed, results);
+  run_ops(**plugin, **ref, seed, ops, results);
+  run_error_checks(**plugin, results);
+
+  int failed = 0, supported = 0, warned = 0;
+  for (const auto& r : results) {
+    failed += r.status == "fail";
+    warned += r.status == "warn";
+    supported += r.section == "ops" && r.status != "unsupported";
+  }
+  if (json) {
+    nlohmann::json j;
+    j["component"] = component;
+    j["device"] = (*plugin)->properties().name;
+    j["reference"] = reference;
+    j["seed"] = seed;
+    j["passed"] = failed == 0;
+    j["failures"] = failed;
+    j["warnings"] = warned;
+    j["supported_cases"] = supported;
+    auto& arr = j["results"] = nlohmann::json::array();
+    for (const auto& r : results) {
+      nlohmann::json o{{"section", r.section}, {"op", r.op}, {"case", r.name}, {"status", r.status}};
+      if (r.section == "ops" && (r.status == "pass" || r.status == "fail")) {
+        o["error"] = std::isfinite(r.error) ? nlohmann::json(r.error) : nlohmann::json("inf");
+        o["threshold"] = r.threshold;
+      }
+      if (!r.detail.empty()) o["detail"] = r.detail;
+      arr.push_back(std::move(o));
+    }
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    print_table(results, component, (*plugin)->properties().name);
+  }
+  return failed ? kExitFail : 0;
+}
