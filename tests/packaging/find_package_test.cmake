@@ -93,6 +93,14 @@ expect("${OUT}" "vendor-matmul worker thread" "plinth plugins inspect vendor-mat
 expect("${OUT}" "Example Vendor" "plinth plugins inspect vendor-matmul (vendor)")
 run("plugins inspect" ${PLINTH} --no-system-plugins --no-install-plugins ${_paths} plugins inspect template-data)
 expect("${OUT}" "samples" "plinth plugins inspect template-data (config keys)")
+# The installed conformance kit passes on both out-of-tree backends: what
+# they claim in supports() matches the CPU backend (the reference comes from
+# the prefix's own manifests).
+foreach(_name vendor-matmul template-backend)
+  run("plinth-plugin-check ${_name}" ${PREFIX}/bin/plinth-plugin-check
+      --manifest ${WORK}/build-${_name}/share/plinth/plugins.d)
+  expect("${OUT}" " 0 fail" "plinth-plugin-check ${_name}")
+endforeach()
 # From the prefix's share/plinth/plugins.d, next to the core's own plugins.
 run("plugins doctor (installed)" ${PLINTH} --no-system-plugins plugins doctor)
 run("plugins list (installed)" ${PLINTH} --no-system-plugins plugins list)
