@@ -273,7 +273,8 @@ plinth_status launch(plinth_backend_ctx* ctx, plinth_stream*, const plinth_op* o
       for (int i = 0; i < op->num_outputs && c.ok(); ++i)
         check_buffer(op->outputs[i], "out[" + std::to_string(i) + "]", c);
     }
-    if (!c.ok()) return sdk::fail(h, c.code, std::string("cpu launch ") + op_name(raw_enum(op->kind)) + ": " + c.msg);
+    if (!c.ok())
+      return sdk::fail(h, c.code, std::string("cpu launch ") + op_name(raw_enum(op->kind)) + ": " + c.msg);
     return run_op(ctx, *op);
   });
 }
