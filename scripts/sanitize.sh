@@ -19,7 +19,7 @@ cmake --preset "$kind"
 ninja -C "build-$kind" -j"${PLINTH_JOBS:-2}"
 if [ "$kind" = asan ]; then
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:suppressions=$root/scripts/asan.supp"
-  export LSAN_OPTIONS="suppressions=$root/scripts/lsan.supp:print_suppressions=0"
+  export LSAN_OPTIONS="suppressions=$root/scripts/lsan.supp:print_suppressions=0:use_tls=0"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 else
   export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$root/scripts/tsan.supp"
