@@ -124,7 +124,16 @@ void parallel_for(plinth_backend_ctx* ctx, int64_t n, int64_t work_per_item, F&&
 
 size_t dtype_size(plinth_dtype d);
 const char* dtype_name(plinth_dtype d);
-const char* op_name(plinth_op_kind k);
+const char* op_name(int32_t k);
+// An ABI enum field as its raw int: a C caller may store any value there, and
+// loading one outside the enumerators through the enum type is undefined in C++.
+template <class E>
+int32_t raw_enum(const E& e) {
+  static_assert(sizeof(E) == sizeof(int32_t));
+  int32_t v;
+  std::memcpy(&v, &e, sizeof v);
+  return v;
+}
 
 inline int64_t numel(const plinth_tensor& t) {
   int64_t n = 1;

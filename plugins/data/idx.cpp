@@ -63,7 +63,14 @@ plinth_status parse_idx(const plinth_host* h, const std::string& what, const std
   uint64_t count = 1;
   for (size_t d = 0; d < ndim; ++d) {
     dims.push_back(be32(bytes.data() + 4 + 4 * d));
-    count *= dims.back();
+    // Three u32 dims can overflow 64 bits and wrap to a size that matches a
+    // short file (e.g. 4 x 2^31 x 2^31 = 2^64 -> 0 bytes); refuse it.
+    uint64_t with_header = 0;
+    if (__builtin_mul_overflow(count, uint64_t{dims.back()}, &count) ||
+        __builtin_add_overflow(count, expected, &with_header))
+      return sdk::failf(h, PLINTH_ERR_BAD_DATA,
+                        "%s file '%s': the header's dims overflow a 64-bit size (the file has %zu bytes)",
+                        what.c_str(), path.c_str(), bytes.size());
   }
   expected += count;
   if (bytes.size() != expected)

@@ -30,7 +30,7 @@ const char* dtype_name(plinth_dtype d) {
   return unsigned(d) < 8 ? names[d] : "unknown-dtype";
 }
 
-const char* op_name(plinth_op_kind k) {
+const char* op_name(int32_t k) {
   static const char* names[] = {"FILL",          "CAST",
                                 "UNARY",         "UNARY_BACKWARD",
                                 "BINARY",        "AXPBY",
@@ -136,7 +136,7 @@ bool validate_common(const plinth_op& op, check& c) {
 
 bool validate_op(plinth_backend_ctx* ctx, const plinth_op& op, check& c) {
   if (!validate_common(op, c)) return false;
-  switch (op.kind) {
+  switch (raw_enum(op.kind)) {
     case PLINTH_OP_FILL:
       return validate_fill(op, c);
     case PLINTH_OP_CAST:
@@ -188,7 +188,7 @@ bool validate_op(plinth_backend_ctx* ctx, const plinth_op& op, check& c) {
     case PLINTH_OP_SGD_STEP:
       return validate_sgd_step(op, c);
     default:
-      return c.unsupported("unknown op kind " + std::to_string(int(op.kind)));
+      return c.unsupported("unknown op kind " + std::to_string(raw_enum(op.kind)));
   }
 }
 
@@ -273,7 +273,8 @@ plinth_status launch(plinth_backend_ctx* ctx, plinth_stream*, const plinth_op* o
       for (int i = 0; i < op->num_outputs && c.ok(); ++i)
         check_buffer(op->outputs[i], "out[" + std::to_string(i) + "]", c);
     }
-    if (!c.ok()) return sdk::fail(h, c.code, std::string("cpu launch ") + op_name(op->kind) + ": " + c.msg);
+    if (!c.ok())
+      return sdk::fail(h, c.code, std::string("cpu launch ") + op_name(raw_enum(op->kind)) + ": " + c.msg);
     return run_op(ctx, *op);
   });
 }

@@ -94,7 +94,10 @@ Result<std::vector<NamedTensor>> read_safetensors(const std::filesystem::path& p
     for (const auto& d : e["shape"]) {
       if (!d.is_number_integer() || d.get<int64_t>() < 0) return bad("tensor '" + t.name + "': bad shape");
       t.shape.push_back(d.get<int64_t>());
-      numel *= static_cast<uint64_t>(d.get<int64_t>());
+      // A shape whose element count overflows 64 bits would wrap to a small
+      // (even zero) byte count and pass the size check below.
+      if (__builtin_mul_overflow(numel, static_cast<uint64_t>(d.get<int64_t>()), &numel))
+        return bad("tensor '" + t.name + "': shape has more elements than 2^64");
     }
     const auto& off = e.value("data_offsets", nlohmann::json());
     if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
@@ -103,7 +106,9 @@ Result<std::vector<NamedTensor>> read_safetensors(const std::filesystem::path& p
     if (b > end || end > data_size)
       return bad("tensor '" + t.name + "': data [" + std::to_string(b) + ", " + std::to_string(end) +
                  ") lies outside the " + std::to_string(data_size) + " data bytes (truncated file?)");
-    if (end - b != numel * exec::dtype_size(t.dtype))
+    uint64_t nbytes = 0;
+    if (__builtin_mul_overflow(numel, static_cast<uint64_t>(exec::dtype_size(t.dtype)), &nbytes) ||
+        end - b != nbytes)
       return bad("tensor '" + t.name + "': " + std::to_string(end - b) + " bytes do not match its shape");
     t.data.assign(bytes.begin() + 8 + static_cast<int64_t>(n + b),
                   bytes.begin() + 8 + static_cast<int64_t>(n + end));

@@ -1,0 +1,69 @@
+// data_fuzz_util.hpp — shared code for the data-source fuzz targets: find a
+// component's table in plinth-data-std (linked in as objects), and read a few
+// samples of an opened source into buffers sized from its schema.
+// Not here: writing the inputs (fuzz_util.hpp).
+#pragma once
+
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "plinth/data.h"
+
+extern "C" const plinth_plugin* plinth_plugin_get(void);
+
+namespace plinth::fuzz {
+
+inline const plinth_data_v1* data_table(const char* name) {
+  const plinth_plugin* p = plinth_plugin_get();
+  for (size_t i = 0; i < p->num_components; ++i)
+    if (std::strcmp(p->components[i].name, name) == 0)
+      return static_cast<const plinth_data_v1*>(p->components[i].table);
+  std::abort();  // the plugin lost a component: a build problem
+}
+
+// Bytes per sample of field `f`, or 0 when the schema is unreadable.
+inline size_t field_bytes(const plinth_data_field& f) {
+  size_t n = 4;
+  if (f.dtype == PLINTH_DTYPE_F64 || f.dtype == PLINTH_DTYPE_I64) n = 8;
+  if (f.dtype == PLINTH_DTYPE_F16 || f.dtype == PLINTH_DTYPE_BF16 || f.dtype == PLINTH_DTYPE_U16) n = 2;
+  if (f.dtype == PLINTH_DTYPE_U8) n = 1;
+  if (f.ndim < 0 || f.ndim > 8) std::abort();  // the schema must be valid
+  for (int d = 0; d < f.ndim; ++d) {
+    if (f.shape[d] < 0) std::abort();
+    if (__builtin_mul_overflow(n, static_cast<size_t>(f.shape[d]), &n)) std::abort();
+  }
+  return n;
+}
+
+// Reads the first and the last sample through t->read (when the samples are
+// small enough to allocate); the returned status must be OK for valid indices.
+// Returns the bytes of one sample of field 0 (0 when not read).
+inline size_t read_ends(const plinth_data_v1* t, plinth_data_source* src) {
+  plinth_data_info info{};
+  info.struct_size = PLINTH_DATA_INFO_STRUCT_SIZE;
+  if (t->info(src, &info) != PLINTH_OK || info.num_fields < 1 || info.num_fields > 16) std::abort();
+  std::vector<std::vector<unsigned char>> bufs(static_cast<size_t>(info.num_fields));
+  std::vector<void*> ptrs;
+  size_t first = 0;
+  for (int32_t k = 0; k < info.num_fields; ++k) {
+    plinth_data_field f{};
+    f.struct_size = PLINTH_DATA_FIELD_STRUCT_SIZE;
+    if (t->field(src, k, &f) != PLINTH_OK) std::abort();
+    size_t b = field_bytes(f);
+    if (k == 0) first = b;
+    if (b > (size_t{1} << 24)) return 0;  // too big to read here; open's size checks are tested by the caller
+    bufs[static_cast<size_t>(k)].resize(b ? b : 1);
+    ptrs.push_back(bufs[static_cast<size_t>(k)].data());
+  }
+  if (info.num_samples == 0 || !t->read) return first;
+  const uint64_t ends[2] = {0, info.num_samples - 1};
+  for (uint64_t i : ends)
+    if (t->read(src, &i, 1, ptrs.data()) != PLINTH_OK) std::abort();
+  // An index past the end is refused, not read.
+  const uint64_t past = info.num_samples;
+  if (t->read(src, &past, 1, ptrs.data()) == PLINTH_OK) std::abort();
+  return first;
+}
+
+}  // namespace plinth::fuzz
