@@ -25,7 +25,7 @@ struct idx_source final : plinth_data_source {
   std::vector<unsigned char> images;  // (N, rows, cols) u8, header stripped
   std::vector<unsigned char> labels;  // (N) u8
   size_t pixels = 0;                  // rows * cols
-  float lut[256] = {};                     // u8 -> (u8 * scale - mean) / std
+  float lut[256] = {};                // u8 -> (u8 * scale - mean) / std
 
   void copy_sample(int f, uint64_t i, void* dst) const override {
     if (f == 0) {

@@ -56,8 +56,9 @@ Result<fs::path> manifest_for_library(const fs::path& lib, const std::string& ki
   auto get = reinterpret_cast<get_fn>(dlsym(h, "plinth_plugin_get"));
   if (!get) {
     dlclose(h);
-    return error(errc::invalid_argument,
-                 abs.string() + ": exports no plinth_plugin_get (is it a Plinth plugin? see docs/plugins.md)");
+    return error(
+        errc::invalid_argument,
+        abs.string() + ": exports no plinth_plugin_get (is it a Plinth plugin? see docs/plugins.md)");
   }
   const plinth_plugin* d = get();
   if (!d || !d->name) {
