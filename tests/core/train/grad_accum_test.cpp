@@ -41,33 +41,12 @@ void check_accumulated(const std::string& loss) {
   const NamedTensor& target = find(*fx, "target");
   const int64_t B = input.shape[0];
   ASSERT_EQ(B, 5);
-  graph::DataShape shape;
-  shape.input_shape = {input.shape[1]};
-  if (loss == "mse") {
-    shape.target_dtype = PLINTH_DTYPE_F32;
-    shape.target_shape = {target.shape[1]};
-  } else {
-    shape.num_classes = 3;
-  }
+  const graph::DataShape shape = torch_fixture::data_shape(*fx, loss);
   auto g2 = graph::build(*pipeline, shape, {2, true, true});
   auto g1 = graph::build(*pipeline, shape, {1, true, true});
   ASSERT_TRUE(g2.ok() && g1.ok());
   exec::Store store(*backend);
-  for (const auto& p : g2->params) {
-    const auto& v = g2->values[p.value];
-    ASSERT_TRUE(store.declare(v.name, exec::Store::params, PLINTH_DTYPE_F32, v.shape).ok());
-    ASSERT_TRUE(store.declare(v.name + ".grad", exec::Store::grads, PLINTH_DTYPE_F32, v.shape).ok());
-  }
-  ASSERT_TRUE(store.declare("loss.sum", exec::Store::stats, PLINTH_DTYPE_F32, {}).ok());
-  ASSERT_TRUE(store.allocate().ok());
-  for (const auto& p : g2->params) {
-    const auto& v = g2->values[p.value];
-    const NamedTensor& w = find(*fx, v.name);
-    ASSERT_TRUE((*backend)
-                    ->upload(store.buffer(exec::Store::params), store.slot(v.name).offset, w.data.data(),
-                             w.data.size())
-                    .ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(torch_fixture::load_fixture_weights(store, *g2, *fx));
   auto p2 = exec::Program::compile(*g2, store);
   auto p1 = exec::Program::compile(*g1, store);
   ASSERT_TRUE(p2.ok() && p1.ok());

@@ -37,34 +37,12 @@ void check_against_torch(const std::string& loss) {
   const NamedTensor& input = find(*fx, "input");
   const NamedTensor& target = find(*fx, "target");
   const int64_t B = input.shape[0];
-  graph::DataShape shape;
-  shape.input_shape = {input.shape[1]};
-  if (loss == "mse") {
-    shape.target_dtype = PLINTH_DTYPE_F32;
-    shape.target_shape = {target.shape[1]};
-  } else {
-    shape.num_classes = 3;
-  }
+  const graph::DataShape shape = torch_fixture::data_shape(*fx, loss);
   auto g = graph::build(*pipeline, shape, {B, true});
   ASSERT_TRUE(g.ok()) << g.status().message();
 
   exec::Store store(*backend);
-  for (const auto& p : g->params) {
-    const auto& v = g->values[p.value];
-    ASSERT_TRUE(store.declare(v.name, exec::Store::params, PLINTH_DTYPE_F32, v.shape).ok());
-    ASSERT_TRUE(store.declare(v.name + ".grad", exec::Store::grads, PLINTH_DTYPE_F32, v.shape).ok());
-  }
-  ASSERT_TRUE(store.declare("loss.sum", exec::Store::stats, PLINTH_DTYPE_F32, {}).ok());
-  ASSERT_TRUE(store.allocate().ok());
-  for (const auto& p : g->params) {
-    const auto& v = g->values[p.value];
-    const NamedTensor& w = find(*fx, v.name);
-    ASSERT_EQ(w.shape, v.shape) << v.name;
-    ASSERT_TRUE((*backend)
-                    ->upload(store.buffer(exec::Store::params), store.slot(v.name).offset, w.data.data(),
-                             w.data.size())
-                    .ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(torch_fixture::load_fixture_weights(store, *g, *fx));
   auto prog = exec::Program::compile(*g, store);
   ASSERT_TRUE(prog.ok()) << prog.status().message();
   EXPECT_EQ((*prog)->num_fallbacks(), 0u);

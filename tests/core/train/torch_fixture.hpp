@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "exec/program.hpp"
+#include "graph/build.hpp"
 #include "plinth/registry.hpp"
 #include "train/safetensors.hpp"
 
@@ -41,6 +43,43 @@ inline std::vector<float> floats(const NamedTensor& t) {
   std::vector<float> v(t.data.size() / 4);
   std::memcpy(v.data(), t.data.data(), t.data.size());
   return v;
+}
+
+// The data shape of the fixture for `loss`: class ids (3 classes) for
+// cross_entropy, f32 targets for mse.
+inline graph::DataShape data_shape(const std::vector<NamedTensor>& fx, const std::string& loss) {
+  graph::DataShape shape;
+  shape.input_shape = {find(fx, "input").shape[1]};
+  if (loss == "mse") {
+    shape.target_dtype = PLINTH_DTYPE_F32;
+    shape.target_shape = {find(fx, "target").shape[1]};
+  } else {
+    shape.num_classes = 3;
+  }
+  return shape;
+}
+
+// Declare the parameters, gradients and loss stat of `g` in `store`,
+// allocate it, and load the fixture's weights (shapes checked).
+// Call under ASSERT_NO_FATAL_FAILURE.
+inline void load_fixture_weights(exec::Store& store, const graph::Graph& g,
+                                 const std::vector<NamedTensor>& fx) {
+  for (const auto& p : g.params) {
+    const auto& v = g.values[p.value];
+    ASSERT_TRUE(store.declare(v.name, exec::Store::params, PLINTH_DTYPE_F32, v.shape).ok());
+    ASSERT_TRUE(store.declare(v.name + ".grad", exec::Store::grads, PLINTH_DTYPE_F32, v.shape).ok());
+  }
+  ASSERT_TRUE(store.declare("loss.sum", exec::Store::stats, PLINTH_DTYPE_F32, {}).ok());
+  ASSERT_TRUE(store.allocate().ok());
+  for (const auto& p : g.params) {
+    const auto& v = g.values[p.value];
+    const NamedTensor& w = find(fx, v.name);
+    ASSERT_EQ(w.shape, v.shape) << v.name;
+    ASSERT_TRUE(store.backend()
+                    .upload(store.buffer(exec::Store::params), store.slot(v.name).offset, w.data.data(),
+                            w.data.size())
+                    .ok());
+  }
 }
 
 }  // namespace plinth::torch_fixture
