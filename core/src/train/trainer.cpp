@@ -576,6 +576,10 @@ Result<TrainOutcome> run(Trainer& t) {
       {"num_classes", t.shape.num_classes},
       {"outputs", t.num_outputs}};
   PLINTH_TRY(write_file_atomic(dir / "model.json", model_io.dump(2) + "\n"));
+  // The token vocabulary, when the train source has one (e.g. `text`), to decode samples later.
+  auto vocab = t.train_src->metadata("vocab");
+  if (!vocab) return vocab.status();
+  if (*vocab) PLINTH_TRY(write_file_atomic(dir / "vocab.json", **vocab + "\n"));
   const auto metrics = dir / "metrics.jsonl";
   if (t.opt.resume) PLINTH_TRY(truncate_metrics(metrics, resume_from ? resume_from->step : 0));
   // The run's log: everything the core and plugins log while it trains.
