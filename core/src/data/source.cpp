@@ -56,7 +56,8 @@ Status Source::read(const uint64_t* indices, size_t n, void* const* buffers) {
 
 Result<std::optional<std::string>> Source::metadata(const std::string& key) const {
   // A 1.0 table ends before metadata: its struct_size says so.
-  if (!PLINTH_HAS_FIELD(table_, plinth_data_v1, metadata) || !table_->metadata) return std::optional<std::string>();
+  if (!PLINTH_HAS_FIELD(table_, plinth_data_v1, metadata) || !table_->metadata)
+    return std::optional<std::string>();
   size_t len = 0;
   plinth_status st = table_->metadata(src_, key.c_str(), nullptr, 0, &len);
   if (st == PLINTH_ERR_NOT_FOUND) return std::optional<std::string>();

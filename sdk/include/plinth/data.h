@@ -68,7 +68,8 @@ typedef struct plinth_data_v1 {
    * value and a NUL are written only when cap > *len, so cap 0 (buf may be
    * NULL) asks for the size. PLINTH_ERR_NOT_FOUND, with no message, for a
    * key the source lacks. Thread-safe. */
-  plinth_status (*metadata)(const plinth_data_source* src, const char* key, char* buf, size_t cap, size_t* len);
+  plinth_status (*metadata)(const plinth_data_source* src, const char* key, char* buf, size_t cap,
+                            size_t* len);
 } plinth_data_v1;
 
 #define PLINTH_DATA_V1_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_data_v1, metadata)
