@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/pipeline.hpp"
+#include "exec/backend.hpp"
 #include "plinth/registry.hpp"
 #include "train/checkpoint.hpp"
 #include "train/safetensors.hpp"
@@ -122,13 +123,10 @@ std::vector<unsigned char> bytes_of(const std::vector<NamedTensor>& ts) {
   return v;
 }
 
+// Whether the CPU backend has native bf16 matmuls here (else bf16 runs fp32).
 bool cpu_has_bf16() {
-#if defined(__x86_64__)
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512bf16");
-#else
-  return false;
-#endif
+  auto b = exec::Backend::create(*build_tree_registry(), "cpu", nullptr, 0);
+  return b.ok() && (*b)->properties().has_bf16;
 }
 
 // The loss curve of `precision` against fp32's, step by step.
