@@ -55,7 +55,6 @@ int main(int argc, char** argv) {
       "{\"peer\": \"plinth\", \"batch\": %lld, \"hidden\": \"%s\", \"precision\": \"%s\", \"ms_per_step\": "
       "%.4f, \"cpu_ms_per_step\": %.4f, \"samples_per_s\": %.1f}\n",
       static_cast<long long>(batch), hidden.c_str(), precision.c_str(), t->seconds_per_step * 1e3,
-      t->cpu_seconds_per_step * 1e3,
-      static_cast<double>(batch) / t->seconds_per_step);
+      t->cpu_seconds_per_step * 1e3, static_cast<double>(batch) / t->seconds_per_step);
   return 0;
 }

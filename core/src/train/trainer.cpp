@@ -11,8 +11,8 @@
 #include <atomic>
 #include <cmath>
 #include <csignal>
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <optional>
