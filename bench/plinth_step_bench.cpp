@@ -37,7 +37,10 @@ int main(int argc, char** argv) {
   if (!trainer) return std::fprintf(stderr, "%s\n", trainer.status().message().c_str()), 2;
   auto t = plinth::train::time_steps(**trainer, warmup, steps);
   if (!t) return std::fprintf(stderr, "%s\n", t.status().message().c_str()), 1;
-  std::printf("{\"peer\": \"plinth\", \"pipeline\": \"%s\", \"ms_per_step\": %.4f}\n", file.c_str(),
-              t->seconds_per_step * 1e3);
+  std::printf(
+      "{\"peer\": \"plinth\", \"pipeline\": \"%s\", \"precision\": \"%s\", \"ms_per_step\": %.4f, "
+      "\"cpu_ms_per_step\": %.4f}\n",
+      file.c_str(), precision.empty() ? "as in the file" : precision.c_str(), t->seconds_per_step * 1e3,
+      t->cpu_seconds_per_step * 1e3);
   return 0;
 }
