@@ -23,9 +23,11 @@ const char* op_kind_name(int kind) {
                                       "DROPOUT",       "DROPOUT_BACKWARD",
                                       "SQUARED_NORM",  "IS_FINITE",
                                       "ARGMAX",        "ADAMW_STEP",
-                                      "SGD_STEP"};
-  static_assert(sizeof names / sizeof names[0] == PLINTH_OP_COUNT_V1);
-  return kind >= 0 && kind < PLINTH_OP_COUNT_V1 ? names[kind] : "?";
+                                      "SGD_STEP",      "CONV2D",
+                                      "CONV2D_BACKWARD", "POOL2D",
+                                      "POOL2D_BACKWARD"};
+  static_assert(sizeof names / sizeof names[0] == PLINTH_OP_COUNT_V1_1);
+  return kind >= 0 && kind < PLINTH_OP_COUNT_V1_1 ? names[kind] : "?";
 }
 
 size_t dtype_bytes(plinth_dtype d) {
