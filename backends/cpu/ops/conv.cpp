@@ -69,7 +69,8 @@ namespace {
 
 dnnl::memory::dims dims4(int64_t a, int64_t b, int64_t c, int64_t d) { return {a, b, c, d}; }
 
-operand make_operand(const dnnl::engine& eng, const dnnl::memory::desc& plain, const dnnl::memory::desc& want) {
+operand make_operand(const dnnl::engine& eng, const dnnl::memory::desc& plain,
+                     const dnnl::memory::desc& want) {
   operand o;
   o.plain = plain;
   o.internal = want;
@@ -82,7 +83,8 @@ operand make_operand(const dnnl::engine& eng, const dnnl::memory::desc& plain, c
 }
 
 std::string key_of(const conv_shape& s) {
-  const int64_t f[] = {s.N, s.C, s.H, s.W, s.O, s.KH, s.KW, s.OH, s.OW, s.sh, s.sw, s.ph, s.pw, s.dh, s.dw, s.bias};
+  const int64_t f[] = {s.N,  s.C,  s.H,  s.W,  s.O,  s.KH, s.KW, s.OH,
+                       s.OW, s.sh, s.sw, s.ph, s.pw, s.dh, s.dw, s.bias};
   return std::string(reinterpret_cast<const char*>(f), sizeof f);
 }
 
@@ -121,8 +123,8 @@ std::shared_ptr<conv_entry> get_entry(conv_cache& cache, const conv_shape& s) {
                                                  dnnl::algorithm::convolution_direct, src_any, wei_any,
                                                  e->bias_md, dst_any, st, di, pl, pr)
                : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training,
-                                                 dnnl::algorithm::convolution_direct, src_any, wei_any, dst_any,
-                                                 st, di, pl, pr);
+                                                 dnnl::algorithm::convolution_direct, src_any, wei_any,
+                                                 dst_any, st, di, pl, pr);
     e->fwd_pd = dnnl::convolution_forward::primitive_desc(fd, cache.eng);
     e->fwd = dnnl::convolution_forward(e->fwd_pd);
     e->f_src = make_operand(cache.eng, src_plain, e->fwd_pd.src_desc());
@@ -151,8 +153,8 @@ bool ensure_backward(conv_cache& cache, conv_entry& e) {
     const dnnl::memory::desc src_any(dims4(s.N, s.C, s.H, s.W), dt::f32, tag::any);
     const dnnl::memory::desc wei_any(dims4(s.O, s.C, s.KH, s.KW), dt::f32, tag::any);
     const dnnl::memory::desc dst_any(dims4(s.N, s.O, s.OH, s.OW), dt::f32, tag::any);
-    dnnl::convolution_backward_data::desc bdd(dnnl::algorithm::convolution_direct, src_any, wei_any, dst_any, st,
-                                              di, pl, pr);
+    dnnl::convolution_backward_data::desc bdd(dnnl::algorithm::convolution_direct, src_any, wei_any, dst_any,
+                                              st, di, pl, pr);
     dnnl::convolution_backward_data::primitive_desc bd_pd(bdd, cache.eng, e.fwd_pd);
     e.bwd_data = dnnl::convolution_backward_data(bd_pd);
     e.bd_dsrc = make_operand(cache.eng, src_plain, bd_pd.diff_src_desc());
@@ -245,14 +247,15 @@ bool conv_shapes(const plinth_tensor& x, const plinth_tensor& w, const plinth_te
   if (s.KH < 1 || s.KW < 1) return c.bad("weight " + shape_str(w) + " has an empty kernel");
   const int64_t eh = s.dh * (s.KH - 1) + 1, ew = s.dw * (s.KW - 1) + 1;
   if (eh > s.H + 2 * s.ph || ew > s.W + 2 * s.pw)
-    return c.bad("kernel " + std::to_string(eh) + "x" + std::to_string(ew) + " (dilated) is larger than the padded input " +
-                 std::to_string(s.H + 2 * s.ph) + "x" + std::to_string(s.W + 2 * s.pw) + " of x " + shape_str(x));
+    return c.bad("kernel " + std::to_string(eh) + "x" + std::to_string(ew) +
+                 " (dilated) is larger than the padded input " + std::to_string(s.H + 2 * s.ph) + "x" +
+                 std::to_string(s.W + 2 * s.pw) + " of x " + shape_str(x));
   s.OH = out_size(s.H, s.KH, s.sh, s.ph, s.dh);
   s.OW = out_size(s.W, s.KW, s.sw, s.pw, s.dw);
   if (y.shape[0] != s.N || y.shape[1] != s.O || y.shape[2] != s.OH || y.shape[3] != s.OW)
     return c.bad(std::string(y_name) + " " + shape_str(y) + " must be (" + std::to_string(s.N) + ", " +
-                 std::to_string(s.O) + ", " + std::to_string(s.OH) + ", " + std::to_string(s.OW) + ") for x " +
-                 shape_str(x) + " and weight " + shape_str(w));
+                 std::to_string(s.O) + ", " + std::to_string(s.OH) + ", " + std::to_string(s.OW) +
+                 ") for x " + shape_str(x) + " and weight " + shape_str(w));
   return true;
 }
 
@@ -322,7 +325,8 @@ plinth_status run_conv2d(plinth_backend_ctx* ctx, const plinth_op& op) {
   dnnl::memory src = bind(eng, strm, e->f_src, data_of<void>(op.inputs[0]), 0, true);
   dnnl::memory wei = bind(eng, strm, e->f_wei, data_of<void>(op.inputs[1]), 1, true);
   dnnl::memory dst = bind(eng, strm, e->f_dst, y, 2, false);
-  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}};
+  std::unordered_map<int, dnnl::memory> args{
+      {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}};
   if (s.bias) args.emplace(DNNL_ARG_BIAS, dnnl::memory(e->bias_md, eng, data_of<void>(op.inputs[2])));
   e->fwd.execute(strm, args);
   store(eng, strm, e->f_dst, dst, y);
@@ -349,7 +353,8 @@ bool validate_conv2d_backward(plinth_backend_ctx* ctx, const plinth_op& op, chec
   if (op.num_outputs >= 2) {
     const plinth_tensor& dw = op.outputs[1];
     if (!expect_f32c(dw, "out[1] dweight", c)) return false;
-    if (!same_shape(dw, w)) return c.bad("out[1] dweight " + shape_str(dw) + " must match weight " + shape_str(w));
+    if (!same_shape(dw, w))
+      return c.bad("out[1] dweight " + shape_str(dw) + " must match weight " + shape_str(w));
   }
   if (op.num_outputs == 3) {
     const plinth_tensor& db = op.outputs[2];
@@ -360,7 +365,8 @@ bool validate_conv2d_backward(plinth_backend_ctx* ctx, const plinth_op& op, chec
   if (s.empty()) return true;
   auto e = get_entry(*ctx->conv, s);
   if (!e->ok || !ensure_backward(*ctx->conv, *e))
-    return c.unsupported("oneDNN has no backward convolution for x " + shape_str(x) + ", weight " + shape_str(w));
+    return c.unsupported("oneDNN has no backward convolution for x " + shape_str(x) + ", weight " +
+                         shape_str(w));
   return true;
 }
 
@@ -396,7 +402,8 @@ plinth_status run_conv2d_backward(plinth_backend_ctx* ctx, const plinth_op& op) 
     dnnl::memory ddst = bind(eng, strm, e->bd_ddst, dy_ptr, 0, true);
     dnnl::memory wei = bind(eng, strm, e->bd_wei, data_of<void>(op.inputs[2]), 1, true);
     dnnl::memory dsrc = bind(eng, strm, e->bd_dsrc, dx, 2, false);
-    e->bwd_data.execute(strm, {{DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DIFF_SRC, dsrc}});
+    e->bwd_data.execute(strm,
+                        {{DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DIFF_SRC, dsrc}});
     store(eng, strm, e->bd_dsrc, dsrc, dx);
   }
   if (want_dw) {

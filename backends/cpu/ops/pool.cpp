@@ -35,7 +35,8 @@ const plinth_pool2d_params* pool_params(const plinth_op& op, check& c) {
 bool pool_shapes(const plinth_tensor& x, const char* x_name, const plinth_tensor& y, const char* y_name,
                  const plinth_pool2d_params& p, pool_shape& s, check& c) {
   const int32_t fn = raw_enum(p.fn);
-  if (fn != PLINTH_POOL_MAX && fn != PLINTH_POOL_AVG) return c.bad("params: unknown pool fn " + std::to_string(fn));
+  if (fn != PLINTH_POOL_MAX && fn != PLINTH_POOL_AVG)
+    return c.bad("params: unknown pool fn " + std::to_string(fn));
   if (p.kernel_h < 1 || p.kernel_w < 1 || p.stride_h < 1 || p.stride_w < 1)
     return c.bad("params: kernel (" + std::to_string(p.kernel_h) + ", " + std::to_string(p.kernel_w) +
                  ") and stride (" + std::to_string(p.stride_h) + ", " + std::to_string(p.stride_w) +
@@ -59,9 +60,9 @@ bool pool_shapes(const plinth_tensor& x, const char* x_name, const plinth_tensor
   s.max = fn == PLINTH_POOL_MAX;
   s.include_pad = p.count_include_pad != 0;
   if (s.kh > s.H + 2 * s.ph || s.kw > s.W + 2 * s.pw)
-    return c.bad("kernel " + std::to_string(s.kh) + "x" + std::to_string(s.kw) + " is larger than the padded input " +
-                 std::to_string(s.H + 2 * s.ph) + "x" + std::to_string(s.W + 2 * s.pw) + " of " + x_name + " " +
-                 shape_str(x));
+    return c.bad("kernel " + std::to_string(s.kh) + "x" + std::to_string(s.kw) +
+                 " is larger than the padded input " + std::to_string(s.H + 2 * s.ph) + "x" +
+                 std::to_string(s.W + 2 * s.pw) + " of " + x_name + " " + shape_str(x));
   s.OH = (s.H + 2 * s.ph - s.kh) / s.sh + 1;
   s.OW = (s.W + 2 * s.pw - s.kw) / s.sw + 1;
   if (y.shape[0] != s.N || y.shape[1] != s.C || y.shape[2] != s.OH || y.shape[3] != s.OW)
@@ -198,7 +199,8 @@ plinth_status run_pool2d_backward(plinth_backend_ctx* ctx, const plinth_op& op) 
   if (bad.load() >= 0)
     return sdk::failf(ctx->host, PLINTH_ERR_INVALID_ARGUMENT,
                       "cpu launch POOL2D_BACKWARD: in[1] argmax element %lld is outside its %lldx%lld plane",
-                      static_cast<long long>(bad.load()), static_cast<long long>(s.H), static_cast<long long>(s.W));
+                      static_cast<long long>(bad.load()), static_cast<long long>(s.H),
+                      static_cast<long long>(s.W));
   return PLINTH_OK;
 }
 

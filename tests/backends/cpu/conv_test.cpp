@@ -68,8 +68,8 @@ std::vector<double> conv_ref(const conv_cfg& g, const float* x, const float* wt,
 
 // The adjoints of conv_ref: every (output, tap) pair scatters dy into dx and
 // x * dy into dw.
-void conv_bwd_ref(const conv_cfg& g, const float* dy, const float* x, const float* wt, std::vector<double>& dx,
-                  std::vector<double>& dw, std::vector<double>& db) {
+void conv_bwd_ref(const conv_cfg& g, const float* dy, const float* x, const float* wt,
+                  std::vector<double>& dx, std::vector<double>& dw, std::vector<double>& db) {
   const int64_t OH = g.OH(), OW = g.OW();
   dx.assign(size_t(g.N * g.C * g.H * g.W), 0.0);
   dw.assign(size_t(g.O * g.C * g.KH * g.KW), 0.0);
@@ -218,7 +218,8 @@ TEST(cpu_conv2d, shapes_that_do_not_fit_are_errors_naming_them) {
 
   tensor w3 = be.make({2, 3, 3, 3});
   EXPECT_EQ(be.run(PLINTH_OP_CONV2D, {x.t, w3.t}, {y.t}, &p), PLINTH_ERR_INVALID_ARGUMENT);
-  EXPECT_NE(last_error().find("out[0] y (1, 2, 1, 1) must be (1, 2, 2, 2)"), std::string::npos) << last_error();
+  EXPECT_NE(last_error().find("out[0] y (1, 2, 1, 1) must be (1, 2, 2, 2)"), std::string::npos)
+      << last_error();
 
   tensor x3 = be.make({3, 4, 4});
   EXPECT_EQ(be.run(PLINTH_OP_CONV2D, {x3.t, w3.t}, {y.t}, &p), PLINTH_ERR_INVALID_ARGUMENT);
@@ -388,7 +389,8 @@ TEST(cpu_pool2d, bad_params_and_argmax_are_errors) {
       << last_error();
   p = pool_p({1, 1, 4, 4, 2, 2, 1, 1, 0, 0}, PLINTH_POOL_AVG);
   EXPECT_EQ(be.run(PLINTH_OP_POOL2D, {x.t}, {y.t}, &p), PLINTH_ERR_INVALID_ARGUMENT);
-  EXPECT_NE(last_error().find("out[0] y (1, 1, 2, 2) must be (1, 1, 3, 3)"), std::string::npos) << last_error();
+  EXPECT_NE(last_error().find("out[0] y (1, 1, 2, 2) must be (1, 1, 3, 3)"), std::string::npos)
+      << last_error();
   // An argmax pointing outside its plane is refused, not written through.
   p = pool_p({1, 1, 4, 4, 2, 2, 2, 2, 0, 0}, PLINTH_POOL_MAX);
   tensor arg = be.make({1, 1, 2, 2}, PLINTH_DTYPE_I32);
