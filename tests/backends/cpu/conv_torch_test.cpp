@@ -1,7 +1,7 @@
 // conv_torch_test.cpp — CONV2D, POOL2D and their backward ops on the CPU
 // backend against PyTorch (float64 on the same float32 inputs), from
 // tests/fixtures/torch/conv_pool.safetensors. The cases' parameters mirror
-// CONV_CASES / POOL_CASES in tests/fixtures/torch/make_mlp_fixture.py.
+// CONV_CASES / POOL_CASES in tests/fixtures/torch/make_conv_fixture.py.
 #include <filesystem>
 
 #include "harness.hpp"
