@@ -33,8 +33,8 @@ constexpr std::string_view kRunKeys[] = {"name", "seed", "out_dir"};
 constexpr std::string_view kBackendCore[] = {"name", "device", "threads", "allow_fallback"};
 constexpr std::string_view kDataCore[] = {"source",   "shuffle",     "drop_last",   "workers",
                                           "prefetch", "input_field", "target_field"};
-constexpr std::string_view kLayerTypes[] = {"linear",  "relu",    "gelu",      "tanh",
-                                            "sigmoid", "dropout", "layernorm", "flatten"};
+constexpr std::string_view kLayerTypes[] = {"linear",    "relu",    "gelu",   "tanh",    "sigmoid", "dropout",
+                                            "layernorm", "flatten", "conv2d", "maxpool", "avgpool"};
 constexpr std::string_view kLossKeys[] = {"type"};
 constexpr std::string_view kLossTypes[] = {"cross_entropy", "mse"};
 constexpr std::string_view kScheduleKeys[] = {"type",   "warmup_steps", "min_lr",   "step_size", "gamma",
@@ -60,7 +60,11 @@ std::span<const std::string_view> layer_keys(std::string_view type) {
   static constexpr std::string_view linear[] = {"type", "name", "out", "bias"};
   static constexpr std::string_view dropout[] = {"type", "name", "p"};
   static constexpr std::string_view layernorm[] = {"type", "name", "eps"};
+  static constexpr std::string_view conv2d[] = {"type", "name", "out", "kernel", "stride", "padding", "bias"};
+  static constexpr std::string_view pool[] = {"type", "name", "kernel", "stride", "padding"};
   static constexpr std::string_view plain[] = {"type", "name"};
+  if (type == "conv2d") return conv2d;
+  if (type == "maxpool" || type == "avgpool") return pool;
   if (type == "linear") return linear;
   if (type == "dropout") return dropout;
   if (type == "layernorm") return layernorm;
@@ -271,6 +275,34 @@ Status read_data(const Reader& r, const toml::table& t, std::string_view path, D
   return {};
 }
 
+// conv2d (out, kernel, stride = 1, padding = 0, bias), maxpool / avgpool
+// (kernel, stride = kernel, padding = 0 .. kernel / 2).
+Status read_image_layer(const Reader& r, const toml::table& t, const std::string& path, LayerSpec& l) {
+  const bool conv = l.type == "conv2d";
+  if (conv) {
+    if (!t.contains("out"))
+      return r.fail(t.source(), path + ".out", "missing required key (output channels)");
+    PLINTH_TRY(r.get(t, path, "out", l.out));
+    PLINTH_TRY(r.require(l.out > 0, t, path, "out", "out must be > 0, got " + num(l.out)));
+    PLINTH_TRY(r.get(t, path, "bias", l.bias));
+  }
+  if (!t.contains("kernel"))
+    return r.fail(t.source(), path + ".kernel", "missing required key (kernel size)");
+  PLINTH_TRY(r.get(t, path, "kernel", l.kernel));
+  PLINTH_TRY(r.require(l.kernel > 0 && l.kernel <= 1 << 20, t, path, "kernel",
+                       "kernel must be in 1..1048576, got " + num(l.kernel)));
+  l.stride = conv ? 1 : l.kernel;
+  PLINTH_TRY(r.get(t, path, "stride", l.stride));
+  PLINTH_TRY(r.require(l.stride > 0 && l.stride <= 1 << 20, t, path, "stride",
+                       "stride must be in 1..1048576, got " + num(l.stride)));
+  PLINTH_TRY(r.get(t, path, "padding", l.padding));
+  const int64_t max_pad = conv ? int64_t{1} << 20 : l.kernel / 2;
+  PLINTH_TRY(r.require(l.padding >= 0 && l.padding <= max_pad, t, path, "padding",
+                       "padding must be in 0.." + num(max_pad) + (conv ? "" : " (half the kernel)") +
+                           ", got " + num(l.padding)));
+  return {};
+}
+
 Status read_layer(const Reader& r, const toml::table& t, std::size_t index, LayerSpec& l) {
   const std::string path = "model.layer[" + std::to_string(index) + "]";
   l.where = t.source();
@@ -295,6 +327,8 @@ Status read_layer(const Reader& r, const toml::table& t, std::size_t index, Laye
   } else if (l.type == "layernorm") {
     PLINTH_TRY(r.get(t, path, "eps", l.eps));
     PLINTH_TRY(r.require(l.eps > 0.0, t, path, "eps", "eps must be > 0, got " + num(l.eps)));
+  } else if (l.type == "conv2d" || l.type == "maxpool" || l.type == "avgpool") {
+    PLINTH_TRY(read_image_layer(r, t, path, l));
   }
   return {};
 }
@@ -818,6 +852,10 @@ std::string resolved_toml(const Pipeline& p) {
     if (l.type == "linear") w.kv("out", l.out).kv("bias", l.bias);
     if (l.type == "dropout") w.kv("p", l.p);
     if (l.type == "layernorm") w.kv("eps", l.eps);
+    if (l.type == "conv2d") w.kv("out", l.out);
+    if (l.type == "conv2d" || l.type == "maxpool" || l.type == "avgpool")
+      w.kv("kernel", l.kernel).kv("stride", l.stride).kv("padding", l.padding);
+    if (l.type == "conv2d") w.kv("bias", l.bias);
   }
   SectionWriter(os, "[loss]").kv("type", p.loss.type);
   static constexpr std::string_view optimizer_core[] = {"name"};

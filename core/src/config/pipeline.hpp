@@ -50,6 +50,9 @@ struct LayerSpec {            // one [[model.layer]]
   bool bias = true;           // linear
   double p = 0.0;             // dropout
   double eps = 1e-5;          // layernorm
+  int64_t kernel = 0;         // conv2d, maxpool, avgpool: square kernel size
+  int64_t stride = 0;         // conv2d (default 1), pools (default kernel)
+  int64_t padding = 0;        // conv2d, pools: added on each side
   toml::source_region where;  // for errors naming the layer's line
 };
 
