@@ -46,5 +46,6 @@ struct Context {
 // their callbacks.
 void add_plugins_commands(CLI::App& app, Context& ctx);  // cmd_plugins.cpp
 void add_train_commands(CLI::App& app, Context& ctx);    // cmd_train.cpp: train, validate, resolve
+void add_sample_commands(CLI::App& app, Context& ctx);   // cmd_sample.cpp: sample
 
 }  // namespace plinth::cli

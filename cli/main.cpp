@@ -67,6 +67,7 @@ int run_main(int argc, char** argv) {
   add_plugins_commands(app, ctx);
   // Training commands (train, validate, resolve) live in cmd_train.cpp.
   add_train_commands(app, ctx);
+  add_sample_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -1,5 +1,6 @@
 // attention.cpp — scaled dot-product attention, forward and backward, on
-// contiguous f32 (B, H, T, D) tensors, causal or not. One query row at a
+// f32 (B, H, T, D) tensors whose D is contiguous (B, H and T may be strided:
+// heads read straight out of a fused (B, T, 3C) projection), causal or not. One query row at a
 // time (a T-length score buffer per thread, never T x T); the forward saves
 // logsumexp (B, H, T) and the backward recomputes probabilities from it.
 // Backward runs in two passes (dq by query row; dk, dv by key row) so each
@@ -14,7 +15,9 @@ namespace plinth::cpu {
 namespace {
 
 bool expect_bhtd(const plinth_tensor& t, const plinth_tensor& ref, const char* what, check& c) {
-  if (!expect_dtype(t, PLINTH_DTYPE_F32, what, c) || !expect_contiguous(t, what, c)) return false;
+  if (!expect_dtype(t, PLINTH_DTYPE_F32, what, c)) return false;
+  if (t.ndim == 4 && t.shape[3] > 1 && t.strides[3] != 1)
+    return c.bad(std::string(what) + ": the last dim (D) must be contiguous (stride 1)");
   if (!same_shape(t, ref)) return c.bad(std::string(what) + " " + shape_str(t) + " != q " + shape_str(ref));
   return true;
 }
@@ -32,6 +35,15 @@ bool validate_q(const plinth_op& op, check& c) {
     return false;
   return true;
 }
+
+// Rows of a (B, H, T, D) tensor by (b*H + h, t), whatever its B, H, T strides.
+template <typename F>
+struct Rows {
+  F* base;
+  int64_t H, sb, sh, st;
+  Rows(const plinth_tensor& t) : base(data_of<F>(t)), H(t.shape[1]), sb(t.strides[0]), sh(t.strides[1]), st(t.strides[2]) {}
+  F* operator()(int64_t bh, int64_t i) const { return base + (bh / H) * sb + (bh % H) * sh + i * st; }
+};
 
 inline float dot(const float* a, const float* b, int64_t n) {
   float s = 0;
@@ -54,10 +66,8 @@ plinth_status run_attention(plinth_backend_ctx* ctx, const plinth_op& op) {
   const auto* p = static_cast<const plinth_attention_params*>(op.params);
   const plinth_tensor& qt = op.inputs[0];
   const int64_t BH = qt.shape[0] * qt.shape[1], T = qt.shape[2], D = qt.shape[3];
-  const float* q = data_of<float>(qt);
-  const float* k = data_of<float>(op.inputs[1]);
-  const float* v = data_of<float>(op.inputs[2]);
-  float* y = data_of<float>(op.outputs[0]);
+  const Rows<const float> q(qt), k(op.inputs[1]), v(op.inputs[2]);
+  const Rows<float> y(op.outputs[0]);
   float* lse = data_of<float>(op.outputs[1]);
   const float scale = p->scale;
   const bool causal = p->causal != 0;
@@ -65,13 +75,11 @@ plinth_status run_attention(plinth_backend_ctx* ctx, const plinth_op& op) {
     std::vector<float> s(size_t(T > 0 ? T : 1));
     for (int64_t row = lo; row < hi; ++row) {
       const int64_t bh = row / T, t = row % T;
-      const float* qr = q + row * D;
-      const float* kb = k + bh * T * D;
-      const float* vb = v + bh * T * D;
+      const float* qr = q(bh, t);
       const int64_t J = causal ? t + 1 : T;
       float mx = -INFINITY;
       for (int64_t j = 0; j < J; ++j) {
-        s[size_t(j)] = scale * dot(qr, kb + j * D, D);
+        s[size_t(j)] = scale * dot(qr, k(bh, j), D);
         mx = s[size_t(j)] > mx ? s[size_t(j)] : mx;
       }
       double sum = 0;
@@ -80,11 +88,11 @@ plinth_status run_attention(plinth_backend_ctx* ctx, const plinth_op& op) {
         sum += s[size_t(j)];
       }
       const float inv = float(1.0 / sum);
-      float* yr = y + row * D;
+      float* yr = y(bh, t);
       for (int64_t d = 0; d < D; ++d) yr[d] = 0.0f;
       for (int64_t j = 0; j < J; ++j) {
         const float pj = s[size_t(j)] * inv;
-        const float* vr = vb + j * D;
+        const float* vr = v(bh, j);
         for (int64_t d = 0; d < D; ++d) yr[d] += pj * vr[d];
       }
       lse[row] = J > 0 ? float(double(mx) + std::log(sum)) : -INFINITY;
@@ -108,15 +116,9 @@ plinth_status run_attention_backward(plinth_backend_ctx* ctx, const plinth_op& o
   const auto* p = static_cast<const plinth_attention_params*>(op.params);
   const plinth_tensor& qt = op.inputs[1];
   const int64_t BH = qt.shape[0] * qt.shape[1], T = qt.shape[2], D = qt.shape[3];
-  const float* dy = data_of<float>(op.inputs[0]);
-  const float* q = data_of<float>(qt);
-  const float* k = data_of<float>(op.inputs[2]);
-  const float* v = data_of<float>(op.inputs[3]);
-  const float* y = data_of<float>(op.inputs[4]);
+  const Rows<const float> dy(op.inputs[0]), q(qt), k(op.inputs[2]), v(op.inputs[3]), y(op.inputs[4]);
   const float* lse = data_of<float>(op.inputs[5]);
-  float* dq = data_of<float>(op.outputs[0]);
-  float* dk = data_of<float>(op.outputs[1]);
-  float* dv = data_of<float>(op.outputs[2]);
+  const Rows<float> dq(op.outputs[0]), dk(op.outputs[1]), dv(op.outputs[2]);
   const float scale = p->scale;
   const bool causal = p->causal != 0;
   // Notation: P_ij = exp(S_ij - lse_i), S_ij = scale q_i.k_j; Di = dy_i.y_i;
@@ -124,23 +126,21 @@ plinth_status run_attention_backward(plinth_backend_ctx* ctx, const plinth_op& o
   // dk_j = scale sum_i dS_ij q_i; dv_j = sum_i P_ij dy_i.
   std::vector<float> Dvec(size_t(BH * T));
   parallel_for(ctx, BH * T, D, [&](int64_t lo, int64_t hi) {
-    for (int64_t r = lo; r < hi; ++r) Dvec[size_t(r)] = dot(dy + r * D, y + r * D, D);
+    for (int64_t r = lo; r < hi; ++r) Dvec[size_t(r)] = dot(dy(r / T, r % T), y(r / T, r % T), D);
   });
   // Pass 1: dq by query row.
   parallel_for(ctx, BH * T, T * D * 3, [&](int64_t lo, int64_t hi) {
     for (int64_t row = lo; row < hi; ++row) {
       const int64_t bh = row / T, i = row % T;
-      const float* qr = q + row * D;
-      const float* g = dy + row * D;
-      const float* kb = k + bh * T * D;
-      const float* vb = v + bh * T * D;
-      float* out = dq + row * D;
+      const float* qr = q(bh, i);
+      const float* g = dy(bh, i);
+      float* out = dq(bh, i);
       for (int64_t d = 0; d < D; ++d) out[d] = 0.0f;
       const int64_t J = causal ? i + 1 : T;
       for (int64_t j = 0; j < J; ++j) {
-        const float pij = std::exp(scale * dot(qr, kb + j * D, D) - lse[row]);
-        const float ds = pij * (dot(g, vb + j * D, D) - Dvec[size_t(row)]);
-        const float* kr = kb + j * D;
+        const float* kr = k(bh, j);
+        const float pij = std::exp(scale * dot(qr, kr, D) - lse[row]);
+        const float ds = pij * (dot(g, v(bh, j), D) - Dvec[size_t(row)]);
         for (int64_t d = 0; d < D; ++d) out[d] += scale * ds * kr[d];
       }
     }
@@ -149,15 +149,15 @@ plinth_status run_attention_backward(plinth_backend_ctx* ctx, const plinth_op& o
   parallel_for(ctx, BH * T, T * D * 4, [&](int64_t lo, int64_t hi) {
     for (int64_t krow = lo; krow < hi; ++krow) {
       const int64_t bh = krow / T, j = krow % T;
-      const float* kr = k + krow * D;
-      const float* vr = v + krow * D;
-      float* odk = dk + krow * D;
-      float* odv = dv + krow * D;
+      const float* kr = k(bh, j);
+      const float* vr = v(bh, j);
+      float* odk = dk(bh, j);
+      float* odv = dv(bh, j);
       for (int64_t d = 0; d < D; ++d) odk[d] = odv[d] = 0.0f;
       for (int64_t i = causal ? j : 0; i < T; ++i) {
         const int64_t row = bh * T + i;
-        const float* qr = q + row * D;
-        const float* g = dy + row * D;
+        const float* qr = q(bh, i);
+        const float* g = dy(bh, i);
         const float pij = std::exp(scale * dot(qr, kr, D) - lse[row]);
         const float ds = pij * (dot(g, vr, D) - Dvec[size_t(row)]);
         for (int64_t d = 0; d < D; ++d) {

@@ -6,7 +6,9 @@
 #include "config/pipeline.hpp"
 #include "util/toml_names.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <functional>
 #include <cmath>
 #include <fstream>
 #include <initializer_list>
@@ -33,8 +35,13 @@ constexpr std::string_view kRunKeys[] = {"name", "seed", "out_dir"};
 constexpr std::string_view kBackendCore[] = {"name", "device", "threads", "allow_fallback"};
 constexpr std::string_view kDataCore[] = {"source",   "shuffle",     "drop_last",   "workers",
                                           "prefetch", "input_field", "target_field"};
-constexpr std::string_view kLayerTypes[] = {"linear",    "relu",    "gelu",   "tanh",    "sigmoid", "dropout",
-                                            "layernorm", "flatten", "conv2d", "maxpool", "avgpool"};
+constexpr std::string_view kLayerTypes[] = {
+    "linear",    "relu",      "gelu",    "tanh",      "sigmoid",
+    "dropout",   "layernorm", "flatten", "embedding", "position_embedding",
+    "attention", "block",     "conv2d",  "maxpool",   "avgpool"};
+constexpr std::string_view kModelKeys[] = {"layer", "block", "init"};
+constexpr std::string_view kBlockKeys[] = {"name", "residual", "layers"};
+constexpr std::string_view kInits[] = {"torch", "gpt2"};
 constexpr std::string_view kLossKeys[] = {"type"};
 constexpr std::string_view kLossTypes[] = {"cross_entropy", "mse"};
 constexpr std::string_view kScheduleKeys[] = {"type",   "warmup_steps", "min_lr",   "step_size", "gamma",
@@ -57,9 +64,13 @@ constexpr std::string_view kPluginsKeys[] = {"manifests"};
 
 // Keys each layer type accepts (besides "type" and "name").
 std::span<const std::string_view> layer_keys(std::string_view type) {
-  static constexpr std::string_view linear[] = {"type", "name", "out", "bias"};
+  static constexpr std::string_view linear[] = {"type", "name", "out", "bias", "tie"};
   static constexpr std::string_view dropout[] = {"type", "name", "p"};
   static constexpr std::string_view layernorm[] = {"type", "name", "eps"};
+  static constexpr std::string_view embedding[] = {"type", "name", "dim", "vocab"};
+  static constexpr std::string_view position[] = {"type", "name", "max_len"};
+  static constexpr std::string_view attention[] = {"type", "name", "heads", "causal", "bias"};
+  static constexpr std::string_view block[] = {"type", "name", "use", "repeat"};
   static constexpr std::string_view conv2d[] = {"type", "name", "out", "kernel", "stride", "padding", "bias"};
   static constexpr std::string_view pool[] = {"type", "name", "kernel", "stride", "padding"};
   static constexpr std::string_view plain[] = {"type", "name"};
@@ -68,6 +79,10 @@ std::span<const std::string_view> layer_keys(std::string_view type) {
   if (type == "linear") return linear;
   if (type == "dropout") return dropout;
   if (type == "layernorm") return layernorm;
+  if (type == "embedding") return embedding;
+  if (type == "position_embedding") return position;
+  if (type == "attention") return attention;
+  if (type == "block") return block;
   return plain;
 }
 
@@ -303,8 +318,8 @@ Status read_image_layer(const Reader& r, const toml::table& t, const std::string
   return {};
 }
 
-Status read_layer(const Reader& r, const toml::table& t, std::size_t index, LayerSpec& l) {
-  const std::string path = "model.layer[" + std::to_string(index) + "]";
+Status read_layer(const Reader& r, const toml::table& t, const std::string& path, std::size_t index,
+                  LayerSpec& l) {
   l.where = t.source();
   if (!t.contains("type"))
     return r.fail(t.source(), path + ".type",
@@ -313,13 +328,18 @@ Status read_layer(const Reader& r, const toml::table& t, std::size_t index, Laye
   PLINTH_TRY(r.one_of(t, path, "type", l.type, kLayerTypes, "layer type"));
   PLINTH_TRY(r.check_keys(t, path, layer_keys(l.type), "not a key of a '" + l.type + "' layer"));
   PLINTH_TRY(r.get(t, path, "name", l.name));
-  if (!t.contains("name")) l.name = l.type + std::to_string(index);
-  PLINTH_TRY(r.require(!l.name.empty(), t, path, "name", "must not be empty"));
+  if (!t.contains("name")) l.name = l.type == "block" && t.contains("use") ? "" : l.type + std::to_string(index);
+  if (t.contains("name"))
+    PLINTH_TRY(r.require(!l.name.empty() && l.name.find('.') == std::string::npos, t, path, "name",
+                         "must be non-empty and without '.'"));
+  auto positive = [&](const char* key, int64_t& v, const char* what) -> Status {
+    if (!t.contains(key)) return r.fail(t.source(), path + "." + key, std::string("missing required key (") + what + ")");
+    PLINTH_TRY(r.get(t, path, key, v));
+    return r.require(v > 0, t, path, key, std::string(key) + " must be > 0, got " + num(v));
+  };
   if (l.type == "linear") {
-    if (!t.contains("out"))
-      return r.fail(t.source(), path + ".out", "missing required key (output features)");
-    PLINTH_TRY(r.get(t, path, "out", l.out));
-    PLINTH_TRY(r.require(l.out > 0, t, path, "out", "out must be > 0, got " + num(l.out)));
+    PLINTH_TRY(r.get(t, path, "tie", l.tie));
+    if (l.tie.empty() || t.contains("out")) PLINTH_TRY(positive("out", l.out, "output features"));
     PLINTH_TRY(r.get(t, path, "bias", l.bias));
   } else if (l.type == "dropout") {
     PLINTH_TRY(r.get(t, path, "p", l.p));
@@ -327,37 +347,106 @@ Status read_layer(const Reader& r, const toml::table& t, std::size_t index, Laye
   } else if (l.type == "layernorm") {
     PLINTH_TRY(r.get(t, path, "eps", l.eps));
     PLINTH_TRY(r.require(l.eps > 0.0, t, path, "eps", "eps must be > 0, got " + num(l.eps)));
+  } else if (l.type == "embedding") {
+    PLINTH_TRY(positive("dim", l.dim, "the width of a token's vector"));
+    PLINTH_TRY(r.get(t, path, "vocab", l.vocab));
+    PLINTH_TRY(r.require(l.vocab >= 0, t, path, "vocab", "vocab must be > 0, got " + num(l.vocab)));
+  } else if (l.type == "position_embedding") {
+    PLINTH_TRY(positive("max_len", l.max_len, "the number of positions, at least the sequence length"));
+  } else if (l.type == "attention") {
+    PLINTH_TRY(positive("heads", l.heads, "number of attention heads"));
+    PLINTH_TRY(r.get(t, path, "causal", l.causal));
+    PLINTH_TRY(r.get(t, path, "bias", l.bias));
+  } else if (l.type == "block") {
+    if (!t.contains("use")) return r.fail(t.source(), path + ".use", "missing required key (the name of a [[model.block]])");
+    PLINTH_TRY(r.get(t, path, "use", l.use));
+    PLINTH_TRY(r.get(t, path, "repeat", l.repeat));
+    PLINTH_TRY(r.require(l.repeat > 0, t, path, "repeat", "repeat must be > 0, got " + num(l.repeat)));
+    if (l.name.empty()) l.name = l.use;
   } else if (l.type == "conv2d" || l.type == "maxpool" || l.type == "avgpool") {
     PLINTH_TRY(read_image_layer(r, t, path, l));
   }
   return {};
 }
 
-Status read_model(const Reader& r, const toml::table& t, ModelSection& m) {
-  static constexpr std::string_view keys[] = {"layer"};
-  PLINTH_TRY(r.check_keys(t, "model", keys));
-  const toml::node* n = t.get("layer");
-  if (!n) return r.fail(t.source(), "model.layer", "missing: the model needs at least one [[model.layer]]");
-  const toml::array* arr = n->as_array();
-  if (!arr) return r.type_error(*n, "model.layer", "an array of tables ([[model.layer]])");
-  if (arr->empty()) return r.fail(n->source(), "model.layer", "the model needs at least one layer");
+// Layers of [[model.layer]] or of a block's `layers`: names unique in the list.
+Status read_layers(const Reader& r, const toml::node& n, const std::string& path, std::vector<LayerSpec>& out) {
+  const toml::array* arr = n.as_array();
+  if (!arr) return r.type_error(n, path, "an array of tables");
+  if (arr->empty()) return r.fail(n.source(), path, "needs at least one layer");
   std::map<std::string, std::size_t> seen;
   for (std::size_t i = 0; i < arr->size(); ++i) {
     const toml::node& el = *arr->get(i);
-    const std::string path = "model.layer[" + std::to_string(i) + "]";
-    if (!el.is_table()) return r.type_error(el, path, "a table");
+    const std::string lpath = path + "[" + std::to_string(i) + "]";
+    if (!el.is_table()) return r.type_error(el, lpath, "a table");
     LayerSpec l;
-    PLINTH_TRY(read_layer(r, *el.as_table(), i, l));
+    PLINTH_TRY(read_layer(r, *el.as_table(), lpath, i, l));
     auto [it, fresh] = seen.emplace(l.name, i);
     if (!fresh) {
-      const auto& first = m.layers[it->second].where;
-      return r.fail(Reader::where(*el.as_table(), "name"), path + ".name",
-                    "duplicate layer name '" + l.name + "' (also model.layer[" + std::to_string(it->second) +
+      const auto& first = out[it->second].where;
+      return r.fail(Reader::where(*el.as_table(), "name"), lpath + ".name",
+                    "duplicate layer name '" + l.name + "' (also " + path + "[" + std::to_string(it->second) +
                         "] at line " + std::to_string(first.begin.line) + ")");
     }
-    m.layers.push_back(std::move(l));
+    out.push_back(std::move(l));
   }
   return {};
+}
+
+Status read_model(const Reader& r, const toml::table& t, ModelSection& m) {
+  PLINTH_TRY(r.check_keys(t, "model", kModelKeys));
+  PLINTH_TRY(r.get(t, "model", "init", m.init));
+  PLINTH_TRY(r.one_of(t, "model", "init", m.init, kInits, "init"));
+  if (const toml::node* bn = t.get("block")) {
+    const toml::array* arr = bn->as_array();
+    if (!arr) return r.type_error(*bn, "model.block", "an array of tables ([[model.block]])");
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      const std::string path = "model.block[" + std::to_string(i) + "]";
+      const toml::node& el = *arr->get(i);
+      if (!el.is_table()) return r.type_error(el, path, "a table");
+      const toml::table& bt = *el.as_table();
+      PLINTH_TRY(r.check_keys(bt, path, kBlockKeys, "not a key of a [[model.block]]"));
+      BlockSpec b;
+      b.where = bt.source();
+      if (!bt.contains("name")) return r.fail(bt.source(), path + ".name", "missing required key (the block's name)");
+      PLINTH_TRY(r.get(bt, path, "name", b.name));
+      PLINTH_TRY(r.require(!b.name.empty(), bt, path, "name", "must not be empty"));
+      if (m.block(b.name))
+        return r.fail(Reader::where(bt, "name"), path + ".name", "duplicate block name '" + b.name + "'");
+      PLINTH_TRY(r.get(bt, path, "residual", b.residual));
+      const toml::node* ln = bt.get("layers");
+      if (!ln) return r.fail(bt.source(), path + ".layers", "missing required key (the block's layers)");
+      PLINTH_TRY(read_layers(r, *ln, path + ".layers", b.layers));
+      m.blocks.push_back(std::move(b));
+    }
+  }
+  const toml::node* n = t.get("layer");
+  if (!n) return r.fail(t.source(), "model.layer", "missing: the model needs at least one [[model.layer]]");
+  if (!n->as_array()) return r.type_error(*n, "model.layer", "an array of tables ([[model.layer]])");
+  PLINTH_TRY(read_layers(r, *n, "model.layer", m.layers));
+  // Every `use` names a block, and no block contains itself.
+  std::function<Status(const std::vector<LayerSpec>&, std::vector<std::string>&)> check =
+      [&](const std::vector<LayerSpec>& layers, std::vector<std::string>& stack) -> Status {
+    for (const LayerSpec& l : layers) {
+      if (l.type != "block") continue;
+      const BlockSpec* b = m.block(l.use);
+      if (!b) {
+        std::vector<std::string_view> names;
+        for (const auto& x : m.blocks) names.push_back(x.name);
+        return r.fail(l.where, "use", "no [[model.block]] named '" + l.use + "'" +
+                                          (names.empty() ? std::string(" (there are none)")
+                                                         : "; the blocks are " + join_quoted(names)));
+      }
+      if (std::find(stack.begin(), stack.end(), b->name) != stack.end())
+        return r.fail(l.where, "use", "block '" + b->name + "' contains itself");
+      stack.push_back(b->name);
+      PLINTH_TRY(check(b->layers, stack));
+      stack.pop_back();
+    }
+    return {};
+  };
+  std::vector<std::string> stack;
+  return check(m.layers, stack);
 }
 
 Status read_schedule(const Reader& r, const toml::table& t, ScheduleSection& s) {
@@ -640,6 +729,45 @@ void write_value(std::ostream& os, const toml::node& n) {
 }
 
 // Writes "key = value" lines; each value is written in TOML form.
+// A layer's keys as the reader takes them, every default filled in: emit(key, value, first).
+template <typename Emit>
+void write_layer(const LayerSpec& l, Emit emit) {
+  emit("type", l.type, true);
+  emit("name", l.name, false);
+  if (l.type == "linear") {
+    if (!l.tie.empty()) emit("tie", l.tie, false);
+    if (l.out > 0) emit("out", l.out, false);
+    emit("bias", l.bias, false);
+  } else if (l.type == "dropout") {
+    emit("p", l.p, false);
+  } else if (l.type == "layernorm") {
+    emit("eps", l.eps, false);
+  } else if (l.type == "embedding") {
+    emit("dim", l.dim, false);
+    if (l.vocab > 0) emit("vocab", l.vocab, false);
+  } else if (l.type == "position_embedding") {
+    emit("max_len", l.max_len, false);
+  } else if (l.type == "attention") {
+    emit("heads", l.heads, false);
+    emit("causal", l.causal, false);
+    emit("bias", l.bias, false);
+  } else if (l.type == "block") {
+    emit("use", l.use, false);
+    emit("repeat", l.repeat, false);
+  } else if (l.type == "conv2d" || l.type == "maxpool" || l.type == "avgpool") {
+    if (l.type == "conv2d") emit("out", l.out, false);
+    emit("kernel", l.kernel, false);
+    emit("stride", l.stride, false);
+    emit("padding", l.padding, false);
+    if (l.type == "conv2d") emit("bias", l.bias, false);
+  }
+}
+
+void write_scalar(std::ostream& os, const std::string& v) { write_string(os, v); }
+void write_scalar(std::ostream& os, int64_t v) { os << v; }
+void write_scalar(std::ostream& os, double v) { write_float(os, v); }
+void write_scalar(std::ostream& os, bool v) { os << (v ? "true" : "false"); }
+
 class SectionWriter {
  public:
   SectionWriter(std::ostream& os, std::string_view header) : os_(os) { os_ << header << '\n'; }
@@ -846,16 +974,26 @@ std::string resolved_toml(const Pipeline& p) {
       .rest(p.backend.table, kBackendCore);
   write_data(os, "[data.train]", p.train_data);
   if (p.eval_data) write_data(os, "[data.eval]", *p.eval_data);
+  SectionWriter(os, "[model]").kv("init", p.model.init);
+  for (const BlockSpec& b : p.model.blocks) {
+    SectionWriter w(os, "[[model.block]]");
+    w.kv("name", b.name).kv("residual", b.residual);
+    os << "layers = [\n";
+    for (const LayerSpec& l : b.layers) {
+      os << "  { ";
+      write_layer(l, [&](std::string_view k, auto v, bool first) {
+        if (!first) os << ", ";
+        write_key(os, k);
+        os << " = ";
+        write_scalar(os, v);
+      });
+      os << " },\n";
+    }
+    os << "]\n";
+  }
   for (const LayerSpec& l : p.model.layers) {
     SectionWriter w(os, "[[model.layer]]");
-    w.kv("type", l.type).kv("name", l.name);
-    if (l.type == "linear") w.kv("out", l.out).kv("bias", l.bias);
-    if (l.type == "dropout") w.kv("p", l.p);
-    if (l.type == "layernorm") w.kv("eps", l.eps);
-    if (l.type == "conv2d") w.kv("out", l.out);
-    if (l.type == "conv2d" || l.type == "maxpool" || l.type == "avgpool")
-      w.kv("kernel", l.kernel).kv("stride", l.stride).kv("padding", l.padding);
-    if (l.type == "conv2d") w.kv("bias", l.bias);
+    write_layer(l, [&](std::string_view k, auto v, bool) { w.kv(k, v); });
   }
   SectionWriter(os, "[loss]").kv("type", p.loss.type);
   static constexpr std::string_view optimizer_core[] = {"name"};

@@ -122,6 +122,8 @@ Result<std::unique_ptr<Program>> Program::compile(const graph::Graph& g, Store& 
       last[v] = static_cast<int>(p.nodes_.size()) - 1;
     }
     if (first[v] < 0) continue;  // never used
+    // A forward-only graph keeps its prediction to the end, for download_prediction.
+    if (G.backward.empty() && v == G.root(G.prediction)) last[v] = static_cast<int>(p.nodes_.size()) - 1;
     items.push_back({bytes_of(val.dtype, val.shape), first[v], last[v], 0});
     item_value.push_back(v);
   }
@@ -181,11 +183,19 @@ plinth_tensor Program::tensor_of(int v) const {
   int r = G.root(v);
   const auto& root = G.values[r];
   const auto& val = G.values[v];
+  plinth_tensor t;
   if (root.role == graph::Role::activation || root.role == graph::Role::input ||
-      root.role == graph::Role::target)
-    return make_tensor(arena_.get(), offset_[r], val.dtype, val.shape);
-  plinth_tensor t = store_->tensor(root.name);
-  return make_tensor(t.buffer, t.offset, val.dtype, val.shape);
+      root.role == graph::Role::target) {
+    t = make_tensor(arena_.get(), offset_[r], val.dtype, val.shape);
+  } else {
+    plinth_tensor s = store_->tensor(root.name);
+    t = make_tensor(s.buffer, s.offset, val.dtype, val.shape);
+  }
+  if (v != r) {  // a view: its start within the root, and its strides when not a reshape
+    t.offset += static_cast<uint64_t>(val.offset) * dtype_size(val.dtype);
+    for (size_t d = 0; d < val.strides.size(); ++d) t.strides[d] = val.strides[d];
+  }
+  return t;
 }
 
 size_t Program::num_fallbacks() const {
@@ -221,7 +231,20 @@ Status Program::upload_target(const void* data, uint64_t bytes) {
 Status Program::download_argmax(int32_t* out) {
   if (graph_.argmax < 0) return error(errc::internal, "this program has no argmax");
   int r = graph_.root(graph_.argmax);
-  return store_->backend().download(out, arena_, offset_[r], graph_.batch * sizeof(int32_t));
+  return store_->backend().download(out, arena_, offset_[r],
+                                    static_cast<uint64_t>(graph_.batch * graph_.positions) * sizeof(int32_t));
+}
+
+Status Program::download_prediction(float* out) {
+  int r = graph_.root(graph_.prediction);
+  const auto& v = graph_.values[graph_.prediction];
+  if (v.dtype != PLINTH_DTYPE_F32 || !v.strides.empty())
+    return error(errc::internal, "the prediction is not a contiguous f32 tensor");
+  const uint64_t base = graph_.values[r].role == graph::Role::activation ? offset_[r] : 0;
+  if (graph_.values[r].role != graph::Role::activation)
+    return error(errc::internal, "the prediction is not an activation");
+  return store_->backend().download(out, arena_, base + static_cast<uint64_t>(v.offset) * 4,
+                                    static_cast<uint64_t>(v.numel()) * 4);
 }
 
 void Program::set_dropout(uint64_t seed, uint64_t step) {
@@ -236,7 +259,8 @@ void Program::set_dropout(uint64_t seed, uint64_t step) {
 
 void Program::set_loss_scale(float scale) {
   for (auto& l : launches_)
-    if (l.op.kind == PLINTH_OP_CROSS_ENTROPY_BACKWARD) std::get<plinth_xent_params>(l.params).scale = scale;
+    if (l.op.kind == PLINTH_OP_CROSS_ENTROPY_BACKWARD)
+      std::get<plinth_xent_params>(l.params).scale = scale * graph_.loss_seed_factor;
   // mse seeds dL/dprediction with UNARY IDENTITY, alpha = 2 / features * scale.
   if (graph_.loss_seed >= 0) {
     auto& l = launches_[graph_.forward.size() + static_cast<size_t>(graph_.loss_seed)];

@@ -3,10 +3,12 @@
 // follow PyTorch's definitions (nn.Linear: y = x W^T + b with W (out, in)).
 #include "graph/build.hpp"
 
-#include "graph/conv_layers.hpp"
-
 #include <cmath>
+#include <map>
 #include <sstream>
+
+#include "exec/backend.hpp"
+#include "graph/conv_layers.hpp"
 
 namespace plinth::graph {
 namespace {
@@ -45,8 +47,219 @@ int Graph::add_value(std::string name, plinth_dtype dtype, std::vector<int64_t> 
 int Graph::add_view(int of, std::vector<int64_t> shape, std::string name) {
   int v = add_value(std::move(name), values[of].dtype, std::move(shape), values[of].role);
   values[v].alias_of = of;
+  values[v].offset = values[of].offset;  // a reshape of a contiguous view keeps its start
   return v;
 }
+
+int Graph::add_strided(int of, std::vector<int64_t> shape, std::vector<int64_t> strides, int64_t offset,
+                       std::string name) {
+  int v = add_view(of, std::move(shape), std::move(name));
+  values[v].strides = std::move(strides);
+  values[v].offset += offset;
+  return v;
+}
+
+namespace {
+
+using config::LayerSpec;
+
+// Builds the model's forward nodes layer by layer; nested blocks recurse with
+// a name prefix ("h.0.attn.").
+struct Builder {
+  Builder(const config::Pipeline& p_, const DataShape& d_, const BuildOptions& o_, Graph& g_)
+      : p(p_), data(d_), opt(o_), g(g_) {}
+  const config::Pipeline& p;
+  const DataShape& data;
+  const BuildOptions& opt;
+  Graph& g;
+  bool gpt2 = false;
+  uint64_t dropout_index = 0;
+  std::map<std::string, int> tables;  // embedding layer (full name) -> its table
+  int last_linear_param = -1;         // index into g.params of the latest linear weight
+  std::vector<int> residual_outputs;  // g.params indices of each residual branch's last linear
+  const LayerSpec* last = nullptr;    // for errors about the model's output
+
+  Status err(const LayerSpec& l, const std::string& what) const { return layer_error(p, l, what); }
+
+  int param(const std::string& name, std::vector<int64_t> shape, ParamInit init, bool decay) {
+    int v = g.add_value(name, PLINTH_DTYPE_F32, std::move(shape), Role::param);
+    g.params.push_back({v, init, decay});
+    return v;
+  }
+
+  // y (.., out) = x (.., in) W^T + b, W (out, in); leading dims fold into rows.
+  // `w` >= 0: use that (tied) weight instead of a new one.
+  int linear(int x, int64_t out, bool bias, const std::string& name, int w = -1) {
+    const std::vector<int64_t> xs = g.values[x].shape;
+    const int64_t in = xs.back();
+    const int64_t rows = g.values[x].numel() / in;
+    int x2 = g.add_view(x, {rows, in}, name + ".in");
+    const double bound = 1.0 / std::sqrt(static_cast<double>(in));  // kaiming_uniform(a=sqrt 5)
+    const ParamInit winit = gpt2 ? ParamInit{ParamInit::normal, 0.02} : ParamInit{ParamInit::uniform, bound};
+    const ParamInit binit = gpt2 ? ParamInit{ParamInit::constant, 0.0} : ParamInit{ParamInit::uniform, bound};
+    if (w < 0) {
+      w = param(name + ".weight", {out, in}, winit, true);
+      last_linear_param = static_cast<int>(g.params.size()) - 1;
+    }
+    std::vector<int> ins{x2, w};
+    if (bias) ins.push_back(param(name + ".bias", {out}, binit, false));
+    std::vector<int64_t> ys(xs.begin(), xs.end() - 1);
+    ys.push_back(out);
+    int y = g.add_value(name + ".out", PLINTH_DTYPE_F32, ys, Role::activation);
+    int y2 = g.add_view(y, {rows, out}, name + ".out2d");
+    g.forward.push_back(
+        {PLINTH_OP_MATMUL, ins, {y2}, plinth_matmul_params{sizeof(plinth_matmul_params), 0, 1, 1.f, 0.f}, name});
+    return y;
+  }
+
+  int add(int a, int b, const std::string& name) {
+    const std::vector<int64_t> s = g.values[a].shape;
+    int y = g.add_value(name + ".out", PLINTH_DTYPE_F32, s, Role::activation);
+    g.forward.push_back({PLINTH_OP_BINARY,
+                         {a, b},
+                         {y},
+                         plinth_binary_params{sizeof(plinth_binary_params), PLINTH_BINARY_ADD, 0.f},
+                         name});
+    return y;
+  }
+
+  Status layers(const std::vector<LayerSpec>& ls, const std::string& prefix, int& h) {
+    for (const LayerSpec& l : ls) PLINTH_TRY(layer(l, prefix, h));
+    return {};
+  }
+
+  Status layer(const LayerSpec& l, const std::string& prefix, int& h);
+};
+
+Status Builder::layer(const LayerSpec& l, const std::string& prefix, int& h) {
+  last = &l;
+  const std::string name = prefix + l.name;
+  const std::vector<int64_t> hs = g.values[h].shape;  // a copy: add_value may reallocate
+  const bool f32 = g.values[h].dtype == PLINTH_DTYPE_F32;
+  if (l.type != "flatten" && l.type != "embedding" && l.type != "block" && !f32)
+    return err(l, "expects f32 input, got " + std::string(exec::dtype_name(g.values[h].dtype)) +
+                      " (token ids need an embedding layer first)");
+  if (l.type == "flatten") {
+    int64_t rest = 1;
+    for (size_t i = 1; i < hs.size(); ++i) rest *= hs[i];
+    h = g.add_view(h, {hs[0], rest}, name);
+  } else if (l.type == "linear") {
+    if (hs.size() < 2) return err(l, "expects (B, .., in), got " + shape_str(hs));
+    int w = -1;
+    int64_t out = l.out;
+    if (!l.tie.empty()) {
+      auto it = tables.find(l.tie);
+      if (it == tables.end())
+        return err(l, "tie: no embedding layer named '" + l.tie + "' before this layer");
+      w = it->second;
+      const auto ws = g.values[w].shape;
+      if (out == 0) out = ws[0];
+      if (ws[0] != out || ws[1] != hs.back())
+        return err(l, "tie: the table of '" + l.tie + "' is " + shape_str(ws) + " but this layer needs (" +
+                          std::to_string(out) + ", " + std::to_string(hs.back()) + ") (out, in)");
+    }
+    h = linear(h, out, l.bias, name, w);
+  } else if (l.type == "relu" || l.type == "gelu" || l.type == "tanh" || l.type == "sigmoid") {
+    plinth_unary_fn fn = l.type == "relu"   ? PLINTH_UNARY_RELU
+                         : l.type == "gelu" ? PLINTH_UNARY_GELU_TANH
+                         : l.type == "tanh" ? PLINTH_UNARY_TANH
+                                            : PLINTH_UNARY_SIGMOID;
+    int y = g.add_value(name + ".out", PLINTH_DTYPE_F32, hs, Role::activation);
+    g.forward.push_back({PLINTH_OP_UNARY, {h}, {y}, unary(fn), name});
+    h = y;
+  } else if (l.type == "dropout") {
+    if (!opt.training || l.p == 0.0) return {};  // identity at evaluation
+    int y = g.add_value(name + ".out", PLINTH_DTYPE_F32, hs, Role::activation);
+    plinth_dropout_params dp{sizeof(plinth_dropout_params), static_cast<float>(l.p), 0, dropout_index++};
+    g.forward.push_back({PLINTH_OP_DROPOUT, {h}, {y}, dp, name});
+    h = y;
+  } else if (l.type == "layernorm") {
+    const int64_t C = hs.back();
+    const int64_t rows = g.values[h].numel() / C;
+    int x2 = g.add_view(h, {rows, C}, name + ".in");
+    int gamma = param(name + ".weight", {C}, {ParamInit::constant, 1.0}, false);
+    int beta = param(name + ".bias", {C}, {ParamInit::constant, 0.0}, false);
+    int y = g.add_value(name + ".out", PLINTH_DTYPE_F32, hs, Role::activation);
+    int y2 = g.add_view(y, {rows, C}, name + ".out2d");
+    int mean = g.add_value(name + ".mean", PLINTH_DTYPE_F32, {rows}, Role::activation);
+    int rstd = g.add_value(name + ".rstd", PLINTH_DTYPE_F32, {rows}, Role::activation);
+    g.forward.push_back({PLINTH_OP_LAYERNORM,
+                         {x2, gamma, beta},
+                         {y2, mean, rstd},
+                         plinth_layernorm_params{sizeof(plinth_layernorm_params), static_cast<float>(l.eps)},
+                         name});
+    h = y;
+  } else if (l.type == "embedding") {
+    // nn.Embedding: out (.., dim) = table[ids]; ids (B, ..) i32 < vocab.
+    if (g.values[h].dtype != PLINTH_DTYPE_I32)
+      return err(l, "expects i32 token ids, got " + std::string(exec::dtype_name(g.values[h].dtype)) + " " +
+                        shape_str(hs) + " (check [data] input_field)");
+    int64_t V = l.vocab > 0 ? l.vocab : data.num_classes;
+    if (V <= 0) return err(l, "vocab: the data does not say how many tokens it has; set 'vocab'");
+    if (data.num_classes > V)
+      return err(l, "vocab " + std::to_string(V) + " is smaller than the data's " +
+                        std::to_string(data.num_classes) + " token ids");
+    int table = param(name + ".weight", {V, l.dim}, {ParamInit::normal, gpt2 ? 0.02 : 1.0}, true);
+    tables[name] = table;
+    std::vector<int64_t> ys = hs;
+    ys.push_back(l.dim);
+    int y = g.add_value(name + ".out", PLINTH_DTYPE_F32, ys, Role::activation);
+    g.forward.push_back({PLINTH_OP_EMBEDDING, {h, table}, {y}, std::monostate{}, name});
+    h = y;
+  } else if (l.type == "position_embedding") {
+    // y (B, T, C) = x + table[0..T) (broadcast over B): GPT-2's learned positions.
+    if (hs.size() != 3) return err(l, "expects (B, T, C), got " + shape_str(hs));
+    const int64_t T = hs[1], C = hs[2];
+    if (T > l.max_len)
+      return err(l, "the sequence has " + std::to_string(T) + " positions but max_len is " +
+                        std::to_string(l.max_len));
+    int table = param(name + ".weight", {l.max_len, C}, {ParamInit::normal, gpt2 ? 0.02 : 1.0}, true);
+    int bcast = g.add_strided(table, {hs[0], T, C}, {0, C, 1}, 0, name + ".rows");
+    h = add(h, bcast, name);
+  } else if (l.type == "attention") {
+    // nanoGPT's CausalSelfAttention: c_attn (C -> 3C), heads read as strided
+    // views of it, fused attention writing (B, T, C) directly, c_proj.
+    if (hs.size() != 3) return err(l, "expects (B, T, C), got " + shape_str(hs));
+    const int64_t B = hs[0], T = hs[1], C = hs[2], H = l.heads;
+    if (C % H != 0)
+      return err(l, "the width " + std::to_string(C) + " is not divisible by heads = " + std::to_string(H));
+    const int64_t D = C / H;
+    int qkv = linear(h, 3 * C, l.bias, name + ".c_attn");
+    int q = g.add_strided(qkv, {B, H, T, D}, {T * 3 * C, D, 3 * C, 1}, 0, name + ".q");
+    int k = g.add_strided(qkv, {B, H, T, D}, {T * 3 * C, D, 3 * C, 1}, C, name + ".k");
+    int v = g.add_strided(qkv, {B, H, T, D}, {T * 3 * C, D, 3 * C, 1}, 2 * C, name + ".v");
+    int y = g.add_value(name + ".y", PLINTH_DTYPE_F32, {B, T, C}, Role::activation);
+    int yh = g.add_strided(y, {B, H, T, D}, {T * C, D, C, 1}, 0, name + ".yh");
+    int lse = g.add_value(name + ".lse", PLINTH_DTYPE_F32, {B, H, T}, Role::activation);
+    plinth_attention_params ap{sizeof(plinth_attention_params), l.causal ? 1 : 0,
+                               static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)))};
+    g.forward.push_back({PLINTH_OP_ATTENTION, {q, k, v}, {yh, lse}, ap, name});
+    h = linear(y, C, l.bias, name + ".c_proj");
+  } else if (l.type == "block") {
+    const config::BlockSpec* b = p.model.block(l.use);
+    if (!b) return err(l, "no [[model.block]] named '" + l.use + "'");
+    for (int64_t r = 0; r < l.repeat; ++r) {
+      const std::string pre = name + (l.repeat > 1 ? "." + std::to_string(r) : "") + ".";
+      const int x = h;
+      last_linear_param = -1;
+      PLINTH_TRY(layers(b->layers, pre, h));
+      if (b->residual) {
+        if (g.values[h].shape != g.values[x].shape)
+          return err(l, "residual block '" + b->name + "' maps " + shape_str(g.values[x].shape) + " to " +
+                            shape_str(g.values[h].shape) + "; its output must have its input's shape");
+        if (last_linear_param >= 0) residual_outputs.push_back(last_linear_param);
+        h = add(x, h, name + (l.repeat > 1 ? "." + std::to_string(r) : "") + ".residual");
+      }
+    }
+  } else if (l.type == "conv2d" || l.type == "maxpool" || l.type == "avgpool") {
+    PLINTH_TRY(image_layer(g, l, name, opt.training, h, [&](const std::string& w) { return err(l, w); }));
+  } else {
+    return err(l, "unknown layer type");
+  }
+  return {};
+}
+
+}  // namespace
 
 Result<Graph> build(const config::Pipeline& p, const DataShape& data, const BuildOptions& opt) {
   Graph g;
@@ -54,96 +267,34 @@ Result<Graph> build(const config::Pipeline& p, const DataShape& data, const Buil
   g.batch = B;
   std::vector<int64_t> in_shape{B};
   in_shape.insert(in_shape.end(), data.input_shape.begin(), data.input_shape.end());
-  if (data.input_dtype != PLINTH_DTYPE_F32)
-    return error(errc::config, p.source.string() + ": the input field must be f32 for this model");
-  g.input = g.add_value("input", PLINTH_DTYPE_F32, in_shape, Role::input);
+  if (data.input_dtype != PLINTH_DTYPE_F32 && data.input_dtype != PLINTH_DTYPE_I32)
+    return error(errc::config, p.source.string() + ": the input field must be f32 (features) or i32 (token ids), got " +
+                                   exec::dtype_name(data.input_dtype));
+  g.input = g.add_value("input", data.input_dtype, in_shape, Role::input);
 
+  Builder b(p, data, opt, g);
+  b.gpt2 = p.model.init == "gpt2";
   int h = g.input;  // the running activation
-  uint64_t dropout_index = 0;
-  const config::LayerSpec* last_layer = nullptr;  // for errors about the model's output
-  for (const auto& l : p.model.layers) {
-    last_layer = &l;
-    const std::vector<int64_t> hs = g.values[h].shape;  // a copy: add_value may reallocate
-    if (l.type == "flatten") {
-      int64_t rest = 1;
-      for (size_t i = 1; i < hs.size(); ++i) rest *= hs[i];
-      h = g.add_view(h, {hs[0], rest}, l.name);
-    } else if (l.type == "linear") {
-      // y (.., out) = x (.., in) W^T + b; leading dims fold into rows.
-      if (hs.size() < 2) return layer_error(p, l, "expects (B, .., in), got " + shape_str(hs));
-      const int64_t in = hs.back();
-      const int64_t rows = g.values[h].numel() / in;
-      int x2 = g.add_view(h, {rows, in}, l.name + ".in");
-      int w = g.add_value(l.name + ".weight", PLINTH_DTYPE_F32, {l.out, in}, Role::param);
-      const double bound = 1.0 / std::sqrt(static_cast<double>(in));  // kaiming_uniform(a=sqrt 5)
-      g.params.push_back({w, {ParamInit::uniform, bound}, true});
-      std::vector<int> ins{x2, w};
-      if (l.bias) {
-        int b = g.add_value(l.name + ".bias", PLINTH_DTYPE_F32, {l.out}, Role::param);
-        g.params.push_back({b, {ParamInit::uniform, bound}, false});
-        ins.push_back(b);
-      }
-      std::vector<int64_t> ys(hs.begin(), hs.end() - 1);
-      ys.push_back(l.out);
-      int y = g.add_value(l.name + ".out", PLINTH_DTYPE_F32, ys, Role::activation);
-      int y2 = g.add_view(y, {rows, l.out}, l.name + ".out2d");
-      g.forward.push_back({PLINTH_OP_MATMUL,
-                           ins,
-                           {y2},
-                           plinth_matmul_params{sizeof(plinth_matmul_params), 0, 1, 1.f, 0.f},
-                           l.name});
-      h = y;
-    } else if (l.type == "relu" || l.type == "gelu" || l.type == "tanh" || l.type == "sigmoid") {
-      plinth_unary_fn fn = l.type == "relu"   ? PLINTH_UNARY_RELU
-                           : l.type == "gelu" ? PLINTH_UNARY_GELU_TANH
-                           : l.type == "tanh" ? PLINTH_UNARY_TANH
-                                              : PLINTH_UNARY_SIGMOID;
-      int y = g.add_value(l.name + ".out", PLINTH_DTYPE_F32, hs, Role::activation);
-      g.forward.push_back({PLINTH_OP_UNARY, {h}, {y}, unary(fn), l.name});
-      h = y;
-    } else if (l.type == "dropout") {
-      if (!opt.training || l.p == 0.0) continue;  // identity at evaluation
-      int y = g.add_value(l.name + ".out", PLINTH_DTYPE_F32, hs, Role::activation);
-      plinth_dropout_params dp{sizeof(plinth_dropout_params), static_cast<float>(l.p), 0, dropout_index++};
-      g.forward.push_back({PLINTH_OP_DROPOUT, {h}, {y}, dp, l.name});
-      h = y;
-    } else if (l.type == "layernorm") {
-      const int64_t C = hs.back();
-      const int64_t rows = g.values[h].numel() / C;
-      int x2 = g.add_view(h, {rows, C}, l.name + ".in");
-      int gamma = g.add_value(l.name + ".weight", PLINTH_DTYPE_F32, {C}, Role::param);
-      int beta = g.add_value(l.name + ".bias", PLINTH_DTYPE_F32, {C}, Role::param);
-      g.params.push_back({gamma, {ParamInit::constant, 1.0}, false});
-      g.params.push_back({beta, {ParamInit::constant, 0.0}, false});
-      int y = g.add_value(l.name + ".out", PLINTH_DTYPE_F32, hs, Role::activation);
-      int y2 = g.add_view(y, {rows, C}, l.name + ".out2d");
-      int mean = g.add_value(l.name + ".mean", PLINTH_DTYPE_F32, {rows}, Role::activation);
-      int rstd = g.add_value(l.name + ".rstd", PLINTH_DTYPE_F32, {rows}, Role::activation);
-      g.forward.push_back(
-          {PLINTH_OP_LAYERNORM,
-           {x2, gamma, beta},
-           {y2, mean, rstd},
-           plinth_layernorm_params{sizeof(plinth_layernorm_params), static_cast<float>(l.eps)},
-           l.name});
-      h = y;
-    } else if (l.type == "conv2d" || l.type == "maxpool" || l.type == "avgpool") {
-      PLINTH_TRY(image_layer(g, l, l.name, opt.training, h,
-                             [&](const std::string& w) { return layer_error(p, l, w); }));
-    } else {
-      return layer_error(p, l, "unknown layer type");
-    }
-  }
+  PLINTH_TRY(b.layers(p.model.layers, "", h));
+  // GPT-2's init: each residual branch's output projection N(0, 0.02 / sqrt(branches)).
+  if (b.gpt2 && !b.residual_outputs.empty())
+    for (int i : b.residual_outputs)
+      g.params[static_cast<size_t>(i)].init.a =
+          0.02 / std::sqrt(static_cast<double>(b.residual_outputs.size()));
+  const config::LayerSpec* last_layer = b.last;
+  if (g.values[h].dtype != PLINTH_DTYPE_F32)
+    return error(errc::config, p.source.string() + ": the model's output must be f32 (add an embedding or linear layer)");
   g.prediction = h;
   const std::vector<int64_t> ps = g.values[h].shape;
 
   g.losses = g.add_value("loss.rows", PLINTH_DTYPE_F32, {B}, Role::activation);
   g.loss_sum = g.add_value(opt.training ? "loss.sum" : "eval.loss.sum", PLINTH_DTYPE_F32, {}, Role::stat);
   if (p.loss.type == "cross_entropy") {
-    if (ps.size() != 2)
+    if (ps.size() < 2)
       return error(errc::config, p.source.string() +
-                                     ": loss cross_entropy expects the model output (B, C), got " +
+                                     ": loss cross_entropy expects the model output (B, .., C), got " +
                                      shape_str(ps) + " (add a flatten or linear layer)");
-    const int64_t C = ps[1];
+    const int64_t C = ps.back();
     if (data.num_classes > C) {
       std::string what = "the data has " + std::to_string(data.num_classes) +
                          " classes but the model outputs " + std::to_string(C) +
@@ -151,19 +302,43 @@ Result<Graph> build(const config::Pipeline& p, const DataShape& data, const Buil
       return last_layer ? layer_error(p, *last_layer, what)
                         : error(errc::config, p.source.string() + ": " + what);
     }
-    if (data.target_dtype != PLINTH_DTYPE_I32 || !data.target_shape.empty())
-      return error(errc::config,
-                   p.source.string() + ": loss cross_entropy needs a scalar i32 class label per sample");
-    g.target = g.add_value("target", PLINTH_DTYPE_I32, {B}, Role::target);
-    int probs = g.add_value("loss.probs", PLINTH_DTYPE_F32, {B, C}, Role::activation);
+    // One class per sample (B, C), or one per position (B, T.., C) with
+    // targets (B, T..): every position is a row of the loss.
+    const std::vector<int64_t> want(ps.begin() + 1, ps.end() - 1);
+    if (data.target_dtype != PLINTH_DTYPE_I32 || data.target_shape != want)
+      return error(errc::config, p.source.string() + ": loss cross_entropy needs i32 class ids shaped " +
+                                     shape_str(want) + " per sample for the model output " + shape_str(ps) +
+                                     ", the target field is " + exec::dtype_name(data.target_dtype) + " " +
+                                     shape_str(data.target_shape));
+    const int64_t rows = g.values[h].numel() / C;
+    g.positions = rows / B;
+    std::vector<int64_t> ts{B};
+    ts.insert(ts.end(), want.begin(), want.end());
+    g.target = g.add_value("target", PLINTH_DTYPE_I32, ts, Role::target);
+    int logits = g.positions == 1 ? h : g.add_view(h, {rows, C}, "loss.logits");
+    int tgt = g.positions == 1 ? g.target : g.add_view(g.target, {rows}, "loss.targets");
+    int row_losses = g.positions == 1
+                         ? g.losses
+                         : g.add_value("loss.positions", PLINTH_DTYPE_F32, {rows}, Role::activation);
+    int probs = g.add_value("loss.probs", PLINTH_DTYPE_F32, {rows, C}, Role::activation);
+    g.loss_seed_factor = 1.f / static_cast<float>(g.positions);
     g.forward.push_back({PLINTH_OP_CROSS_ENTROPY,
-                         {h, g.target},
-                         {g.losses, probs},
-                         plinth_xent_params{sizeof(plinth_xent_params), -1, 1.f / static_cast<float>(B)},
+                         {logits, tgt},
+                         {row_losses, probs},
+                         plinth_xent_params{sizeof(plinth_xent_params), -1, 1.f / static_cast<float>(rows)},
                          "loss"});
+    if (g.positions > 1) {  // a sample's loss: the mean over its positions
+      int per = g.add_view(row_losses, {B, g.positions}, "loss.positions2d");
+      int rows2 = g.add_view(g.losses, {B, 1}, "loss.rows2d");
+      g.forward.push_back({PLINTH_OP_REDUCE,
+                           {per},
+                           {rows2},
+                           plinth_reduce_params{sizeof(plinth_reduce_params), PLINTH_REDUCE_MEAN, 0.f},
+                           "loss"});
+    }
     if (!opt.training) {
-      g.argmax = g.add_value("argmax", PLINTH_DTYPE_I32, {B}, Role::activation);
-      g.forward.push_back({PLINTH_OP_ARGMAX, {h}, {g.argmax}, std::monostate{}, "loss"});
+      g.argmax = g.add_value("argmax", PLINTH_DTYPE_I32, {rows}, Role::activation);
+      g.forward.push_back({PLINTH_OP_ARGMAX, {logits}, {g.argmax}, std::monostate{}, "loss"});
     }
   } else if (p.loss.type == "mse") {
     std::vector<int64_t> ts{B};
@@ -231,8 +406,9 @@ Status differentiate(Graph& g, bool accumulate) {
     }
     int gr = g.values[r].grad;
     if (r == v) return gr;
-    const std::vector<int64_t> shape = g.values[v].shape;
-    return g.add_view(gr, shape, g.values[v].name + ".grad");
+    // The same view (shape, strides, offset) of the gradient's root.
+    const Value view = g.values[v];
+    return g.add_strided(gr, view.shape, view.strides, view.offset, view.name + ".grad");
   };
   // A parameter's gradient is summed into (beta = 1) when accumulating.
   auto accumulates = [&](int v) { return accumulate && g.values[g.root(v)].role == Role::param; };
@@ -265,6 +441,7 @@ Status differentiate(Graph& g, bool accumulate) {
     const Node& n = *it;
     switch (n.kind) {
       case PLINTH_OP_REDUCE:  // the loss reductions: the seed below stands for them
+        if (n.layer != "loss") return error(errc::internal, "autodiff: no derivative for REDUCE in " + n.layer);
         break;
       case PLINTH_OP_CROSS_ENTROPY: {
         int logits = n.inputs[0];
@@ -295,7 +472,79 @@ Status differentiate(Graph& g, bool accumulate) {
           finish(t, n.layer);
         }
         break;
-      case PLINTH_OP_BINARY:  // mse's diff: folded into the seed above
+      case PLINTH_OP_BINARY: {
+        if (n.layer == "loss") break;  // mse's diff: folded into the seed above
+        // y = a + b (residual adds, position tables): each input gets dy; a
+        // broadcast input (a stride-0 view of a parameter) gets dy summed over
+        // the broadcast dims.
+        if (std::get<plinth_binary_params>(n.params).fn != PLINTH_BINARY_ADD)
+          return error(errc::internal, "autodiff: only ADD is differentiable, in layer " + n.layer);
+        const int dy = grad_of(n.outputs[0]);
+        for (int in : n.inputs) {
+          if (!root_needs(in)) continue;
+          const Value& iv = g.values[in];
+          bool bcast = false;
+          for (int64_t st : iv.strides) bcast = bcast || st == 0;
+          if (!bcast) {
+            auto t = target_for(in);
+            bw.push_back({PLINTH_OP_UNARY, {dy}, {t.first}, unary(PLINTH_UNARY_IDENTITY), n.layer});
+            finish(t, n.layer);
+            continue;
+          }
+          // The reduced gradient lands in the rows the view reads (contiguous
+          // from its offset); the rest of the parameter's gradient stays 0.
+          int r = g.root(in);
+          grad_of(in);
+          const int gr = g.values[r].grad;
+          if (written.size() < g.values.size()) written.resize(g.values.size(), 0);
+          if (!written[gr] && !accumulates(in))
+            bw.push_back({PLINTH_OP_FILL, {}, {gr}, plinth_fill_params{sizeof(plinth_fill_params), 0.0}, n.layer});
+          written[gr] = 1;
+          std::vector<int64_t> rs = g.values[in].shape;
+          for (size_t d = 0; d < rs.size(); ++d)
+            if (g.values[in].strides[d] == 0) rs[d] = 1;
+          const int64_t off = g.values[in].offset;
+          int part = g.add_view(gr, rs, g.values[in].name + ".grad");
+          g.values[part].offset = off;
+          bw.push_back({PLINTH_OP_REDUCE,
+                        {dy},
+                        {part},
+                        plinth_reduce_params{sizeof(plinth_reduce_params), PLINTH_REDUCE_SUM, 1.f},
+                        n.layer});
+        }
+        break;
+      }
+      case PLINTH_OP_EMBEDDING: {
+        // dtable += scatter of dout by id; zeroed first unless another use of
+        // the table (a tied output layer) or accumulation already wrote it.
+        const int table = n.inputs[1];
+        grad_of(table);
+        const int gr = g.values[g.root(table)].grad;
+        if (written.size() < g.values.size()) written.resize(g.values.size(), 0);
+        if (!written[gr] && !accumulates(table))
+          bw.push_back({PLINTH_OP_FILL, {}, {gr}, plinth_fill_params{sizeof(plinth_fill_params), 0.0}, n.layer});
+        written[gr] = 1;
+        bw.push_back({PLINTH_OP_EMBEDDING_BACKWARD, {grad_of(n.outputs[0]), n.inputs[0]}, {gr}, std::monostate{}, n.layer});
+        break;
+      }
+      case PLINTH_OP_ATTENTION: {
+        // q, k, v are views of one fused projection; together they cover it,
+        // so the backward writes its whole gradient at once.
+        const int r = g.root(n.inputs[0]);
+        if (g.root(n.inputs[1]) != r || g.root(n.inputs[2]) != r)
+          return error(errc::internal, "autodiff: attention inputs must be views of one tensor in " + n.layer);
+        grad_of(r);
+        const int gr = g.values[r].grad;
+        if (written.size() < g.values.size()) written.resize(g.values.size(), 0);
+        if (written[gr]) return error(errc::internal, "autodiff: attention input used twice in " + n.layer);
+        written[gr] = 1;
+        bw.push_back({PLINTH_OP_ATTENTION_BACKWARD,
+                      {grad_of(n.outputs[0]), n.inputs[0], n.inputs[1], n.inputs[2], n.outputs[0], n.outputs[1]},
+                      {grad_of(n.inputs[0]), grad_of(n.inputs[1]), grad_of(n.inputs[2])},
+                      n.params,
+                      n.layer});
+        break;
+      }
       case PLINTH_OP_ARGMAX:  // evaluation only
         break;
       case PLINTH_OP_DROPOUT:
@@ -377,7 +626,7 @@ Status differentiate(Graph& g, bool accumulate) {
         const int x = n.inputs[0], w = n.inputs[1];
         auto cp = std::get<plinth_conv2d_params>(n.params);
         cp.beta = accumulates(w) ? 1.f : 0.f;
-        std::pair<int, int> tx{-1, -1};
+        std::pair<int, int> tx{-1, -1}, tb{-1, -1};
         int dx = -1;
         if (root_needs(x)) {
           tx = target_for(x);
@@ -387,15 +636,13 @@ Status differentiate(Graph& g, bool accumulate) {
         }
         auto tw = target_for(w);
         std::vector<int> outs{dx, tw.first};
-        std::pair<int, int> tb{-1, -1};
         if (n.inputs.size() == 3) {
           tb = target_for(n.inputs[2]);
           outs.push_back(tb.first);
         }
         bw.push_back({PLINTH_OP_CONV2D_BACKWARD, {grad_of(n.outputs[0]), x, w}, outs, cp, n.layer});
-        if (tx.first >= 0) finish(tx, n.layer);
-        finish(tw, n.layer);
-        if (tb.first >= 0) finish(tb, n.layer);
+        for (auto t : {tx, tw, tb})
+          if (t.first >= 0) finish(t, n.layer);
         break;
       }
       case PLINTH_OP_POOL2D:

@@ -29,7 +29,12 @@ struct Value {
   plinth_dtype dtype = PLINTH_DTYPE_F32;
   std::vector<int64_t> shape;
   Role role = Role::activation;
-  int alias_of = -1;  // >= 0: a reshaped view of that value's bytes
+  int alias_of = -1;  // >= 0: a view of that value's bytes
+  // A view's layout in elements of its root; empty strides: contiguous from
+  // `offset` (a reshape). Strided views (attention's heads in a fused qkv,
+  // a broadcast position table) carry one stride per dim, 0 broadcasts.
+  std::vector<int64_t> strides;
+  int64_t offset = 0;
   int grad = -1;      // the gradient value, once autodiff made one
 
   int64_t numel() const {
@@ -39,10 +44,10 @@ struct Value {
   }
 };
 
-using Params =
-    std::variant<std::monostate, plinth_fill_params, plinth_unary_params, plinth_binary_params,
-                 plinth_axpby_params, plinth_matmul_params, plinth_reduce_params, plinth_xent_params,
-                 plinth_layernorm_params, plinth_dropout_params, plinth_conv2d_params, plinth_pool2d_params>;
+using Params = std::variant<std::monostate, plinth_fill_params, plinth_unary_params, plinth_binary_params,
+                            plinth_axpby_params, plinth_matmul_params, plinth_reduce_params,
+                            plinth_xent_params, plinth_layernorm_params, plinth_dropout_params,
+                            plinth_attention_params, plinth_conv2d_params, plinth_pool2d_params>;
 
 struct Node {
   plinth_op_kind kind;
@@ -54,8 +59,8 @@ struct Node {
 
 // How a layer's parameter is initialised (PyTorch's defaults).
 struct ParamInit {
-  enum Kind { uniform, constant } kind = uniform;
-  double a = 0.0;  // uniform: bound (U(-a, a)); constant: the value
+  enum Kind { uniform, constant, normal } kind = uniform;
+  double a = 0.0;  // uniform: bound (U(-a, a)); constant: the value; normal: std (mean 0)
 };
 
 struct Parameter {
@@ -74,8 +79,11 @@ struct Graph {
   int prediction = -1;  // model output (B, C)
   int losses = -1;      // per-row losses (B)
   int loss_sum = -1;    // scalar f32, += sum(losses) every step (role stat)
-  int argmax = -1;      // (B) i32, eval graphs with cross-entropy only
+  int argmax = -1;      // (B * positions) i32, eval graphs with cross-entropy only
   int64_t batch = 0;
+  // Predictions per sample: 1 for a class per sample, T for a token sequence
+  // (the loss of a sample is then the mean over its T positions).
+  int64_t positions = 1;
   // The backward op that seeds dL/dprediction (index into `backward`), and the
   // factor its scale parameter carries besides 1/rows: the cross-entropy
   // backward's scale is `loss_seed_factor / rows`, mse's UNARY alpha is
@@ -85,6 +93,9 @@ struct Graph {
 
   int add_value(std::string name, plinth_dtype dtype, std::vector<int64_t> shape, Role role);
   int add_view(int of, std::vector<int64_t> shape, std::string name);
+  // A strided view of `of`'s root: shape and strides in elements, offset from the root's start.
+  int add_strided(int of, std::vector<int64_t> shape, std::vector<int64_t> strides, int64_t offset,
+                  std::string name);
   int root(int v) const {
     while (values[v].alias_of >= 0) v = values[v].alias_of;
     return v;

@@ -87,6 +87,7 @@ class Trainer {
   std::shared_ptr<data::Source> train_src, eval_src;
   int in_field = 0, tgt_field = 1;
   graph::DataShape shape;
+  int64_t num_outputs = 0;  // the model's output width (classes, vocabulary)
   std::unique_ptr<exec::Store> store;
   std::map<int64_t, std::unique_ptr<exec::Program>> train_progs, eval_progs;
   const plinth_optimizer_v1* opt_table = nullptr;
@@ -165,10 +166,16 @@ Status Trainer::init_params() {
     int64_t n = 1;
     for (int64_t d : slot.shape) n *= d;
     std::vector<float> host(static_cast<size_t>(n));
-    for (auto& x : host)
-      x = prm.init.kind == graph::ParamInit::uniform
-              ? static_cast<float>((2.0 * rng.uniform() - 1.0) * prm.init.a)
-              : static_cast<float>(prm.init.a);
+    for (auto& x : host) {
+      if (prm.init.kind == graph::ParamInit::uniform) {
+        x = static_cast<float>((2.0 * rng.uniform() - 1.0) * prm.init.a);
+      } else if (prm.init.kind == graph::ParamInit::normal) {  // Box-Muller
+        const double u1 = 1.0 - rng.uniform(), u2 = rng.uniform();
+        x = static_cast<float>(prm.init.a * std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2));
+      } else {
+        x = static_cast<float>(prm.init.a);
+      }
+    }
     PLINTH_TRY(
         backend->upload(store->buffer(exec::Store::params), slot.offset, host.data(), host.size() * 4));
   }
@@ -226,9 +233,10 @@ Status Trainer::optimizer_step(int64_t step, double lr) {
 Status Trainer::check_labels(const data::Batch& b) const {
   const auto& f = train_src->fields()[tgt_field];
   if (p.loss.type != "cross_entropy" || f.dtype != PLINTH_DTYPE_I32) return {};
-  const int64_t classes = store->slot(param_names.back()).shape[0];
+  const int64_t classes = num_outputs;
   const auto* lab = reinterpret_cast<const int32_t*>(b.fields[tgt_field].data());
-  for (int64_t i = 0; i < b.rows; ++i)
+  const int64_t n = b.rows * static_cast<int64_t>(f.sample_bytes / sizeof(int32_t));
+  for (int64_t i = 0; i < n; ++i)
     if (lab[i] < 0 || lab[i] >= classes)
       return error(errc::bad_data, "label " + std::to_string(lab[i]) + " in batch " +
                                        std::to_string(b.index) + " is out of range for the model's " +
@@ -248,7 +256,7 @@ Result<std::pair<double, double>> Trainer::evaluate() {
   const float zero = 0.f;
   PLINTH_TRY(
       backend->upload(store->buffer(exec::Store::stats), store->slot("eval.loss.sum").offset, &zero, 4));
-  int64_t rows = 0, correct = 0;
+  int64_t rows = 0, correct = 0, predictions = 0;
   std::vector<int32_t> pred;
   const bool classify = p.loss.type == "cross_entropy";
   while (const data::Batch* b = eval_loader->next()) {
@@ -257,13 +265,15 @@ Result<std::pair<double, double>> Trainer::evaluate() {
     if (!prog) return prog.status();
     PLINTH_TRY(upload(**prog, *b));
     PLINTH_TRY((*prog)->run());
+    const int64_t positions = (*prog)->graph().positions;
     if (classify) {
-      pred.resize(static_cast<size_t>(b->rows));
+      pred.resize(static_cast<size_t>(b->rows * positions));
       PLINTH_TRY((*prog)->download_argmax(pred.data()));
       const auto* lab = reinterpret_cast<const int32_t*>(b->fields[tgt_field].data());
-      for (int64_t i = 0; i < b->rows; ++i) correct += pred[i] == lab[i];
+      for (int64_t i = 0; i < b->rows * positions; ++i) correct += pred[i] == lab[i];
     }
     rows += b->rows;
+    predictions += b->rows * positions;
   }
   float sum = 0;
   PLINTH_TRY(
@@ -271,7 +281,7 @@ Result<std::pair<double, double>> Trainer::evaluate() {
   if (rows == 0) return std::pair<double, double>{-1, -1};
   return std::pair<double, double>{
       sum / static_cast<double>(rows),
-      classify ? static_cast<double>(correct) / static_cast<double>(rows) : -1.0};
+      classify ? static_cast<double>(correct) / static_cast<double>(predictions) : -1.0};
 }
 
 Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> registry,
@@ -430,7 +440,12 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
   t->log_grad_norm = t->can_launch(t->sqnorm_op);
   PLINTH_TRY(need_op(p.train.clip_grad_norm > 0, t->scale_op, "train.clip_grad_norm"));
   PLINTH_TRY(need_op(p.train.clip_grad_norm == 0, t->finite_op, "train.on_nonfinite"));
-  if (auto prog = t->program(B, true); !prog) return prog.status();
+  if (auto prog = t->program(B, true); !prog) {
+    return prog.status();
+  } else {
+    const auto& g = (*prog)->graph();
+    t->num_outputs = g.values[g.prediction].shape.back();
+  }
 
   // Loaders and schedule.
   auto loader_opts = [&](const config::DataSection& d, uint64_t stream) {
@@ -554,6 +569,13 @@ Result<TrainOutcome> run(Trainer& t) {
                        {"sha256", info.sha256}});
   }
   PLINTH_TRY(write_file_atomic(dir / "plugins.json", plugins.dump(2) + "\n"));
+  // What the model reads and predicts, so `plinth sample` can rebuild it without the data.
+  const nlohmann::ordered_json model_io = {
+      {"input", {{"dtype", exec::dtype_name(t.shape.input_dtype)}, {"shape", t.shape.input_shape}}},
+      {"target", {{"dtype", exec::dtype_name(t.shape.target_dtype)}, {"shape", t.shape.target_shape}}},
+      {"num_classes", t.shape.num_classes},
+      {"outputs", t.num_outputs}};
+  PLINTH_TRY(write_file_atomic(dir / "model.json", model_io.dump(2) + "\n"));
   const auto metrics = dir / "metrics.jsonl";
   if (t.opt.resume) PLINTH_TRY(truncate_metrics(metrics, resume_from ? resume_from->step : 0));
   // The run's log: everything the core and plugins log while it trains.

@@ -427,7 +427,7 @@ TEST(pipeline, layer_errors_name_the_layer_index_and_line) {
   EXPECT_EQ(
       parse_err(kMinimal + "[[model.layer]]\ntype = \"linear\"\nout = 3\np = 0.5\n"),
       "p.toml:9:1: model.layer[1].p: not a key of a 'linear' layer; expected one of 'type', 'name', 'out', "
-      "'bias'");
+      "'bias', 'tie'");
   EXPECT_EQ(
       parse_err(kMinimal + "[[model.layer]]\ntype = \"dropout\"\nq = 0.5\n"),
       "p.toml:8:1: model.layer[1].q: not a key of a 'dropout' layer; expected one of 'type', 'name', 'p'");

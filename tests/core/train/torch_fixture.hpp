@@ -69,7 +69,7 @@ inline void load_fixture_weights(exec::Store& store, const graph::Graph& g,
     ASSERT_TRUE(store.declare(v.name, exec::Store::params, PLINTH_DTYPE_F32, v.shape).ok());
     ASSERT_TRUE(store.declare(v.name + ".grad", exec::Store::grads, PLINTH_DTYPE_F32, v.shape).ok());
   }
-  ASSERT_TRUE(store.declare("loss.sum", exec::Store::stats, PLINTH_DTYPE_F32, {}).ok());
+  ASSERT_TRUE(store.declare(g.values[g.loss_sum].name, exec::Store::stats, PLINTH_DTYPE_F32, {}).ok());
   ASSERT_TRUE(store.allocate().ok());
   for (const auto& p : g.params) {
     const auto& v = g.values[p.value];
