@@ -62,6 +62,7 @@ class thread_pool {
 // ---------------------------------------------------------------------------
 
 struct matmul_cache;  // ops/matmul.cpp
+struct conv_cache;    // ops/conv.cpp
 
 }  // namespace plinth::cpu
 
@@ -85,6 +86,7 @@ struct plinth_backend_ctx {
   std::string name = "cpu";
   std::unique_ptr<plinth::cpu::thread_pool> pool;
   plinth::cpu::matmul_cache* matmul = nullptr;
+  plinth::cpu::conv_cache* conv = nullptr;
 };
 
 namespace plinth::cpu {
@@ -256,6 +258,8 @@ PLINTH_CPU_OP(squared_norm);
 PLINTH_CPU_OP(is_finite);
 PLINTH_CPU_OP(adamw_step);
 PLINTH_CPU_OP(sgd_step);
+PLINTH_CPU_OP(pool2d);
+PLINTH_CPU_OP(pool2d_backward);
 #undef PLINTH_CPU_OP
 
 // Matmul needs the instance (its primitive cache) to validate exactly.
@@ -267,6 +271,13 @@ matmul_cache* matmul_cache_create();
 // has_fp16. Probed once per dtype.
 int matmul_native(plinth_dtype dtype);
 void matmul_cache_destroy(matmul_cache* m);
+// Convolution runs on oneDNN primitives cached per instance (ops/conv.cpp).
+bool validate_conv2d(plinth_backend_ctx* ctx, const plinth_op& op, check& c);
+plinth_status run_conv2d(plinth_backend_ctx* ctx, const plinth_op& op);
+bool validate_conv2d_backward(plinth_backend_ctx* ctx, const plinth_op& op, check& c);
+plinth_status run_conv2d_backward(plinth_backend_ctx* ctx, const plinth_op& op);
+conv_cache* conv_cache_create();
+void conv_cache_destroy(conv_cache* m);
 
 // Philox-4x32-10 (Salmon et al., SC'11): one block of 4 words.
 struct philox_out {

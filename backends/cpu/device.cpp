@@ -121,6 +121,7 @@ plinth_status create(const plinth_host* host, const plinth_config* cfg, int32_t 
     ctx->name = name;
     ctx->pool = std::make_unique<thread_pool>(ctx->threads);
     ctx->matmul = matmul_cache_create();
+    ctx->conv = conv_cache_create();
     sdk::log(host, PLINTH_LOG_DEBUG, k_plugin_name,
              "cpu backend: " + std::to_string(ctx->threads) + " threads, kernels " + kernels().isa +
                  ", oneDNN with OpenMP (" + std::to_string(omp_get_max_threads()) +
@@ -133,6 +134,7 @@ plinth_status create(const plinth_host* host, const plinth_config* cfg, int32_t 
 void destroy(plinth_backend_ctx* ctx) {
   if (!ctx) return;
   matmul_cache_destroy(ctx->matmul);
+  conv_cache_destroy(ctx->conv);
   delete ctx;
 }
 

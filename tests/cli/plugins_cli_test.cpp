@@ -38,7 +38,7 @@ TEST(cli, version_names_the_abi) {
   CliRun r = plinth("--version");
   EXPECT_EQ(r.rc, 0);
   EXPECT_EQ(r.out.rfind("plinth ", 0), 0u) << r.out;
-  EXPECT_TRUE(has(r.out, "(ABI 1.0)")) << r.out;
+  EXPECT_TRUE(has(r.out, "(ABI 1.1)")) << r.out;
 }
 
 TEST(cli, help_works_on_every_command) {
@@ -107,7 +107,7 @@ TEST(cli, doctor_explains_every_broken_fixture_and_exits_1) {
                            "FAILED    fx-no-entry",
                            "PLINTH_EXPORT",
                            "FAILED    fx-abi2",
-                           "built for ABI 2.0, this core provides ABI 1.0",
+                           "built for ABI 2.0, this core provides ABI 1.1",
                            "rebuild against Plinth SDK 1",
                            "FAILED    fx-small-table",
                            "FAILED    fx-null-fn",

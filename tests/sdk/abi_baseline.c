@@ -1,5 +1,5 @@
 /*
- * abi_baseline.c — the ABI 1.0 layout, checked in: size, alignment and the
+ * abi_baseline.c — the ABI 1.1 layout, checked in: size, alignment and the
  * offset of every field of every SDK struct, and the value of every enum
  * constant, for x86-64 / aarch64 LP64 (the platforms Plinth ships for).
  * An accidental change to a header fails to compile here. An intended
@@ -289,6 +289,31 @@ _Static_assert(offsetof(plinth_data_v1, save_position) == 56, "plinth_data_v1.sa
 _Static_assert(offsetof(plinth_data_v1, restore_position) == 64, "plinth_data_v1.restore_position");
 _Static_assert(offsetof(plinth_data_v1, metadata) == 72, "plinth_data_v1.metadata (ABI 1.1)");
 
+/* --- backend.h, ABI 1.1 --- */
+_Static_assert(sizeof(plinth_conv2d_params) == 40, "sizeof plinth_conv2d_params");
+_Static_assert(_Alignof(plinth_conv2d_params) == 8, "alignof plinth_conv2d_params");
+_Static_assert(offsetof(plinth_conv2d_params, struct_size) == 0, "plinth_conv2d_params.struct_size");
+_Static_assert(offsetof(plinth_conv2d_params, stride_h) == 8, "plinth_conv2d_params.stride_h");
+_Static_assert(offsetof(plinth_conv2d_params, stride_w) == 12, "plinth_conv2d_params.stride_w");
+_Static_assert(offsetof(plinth_conv2d_params, pad_h) == 16, "plinth_conv2d_params.pad_h");
+_Static_assert(offsetof(plinth_conv2d_params, pad_w) == 20, "plinth_conv2d_params.pad_w");
+_Static_assert(offsetof(plinth_conv2d_params, dilation_h) == 24, "plinth_conv2d_params.dilation_h");
+_Static_assert(offsetof(plinth_conv2d_params, dilation_w) == 28, "plinth_conv2d_params.dilation_w");
+_Static_assert(offsetof(plinth_conv2d_params, beta) == 32, "plinth_conv2d_params.beta");
+
+_Static_assert(sizeof(plinth_pool2d_params) == 40, "sizeof plinth_pool2d_params");
+_Static_assert(_Alignof(plinth_pool2d_params) == 8, "alignof plinth_pool2d_params");
+_Static_assert(offsetof(plinth_pool2d_params, struct_size) == 0, "plinth_pool2d_params.struct_size");
+_Static_assert(offsetof(plinth_pool2d_params, fn) == 8, "plinth_pool2d_params.fn");
+_Static_assert(offsetof(plinth_pool2d_params, kernel_h) == 12, "plinth_pool2d_params.kernel_h");
+_Static_assert(offsetof(plinth_pool2d_params, kernel_w) == 16, "plinth_pool2d_params.kernel_w");
+_Static_assert(offsetof(plinth_pool2d_params, stride_h) == 20, "plinth_pool2d_params.stride_h");
+_Static_assert(offsetof(plinth_pool2d_params, stride_w) == 24, "plinth_pool2d_params.stride_w");
+_Static_assert(offsetof(plinth_pool2d_params, pad_h) == 28, "plinth_pool2d_params.pad_h");
+_Static_assert(offsetof(plinth_pool2d_params, pad_w) == 32, "plinth_pool2d_params.pad_w");
+_Static_assert(offsetof(plinth_pool2d_params, count_include_pad) == 36,
+               "plinth_pool2d_params.count_include_pad");
+
 /* --- enums (values are fixed forever) --- */
 _Static_assert(PLINTH_OK == 0, "PLINTH_OK");
 _Static_assert(PLINTH_ERR_INVALID_ARGUMENT == 1, "PLINTH_ERR_INVALID_ARGUMENT");
@@ -348,6 +373,13 @@ _Static_assert(PLINTH_OP_ARGMAX == 22, "PLINTH_OP_ARGMAX");
 _Static_assert(PLINTH_OP_ADAMW_STEP == 23, "PLINTH_OP_ADAMW_STEP");
 _Static_assert(PLINTH_OP_SGD_STEP == 24, "PLINTH_OP_SGD_STEP");
 _Static_assert(PLINTH_OP_COUNT_V1 == 25, "PLINTH_OP_COUNT_V1");
+_Static_assert(PLINTH_OP_CONV2D == 25, "PLINTH_OP_CONV2D");
+_Static_assert(PLINTH_OP_CONV2D_BACKWARD == 26, "PLINTH_OP_CONV2D_BACKWARD");
+_Static_assert(PLINTH_OP_POOL2D == 27, "PLINTH_OP_POOL2D");
+_Static_assert(PLINTH_OP_POOL2D_BACKWARD == 28, "PLINTH_OP_POOL2D_BACKWARD");
+_Static_assert(PLINTH_OP_COUNT_V1_1 == 29, "PLINTH_OP_COUNT_V1_1");
+_Static_assert(PLINTH_POOL_MAX == 0, "PLINTH_POOL_MAX");
+_Static_assert(PLINTH_POOL_AVG == 1, "PLINTH_POOL_AVG");
 _Static_assert(PLINTH_UNARY_IDENTITY == 0, "PLINTH_UNARY_IDENTITY");
 _Static_assert(PLINTH_UNARY_RELU == 1, "PLINTH_UNARY_RELU");
 _Static_assert(PLINTH_UNARY_GELU_TANH == 2, "PLINTH_UNARY_GELU_TANH");

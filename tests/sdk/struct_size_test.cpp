@@ -1,7 +1,7 @@
 // struct_size_test.cpp — every PLINTH_*_STRUCT_SIZE macro against its struct:
 // it must reach the struct's end (only trailing padding may follow), so a
 // field appended without moving the macro to it fails to compile; and its
-// ABI 1.0 value is pinned. (A field small enough to fit in trailing padding
+// ABI 1.x value is pinned. (A field small enough to fit in trailing padding
 // is caught by abi_baseline.c only once its offset is added there.)
 #include <gtest/gtest.h>
 
@@ -55,6 +55,10 @@ static_assert(reaches_end<plinth_adamw_params>(PLINTH_ADAMW_PARAMS_STRUCT_SIZE),
               "PLINTH_ADAMW_PARAMS_STRUCT_SIZE does not reach the end of plinth_adamw_params");
 static_assert(reaches_end<plinth_sgd_params>(PLINTH_SGD_PARAMS_STRUCT_SIZE),
               "PLINTH_SGD_PARAMS_STRUCT_SIZE does not reach the end of plinth_sgd_params");
+static_assert(reaches_end<plinth_conv2d_params>(PLINTH_CONV2D_PARAMS_STRUCT_SIZE),
+              "PLINTH_CONV2D_PARAMS_STRUCT_SIZE does not reach the end of plinth_conv2d_params");
+static_assert(reaches_end<plinth_pool2d_params>(PLINTH_POOL2D_PARAMS_STRUCT_SIZE),
+              "PLINTH_POOL2D_PARAMS_STRUCT_SIZE does not reach the end of plinth_pool2d_params");
 static_assert(reaches_end<plinth_op>(PLINTH_OP_STRUCT_SIZE),
               "PLINTH_OP_STRUCT_SIZE does not reach the end of plinth_op");
 static_assert(reaches_end<plinth_backend_v1>(PLINTH_BACKEND_V1_STRUCT_SIZE),
@@ -101,6 +105,8 @@ const Pinned kPinned[] = {
     {"PLINTH_DROPOUT_PARAMS_STRUCT_SIZE", PLINTH_DROPOUT_PARAMS_STRUCT_SIZE, 32},
     {"PLINTH_ADAMW_PARAMS_STRUCT_SIZE", PLINTH_ADAMW_PARAMS_STRUCT_SIZE, 40},
     {"PLINTH_SGD_PARAMS_STRUCT_SIZE", PLINTH_SGD_PARAMS_STRUCT_SIZE, 40},
+    {"PLINTH_CONV2D_PARAMS_STRUCT_SIZE", PLINTH_CONV2D_PARAMS_STRUCT_SIZE, 36},  // 1.1
+    {"PLINTH_POOL2D_PARAMS_STRUCT_SIZE", PLINTH_POOL2D_PARAMS_STRUCT_SIZE, 40},  // 1.1
     {"PLINTH_OP_STRUCT_SIZE", PLINTH_OP_STRUCT_SIZE, 48},
     {"PLINTH_BACKEND_V1_STRUCT_SIZE", PLINTH_BACKEND_V1_STRUCT_SIZE, 176},
     {"PLINTH_BACKEND_V1_MIN_STRUCT_SIZE", PLINTH_BACKEND_V1_MIN_STRUCT_SIZE, 168},
@@ -116,7 +122,7 @@ const Pinned kPinned[] = {
     {"PLINTH_DATA_V1_MIN_STRUCT_SIZE", PLINTH_DATA_V1_MIN_STRUCT_SIZE, 48},
 };
 
-TEST(sdk_abi, struct_size_macros_keep_their_abi_1_0_values) {
+TEST(sdk_abi, struct_size_macros_keep_their_pinned_values) {
   for (const auto& p : kPinned) EXPECT_EQ(p.value, p.baseline) << p.name;
 }
 
@@ -139,9 +145,9 @@ TEST(sdk_abi, data_table_of_abi_1_0_ends_where_metadata_begins) {
   EXPECT_GE(t.struct_size, PLINTH_DATA_V1_MIN_STRUCT_SIZE);  // and it still loads
 }
 
-TEST(sdk_abi, version_is_1_0) {
+TEST(sdk_abi, version_is_1_1) {
   EXPECT_EQ(PLINTH_ABI_MAJOR, 1);
-  EXPECT_EQ(PLINTH_ABI_MINOR, 0);
+  EXPECT_EQ(PLINTH_ABI_MINOR, 1);
 }
 
 }  // namespace

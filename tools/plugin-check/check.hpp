@@ -25,7 +25,7 @@ struct CaseResult {
   std::string detail;    // why it failed, or the plugin's message
 };
 
-const char* op_kind_name(int kind);  // "FILL" .. "SGD_STEP", "?" when unknown
+const char* op_kind_name(int kind);  // "FILL" .. "POOL2D_BACKWARD", "?" when unknown
 size_t dtype_bytes(plinth_dtype d);
 // Element i of `bytes` (of dtype d) as a double, and the reverse.
 double load_value(const std::vector<uint8_t>& bytes, plinth_dtype d, size_t i);

@@ -301,6 +301,43 @@ std::vector<OpCase> build_cases() {
       bytes_of(plinth_sgd_params{0, 0.05f, 0.9f, 0.0f, 0.0f, 1, 1}, PLINTH_SGD_PARAMS_STRUCT_SIZE));
   add(PLINTH_OP_SGD_STEP, "[17] plain (no momentum)", {t({17}), t({17})}, {0, 1}, {0},
       bytes_of(plinth_sgd_params{0, 0.1f, 0.0f, 0.0f, 0.0f, 0, 1}, PLINTH_SGD_PARAMS_STRUCT_SIZE));
+  // CONV2D and backward (ABI 1.1); dx of the backward skipped by a 0-element out[0]
+  auto conv_p = [](int32_t s, int32_t pad, int32_t d, float beta = 0) {
+    return bytes_of(plinth_conv2d_params{0, s, s, pad, pad, d, d, beta}, PLINTH_CONV2D_PARAMS_STRUCT_SIZE);
+  };
+  add(PLINTH_OP_CONV2D, "x [2,3,9,9] w [5,3,3,3] bias",
+      {t({2, 3, 9, 9}), t({5, 3, 3, 3}), t({5}), t({2, 5, 7, 7})}, {0, 1, 2}, {3}, conv_p(1, 0, 1));
+  add(PLINTH_OP_CONV2D, "x [2,1,8,8] w [4,1,5,5] pad 2", {t({2, 1, 8, 8}), t({4, 1, 5, 5}), t({2, 4, 8, 8})},
+      {0, 1}, {2}, conv_p(1, 2, 1));
+  add(PLINTH_OP_CONV2D, "x [1,2,11,11] w [3,2,3,3] stride 2 dilation 2",
+      {t({1, 2, 11, 11}), t({3, 2, 3, 3}), t({3}), t({1, 3, 5, 5})}, {0, 1, 2}, {3}, conv_p(2, 1, 2));
+  add(PLINTH_OP_CONV2D_BACKWARD, "dx dweight dbias [2,3,9,9] pad 1",
+      {t({2, 5, 9, 9}), t({2, 3, 9, 9}), t({5, 3, 3, 3}), t({2, 3, 9, 9}), t({5, 3, 3, 3}), t({5})},
+      {0, 1, 2}, {3, 4, 5}, conv_p(1, 1, 1));
+  add(PLINTH_OP_CONV2D_BACKWARD, "dweight dbias beta=1, no dx, stride 2",
+      {t({2, 4, 4, 4}), t({2, 1, 8, 8}), t({4, 1, 3, 3}), t({0}), t({4, 1, 3, 3}), t({4})}, {0, 1, 2},
+      {3, 4, 5}, conv_p(2, 1, 1, 1.0f));
+  add(PLINTH_OP_CONV2D_BACKWARD, "dx only dilation 2",
+      {t({1, 3, 4, 4}), t({1, 2, 8, 8}), t({3, 2, 3, 3}), t({1, 2, 8, 8})}, {0, 1, 2}, {3}, conv_p(1, 0, 2));
+
+  // POOL2D and backward (ABI 1.1); the max backward's argmax from the reference's forward
+  auto pool_p = [](plinth_pool_fn fn, int32_t k, int32_t s, int32_t pad, int32_t inc = 1) {
+    return bytes_of(plinth_pool2d_params{0, fn, k, k, s, s, pad, pad, inc}, PLINTH_POOL2D_PARAMS_STRUCT_SIZE);
+  };
+  add(PLINTH_OP_POOL2D, "MAX 2x2/2 [2,3,8,8] with argmax",
+      {t({2, 3, 8, 8}), t({2, 3, 4, 4}), ti({2, 3, 4, 4}, 1)}, {0}, {1, 2}, pool_p(PLINTH_POOL_MAX, 2, 2, 0));
+  add(PLINTH_OP_POOL2D, "MAX 3x3/2 pad 1 [1,2,9,7]", {t({1, 2, 9, 7}), t({1, 2, 5, 4})}, {0}, {1},
+      pool_p(PLINTH_POOL_MAX, 3, 2, 1));
+  add(PLINTH_OP_POOL2D, "AVG 3x3/2 pad 1 [1,2,9,7]", {t({1, 2, 9, 7}), t({1, 2, 5, 4})}, {0}, {1},
+      pool_p(PLINTH_POOL_AVG, 3, 2, 1));
+  add(PLINTH_OP_POOL2D, "AVG 3x3/2 pad 1 in-bounds count", {t({1, 2, 9, 7}), t({1, 2, 5, 4})}, {0}, {1},
+      pool_p(PLINTH_POOL_AVG, 3, 2, 1, 0));
+  add(PLINTH_OP_POOL2D_BACKWARD, "MAX 3x3/2 pad 1 [1,2,9,7]",
+      {t({1, 2, 5, 4}), ti({1, 2, 5, 4}, 1), t({1, 2, 9, 7}), t({1, 2, 9, 7}), t({1, 2, 5, 4})}, {0, 1}, {2},
+      pool_p(PLINTH_POOL_MAX, 3, 2, 1))
+      ->pre = PreOp{PLINTH_OP_POOL2D, {3}, {4, 1}, pool_p(PLINTH_POOL_MAX, 3, 2, 1)};
+  add(PLINTH_OP_POOL2D_BACKWARD, "AVG 2x2/2 [2,3,8,8]", {t({2, 3, 4, 4}), t({2, 3, 8, 8})}, {0}, {1},
+      pool_p(PLINTH_POOL_AVG, 2, 2, 0));
   (void)F32;
   return c;
 }

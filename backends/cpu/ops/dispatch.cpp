@@ -31,20 +31,37 @@ const char* dtype_name(plinth_dtype d) {
 }
 
 const char* op_name(int32_t k) {
-  static const char* names[] = {"FILL",          "CAST",
-                                "UNARY",         "UNARY_BACKWARD",
-                                "BINARY",        "AXPBY",
-                                "MATMUL",        "REDUCE",
-                                "SOFTMAX",       "SOFTMAX_BACKWARD",
-                                "CROSS_ENTROPY", "CROSS_ENTROPY_BACKWARD",
-                                "LAYERNORM",     "LAYERNORM_BACKWARD",
-                                "EMBEDDING",     "EMBEDDING_BACKWARD",
-                                "ATTENTION",     "ATTENTION_BACKWARD",
-                                "DROPOUT",       "DROPOUT_BACKWARD",
-                                "SQUARED_NORM",  "IS_FINITE",
-                                "ARGMAX",        "ADAMW_STEP",
-                                "SGD_STEP"};
-  return unsigned(k) < PLINTH_OP_COUNT_V1 ? names[k] : "UNKNOWN_OP";
+  static const char* names[] = {"FILL",
+                                "CAST",
+                                "UNARY",
+                                "UNARY_BACKWARD",
+                                "BINARY",
+                                "AXPBY",
+                                "MATMUL",
+                                "REDUCE",
+                                "SOFTMAX",
+                                "SOFTMAX_BACKWARD",
+                                "CROSS_ENTROPY",
+                                "CROSS_ENTROPY_BACKWARD",
+                                "LAYERNORM",
+                                "LAYERNORM_BACKWARD",
+                                "EMBEDDING",
+                                "EMBEDDING_BACKWARD",
+                                "ATTENTION",
+                                "ATTENTION_BACKWARD",
+                                "DROPOUT",
+                                "DROPOUT_BACKWARD",
+                                "SQUARED_NORM",
+                                "IS_FINITE",
+                                "ARGMAX",
+                                "ADAMW_STEP",
+                                "SGD_STEP",
+                                "CONV2D",
+                                "CONV2D_BACKWARD",
+                                "POOL2D",
+                                "POOL2D_BACKWARD"};
+  static_assert(sizeof names / sizeof names[0] == PLINTH_OP_COUNT_V1_1);
+  return unsigned(k) < PLINTH_OP_COUNT_V1_1 ? names[k] : "UNKNOWN_OP";
 }
 
 std::string shape_str(const plinth_tensor& t) {
@@ -187,6 +204,14 @@ bool validate_op(plinth_backend_ctx* ctx, const plinth_op& op, check& c) {
       return validate_adamw_step(op, c);
     case PLINTH_OP_SGD_STEP:
       return validate_sgd_step(op, c);
+    case PLINTH_OP_CONV2D:
+      return validate_conv2d(ctx, op, c);
+    case PLINTH_OP_CONV2D_BACKWARD:
+      return validate_conv2d_backward(ctx, op, c);
+    case PLINTH_OP_POOL2D:
+      return validate_pool2d(op, c);
+    case PLINTH_OP_POOL2D_BACKWARD:
+      return validate_pool2d_backward(op, c);
     default:
       return c.unsupported("unknown op kind " + std::to_string(raw_enum(op.kind)));
   }
@@ -244,6 +269,14 @@ plinth_status run_op(plinth_backend_ctx* ctx, const plinth_op& op) {
       return run_adamw_step(ctx, op);
     case PLINTH_OP_SGD_STEP:
       return run_sgd_step(ctx, op);
+    case PLINTH_OP_CONV2D:
+      return run_conv2d(ctx, op);
+    case PLINTH_OP_CONV2D_BACKWARD:
+      return run_conv2d_backward(ctx, op);
+    case PLINTH_OP_POOL2D:
+      return run_pool2d(ctx, op);
+    case PLINTH_OP_POOL2D_BACKWARD:
+      return run_pool2d_backward(ctx, op);
     default:
       return PLINTH_ERR_UNSUPPORTED;
   }

@@ -35,10 +35,10 @@ constexpr std::string_view kRunKeys[] = {"name", "seed", "out_dir"};
 constexpr std::string_view kBackendCore[] = {"name", "device", "threads", "allow_fallback"};
 constexpr std::string_view kDataCore[] = {"source",   "shuffle",     "drop_last",   "workers",
                                           "prefetch", "input_field", "target_field"};
-constexpr std::string_view kLayerTypes[] = {"linear",    "relu",      "gelu",      "tanh",
-                                            "sigmoid",   "dropout",   "layernorm", "flatten",
-                                            "embedding", "position_embedding",    "attention",
-                                            "block"};
+constexpr std::string_view kLayerTypes[] = {
+    "linear",    "relu",      "gelu",    "tanh",      "sigmoid",
+    "dropout",   "layernorm", "flatten", "embedding", "position_embedding",
+    "attention", "block",     "conv2d",  "maxpool",   "avgpool"};
 constexpr std::string_view kModelKeys[] = {"layer", "block", "init"};
 constexpr std::string_view kBlockKeys[] = {"name", "residual", "layers"};
 constexpr std::string_view kInits[] = {"torch", "gpt2"};
@@ -85,7 +85,11 @@ std::span<const std::string_view> layer_keys(std::string_view type) {
   static constexpr std::string_view position[] = {"type", "name", "max_len"};
   static constexpr std::string_view attention[] = {"type", "name", "heads", "causal", "bias"};
   static constexpr std::string_view block[] = {"type", "name", "use", "repeat"};
+  static constexpr std::string_view conv2d[] = {"type", "name", "out", "kernel", "stride", "padding", "bias"};
+  static constexpr std::string_view pool[] = {"type", "name", "kernel", "stride", "padding"};
   static constexpr std::string_view plain[] = {"type", "name"};
+  if (type == "conv2d") return conv2d;
+  if (type == "maxpool" || type == "avgpool") return pool;
   if (type == "linear") return linear;
   if (type == "dropout") return dropout;
   if (type == "layernorm") return layernorm;
@@ -300,6 +304,34 @@ Status read_data(const Reader& r, const toml::table& t, std::string_view path, D
   return {};
 }
 
+// conv2d (out, kernel, stride = 1, padding = 0, bias), maxpool / avgpool
+// (kernel, stride = kernel, padding = 0 .. kernel / 2).
+Status read_image_layer(const Reader& r, const toml::table& t, const std::string& path, LayerSpec& l) {
+  const bool conv = l.type == "conv2d";
+  if (conv) {
+    if (!t.contains("out"))
+      return r.fail(t.source(), path + ".out", "missing required key (output channels)");
+    PLINTH_TRY(r.get(t, path, "out", l.out));
+    PLINTH_TRY(r.require(l.out > 0, t, path, "out", "out must be > 0, got " + num(l.out)));
+    PLINTH_TRY(r.get(t, path, "bias", l.bias));
+  }
+  if (!t.contains("kernel"))
+    return r.fail(t.source(), path + ".kernel", "missing required key (kernel size)");
+  PLINTH_TRY(r.get(t, path, "kernel", l.kernel));
+  PLINTH_TRY(r.require(l.kernel > 0 && l.kernel <= 1 << 20, t, path, "kernel",
+                       "kernel must be in 1..1048576, got " + num(l.kernel)));
+  l.stride = conv ? 1 : l.kernel;
+  PLINTH_TRY(r.get(t, path, "stride", l.stride));
+  PLINTH_TRY(r.require(l.stride > 0 && l.stride <= 1 << 20, t, path, "stride",
+                       "stride must be in 1..1048576, got " + num(l.stride)));
+  PLINTH_TRY(r.get(t, path, "padding", l.padding));
+  const int64_t max_pad = conv ? int64_t{1} << 20 : l.kernel / 2;
+  PLINTH_TRY(r.require(l.padding >= 0 && l.padding <= max_pad, t, path, "padding",
+                       "padding must be in 0.." + num(max_pad) + (conv ? "" : " (half the kernel)") +
+                           ", got " + num(l.padding)));
+  return {};
+}
+
 Status read_layer(const Reader& r, const toml::table& t, const std::string& path, std::size_t index,
                   LayerSpec& l) {
   l.where = t.source();
@@ -345,6 +377,8 @@ Status read_layer(const Reader& r, const toml::table& t, const std::string& path
     PLINTH_TRY(r.get(t, path, "repeat", l.repeat));
     PLINTH_TRY(r.require(l.repeat > 0, t, path, "repeat", "repeat must be > 0, got " + num(l.repeat)));
     if (l.name.empty()) l.name = l.use;
+  } else if (l.type == "conv2d" || l.type == "maxpool" || l.type == "avgpool") {
+    PLINTH_TRY(read_image_layer(r, t, path, l));
   }
   return {};
 }
@@ -748,6 +782,12 @@ void write_layer(const LayerSpec& l, Emit emit) {
   } else if (l.type == "block") {
     emit("use", l.use, false);
     emit("repeat", l.repeat, false);
+  } else if (l.type == "conv2d" || l.type == "maxpool" || l.type == "avgpool") {
+    if (l.type == "conv2d") emit("out", l.out, false);
+    emit("kernel", l.kernel, false);
+    emit("stride", l.stride, false);
+    emit("padding", l.padding, false);
+    if (l.type == "conv2d") emit("bias", l.bias, false);
   }
 }
 

@@ -58,6 +58,9 @@ struct LayerSpec {   // one [[model.layer]], or one entry of a block's `layers`
   std::string tie;       // linear: use this embedding layer's table as the weight
   std::string use;       // block: the [[model.block]] it instantiates
   int64_t repeat = 1;    // block: copies, named <name>.0, <name>.1, ...
+  int64_t kernel = 0;    // conv2d, maxpool, avgpool: square kernel size
+  int64_t stride = 0;    // conv2d (default 1), pools (default kernel)
+  int64_t padding = 0;   // conv2d, pools: added on each side
   toml::source_region where;  // for errors naming the layer's line
 };
 

@@ -79,21 +79,37 @@ Status Backend::launch(const plinth_op& op, const char* what) {
 }
 
 const char* op_name(plinth_op_kind kind) {
-  static const char* const names[] = {"fill",          "cast",
-                                      "unary",         "unary_backward",
-                                      "binary",        "axpby",
-                                      "matmul",        "reduce",
-                                      "softmax",       "softmax_backward",
-                                      "cross_entropy", "cross_entropy_backward",
-                                      "layernorm",     "layernorm_backward",
-                                      "embedding",     "embedding_backward",
-                                      "attention",     "attention_backward",
-                                      "dropout",       "dropout_backward",
-                                      "squared_norm",  "is_finite",
-                                      "argmax",        "adamw_step",
-                                      "sgd_step"};
-  static_assert(sizeof names / sizeof names[0] == PLINTH_OP_COUNT_V1);
-  return kind >= 0 && kind < PLINTH_OP_COUNT_V1 ? names[kind] : "unknown-op";
+  static const char* const names[] = {"fill",
+                                      "cast",
+                                      "unary",
+                                      "unary_backward",
+                                      "binary",
+                                      "axpby",
+                                      "matmul",
+                                      "reduce",
+                                      "softmax",
+                                      "softmax_backward",
+                                      "cross_entropy",
+                                      "cross_entropy_backward",
+                                      "layernorm",
+                                      "layernorm_backward",
+                                      "embedding",
+                                      "embedding_backward",
+                                      "attention",
+                                      "attention_backward",
+                                      "dropout",
+                                      "dropout_backward",
+                                      "squared_norm",
+                                      "is_finite",
+                                      "argmax",
+                                      "adamw_step",
+                                      "sgd_step",
+                                      "conv2d",
+                                      "conv2d_backward",
+                                      "pool2d",
+                                      "pool2d_backward"};
+  static_assert(sizeof names / sizeof names[0] == PLINTH_OP_COUNT_V1_1);
+  return kind >= 0 && kind < PLINTH_OP_COUNT_V1_1 ? names[kind] : "unknown-op";
 }
 
 const char* dtype_name(plinth_dtype dtype) {

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "exec/backend.hpp"
+#include "graph/conv_layers.hpp"
 
 namespace plinth::graph {
 namespace {
@@ -250,6 +251,8 @@ Status Builder::layer(const LayerSpec& l, const std::string& prefix, int& h) {
         h = add(x, h, name + (l.repeat > 1 ? "." + std::to_string(r) : "") + ".residual");
       }
     }
+  } else if (l.type == "conv2d" || l.type == "maxpool" || l.type == "avgpool") {
+    PLINTH_TRY(image_layer(g, l, name, opt.training, h, [&](const std::string& w) { return err(l, w); }));
   } else {
     return err(l, "unknown layer type");
   }
@@ -617,6 +620,40 @@ Status differentiate(Graph& g, bool accumulate) {
         if (tx.first >= 0) finish(tx, n.layer);
         break;
       }
+      case PLINTH_OP_CONV2D: {
+        // dx (skipped, as a 0-element tensor, when x needs no gradient),
+        // dweight and dbias in one launch; beta = 1 sums into accumulated ones.
+        const int x = n.inputs[0], w = n.inputs[1];
+        auto cp = std::get<plinth_conv2d_params>(n.params);
+        cp.beta = accumulates(w) ? 1.f : 0.f;
+        std::pair<int, int> tx{-1, -1}, tb{-1, -1};
+        int dx = -1;
+        if (root_needs(x)) {
+          tx = target_for(x);
+          dx = tx.first;
+        } else {
+          dx = g.add_value(n.layer + ".dx_skipped", PLINTH_DTYPE_F32, {0}, Role::activation);
+        }
+        auto tw = target_for(w);
+        std::vector<int> outs{dx, tw.first};
+        if (n.inputs.size() == 3) {
+          tb = target_for(n.inputs[2]);
+          outs.push_back(tb.first);
+        }
+        bw.push_back({PLINTH_OP_CONV2D_BACKWARD, {grad_of(n.outputs[0]), x, w}, outs, cp, n.layer});
+        for (auto t : {tx, tw, tb})
+          if (t.first >= 0) finish(t, n.layer);
+        break;
+      }
+      case PLINTH_OP_POOL2D:
+        if (root_needs(n.inputs[0])) {  // max: from the saved argmax (out[1])
+          auto t = target_for(n.inputs[0]);
+          std::vector<int> ins{grad_of(n.outputs[0])};
+          if (n.outputs.size() == 2) ins.push_back(n.outputs[1]);
+          bw.push_back({PLINTH_OP_POOL2D_BACKWARD, ins, {t.first}, n.params, n.layer});
+          finish(t, n.layer);
+        }
+        break;
       default:
         return error(errc::internal, std::string("autodiff: no derivative for op in layer ") + n.layer);
     }

@@ -47,7 +47,7 @@ struct Value {
 using Params = std::variant<std::monostate, plinth_fill_params, plinth_unary_params, plinth_binary_params,
                             plinth_axpby_params, plinth_matmul_params, plinth_reduce_params,
                             plinth_xent_params, plinth_layernorm_params, plinth_dropout_params,
-                            plinth_attention_params>;
+                            plinth_attention_params, plinth_conv2d_params, plinth_pool2d_params>;
 
 struct Node {
   plinth_op_kind kind;

@@ -147,7 +147,31 @@ typedef enum plinth_op_kind {
    * momentum == 0; set from the gradient when step == 1).
    *                                                  params: plinth_sgd_params */
   PLINTH_OP_SGD_STEP = 24,
-  PLINTH_OP_COUNT_V1 = 25 /* number of ops in ABI 1.0 */
+  PLINTH_OP_COUNT_V1 = 25, /* number of ops in ABI 1.0 */
+  /* --- ABI 1.1 --- */
+  /* 2-D convolution (cross-correlation, as torch's conv2d), NCHW, f32.
+   * in[0] x (N, C, H, W), in[1] weight (O, C, KH, KW), in[2] (optional) bias
+   * (O) -> out[0] y (N, O, OH, OW), written, with
+   * OH = (H + 2 pad_h - dilation_h (KH - 1) - 1) / stride_h + 1 (floor; OW alike).
+   *                                                  params: plinth_conv2d_params */
+  PLINTH_OP_CONV2D = 25,
+  /* in[0] dy (N, O, OH, OW), in[1] x, in[2] weight -> out[0] dx (written;
+   * an out[0] with 0 elements, buffer NULL allowed, skips it), out[1]
+   * (optional) dweight, out[2] (optional) dbias; num_outputs (1..3) chooses.
+   * dweight = beta * dweight + grad, dbias alike (beta 0: not read).
+   *                                                  params: plinth_conv2d_params */
+  PLINTH_OP_CONV2D_BACKWARD = 26,
+  /* Max or average pooling over (H, W), NCHW, f32. in[0] x (N, C, H, W) ->
+   * out[0] y (N, C, OH, OW), OH = (H + 2 pad_h - kernel_h) / stride_h + 1;
+   * max: out[1] (optional) argmax (N, C, OH, OW) i32, the index h * W + w of
+   * the first maximum inside its (N, C) plane (as torch's return_indices);
+   * padding never wins and a NaN does.              params: plinth_pool2d_params */
+  PLINTH_OP_POOL2D = 27,
+  /* out[0] dx (N, C, H, W), written, given in[0] dy (N, C, OH, OW); max also
+   * takes in[1] the forward's argmax (no recomputation), and dx[argmax] += dy.
+   *                                                  params: plinth_pool2d_params */
+  PLINTH_OP_POOL2D_BACKWARD = 28,
+  PLINTH_OP_COUNT_V1_1 = 29 /* number of ops in ABI 1.1 */
 } plinth_op_kind;
 
 typedef struct plinth_fill_params {
@@ -275,6 +299,31 @@ typedef struct plinth_sgd_params {
   int64_t step; /* 1-based; the first step initialises the momentum buffer */
 } plinth_sgd_params;
 #define PLINTH_SGD_PARAMS_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_sgd_params, step)
+
+/* ABI 1.1. dilation 1 is a dense kernel (torch's convention). */
+typedef struct plinth_conv2d_params {
+  size_t struct_size;
+  int32_t stride_h, stride_w;     /* >= 1 */
+  int32_t pad_h, pad_w;           /* zeros on each side, >= 0 */
+  int32_t dilation_h, dilation_w; /* >= 1 */
+  float beta; /* backward: dweight/dbias = beta * old + grad; 0 overwrites. forward: ignored */
+} plinth_conv2d_params;
+#define PLINTH_CONV2D_PARAMS_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_conv2d_params, beta)
+
+typedef enum plinth_pool_fn { PLINTH_POOL_MAX = 0, PLINTH_POOL_AVG = 1 } plinth_pool_fn;
+
+/* ABI 1.1. Padding is at most half the kernel (as torch requires), so every
+ * window holds an input element; output sizes round down. */
+typedef struct plinth_pool2d_params {
+  size_t struct_size;
+  plinth_pool_fn fn;
+  int32_t kernel_h, kernel_w; /* >= 1 */
+  int32_t stride_h, stride_w; /* >= 1 */
+  int32_t pad_h, pad_w;       /* 0 .. kernel / 2 */
+  int32_t count_include_pad;  /* avg: 1 divides by kernel_h * kernel_w (torch's
+                                 default), 0 by the in-bounds count */
+} plinth_pool2d_params;
+#define PLINTH_POOL2D_PARAMS_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_pool2d_params, count_include_pad)
 
 /* One op launch. Owned by the caller, valid during launch() only. */
 typedef struct plinth_op {

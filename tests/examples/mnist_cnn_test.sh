@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# mnist_cnn_test.sh PLINTH SOURCE_DIR MANIFESTS PIPELINE RUN_NAME MIN_ACCURACY —
+# train a CNN pipeline on the MNIST example's data and require at least
+# MIN_ACCURACY on the 2,000 held-out digits. Skips (77) when the data has not
+# been prepared (examples/mnist/prepare_data.sh).
+set -eu
+plinth=$1 src=$2 manifests=$3 pipeline=$4 run=$5 min=$6
+if [ ! -f "$src/examples/mnist/data/t10k-labels-idx1-ubyte.gz" ]; then
+  echo "SKIP: MNIST data not prepared; run examples/mnist/prepare_data.sh"; exit 77
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+start=$(date +%s.%N)
+"$plinth" --no-system-plugins --no-install-plugins --plugin-path "$manifests" \
+  train --no-progress --out-dir "$work" "$pipeline"
+end=$(date +%s.%N)
+summary="$work/$run/summary.json"
+cat "$summary"
+acc=$(sed -n 's/.*"eval_accuracy": *\([0-9.eE+-]*\).*/\1/p' "$summary")
+echo "wall: $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }') s, eval accuracy: $acc"
+awk -v a="$acc" -v m="$min" 'BEGIN { exit !(a >= m) }' || { echo "accuracy $acc < $min"; exit 1; }
