@@ -300,6 +300,9 @@ struct simd_kernels {
   void (*axpby)(int64_t n, float alpha, const float* x, float beta, const float* y, float* out);
   // out = alpha * x + beta (the affine part of UNARY), then relu when fn == RELU.
   void (*affine)(int64_t n, float alpha, float beta, const float* x, float* out, int relu);
+  // GELU (tanh approximation) and its derivative times dy, vectorised (exp by polynomial).
+  void (*gelu_tanh)(int64_t n, const float* x, float* out);
+  void (*gelu_tanh_backward)(int64_t n, const float* dy, const float* x, float* out);
   // Sum of x^2 in double over 8 fixed lanes, combined lane 0..7.
   double (*sum_squares)(int64_t n, const float* x);
   // 1 when every x is finite.

@@ -437,6 +437,10 @@ plinth_status run_unary(plinth_backend_ctx* ctx, const plinth_op& op) {
       kernels().affine(n, a, b, xs, od, fn == PLINTH_UNARY_RELU);
       return;
     }
+    if (fn == PLINTH_UNARY_GELU_TANH && a == 1.0f && b == 0.0f && st[0] == 1 && st[1] == 1) {
+      kernels().gelu_tanh(n, xs, od);
+      return;
+    }
     for (int64_t i = 0; i < n; ++i) od[i * st[0]] = unary_f(fn, a * xs[i * st[1]] + b);
   });
   return PLINTH_OK;
@@ -460,6 +464,10 @@ plinth_status run_unary_backward(plinth_backend_ctx* ctx, const plinth_op& op) {
     float* od = o + off[0];
     const float* g = dy + off[1];
     const float* xs = x + off[2];
+    if (fn == PLINTH_UNARY_GELU_TANH && a == 1.0f && b == 0.0f && st[0] == 1 && st[1] == 1 && st[2] == 1) {
+      kernels().gelu_tanh_backward(n, g, xs, od);
+      return;
+    }
     for (int64_t i = 0; i < n; ++i) od[i * st[0]] = g[i * st[1]] * unary_df(fn, a * xs[i * st[2]] + b) * a;
   });
   return PLINTH_OK;
