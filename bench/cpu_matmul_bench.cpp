@@ -22,6 +22,12 @@ namespace {
 
 plinth_status no_key(void*, const plinth_config*, const char*, void*) { return PLINTH_ERR_NOT_FOUND; }
 
+int64_t numel(const plinth_tensor& x) {
+  int64_t n = 1;
+  for (int i = 0; i < x.ndim; ++i) n *= x.shape[i];
+  return n;
+}
+
 struct bench_backend {
   const plinth_backend_v1* t;
   plinth_backend_ctx* ctx = nullptr;
@@ -43,7 +49,16 @@ struct bench_backend {
     t->create(&host, &cfg, 0, &ctx);
   }
   ~bench_backend() { t->destroy(ctx); }
-  plinth_tensor make(std::vector<int64_t> shape) {
+  // f32 filled with a pattern, or a bf16/f16 copy of that pattern (CAST).
+  plinth_tensor make(std::vector<int64_t> shape, plinth_dtype dtype = PLINTH_DTYPE_F32) {
+    if (dtype != PLINTH_DTYPE_F32) {
+      plinth_tensor f = make(shape), h = f;
+      h.dtype = dtype;
+      t->buffer_alloc(ctx, uint64_t(numel(f)) * 2, &h.buffer);
+      plinth_op cast{PLINTH_OP_STRUCT_SIZE, PLINTH_OP_CAST, 1, &f, 1, &h, nullptr};
+      t->launch(ctx, nullptr, &cast);
+      return h;
+    }
     plinth_tensor x{};
     x.struct_size = PLINTH_TENSOR_STRUCT_SIZE;
     x.dtype = PLINTH_DTYPE_F32;
@@ -96,6 +111,53 @@ BENCHMARK(BM_matmul)
     ->Args({784, 128, 512, 0, 0})
     ->Args({256, 128, 10, 0, 0})
     ->Args({1024, 1024, 1024, 0, 0})
+    ->UseRealTime();
+
+// The products of one training step of the 784-512-512-10 MLP at batch 128
+// as the graph issues them (y = x W^T, dx = dy W, dW = dy^T x), with f32,
+// bf16 or f16 inputs and f32 output. args: M, K, N, trans_a, trans_b, dtype.
+void BM_matmul_dtype(benchmark::State& st) {
+  const int64_t M = st.range(0), K = st.range(1), N = st.range(2);
+  const int ta = int(st.range(3)), tb = int(st.range(4));
+  const auto dt = static_cast<plinth_dtype>(st.range(5));
+  auto& b = backend();
+  plinth_tensor in[2] = {ta ? b.make({K, M}, dt) : b.make({M, K}, dt),
+                         tb ? b.make({N, K}, dt) : b.make({K, N}, dt)};
+  plinth_tensor out = b.make({M, N});
+  plinth_matmul_params p{PLINTH_MATMUL_PARAMS_STRUCT_SIZE, ta, tb, 1.0f, 0.0f};
+  plinth_op op{PLINTH_OP_STRUCT_SIZE, PLINTH_OP_MATMUL, 2, in, 1, &out, &p};
+  for (auto _ : st) b.t->launch(b.ctx, nullptr, &op);
+  st.counters["GFLOP/s"] = benchmark::Counter(
+      2.0 * double(M * N * K), benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+}
+void mlp_step_products(benchmark::internal::Benchmark* bm) {
+  bm->ArgNames({"M", "K", "N", "ta", "tb", "dtype"});
+  for (int64_t dt : {PLINTH_DTYPE_F32, PLINTH_DTYPE_BF16, PLINTH_DTYPE_F16})
+    for (auto [in, out] : {std::pair<int64_t, int64_t>{784, 512}, {512, 512}, {512, 10}}) {
+      bm->Args({128, in, out, 0, 1, dt});                 // y (128, out) = x (128, in) W^T
+      if (in != 784) bm->Args({128, out, in, 0, 0, dt});  // dx (128, in) = dy (128, out) W (out, in)
+      bm->Args({out, 128, in, 1, 0, dt});                 // dW (out, in) = dy^T x
+    }
+}
+BENCHMARK(BM_matmul_dtype)->Apply(mlp_step_products)->UseRealTime();
+
+// CAST f32 -> bf16 / f16 and back of the largest weight (512 x 784).
+// args: n, from dtype, to dtype.
+void BM_cast(benchmark::State& st) {
+  const int64_t n = st.range(0);
+  const auto from = static_cast<plinth_dtype>(st.range(1)), to = static_cast<plinth_dtype>(st.range(2));
+  auto& b = backend();
+  plinth_tensor in = b.make({n}, from), out = b.make({n}, to);
+  plinth_op op{PLINTH_OP_STRUCT_SIZE, PLINTH_OP_CAST, 1, &in, 1, &out, nullptr};
+  for (auto _ : st) b.t->launch(b.ctx, nullptr, &op);
+  st.counters["elem/s"] = benchmark::Counter(double(n), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_cast)
+    ->ArgNames({"n", "from", "to"})
+    ->Args({401408, PLINTH_DTYPE_F32, PLINTH_DTYPE_BF16})
+    ->Args({401408, PLINTH_DTYPE_F32, PLINTH_DTYPE_F16})
+    ->Args({401408, PLINTH_DTYPE_BF16, PLINTH_DTYPE_F32})
+    ->Args({401408, PLINTH_DTYPE_F16, PLINTH_DTYPE_F32})
     ->UseRealTime();
 
 void BM_launch_small_binary(benchmark::State& st) {

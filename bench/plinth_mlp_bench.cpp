@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Time Plinth MLP training steps"};
   int64_t batch = 128, inputs = 784, classes = 10, steps = 300, warmup = 30;
   int threads = 2;
-  std::string hidden = "512,256", manifests = PLINTH_MANIFEST_DIR;
+  std::string hidden = "512,256", manifests = PLINTH_MANIFEST_DIR, precision = "fp32";
   app.add_option("--batch", batch);
   app.add_option("--hidden", hidden, "comma-separated hidden sizes");
   app.add_option("--inputs", inputs);
@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", warmup);
   app.add_option("--threads", threads);
   app.add_option("--manifests", manifests, "plugin manifest folder");
+  app.add_option("--precision", precision, "[train] precision: fp32, bf16 or fp16");
   CLI11_PARSE(app, argc, argv);
 
   std::ostringstream toml;
@@ -37,7 +38,7 @@ int main(int argc, char** argv) {
       toml << "[[model.layer]]\ntype = \"linear\"\nout = " << h << "\n[[model.layer]]\ntype = \"relu\"\n";
   toml << "[[model.layer]]\ntype = \"linear\"\nout = " << classes << "\n"
        << "[optimizer]\nname = \"adamw\"\nlr = 1e-3\nweight_decay = 0.01\n"
-       << "[train]\nbatch_size = " << batch << "\nepochs = 1\n";
+       << "[train]\nbatch_size = " << batch << "\nepochs = 1\nprecision = \"" << precision << "\"\n";
   auto pipeline = plinth::config::parse_pipeline(toml.str(), "bench-mlp.toml");
   if (!pipeline) return std::fprintf(stderr, "%s\n", pipeline.status().message().c_str()), 2;
 
@@ -51,9 +52,9 @@ int main(int argc, char** argv) {
   auto t = plinth::train::time_steps(**trainer, warmup, steps);
   if (!t) return std::fprintf(stderr, "%s\n", t.status().message().c_str()), 1;
   std::printf(
-      "{\"peer\": \"plinth\", \"batch\": %lld, \"hidden\": \"%s\", \"ms_per_step\": %.4f, \"samples_per_s\": "
-      "%.1f}\n",
-      static_cast<long long>(batch), hidden.c_str(), t->seconds_per_step * 1e3,
-      static_cast<double>(batch) / t->seconds_per_step);
+      "{\"peer\": \"plinth\", \"batch\": %lld, \"hidden\": \"%s\", \"precision\": \"%s\", \"ms_per_step\": "
+      "%.4f, \"cpu_ms_per_step\": %.4f, \"samples_per_s\": %.1f}\n",
+      static_cast<long long>(batch), hidden.c_str(), precision.c_str(), t->seconds_per_step * 1e3,
+      t->cpu_seconds_per_step * 1e3, static_cast<double>(batch) / t->seconds_per_step);
   return 0;
 }

@@ -266,6 +266,10 @@ PLINTH_CPU_OP(pool2d_backward);
 bool validate_matmul(plinth_backend_ctx* ctx, const plinth_op& op, check& c);
 plinth_status run_matmul(plinth_backend_ctx* ctx, const plinth_op& op);
 matmul_cache* matmul_cache_create();
+// 1 when oneDNN has an optimised (not reference) matmul kernel on this CPU for
+// `dtype` inputs with f32 output: what device_properties reports as has_bf16 /
+// has_fp16. Probed once per dtype.
+int matmul_native(plinth_dtype dtype);
 void matmul_cache_destroy(matmul_cache* m);
 // Convolution runs on oneDNN primitives cached per instance (ops/conv.cpp).
 bool validate_conv2d(plinth_backend_ctx* ctx, const plinth_op& op, check& c);
@@ -303,6 +307,12 @@ struct simd_kernels {
   // AdamW on n elements (see ops/optim.cpp for the formula).
   void (*adamw)(int64_t n, float* p, const float* g, float* m, float* v, float decay, float b1, float b2,
                 float step_size, float bc2_sqrt_inv, float eps);
+  // Contiguous CAST f32 <-> bf16 / f16, bit for bit the scalar f32_to_bf16,
+  // bf16_to_f32, f32_to_f16 and f16_to_f32.
+  void (*to_bf16)(int64_t n, const float* x, uint16_t* out);
+  void (*from_bf16)(int64_t n, const uint16_t* x, float* out);
+  void (*to_f16)(int64_t n, const float* x, uint16_t* out);
+  void (*from_f16)(int64_t n, const uint16_t* x, float* out);
 };
 
 const simd_kernels& kernels();

@@ -74,9 +74,11 @@ plinth_status device_properties(int32_t index, plinth_device_properties* out) {
     p.total_memory = total_memory_bytes();
     p.compute_units = hardware_threads();
 #if defined(__x86_64__)
+    // Native: the CPU has the instructions and oneDNN a kernel that uses them
+    // (oneDNN 2.6 has bf16 matmul on AVX512-BF16/AMX, no f16 matmul on CPUs).
     __builtin_cpu_init();
-    p.has_bf16 = __builtin_cpu_supports("avx512bf16") ? 1 : 0;
-    p.has_fp16 = __builtin_cpu_supports("avx512fp16") ? 1 : 0;
+    p.has_bf16 = __builtin_cpu_supports("avx512bf16") && matmul_native(PLINTH_DTYPE_BF16) ? 1 : 0;
+    p.has_fp16 = __builtin_cpu_supports("avx512fp16") && matmul_native(PLINTH_DTYPE_F16) ? 1 : 0;
 #endif
     p.host_visible = 1;
     // Copy only the fields the caller's struct_size covers.

@@ -201,6 +201,7 @@ const plinth_data_v1 csv_table = {
     .next = nullptr,
     .save_position = nullptr,
     .restore_position = nullptr,
+    .metadata = source_metadata,
 };
 
 }  // namespace plinth::data

@@ -152,6 +152,7 @@ const plinth_data_v1 idx_table = {
     .next = nullptr,
     .save_position = nullptr,
     .restore_position = nullptr,
+    .metadata = source_metadata,
 };
 
 }  // namespace plinth::data

@@ -1,5 +1,6 @@
-// plugin.cpp — the plinth-data-std descriptor: three data-source components
-// (idx, csv, synthetic) and the one exported entry symbol. Nothing else.
+// plugin.cpp — the plinth-data-std descriptor: five data-source components
+// (idx, csv, synthetic, tokens, text) and the one exported entry symbol.
+// Nothing else.
 #include "source.hpp"
 
 namespace {
@@ -25,6 +26,18 @@ const plinth_component k_components[] = {
      .description = "seeded random features with learnable labels",
      .table = &synthetic_table,
      .config_keys = synthetic_keys},
+    {.struct_size = PLINTH_COMPONENT_STRUCT_SIZE,
+     .kind = PLINTH_KIND_DATA,
+     .name = "tokens",
+     .description = "language-model windows over uint16 token shards (llm.c or raw)",
+     .table = &tokens_table,
+     .config_keys = tokens_keys},
+    {.struct_size = PLINTH_COMPONENT_STRUCT_SIZE,
+     .kind = PLINTH_KIND_DATA,
+     .name = "text",
+     .description = "character-level language-model windows over a UTF-8 text file",
+     .table = &text_table,
+     .config_keys = text_keys},
 };
 
 const plinth_plugin k_plugin = {

@@ -1,6 +1,6 @@
-// source.cpp — info/field/read/close for every in-memory data source. read()
-// validates every index before it writes anything, then copies sample by
-// sample through the component's const copy_sample().
+// source.cpp — info/field/read/close/metadata for every data source of the
+// plugin. read() validates every index before it writes anything, then copies
+// sample by sample through the component's const copy_sample().
 #include "source.hpp"
 
 #include <cstring>
@@ -99,6 +99,25 @@ plinth_status source_read(plinth_data_source* src, const uint64_t* indices, size
       for (size_t i = 0; i < n; ++i) src->copy_sample(static_cast<int>(f), indices[i], base + i * bps);
     }
     return PLINTH_OK;
+  });
+}
+
+plinth_status source_metadata(const plinth_data_source* src, const char* key, char* buf, size_t cap,
+                              size_t* len) {
+  const plinth_host* h = src ? src->host : nullptr;
+  return sdk::guard(h, [&] {
+    if (!src || !key || !len || (cap > 0 && !buf))
+      return sdk::fail(h, PLINTH_ERR_INVALID_ARGUMENT, "data metadata: NULL argument");
+    for (const auto& [k, v] : src->metadata) {
+      if (k != key) continue;
+      *len = v.size();
+      if (cap > v.size()) {  // snprintf-like: all or nothing, NUL-terminated
+        std::memcpy(buf, v.data(), v.size());
+        buf[v.size()] = '\0';
+      }
+      return PLINTH_OK;
+    }
+    return PLINTH_ERR_NOT_FOUND;  // an absent key is an answer, not an error: no message
   });
 }
 

@@ -1,12 +1,13 @@
-// source.hpp — the in-memory random-access data source shared by the idx, csv
-// and synthetic components: a list of fields plus a const per-sample copy
-// routine, and the info/field/read/close entries of plinth_data_v1 built on
-// it. It holds no mutable state after open, so read() is thread-safe.
-// It does not parse any file format; see idx.cpp, csv.cpp, synthetic.cpp.
+// source.hpp — the random-access data source shared by every component of
+// plinth-data-std: a list of fields, a const per-sample copy routine and
+// named metadata, and the info/field/read/close/metadata entries of
+// plinth_data_v1 built on it. It holds no mutable state after open, so read()
+// is thread-safe. It parses no file format; see idx.cpp, csv.cpp, tokens.cpp…
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "plinth/data.h"
@@ -30,6 +31,7 @@ struct plinth_data_source {
   std::string component;  // "idx", "csv", "synthetic": used in messages
   uint64_t num_samples = 0;
   std::vector<plinth::data::field_desc> fields;
+  std::vector<std::pair<std::string, std::string>> metadata;  // key -> value, e.g. "vocab" -> JSON
 
   virtual ~plinth_data_source() = default;
   // Write sample `index` (< num_samples) of field `f` to `dst`. Must be const
@@ -44,13 +46,20 @@ void source_close(plinth_data_source* src);
 plinth_status source_info(const plinth_data_source* src, plinth_data_info* out);
 plinth_status source_field(const plinth_data_source* src, int32_t index, plinth_data_field* out);
 plinth_status source_read(plinth_data_source* src, const uint64_t* indices, size_t n, void* const* buffers);
+plinth_status source_metadata(const plinth_data_source* src, const char* key, char* buf, size_t cap,
+                              size_t* len);
 
-// Component tables and their config keys (idx.cpp, csv.cpp, synthetic.cpp).
+// Component tables and their config keys (idx.cpp, csv.cpp, synthetic.cpp,
+// tokens.cpp, text.cpp).
 extern const plinth_data_v1 idx_table;
 extern const char* const idx_keys[];
 extern const plinth_data_v1 csv_table;
 extern const char* const csv_keys[];
 extern const plinth_data_v1 synthetic_table;
 extern const char* const synthetic_keys[];
+extern const plinth_data_v1 tokens_table;
+extern const char* const tokens_keys[];
+extern const plinth_data_v1 text_table;
+extern const char* const text_keys[];
 
 }  // namespace plinth::data

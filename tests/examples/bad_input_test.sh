@@ -19,6 +19,8 @@ printf '\x00\x00\x08\x02\x00\x00\x00\x04\x00\x00\x00\x02\x00\x00\x00\x02' > "$wo
 head -c 16 /dev/zero >> "$work/data/bad_magic.idx"
 idx_images | head -c 24 > "$work/data/truncated.idx"
 printf 'a,b,label\n1,2,0\n3,4\n5,6,1\n' > "$work/data/bad.csv"
+# A pipeline's own data files: <name>.sh beside <name>.toml writes them into data/.
+[ ! -f "${pipeline%.toml}.sh" ] || bash "${pipeline%.toml}.sh" "$work/data"
 cp "$pipeline" "$work/pipeline.toml"
 cd "$work"
 out=$("$plinth" --no-system-plugins --no-install-plugins --plugin-path "$manifests" train --no-progress pipeline.toml 2>&1)

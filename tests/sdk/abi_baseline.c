@@ -276,7 +276,7 @@ _Static_assert(offsetof(plinth_data_field, ndim) == 76, "plinth_data_field.ndim"
 _Static_assert(offsetof(plinth_data_field, shape) == 80, "plinth_data_field.shape");
 _Static_assert(offsetof(plinth_data_field, num_classes) == 144, "plinth_data_field.num_classes");
 
-_Static_assert(sizeof(plinth_data_v1) == 72, "sizeof plinth_data_v1");
+_Static_assert(sizeof(plinth_data_v1) == 80, "sizeof plinth_data_v1"); /* 1.0: 72; 1.1 appended metadata */
 _Static_assert(_Alignof(plinth_data_v1) == 8, "alignof plinth_data_v1");
 _Static_assert(offsetof(plinth_data_v1, struct_size) == 0, "plinth_data_v1.struct_size");
 _Static_assert(offsetof(plinth_data_v1, open) == 8, "plinth_data_v1.open");
@@ -287,6 +287,7 @@ _Static_assert(offsetof(plinth_data_v1, read) == 40, "plinth_data_v1.read");
 _Static_assert(offsetof(plinth_data_v1, next) == 48, "plinth_data_v1.next");
 _Static_assert(offsetof(plinth_data_v1, save_position) == 56, "plinth_data_v1.save_position");
 _Static_assert(offsetof(plinth_data_v1, restore_position) == 64, "plinth_data_v1.restore_position");
+_Static_assert(offsetof(plinth_data_v1, metadata) == 72, "plinth_data_v1.metadata (ABI 1.1)");
 
 /* --- backend.h, ABI 1.1 --- */
 _Static_assert(sizeof(plinth_conv2d_params) == 40, "sizeof plinth_conv2d_params");

@@ -118,7 +118,7 @@ const Pinned kPinned[] = {
     {"PLINTH_OPTIMIZER_V1_STRUCT_SIZE", PLINTH_OPTIMIZER_V1_STRUCT_SIZE, 64},
     {"PLINTH_DATA_INFO_STRUCT_SIZE", PLINTH_DATA_INFO_STRUCT_SIZE, 24},
     {"PLINTH_DATA_FIELD_STRUCT_SIZE", PLINTH_DATA_FIELD_STRUCT_SIZE, 152},
-    {"PLINTH_DATA_V1_STRUCT_SIZE", PLINTH_DATA_V1_STRUCT_SIZE, 72},
+    {"PLINTH_DATA_V1_STRUCT_SIZE", PLINTH_DATA_V1_STRUCT_SIZE, 80},  // 1.0: 72; 1.1 appended metadata
     {"PLINTH_DATA_V1_MIN_STRUCT_SIZE", PLINTH_DATA_V1_MIN_STRUCT_SIZE, 48},
 };
 
@@ -132,6 +132,17 @@ TEST(sdk_abi, minimum_sizes_cover_the_required_functions_only) {
   EXPECT_EQ(PLINTH_DATA_V1_MIN_STRUCT_SIZE, offsetof(plinth_data_v1, next));
   EXPECT_EQ(PLINTH_OPTIMIZER_V1_MIN_STRUCT_SIZE, PLINTH_OPTIMIZER_V1_STRUCT_SIZE);
   EXPECT_EQ(PLINTH_COMM_V1_MIN_STRUCT_SIZE, PLINTH_COMM_V1_STRUCT_SIZE);
+}
+
+TEST(sdk_abi, data_table_of_abi_1_0_ends_where_metadata_begins) {
+  // A 1.0 data plugin's table is 72 bytes: it does not cover metadata, so the
+  // core must treat metadata as absent (PLINTH_HAS_FIELD), not read past it.
+  plinth_data_v1 t{};
+  t.struct_size = 72;
+  EXPECT_EQ(offsetof(plinth_data_v1, metadata), 72u);
+  EXPECT_FALSE(PLINTH_HAS_FIELD(&t, plinth_data_v1, metadata));
+  EXPECT_TRUE(PLINTH_HAS_FIELD(&t, plinth_data_v1, restore_position));
+  EXPECT_GE(t.struct_size, PLINTH_DATA_V1_MIN_STRUCT_SIZE);  // and it still loads
 }
 
 TEST(sdk_abi, version_is_1_1) {

@@ -102,6 +102,26 @@ void cast_run(plinth_backend_ctx* ctx, const plinth_tensor& in, const plinth_ten
   });
 }
 
+// f32 <-> bf16/f16: contiguous runs through the vector kernels (the same
+// bits as `conv`), strided ones element by element.
+template <class S, class D, class Conv>
+void cast_run_vec(plinth_backend_ctx* ctx, const plinth_tensor& in, const plinth_tensor& out,
+                  void (*vec)(int64_t, const S*, D*), Conv conv) {
+  const plinth_tensor* ins[1] = {&in};
+  strided_iter it = make_iter(out, ins, 1);
+  D* o = data_of<D>(out);
+  const S* x = data_of<S>(in);
+  for_each_run(ctx, it, 1, [&](int64_t n, const int64_t* off, const int64_t* st) {
+    D* od = o + off[0];
+    const S* xs = x + off[1];
+    if (st[0] == 1 && st[1] == 1) {
+      vec(n, xs, od);
+    } else {
+      for (int64_t i = 0; i < n; ++i) od[i * st[0]] = conv(xs[i * st[1]]);
+    }
+  });
+}
+
 bool cast_supported(plinth_dtype from, plinth_dtype to) {
   if (from == to) return true;
   auto is_float = [](plinth_dtype d) {
@@ -315,10 +335,10 @@ plinth_status run_cast(plinth_backend_ctx* ctx, const plinth_op& op) {
   if (to == PLINTH_DTYPE_F32) {
     switch (from) {
       case PLINTH_DTYPE_F16:
-        cast_run<uint16_t, float>(ctx, in, out, f16_to_f32);
+        cast_run_vec<uint16_t, float>(ctx, in, out, kernels().from_f16, f16_to_f32);
         break;
       case PLINTH_DTYPE_BF16:
-        cast_run<uint16_t, float>(ctx, in, out, bf16_to_f32);
+        cast_run_vec<uint16_t, float>(ctx, in, out, kernels().from_bf16, bf16_to_f32);
         break;
       case PLINTH_DTYPE_F64:
         cast_run<double, float>(ctx, in, out, [](double v) { return float(v); });
@@ -361,7 +381,10 @@ plinth_status run_cast(plinth_backend_ctx* ctx, const plinth_op& op) {
   const auto store = to == PLINTH_DTYPE_F16 ? f32_to_f16 : f32_to_bf16;
   switch (from) {
     case PLINTH_DTYPE_F32:
-      cast_run<float, uint16_t>(ctx, in, out, store);
+      if (to == PLINTH_DTYPE_F16)
+        cast_run_vec<float, uint16_t>(ctx, in, out, kernels().to_f16, f32_to_f16);
+      else
+        cast_run_vec<float, uint16_t>(ctx, in, out, kernels().to_bf16, f32_to_bf16);
       break;
     case PLINTH_DTYPE_F64:
       cast_run<double, uint16_t>(ctx, in, out, [&](double v) { return store(float(v)); });

@@ -31,6 +31,26 @@ struct matmul_cache {
 };
 
 matmul_cache* matmul_cache_create() { return new matmul_cache(); }
+
+int matmul_native(plinth_dtype dtype) {
+  auto probe = [](dnnl::memory::data_type dt) {
+    try {
+      dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+      const dnnl::memory::dims d{64, 64};
+      dnnl::memory::desc a(d, dt, dnnl::memory::format_tag::ab),
+          c(d, dnnl::memory::data_type::f32, dnnl::memory::format_tag::ab);
+      dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, a, c), eng);
+      // oneDNN's reference kernels ("ref:any") are correct but slower than
+      // converting to f32 first.
+      return std::string(pd.impl_info_str()).rfind("ref", 0) != 0 ? 1 : 0;
+    } catch (const dnnl::error&) {
+      return 0;
+    }
+  };
+  static const int bf16 = probe(dnnl::memory::data_type::bf16);
+  static const int f16 = probe(dnnl::memory::data_type::f16);
+  return dtype == PLINTH_DTYPE_BF16 ? bf16 : dtype == PLINTH_DTYPE_F16 ? f16 : 1;
+}
 void matmul_cache_destroy(matmul_cache* m) { delete m; }
 
 namespace {
@@ -310,7 +330,7 @@ plinth_status run_matmul(plinth_backend_ctx* ctx, const plinth_op& op) {
   const plinth_tensor* B = &op.inputs[1];
   std::shared_ptr<matmul_entry> e = get_entry(*ctx->matmul, pr);
   // f16/bf16 without a native kernel: dense f32 copies through CAST.
-  std::vector<float> a32, b32;
+  thread_local std::vector<float> a32, b32;  // reused: no allocation per step
   plinth_buffer abuf, bbuf;
   plinth_tensor ta, tb;
   if (!e->ok && A->dtype != PLINTH_DTYPE_F32) {

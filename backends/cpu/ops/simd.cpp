@@ -10,14 +10,14 @@ namespace plinth::cpu {
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")
 namespace k_avx512 {
 #include "simd_kernels.inc"
 }  // namespace k_avx512
 #pragma GCC pop_options
 
 #pragma GCC push_options
-#pragma GCC target("avx2,fma")
+#pragma GCC target("avx2,fma,f16c")
 namespace k_avx2 {
 #include "simd_kernels.inc"
 }  // namespace k_avx2
@@ -31,8 +31,11 @@ namespace k_base {
 
 namespace {
 
-#define PLINTH_KERNEL_SET(ns, name) \
-  simd_kernels { name, ns::binary, ns::axpby, ns::affine, ns::sum_squares, ns::all_finite, ns::adamw }
+#define PLINTH_KERNEL_SET(ns, name)                                                                   \
+  simd_kernels {                                                                                      \
+    name, ns::binary, ns::axpby, ns::affine, ns::sum_squares, ns::all_finite, ns::adamw, ns::to_bf16, \
+        ns::from_bf16, ns::to_f16, ns::from_f16                                                       \
+  }
 
 // PLINTH_CPU_ISA=x86-64|avx2 forces a narrower variant (tests compare them).
 simd_kernels pick() {
@@ -42,9 +45,10 @@ simd_kernels pick() {
   const std::string want = force ? force : "";
   if (want == "x86-64") return PLINTH_KERNEL_SET(k_base, "x86-64");
   if (want != "avx2" && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("f16c"))
     return PLINTH_KERNEL_SET(k_avx512, "AVX-512");
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
     return PLINTH_KERNEL_SET(k_avx2, "AVX2");
 #endif
   return PLINTH_KERNEL_SET(k_base, "x86-64");

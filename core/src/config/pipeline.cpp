@@ -48,10 +48,24 @@ constexpr std::string_view kScheduleKeys[] = {"type",   "warmup_steps", "min_lr"
                                               "max_lr", "pct_start",    "patience", "threshold"};
 constexpr std::string_view kScheduleTypes[] = {"constant", "step",      "linear",
                                                "cosine",   "one_cycle", "plateau"};
-constexpr std::string_view kTrainKeys[] = {"epochs",       "max_steps",      "batch_size",   "eval_every",
-                                           "log_every",    "target_metric",  "target_value", "stop_at_target",
-                                           "grad_accum",   "clip_grad_norm", "precision",    "on_nonfinite",
-                                           "max_nonfinite"};
+constexpr std::string_view kTrainKeys[] = {"epochs",
+                                           "max_steps",
+                                           "batch_size",
+                                           "eval_every",
+                                           "log_every",
+                                           "target_metric",
+                                           "target_value",
+                                           "stop_at_target",
+                                           "grad_accum",
+                                           "clip_grad_norm",
+                                           "precision",
+                                           "on_nonfinite",
+                                           "max_nonfinite",
+                                           "loss_scaling",
+                                           "loss_scale_init",
+                                           "loss_scale_growth_interval",
+                                           "loss_scale_growth",
+                                           "loss_scale_backoff"};
 constexpr std::string_view kNonfinite[] = {"stop", "skip"};
 constexpr std::string_view kCheckpointKeys[] = {"every_steps", "every_minutes", "keep_last", "keep_best",
                                                 "best_metric", "best_mode",     "at_end"};
@@ -521,6 +535,20 @@ Status read_train(const Reader& r, const toml::table& t, TrainSection& tr) {
   PLINTH_TRY(r.get(t, p, "max_nonfinite", tr.max_nonfinite));
   PLINTH_TRY(r.require(tr.max_nonfinite >= 1, t, p, "max_nonfinite",
                        "max_nonfinite must be >= 1, got " + num(tr.max_nonfinite)));
+  tr.loss_scaling = tr.precision == "fp16";  // bf16 keeps f32's exponent range: no scaling needed
+  PLINTH_TRY(r.get(t, p, "loss_scaling", tr.loss_scaling));
+  PLINTH_TRY(r.get(t, p, "loss_scale_init", tr.loss_scale_init));
+  PLINTH_TRY(r.require(tr.loss_scale_init > 0.0, t, p, "loss_scale_init",
+                       "loss_scale_init must be > 0, got " + num(tr.loss_scale_init)));
+  PLINTH_TRY(r.get(t, p, "loss_scale_growth_interval", tr.loss_scale_growth_interval));
+  PLINTH_TRY(r.require(tr.loss_scale_growth_interval >= 1, t, p, "loss_scale_growth_interval",
+                       "loss_scale_growth_interval must be >= 1, got " + num(tr.loss_scale_growth_interval)));
+  PLINTH_TRY(r.get(t, p, "loss_scale_growth", tr.loss_scale_growth));
+  PLINTH_TRY(r.require(tr.loss_scale_growth > 1.0, t, p, "loss_scale_growth",
+                       "loss_scale_growth must be > 1, got " + num(tr.loss_scale_growth)));
+  PLINTH_TRY(r.get(t, p, "loss_scale_backoff", tr.loss_scale_backoff));
+  PLINTH_TRY(r.require(tr.loss_scale_backoff > 0.0 && tr.loss_scale_backoff < 1.0, t, p, "loss_scale_backoff",
+                       "loss_scale_backoff must be in (0, 1), got " + num(tr.loss_scale_backoff)));
   return {};
 }
 
@@ -1023,7 +1051,12 @@ std::string resolved_toml(const Pipeline& p) {
       .kv("clip_grad_norm", t.clip_grad_norm)
       .kv("precision", t.precision)
       .kv("on_nonfinite", t.on_nonfinite)
-      .kv("max_nonfinite", t.max_nonfinite);
+      .kv("max_nonfinite", t.max_nonfinite)
+      .kv("loss_scaling", t.loss_scaling)
+      .kv("loss_scale_init", t.loss_scale_init)
+      .kv("loss_scale_growth_interval", t.loss_scale_growth_interval)
+      .kv("loss_scale_growth", t.loss_scale_growth)
+      .kv("loss_scale_backoff", t.loss_scale_backoff);
   const CheckpointSection& c = p.checkpoint;
   SectionWriter(os, "[checkpoint]")
       .kv("every_steps", c.every_steps)

@@ -117,6 +117,15 @@ struct TrainSection {     // [train]
   std::string precision = "fp32";     // fp32 | bf16 | fp16 (mixed precision, fp32 master weights)
   std::string on_nonfinite = "stop";  // non-finite gradients: "stop" (error) | "skip" (drop the update)
   int64_t max_nonfinite = 10;         // skip: consecutive skipped steps before giving up (>= 1)
+  // Dynamic loss scaling (torch.cuda.amp.GradScaler): the loss is scaled by S
+  // before backward, gradients unscaled before clipping and the update; a
+  // non-finite step multiplies S by `backoff` and is skipped, `interval`
+  // clean steps in a row multiply it by `growth`. Default on for fp16 only.
+  bool loss_scaling = false;
+  double loss_scale_init = 65536.0;           // > 0
+  int64_t loss_scale_growth_interval = 2000;  // >= 1
+  double loss_scale_growth = 2.0;             // > 1
+  double loss_scale_backoff = 0.5;            // in (0, 1)
 };
 
 struct CheckpointSection {                // [checkpoint]

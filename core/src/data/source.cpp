@@ -1,4 +1,5 @@
-// source.cpp — opening a data-source plugin and reading its schema.
+// source.cpp — opening a data-source plugin, reading its schema and its
+// metadata (ABI 1.1; absent from older tables).
 #include "data/source.hpp"
 
 #include "exec/backend.hpp"
@@ -51,6 +52,24 @@ Status Source::read(const uint64_t* indices, size_t n, void* const* buffers) {
   if (plinth_status st = table_->read(src_, indices, n, buffers); st != PLINTH_OK)
     return plugin_status(st, what_);
   return {};
+}
+
+Result<std::optional<std::string>> Source::metadata(const std::string& key) const {
+  // A 1.0 table ends before metadata: its struct_size says so.
+  if (!PLINTH_HAS_FIELD(table_, plinth_data_v1, metadata) || !table_->metadata)
+    return std::optional<std::string>();
+  size_t len = 0;
+  plinth_status st = table_->metadata(src_, key.c_str(), nullptr, 0, &len);
+  if (st == PLINTH_ERR_NOT_FOUND) return std::optional<std::string>();
+  if (st != PLINTH_OK) return plugin_status(st, what_ + ": metadata '" + key + "'");
+  std::string value(len + 1, '\0');
+  size_t got = 0;
+  st = table_->metadata(src_, key.c_str(), value.data(), value.size(), &got);
+  if (st != PLINTH_OK) return plugin_status(st, what_ + ": metadata '" + key + "'");
+  if (got != len)  // the value changed between the calls: a plugin bug
+    return error(errc::internal, what_ + ": metadata '" + key + "' changed size between two calls");
+  value.resize(len);
+  return std::optional<std::string>(std::move(value));
 }
 
 }  // namespace plinth::data

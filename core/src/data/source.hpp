@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,10 @@ class Source {
   // Read samples into buffers[f] (one per field, packed). Thread-safe.
   Status read(const uint64_t* indices, size_t n, void* const* buffers);
   const std::string& what() const { return what_; }
+  // The source's metadata value for `key` (e.g. "vocab": a JSON document), or
+  // nullopt when the source has none: the key is unknown to it, or its table
+  // predates ABI 1.1's metadata(). Thread-safe.
+  Result<std::optional<std::string>> metadata(const std::string& key) const;
 
  private:
   Source() = default;

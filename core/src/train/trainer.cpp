@@ -12,6 +12,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -24,6 +25,7 @@
 #include "data/loader.hpp"
 #include "exec/program.hpp"
 #include "graph/build.hpp"
+#include "graph/precision.hpp"
 #include "plinth/log.hpp"
 #include "plinth/optimizer.h"
 #include "plugin/host.hpp"
@@ -101,6 +103,8 @@ class Trainer {
   int64_t total_steps = 0;
   int64_t steps_per_epoch = 0;  // optimizer steps: ceil(batches / grad_accum)
   std::unique_ptr<Schedule> schedule;
+  // [train] precision: the dtype MATMUL inputs are cast to (F32: no casts).
+  plinth_dtype matmul_dtype = PLINTH_DTYPE_F32;
 
   // Whole-buffer ops on the gradients (one contiguous f32 buffer, viewed as
   // one tensor; alignment padding stays zero): zero (grad_accum), squared
@@ -149,6 +153,7 @@ Result<exec::Program*> Trainer::program(int64_t rows, bool training) {
   if (auto it = progs.find(rows); it != progs.end()) return it->second.get();
   auto g = graph::build(p, shape, {rows, training, training && p.train.grad_accum > 1});
   if (!g) return g.status();
+  if (auto pass = graph::cast_matmul_inputs(*g, matmul_dtype); !pass) return pass.status();
   auto prog = exec::Program::compile(*g, *store);
   if (!prog) return prog.status();
   exec::Program* raw = prog->get();
@@ -292,15 +297,6 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
   t->registry = std::move(registry);
   const auto& p = t->p;
   const Registry& reg = *t->registry;
-  // Keys the parser accepts for features the trainer does not have yet are
-  // refused rather than silently ignored.
-  auto not_yet = [&](bool set, const char* key) {
-    return set ? error(errc::config,
-                       p.source.string() + ": train." + key +
-                           ": not supported by this version of the trainer; remove it or leave the default")
-               : Status();
-  };
-  PLINTH_TRY(not_yet(p.train.precision != "fp32", "precision"));
   // Evaluation metrics named by [early_stop] and [checkpoint] must exist.
   auto needs_eval = [&](bool used, const std::string& metric, const char* key) -> Status {
     if (!used) return {};
@@ -323,6 +319,26 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
   auto backend = exec::Backend::create(reg, p.backend.name, t->configs.back().get(), p.backend.device);
   if (!backend) return backend.status();
   t->backend = *backend;
+
+  // Mixed precision: matmul inputs in bf16/f16 where the device has the math
+  // for it. bf16 without it would only be slower than fp32 (the backend
+  // converts back), so it runs fp32; fp16 still runs (rounded to fp16), since
+  // it is also how the loss-scaling path is exercised off the GPU.
+  auto mm = graph::matmul_dtype(p.train.precision);
+  if (!mm) return Status(mm.status()).with_context(p.source.string() + ": [train] precision");
+  t->matmul_dtype = *mm;
+  const auto& props = t->backend->properties();
+  if (*mm == PLINTH_DTYPE_BF16 && !props.has_bf16) {
+    logger().warn("train.precision = \"bf16\": backend '{}' ({}) has no native bf16 math; training in fp32",
+                  p.backend.name, props.name);
+    t->matmul_dtype = PLINTH_DTYPE_F32;
+  } else if (*mm == PLINTH_DTYPE_BF16) {
+    logger().info("train.precision = \"bf16\": matmul inputs in bf16, f32 accumulation, f32 master weights");
+  } else if (*mm == PLINTH_DTYPE_F16) {
+    logger().info(
+        "train.precision = \"fp16\": matmul inputs in fp16, f32 accumulation{}",
+        props.has_fp16 ? "" : " (no native fp16 math on this device: converted back to f32 per matmul)");
+  }
 
   // Data.
   auto open_source = [&](const config::DataSection& d,
@@ -439,6 +455,7 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
   PLINTH_TRY(need_op(p.train.clip_grad_norm > 0, t->sqnorm_op, "train.clip_grad_norm"));
   t->log_grad_norm = t->can_launch(t->sqnorm_op);
   PLINTH_TRY(need_op(p.train.clip_grad_norm > 0, t->scale_op, "train.clip_grad_norm"));
+  PLINTH_TRY(need_op(p.train.loss_scaling, t->scale_op, "train.loss_scaling"));
   PLINTH_TRY(need_op(p.train.clip_grad_norm == 0, t->finite_op, "train.on_nonfinite"));
   if (auto prog = t->program(B, true); !prog) {
     return prog.status();
@@ -488,6 +505,8 @@ struct LoopState {
   double metric = NAN;   // latest value of [checkpoint] best_metric
   double time_to_target = -1, eval_loss = -1, eval_accuracy = -1;
   int64_t skipped = 0, nonfinite_run = 0;  // skipped steps: all, and in a row
+  double loss_scale = 1.0;                 // dynamic loss scaling: S (1 when off)
+  int64_t scale_clean = 0;                 //   clean steps in a row since S last changed
   int64_t last_eval_step = -1;
   double seconds = 0;    // training time of earlier processes (resume)
   bool stopped = false;  // early stopping or stop_at_target ended the run
@@ -576,6 +595,10 @@ Result<TrainOutcome> run(Trainer& t) {
       {"num_classes", t.shape.num_classes},
       {"outputs", t.num_outputs}};
   PLINTH_TRY(write_file_atomic(dir / "model.json", model_io.dump(2) + "\n"));
+  // The token vocabulary, when the train source has one (e.g. `text`), to decode samples later.
+  auto vocab = t.train_src->metadata("vocab");
+  if (!vocab) return vocab.status();
+  if (*vocab) PLINTH_TRY(write_file_atomic(dir / "vocab.json", **vocab + "\n"));
   const auto metrics = dir / "metrics.jsonl";
   if (t.opt.resume) PLINTH_TRY(truncate_metrics(metrics, resume_from ? resume_from->step : 0));
   // The run's log: everything the core and plugins log while it trains.
@@ -593,6 +616,8 @@ Result<TrainOutcome> run(Trainer& t) {
   const auto& stats = t.store->buffer(exec::Store::stats);
   exec::Store& store = *t.store;
   LoopState ls;
+  const bool scaling = p.train.loss_scaling;
+  if (scaling) ls.loss_scale = p.train.loss_scale_init;
 
   // Restore a checkpoint: weights, optimizer state, the loss accumulator,
   // the schedule and the loop's counters.
@@ -628,6 +653,10 @@ Result<TrainOutcome> run(Trainer& t) {
     ls.eval_accuracy = num_of(j, "eval_accuracy", -1);
     ls.skipped = int_of(j, "skipped_steps");
     ls.nonfinite_run = int_of(j, "nonfinite_in_a_row");
+    if (scaling) {
+      ls.loss_scale = num_of(j, "loss_scale", ls.loss_scale);
+      ls.scale_clean = int_of(j, "loss_scale_clean_steps");
+    }
     ls.last_eval_step = j.contains("last_eval_step") ? int_of(j, "last_eval_step") : -1;
     ls.seconds = num_of(j, "train_seconds", 0);
     ls.stopped = bool_of(j, "stopped");
@@ -758,6 +787,8 @@ Result<TrainOutcome> run(Trainer& t) {
                {"eval_accuracy", ls.eval_accuracy},
                {"skipped_steps", ls.skipped},
                {"nonfinite_in_a_row", ls.nonfinite_run},
+               {"loss_scale", ls.loss_scale},
+               {"loss_scale_clean_steps", ls.scale_clean},
                {"last_eval_step", ls.last_eval_step},
                {"train_seconds", elapsed()},
                {"stopped", stop_early},
@@ -812,7 +843,10 @@ Result<TrainOutcome> run(Trainer& t) {
         break;
       }
       exec::Program& pr = **prog;
-      if (accumulate) pr.set_loss_scale(1.f / static_cast<float>(step_rows));
+      // dL/dlogits carries 1 / (rows of the step) and the loss scale S.
+      if (accumulate || scaling)
+        pr.set_loss_scale(static_cast<float>(ls.loss_scale) /
+                          static_cast<float>(accumulate ? step_rows : b->rows));
       if (failure = t.upload(pr, *b); !failure.ok()) break;
       // Dropout counters: one block per micro-batch of the whole run.
       pr.set_dropout(dropout_seed, static_cast<uint64_t>(ls.epoch * per_epoch + b->index));
@@ -829,6 +863,10 @@ Result<TrainOutcome> run(Trainer& t) {
     const bool log_now = ls.step % p.train.log_every == 0 || ls.step == t.total_steps;
     bool finite = true;
     grad_norm = NAN;
+    if (scaling) {  // unscale first: clipping, the check and the update see the true gradients
+      t.scale_params.alpha = static_cast<float>(1.0 / ls.loss_scale);
+      if (failure = t.launch(t.scale_op, "loss-scale unscaling"); !failure.ok()) break;
+    }
     if (clip || (log_now && t.log_grad_norm)) {
       float sq = 0;
       if (failure = t.launch(t.sqnorm_op, "gradient norm"); !failure.ok()) break;
@@ -852,7 +890,31 @@ Result<TrainOutcome> run(Trainer& t) {
     last_lr = t.schedule->lr(ls.step);
     if (finite) {
       ls.nonfinite_run = 0;
-      if (failure = t.optimizer_step(ls.step, last_lr); !failure.ok()) break;
+      // The optimizer counts the updates it applied (Adam's bias correction),
+      // as torch's optimizers do when a step is skipped.
+      if (failure = t.optimizer_step(ls.step - ls.skipped, last_lr); !failure.ok()) break;
+      // GradScaler.update(): grow S after `interval` clean steps in a row.
+      if (scaling && ++ls.scale_clean >= p.train.loss_scale_growth_interval) {
+        const double grown = ls.loss_scale * p.train.loss_scale_growth;
+        if (std::isfinite(static_cast<float>(grown))) ls.loss_scale = grown;
+        ls.scale_clean = 0;
+      }
+    } else if (scaling) {
+      // GradScaler: skip the update and back off S, whatever on_nonfinite says.
+      ++ls.skipped;
+      ++out.skipped_steps;
+      const double was = ls.loss_scale;
+      ls.loss_scale *= p.train.loss_scale_backoff;
+      ls.scale_clean = 0;
+      logger().info("step {}: non-finite gradients at loss scale {}: update skipped, loss scale now {}",
+                    ls.step, was, ls.loss_scale);
+      if (++ls.nonfinite_run >= p.train.max_nonfinite) {
+        failure = error(errc::internal, std::to_string(ls.nonfinite_run) +
+                                            " steps in a row had non-finite gradients (train.max_nonfinite); "
+                                            "the loss scale is down to " +
+                                            std::to_string(ls.loss_scale));
+        break;
+      }
     } else if (!skip_nonfinite) {
       failure = error(errc::internal, "non-finite gradients at step " + std::to_string(ls.step) +
                                           " (train.on_nonfinite = \"stop\"; \"skip\" drops such updates)");
@@ -886,8 +948,9 @@ Result<TrainOutcome> run(Trainer& t) {
                                {"data_stall_ms", (stall - stall_at_log) * 1e3}};
       if (!std::isnan(grad_norm) || clip) j["grad_norm"] = num_or_null(grad_norm);
       if (ls.skipped > 0) j["skipped_steps"] = ls.skipped;
+      if (scaling) j["loss_scale"] = ls.loss_scale;
       if (failure = append_line(metrics, j.dump()); !failure.ok()) break;
-      if (!std::isfinite(loss) && !skip_nonfinite) {
+      if (!std::isfinite(loss) && !skip_nonfinite && !scaling) {
         failure = error(errc::internal,
                         "the loss is " + std::to_string(loss) + " at step " + std::to_string(ls.step));
         break;
@@ -977,6 +1040,7 @@ Result<TrainOutcome> run(Trainer& t) {
       {"checkpoint", ph.checkpoint},
       {"evaluation", ph.eval},
       {"other", std::max(0.0, this_run - ph.data - ph.compute - ph.optimizer - ph.checkpoint - ph.eval)}};
+  if (scaling) summary["loss_scale"] = ls.loss_scale;
   if (out.final_eval_loss >= 0) summary["eval_loss"] = out.final_eval_loss;
   if (out.final_eval_accuracy >= 0) summary["eval_accuracy"] = out.final_eval_accuracy;
   if (!p.train.target_metric.empty()) {
@@ -1005,10 +1069,17 @@ Result<StepTiming> time_steps(Trainer& t, int64_t warmup, int64_t steps) {
   };
   for (int64_t i = 1; i <= warmup; ++i) PLINTH_TRY(one(i));
   PLINTH_TRY(t.backend->synchronize());
+  auto cpu_now = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+  };
+  const double c0 = cpu_now();
   const auto t0 = clock::now();
   for (int64_t i = 1; i <= steps; ++i) PLINTH_TRY(one(warmup + i));
   PLINTH_TRY(t.backend->synchronize());
-  return StepTiming{seconds_since(t0) / static_cast<double>(steps), steps, b->rows};
+  const double n = static_cast<double>(steps);
+  return StepTiming{seconds_since(t0) / n, (cpu_now() - c0) / n, steps, b->rows};
 }
 
 }  // namespace plinth::train

@@ -52,6 +52,7 @@ Result<TrainOutcome> run(Trainer& trainer);
 // without data loading. Used by bench/.
 struct StepTiming {
   double seconds_per_step = 0;
+  double cpu_seconds_per_step = 0;  // CPU time of the whole process (all threads) per step
   int64_t steps = 0;
   int64_t batch = 0;
 };

@@ -61,9 +61,18 @@ typedef struct plinth_data_v1 {
    * PLINTH_ERR_INVALID_ARGUMENT when cap is too small. */
   plinth_status (*save_position)(plinth_data_source* src, void* buf, size_t cap, size_t* len);
   plinth_status (*restore_position)(plinth_data_source* src, const void* buf, size_t len);
+  /* --- ABI 1.1 --- */
+  /* (optional) may be NULL. A named text value describing the source, e.g.
+   * "vocab": JSON {"type":"char","tokens":["\n"," ",...]}, token id -> string.
+   * Like snprintf: *len receives the value's length in bytes (no NUL); the
+   * value and a NUL are written only when cap > *len, so cap 0 (buf may be
+   * NULL) asks for the size. PLINTH_ERR_NOT_FOUND, with no message, for a
+   * key the source lacks. Thread-safe. */
+  plinth_status (*metadata)(const plinth_data_source* src, const char* key, char* buf, size_t cap,
+                            size_t* len);
 } plinth_data_v1;
 
-#define PLINTH_DATA_V1_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_data_v1, restore_position)
+#define PLINTH_DATA_V1_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_data_v1, metadata)
 /* Required: open, close, info, field (and read unless streaming). */
 #define PLINTH_DATA_V1_MIN_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_data_v1, read)
 

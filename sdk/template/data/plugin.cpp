@@ -107,6 +107,7 @@ const plinth_data_v1 k_table = {
     .next = nullptr,  // random access: the streaming functions stay NULL
     .save_position = nullptr,
     .restore_position = nullptr,
+    .metadata = nullptr,  // ABI 1.1, optional: named metadata such as "vocab"
 };
 
 const char* const k_config_keys[] = {"samples", "num_classes", nullptr};

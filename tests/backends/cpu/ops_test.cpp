@@ -174,6 +174,61 @@ TEST(cpu_cast, f32_to_bf16_and_f16_round_to_nearest_even) {
   }
 }
 
+// The contiguous conversions run vector kernels (AVX-512 / AVX2 / x86-64,
+// PLINTH_CPU_ISA picks one) and strided ones the scalar code: both must give
+// the reference's bits over a sweep of f32 bit patterns that covers
+// subnormals, the f16 overflow edge, infinities and NaNs (a NaN must stay a
+// NaN of the same sign).
+TEST(cpu_cast, contiguous_and_strided_f32_to_bf16_and_f16_agree_with_the_reference) {
+  backend b(2);
+  const int64_t n = 1 << 20;
+  std::vector<float> vals(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t u = static_cast<uint32_t>(i) * 4099u + static_cast<uint32_t>(i >> 7);  // spreads over 2^32
+    std::memcpy(&vals[size_t(i)], &u, 4);
+  }
+  tensor x = b.make({n}, vals);
+  // Strided: the same values at every other element of a 2n buffer.
+  std::vector<float> wide(size_t(2 * n), 0.0f);
+  for (int64_t i = 0; i < n; ++i) wide[size_t(2 * i)] = vals[size_t(i)];
+  tensor xw = b.make({2 * n}, wide);
+  plinth_tensor xs = xw.t;
+  xs.shape[0] = n;
+  xs.strides[0] = 2;
+  for (plinth_dtype dt : {PLINTH_DTYPE_BF16, PLINTH_DTYPE_F16}) {
+    tensor h = b.make({n}, dt), hs = b.make({n}, dt);
+    ASSERT_EQ(b.run(PLINTH_OP_CAST, {x.t}, {h.t}), PLINTH_OK) << last_error();
+    ASSERT_EQ(b.run(PLINTH_OP_CAST, {xs}, {hs.t}), PLINTH_OK) << last_error();
+    tensor back = b.make({n});
+    ASSERT_EQ(b.run(PLINTH_OP_CAST, {h.t}, {back.t}), PLINTH_OK);
+    int bad = 0;
+    for (int64_t i = 0; i < n && bad < 10; ++i) {
+      const uint16_t got = h.data<uint16_t>()[i];
+      if (got != hs.data<uint16_t>()[i]) {
+        ADD_FAILURE() << "contiguous " << got << " != strided " << hs.data<uint16_t>()[i] << " for "
+                      << vals[size_t(i)];
+        ++bad;
+      }
+      const double v = vals[size_t(i)];
+      const double r = back.f()[i];
+      if (std::isnan(v)) {
+        if (!std::isnan(r) || std::signbit(r) != std::signbit(v)) {
+          ADD_FAILURE() << "NaN became " << r;
+          ++bad;
+        }
+        continue;
+      }
+      const double want = dt == PLINTH_DTYPE_BF16 ? round_format(v, 7, -126, 3.3895313892515355e38)
+                                                  : round_format(v, 10, -14, 65504.0);
+      if (r != want && !(want == 0 && r == 0)) {
+        ADD_FAILURE() << (dt == PLINTH_DTYPE_BF16 ? "bf16" : "f16") << " of " << v << ": " << r << ", want "
+                      << want;
+        ++bad;
+      }
+    }
+  }
+}
+
 TEST(cpu_cast, every_f16_value_decodes_exactly) {
   backend b(2);
   tensor h = b.make({65536}, PLINTH_DTYPE_F16);

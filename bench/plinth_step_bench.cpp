@@ -1,0 +1,46 @@
+// plinth_step_bench.cpp — time training steps of any pipeline file (forward,
+// loss, backward, optimizer) on one resident batch, through the same core
+// and plugins `plinth train` uses. bench/char_gpt.sh runs it against PyTorch.
+// Prints one JSON line: {"peer": "plinth", "ms_per_step": ...}.
+#include <cstdio>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "config/pipeline.hpp"
+#include "plinth/registry.hpp"
+#include "train/trainer.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Time Plinth training steps of a pipeline"};
+  std::string file, manifests = PLINTH_MANIFEST_DIR, precision;
+  int64_t steps = 30, warmup = 5;
+  int threads = 0;
+  app.add_option("pipeline", file)->required();
+  app.add_option("--steps", steps);
+  app.add_option("--warmup", warmup);
+  app.add_option("--threads", threads, "override [backend] threads");
+  app.add_option("--precision", precision, "override [train] precision");
+  app.add_option("--manifests", manifests, "plugin manifest folder");
+  CLI11_PARSE(app, argc, argv);
+
+  auto pipeline = plinth::config::load_pipeline(file);
+  if (!pipeline) return std::fprintf(stderr, "%s\n", pipeline.status().message().c_str()), 2;
+  if (threads > 0) pipeline->backend.threads = threads;
+  if (!precision.empty()) pipeline->train.precision = precision;
+  plinth::DiscoveryOptions d;
+  d.pipeline_manifests = {manifests};
+  d.use_environment = d.use_system = d.use_install = false;
+  auto registry = plinth::Registry::open(d);
+  if (!registry) return std::fprintf(stderr, "%s\n", registry.status().message().c_str()), 2;
+  auto trainer = plinth::train::prepare(std::move(*pipeline), *registry, {});
+  if (!trainer) return std::fprintf(stderr, "%s\n", trainer.status().message().c_str()), 2;
+  auto t = plinth::train::time_steps(**trainer, warmup, steps);
+  if (!t) return std::fprintf(stderr, "%s\n", t.status().message().c_str()), 1;
+  std::printf(
+      "{\"peer\": \"plinth\", \"pipeline\": \"%s\", \"precision\": \"%s\", \"ms_per_step\": %.4f, "
+      "\"cpu_ms_per_step\": %.4f}\n",
+      file.c_str(), precision.empty() ? "as in the file" : precision.c_str(), t->seconds_per_step * 1e3,
+      t->cpu_seconds_per_step * 1e3);
+  return 0;
+}
