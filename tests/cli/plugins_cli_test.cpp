@@ -75,7 +75,7 @@ TEST(cli, list_shows_a_table_of_plugins) {
 TEST(cli, inspect_shows_what_a_backend_declares_and_its_devices) {
   CliRun r = plinth("--log-level warn --plugin-path " + kFx + "/good plugins inspect fx-good-backend");
   EXPECT_EQ(r.rc, 0) << r.out;
-  for (const char* part : {"state:        loaded", "version:      1.0.0", "abi:          1.0",
+  for (const char* part : {"state:        loaded", "version:      1.0.0", "abi:          1.1",
                            "score:        7", "sha256:", "vendor:       Plinth tests", "backend 'fx-host'",
                            "device_count: 1", "fixture host device", "memory_kind: host"})
     EXPECT_TRUE(has(r.out, part)) << part << "\n" << r.out;

@@ -115,7 +115,7 @@ run("build embed" ${CMAKE_COMMAND} --build ${WORK}/build-embed -j 2)
 run("run embed" ${WORK}/build-embed/embed)
 expect("${OUT}" "plinth-backend-cpu loaded" "embedding application")
 run("run pc_c" ${WORK}/build-embed/pc_c)
-expect("${OUT}" "ABI 1\\.0" "plinth.pc C program")
+expect("${OUT}" "ABI 1\\.1" "plinth.pc C program")
 
 # --- 5. find_package against the Plinth build tree (export(EXPORT ...))
 run("configure against the build tree" ${CMAKE_COMMAND} -S ${SOURCE_DIR}/sdk/template/backend
