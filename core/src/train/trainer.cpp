@@ -658,12 +658,15 @@ Result<TrainOutcome> run(Trainer& t) {
   if (resume_from) {
     ph.load(resume_from->state.value("time_breakdown_s", nlohmann::ordered_json()));
     const auto& j = resume_from->state;
-    if (j.contains("energy_j") && j["energy_j"].is_number())
+    if (j.contains("energy_j") && j["energy_j"].is_number()) {
       energy_before = j["energy_j"].get<double>();
-    else if (j.contains("energy_j"))
-      energy_before_note =
-          "not measured before the resume at step " + std::to_string(resume_from->step) +
-          (j.value("energy_note", std::string()).empty() ? "" : ": " + j["energy_note"].get<std::string>());
+    } else {
+      const std::string why = j.contains("energy_note") && j["energy_note"].is_string()
+                                  ? j["energy_note"].get<std::string>()
+                                  : std::string("its checkpoint has no energy record");
+      energy_before_note = "not measured before the resume at step " + std::to_string(resume_from->step) +
+                           (why.empty() ? "" : ": " + why);
+    }
   }
   auto energy_measured = [&] { return energy.measured() && energy_before_note.empty(); };
   auto energy_note = [&] {
