@@ -178,6 +178,15 @@ TEST_F(report_cli, report_runs_and_export) {
       << runs.out;
   EXPECT_TRUE(has(runs.out, "report-test-2")) << runs.out;
   EXPECT_FALSE(has(runs.out, "\033[")) << "no colour when not on a terminal";
+  // On a terminal (script(1) gives it one): coloured, unless NO_COLOR is set.
+  if (sh("command -v script").rc == 0) {
+    const std::string cmd = "script -qec \"'" + std::string(PLINTH_CLI) + "' runs runs\" /dev/null";
+    CliRun tty = sh("cd '" + kWork.string() + "' && env -u NO_COLOR " + cmd);
+    EXPECT_TRUE(has(tty.out, "\033[32mfinished")) << tty.out;
+    CliRun no_colour = sh("cd '" + kWork.string() + "' && NO_COLOR=1 " + cmd);
+    EXPECT_TRUE(has(no_colour.out, "finished")) << no_colour.out;
+    EXPECT_FALSE(has(no_colour.out, "\033[")) << no_colour.out;
+  }
 
   CliRun exp = plinth("export runs/report-test --csv");
   ASSERT_EQ(exp.rc, 0) << exp.out;
