@@ -74,7 +74,7 @@ void add_train_commands(CLI::App& app, Context& ctx) {
         std::fprintf(stderr, ", target not reached");
       std::fprintf(stderr, "%s%s; run: %s\n", out->interrupted ? " (interrupted)" : "",
                    out->early_stopped ? " (stopped early)" : "", out->run_dir.c_str());
-      return out->interrupted ? 130 : kExitOk;  // 128 + SIGINT, as shells report it
+      return out->interrupted ? kExitInterrupted : kExitOk;  // 128 + SIGINT, as shells report it
     };
   });
 

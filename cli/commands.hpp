@@ -16,10 +16,12 @@
 
 namespace plinth::cli {
 
-// Exit codes: 0 success, 1 runtime failure, 2 bad input.
+// Exit codes: 0 success, 1 runtime failure, 2 bad input, 130 training
+// interrupted (128 + SIGINT). The man page's EXIT STATUS lists the same.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitBadInput = 2;
+inline constexpr int kExitInterrupted = 130;
 
 struct Context {
   // Global options (set by main.cpp's parser).
@@ -47,5 +49,12 @@ struct Context {
 void add_plugins_commands(CLI::App& app, Context& ctx);  // cmd_plugins.cpp
 void add_train_commands(CLI::App& app, Context& ctx);    // cmd_train.cpp: train, validate, resolve
 void add_sample_commands(CLI::App& app, Context& ctx);   // cmd_sample.cpp: sample
+void add_report_commands(CLI::App& app, Context& ctx);   // cmd_report.cpp: report, runs, export
+
+// The command tree as the plinth(1) page (roff) and as a bash completion
+// script (help_formats.cpp); main.cpp prints them for the hidden options
+// --help-man and --completion-bash, which the build runs.
+std::string man_page(const CLI::App& app, const std::string& version, const std::string& date);
+std::string bash_completion(const CLI::App& app);
 
 }  // namespace plinth::cli

@@ -1,8 +1,11 @@
 // main.cpp — the `plinth` entry point: global options (--log-level,
 // --plugin-path, --no-system-plugins, --version), then one call per command
 // group (commands.hpp), then runs the chosen command. Exit codes: 0 success,
-// 1 runtime failure, 2 bad input. Not here: any command's behaviour.
+// 1 runtime failure, 2 bad input, 130 interrupted. Hidden: --help-man and
+// --completion-bash print the man page and completion script the build
+// installs. Not here: any command's behaviour.
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <fstream>
 #include <iostream>
@@ -68,6 +71,11 @@ int run_main(int argc, char** argv) {
   // Training commands (train, validate, resolve) live in cmd_train.cpp.
   add_train_commands(app, ctx);
   add_sample_commands(app, ctx);
+  add_report_commands(app, ctx);
+  // Made at build time (cli/CMakeLists.txt); an empty group hides them from --help.
+  bool help_man = false, completion_bash = false;
+  app.add_flag("--help-man", help_man, "Print the plinth(1) manual page (roff)")->group("");
+  app.add_flag("--completion-bash", completion_bash, "Print the bash completion script")->group("");
 
   try {
     app.parse(argc, argv);
@@ -76,6 +84,15 @@ int run_main(int argc, char** argv) {
     return rc == 0 ? kExitOk : kExitBadInput;
   }
 
+  if (help_man) {
+    const char* date = std::getenv("PLINTH_MAN_DATE");  // set by the build (SOURCE_DATE_EPOCH-aware)
+    std::cout << man_page(app, PLINTH_VERSION, date ? date : "");
+    return kExitOk;
+  }
+  if (completion_bash) {
+    std::cout << bash_completion(app);
+    return kExitOk;
+  }
   init_logging_from_env();
   if (Status s = set_log_level(ctx.log_level); !s) {
     std::fprintf(stderr, "plinth: %s\n", s.message().c_str());

@@ -110,7 +110,8 @@ rpm -qp --qf '%{NAME} %{VERSION}-%{RELEASE} %{ARCH} License: %{LICENSE}\n' "$rpm
 rpm_files="$(rpm -qpl "$rpm_main")"
 for f in /usr/bin/plinth "/usr/lib/$multiarch/libplinth.so.0" "$plugindir/libplinth-backend-cpu.so" \
   "$manifestdir/plinth-backend-cpu.toml" "$etcdir/README" /usr/share/man/man1/plinth.1.gz \
-  /usr/share/plinth/examples/mnist/prepare_data.sh /usr/share/doc/plinth/copyright; do
+  /usr/share/plinth/examples/mnist/prepare_data.sh /usr/share/doc/plinth/copyright \
+  /usr/share/bash-completion/completions/plinth; do
   grep -qx -- "$f" <<<"$rpm_files" || die "$rpm_main lacks $f"
 done
 rpm -qpc "$rpm_main" | grep -qx "$etcdir/README" || die "$rpm_main: $etcdir/README is not %config"
@@ -136,6 +137,10 @@ command -v plinth
 plinth_sys --version
 man -w plinth 2>/dev/null || [[ -f /usr/share/man/man1/plinth.1.gz ]] || die "man page not installed"
 gzip -dc /usr/share/man/man1/plinth.1.gz | grep -q '^\.TH PLINTH 1' || die "man page is not a roff page"
+gzip -dc /usr/share/man/man1/plinth.1.gz | grep -q 'plinth report' || die "man page lacks the report command"
+comp=/usr/share/bash-completion/completions/plinth
+[[ -f $comp ]] || die "bash completion not installed at $comp"
+bash -c "source $comp && complete -p plinth" | grep -q '_plinth' || die "$comp does not register a completion"
 
 step "plugins found through /usr/share/plinth/plugins.d"
 plinth_sys plugins list | tee "$work/plugins-list.txt"

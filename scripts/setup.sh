@@ -11,6 +11,7 @@ packages=(
   libboost-dev libboost-filesystem-dev libtomlplusplus-dev libspdlog-dev libcli11-dev
   nlohmann-json3-dev libdnnl-dev libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev libssl-dev
   nodejs npm
+  chromium  # renders `plinth report` pages in the report test (tests/cli/report_cli_test.cpp)
 )
 if [ "${PLINTH_SKIP_APT:-0}" != 1 ]; then
   sudo=""

@@ -1,5 +1,6 @@
-// log.cpp — the "plinth" spdlog logger: stderr sink, level parsing from the
-// command line or $PLINTH_LOG_LEVEL, extra sinks (files, test captures).
+// log.cpp — the "plinth" spdlog logger: stderr sink (coloured on a terminal
+// unless NO_COLOR is set), level parsing from the command line or
+// $PLINTH_LOG_LEVEL, extra sinks (files, test captures).
 // Not here: routing plugin messages (plugin/host.cpp calls logger()).
 #include "plinth/log.hpp"
 
@@ -20,7 +21,11 @@ std::mutex& sinks_mutex() {
 }
 
 std::shared_ptr<spdlog::logger> make_logger() {
-  auto err = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  // spdlog colours only a terminal; NO_COLOR (https://no-color.org), when set
+  // and not empty, turns colour off there too.
+  const char* no_color = std::getenv("NO_COLOR");
+  auto err = std::make_shared<spdlog::sinks::stderr_color_sink_mt>(
+      no_color && *no_color ? spdlog::color_mode::never : spdlog::color_mode::automatic);
   auto l = std::make_shared<spdlog::logger>("plinth", err);
   l->set_pattern("[%H:%M:%S.%e] [%^%l%$] %v");
   l->set_level(spdlog::level::info);

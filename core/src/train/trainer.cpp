@@ -31,6 +31,8 @@
 #include "plugin/host.hpp"
 #include "plugin/plugin_config.hpp"
 #include "train/checkpoint.hpp"
+#include "train/energy.hpp"
+#include "train/run_lock.hpp"
 #include "train/safetensors.hpp"
 #include "train/schedule.hpp"
 #include "util/files.hpp"
@@ -531,8 +533,25 @@ bool bool_of(const nlohmann::ordered_json& j, const char* key) {
   return it != j.end() && it->is_boolean() && it->get<bool>();
 }
 
-struct Phases {  // wall-clock seconds per phase (steady_clock)
-  double data = 0, compute = 0, optimizer = 0, checkpoint = 0, eval = 0;
+// Wall-clock seconds per phase (steady_clock), cumulative over the run's
+// processes (restored on resume). `comm`: gradient all-reduce, 0 until
+// data-parallel training exists.
+struct Phases {
+  double data = 0, compute = 0, optimizer = 0, comm = 0, checkpoint = 0, eval = 0;
+  double sum() const { return data + compute + optimizer + comm + checkpoint + eval; }
+  // As an object (summary.json, checkpoint state) or as flat "<name>_s" keys (metrics.jsonl).
+  void put(nlohmann::ordered_json& j, bool flat) const {
+    const std::pair<const char*, double> v[] = {{"data_wait", data},        {"forward_backward", compute},
+                                                {"optimizer", optimizer},   {"communication", comm},
+                                                {"checkpoint", checkpoint}, {"evaluation", eval}};
+    for (const auto& [k, x] : v) j[flat ? std::string(k) + "_s" : std::string(k)] = x;
+  }
+  void load(const nlohmann::ordered_json& j) {
+    if (!j.is_object()) return;
+    auto get = [&](const char* k) { return j.contains(k) && j[k].is_number() ? j[k].get<double>() : 0.0; };
+    data = get("data_wait"), compute = get("forward_backward"), optimizer = get("optimizer");
+    comm = get("communication"), checkpoint = get("checkpoint"), eval = get("evaluation");
+  }
 };
 
 // Keep the lines of metrics.jsonl up to `step` (resume rewrites what follows).
@@ -563,6 +582,7 @@ Result<TrainOutcome> run(Trainer& t) {
   std::filesystem::create_directories(dir, ec);
   if (ec) return error(errc::io, dir.string() + ": cannot create the run folder: " + ec.message());
   out.run_dir = dir;
+  RunLock run_lock(dir);  // `plinth runs` reports the run as running while this is held
   const auto ckpt_dir = dir / "checkpoints";
   const std::string resolved = config::resolved_toml(p);
   std::optional<Checkpoint> resume_from;
@@ -680,6 +700,31 @@ Result<TrainOutcome> run(Trainer& t) {
   CheckpointWriter writer(ckpt_dir, {ck.keep_last, ck.keep_best, ck.best_mode == "max"});
   int64_t last_ckpt_step = resume_from ? resume_from->step : -1;
   Phases ph;
+  // Energy: measured counters only (RAPL; a GPU backend's counter would be
+  // added here with energy.add()); earlier processes' joules come from the
+  // checkpoint, and one unmeasured process makes the whole run unmeasured.
+  EnergyMeter energy = EnergyMeter::with_rapl();
+  double energy_before = 0;
+  std::string energy_before_note;
+  if (resume_from) {
+    ph.load(resume_from->state.value("time_breakdown_s", nlohmann::ordered_json()));
+    const auto& j = resume_from->state;
+    if (j.contains("energy_j") && j["energy_j"].is_number()) {
+      energy_before = j["energy_j"].get<double>();
+    } else {
+      const std::string why = j.contains("energy_note") && j["energy_note"].is_string()
+                                  ? j["energy_note"].get<std::string>()
+                                  : std::string("its checkpoint has no energy record");
+      energy_before_note = "not measured before the resume at step " + std::to_string(resume_from->step) +
+                           (why.empty() ? "" : ": " + why);
+    }
+  }
+  auto energy_measured = [&] { return energy.measured() && energy_before_note.empty(); };
+  auto energy_note = [&] {
+    std::string n = energy_before_note;
+    if (!energy.note().empty()) n += (n.empty() ? "" : "; ") + energy.note();
+    return n;
+  };
 
   g_stop = false;
   auto old_handler = std::signal(SIGINT, [](int) { request_stop(); });
@@ -796,6 +841,11 @@ Result<TrainOutcome> run(Trainer& t) {
                {"threads", p.backend.threads},
                {"pipeline", resolved},
                {"plugins", plugins}};
+    ph.put(c.state["time_breakdown_s"], false);
+    energy.sample();
+    c.state["energy_j"] = energy_measured() ? nlohmann::ordered_json(energy_before + energy.joules())
+                                            : nlohmann::ordered_json();
+    c.state["energy_note"] = energy_note();
     if (Status s = writer.take_error(); !s.ok())
       logger().warn("an earlier checkpoint failed: {}", s.message());
     writer.submit(std::move(c));
@@ -949,6 +999,9 @@ Result<TrainOutcome> run(Trainer& t) {
       if (!std::isnan(grad_norm) || clip) j["grad_norm"] = num_or_null(grad_norm);
       if (ls.skipped > 0) j["skipped_steps"] = ls.skipped;
       if (scaling) j["loss_scale"] = ls.loss_scale;
+      ph.put(j, true);
+      energy.sample();
+      if (energy_measured()) j["energy_j"] = energy_before + energy.joules();
       if (failure = append_line(metrics, j.dump()); !failure.ok()) break;
       if (!std::isfinite(loss) && !skip_nonfinite && !scaling) {
         failure = error(errc::internal,
@@ -1017,7 +1070,6 @@ Result<TrainOutcome> run(Trainer& t) {
   }
   PLINTH_TRY(write_safetensors(dir / "model.safetensors", weights,
                                {{"format", "pt"}, {"step", std::to_string(ls.step)}}));
-  const double this_run = seconds_since(t0);
   nlohmann::ordered_json summary{
       {"name", p.run.name},
       {"steps", ls.step},
@@ -1031,15 +1083,22 @@ Result<TrainOutcome> run(Trainer& t) {
       {"resumed_from_step",
        out.resumed_from >= 0 ? nlohmann::ordered_json(out.resumed_from) : nlohmann::ordered_json()},
       {"status", failure.ok() ? "ok" : failure.message()}};
-  // Where this process's training time went (steady_clock around each phase;
-  // "other" is the rest: logging, metrics, progress).
-  summary["time_breakdown_s"] = {
-      {"data_wait", ph.data},
-      {"forward_backward", ph.compute},
-      {"optimizer", ph.optimizer},
-      {"checkpoint", ph.checkpoint},
-      {"evaluation", ph.eval},
-      {"other", std::max(0.0, this_run - ph.data - ph.compute - ph.optimizer - ph.checkpoint - ph.eval)}};
+  // Where the run's training time went, over all its processes (steady_clock
+  // around each phase; "other" is the rest: logging, metrics, progress).
+  ph.put(summary["time_breakdown_s"], false);
+  summary["time_breakdown_s"]["other"] = std::max(0.0, out.seconds - ph.sum());
+  energy.sample();
+  if (energy_measured())
+    summary["energy"] = {{"measured", true},
+                         {"joules", energy_before + energy.joules()},
+                         {"sources", energy.sources()},
+                         {"note", energy_note()}};
+  else
+    summary["energy"] = {{"measured", false}, {"why", energy_note()}};
+  if (energy_measured())
+    logger().info("energy: {:.1f} J ({})", energy_before + energy.joules(), energy.sources());
+  else
+    logger().info("energy: not measured ({})", energy_note());
   if (scaling) summary["loss_scale"] = ls.loss_scale;
   if (out.final_eval_loss >= 0) summary["eval_loss"] = out.final_eval_loss;
   if (out.final_eval_accuracy >= 0) summary["eval_accuracy"] = out.final_eval_accuracy;

@@ -1,0 +1,167 @@
+// cmd_report.cpp — looking at runs after (or while) they train:
+// `plinth report` (one self-contained HTML page), `plinth runs` (a table of
+// the runs in a folder) and `plinth export` (metrics.jsonl as CSV).
+// Not here: reading run folders (core/src/report/run_info.cpp) or rendering.
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+
+#include "commands.hpp"
+#include "report/html_report.hpp"
+#include "report/run_info.hpp"
+#include "util/files.hpp"
+
+namespace plinth::cli {
+namespace {
+
+int fail(const Status& s) {
+  std::fprintf(stderr, "plinth: error: %s\n", s.message().c_str());
+  return s.exit_code();
+}
+
+// Colour only on a terminal, and never with NO_COLOR set (https://no-color.org).
+bool use_colour(FILE* f) {
+  const char* nc = std::getenv("NO_COLOR");
+  return ::isatty(::fileno(f)) && !(nc && *nc);
+}
+
+struct ReportArgs {
+  std::vector<std::string> runs;
+  std::string output;
+  std::string title;
+  std::string folder = "runs";
+  bool csv = true;
+};
+
+std::string pad(std::string s, size_t n) {
+  if (s.size() < n) s.append(n - s.size(), ' ');
+  return s;
+}
+
+}  // namespace
+
+void add_report_commands(CLI::App& app, Context& ctx) {
+  auto args = std::make_shared<ReportArgs>();
+
+  auto* report = app.add_subcommand(
+      "report", "Write one self-contained HTML page with the charts, time breakdown and energy of runs");
+  report->add_option("runs", args->runs, "Run folders (runs/<name>); several are overlaid")->required();
+  report
+      ->add_option("-o,--output", args->output, "The HTML file to write (default: report.html; - for stdout)")
+      ->option_text("FILE");
+  report->add_option("--title", args->title, "The page's title (default: Plinth runs)");
+  report->callback([&ctx, args] {
+    ctx.run = [args] {
+      std::vector<report::RunInfo> runs;
+      for (const auto& d : args->runs) {
+        auto r = report::load_run(d);
+        if (!r) return fail(r.status());
+        for (const auto& w : r->warnings) std::fprintf(stderr, "plinth: warning: %s\n", w.c_str());
+        runs.push_back(std::move(*r));
+      }
+      const std::string out = args->output.empty() ? "report.html" : args->output;
+      const std::string html = report::render_html(runs, args->title.empty() ? "Plinth runs" : args->title);
+      if (out == "-") {
+        std::cout << html;
+        return kExitOk;
+      }
+      if (Status s = write_file_atomic(out, html); !s.ok()) return fail(s);
+      std::fprintf(stderr, "report: %s (%zu run%s)\n", out.c_str(), runs.size(), runs.size() == 1 ? "" : "s");
+      return kExitOk;
+    };
+  });
+
+  auto* runs = app.add_subcommand("runs", "List the runs in a folder: status, best metric, time to target");
+  runs->add_option("folder", args->folder, "The folder holding run folders (default: runs)");
+  runs->callback([&ctx, args] {
+    ctx.run = [args] {
+      std::error_code ec;
+      if (!std::filesystem::is_directory(args->folder, ec)) {
+        std::fprintf(stderr, "plinth: error: %s: no such folder\n", args->folder.c_str());
+        return kExitBadInput;
+      }
+      const auto dirs = report::find_runs(args->folder);
+      if (dirs.empty()) {
+        std::fprintf(stderr, "no runs in %s\n", args->folder.c_str());
+        return kExitOk;
+      }
+      struct Row {
+        std::string name, status, steps, time, best, ttt, detail;
+      };
+      std::vector<Row> rows{{"RUN", "STATUS", "STEPS", "TIME", "BEST", "TIME TO TARGET", ""}};
+      for (const auto& d : dirs) {
+        auto r = report::load_run(d);
+        if (!r) continue;
+        Row row{r->name, r->status, std::to_string(r->steps), report::format_seconds(r->train_seconds), "-",
+                "-",     r->detail};
+        if (r->best_value) {
+          char buf[64];
+          if (r->best_name == "eval.accuracy")
+            std::snprintf(buf, sizeof buf, "%.2f%%", *r->best_value * 100);
+          else
+            std::snprintf(buf, sizeof buf, "%.4g", *r->best_value);
+          row.best = r->best_name + " " + buf;
+        }
+        if (!r->target_metric.empty())
+          row.ttt = r->time_to_target ? report::format_seconds(*r->time_to_target) : "not reached";
+        rows.push_back(std::move(row));
+      }
+      size_t w[6] = {};
+      for (const auto& r : rows) {
+        const std::string* f[] = {&r.name, &r.status, &r.steps, &r.time, &r.best, &r.ttt};
+        for (int i = 0; i < 6; ++i) w[i] = std::max(w[i], f[i]->size());
+      }
+      const bool colour = use_colour(stdout);
+      for (size_t i = 0; i < rows.size(); ++i) {
+        const auto& r = rows[i];
+        std::string status = pad(r.status, w[1]);
+        if (colour && i > 0) {
+          const char* c = r.status == "finished"      ? "\033[32m"
+                          : r.status == "running"     ? "\033[36m"
+                          : r.status == "interrupted" ? "\033[33m"
+                                                      : "\033[31m";
+          status = c + status + "\033[0m";
+        }
+        std::string line = pad(r.name, w[0]) + "  " + status + "  " + pad(r.steps, w[2]) + "  " +
+                           pad(r.time, w[3]) + "  " + pad(r.best, w[4]) + "  " + pad(r.ttt, w[5]);
+        if (!r.detail.empty()) line += "  (" + r.detail + ")";
+        while (!line.empty() && line.back() == ' ') line.pop_back();
+        std::printf("%s\n", line.c_str());
+      }
+      return kExitOk;
+    };
+  });
+
+  auto* exp = app.add_subcommand("export", "Export a run's metrics.jsonl as CSV");
+  exp->add_option("run", args->folder, "The run folder (runs/<name>)")->required();
+  exp->add_flag("--csv", args->csv, "CSV, one row per metrics line (the default and only format)");
+  exp->add_option("-o,--output", args->output, "The file to write (default: <run>/metrics.csv; - for stdout)")
+      ->option_text("FILE");
+  exp->callback([&ctx, args] {
+    ctx.run = [args] {
+      const std::filesystem::path run = args->folder;
+      std::error_code ec;
+      if (!std::filesystem::is_directory(run, ec)) {
+        std::fprintf(stderr, "plinth: error: %s: not a run folder\n", run.c_str());
+        return kExitBadInput;
+      }
+      auto csv = report::metrics_csv(run / "metrics.jsonl");
+      if (!csv) return fail(csv.status());
+      if (args->output == "-") {
+        std::cout << *csv;
+        return kExitOk;
+      }
+      const std::filesystem::path out =
+          args->output.empty() ? run / "metrics.csv" : std::filesystem::path(args->output);
+      if (Status s = write_file_atomic(out, *csv); !s.ok()) return fail(s);
+      std::fprintf(stderr, "exported: %s\n", out.c_str());
+      return kExitOk;
+    };
+  });
+}
+
+}  // namespace plinth::cli
