@@ -25,6 +25,31 @@ struct TrainArgs {
   bool resume = false;  // continue runs/<name>/ from its newest good checkpoint
 };
 
+// True when `file` is `named` or lies in the folder `named`.
+bool named_by(const std::filesystem::path& file, const std::filesystem::path& named) {
+  if (file == named) return true;
+  return file.parent_path() == named || file.parent_path() == named / "";
+}
+
+// The manifests a pipeline names in [plugins] must load whole: a broken
+// entry or a refused file there is the pipeline's error (exit 2), where one
+// found elsewhere (--plugin-path, system folders) is only a warning.
+Status check_named_manifests(const config::Pipeline& p, const Registry& reg) {
+  if (p.plugins.manifests.empty()) return {};
+  const std::string at = p.source.string() + ": [plugins] manifests: ";
+  for (const auto& named : p.plugins.manifests) {
+    for (const auto& e : reg.manifest_errors())
+      if (e.rfind(named.string(), 0) == 0) return error(errc::config, at + e);
+    for (const auto& pi : reg.plugins()) {
+      if (pi.state != PluginState::failed || !named_by(pi.entry.manifest, named)) continue;
+      return error(errc::config, at + pi.entry.manifest.string() + ":" + std::to_string(pi.entry.line) +
+                                     ": plugin '" + pi.entry.name + "' (" + pi.entry.path.string() +
+                                     "): " + pi.reason + (pi.hint.empty() ? "" : "; hint: " + pi.hint));
+    }
+  }
+  return {};
+}
+
 // Load the pipeline and everything it names; nothing is written.
 Result<train::TrainerPtr> prepare_pipeline(const Context& ctx, const std::string& file, bool progress,
                                            std::chrono::steady_clock::time_point started, int* exit_code,
@@ -32,8 +57,12 @@ Result<train::TrainerPtr> prepare_pipeline(const Context& ctx, const std::string
   auto p = config::load_pipeline(file);
   if (!p) return p.status();
   if (!out_dir.empty()) p->run.out_dir = out_dir;
-  auto registry = ctx.open_registry(exit_code, p->plugins.manifests);
+  TrustPolicy trust;
+  trust.allow_insecure = p->plugins.allow_insecure_plugins;
+  trust.require_signature = p->plugins.require_signature;
+  auto registry = ctx.open_registry(exit_code, p->plugins.manifests, trust);
   if (!registry) return error(errc::internal, "the plugin registry could not be opened");
+  PLINTH_TRY(check_named_manifests(*p, *registry));
   train::TrainOptions o;
   o.started = started;
   o.progress = progress;

@@ -16,8 +16,13 @@
 
 namespace plinth::cli {
 
-DiscoveryOptions Context::discovery(const std::vector<std::filesystem::path>& extra) const {
+DiscoveryOptions Context::discovery(const std::vector<std::filesystem::path>& extra,
+                                    const TrustPolicy& trust_in) const {
   DiscoveryOptions o;
+  o.trust.allow_insecure = trust.allow_insecure || trust_in.allow_insecure;
+  o.trust.require_signature = trust.require_signature || trust_in.require_signature;
+  o.trust.trusted_keys_dir =
+      !trust.trusted_keys_dir.empty() ? trust.trusted_keys_dir : trust_in.trusted_keys_dir;
   for (const auto& p : plugin_paths) o.pipeline_manifests.emplace_back(p);
   for (const auto& p : extra) o.pipeline_manifests.push_back(p);
   o.use_user = !no_system_plugins;
@@ -27,7 +32,8 @@ DiscoveryOptions Context::discovery(const std::vector<std::filesystem::path>& ex
 }
 
 std::shared_ptr<Registry> Context::open_registry(int* exit_code,
-                                                 const std::vector<std::filesystem::path>& extra) const {
+                                                 const std::vector<std::filesystem::path>& extra,
+                                                 const TrustPolicy& trust_in) const {
   for (const auto& p : plugin_paths) {
     std::error_code ec;
     if (std::filesystem::is_regular_file(p, ec) && !std::ifstream(p)) {
@@ -36,7 +42,7 @@ std::shared_ptr<Registry> Context::open_registry(int* exit_code,
       return nullptr;
     }
   }
-  auto reg = Registry::open(discovery(extra));
+  auto reg = Registry::open(discovery(extra, trust_in));
   if (!reg) {
     std::fprintf(stderr, "plinth: %s\n", reg.status().message().c_str());
     *exit_code = reg.status().exit_code();

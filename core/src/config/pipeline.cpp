@@ -53,7 +53,7 @@ constexpr std::string_view kEvalMetrics[] = {"eval.loss", "eval.accuracy"};
 constexpr std::string_view kModes[] = {"min", "max"};
 constexpr std::string_view kTargetMetrics[] = {"", "eval.accuracy", "eval.loss"};
 constexpr std::string_view kPrecisions[] = {"fp32", "bf16", "fp16"};
-constexpr std::string_view kPluginsKeys[] = {"manifests"};
+constexpr std::string_view kPluginsKeys[] = {"manifests", "allow_insecure_plugins", "require_signature"};
 
 // Keys each layer type accepts (besides "type" and "name").
 std::span<const std::string_view> layer_keys(std::string_view type) {
@@ -447,6 +447,8 @@ Status read_early_stop(const Reader& r, const toml::table& t, EarlyStopSection& 
 
 Status read_plugins(const Reader& r, const toml::table& t, PluginsSection& pl) {
   PLINTH_TRY(r.check_keys(t, "plugins", kPluginsKeys));
+  PLINTH_TRY(r.get(t, "plugins", "allow_insecure_plugins", pl.allow_insecure_plugins));
+  PLINTH_TRY(r.get(t, "plugins", "require_signature", pl.require_signature));
   const toml::node* n = t.get("manifests");
   if (!n) return {};
   const toml::array* arr = n->as_array();
@@ -871,6 +873,8 @@ std::string resolved_toml(const Pipeline& p) {
       write_string(os, p.plugins.manifests[i].string());
     }
     os << "]\n";
+    w.kv("allow_insecure_plugins", p.plugins.allow_insecure_plugins);
+    w.kv("require_signature", p.plugins.require_signature);
   }
   std::string out = os.str();
   while (out.size() >= 2 && out[out.size() - 1] == '\n' && out[out.size() - 2] == '\n') out.pop_back();

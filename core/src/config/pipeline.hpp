@@ -114,6 +114,8 @@ struct EarlyStopSection {  // [early_stop]; off unless the section is present
 
 struct PluginsSection {                          // [plugins]
   std::vector<std::filesystem::path> manifests;  // resolved against the pipeline's folder
+  bool allow_insecure_plugins = false;           // load plugin files others may write (TrustPolicy)
+  bool require_signature = false;                // every library needs a trusted minisign signature
 };
 
 struct Pipeline {
