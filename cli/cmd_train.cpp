@@ -2,6 +2,7 @@
 // load a pipeline, open the plugins it needs and hand it to the trainer.
 // Not here: the training loop itself (core/src/train/trainer.cpp).
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -34,6 +35,23 @@ bool named_by(const std::filesystem::path& file, const std::filesystem::path& na
 // The manifests a pipeline names in [plugins] must load whole: a broken
 // entry or a refused file there is the pipeline's error (exit 2), where one
 // found elsewhere (--plugin-path, system folders) is only a warning.
+// Each manifest the pipeline names must exist: "file:line:col: plugins.manifests[i]: ...".
+Status check_manifests_exist(const config::Pipeline& p) {
+  const toml::array* arr = p.document["plugins"]["manifests"].as_array();
+  for (size_t i = 0; i < p.plugins.manifests.size(); ++i) {
+    std::error_code ec;
+    if (std::filesystem::exists(p.plugins.manifests[i], ec)) continue;
+    std::string at = p.source.string();
+    if (arr && i < arr->size()) {
+      const auto& b = arr->get(i)->source().begin;
+      at += ":" + std::to_string(b.line) + ":" + std::to_string(b.column);
+    }
+    return error(errc::config, at + ": plugins.manifests[" + std::to_string(i) +
+                                   "]: no such manifest file or folder: " + p.plugins.manifests[i].string());
+  }
+  return {};
+}
+
 Status check_named_manifests(const config::Pipeline& p, const Registry& reg) {
   if (p.plugins.manifests.empty()) return {};
   const std::string at = p.source.string() + ": [plugins] manifests: ";
@@ -57,6 +75,7 @@ Result<train::TrainerPtr> prepare_pipeline(const Context& ctx, const std::string
   auto p = config::load_pipeline(file);
   if (!p) return p.status();
   if (!out_dir.empty()) p->run.out_dir = out_dir;
+  PLINTH_TRY(check_manifests_exist(*p));
   TrustPolicy trust;
   trust.allow_insecure = p->plugins.allow_insecure_plugins;
   trust.require_signature = p->plugins.require_signature;
@@ -101,9 +120,17 @@ void add_train_commands(CLI::App& app, Context& ctx) {
         std::fprintf(stderr, ", time to target %.2f s", out->time_to_target);
       else
         std::fprintf(stderr, ", target not reached");
-      std::fprintf(stderr, "%s%s; run: %s\n", out->interrupted ? " (interrupted)" : "",
+      if (out->checkpoint_failures > 0)
+        std::fprintf(stderr, "; %lld checkpoint write(s) FAILED (see the log)",
+                     static_cast<long long>(out->checkpoint_failures));
+      std::fprintf(stderr, "%s%s; run: %s\n",
+                   out->stop_signal == SIGTERM ? " (stopped by SIGTERM)"
+                   : out->interrupted          ? " (interrupted)"
+                                               : "",
                    out->early_stopped ? " (stopped early)" : "", out->run_dir.c_str());
-      return out->interrupted ? 130 : kExitOk;  // 128 + SIGINT, as shells report it
+      // Ctrl-C: 130 (128 + SIGINT, as shells report it). SIGTERM is how
+      // schedulers stop a job; the run saved its state, so that is success.
+      return out->interrupted && out->stop_signal != SIGTERM ? 130 : kExitOk;
     };
   });
 

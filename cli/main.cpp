@@ -2,6 +2,7 @@
 // --plugin-path, --no-system-plugins, --version), then one call per command
 // group (commands.hpp), then runs the chosen command. Exit codes: 0 success,
 // 1 runtime failure, 2 bad input. Not here: any command's behaviour.
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <fstream>
@@ -97,6 +98,9 @@ int run_main(int argc, char** argv) {
 }  // namespace plinth::cli
 
 int main(int argc, char** argv) {
+  // Past a file size limit (RLIMIT_FSIZE), a write fails with EFBIG and is
+  // reported like a full disk, instead of SIGXFSZ killing the process.
+  std::signal(SIGXFSZ, SIG_IGN);
   try {
     return plinth::cli::run_main(argc, argv);
   } catch (const std::exception& e) {

@@ -46,8 +46,9 @@ constexpr std::string_view kTrainKeys[] = {"epochs",       "max_steps",      "ba
                                            "grad_accum",   "clip_grad_norm", "precision",    "on_nonfinite",
                                            "max_nonfinite"};
 constexpr std::string_view kNonfinite[] = {"stop", "skip"};
+constexpr std::string_view kCheckpointOnError[] = {"continue", "stop"};
 constexpr std::string_view kCheckpointKeys[] = {"every_steps", "every_minutes", "keep_last", "keep_best",
-                                                "best_metric", "best_mode",     "at_end"};
+                                                "best_metric", "best_mode",     "at_end", "on_error"};
 constexpr std::string_view kEarlyStopKeys[] = {"metric", "mode", "patience", "min_delta"};
 constexpr std::string_view kEvalMetrics[] = {"eval.loss", "eval.accuracy"};
 constexpr std::string_view kModes[] = {"min", "max"};
@@ -425,6 +426,8 @@ Status read_checkpoint(const Reader& r, const toml::table& t, CheckpointSection&
   PLINTH_TRY(r.get(t, p, "best_mode", c.best_mode));
   PLINTH_TRY(r.one_of(t, p, "best_mode", c.best_mode, kModes, "mode"));
   PLINTH_TRY(r.get(t, p, "at_end", c.at_end));
+  PLINTH_TRY(r.get(t, p, "on_error", c.on_error));
+  PLINTH_TRY(r.one_of(t, p, "on_error", c.on_error, kCheckpointOnError, "policy"));
   return {};
 }
 
@@ -858,7 +861,8 @@ std::string resolved_toml(const Pipeline& p) {
       .kv("keep_best", c.keep_best)
       .kv("best_metric", c.best_metric)
       .kv("best_mode", c.best_mode)
-      .kv("at_end", c.at_end);
+      .kv("at_end", c.at_end)
+      .kv("on_error", c.on_error);
   if (p.early_stop.enabled)
     SectionWriter(os, "[early_stop]")
         .kv("metric", p.early_stop.metric)

@@ -102,6 +102,10 @@ struct CheckpointSection {                // [checkpoint]
   std::string best_metric = "eval.loss";  // eval.loss | eval.accuracy
   std::string best_mode;                  // min | max; default: min for eval.loss, max for eval.accuracy
   bool at_end = true;                     // also when training ends (done, interrupted or stopped early)
+  // A checkpoint that cannot be written (disk full, folder read-only):
+  // "continue" warns and trains on (the previous checkpoints stay valid);
+  // "stop" ends the run with the error (exit 1).
+  std::string on_error = "continue";
 };
 
 struct EarlyStopSection {  // [early_stop]; off unless the section is present
