@@ -64,7 +64,15 @@ static const plinth_optimizer_v1 g_table = {PLINTH_OPTIMIZER_V1_STRUCT_SIZE,
 static const char* const g_keys[] = {"lr", NULL};
 static const plinth_component g_components[] = {
     {PLINTH_COMPONENT_STRUCT_SIZE, PLINTH_KIND_OPTIMIZER, "fault-sgd", "fails on demand", &g_table, g_keys}};
-static const plinth_plugin g_plugin = {PLINTH_PLUGIN_STRUCT_SIZE, PLINTH_ABI_MAJOR, PLINTH_ABI_MINOR,
-                                       "fault-optim", "0.0.1", "Plinth tests", 1, g_components, NULL, NULL};
+static const plinth_plugin g_plugin = {PLINTH_PLUGIN_STRUCT_SIZE,
+                                       PLINTH_ABI_MAJOR,
+                                       PLINTH_ABI_MINOR,
+                                       "fault-optim",
+                                       "0.0.1",
+                                       "Plinth tests",
+                                       1,
+                                       g_components,
+                                       NULL,
+                                       NULL};
 
 PLINTH_EXPORT const plinth_plugin* plinth_plugin_get(void) { return &g_plugin; }

@@ -189,7 +189,7 @@ void CheckpointWriter::submit(Checkpoint c) {
     Status s = write_checkpoint(dir_, c);
     if (s.ok()) s = prune_checkpoints(dir_, policy_.keep_last, policy_.keep_best, policy_.max);
     if (!s.ok()) {
-      logger().warn("checkpoint at step {} not written: {}", c.step, s.message());
+      // Reported by whoever takes the error (the trainer logs it once).
       std::lock_guard<std::mutex> lock(mu_);
       if (error_.ok()) error_ = s;
     }

@@ -76,7 +76,8 @@ struct OptimOps {
 // "<file>:<line>:<col>: <dotted>" where `key` of table `t` is written (its
 // section header when the key is absent), or "<file>: <dotted>" when the
 // pipeline does not have the table at all (a default).
-std::string key_at(const config::Pipeline& p, const toml::node* t, std::string_view key, std::string_view dotted) {
+std::string key_at(const config::Pipeline& p, const toml::node* t, std::string_view key,
+                   std::string_view dotted) {
   std::string at = p.source.string();
   const toml::table* tt = t ? t->as_table() : nullptr;
   if (tt) {
@@ -309,14 +310,16 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
   // Keys the parser accepts for features the trainer does not have yet are
   // refused rather than silently ignored.
   auto not_yet = [&](bool set, const char* key) {
-    return set ? error(errc::config, key_at(p, p.document["train"].node(), key, std::string("train.") + key) +
-                                         ": not supported by this version of the trainer; remove it or leave the "
-                                         "default")
+    return set ? error(errc::config,
+                       key_at(p, p.document["train"].node(), key, std::string("train.") + key) +
+                           ": not supported by this version of the trainer; remove it or leave the "
+                           "default")
                : Status();
   };
   PLINTH_TRY(not_yet(p.train.precision != "fp32", "precision"));
   // Evaluation metrics named by [early_stop] and [checkpoint] must exist.
-  auto needs_eval = [&](bool used, const std::string& metric, const char* section, const char* key) -> Status {
+  auto needs_eval = [&](bool used, const std::string& metric, const char* section,
+                        const char* key) -> Status {
     if (!used) return {};
     const std::string at = key_at(p, p.document[section].node(), key, std::string(section) + "." + key);
     if (!p.eval_data) return error(errc::config, at + " needs a [data.eval] section to evaluate on");
@@ -362,8 +365,7 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
       std::string names;
       for (const auto& f : fields) names += (names.empty() ? "" : ", ") + f.name;
       return error(errc::config, key_at(p, &p.train_data.table, key, std::string("data.train.") + key) +
-                                     ": no field '" + name +
-                                     "' (the source has: " + names + ")");
+                                     ": no field '" + name + "' (the source has: " + names + ")");
     }
     return i;
   };
@@ -385,8 +387,8 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
                                      ": a different schema from [data.train]");
     for (size_t i = 0; i < ef.size(); ++i)
       if (ef[i].dtype != fields[i].dtype || ef[i].shape != fields[i].shape)
-        return error(errc::config, key_at(p, &p.eval_data->table, "", "data.eval") + ": field '" + ef[i].name +
-                                       "' differs in type or shape from [data.train]");
+        return error(errc::config, key_at(p, &p.eval_data->table, "", "data.eval") + ": field '" +
+                                       ef[i].name + "' differs in type or shape from [data.train]");
   }
   if (t->train_src->size() == 0) return error(errc::bad_data, "[data.train] has no samples");
 
@@ -565,12 +567,12 @@ Result<TrainOutcome> run(Trainer& t) {
     if (!all.empty()) {
       auto c = read_checkpoint(all.back().second);
       if (!c) {
-        const std::string older =
-            all.size() > 1 ? "the one before it, " + all[all.size() - 2].second.filename().string()
-                           : "the beginning";
-        return error(errc::bad_data, "cannot resume: the newest checkpoint is damaged: " + c.status().message() +
-                                         " (move " + all.back().second.string() + " aside to resume from " +
-                                         older + ")");
+        const std::string older = all.size() > 1
+                                      ? "the one before it, " + all[all.size() - 2].second.filename().string()
+                                      : "the beginning";
+        return error(errc::bad_data,
+                     "cannot resume: the newest checkpoint is damaged: " + c.status().message() + " (move " +
+                         all.back().second.string() + " aside to resume from " + older + ")");
       }
       resume_from = std::move(*c);
     }
@@ -584,7 +586,8 @@ Result<TrainOutcome> run(Trainer& t) {
     // Every tensor the run restores must be there with its shape, checked
     // before anything is written into the run folder.
     if (resume_from) {
-      auto check = [&](const std::vector<NamedTensor>& ts, const char* file, const std::string& name) -> Status {
+      auto check = [&](const std::vector<NamedTensor>& ts, const char* file,
+                       const std::string& name) -> Status {
         const auto& slot = t.store->slot(name);
         for (const auto& nt : ts)
           if (nt.name == name) {
@@ -826,11 +829,12 @@ Result<TrainOutcome> run(Trainer& t) {
     const auto good = list_checkpoints(ckpt_dir);
     const std::string newest = good.empty() ? "none" : good.back().second.string();
     if (stop_on_ckpt_error)
-      return error(s.code(), s.message() + " (checkpoint.on_error = \"stop\"; newest good checkpoint: " +
-                                 newest + ")");
-    logger().warn("checkpoint failed: {}; training goes on (checkpoint.on_error = \"continue\"); newest good "
-                  "checkpoint: {}",
-                  s.message(), newest);
+      return error(s.code(),
+                   s.message() + " (checkpoint.on_error = \"stop\"; newest good checkpoint: " + newest + ")");
+    logger().warn(
+        "checkpoint not written: {}; training goes on (checkpoint.on_error = \"continue\"); newest good "
+        "checkpoint: {}",
+        s.message(), newest);
     return {};
   };
 

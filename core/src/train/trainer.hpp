@@ -30,9 +30,9 @@ struct TrainOutcome {
   double time_to_target = -1;  // seconds, -1: not reached
   bool interrupted = false;
   bool early_stopped = false;
-  int64_t resumed_from = -1;  // the checkpoint's step, -1: started fresh
-  int64_t skipped_steps = 0;  // steps whose update was dropped (on_nonfinite = "skip")
-  int stop_signal = 0;        // SIGINT or SIGTERM when that stopped the run, else 0
+  int64_t resumed_from = -1;        // the checkpoint's step, -1: started fresh
+  int64_t skipped_steps = 0;        // steps whose update was dropped (on_nonfinite = "skip")
+  int stop_signal = 0;              // SIGINT or SIGTERM when that stopped the run, else 0
   int64_t checkpoint_failures = 0;  // checkpoint writes that failed (on_error = "continue")
 };
 

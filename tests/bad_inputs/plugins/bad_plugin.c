@@ -7,8 +7,16 @@
 #include "plinth/plugin.h"
 
 #if defined(BAD_SHORT_PLUGIN)
-static const plinth_plugin g_plugin = {sizeof(size_t), PLINTH_ABI_MAJOR, PLINTH_ABI_MINOR, "bad-short-plugin",
-                                       "0.0.1", NULL, 0, NULL, NULL, NULL};
+static const plinth_plugin g_plugin = {sizeof(size_t),
+                                       PLINTH_ABI_MAJOR,
+                                       PLINTH_ABI_MINOR,
+                                       "bad-short-plugin",
+                                       "0.0.1",
+                                       NULL,
+                                       0,
+                                       NULL,
+                                       NULL,
+                                       NULL};
 #endif
 
 PLINTH_EXPORT const plinth_plugin* plinth_plugin_get(void) {
