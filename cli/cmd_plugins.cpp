@@ -12,6 +12,7 @@
 #include "plinth/backend.h"
 #include "plugin/host.hpp"
 #include "plugin/manifest.hpp"
+#include "plugin/trust.hpp"
 
 namespace plinth::cli {
 
@@ -153,6 +154,21 @@ int cmd_doctor(const Context& ctx) {
   int rc = kExitOk;
   auto reg = ctx.open_registry(&rc);
   if (!reg) return rc;
+  const EffectiveTrust trust = resolve_trust(ctx.discovery().trust);
+  std::cout << "trust: " << (trust.allow_insecure ? "insecure files allowed" : "strict permissions")
+            << ", signatures "
+            << (trust.require_signature ? "required (keys: " + trust.trusted_keys_dir.string() + ")"
+                                        : "not required")
+            << '\n';
+  for (const auto& m : reg->manifests()) {
+    if (!m.refused.empty())
+      std::cout << "REFUSED   manifest " << m.file.string() << " (" << m.origin
+                << ")\n          reason: " << m.refused << '\n';
+    else
+      std::cout << "manifest  " << m.file.string() << " (" << m.origin << "): " << m.entries << " entr"
+                << (m.entries == 1 ? "y" : "ies") << '\n';
+  }
+  for (const auto& t : reg->trust_problems()) std::cout << "KEY       " << t << '\n';
   size_t loaded = 0, failed = 0, shadowed = 0;
   for (const auto& p : reg->plugins()) {
     const std::string where =
@@ -161,7 +177,7 @@ int cmd_doctor(const Context& ctx) {
       case PluginState::loaded:
         ++loaded;
         std::cout << "ok        " << p.entry.name << " " << or_dash(p.version) << " (" << p.entry.kind
-                  << ")  " << where << '\n';
+                  << ")  " << where << (p.signed_by.empty() ? "" : "  signed by " + p.signed_by) << '\n';
         break;
       case PluginState::shadowed:
         ++shadowed;
@@ -204,7 +220,15 @@ void add_plugins_commands(CLI::App& app, Context& ctx) {
   inspect->add_option("name", *name, "Plugin name (as in `plinth plugins list`)")->required();
   inspect->callback([&ctx, name] { ctx.run = [&ctx, name] { return cmd_inspect(ctx, *name); }; });
   auto* doctor = plugins->add_subcommand(
-      "doctor", "Check every manifest entry: loaded, or why not (exit 1 when anything is broken)");
+      "doctor",
+      "Check every manifest and entry: loaded, or why not (exit 1 when anything is broken or refused)");
+  doctor->add_flag("--allow-insecure-plugins", ctx.trust.allow_insecure,
+                   "Do not refuse files others may write (as allow_insecure_plugins = true)");
+  doctor->add_flag("--require-signature", ctx.trust.require_signature,
+                   "Check every library's minisign signature (as require_signature = true)");
+  doctor->add_option("--trusted-keys", ctx.trust.trusted_keys_dir,
+                     "Folder of trusted minisign public keys (default $PLINTH_TRUSTED_KEYS_DIR or "
+                     "/etc/plinth/trusted-keys)");
   doctor->callback([&ctx] { ctx.run = [&ctx] { return cmd_doctor(ctx); }; });
 }
 

@@ -2,6 +2,7 @@
 // load a pipeline, open the plugins it needs and hand it to the trainer.
 // Not here: the training loop itself (core/src/train/trainer.cpp).
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -25,6 +26,48 @@ struct TrainArgs {
   bool resume = false;  // continue runs/<name>/ from its newest good checkpoint
 };
 
+// True when `file` is `named` or lies in the folder `named`.
+bool named_by(const std::filesystem::path& file, const std::filesystem::path& named) {
+  if (file == named) return true;
+  return file.parent_path() == named || file.parent_path() == named / "";
+}
+
+// The manifests a pipeline names in [plugins] must load whole: a broken
+// entry or a refused file there is the pipeline's error (exit 2), where one
+// found elsewhere (--plugin-path, system folders) is only a warning.
+// Each manifest the pipeline names must exist: "file:line:col: plugins.manifests[i]: ...".
+Status check_manifests_exist(const config::Pipeline& p) {
+  const toml::array* arr = p.document["plugins"]["manifests"].as_array();
+  for (size_t i = 0; i < p.plugins.manifests.size(); ++i) {
+    std::error_code ec;
+    if (std::filesystem::exists(p.plugins.manifests[i], ec)) continue;
+    std::string at = p.source.string();
+    if (arr && i < arr->size()) {
+      const auto& b = arr->get(i)->source().begin;
+      at += ":" + std::to_string(b.line) + ":" + std::to_string(b.column);
+    }
+    return error(errc::config, at + ": plugins.manifests[" + std::to_string(i) +
+                                   "]: no such manifest file or folder: " + p.plugins.manifests[i].string());
+  }
+  return {};
+}
+
+Status check_named_manifests(const config::Pipeline& p, const Registry& reg) {
+  if (p.plugins.manifests.empty()) return {};
+  const std::string at = p.source.string() + ": [plugins] manifests: ";
+  for (const auto& named : p.plugins.manifests) {
+    for (const auto& e : reg.manifest_errors())
+      if (e.rfind(named.string(), 0) == 0) return error(errc::config, at + e);
+    for (const auto& pi : reg.plugins()) {
+      if (pi.state != PluginState::failed || !named_by(pi.entry.manifest, named)) continue;
+      return error(errc::config, at + pi.entry.manifest.string() + ":" + std::to_string(pi.entry.line) +
+                                     ": plugin '" + pi.entry.name + "' (" + pi.entry.path.string() +
+                                     "): " + pi.reason + (pi.hint.empty() ? "" : "; hint: " + pi.hint));
+    }
+  }
+  return {};
+}
+
 // Load the pipeline and everything it names; nothing is written.
 Result<train::TrainerPtr> prepare_pipeline(const Context& ctx, const std::string& file, bool progress,
                                            std::chrono::steady_clock::time_point started, int* exit_code,
@@ -32,8 +75,13 @@ Result<train::TrainerPtr> prepare_pipeline(const Context& ctx, const std::string
   auto p = config::load_pipeline(file);
   if (!p) return p.status();
   if (!out_dir.empty()) p->run.out_dir = out_dir;
-  auto registry = ctx.open_registry(exit_code, p->plugins.manifests);
+  PLINTH_TRY(check_manifests_exist(*p));
+  TrustPolicy trust;
+  trust.allow_insecure = p->plugins.allow_insecure_plugins;
+  trust.require_signature = p->plugins.require_signature;
+  auto registry = ctx.open_registry(exit_code, p->plugins.manifests, trust);
   if (!registry) return error(errc::internal, "the plugin registry could not be opened");
+  PLINTH_TRY(check_named_manifests(*p, *registry));
   train::TrainOptions o;
   o.started = started;
   o.progress = progress;
@@ -72,9 +120,17 @@ void add_train_commands(CLI::App& app, Context& ctx) {
         std::fprintf(stderr, ", time to target %.2f s", out->time_to_target);
       else
         std::fprintf(stderr, ", target not reached");
-      std::fprintf(stderr, "%s%s; run: %s\n", out->interrupted ? " (interrupted)" : "",
+      if (out->checkpoint_failures > 0)
+        std::fprintf(stderr, "; %lld checkpoint write(s) FAILED (see the log)",
+                     static_cast<long long>(out->checkpoint_failures));
+      std::fprintf(stderr, "%s%s; run: %s\n",
+                   out->stop_signal == SIGTERM ? " (stopped by SIGTERM)"
+                   : out->interrupted          ? " (interrupted)"
+                                               : "",
                    out->early_stopped ? " (stopped early)" : "", out->run_dir.c_str());
-      return out->interrupted ? kExitInterrupted : kExitOk;  // 128 + SIGINT, as shells report it
+      // Ctrl-C: 130 (128 + SIGINT, as shells report it). SIGTERM is how
+      // schedulers stop a job; the run saved its state, so that is success.
+      return out->interrupted && out->stop_signal != SIGTERM ? kExitInterrupted : kExitOk;
     };
   });
 

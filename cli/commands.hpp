@@ -29,6 +29,7 @@ struct Context {
   std::vector<std::string> plugin_paths;  // --plugin-path, highest precedence first
   bool no_system_plugins = false;         // --no-system-plugins: skip /etc and the user folder
   bool no_install_plugins = false;        // --no-install-plugins: skip <prefix>/share/plinth/plugins.d
+  TrustPolicy trust;  // doctor's --allow-insecure-plugins, --require-signature, --trusted-keys
 
   // The command chosen on the command line; a group's subcommand callback
   // stores it here and main.cpp runs it after parsing. Returns the exit code.
@@ -36,12 +37,16 @@ struct Context {
 
   // Discovery options from the global options; `extra` (e.g. a pipeline's
   // [plugins] manifests) go after --plugin-path.
-  DiscoveryOptions discovery(const std::vector<std::filesystem::path>& extra = {}) const;
+  // `trust` (a pipeline's [plugins] policy) is combined with this->trust:
+  // either may loosen allow_insecure or require signatures.
+  DiscoveryOptions discovery(const std::vector<std::filesystem::path>& extra = {},
+                             const TrustPolicy& trust = {}) const;
 
   // Open the plugin registry; prints the error and returns nullptr (with
   // *exit_code set) when it cannot be opened at all.
   std::shared_ptr<Registry> open_registry(int* exit_code,
-                                          const std::vector<std::filesystem::path>& extra = {}) const;
+                                          const std::vector<std::filesystem::path>& extra = {},
+                                          const TrustPolicy& trust = {}) const;
 };
 
 // Command groups. Each adds its subcommands to `app` and sets ctx.run from

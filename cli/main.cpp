@@ -4,6 +4,7 @@
 // 1 runtime failure, 2 bad input, 130 interrupted. Hidden: --help-man and
 // --completion-bash print the man page and completion script the build
 // installs. Not here: any command's behaviour.
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -19,8 +20,13 @@
 
 namespace plinth::cli {
 
-DiscoveryOptions Context::discovery(const std::vector<std::filesystem::path>& extra) const {
+DiscoveryOptions Context::discovery(const std::vector<std::filesystem::path>& extra,
+                                    const TrustPolicy& trust_in) const {
   DiscoveryOptions o;
+  o.trust.allow_insecure = trust.allow_insecure || trust_in.allow_insecure;
+  o.trust.require_signature = trust.require_signature || trust_in.require_signature;
+  o.trust.trusted_keys_dir =
+      !trust.trusted_keys_dir.empty() ? trust.trusted_keys_dir : trust_in.trusted_keys_dir;
   for (const auto& p : plugin_paths) o.pipeline_manifests.emplace_back(p);
   for (const auto& p : extra) o.pipeline_manifests.push_back(p);
   o.use_user = !no_system_plugins;
@@ -30,7 +36,8 @@ DiscoveryOptions Context::discovery(const std::vector<std::filesystem::path>& ex
 }
 
 std::shared_ptr<Registry> Context::open_registry(int* exit_code,
-                                                 const std::vector<std::filesystem::path>& extra) const {
+                                                 const std::vector<std::filesystem::path>& extra,
+                                                 const TrustPolicy& trust_in) const {
   for (const auto& p : plugin_paths) {
     std::error_code ec;
     if (std::filesystem::is_regular_file(p, ec) && !std::ifstream(p)) {
@@ -39,7 +46,7 @@ std::shared_ptr<Registry> Context::open_registry(int* exit_code,
       return nullptr;
     }
   }
-  auto reg = Registry::open(discovery(extra));
+  auto reg = Registry::open(discovery(extra, trust_in));
   if (!reg) {
     std::fprintf(stderr, "plinth: %s\n", reg.status().message().c_str());
     *exit_code = reg.status().exit_code();
@@ -109,6 +116,9 @@ int run_main(int argc, char** argv) {
 }  // namespace plinth::cli
 
 int main(int argc, char** argv) {
+  // Past a file size limit (RLIMIT_FSIZE), a write fails with EFBIG and is
+  // reported like a full disk, instead of SIGXFSZ killing the process.
+  std::signal(SIGXFSZ, SIG_IGN);
   try {
     return plinth::cli::run_main(argc, argv);
   } catch (const std::exception& e) {

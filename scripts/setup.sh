@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 packages=(
   cmake ninja-build g++ pkg-config git ca-certificates
   libboost-dev libboost-filesystem-dev libtomlplusplus-dev libspdlog-dev libcli11-dev
-  nlohmann-json3-dev libdnnl-dev libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev libssl-dev
+  nlohmann-json3-dev libdnnl-dev libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev libssl-dev libsodium-dev minisign
   nodejs npm
   chromium  # renders `plinth report` pages in the report test (tests/cli/report_cli_test.cpp)
 )

@@ -59,6 +59,31 @@ struct PluginInfo {
   std::string
       origin;  // where its manifest was found: "pipeline", "PLINTH_PLUGIN_PATH", "user", "system", "install"
   std::optional<int32_t> score;  // plinth_plugin_score(), when the library exports it
+  std::string signed_by;         // key ID (hex) of a verified signature; empty when not checked
+};
+
+// One manifest file found by discovery, and whether it was read.
+struct ManifestStatus {
+  std::filesystem::path file;
+  std::string origin;   // as PluginInfo::origin
+  size_t entries = 0;   // [[plugin]] entries kept
+  std::string refused;  // non-empty: not read (untrusted permissions)
+};
+
+// What the loader trusts (docs/plugins.md, "Trust"). Environment variables
+// add to it: PLINTH_ALLOW_INSECURE_PLUGINS=1, PLINTH_REQUIRE_SIGNATURE=1,
+// PLINTH_TRUSTED_KEYS_DIR=<dir>.
+struct TrustPolicy {
+  // Load libraries and manifests that someone other than their owner or root
+  // may write, or that belong to another user (refused by default, as ssh's
+  // StrictModes refuses loose key files).
+  bool allow_insecure = false;
+  // Every library needs a detached minisign signature <library>.minisig by
+  // one of the trusted keys.
+  bool require_signature = false;
+  // Folder of trusted minisign public keys (*.pub); empty:
+  // $PLINTH_TRUSTED_KEYS_DIR, else /etc/plinth/trusted-keys.
+  std::filesystem::path trusted_keys_dir;
 };
 
 const char* state_name(PluginState state);  // "loaded" | "failed" | "shadowed"
@@ -72,6 +97,7 @@ struct DiscoveryOptions {
   bool use_user = true;         // $XDG_CONFIG_HOME/plinth/plugins.d (or ~/.config/plinth/plugins.d)
   bool use_system = true;       // /etc/plinth/plugins.d
   bool use_install = true;      // <prefix>/share/plinth/plugins.d next to the binary
+  TrustPolicy trust;
 };
 
 class Registry {
@@ -87,6 +113,10 @@ class Registry {
   virtual const std::vector<PluginInfo>& plugins() const = 0;
   // Manifest files that could not be parsed: "file:line:col: message".
   virtual const std::vector<std::string>& manifest_errors() const = 0;
+  // Every manifest file found, in precedence order, read or refused.
+  virtual const std::vector<ManifestStatus>& manifests() const = 0;
+  // Problems with the trusted keys (when signatures are required): one line each.
+  virtual const std::vector<std::string>& trust_problems() const = 0;
 
   // A loaded component, or not_found with a message listing the installed
   // names of that kind.

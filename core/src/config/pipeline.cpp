@@ -67,14 +67,15 @@ constexpr std::string_view kTrainKeys[] = {"epochs",
                                            "loss_scale_growth",
                                            "loss_scale_backoff"};
 constexpr std::string_view kNonfinite[] = {"stop", "skip"};
+constexpr std::string_view kCheckpointOnError[] = {"continue", "stop"};
 constexpr std::string_view kCheckpointKeys[] = {"every_steps", "every_minutes", "keep_last", "keep_best",
-                                                "best_metric", "best_mode",     "at_end"};
+                                                "best_metric", "best_mode",     "at_end", "on_error"};
 constexpr std::string_view kEarlyStopKeys[] = {"metric", "mode", "patience", "min_delta"};
 constexpr std::string_view kEvalMetrics[] = {"eval.loss", "eval.accuracy"};
 constexpr std::string_view kModes[] = {"min", "max"};
 constexpr std::string_view kTargetMetrics[] = {"", "eval.accuracy", "eval.loss"};
 constexpr std::string_view kPrecisions[] = {"fp32", "bf16", "fp16"};
-constexpr std::string_view kPluginsKeys[] = {"manifests"};
+constexpr std::string_view kPluginsKeys[] = {"manifests", "allow_insecure_plugins", "require_signature"};
 
 // Keys each layer type accepts (besides "type" and "name").
 std::span<const std::string_view> layer_keys(std::string_view type) {
@@ -576,6 +577,8 @@ Status read_checkpoint(const Reader& r, const toml::table& t, CheckpointSection&
   PLINTH_TRY(r.get(t, p, "best_mode", c.best_mode));
   PLINTH_TRY(r.one_of(t, p, "best_mode", c.best_mode, kModes, "mode"));
   PLINTH_TRY(r.get(t, p, "at_end", c.at_end));
+  PLINTH_TRY(r.get(t, p, "on_error", c.on_error));
+  PLINTH_TRY(r.one_of(t, p, "on_error", c.on_error, kCheckpointOnError, "policy"));
   return {};
 }
 
@@ -598,6 +601,8 @@ Status read_early_stop(const Reader& r, const toml::table& t, EarlyStopSection& 
 
 Status read_plugins(const Reader& r, const toml::table& t, PluginsSection& pl) {
   PLINTH_TRY(r.check_keys(t, "plugins", kPluginsKeys));
+  PLINTH_TRY(r.get(t, "plugins", "allow_insecure_plugins", pl.allow_insecure_plugins));
+  PLINTH_TRY(r.get(t, "plugins", "require_signature", pl.require_signature));
   const toml::node* n = t.get("manifests");
   if (!n) return {};
   const toml::array* arr = n->as_array();
@@ -1065,7 +1070,8 @@ std::string resolved_toml(const Pipeline& p) {
       .kv("keep_best", c.keep_best)
       .kv("best_metric", c.best_metric)
       .kv("best_mode", c.best_mode)
-      .kv("at_end", c.at_end);
+      .kv("at_end", c.at_end)
+      .kv("on_error", c.on_error);
   if (p.early_stop.enabled)
     SectionWriter(os, "[early_stop]")
         .kv("metric", p.early_stop.metric)
@@ -1080,6 +1086,8 @@ std::string resolved_toml(const Pipeline& p) {
       write_string(os, p.plugins.manifests[i].string());
     }
     os << "]\n";
+    w.kv("allow_insecure_plugins", p.plugins.allow_insecure_plugins);
+    w.kv("require_signature", p.plugins.require_signature);
   }
   std::string out = os.str();
   while (out.size() >= 2 && out[out.size() - 1] == '\n' && out[out.size() - 2] == '\n') out.pop_back();

@@ -136,6 +136,10 @@ struct CheckpointSection {                // [checkpoint]
   std::string best_metric = "eval.loss";  // eval.loss | eval.accuracy
   std::string best_mode;                  // min | max; default: min for eval.loss, max for eval.accuracy
   bool at_end = true;                     // also when training ends (done, interrupted or stopped early)
+  // A checkpoint that cannot be written (disk full, folder read-only):
+  // "continue" warns and trains on (the previous checkpoints stay valid);
+  // "stop" ends the run with the error (exit 1).
+  std::string on_error = "continue";
 };
 
 struct EarlyStopSection {  // [early_stop]; off unless the section is present
@@ -148,6 +152,8 @@ struct EarlyStopSection {  // [early_stop]; off unless the section is present
 
 struct PluginsSection {                          // [plugins]
   std::vector<std::filesystem::path> manifests;  // resolved against the pipeline's folder
+  bool allow_insecure_plugins = false;           // load plugin files others may write (TrustPolicy)
+  bool require_signature = false;                // every library needs a trusted minisign signature
 };
 
 struct Pipeline {

@@ -3,12 +3,17 @@
 // ELF check, Boost.DLL open, the entry symbol, table validation, init().
 // Each failure is one warn line naming plugin, path and reason (+ hint).
 // Resolves duplicate plugin and component names by priority, then precedence.
+// Trust (plugin/trust.hpp): a manifest or library with loose permissions is
+// refused unless allowed; with require_signature each library needs a good
+// minisign signature by a trusted key.
 // Not here: manifest syntax (manifest.cpp), discovery order (discovery.cpp).
 #include "plinth/registry.hpp"
 
 #include <algorithm>
 #include <exception>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include "plinth/backend.h"
 #include "plinth/comm.h"
@@ -19,6 +24,7 @@
 #include "plugin/host.hpp"
 #include "plugin/library.hpp"
 #include "plugin/manifest.hpp"
+#include "plugin/trust.hpp"
 
 namespace plinth {
 
@@ -227,6 +233,7 @@ std::optional<Failure> validate(const plinth_plugin* p, const ManifestEntry& e, 
 
 class RegistryImpl final : public Registry {
  public:
+  explicit RegistryImpl(const TrustPolicy& trust) : trust_(resolve_trust(trust)) {}
   ~RegistryImpl() override {
     by_name_.clear();
     lib_of_.clear();
@@ -239,6 +246,8 @@ class RegistryImpl final : public Registry {
 
   const std::vector<PluginInfo>& plugins() const override { return plugins_; }
   const std::vector<std::string>& manifest_errors() const override { return manifest_errors_; }
+  const std::vector<ManifestStatus>& manifests() const override { return manifests_; }
+  const std::vector<std::string>& trust_problems() const override { return trust_problems_; }
 
   Result<const plinth_component*> find(plinth_kind kind, std::string_view name) const override {
     auto it = by_name_.find({static_cast<int>(kind), std::string(name)});
@@ -282,6 +291,13 @@ class RegistryImpl final : public Registry {
   }
   void resolve_components();
 
+  std::optional<Failure> check_signature(const ManifestEntry& e, PluginInfo& info);
+
+  EffectiveTrust trust_;
+  bool keys_loaded_ = false;
+  std::vector<MinisignKey> keys_;
+  std::vector<std::string> trust_problems_;
+  std::vector<ManifestStatus> manifests_;
   std::vector<PluginInfo> plugins_;
   std::vector<std::string> manifest_errors_;
   std::vector<std::shared_ptr<Library>> libs_;  // load order
@@ -302,6 +318,14 @@ bool RegistryImpl::load_one(PluginInfo& info) {
     fail(info, "not a regular file", "check the path in " + at_line(e));
     return false;
   }
+  if (!trust_.allow_insecure) {
+    if (std::string why = insecure_reason(e.path); !why.empty()) {
+      fail(info, "refused: " + why,
+           "only root or the file's owner may be able to write a plugin; or set allow_insecure_plugins = "
+           "true in [plugins] (or PLINTH_ALLOW_INSECURE_PLUGINS=1)");
+      return false;
+    }
+  }
   auto sha = file_sha256(e.path);
   if (!sha) {
     fail(info, sha.status().message(), "check the file's permissions");
@@ -312,6 +336,12 @@ bool RegistryImpl::load_one(PluginInfo& info) {
     fail(info, "sha256 mismatch: the manifest pins " + *e.sha256 + ", the file has " + info.sha256,
          "the library changed since it was pinned; reinstall it or update `sha256` in " + at_line(e));
     return false;
+  }
+  if (trust_.require_signature) {
+    if (auto f = check_signature(e, info)) {
+      fail(info, f->reason, f->hint);
+      return false;
+    }
   }
   if (!has_elf_magic(e.path)) {
     fail(info, "not a shared library (no ELF header)",
@@ -380,9 +410,54 @@ bool RegistryImpl::load_one(PluginInfo& info) {
   return true;
 }
 
+std::optional<Failure> RegistryImpl::check_signature(const ManifestEntry& e, PluginInfo& info) {
+  if (!keys_loaded_) {
+    keys_ = load_trusted_keys(trust_.trusted_keys_dir, trust_.allow_insecure, &trust_problems_);
+    for (const auto& p : trust_problems_) logger().warn("trusted keys: {}", p);
+    keys_loaded_ = true;
+  }
+  const std::string hint = "sign it with `minisign -S -m " + e.path.string() +
+                           "` and put the public key in " + trust_.trusted_keys_dir.string() +
+                           " (require_signature = true)";
+  std::filesystem::path sig_file = e.path;
+  sig_file += ".minisig";
+  std::ifstream sin(sig_file, std::ios::binary);
+  if (!sin) return Failure{"refused: no signature file " + sig_file.string(), hint};
+  std::ostringstream ss;
+  ss << sin.rdbuf();
+  if (!trust_.allow_insecure) {
+    if (std::string why = insecure_reason(sig_file); !why.empty()) return Failure{"refused: " + why, hint};
+  }
+  auto sig = parse_minisign_signature(ss.str(), sig_file);
+  if (!sig) return Failure{"refused: " + sig.status().message(), hint};
+  std::ifstream lin(e.path, std::ios::binary);
+  std::ostringstream lib;
+  lib << lin.rdbuf();
+  if (!lin && !lin.eof()) return Failure{"cannot read " + e.path.string(), ""};
+  if (std::string why = verify_minisign(lib.str(), *sig, keys_, trust_.trusted_keys_dir); !why.empty())
+    return Failure{"refused: " + why, hint};
+  info.signed_by = key_id_hex(sig->key_id);
+  return std::nullopt;
+}
+
 void RegistryImpl::load(const std::vector<FoundManifest>& files) {
   for (const auto& f : files) {
+    ManifestStatus ms{f.file, f.origin, 0, {}};
+    if (!trust_.allow_insecure) {
+      if (std::string why = insecure_reason(f.file); !why.empty()) {
+        ms.refused = why;
+        const std::string err = f.file.string() + ":0:0: manifest refused: " + why +
+                                " (or set allow_insecure_plugins = true in [plugins], or "
+                                "PLINTH_ALLOW_INSECURE_PLUGINS=1)";
+        logger().warn("plugin manifest {}", err);
+        manifest_errors_.push_back(err);
+        manifests_.push_back(std::move(ms));
+        continue;
+      }
+    }
     ManifestFile mf = read_manifest(f.file);
+    ms.entries = mf.entries.size();
+    manifests_.push_back(std::move(ms));
     for (const auto& err : mf.errors) {
       logger().warn("plugin manifest {}", err);
       manifest_errors_.push_back(err);
@@ -494,7 +569,7 @@ const char* state_name(PluginState state) {
 Result<std::shared_ptr<Registry>> Registry::open(const DiscoveryOptions& options) {
   auto files = discover_manifests(options);
   if (!files) return files.status();
-  auto reg = std::make_shared<RegistryImpl>();
+  auto reg = std::make_shared<RegistryImpl>(options.trust);
   reg->load(*files);
   return std::shared_ptr<Registry>(std::move(reg));
 }

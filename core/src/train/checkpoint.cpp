@@ -30,7 +30,7 @@ Status fsync_dir(const fs::path& dir) {
   const int rc = ::fsync(fd);
   const int err = errno;
   ::close(fd);
-  if (rc != 0) return error(errc::io, dir.string() + ": fsync failed: " + std::strerror(err));
+  if (rc != 0) return error(errc::unavailable, dir.string() + ": fsync failed: " + std::strerror(err));
   return {};
 }
 
@@ -66,15 +66,12 @@ std::vector<std::pair<int64_t, fs::path>> list_checkpoints(const fs::path& dir) 
   return out;
 }
 
-Status write_checkpoint(const fs::path& dir, const Checkpoint& c) {
+namespace {
+
+Status write_into(const fs::path& dir, const fs::path& tmp, const fs::path& final_dir, const Checkpoint& c) {
   std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return error(errc::io, dir.string() + ": cannot create the checkpoint folder: " + ec.message());
-  const std::string name = "step-" + std::to_string(c.step);
-  const fs::path tmp = dir / (".tmp-" + name), final_dir = dir / name;
-  fs::remove_all(tmp, ec);
   fs::create_directory(tmp, ec);
-  if (ec) return error(errc::io, tmp.string() + ": cannot create: " + ec.message());
+  if (ec) return error(errc::unavailable, tmp.string() + ": cannot create: " + ec.message());
   const std::map<std::string, std::string> meta{{"format", "pt"}, {"step", std::to_string(c.step)}};
   PLINTH_TRY(write_safetensors(tmp / kFiles[0], c.model, meta));
   PLINTH_TRY(write_safetensors(tmp / kFiles[1], c.optimizer, meta));
@@ -83,7 +80,7 @@ Status write_checkpoint(const fs::path& dir, const Checkpoint& c) {
   nlohmann::ordered_json files = nlohmann::ordered_json::object();
   for (const char* f : kFiles) {
     std::string h = sha256_file(tmp / f);
-    if (h.empty()) return error(errc::io, (tmp / f).string() + ": cannot hash");
+    if (h.empty()) return error(errc::unavailable, (tmp / f).string() + ": cannot hash");
     files[f] = h;
   }
   state["files"] = files;
@@ -91,8 +88,25 @@ Status write_checkpoint(const fs::path& dir, const Checkpoint& c) {
   PLINTH_TRY(fsync_dir(tmp));
   if (fs::exists(final_dir, ec)) fs::remove_all(final_dir, ec);
   if (::rename(tmp.c_str(), final_dir.c_str()) != 0)
-    return error(errc::io, final_dir.string() + ": rename failed: " + std::strerror(errno));
+    return error(errc::unavailable, final_dir.string() + ": rename failed: " + std::strerror(errno));
   return fsync_dir(dir);
+}
+
+}  // namespace
+
+Status write_checkpoint(const fs::path& dir, const Checkpoint& c) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec)
+    return error(errc::unavailable, dir.string() + ": cannot create the checkpoint folder: " + ec.message());
+  const std::string name = "step-" + std::to_string(c.step);
+  const fs::path tmp = dir / (".tmp-" + name), final_dir = dir / name;
+  fs::remove_all(tmp, ec);
+  Status s = write_into(dir, tmp, final_dir, c);
+  // A failed write leaves nothing behind (a full disk gets its space back);
+  // the checkpoints written before are untouched.
+  if (!s.ok()) fs::remove_all(tmp, ec);
+  return s;
 }
 
 Result<Checkpoint> read_checkpoint(const fs::path& step_dir) {
@@ -109,6 +123,9 @@ Result<Checkpoint> read_checkpoint(const fs::path& step_dir) {
     const auto& want = c.state["files"][f];
     if (!want.is_string())
       return error(errc::bad_data, (step_dir / "state.json").string() + ": no hash of " + f);
+    std::error_code ec;
+    if (!fs::exists(step_dir / f, ec))
+      return error(errc::bad_data, (step_dir / f).string() + ": missing (state.json lists it)");
     const std::string got = sha256_file(step_dir / f);
     if (got != want.get<std::string>())
       return error(errc::bad_data, (step_dir / f).string() + ": sha256 does not match state.json (" +
@@ -172,7 +189,7 @@ void CheckpointWriter::submit(Checkpoint c) {
     Status s = write_checkpoint(dir_, c);
     if (s.ok()) s = prune_checkpoints(dir_, policy_.keep_last, policy_.keep_best, policy_.max);
     if (!s.ok()) {
-      logger().warn("checkpoint at step {} not written: {}", c.step, s.message());
+      // Reported by whoever takes the error (the trainer logs it once).
       std::lock_guard<std::mutex> lock(mu_);
       if (error_.ok()) error_ = s;
     }

@@ -42,6 +42,7 @@ namespace plinth::train {
 namespace {
 
 std::atomic<bool> g_stop{false};
+std::atomic<int> g_stop_signal{0};
 
 using clock = std::chrono::steady_clock;
 double seconds_since(clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); }
@@ -76,9 +77,33 @@ struct OptimOps {
   }
 };
 
+// "<file>:<line>:<col>: <dotted>" where `key` of table `t` is written (its
+// section header when the key is absent), or "<file>: <dotted>" when the
+// pipeline does not have the table at all (a default).
+std::string key_at(const config::Pipeline& p, const toml::node* t, std::string_view key,
+                   std::string_view dotted) {
+  std::string at = p.source.string();
+  const toml::table* tt = t ? t->as_table() : nullptr;
+  if (tt) {
+    const toml::node* n = tt->get(key);
+    const auto& b = (n ? n->source() : tt->source()).begin;
+    if (b.line > 0) {
+      std::ostringstream o;
+      o << ':' << b.line << ':' << b.column;
+      at.append(o.str());
+    }
+  }
+  at.append(": ");
+  at.append(dotted);
+  return at;
+}
+
 }  // namespace
 
-void request_stop() { g_stop.store(true); }
+void request_stop(int signal) {
+  if (signal) g_stop_signal.store(signal);
+  g_stop.store(true);
+}
 
 class Trainer {
  public:
@@ -300,22 +325,21 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
   const auto& p = t->p;
   const Registry& reg = *t->registry;
   // Evaluation metrics named by [early_stop] and [checkpoint] must exist.
-  auto needs_eval = [&](bool used, const std::string& metric, const char* key) -> Status {
+  auto needs_eval = [&](bool used, const std::string& metric, const char* section,
+                        const char* key) -> Status {
     if (!used) return {};
-    if (!p.eval_data)
-      return error(errc::config,
-                   p.source.string() + ": " + key + " needs a [data.eval] section to evaluate on");
+    const std::string at = key_at(p, p.document[section].node(), key, std::string(section) + "." + key);
+    if (!p.eval_data) return error(errc::config, at + " needs a [data.eval] section to evaluate on");
     if (metric == "eval.accuracy" && p.loss.type != "cross_entropy")
-      return error(errc::config,
-                   p.source.string() + ": " + key + ": eval.accuracy needs loss type cross_entropy");
+      return error(errc::config, at + ": eval.accuracy needs loss type cross_entropy");
     return {};
   };
-  PLINTH_TRY(needs_eval(p.early_stop.enabled, p.early_stop.metric, "early_stop.metric"));
-  PLINTH_TRY(needs_eval(p.checkpoint.keep_best > 0, p.checkpoint.best_metric, "checkpoint.keep_best"));
+  PLINTH_TRY(needs_eval(p.early_stop.enabled, p.early_stop.metric, "early_stop", "metric"));
+  PLINTH_TRY(needs_eval(p.checkpoint.keep_best > 0, p.checkpoint.best_metric, "checkpoint", "keep_best"));
 
   // Backend.
   auto bcomp = reg.find(PLINTH_KIND_BACKEND, p.backend.name);
-  if (!bcomp) return Status(bcomp.status()).with_context(p.source.string() + ": [backend] name");
+  if (!bcomp) return Status(bcomp.status()).with_context(key_at(p, &p.backend.table, "name", "backend.name"));
   PLINTH_TRY(check_keys(p, p.backend.table, "backend", *bcomp, config::kBackendCoreKeys));
   t->configs.push_back(make_plugin_config(p.backend.table, p.source));
   auto backend = exec::Backend::create(reg, p.backend.name, t->configs.back().get(), p.backend.device);
@@ -346,7 +370,8 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
   auto open_source = [&](const config::DataSection& d,
                          const char* what) -> Result<std::shared_ptr<data::Source>> {
     auto comp = reg.find(PLINTH_KIND_DATA, d.source);
-    if (!comp) return Status(comp.status()).with_context(p.source.string() + ": [" + what + "] source");
+    if (!comp)
+      return Status(comp.status()).with_context(key_at(p, &d.table, "source", std::string(what) + ".source"));
     PLINTH_TRY(check_keys(p, d.table, what, *comp, {}));
     t->configs.push_back(make_plugin_config(d.table, p.source));
     return data::Source::open(reg, d.source, t->configs.back().get(), p.source.string() + ": [" + what + "]");
@@ -366,8 +391,8 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
     if (i < 0) {
       std::string names;
       for (const auto& f : fields) names += (names.empty() ? "" : ", ") + f.name;
-      return error(errc::config, p.source.string() + ": [data.train] " + key + ": no field '" + name +
-                                     "' (the source has: " + names + ")");
+      return error(errc::config, key_at(p, &p.train_data.table, key, std::string("data.train.") + key) +
+                                     ": no field '" + name + "' (the source has: " + names + ")");
     }
     return i;
   };
@@ -385,12 +410,12 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
     t->eval_src = *ev;
     const auto& ef = t->eval_src->fields();
     if (ef.size() != fields.size())
-      return error(errc::config,
-                   p.source.string() + ": [data.eval] has a different schema from [data.train]");
+      return error(errc::config, key_at(p, &p.eval_data->table, "", "data.eval") +
+                                     ": a different schema from [data.train]");
     for (size_t i = 0; i < ef.size(); ++i)
       if (ef[i].dtype != fields[i].dtype || ef[i].shape != fields[i].shape)
-        return error(errc::config, p.source.string() + ": [data.eval] field '" + ef[i].name +
-                                       "' differs in type or shape from [data.train]");
+        return error(errc::config, key_at(p, &p.eval_data->table, "", "data.eval") + ": field '" +
+                                       ef[i].name + "' differs in type or shape from [data.train]");
   }
   if (t->train_src->size() == 0) return error(errc::bad_data, "[data.train] has no samples");
 
@@ -401,7 +426,8 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
 
   // Optimizer.
   auto ocomp = reg.find(PLINTH_KIND_OPTIMIZER, p.optimizer.name);
-  if (!ocomp) return Status(ocomp.status()).with_context(p.source.string() + ": [optimizer] name");
+  if (!ocomp)
+    return Status(ocomp.status()).with_context(key_at(p, &p.optimizer.table, "name", "optimizer.name"));
   PLINTH_TRY(check_keys(p, p.optimizer.table, "optimizer", *ocomp, config::kOptimizerCoreKeys));
   t->opt_table = static_cast<const plinth_optimizer_v1*>((*ocomp)->table);
   t->opt_keep = reg.keep_alive(*ocomp);
@@ -587,13 +613,51 @@ Result<TrainOutcome> run(Trainer& t) {
   const std::string resolved = config::resolved_toml(p);
   std::optional<Checkpoint> resume_from;
   if (t.opt.resume) {
-    resume_from = load_latest_checkpoint(ckpt_dir);
+    // The newest checkpoint must verify: falling back to an older one would
+    // silently drop the steps after it, so a damaged one is refused and the
+    // operator decides (moving it aside resumes from the one before).
+    const auto all = list_checkpoints(ckpt_dir);
+    if (!all.empty()) {
+      auto c = read_checkpoint(all.back().second);
+      if (!c) {
+        const std::string older = all.size() > 1
+                                      ? "the one before it, " + all[all.size() - 2].second.filename().string()
+                                      : "the beginning";
+        return error(errc::bad_data,
+                     "cannot resume: the newest checkpoint is damaged: " + c.status().message() + " (move " +
+                         all.back().second.string() + " aside to resume from " + older + ")");
+      }
+      resume_from = std::move(*c);
+    }
     if (resume_from) {
       const auto it = resume_from->state.find("pipeline");
       if (it == resume_from->state.end() || !it->is_string() || it->get<std::string>() != resolved)
         return error(errc::config, p.source.string() + ": cannot resume from " + resume_from->dir.string() +
                                        ": it was written by a different pipeline (compare its state.json "
                                        "'pipeline' with `plinth resolve`)");
+    }
+    // Every tensor the run restores must be there with its shape, checked
+    // before anything is written into the run folder.
+    if (resume_from) {
+      auto check = [&](const std::vector<NamedTensor>& ts, const char* file,
+                       const std::string& name) -> Status {
+        const auto& slot = t.store->slot(name);
+        for (const auto& nt : ts)
+          if (nt.name == name) {
+            if (nt.shape == slot.shape && nt.data.size() == slot.bytes) return {};
+            return error(errc::bad_data, (resume_from->dir / file).string() + ": tensor '" + name +
+                                             "' has another shape than the model's");
+          }
+        std::string held;
+        for (const auto& nt : ts) held += (held.empty() ? "" : ", ") + nt.name;
+        return error(errc::bad_data, (resume_from->dir / file).string() + ": no tensor '" + name +
+                                         "' (it holds: " + (held.empty() ? "none" : held) + ")");
+      };
+      for (const auto& name : t.param_names) {
+        PLINTH_TRY(check(resume_from->model, "model.safetensors", name));
+        for (const auto& sl : t.slot_names)
+          PLINTH_TRY(check(resume_from->optimizer, "optimizer.safetensors", name + "." + sl));
+      }
     }
   }
   PLINTH_TRY(write_file_atomic(dir / "pipeline.toml", resolved));
@@ -727,7 +791,11 @@ Result<TrainOutcome> run(Trainer& t) {
   };
 
   g_stop = false;
-  auto old_handler = std::signal(SIGINT, [](int) { request_stop(); });
+  g_stop_signal = 0;
+  // Ctrl-C and SIGTERM (a scheduler's stop) end the run after the current
+  // step, with a final checkpoint.
+  auto old_handler = std::signal(SIGINT, [](int sig) { request_stop(sig); });
+  auto old_term = std::signal(SIGTERM, [](int sig) { request_stop(sig); });
   const bool tty = t.opt.progress && ::isatty(STDERR_FILENO);
   const auto t0 = clock::now();
   auto last_ckpt_time = t0;
@@ -846,8 +914,6 @@ Result<TrainOutcome> run(Trainer& t) {
     c.state["energy_j"] = energy_measured() ? nlohmann::ordered_json(energy_before + energy.joules())
                                             : nlohmann::ordered_json();
     c.state["energy_note"] = energy_note();
-    if (Status s = writer.take_error(); !s.ok())
-      logger().warn("an earlier checkpoint failed: {}", s.message());
     writer.submit(std::move(c));
     last_ckpt_step = ls.step;
     last_ckpt_time = clock::now();
@@ -855,9 +921,29 @@ Result<TrainOutcome> run(Trainer& t) {
     return {};
   };
 
+  // A failed background checkpoint write: counted and reported; with
+  // on_error = "stop" it ends the run. Earlier checkpoints are untouched.
+  const bool stop_on_ckpt_error = ck.on_error == "stop";
+  auto checkpoint_status = [&]() -> Status {
+    Status s = writer.take_error();
+    if (s.ok()) return s;
+    ++out.checkpoint_failures;
+    const auto good = list_checkpoints(ckpt_dir);
+    const std::string newest = good.empty() ? "none" : good.back().second.string();
+    if (stop_on_ckpt_error)
+      return error(s.code(),
+                   s.message() + " (checkpoint.on_error = \"stop\"; newest good checkpoint: " + newest + ")");
+    logger().warn(
+        "checkpoint not written: {}; training goes on (checkpoint.on_error = \"continue\"); newest good "
+        "checkpoint: {}",
+        s.message(), newest);
+    return {};
+  };
+
   Status failure;
   bool epoch_started = false;
   while (ls.step < t.total_steps && !g_stop && !stop_early) {
+    if (failure = checkpoint_status(); !failure.ok()) break;
     if (!epoch_started) {
       // A resumed epoch starts at its saved batch position: the loader skips
       // the batches before it without reading them.
@@ -1044,6 +1130,7 @@ Result<TrainOutcome> run(Trainer& t) {
       if (failure = checkpoint(); !failure.ok()) break;
   }
   std::signal(SIGINT, old_handler);
+  std::signal(SIGTERM, old_term);
   if (tty) std::fprintf(stderr, "\n");
   // The last checkpoint: training done, interrupted or stopped early.
   if (failure.ok() && ck.at_end && ls.step > 0 && last_ckpt_step != ls.step) PLINTH_TRY(checkpoint());
@@ -1052,24 +1139,32 @@ Result<TrainOutcome> run(Trainer& t) {
     writer.wait();
     ph.checkpoint += seconds_since(c0);
   }
-  if (Status s = writer.take_error(); !s.ok()) logger().warn("a checkpoint failed: {}", s.message());
+  if (Status s = checkpoint_status(); !s.ok() && failure.ok()) failure = s;
   out.steps = ls.step;
   out.seconds = elapsed();
   out.interrupted = g_stop.load();
+  out.stop_signal = out.interrupted ? g_stop_signal.load() : 0;
 
   // Final weights (safetensors) and the summary, also after a failure, so
   // what was trained is not lost.
+  // When the run already failed, that failure is what gets reported; a
+  // final write that fails too (the same full disk) is logged beside it.
+  auto keep_first = [&](Status s) -> Status {
+    if (s.ok() || failure.ok()) return s;
+    logger().warn("{}", s.message());
+    return {};
+  };
   std::vector<NamedTensor> weights;
   for (const auto& name : t.param_names) {
     const auto& s = store.slot(name);
     NamedTensor nt{name, PLINTH_DTYPE_F32, s.shape, std::vector<unsigned char>(s.bytes)};
     if (Status s2 = t.backend->download(nt.data.data(), store.buffer(exec::Store::params), s.offset, s.bytes);
         !s2.ok())
-      return s2;
+      return failure.ok() ? s2 : failure;
     weights.push_back(std::move(nt));
   }
-  PLINTH_TRY(write_safetensors(dir / "model.safetensors", weights,
-                               {{"format", "pt"}, {"step", std::to_string(ls.step)}}));
+  PLINTH_TRY(keep_first(write_safetensors(dir / "model.safetensors", weights,
+                                          {{"format", "pt"}, {"step", std::to_string(ls.step)}})));
   nlohmann::ordered_json summary{
       {"name", p.run.name},
       {"steps", ls.step},
@@ -1080,6 +1175,7 @@ Result<TrainOutcome> run(Trainer& t) {
       {"interrupted", out.interrupted},
       {"early_stopped", out.early_stopped},
       {"skipped_steps", ls.skipped},
+      {"checkpoint_failures", out.checkpoint_failures},
       {"resumed_from_step",
        out.resumed_from >= 0 ? nlohmann::ordered_json(out.resumed_from) : nlohmann::ordered_json()},
       {"status", failure.ok() ? "ok" : failure.message()}};
@@ -1107,7 +1203,7 @@ Result<TrainOutcome> run(Trainer& t) {
     summary["time_to_target_s"] =
         out.time_to_target >= 0 ? nlohmann::ordered_json(out.time_to_target) : nlohmann::ordered_json();
   }
-  PLINTH_TRY(write_file_atomic(dir / "summary.json", summary.dump(2) + "\n"));
+  PLINTH_TRY(keep_first(write_file_atomic(dir / "summary.json", summary.dump(2) + "\n")));
   (void)classify;
   if (!failure.ok()) return failure;
   return out;

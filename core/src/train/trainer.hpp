@@ -30,8 +30,10 @@ struct TrainOutcome {
   double time_to_target = -1;  // seconds, -1: not reached
   bool interrupted = false;
   bool early_stopped = false;
-  int64_t resumed_from = -1;  // the checkpoint's step, -1: started fresh
-  int64_t skipped_steps = 0;  // steps whose update was dropped (on_nonfinite = "skip")
+  int64_t resumed_from = -1;        // the checkpoint's step, -1: started fresh
+  int64_t skipped_steps = 0;        // steps whose update was dropped (on_nonfinite = "skip")
+  int stop_signal = 0;              // SIGINT or SIGTERM when that stopped the run, else 0
+  int64_t checkpoint_failures = 0;  // checkpoint writes that failed (on_error = "continue")
 };
 
 class Trainer;
@@ -59,6 +61,6 @@ struct StepTiming {
 Result<StepTiming> time_steps(Trainer& trainer, int64_t warmup, int64_t steps);
 
 // Ask a running trainer to stop after its current step (signal-safe).
-void request_stop();
+void request_stop(int signal = 0);
 
 }  // namespace plinth::train

@@ -1,4 +1,6 @@
-// files.cpp — atomic writes (temp + fsync + rename) and file hashing.
+// files.cpp — atomic writes (temp + fsync + rename) and file hashing. A
+// failed write (disk full, read-only folder) is errc::unavailable: the
+// storage failed at run time, which is not bad input (exit 1, not 2).
 #include "util/files.hpp"
 
 #include <fcntl.h>
@@ -13,7 +15,7 @@
 namespace plinth {
 
 static Status io_error(const std::filesystem::path& p, const char* what) {
-  return error(errc::io, p.string() + ": " + what + ": " + std::strerror(errno));
+  return error(errc::unavailable, p.string() + ": " + what + ": " + std::strerror(errno));
 }
 
 Status write_file_atomic(const std::filesystem::path& path, std::string_view bytes) {

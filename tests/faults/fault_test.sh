@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# fault_test.sh PLINTH MANIFESTS FAULT_MANIFESTS CASE — faults a long run
+# meets, each checked end to end on `plinth train`:
+#   disk_full_continue  a checkpoint write hits the file size limit (prlimit
+#                       RLIMIT_FSIZE on the running process): warned, counted,
+#                       training goes on, the older checkpoints stay valid
+#   disk_full_stop      the same with [checkpoint] on_error = "stop": exit 1
+#                       naming the file, the older checkpoints resume
+#   read_only           the run folder becomes read-only (as a non-root user:
+#                       root runs plinth as `nobody` through setpriv)
+#   data_removed        the CSV file is deleted mid-epoch: the source holds it
+#                       in memory, so training goes on; a later --resume,
+#                       which opens it again, refuses with exit 2
+#   sigterm             SIGTERM: a final checkpoint, exit 0, --resume goes on
+#   plugin_error        the optimizer plugin fails at step 25: the run stops
+#                       with its message (exit 1), checkpoints 10 and 20 are
+#                       intact and --resume finishes the run
+# Exit 77 (skipped) when the fault cannot be set up here.
+set -u
+plinth=$1 manifests=$2 fault_manifests=$3 case=$4
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+chmod 755 "$work"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -9 "$p" 2> /dev/null; done
+  chmod -R u+w "$work" 2> /dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() {
+  echo "FAIL: $*"
+  echo "--- log ---"
+  cat "$work/log" 2> /dev/null | tail -n 30
+  exit 1
+}
+skip() {
+  echo "skipped: $*"
+  exit 77
+}
+
+# 2000 rows of 16 features and a label 0..3 (a deterministic pattern).
+awk 'BEGIN { for (i = 0; i < 2000; i++) { s = ""; for (j = 0; j < 16; j++) s = s sprintf("%.3f,", ((i * 7 + j * 13) % 97) / 97.0); print s (i % 4) } }' > "$work/data.csv"
+cp "$here/fault.toml" "$work/pipeline.toml"
+run_dir="$work/runs/fault"
+ckpts="$run_dir/checkpoints"
+as_user=()
+
+train_bg() {  # train_bg [args...]: start plinth in the background, output in $work/log
+  (cd "$work" && exec "${as_user[@]}" "$plinth" --no-system-plugins --no-install-plugins --plugin-path "$manifests" \
+    --plugin-path "$fault_manifests" train --no-progress "$@" pipeline.toml > "$work/log" 2>&1) &
+  pid=$!
+  pids+=("$pid")
+}
+train_fg() {
+  (cd "$work" && "${as_user[@]}" "$plinth" --no-system-plugins --no-install-plugins --plugin-path "$manifests" \
+    --plugin-path "$fault_manifests" train --no-progress "$@" pipeline.toml > "$work/log" 2>&1)
+}
+wait_for() {  # wait_for SECONDS CMD...: poll until CMD succeeds
+  local n=$(($1 * 10))
+  shift
+  for _ in $(seq "$n"); do
+    "$@" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+has_ckpt_after() {  # has_ckpt_after N: a step-M checkpoint with M > N exists
+  local d
+  for d in "$ckpts"/step-*; do
+    [ -d "$d" ] && [ "${d##*step-}" -gt "$1" ] && return 0
+  done
+  return 1
+}
+newest_step() { ls -d "$ckpts"/step-* 2> /dev/null | sed 's/.*step-//' | sort -n | tail -n1; }
+# Every checkpoint folder's files match the sha256 its state.json records.
+verify_checkpoints() {
+  local d f want got n=0
+  for d in "$ckpts"/step-*; do
+    [ -d "$d" ] || continue
+    for f in model.safetensors optimizer.safetensors; do
+      want=$(sed -n "s/.*\"$f\": \"\([0-9a-f]*\)\".*/\1/p" "$d/state.json")
+      got=$(sha256sum "$d/$f" | cut -d' ' -f1)
+      [ -n "$want" ] && [ "$want" = "$got" ] || fail "checkpoint $d: $f does not match state.json"
+    done
+    n=$((n + 1))
+  done
+  [ "$n" -ge 1 ] || fail "no checkpoint left"
+  # A failed write removes its temporary folder, except where the folder
+  # cannot be written at all (read_only); load and prune ignore such folders.
+  [ "${1:-}" = tmp_ok ] || ! ls -d "$ckpts"/.tmp-* > /dev/null 2>&1 || fail "a temporary checkpoint folder was left behind"
+  echo "$n checkpoint(s) verified"
+}
+long() { sed -i 's/^max_steps = .*/max_steps = 1000000/' "$work/pipeline.toml"; }
+set_policy() { sed -i "s/^on_error = .*/on_error = \"$1\"/" "$work/pipeline.toml"; }
+
+case $case in
+  disk_full_continue | disk_full_stop)
+    command -v prlimit > /dev/null || skip "no prlimit"
+    long
+    policy=${case#disk_full_}
+    set_policy "$policy"
+    train_bg
+    wait_for 30 has_ckpt_after 0 || fail "no first checkpoint"
+    # model.safetensors is ~26 KiB; metrics.jsonl and log.txt stay far below 12 KiB.
+    prlimit --pid "$pid" --fsize=12288:unlimited || skip "prlimit cannot change the running process's limit"
+    before=$(newest_step)
+    wait_for 30 grep -q "File too large" "$work/log" || fail "no checkpoint failure reported"
+    if [ "$policy" = stop ]; then
+      wait "$pid"
+      rc=$?
+      [ "$rc" -eq 1 ] || fail "exit code $rc, expected 1"
+      grep -q 'error: .*File too large (checkpoint.on_error = "stop"; newest good checkpoint: ' "$work/log" \
+        || fail "the error does not name the failure and the newest good checkpoint"
+      verify_checkpoints
+      # The older checkpoint resumes (no limit now); stop it again with SIGTERM.
+      train_bg --resume
+      wait_for 30 grep -q "resuming from" "$work/log" || fail "--resume did not resume"
+      kill -TERM "$pid"
+      wait "$pid" || fail "the resumed run did not stop cleanly"
+    else
+      wait_for 30 grep -q 'training goes on (checkpoint.on_error = "continue")' "$work/log" \
+        || fail "no 'training goes on' warning"
+      prlimit --pid "$pid" --fsize=unlimited:unlimited || fail "cannot lift the file size limit again"
+      failed_at=$(newest_step)
+      wait_for 30 has_ckpt_after "$failed_at" || fail "no checkpoint after the disk had room again"
+      kill -TERM "$pid"
+      wait "$pid"
+      rc=$?
+      [ "$rc" -eq 0 ] || fail "exit code $rc after SIGTERM, expected 0"
+      grep -q 'checkpoint write(s) FAILED' "$work/log" || fail "the final line does not report the failed checkpoints"
+      grep -q '"checkpoint_failures": [1-9]' "$run_dir/summary.json" || fail "summary.json has no checkpoint_failures"
+      verify_checkpoints
+    fi
+    echo "checkpoint failure after step $before handled by policy '$policy'"
+    ;;
+
+  read_only)
+    if [ "$(id -u)" -eq 0 ]; then
+      command -v setpriv > /dev/null || skip "root, and no setpriv to run as another user"
+      as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+      "${as_user[@]}" true 2> /dev/null || skip "setpriv cannot switch to uid 65534"
+      "${as_user[@]}" test -x "$plinth" -a -r "$plinth" || skip "uid 65534 cannot run $plinth"
+      chown -R 65534:65534 "$work"
+    fi
+    long
+    train_bg
+    wait_for 30 has_ckpt_after 0 || fail "no first checkpoint"
+    chmod a-w "$run_dir" "$ckpts"
+    wait_for 30 grep -q "Permission denied" "$work/log" || fail "no checkpoint failure reported"
+    wait_for 30 grep -q 'training goes on' "$work/log" || fail "no 'training goes on' warning"
+    kill -TERM "$pid"
+    wait "$pid"
+    rc=$?
+    # The final weights cannot be written into a read-only folder: a run-time failure.
+    [ "$rc" -eq 1 ] || fail "exit code $rc, expected 1 (final weights not writable)"
+    grep -q "error: .*model.safetensors.tmp: cannot create: Permission denied" "$work/log" \
+      || fail "the error does not name the file that could not be written"
+    chmod u+w "$run_dir" "$ckpts"
+    verify_checkpoints tmp_ok
+    ;;
+
+  data_removed)
+    long
+    train_bg
+    wait_for 30 has_ckpt_after 0 || fail "no first checkpoint"
+    rm "$work/data.csv"
+    at=$(newest_step)
+    wait_for 30 has_ckpt_after "$at" || fail "training stopped after the data file was removed"
+    kill -TERM "$pid"
+    wait "$pid" || fail "exit code $? after SIGTERM"
+    verify_checkpoints
+    train_fg --resume
+    rc=$?
+    [ "$rc" -eq 2 ] || fail "--resume without the data file: exit code $rc, expected 2"
+    grep -q "csv file 'data.csv': No such file or directory" "$work/log" || fail "the error does not name the file"
+    echo "the CSV source reads its file whole at open: removing it mid-run changes nothing; --resume reports it"
+    ;;
+
+  sigterm)
+    long
+    train_bg
+    wait_for 30 grep -q '"step"' "$run_dir/metrics.jsonl" || fail "no training step logged"
+    sleep 0.3
+    kill -TERM "$pid"
+    wait "$pid"
+    rc=$?
+    [ "$rc" -eq 0 ] || fail "exit code $rc after SIGTERM, expected 0"
+    grep -q "stopped by SIGTERM" "$work/log" || fail "the final line does not say SIGTERM"
+    steps=$(sed -n 's/^  "steps": \([0-9]*\),/\1/p' "$run_dir/summary.json")
+    [ -d "$ckpts/step-$steps" ] || fail "no final checkpoint step-$steps"
+    verify_checkpoints
+    train_bg --resume
+    wait_for 30 grep -q "resuming from .*step-$steps (step $steps" "$work/log" || fail "--resume did not start at step $steps"
+    kill -TERM "$pid"
+    wait "$pid" || fail "the resumed run: exit code $?"
+    echo "SIGTERM at step $steps: final checkpoint written, exit 0, resumed from it"
+    ;;
+
+  plugin_error)
+    sed -i 's/^name = "adamw"/name = "fault-sgd"/' "$work/pipeline.toml"
+    PLINTH_FAULT_FAIL_AT_STEP=25 train_fg
+    rc=$?
+    [ "$rc" -eq 1 ] || fail "exit code $rc, expected 1"
+    grep -q "error: optimizer 'fault-sgd' step on .*: fault-optim: injected failure at step 25 on " "$work/log" \
+      || fail "the error does not carry the plugin's message"
+    [ "$(newest_step)" = 20 ] || fail "newest checkpoint is step-$(newest_step), expected step-20"
+    verify_checkpoints
+    train_fg --resume || fail "--resume after the plugin error failed"
+    grep -q "resumed from step 20" "$work/log" || fail "--resume did not start at step 20"
+    echo "the plugin's error stopped the run at step 25; resumed from step 20 and finished"
+    ;;
+
+  *)
+    echo "unknown case $case"
+    exit 1
+    ;;
+esac
+echo "ok: $case"
