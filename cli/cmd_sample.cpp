@@ -22,7 +22,8 @@ void add_sample_commands(CLI::App& app, Context& ctx) {
   cmd->add_option("--tokens", args->o.tokens, "Tokens to generate")->capture_default_str();
   cmd->add_option("--temperature", args->o.temperature, "Divide the logits by this; 0 picks the most likely")
       ->capture_default_str();
-  cmd->add_option("--top-k", args->o.top_k, "Draw from the k most likely tokens (0: all)")->capture_default_str();
+  cmd->add_option("--top-k", args->o.top_k, "Draw from the k most likely tokens (0: all)")
+      ->capture_default_str();
   cmd->add_option("--seed", args->o.seed, "Seed of the draws")->capture_default_str();
   cmd->add_option("--checkpoint", args->checkpoint,
                   "A checkpoints/step-N folder (default: the final weights, else the newest checkpoint)");

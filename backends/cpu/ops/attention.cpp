@@ -41,7 +41,8 @@ template <typename F>
 struct Rows {
   F* base;
   int64_t H, sb, sh, st;
-  Rows(const plinth_tensor& t) : base(data_of<F>(t)), H(t.shape[1]), sb(t.strides[0]), sh(t.strides[1]), st(t.strides[2]) {}
+  Rows(const plinth_tensor& t)
+      : base(data_of<F>(t)), H(t.shape[1]), sb(t.strides[0]), sh(t.strides[1]), st(t.strides[2]) {}
   F* operator()(int64_t bh, int64_t i) const { return base + (bh / H) * sb + (bh % H) * sh + i * st; }
 };
 

@@ -8,9 +8,9 @@
 
 #include <algorithm>
 #include <charconv>
-#include <functional>
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <initializer_list>
 #include <limits>
 #include <map>
@@ -69,7 +69,7 @@ constexpr std::string_view kTrainKeys[] = {"epochs",
 constexpr std::string_view kNonfinite[] = {"stop", "skip"};
 constexpr std::string_view kCheckpointOnError[] = {"continue", "stop"};
 constexpr std::string_view kCheckpointKeys[] = {"every_steps", "every_minutes", "keep_last", "keep_best",
-                                                "best_metric", "best_mode",     "at_end", "on_error"};
+                                                "best_metric", "best_mode",     "at_end",    "on_error"};
 constexpr std::string_view kEarlyStopKeys[] = {"metric", "mode", "patience", "min_delta"};
 constexpr std::string_view kEvalMetrics[] = {"eval.loss", "eval.accuracy"};
 constexpr std::string_view kModes[] = {"min", "max"};
@@ -343,12 +343,14 @@ Status read_layer(const Reader& r, const toml::table& t, const std::string& path
   PLINTH_TRY(r.one_of(t, path, "type", l.type, kLayerTypes, "layer type"));
   PLINTH_TRY(r.check_keys(t, path, layer_keys(l.type), "not a key of a '" + l.type + "' layer"));
   PLINTH_TRY(r.get(t, path, "name", l.name));
-  if (!t.contains("name")) l.name = l.type == "block" && t.contains("use") ? "" : l.type + std::to_string(index);
+  if (!t.contains("name"))
+    l.name = l.type == "block" && t.contains("use") ? "" : l.type + std::to_string(index);
   if (t.contains("name"))
     PLINTH_TRY(r.require(!l.name.empty() && l.name.find('.') == std::string::npos, t, path, "name",
                          "must be non-empty and without '.'"));
   auto positive = [&](const char* key, int64_t& v, const char* what) -> Status {
-    if (!t.contains(key)) return r.fail(t.source(), path + "." + key, std::string("missing required key (") + what + ")");
+    if (!t.contains(key))
+      return r.fail(t.source(), path + "." + key, std::string("missing required key (") + what + ")");
     PLINTH_TRY(r.get(t, path, key, v));
     return r.require(v > 0, t, path, key, std::string(key) + " must be > 0, got " + num(v));
   };
@@ -373,7 +375,8 @@ Status read_layer(const Reader& r, const toml::table& t, const std::string& path
     PLINTH_TRY(r.get(t, path, "causal", l.causal));
     PLINTH_TRY(r.get(t, path, "bias", l.bias));
   } else if (l.type == "block") {
-    if (!t.contains("use")) return r.fail(t.source(), path + ".use", "missing required key (the name of a [[model.block]])");
+    if (!t.contains("use"))
+      return r.fail(t.source(), path + ".use", "missing required key (the name of a [[model.block]])");
     PLINTH_TRY(r.get(t, path, "use", l.use));
     PLINTH_TRY(r.get(t, path, "repeat", l.repeat));
     PLINTH_TRY(r.require(l.repeat > 0, t, path, "repeat", "repeat must be > 0, got " + num(l.repeat)));
@@ -385,7 +388,8 @@ Status read_layer(const Reader& r, const toml::table& t, const std::string& path
 }
 
 // Layers of [[model.layer]] or of a block's `layers`: names unique in the list.
-Status read_layers(const Reader& r, const toml::node& n, const std::string& path, std::vector<LayerSpec>& out) {
+Status read_layers(const Reader& r, const toml::node& n, const std::string& path,
+                   std::vector<LayerSpec>& out) {
   const toml::array* arr = n.as_array();
   if (!arr) return r.type_error(n, path, "an array of tables");
   if (arr->empty()) return r.fail(n.source(), path, "needs at least one layer");
@@ -423,7 +427,8 @@ Status read_model(const Reader& r, const toml::table& t, ModelSection& m) {
       PLINTH_TRY(r.check_keys(bt, path, kBlockKeys, "not a key of a [[model.block]]"));
       BlockSpec b;
       b.where = bt.source();
-      if (!bt.contains("name")) return r.fail(bt.source(), path + ".name", "missing required key (the block's name)");
+      if (!bt.contains("name"))
+        return r.fail(bt.source(), path + ".name", "missing required key (the block's name)");
       PLINTH_TRY(r.get(bt, path, "name", b.name));
       PLINTH_TRY(r.require(!b.name.empty(), bt, path, "name", "must not be empty"));
       if (m.block(b.name))
@@ -448,9 +453,10 @@ Status read_model(const Reader& r, const toml::table& t, ModelSection& m) {
       if (!b) {
         std::vector<std::string_view> names;
         for (const auto& x : m.blocks) names.push_back(x.name);
-        return r.fail(l.where, "use", "no [[model.block]] named '" + l.use + "'" +
-                                          (names.empty() ? std::string(" (there are none)")
-                                                         : "; the blocks are " + join_quoted(names)));
+        return r.fail(l.where, "use",
+                      "no [[model.block]] named '" + l.use + "'" +
+                          (names.empty() ? std::string(" (there are none)")
+                                         : "; the blocks are " + join_quoted(names)));
       }
       if (std::find(stack.begin(), stack.end(), b->name) != stack.end())
         return r.fail(l.where, "use", "block '" + b->name + "' contains itself");

@@ -71,7 +71,7 @@ class Program {
   // Write a batch field (host bytes) into the input or target value.
   Status upload_input(const void* data, uint64_t bytes);
   Status upload_target(const void* data, uint64_t bytes);
-  Status download_argmax(int32_t* out);  // eval graphs with cross-entropy: batch * positions ids
+  Status download_argmax(int32_t* out);    // eval graphs with cross-entropy: batch * positions ids
   Status download_prediction(float* out);  // the model output, numel of graph().prediction floats
 
   // Per-step parameters: dropout's Philox key and counter base.

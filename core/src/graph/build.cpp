@@ -107,8 +107,11 @@ struct Builder {
     ys.push_back(out);
     int y = g.add_value(name + ".out", PLINTH_DTYPE_F32, ys, Role::activation);
     int y2 = g.add_view(y, {rows, out}, name + ".out2d");
-    g.forward.push_back(
-        {PLINTH_OP_MATMUL, ins, {y2}, plinth_matmul_params{sizeof(plinth_matmul_params), 0, 1, 1.f, 0.f}, name});
+    g.forward.push_back({PLINTH_OP_MATMUL,
+                         ins,
+                         {y2},
+                         plinth_matmul_params{sizeof(plinth_matmul_params), 0, 1, 1.f, 0.f},
+                         name});
     return y;
   }
 
@@ -268,7 +271,8 @@ Result<Graph> build(const config::Pipeline& p, const DataShape& data, const Buil
   std::vector<int64_t> in_shape{B};
   in_shape.insert(in_shape.end(), data.input_shape.begin(), data.input_shape.end());
   if (data.input_dtype != PLINTH_DTYPE_F32 && data.input_dtype != PLINTH_DTYPE_I32)
-    return error(errc::config, p.source.string() + ": the input field must be f32 (features) or i32 (token ids), got " +
+    return error(errc::config, p.source.string() +
+                                   ": the input field must be f32 (features) or i32 (token ids), got " +
                                    exec::dtype_name(data.input_dtype));
   g.input = g.add_value("input", data.input_dtype, in_shape, Role::input);
 
@@ -283,7 +287,8 @@ Result<Graph> build(const config::Pipeline& p, const DataShape& data, const Buil
           0.02 / std::sqrt(static_cast<double>(b.residual_outputs.size()));
   const config::LayerSpec* last_layer = b.last;
   if (g.values[h].dtype != PLINTH_DTYPE_F32)
-    return error(errc::config, p.source.string() + ": the model's output must be f32 (add an embedding or linear layer)");
+    return error(errc::config,
+                 p.source.string() + ": the model's output must be f32 (add an embedding or linear layer)");
   g.prediction = h;
   const std::vector<int64_t> ps = g.values[h].shape;
 
@@ -441,7 +446,8 @@ Status differentiate(Graph& g, bool accumulate) {
     const Node& n = *it;
     switch (n.kind) {
       case PLINTH_OP_REDUCE:  // the loss reductions: the seed below stands for them
-        if (n.layer != "loss") return error(errc::internal, "autodiff: no derivative for REDUCE in " + n.layer);
+        if (n.layer != "loss")
+          return error(errc::internal, "autodiff: no derivative for REDUCE in " + n.layer);
         break;
       case PLINTH_OP_CROSS_ENTROPY: {
         int logits = n.inputs[0];
@@ -498,7 +504,8 @@ Status differentiate(Graph& g, bool accumulate) {
           const int gr = g.values[r].grad;
           if (written.size() < g.values.size()) written.resize(g.values.size(), 0);
           if (!written[gr] && !accumulates(in))
-            bw.push_back({PLINTH_OP_FILL, {}, {gr}, plinth_fill_params{sizeof(plinth_fill_params), 0.0}, n.layer});
+            bw.push_back(
+                {PLINTH_OP_FILL, {}, {gr}, plinth_fill_params{sizeof(plinth_fill_params), 0.0}, n.layer});
           written[gr] = 1;
           std::vector<int64_t> rs = g.values[in].shape;
           for (size_t d = 0; d < rs.size(); ++d)
@@ -522,9 +529,14 @@ Status differentiate(Graph& g, bool accumulate) {
         const int gr = g.values[g.root(table)].grad;
         if (written.size() < g.values.size()) written.resize(g.values.size(), 0);
         if (!written[gr] && !accumulates(table))
-          bw.push_back({PLINTH_OP_FILL, {}, {gr}, plinth_fill_params{sizeof(plinth_fill_params), 0.0}, n.layer});
+          bw.push_back(
+              {PLINTH_OP_FILL, {}, {gr}, plinth_fill_params{sizeof(plinth_fill_params), 0.0}, n.layer});
         written[gr] = 1;
-        bw.push_back({PLINTH_OP_EMBEDDING_BACKWARD, {grad_of(n.outputs[0]), n.inputs[0]}, {gr}, std::monostate{}, n.layer});
+        bw.push_back({PLINTH_OP_EMBEDDING_BACKWARD,
+                      {grad_of(n.outputs[0]), n.inputs[0]},
+                      {gr},
+                      std::monostate{},
+                      n.layer});
         break;
       }
       case PLINTH_OP_ATTENTION: {
@@ -532,17 +544,19 @@ Status differentiate(Graph& g, bool accumulate) {
         // so the backward writes its whole gradient at once.
         const int r = g.root(n.inputs[0]);
         if (g.root(n.inputs[1]) != r || g.root(n.inputs[2]) != r)
-          return error(errc::internal, "autodiff: attention inputs must be views of one tensor in " + n.layer);
+          return error(errc::internal,
+                       "autodiff: attention inputs must be views of one tensor in " + n.layer);
         grad_of(r);
         const int gr = g.values[r].grad;
         if (written.size() < g.values.size()) written.resize(g.values.size(), 0);
         if (written[gr]) return error(errc::internal, "autodiff: attention input used twice in " + n.layer);
         written[gr] = 1;
-        bw.push_back({PLINTH_OP_ATTENTION_BACKWARD,
-                      {grad_of(n.outputs[0]), n.inputs[0], n.inputs[1], n.inputs[2], n.outputs[0], n.outputs[1]},
-                      {grad_of(n.inputs[0]), grad_of(n.inputs[1]), grad_of(n.inputs[2])},
-                      n.params,
-                      n.layer});
+        bw.push_back(
+            {PLINTH_OP_ATTENTION_BACKWARD,
+             {grad_of(n.outputs[0]), n.inputs[0], n.inputs[1], n.inputs[2], n.outputs[0], n.outputs[1]},
+             {grad_of(n.inputs[0]), grad_of(n.inputs[1]), grad_of(n.inputs[2])},
+             n.params,
+             n.layer});
         break;
       }
       case PLINTH_OP_ARGMAX:  // evaluation only

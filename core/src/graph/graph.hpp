@@ -35,7 +35,7 @@ struct Value {
   // a broadcast position table) carry one stride per dim, 0 broadcasts.
   std::vector<int64_t> strides;
   int64_t offset = 0;
-  int grad = -1;      // the gradient value, once autodiff made one
+  int grad = -1;  // the gradient value, once autodiff made one
 
   int64_t numel() const {
     int64_t n = 1;

@@ -106,8 +106,9 @@ Result<std::string> sample(const fs::path& run_dir, std::shared_ptr<Registry> re
     return error(errc::bad_data, model_json.string() + ": " + e.what());
   }
   if (shape.input_dtype != PLINTH_DTYPE_I32 || shape.input_shape.size() != 1)
-    return error(errc::config, run_dir.string() + ": sampling needs a model that reads a sequence of token ids, "
-                                                  "this one reads " +
+    return error(errc::config, run_dir.string() +
+                                   ": sampling needs a model that reads a sequence of token ids, "
+                                   "this one reads " +
                                    std::string(exec::dtype_name(shape.input_dtype)) + " samples");
   const int64_t T = shape.input_shape[0];
 
@@ -129,7 +130,8 @@ Result<std::string> sample(const fs::path& run_dir, std::shared_ptr<Registry> re
     auto it = ids.find(ch);
     if (it == ids.end())
       return error(errc::config, "--prompt: the character '" + ch + "' is not in the run's vocabulary (" +
-                                     std::to_string(vocab.size()) + " characters, " + vocab_json.string() + ")");
+                                     std::to_string(vocab.size()) + " characters, " + vocab_json.string() +
+                                     ")");
     seq.push_back(it->second);
   }
   if (seq.empty()) seq.push_back(0);
@@ -173,12 +175,13 @@ Result<std::string> sample(const fs::path& run_dir, std::shared_ptr<Registry> re
   PLINTH_TRY(store.allocate());
   for (const auto& prm : g->params) {
     const auto& v = g->values[prm.value];
-    auto it = std::find_if(weights.begin(), weights.end(), [&](const NamedTensor& t) { return t.name == v.name; });
+    auto it =
+        std::find_if(weights.begin(), weights.end(), [&](const NamedTensor& t) { return t.name == v.name; });
     if (it == weights.end()) return error(errc::bad_data, from + ": no tensor '" + v.name + "'");
     if (it->shape != v.shape || it->dtype != PLINTH_DTYPE_F32)
       return error(errc::bad_data, from + ": tensor '" + v.name + "' does not have the model's f32 shape");
-    PLINTH_TRY((*backend)->upload(store.buffer(exec::Store::params), store.slot(v.name).offset, it->data.data(),
-                                  it->data.size()));
+    PLINTH_TRY((*backend)->upload(store.buffer(exec::Store::params), store.slot(v.name).offset,
+                                  it->data.data(), it->data.size()));
   }
   auto prog = exec::Program::compile(*g, store);
   if (!prog) return prog.status();
@@ -202,7 +205,8 @@ Result<std::string> sample(const fs::path& run_dir, std::shared_ptr<Registry> re
     std::vector<float> last(logits.begin() + (L - 1) * V, logits.begin() + L * V);
     const int32_t id = draw_token(std::move(last), o.temperature, o.top_k, rng.uniform());
     seq.push_back(id);
-    const std::string piece = id < static_cast<int32_t>(vocab.size()) ? vocab[size_t(id)] : std::string("\xEF\xBF\xBD");
+    const std::string piece =
+        id < static_cast<int32_t>(vocab.size()) ? vocab[size_t(id)] : std::string("\xEF\xBF\xBD");
     text += piece;
     if (emit) emit(piece);
   }

@@ -19,12 +19,13 @@
 namespace plinth::train {
 
 struct SampleOptions {
-  std::string prompt;                // encoded with the run's vocabulary; empty: start from token 0
-  int64_t tokens = 200;              // how many to generate
-  double temperature = 0.8;          // logits / temperature; 0 takes the most likely token
-  int64_t top_k = 40;                // keep the k most likely (0: all)
-  uint64_t seed = 1;                 // the draws' seed: same seed, same text
-  std::filesystem::path checkpoint;  // a checkpoints/step-N folder; empty: the final weights, else the newest checkpoint
+  std::string prompt;        // encoded with the run's vocabulary; empty: start from token 0
+  int64_t tokens = 200;      // how many to generate
+  double temperature = 0.8;  // logits / temperature; 0 takes the most likely token
+  int64_t top_k = 40;        // keep the k most likely (0: all)
+  uint64_t seed = 1;         // the draws' seed: same seed, same text
+  std::filesystem::path
+      checkpoint;  // a checkpoints/step-N folder; empty: the final weights, else the newest checkpoint
 };
 
 // Generate from the run in `run_dir`; each generated piece of text is passed

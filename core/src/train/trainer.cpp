@@ -203,7 +203,8 @@ Status Trainer::init_params() {
         x = static_cast<float>((2.0 * rng.uniform() - 1.0) * prm.init.a);
       } else if (prm.init.kind == graph::ParamInit::normal) {  // Box-Muller
         const double u1 = 1.0 - rng.uniform(), u2 = rng.uniform();
-        x = static_cast<float>(prm.init.a * std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2));
+        x = static_cast<float>(prm.init.a * std::sqrt(-2.0 * std::log(u1)) *
+                               std::cos(6.283185307179586 * u2));
       } else {
         x = static_cast<float>(prm.init.a);
       }

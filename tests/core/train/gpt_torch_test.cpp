@@ -93,7 +93,8 @@ TEST(gpt_against_torch, loss_and_every_gradient_match) {
     double scale = 0;  // 1e-4 relative to the tensor's largest gradient
     for (float w : want) scale = std::max(scale, static_cast<double>(std::fabs(w)));
     for (size_t i = 0; i < got.size(); ++i)
-      EXPECT_NEAR(got[i], want[i], 1e-4 * scale + 1e-4 * std::fabs(want[i])) << v.name << ".grad[" << i << "]";
+      EXPECT_NEAR(got[i], want[i], 1e-4 * scale + 1e-4 * std::fabs(want[i]))
+          << v.name << ".grad[" << i << "]";
   }
 }
 
