@@ -48,7 +48,7 @@ constexpr std::string_view kTrainKeys[] = {"epochs",       "max_steps",      "ba
 constexpr std::string_view kNonfinite[] = {"stop", "skip"};
 constexpr std::string_view kCheckpointOnError[] = {"continue", "stop"};
 constexpr std::string_view kCheckpointKeys[] = {"every_steps", "every_minutes", "keep_last", "keep_best",
-                                                "best_metric", "best_mode",     "at_end", "on_error"};
+                                                "best_metric", "best_mode",     "at_end",    "on_error"};
 constexpr std::string_view kEarlyStopKeys[] = {"metric", "mode", "patience", "min_delta"};
 constexpr std::string_view kEvalMetrics[] = {"eval.loss", "eval.accuracy"};
 constexpr std::string_view kModes[] = {"min", "max"};
