@@ -101,6 +101,7 @@ step "deb contents and dependencies"
 dpkg-deb -f "$deb_main" Package Version Depends
 dpkg-deb -f "$deb_dev" Package Version Depends Section
 dpkg-deb -f "$deb_main" Depends | grep -q 'libdnnl' || die "plinth: Depends lacks libdnnl (dpkg-shlibdeps)"
+dpkg-deb -f "$deb_main" Depends | grep -q 'libsodium' || die "plinth: Depends lacks libsodium (plugin signatures; dpkg-shlibdeps)"
 dpkg-deb -f "$deb_dev" Depends | grep -q 'plinth (= ' || die "libplinth-dev: Depends lacks plinth (= version)"
 dpkg-deb --ctrl-tarfile "$deb_main" | tar -xO ./conffiles | grep -qx "$etcdir/README" ||
   die "plinth: $etcdir/README is not a conffile"

@@ -3,6 +3,7 @@
 # configure and build Plinth into ./build. Safe to run again.
 #   PLINTH_SKIP_APT=1  skip the package installation
 #   PLINTH_BUILD_DIR   build folder (default: build)
+#   PLINTH_SKIP_BUILD=1 install the packages only (e.g. for .ci/run-asan)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +29,7 @@ if [ "${PLINTH_SKIP_APT:-0}" != 1 ]; then
   $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+[ "${PLINTH_SKIP_BUILD:-0}" != 1 ] || exit 0
 build="${PLINTH_BUILD_DIR:-build}"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build "$build" -j "$(nproc)"
