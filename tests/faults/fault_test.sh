@@ -152,10 +152,12 @@ case $case in
     kill -TERM "$pid"
     wait "$pid"
     rc=$?
-    # The final weights cannot be written into a read-only folder: a run-time failure.
-    [ "$rc" -eq 1 ] || fail "exit code $rc, expected 1 (final weights not writable)"
-    grep -q "error: .*model.safetensors.tmp: cannot create: Permission denied" "$work/log" \
-      || fail "the error does not name the file that could not be written"
+    # Nothing more can be written into a read-only folder: a run-time failure
+    # naming the first file that could not be written — the metrics when a log
+    # step came after the chmod, else the final weights.
+    [ "$rc" -eq 1 ] || fail "exit code $rc, expected 1 (run folder not writable)"
+    grep -Eq "error: .*(model.safetensors.tmp: cannot create|metrics.jsonl: cannot open for append): Permission denied" \
+      "$work/log" || fail "the error does not name the file that could not be written"
     chmod u+w "$run_dir" "$ckpts"
     verify_checkpoints tmp_ok
     ;;
