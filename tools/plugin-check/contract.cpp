@@ -7,41 +7,13 @@
 #include <thread>
 
 #include "check.hpp"
+#include "plinth/ops.hpp"
 
 namespace plinth::plugin_check {
 
 const char* op_kind_name(int kind) {
-  static const char* const names[] = {"FILL",
-                                      "CAST",
-                                      "UNARY",
-                                      "UNARY_BACKWARD",
-                                      "BINARY",
-                                      "AXPBY",
-                                      "MATMUL",
-                                      "REDUCE",
-                                      "SOFTMAX",
-                                      "SOFTMAX_BACKWARD",
-                                      "CROSS_ENTROPY",
-                                      "CROSS_ENTROPY_BACKWARD",
-                                      "LAYERNORM",
-                                      "LAYERNORM_BACKWARD",
-                                      "EMBEDDING",
-                                      "EMBEDDING_BACKWARD",
-                                      "ATTENTION",
-                                      "ATTENTION_BACKWARD",
-                                      "DROPOUT",
-                                      "DROPOUT_BACKWARD",
-                                      "SQUARED_NORM",
-                                      "IS_FINITE",
-                                      "ARGMAX",
-                                      "ADAMW_STEP",
-                                      "SGD_STEP",
-                                      "CONV2D",
-                                      "CONV2D_BACKWARD",
-                                      "POOL2D",
-                                      "POOL2D_BACKWARD"};
-  static_assert(sizeof names / sizeof names[0] == PLINTH_OP_COUNT_V1_1);
-  return kind >= 0 && kind < PLINTH_OP_COUNT_V1_1 ? names[kind] : "?";
+  const char* n = sdk::op_name(kind);
+  return n ? n : "?";
 }
 
 size_t dtype_bytes(plinth_dtype d) {

@@ -3,6 +3,7 @@
 // validate_*/run_* pair. Ops run synchronously on the caller's thread (and
 // the instance's pool); streams are ignored.
 #include "../cpu_backend.hpp"
+#include "plinth/ops.hpp"
 
 namespace plinth::cpu {
 
@@ -31,37 +32,8 @@ const char* dtype_name(plinth_dtype d) {
 }
 
 const char* op_name(int32_t k) {
-  static const char* names[] = {"FILL",
-                                "CAST",
-                                "UNARY",
-                                "UNARY_BACKWARD",
-                                "BINARY",
-                                "AXPBY",
-                                "MATMUL",
-                                "REDUCE",
-                                "SOFTMAX",
-                                "SOFTMAX_BACKWARD",
-                                "CROSS_ENTROPY",
-                                "CROSS_ENTROPY_BACKWARD",
-                                "LAYERNORM",
-                                "LAYERNORM_BACKWARD",
-                                "EMBEDDING",
-                                "EMBEDDING_BACKWARD",
-                                "ATTENTION",
-                                "ATTENTION_BACKWARD",
-                                "DROPOUT",
-                                "DROPOUT_BACKWARD",
-                                "SQUARED_NORM",
-                                "IS_FINITE",
-                                "ARGMAX",
-                                "ADAMW_STEP",
-                                "SGD_STEP",
-                                "CONV2D",
-                                "CONV2D_BACKWARD",
-                                "POOL2D",
-                                "POOL2D_BACKWARD"};
-  static_assert(sizeof names / sizeof names[0] == PLINTH_OP_COUNT_V1_1);
-  return unsigned(k) < PLINTH_OP_COUNT_V1_1 ? names[k] : "UNKNOWN_OP";
+  const char* n = sdk::op_name(k);
+  return n ? n : "UNKNOWN_OP";
 }
 
 std::string shape_str(const plinth_tensor& t) {

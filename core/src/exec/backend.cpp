@@ -2,7 +2,12 @@
 // registry and turning its status codes into Status with the plugin's message.
 #include "exec/backend.hpp"
 
+#include <cctype>
 #include <cstring>
+#include <string>
+#include <vector>
+
+#include "plinth/ops.hpp"
 
 namespace plinth::exec {
 
@@ -79,37 +84,17 @@ Status Backend::launch(const plinth_op& op, const char* what) {
 }
 
 const char* op_name(plinth_op_kind kind) {
-  static const char* const names[] = {"fill",
-                                      "cast",
-                                      "unary",
-                                      "unary_backward",
-                                      "binary",
-                                      "axpby",
-                                      "matmul",
-                                      "reduce",
-                                      "softmax",
-                                      "softmax_backward",
-                                      "cross_entropy",
-                                      "cross_entropy_backward",
-                                      "layernorm",
-                                      "layernorm_backward",
-                                      "embedding",
-                                      "embedding_backward",
-                                      "attention",
-                                      "attention_backward",
-                                      "dropout",
-                                      "dropout_backward",
-                                      "squared_norm",
-                                      "is_finite",
-                                      "argmax",
-                                      "adamw_step",
-                                      "sgd_step",
-                                      "conv2d",
-                                      "conv2d_backward",
-                                      "pool2d",
-                                      "pool2d_backward"};
-  static_assert(sizeof names / sizeof names[0] == PLINTH_OP_COUNT_V1_1);
-  return kind >= 0 && kind < PLINTH_OP_COUNT_V1_1 ? names[kind] : "unknown-op";
+  // The SDK's names, lower-cased once ("MATMUL" -> "matmul").
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v;
+    for (int32_t k = 0; k < PLINTH_OP_COUNT_V1_1; ++k) {
+      std::string n = sdk::op_name(k);
+      for (char& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      v.push_back(std::move(n));
+    }
+    return v;
+  }();
+  return kind >= 0 && kind < PLINTH_OP_COUNT_V1_1 ? names[static_cast<size_t>(kind)].c_str() : "unknown-op";
 }
 
 const char* dtype_name(plinth_dtype dtype) {

@@ -240,10 +240,9 @@ Status Program::download_prediction(float* out) {
   const auto& v = graph_.values[graph_.prediction];
   if (v.dtype != PLINTH_DTYPE_F32 || !v.strides.empty())
     return error(errc::internal, "the prediction is not a contiguous f32 tensor");
-  const uint64_t base = graph_.values[r].role == graph::Role::activation ? offset_[r] : 0;
   if (graph_.values[r].role != graph::Role::activation)
     return error(errc::internal, "the prediction is not an activation");
-  return store_->backend().download(out, arena_, base + static_cast<uint64_t>(v.offset) * 4,
+  return store_->backend().download(out, arena_, offset_[r] + static_cast<uint64_t>(v.offset) * 4,
                                     static_cast<uint64_t>(v.numel()) * 4);
 }
 

@@ -420,17 +420,29 @@ Status differentiate(Graph& g, bool accumulate) {
   // Where a contribution to d(v) goes: d(v) itself if first, else a temporary
   // that `finish` adds in. Accumulated parameter gradients take every
   // contribution directly.
+  // Marks gradient root r written; returns whether it already was.
+  auto mark_written = [&](int r) {
+    if (written.size() < g.values.size()) written.resize(g.values.size(), 0);
+    const bool was = written[r] != 0;
+    written[r] = 1;
+    return was;
+  };
   auto target_for = [&](int v) -> std::pair<int, int> {
     int gv = grad_of(v);
     int r = g.root(gv);
-    if (written.size() < g.values.size()) written.resize(g.values.size(), 0);
-    if (!written[r] || accumulates(v)) {
-      written[r] = 1;
-      return {gv, -1};
-    }
+    if (!mark_written(r) || accumulates(v)) return {gv, -1};
     const std::vector<int64_t> shape = g.values[v].shape;
     int tmp = g.add_value(g.values[v].name + ".gradpart", PLINTH_DTYPE_F32, shape, Role::activation);
     return {tmp, gv};
+  };
+  // The gradient root of v for an op that adds (+=) into it: zeroed first
+  // unless another contribution or accumulation already wrote it.
+  auto summed_into = [&](int v, const std::string& layer) {
+    grad_of(v);
+    const int gr = g.values[g.root(v)].grad;
+    if (!mark_written(gr) && !accumulates(v))
+      bw.push_back({PLINTH_OP_FILL, {}, {gr}, plinth_fill_params{sizeof(plinth_fill_params), 0.0}, layer});
+    return gr;
   };
   auto finish = [&](std::pair<int, int> t, const std::string& layer) {
     if (t.second < 0) return;
@@ -499,14 +511,7 @@ Status differentiate(Graph& g, bool accumulate) {
           }
           // The reduced gradient lands in the rows the view reads (contiguous
           // from its offset); the rest of the parameter's gradient stays 0.
-          int r = g.root(in);
-          grad_of(in);
-          const int gr = g.values[r].grad;
-          if (written.size() < g.values.size()) written.resize(g.values.size(), 0);
-          if (!written[gr] && !accumulates(in))
-            bw.push_back(
-                {PLINTH_OP_FILL, {}, {gr}, plinth_fill_params{sizeof(plinth_fill_params), 0.0}, n.layer});
-          written[gr] = 1;
+          const int gr = summed_into(in, n.layer);
           std::vector<int64_t> rs = g.values[in].shape;
           for (size_t d = 0; d < rs.size(); ++d)
             if (g.values[in].strides[d] == 0) rs[d] = 1;
@@ -524,14 +529,7 @@ Status differentiate(Graph& g, bool accumulate) {
       case PLINTH_OP_EMBEDDING: {
         // dtable += scatter of dout by id; zeroed first unless another use of
         // the table (a tied output layer) or accumulation already wrote it.
-        const int table = n.inputs[1];
-        grad_of(table);
-        const int gr = g.values[g.root(table)].grad;
-        if (written.size() < g.values.size()) written.resize(g.values.size(), 0);
-        if (!written[gr] && !accumulates(table))
-          bw.push_back(
-              {PLINTH_OP_FILL, {}, {gr}, plinth_fill_params{sizeof(plinth_fill_params), 0.0}, n.layer});
-        written[gr] = 1;
+        const int gr = summed_into(n.inputs[1], n.layer);
         bw.push_back({PLINTH_OP_EMBEDDING_BACKWARD,
                       {grad_of(n.outputs[0]), n.inputs[0]},
                       {gr},
@@ -547,10 +545,8 @@ Status differentiate(Graph& g, bool accumulate) {
           return error(errc::internal,
                        "autodiff: attention inputs must be views of one tensor in " + n.layer);
         grad_of(r);
-        const int gr = g.values[r].grad;
-        if (written.size() < g.values.size()) written.resize(g.values.size(), 0);
-        if (written[gr]) return error(errc::internal, "autodiff: attention input used twice in " + n.layer);
-        written[gr] = 1;
+        if (mark_written(g.values[r].grad))
+          return error(errc::internal, "autodiff: attention input used twice in " + n.layer);
         bw.push_back(
             {PLINTH_OP_ATTENTION_BACKWARD,
              {grad_of(n.outputs[0]), n.inputs[0], n.inputs[1], n.inputs[2], n.outputs[0], n.outputs[1]},

@@ -31,7 +31,6 @@ TEST(cnn_against_torch, cross_entropy_loss_and_gradients_match) {
   ASSERT_TRUE(backend.ok()) << backend.status().message();
 
   const NamedTensor& input = find(*fx, "input");
-  const NamedTensor& target = find(*fx, "target");
   const int64_t B = input.shape[0];
   graph::DataShape shape;
   shape.input_shape = {input.shape[1], input.shape[2]};  // (H, W): one channel
@@ -41,31 +40,13 @@ TEST(cnn_against_torch, cross_entropy_loss_and_gradients_match) {
 
   exec::Store store(*backend);
   ASSERT_NO_FATAL_FAILURE(torch_fixture::load_fixture_weights(store, *g, *fx));
-  auto prog = exec::Program::compile(*g, store);
-  ASSERT_TRUE(prog.ok()) << prog.status().message();
-  EXPECT_EQ((*prog)->num_fallbacks(), 0u);
-  ASSERT_TRUE((*prog)->upload_input(input.data.data(), input.data.size()).ok());
-  ASSERT_TRUE((*prog)->upload_target(target.data.data(), target.data.size()).ok());
-  Status s = (*prog)->run();
-  ASSERT_TRUE(s.ok()) << s.message();
-
-  float sum = 0;
-  ASSERT_TRUE(
-      (*backend)->download(&sum, store.buffer(exec::Store::stats), store.slot("loss.sum").offset, 4).ok());
+  std::unique_ptr<exec::Program> prog;
+  ASSERT_NO_FATAL_FAILURE(torch_fixture::run_on_fixture(store, *g, *fx, prog));
   const float want_loss = floats(find(*fx, "loss"))[0];
-  EXPECT_NEAR(sum / static_cast<float>(B), want_loss, 1e-5 * (1 + std::fabs(want_loss)));
+  EXPECT_NEAR(torch_fixture::stat(store, "loss.sum") / static_cast<float>(B), want_loss,
+              1e-5 * (1 + std::fabs(want_loss)));
   ASSERT_EQ(g->params.size(), 5u);  // conv2d0 weight+bias, conv2d3 weight, linear6 weight+bias
-  for (const auto& p : g->params) {
-    const auto& v = g->values[p.value];
-    const auto& slot = store.slot(v.name + ".grad");
-    std::vector<float> got(slot.bytes / 4);
-    ASSERT_TRUE(
-        (*backend)->download(got.data(), store.buffer(exec::Store::grads), slot.offset, slot.bytes).ok());
-    auto want = floats(find(*fx, v.name + ".grad"));
-    ASSERT_EQ(got.size(), want.size()) << v.name;
-    for (size_t i = 0; i < got.size(); ++i)
-      EXPECT_NEAR(got[i], want[i], 1e-5 + 1e-4 * std::fabs(want[i])) << v.name << ".grad[" << i << "]";
-  }
+  torch_fixture::expect_gradients_match(store, *g, *fx, 1e-5, 1e-4);
 }
 
 }  // namespace

@@ -64,38 +64,15 @@ TEST(gpt_against_torch, loss_and_every_gradient_match) {
     if (t.name.size() > 5 && t.name.compare(t.name.size() - 5, 5, ".grad") == 0) ++torch_params;
   EXPECT_EQ(g->params.size(), torch_params);
 
-  auto prog = exec::Program::compile(*g, store);
-  ASSERT_TRUE(prog.ok()) << prog.status().message();
-  EXPECT_EQ((*prog)->num_fallbacks(), 0u);
-  const NamedTensor& input = find(gpt.fx, "input");
-  const NamedTensor& target = find(gpt.fx, "target");
-  ASSERT_TRUE((*prog)->upload_input(input.data.data(), input.data.size()).ok());
-  ASSERT_TRUE((*prog)->upload_target(target.data.data(), target.data.size()).ok());
-  Status s = (*prog)->run();
-  ASSERT_TRUE(s.ok()) << s.message();
-
+  std::unique_ptr<exec::Program> prog;
+  ASSERT_NO_FATAL_FAILURE(torch_fixture::run_on_fixture(store, *g, gpt.fx, prog));
   // The loss: the stat sums each sample's mean over its positions, so over
   // B samples it is PyTorch's mean over all positions.
-  float sum = 0;
-  ASSERT_TRUE(
-      (*backend)->download(&sum, store.buffer(exec::Store::stats), store.slot("loss.sum").offset, 4).ok());
   const float want_loss = floats(find(gpt.fx, "loss"))[0];
-  EXPECT_NEAR(sum / static_cast<float>(gpt.B), want_loss, 1e-4 * want_loss);
-
-  for (const auto& p : g->params) {
-    const auto& v = g->values[p.value];
-    const auto& slot = store.slot(v.name + ".grad");
-    std::vector<float> got(slot.bytes / 4);
-    ASSERT_TRUE(
-        (*backend)->download(got.data(), store.buffer(exec::Store::grads), slot.offset, slot.bytes).ok());
-    auto want = floats(find(gpt.fx, v.name + ".grad"));
-    ASSERT_EQ(got.size(), want.size()) << v.name;
-    double scale = 0;  // 1e-4 relative to the tensor's largest gradient
-    for (float w : want) scale = std::max(scale, static_cast<double>(std::fabs(w)));
-    for (size_t i = 0; i < got.size(); ++i)
-      EXPECT_NEAR(got[i], want[i], 1e-4 * scale + 1e-4 * std::fabs(want[i]))
-          << v.name << ".grad[" << i << "]";
-  }
+  EXPECT_NEAR(torch_fixture::stat(store, "loss.sum") / static_cast<float>(gpt.B), want_loss,
+              1e-4 * want_loss);
+  // 1e-4 relative to each element and to the tensor's largest gradient.
+  torch_fixture::expect_gradients_match(store, *g, gpt.fx, 0.0, 1e-4, 1e-4);
 }
 
 TEST(gpt_against_torch, evaluation_logits_match) {
@@ -108,17 +85,11 @@ TEST(gpt_against_torch, evaluation_logits_match) {
   ASSERT_TRUE(g.ok()) << g.status().message();
   exec::Store store(*backend);
   ASSERT_NO_FATAL_FAILURE(torch_fixture::load_fixture_weights(store, *g, gpt.fx));
-  auto prog = exec::Program::compile(*g, store);
-  ASSERT_TRUE(prog.ok()) << prog.status().message();
-  const NamedTensor& input = find(gpt.fx, "input");
-  const NamedTensor& target = find(gpt.fx, "target");
-  ASSERT_TRUE((*prog)->upload_input(input.data.data(), input.data.size()).ok());
-  ASSERT_TRUE((*prog)->upload_target(target.data.data(), target.data.size()).ok());
-  Status s = (*prog)->run();
-  ASSERT_TRUE(s.ok()) << s.message();
+  std::unique_ptr<exec::Program> prog;
+  ASSERT_NO_FATAL_FAILURE(torch_fixture::run_on_fixture(store, *g, gpt.fx, prog));
   auto want = floats(find(gpt.fx, "logits"));
   std::vector<float> logits(want.size());
-  ASSERT_TRUE((*prog)->download_prediction(logits.data()).ok());
+  ASSERT_TRUE(prog->download_prediction(logits.data()).ok());
   for (size_t i = 0; i < logits.size(); ++i)
     EXPECT_NEAR(logits[i], want[i], 1e-4 * (1 + std::fabs(want[i]))) << "logits[" << i << "]";
 }

@@ -35,7 +35,6 @@ void check_against_torch(const std::string& loss) {
   ASSERT_TRUE(backend.ok()) << backend.status().message();
 
   const NamedTensor& input = find(*fx, "input");
-  const NamedTensor& target = find(*fx, "target");
   const int64_t B = input.shape[0];
   const graph::DataShape shape = torch_fixture::data_shape(*fx, loss);
   auto g = graph::build(*pipeline, shape, {B, true});
@@ -43,32 +42,14 @@ void check_against_torch(const std::string& loss) {
 
   exec::Store store(*backend);
   ASSERT_NO_FATAL_FAILURE(torch_fixture::load_fixture_weights(store, *g, *fx));
-  auto prog = exec::Program::compile(*g, store);
-  ASSERT_TRUE(prog.ok()) << prog.status().message();
-  EXPECT_EQ((*prog)->num_fallbacks(), 0u);
-  ASSERT_TRUE((*prog)->upload_input(input.data.data(), input.data.size()).ok());
-  ASSERT_TRUE((*prog)->upload_target(target.data.data(), target.data.size()).ok());
-  Status s = (*prog)->run();
-  ASSERT_TRUE(s.ok()) << s.message();
-
-  float sum = 0;
-  ASSERT_TRUE(
-      (*backend)->download(&sum, store.buffer(exec::Store::stats), store.slot("loss.sum").offset, 4).ok());
+  std::unique_ptr<exec::Program> prog;
+  ASSERT_NO_FATAL_FAILURE(torch_fixture::run_on_fixture(store, *g, *fx, prog));
   // The stat is the sum of row losses; PyTorch's loss is their mean.
   const float want_loss = floats(find(*fx, "loss"))[0];
-  EXPECT_NEAR(sum / static_cast<float>(B), want_loss, 1e-5 * (1 + std::fabs(want_loss))) << loss;
-  for (const auto& p : g->params) {
-    const auto& v = g->values[p.value];
-    const auto& slot = store.slot(v.name + ".grad");
-    std::vector<float> got(slot.bytes / 4);
-    ASSERT_TRUE(
-        (*backend)->download(got.data(), store.buffer(exec::Store::grads), slot.offset, slot.bytes).ok());
-    auto want = floats(find(*fx, v.name + ".grad"));
-    ASSERT_EQ(got.size(), want.size());
-    for (size_t i = 0; i < got.size(); ++i)
-      EXPECT_NEAR(got[i], want[i], 1e-5 + 1e-4 * std::fabs(want[i]))
-          << loss << " " << v.name << ".grad[" << i << "]";
-  }
+  EXPECT_NEAR(torch_fixture::stat(store, "loss.sum") / static_cast<float>(B), want_loss,
+              1e-5 * (1 + std::fabs(want_loss)))
+      << loss;
+  torch_fixture::expect_gradients_match(store, *g, *fx, 1e-5, 1e-4);
 }
 
 TEST(mlp_against_torch, cross_entropy_gradients_match) { check_against_torch("cross_entropy"); }

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -79,6 +81,52 @@ inline void load_fixture_weights(exec::Store& store, const graph::Graph& g,
                     .upload(store.buffer(exec::Store::params), store.slot(v.name).offset, w.data.data(),
                             w.data.size())
                     .ok());
+  }
+}
+
+// Compile g over `store` (weights loaded), check no op falls back, upload the
+// fixture's "input" and "target" and run one step; `out` keeps the program.
+// Call under ASSERT_NO_FATAL_FAILURE.
+inline void run_on_fixture(exec::Store& store, const graph::Graph& g, const std::vector<NamedTensor>& fx,
+                           std::unique_ptr<exec::Program>& out) {
+  auto prog = exec::Program::compile(g, store);
+  ASSERT_TRUE(prog.ok()) << prog.status().message();
+  EXPECT_EQ((*prog)->num_fallbacks(), 0u);
+  const NamedTensor& input = find(fx, "input");
+  const NamedTensor& target = find(fx, "target");
+  ASSERT_TRUE((*prog)->upload_input(input.data.data(), input.data.size()).ok());
+  ASSERT_TRUE((*prog)->upload_target(target.data.data(), target.data.size()).ok());
+  Status s = (*prog)->run();
+  ASSERT_TRUE(s.ok()) << s.message();
+  out = std::move(*prog);
+}
+
+// The value of a scalar stat (e.g. "loss.sum") after a run.
+inline float stat(exec::Store& store, const std::string& name) {
+  float v = NAN;
+  EXPECT_TRUE(
+      store.backend().download(&v, store.buffer(exec::Store::stats), store.slot(name).offset, 4).ok());
+  return v;
+}
+
+// Every parameter's gradient in `store` against the fixture's "<name>.grad":
+// |got - want| <= abs_tol + rel_tol * |want| + max_tol * max|want of that tensor|.
+inline void expect_gradients_match(exec::Store& store, const graph::Graph& g,
+                                   const std::vector<NamedTensor>& fx, double abs_tol, double rel_tol,
+                                   double max_tol = 0.0) {
+  for (const auto& p : g.params) {
+    const auto& v = g.values[p.value];
+    const auto& slot = store.slot(v.name + ".grad");
+    std::vector<float> got(slot.bytes / 4);
+    ASSERT_TRUE(
+        store.backend().download(got.data(), store.buffer(exec::Store::grads), slot.offset, slot.bytes).ok());
+    auto want = floats(find(fx, v.name + ".grad"));
+    ASSERT_EQ(got.size(), want.size()) << v.name;
+    double largest = 0;
+    for (float w : want) largest = std::max(largest, static_cast<double>(std::fabs(w)));
+    for (size_t i = 0; i < got.size(); ++i)
+      EXPECT_NEAR(got[i], want[i], abs_tol + rel_tol * std::fabs(want[i]) + max_tol * largest)
+          << v.name << ".grad[" << i << "]";
   }
 }
 
