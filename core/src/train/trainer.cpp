@@ -872,20 +872,27 @@ Result<TrainOutcome> run(Trainer& t) {
   // host copies; the files are written on the writer's thread.
   auto checkpoint = [&]() -> Status {
     const auto c0 = clock::now();
-    Checkpoint c;
+    Checkpoint c = writer.recycle();
     c.step = ls.step;
-    auto grab = [&](std::vector<NamedTensor>& into, exec::Store::Group group,
+    size_t n_model = 0, n_opt = 0;
+    auto grab = [&](std::vector<NamedTensor>& into, size_t& n, exec::Store::Group group,
                     const std::string& name) -> Status {
       const auto& s = store.slot(name);
-      NamedTensor nt{name, PLINTH_DTYPE_F32, s.shape, std::vector<unsigned char>(s.bytes)};
-      PLINTH_TRY(t.backend->download(nt.data.data(), store.buffer(group), s.offset, s.bytes));
-      into.push_back(std::move(nt));
-      return {};
+      if (n == into.size()) into.emplace_back();
+      NamedTensor& nt = into[n++];
+      nt.name = name;
+      nt.dtype = PLINTH_DTYPE_F32;
+      nt.shape = s.shape;
+      nt.data.resize(s.bytes);
+      return t.backend->download(nt.data.data(), store.buffer(group), s.offset, s.bytes);
     };
     for (const auto& name : t.param_names) {
-      PLINTH_TRY(grab(c.model, exec::Store::params, name));
-      for (const auto& sl : t.slot_names) PLINTH_TRY(grab(c.optimizer, exec::Store::state, name + "." + sl));
+      PLINTH_TRY(grab(c.model, n_model, exec::Store::params, name));
+      for (const auto& sl : t.slot_names)
+        PLINTH_TRY(grab(c.optimizer, n_opt, exec::Store::state, name + "." + sl));
     }
+    c.model.resize(n_model);
+    c.optimizer.resize(n_opt);
     float sum = 0;
     PLINTH_TRY(t.backend->download(&sum, stats, loss_off, 4));
     c.state = {{"epoch", ls.epoch},
