@@ -581,6 +581,7 @@ Status read_train(const Reader& r, const toml::table& t, TrainSection& tr) {
   PLINTH_TRY(r.get(t, p, "on_nonfinite", tr.on_nonfinite));
   PLINTH_TRY(r.one_of(t, p, "on_nonfinite", tr.on_nonfinite, kNonfinite, "non-finite policy"));
   PLINTH_TRY(r.get(t, p, "freeze", tr.freeze));
+  if (const toml::node* n = t.get("freeze")) tr.freeze_where = n->source();
   PLINTH_TRY(r.get(t, p, "max_nonfinite", tr.max_nonfinite));
   PLINTH_TRY(r.require(tr.max_nonfinite >= 1, t, p, "max_nonfinite",
                        "max_nonfinite must be >= 1, got " + num(tr.max_nonfinite)));

@@ -142,6 +142,7 @@ struct TrainSection {     // [train]
   std::string on_nonfinite = "stop";  // non-finite gradients: "stop" (error) | "skip" (drop the update)
   int64_t max_nonfinite = 10;         // skip: consecutive skipped steps before giving up (>= 1)
   std::vector<std::string> freeze;    // glob patterns of parameters kept fixed (no gradient, no state)
+  toml::source_region freeze_where;   // for errors about the patterns
   // Dynamic loss scaling (torch.cuda.amp.GradScaler): the loss is scaled by S
   // before backward, gradients unscaled before clipping and the update; a
   // non-finite step multiplies S by `backoff` and is skipped, `interval`

@@ -332,8 +332,8 @@ Status mark_trainable(const config::Pipeline& p, Graph& g, const std::vector<int
         hit = true;
       }
     if (!hit)
-      return error(errc::config, p.source.string() + ": train.freeze: '" + pat + "' matches no parameter (" +
-                                     names() + ")");
+      return error(errc::config, p.source.string() + ":" + std::to_string(p.train.freeze_where.begin.line) +
+                                     ": train.freeze: '" + pat + "' matches no parameter (" + names() + ")");
   }
   bool any = false;
   for (const auto& prm : g.params) any = any || prm.trainable;
