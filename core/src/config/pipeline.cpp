@@ -966,7 +966,7 @@ Result<Pipeline> parse_pipeline(std::string_view text, const fs::path& source) {
 
   PLINTH_TRY(r.table(doc, "", "data", t));
   if (!t) return r.fail(doc.source(), "data.train", "missing required section [data.train]");
-  static constexpr std::string_view data_keys[] = {"train", "eval"};
+  static constexpr std::string_view data_keys[] = {"train", "eval", "replay"};
   PLINTH_TRY(r.check_keys(*t, "data", data_keys, "unknown data split"));
   const toml::table* data = t;
   PLINTH_TRY(r.table(*data, "data", "train", t));
@@ -978,6 +978,19 @@ Result<Pipeline> parse_pipeline(std::string_view text, const fs::path& source) {
     eval.shuffle = false;
     PLINTH_TRY(read_data(r, *t, "data.eval", eval));
     p.eval_data = std::move(eval);
+  }
+  PLINTH_TRY(r.table(*data, "data", "replay", t));
+  if (t) {
+    DataSection replay;
+    PLINTH_TRY(read_data(r, *t, "data.replay", replay));
+    if (!t->contains("fraction"))
+      return r.fail(
+          t->source(), "data.replay.fraction",
+          "missing required key (the share of each epoch's samples drawn from this data, in (0, 1))");
+    PLINTH_TRY(r.get(*t, "data.replay", "fraction", p.replay_fraction));
+    PLINTH_TRY(r.require(p.replay_fraction > 0.0 && p.replay_fraction < 1.0, *t, "data.replay", "fraction",
+                         "fraction must be in (0, 1), got " + num(p.replay_fraction)));
+    p.replay_data = std::move(replay);
   }
 
   PLINTH_TRY(r.table(doc, "", "model", t));
@@ -1038,6 +1051,11 @@ Result<Pipeline> parse_pipeline(std::string_view text, const fs::path& source) {
     p.eval_data->table = take_table(doc, {"data", "eval"});
     for (auto k : kDataCore) p.eval_data->table.erase(k);
   }
+  if (p.replay_data) {
+    p.replay_data->table = take_table(doc, {"data", "replay"});
+    for (auto k : kDataCore) p.replay_data->table.erase(k);
+    p.replay_data->table.erase("fraction");
+  }
   return p;
 }
 
@@ -1091,6 +1109,14 @@ std::string resolved_toml(const Pipeline& p) {
       .rest(p.backend.table, kBackendCore);
   write_data(os, "[data.train]", p.train_data);
   if (p.eval_data) write_data(os, "[data.eval]", *p.eval_data);
+  if (p.replay_data) {
+    write_data(os, "[data.replay]", *p.replay_data);
+    // write_data ended the section with a blank line: the key goes before it.
+    os.seekp(-1, std::ios_base::cur);
+    os << "fraction = ";
+    write_float(os, p.replay_fraction);
+    os << "\n\n";
+  }
   SectionWriter(os, "[model]").kv("init", p.model.init);
   for (const BlockSpec& b : p.model.blocks) {
     SectionWriter w(os, "[[model.block]]");

@@ -188,6 +188,10 @@ struct Pipeline {
   BackendSection backend;
   DataSection train_data;                // [data.train], required
   std::optional<DataSection> eval_data;  // [data.eval]
+  // [data.replay]: old data mixed into [data.train] while fine-tuning on new
+  // data (data::Source::mix); `replay_fraction` of each epoch's samples.
+  std::optional<DataSection> replay_data;
+  double replay_fraction = 0.0;
   ModelSection model;
   InitSection init;
   LossSection loss;

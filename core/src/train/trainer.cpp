@@ -409,6 +409,19 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
   auto tr = open_source(p.train_data, "data.train");
   if (!tr) return tr.status();
   t->train_src = *tr;
+  if (p.replay_data) {
+    auto rp = open_source(*p.replay_data, "data.replay");
+    if (!rp) return rp.status();
+    // replay / (new + replay) = fraction.
+    const double f = p.replay_fraction;
+    const auto n_new = static_cast<double>(t->train_src->size());
+    const auto count = static_cast<uint64_t>(std::llround(n_new * f / (1.0 - f)));
+    auto mixed = data::Source::mix(t->train_src, *rp, count, p.source.string() + ": [data.replay]");
+    if (!mixed) return mixed.status();
+    logger().info("data: {} new samples and {} replayed from [data.replay] ({} available; fraction {})",
+                  t->train_src->size(), count, (*rp)->size(), f);
+    t->train_src = *mixed;
+  }
   const auto& fields = t->train_src->fields();
   auto field_of = [&](const std::string& name, int dflt, const char* key) -> Result<int> {
     if (name.empty()) {
