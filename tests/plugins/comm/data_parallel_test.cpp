@@ -172,4 +172,30 @@ TEST_F(data_parallel, resumes_a_two_rank_checkpoint_on_two_or_one_ranks) {
       << slurp(kWork / "res.out");
 }
 
+TEST_F(data_parallel, bf16_compression_halves_the_bytes_and_stays_close) {
+  const std::string opt = "max_steps = 30\n[optimizer]\nname = \"sgd\"\nlr = 0.1\n";
+  auto with = [&](const std::string& c) {
+    std::string t = pipeline("c_" + c, 64, opt);
+    t.replace(t.find("timeout = 60"), 12, "timeout = 60\ncompression = \"" + c + "\"");
+    return t;
+  };
+  ASSERT_EQ(run(2, "c_none", with("none")), 0) << slurp(kWork / "c_none.out");
+  ASSERT_EQ(run(2, "c_bf16", with("bf16")), 0) << slurp(kWork / "c_bf16.out");
+  ASSERT_EQ(run(2, "c_fp16", with("fp16")), 0) << slurp(kWork / "c_fp16.out");
+  auto last = [](const std::string& name) {
+    const std::string m = slurp(kWork / "runs" / name / "metrics.jsonl");
+    return nlohmann::json::parse(m.substr(m.rfind('\n', m.size() - 2) + 1));
+  };
+  const double full = last("c_none")["allreduce_bytes_per_step"].get<double>();
+  EXPECT_EQ(last("c_bf16")["allreduce_bytes_per_step"].get<double>(), full / 2);
+  EXPECT_EQ(last("c_fp16")["allreduce_bytes_per_step"].get<double>(), full / 2);
+  // bf16 keeps 8 bits of mantissa: after 30 steps the weights differ, but little.
+  auto [db, mb] = max_diff("c_none", "c_bf16");
+  EXPECT_GT(db, 0.0);
+  EXPECT_LT(db, 1e-2 * std::max(1.0, mb));
+  auto [dh, mh] = max_diff("c_none", "c_fp16");
+  EXPECT_GT(dh, 0.0);
+  EXPECT_LT(dh, 1e-2 * std::max(1.0, mh));
+}
+
 }  // namespace
