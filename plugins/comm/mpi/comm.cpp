@@ -257,17 +257,19 @@ void serve_pings(plinth_comm* c) {
   }
 }
 
-// Sleep a little more the longer a wait lasts: the first ~100 us spin (small
-// collectives finish there), then up to 200 us sleeps so a waiting
-// communication thread leaves the core to the compute threads.
-void backoff(int64_t& polls) {
+// Poll politely: MPI moves a large message only inside MPI_Test on the
+// shared-memory transport, so the first 20 ms of a wait only yield between
+// polls (a bucket of a few MiB finishes there); a longer wait sleeps up to
+// 200 us per poll so a waiting thread leaves the cores to compute.
+void backoff(int64_t& polls, clock::time_point started) {
   ++polls;
   if (polls < 64) return;
-  if (polls < 256) {
+  const auto waited = clock::now() - started;
+  if (waited < std::chrono::milliseconds(20)) {
     std::this_thread::yield();
     return;
   }
-  std::this_thread::sleep_for(std::chrono::microseconds(std::min<int64_t>(200, (polls - 256) / 8 + 10)));
+  std::this_thread::sleep_for(std::chrono::microseconds(std::min<int64_t>(200, polls / 64 + 10)));
 }
 
 // After the deadline: ping every peer and wait a grace period for pongs; the
@@ -283,7 +285,8 @@ plinth_status diagnose_timeout(plinth_comm* c, MPI_Request& req, const char* wha
       MPI_Request_free(&pr);
   }
   const double grace = std::clamp(c->timeout_s * 0.25, 0.5, 5.0);
-  const auto until = clock::now() + std::chrono::duration<double>(grace);
+  const auto begun = clock::now();
+  const auto until = begun + std::chrono::duration<double>(grace);
   int64_t polls = 0;
   int answered = 0;
   while (clock::now() < until && answered < c->size - 1) {
@@ -299,7 +302,7 @@ plinth_status diagnose_timeout(plinth_comm* c, MPI_Request& req, const char* wha
       answer[static_cast<size_t>(st.MPI_SOURCE)] = v;
       continue;
     }
-    backoff(polls);
+    backoff(polls, begun);
   }
   std::string silent, behind;
   for (int r = 0; r < c->size; ++r) {
@@ -332,7 +335,8 @@ plinth_status diagnose_timeout(plinth_comm* c, MPI_Request& req, const char* wha
 
 // Poll a started collective to completion or to the deadline.
 plinth_status wait(plinth_comm* c, MPI_Request& req, const char* what) {
-  const auto deadline = clock::now() + std::chrono::duration<double>(c->timeout_s);
+  const auto begun = clock::now();
+  const auto deadline = begun + std::chrono::duration<double>(c->timeout_s);
   c->waiting = true;
   int64_t polls = 0;
   plinth_status result = PLINTH_OK;
@@ -348,7 +352,7 @@ plinth_status wait(plinth_comm* c, MPI_Request& req, const char* what) {
       result = diagnose_timeout(c, req, what);
       break;
     }
-    backoff(polls);
+    backoff(polls, begun);
   }
   c->waiting = false;
   return result;
