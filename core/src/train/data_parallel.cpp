@@ -126,6 +126,11 @@ Result<std::unique_ptr<DataParallel>> DataParallel::create(const config::Pipelin
   dp->info_.struct_size = PLINTH_COMM_INFO_STRUCT_SIZE;
   if (plinth_status s = dp->table_->info(dp->comm_, &dp->info_); s != PLINTH_OK)
     return plugin_status(s, "communicator '" + name + "': info");
+  if (dp->info_.size == 1) {  // e.g. SLURM_NTASKS of an allocation, but this process started alone
+    logger().info("{} says {} processes, but communicator '{}' sees one: training as a single process",
+                  launch.source, launch.world, name);
+    return std::unique_ptr<DataParallel>();
+  }
   if (dp->info_.size != launch.world || dp->info_.rank != launch.rank)
     logger().warn("communicator '{}' says rank {} of {}, the launcher ({}) rank {} of {}", name,
                   dp->info_.rank, dp->info_.size, launch.source, launch.rank, launch.world);
