@@ -28,9 +28,9 @@ using names = std::initializer_list<std::string_view>;
 
 // --- the names the core owns --------------------------------------------------
 
-constexpr std::string_view kSections[] = {"run",        "backend",    "data",     "model",
-                                          "loss",       "optimizer",  "schedule", "train",
-                                          "checkpoint", "early_stop", "plugins",  "init"};
+constexpr std::string_view kSections[] = {"run",       "backend",  "data",       "model",      "loss",
+                                          "optimizer", "schedule", "train",      "checkpoint", "early_stop",
+                                          "plugins",   "init",     "distributed"};
 constexpr std::string_view kRunKeys[] = {"name", "seed", "out_dir"};
 constexpr std::string_view kBackendCore[] = {"name", "device", "threads", "allow_fallback"};
 constexpr std::string_view kDataCore[] = {"source",   "shuffle",     "drop_last",   "workers",
@@ -74,6 +74,8 @@ constexpr std::string_view kCheckpointOnError[] = {"continue", "stop"};
 constexpr std::string_view kCheckpointKeys[] = {"every_steps", "every_minutes", "keep_last", "keep_best",
                                                 "best_metric", "best_mode",     "at_end",    "on_error"};
 constexpr std::string_view kEarlyStopKeys[] = {"metric", "mode", "patience", "min_delta"};
+constexpr std::string_view kDistributedKeys[] = {"communicator", "bucket_mb", "timeout", "compression"};
+constexpr std::string_view kCompressions[] = {"none", "bf16", "fp16"};
 constexpr std::string_view kEvalMetrics[] = {"eval.loss", "eval.accuracy"};
 constexpr std::string_view kModes[] = {"min", "max"};
 constexpr std::string_view kTargetMetrics[] = {"", "eval.accuracy", "eval.loss"};
@@ -670,6 +672,23 @@ Status read_init(const Reader& r, const toml::table& t, InitSection& in) {
   return {};
 }
 
+Status read_distributed(const Reader& r, const toml::table& t, DistributedSection& d) {
+  const std::string_view p = "distributed";
+  PLINTH_TRY(r.check_keys(t, p, kDistributedKeys));
+  d.present = true;
+  PLINTH_TRY(r.get(t, p, "communicator", d.communicator));
+  PLINTH_TRY(r.require(!d.communicator.empty(), t, p, "communicator",
+                       "communicator must be \"auto\", \"none\" or a communicator plugin's name"));
+  PLINTH_TRY(r.get(t, p, "bucket_mb", d.bucket_mb));
+  PLINTH_TRY(r.require(d.bucket_mb > 0 && d.bucket_mb <= 4096, t, p, "bucket_mb",
+                       "bucket_mb must be in (0, 4096], got " + num(d.bucket_mb)));
+  PLINTH_TRY(r.get(t, p, "timeout", d.timeout));
+  PLINTH_TRY(r.require(d.timeout > 0, t, p, "timeout", "timeout must be > 0 seconds, got " + num(d.timeout)));
+  PLINTH_TRY(r.get(t, p, "compression", d.compression));
+  PLINTH_TRY(r.one_of(t, p, "compression", d.compression, kCompressions, "compression"));
+  return {};
+}
+
 Status read_plugins(const Reader& r, const toml::table& t, PluginsSection& pl) {
   PLINTH_TRY(r.check_keys(t, "plugins", kPluginsKeys));
   PLINTH_TRY(r.get(t, "plugins", "allow_insecure_plugins", pl.allow_insecure_plugins));
@@ -1031,6 +1050,9 @@ Result<Pipeline> parse_pipeline(std::string_view text, const fs::path& source) {
   PLINTH_TRY(r.table(doc, "", "plugins", t));
   if (t) PLINTH_TRY(read_plugins(r, *t, p.plugins));
 
+  PLINTH_TRY(r.table(doc, "", "distributed", t));
+  if (t) PLINTH_TRY(read_distributed(r, *t, p.distributed));
+
   // Everything is valid: hand the plugin-owned tables over, moved (not copied)
   // so their nodes keep file positions; the document, parsed a second time, is kept whole.
   Result<toml::table> again = parse_toml(text, source);  // cannot fail: it parsed above
@@ -1210,6 +1232,12 @@ std::string resolved_toml(const Pipeline& p) {
         .kv("mode", p.early_stop.mode)
         .kv("patience", p.early_stop.patience)
         .kv("min_delta", p.early_stop.min_delta);
+  if (p.distributed.present)  // written only when given, so other pipelines resolve as before
+    SectionWriter(os, "[distributed]")
+        .kv("communicator", p.distributed.communicator)
+        .kv("bucket_mb", p.distributed.bucket_mb)
+        .kv("timeout", p.distributed.timeout)
+        .kv("compression", p.distributed.compression);
   {
     SectionWriter w(os, "[plugins]");
     os << "manifests = [";

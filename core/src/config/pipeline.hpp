@@ -176,6 +176,16 @@ struct EarlyStopSection {  // [early_stop]; off unless the section is present
   double min_delta = 0.0;            // an improvement must beat the best by more than this
 };
 
+// [distributed]: data-parallel training when a launcher (mpirun, srun)
+// started several processes. One process never creates a communicator.
+struct DistributedSection {
+  bool present = false;               // the section was written (resolve writes it back only then)
+  std::string communicator = "auto";  // "auto" (highest-scoring comm plugin), "none", or a component name
+  double bucket_mb = 4.0;             // gradient bytes per all-reduce bucket (MiB)
+  double timeout = 300.0;             // seconds a collective may wait for a silent rank
+  std::string compression = "none";   // none | bf16 | fp16: the dtype gradients travel in
+};
+
 struct PluginsSection {                          // [plugins]
   std::vector<std::filesystem::path> manifests;  // resolved against the pipeline's folder
   bool allow_insecure_plugins = false;           // load plugin files others may write (TrustPolicy)
@@ -201,6 +211,7 @@ struct Pipeline {
   CheckpointSection checkpoint;
   EarlyStopSection early_stop;
   PluginsSection plugins;
+  DistributedSection distributed;
   toml::table document;  // the parsed file, for plinth resolve
 };
 

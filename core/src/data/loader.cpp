@@ -13,6 +13,7 @@ Loader::Loader(std::shared_ptr<Source> source, LoaderOptions options)
     : source_(std::move(source)), opt_(options) {
   opt_.prefetch = std::max(1, opt_.prefetch);
   opt_.workers = std::max(0, opt_.workers);
+  opt_.shard_count = std::max(1, opt_.shard_count);
   ring_.resize(static_cast<size_t>(opt_.prefetch) + 1);
   ready_.assign(ring_.size(), 0);
   for (auto& b : ring_) {
@@ -26,7 +27,8 @@ Loader::~Loader() { stop(); }
 
 int64_t Loader::batches_per_epoch() const {
   const auto n = static_cast<int64_t>(source_->size());
-  return opt_.drop_last ? n / opt_.batch : (n + opt_.batch - 1) / opt_.batch;
+  const int64_t global = opt_.batch * opt_.shard_count;
+  return opt_.drop_last ? n / global : (n + global - 1) / global;
 }
 
 void Loader::stop() {
@@ -59,8 +61,11 @@ void Loader::start_epoch(int64_t epoch, int64_t skip) {
 }
 
 void Loader::fill(Batch& b, int64_t k) {
-  const int64_t begin = k * opt_.batch;
-  const int64_t rows = std::min<int64_t>(opt_.batch, static_cast<int64_t>(order_.size()) - begin);
+  const int64_t W = opt_.shard_count, r = opt_.shard_rank;
+  const int64_t global_begin = k * opt_.batch * W;
+  const int64_t m = std::min<int64_t>(opt_.batch * W, static_cast<int64_t>(order_.size()) - global_begin);
+  const int64_t begin = global_begin + r * m / W;
+  const int64_t rows = global_begin + (r + 1) * m / W - begin;
   b.index = k;
   b.rows = rows;
   std::vector<void*> ptrs;

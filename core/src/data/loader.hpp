@@ -1,6 +1,7 @@
 // loader.hpp — batches from a Source in a seeded per-epoch order, read ahead
 // by worker threads into a bounded ring of batch slots, handed out strictly in
-// order. Counts the time the consumer waited (the data stall).
+// order, optionally this rank's shard of each global batch (data parallel).
+// Counts the time the consumer waited (the data stall).
 // Not here: what the batch is used for; streaming sources.
 #pragma once
 
@@ -30,6 +31,14 @@ struct LoaderOptions {
   int workers = 2;    // 0: read on the consumer's thread
   int prefetch = 4;   // batches read ahead
   uint64_t seed = 0;  // shuffle seed; epoch e uses derive(seed, e)
+  // Data-parallel sharding: batch k of an epoch is the k-th global batch of
+  // batch * shard_count samples of the shuffled order (the same order on
+  // every rank), split into shard_count contiguous, disjoint parts; this
+  // loader yields part shard_rank. A short last batch of m samples is split
+  // evenly (floor(r * m / count) .. floor((r + 1) * m / count)), so a part may
+  // hold 0 rows when m < shard_count. shard_count 1: no sharding.
+  int shard_rank = 0;
+  int shard_count = 1;
 };
 
 class Loader {

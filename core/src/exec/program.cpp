@@ -2,6 +2,7 @@
 #include "exec/program.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "exec/planner.hpp"
@@ -216,6 +217,44 @@ Status Program::run() {
           s, std::string("op ") + op_name(l.op.kind) + " of layer '" + nodes_[l.node]->layer + "'");
   }
   return {};
+}
+
+Status Program::run(const std::function<Status(size_t)>& after) {
+  Backend& b = store_->backend();
+  for (size_t i = 0; i < launches_.size(); ++i) {
+    const auto& l = launches_[i];
+    if (l.fallback) {
+      PLINTH_TRY(store_->fallback()->run(l.op, "layer '" + nodes_[l.node]->layer + "'"));
+    } else if (plinth_status s = b.launch_raw(l.op); s != PLINTH_OK) {
+      return plugin_status(
+          s, std::string("op ") + op_name(l.op.kind) + " of layer '" + nodes_[l.node]->layer + "'");
+    }
+    PLINTH_TRY(after(i));
+  }
+  return {};
+}
+
+std::vector<int64_t> Program::last_writers(const plinth_buffer* buffer,
+                                           const std::vector<std::pair<uint64_t, uint64_t>>& ranges) const {
+  std::vector<int64_t> last(ranges.size(), -1);
+  for (size_t i = 0; i < launches_.size(); ++i) {
+    const plinth_op& op = launches_[i].op;
+    for (int32_t o = 0; o < op.num_outputs; ++o) {
+      const plinth_tensor& t = op.outputs[o];
+      if (t.buffer != buffer) continue;
+      // Bytes the tensor can touch: its largest element offset, whatever the strides.
+      int64_t span = 1;
+      for (int32_t d = 0; d < t.ndim; ++d) {
+        if (t.shape[d] == 0) span = 0;
+        if (span) span += (t.shape[d] - 1) * std::abs(t.strides[d]);
+      }
+      const uint64_t lo = t.offset, hi = t.offset + static_cast<uint64_t>(span) * dtype_size(t.dtype);
+      for (size_t r = 0; r < ranges.size(); ++r)
+        if (lo < ranges[r].first + ranges[r].second && ranges[r].first < hi)
+          last[r] = static_cast<int64_t>(i);
+    }
+  }
+  return last;
 }
 
 Status Program::upload_input(const void* data, uint64_t bytes) {

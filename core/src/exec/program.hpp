@@ -5,6 +5,7 @@
 // (graph/) or when steps run (train/).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -68,6 +69,14 @@ class Program {
 
   // Run every launch in order. On failure, the message names the op and layer.
   Status run();
+  // The same, calling after(i) once launch i has returned (data parallel:
+  // start the all-reduce of gradient buckets backward has finished). An
+  // error from after() stops the run and is returned.
+  Status run(const std::function<Status(size_t)>& after);
+  // For each byte range [first, first + second) of `buffer`, the index of the
+  // last launch with an output overlapping it; -1 when none writes it.
+  std::vector<int64_t> last_writers(const plinth_buffer* buffer,
+                                    const std::vector<std::pair<uint64_t, uint64_t>>& ranges) const;
   // Write a batch field (host bytes) into the input or target value.
   Status upload_input(const void* data, uint64_t bytes);
   Status upload_target(const void* data, uint64_t bytes);

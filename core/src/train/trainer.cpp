@@ -2,8 +2,10 @@
 // compile the graph, initialise parameters) then run (optimizer steps of
 // grad_accum micro-batches, gradient clipping and the non-finite check, the
 // optimizer through its plugin, evaluation, early stopping, checkpoints and
-// exact resume, metrics.jsonl, summary.json and the final weights).
-// Not here: the checkpoint files themselves (train/checkpoint.cpp).
+// exact resume, metrics.jsonl, summary.json and the final weights), data
+// parallel when a launcher started several processes (rank 0 writes).
+// Not here: the checkpoint files themselves (train/checkpoint.cpp), the
+// communicator and gradient buckets (train/data_parallel.cpp).
 #include "train/trainer.hpp"
 
 #include <unistd.h>
@@ -31,6 +33,7 @@
 #include "plugin/host.hpp"
 #include "plugin/plugin_config.hpp"
 #include "train/checkpoint.hpp"
+#include "train/data_parallel.hpp"
 #include "train/energy.hpp"
 #include "train/finetune.hpp"
 #include "train/run_lock.hpp"
@@ -128,6 +131,11 @@ class Trainer {
   int32_t state_slots = 0, scratch_slots = 0;
   std::vector<std::string> slot_names;
   std::unique_ptr<data::Loader> train_loader, eval_loader;
+  // Data parallel (null: one process). Each rank reads its shard of global
+  // batches of batch_size * world rows; rank 0 writes the run folder.
+  std::unique_ptr<DataParallel> dp;
+  int64_t global_batch = 0;  // batch_size * world
+  bool writer() const { return !dp || dp->rank() == 0; }
   int64_t total_steps = 0;
   int64_t steps_per_epoch = 0;  // optimizer steps: ceil(batches / grad_accum)
   std::unique_ptr<Schedule> schedule;
@@ -146,6 +154,7 @@ class Trainer {
   int64_t rows_of(int64_t batch) const;  // rows of batch `batch` of an epoch
 
   ~Trainer() {
+    dp.reset();  // the gradient thread first: it reads the store
     train_progs.clear();
     eval_progs.clear();
     if (optimizer) opt_table->destroy(optimizer);
@@ -278,7 +287,7 @@ void Trainer::prepare_grad_ops() {
 }
 
 int64_t Trainer::rows_of(int64_t batch) const {
-  const int64_t B = p.train.batch_size, n = static_cast<int64_t>(train_src->size());
+  const int64_t B = global_batch, n = static_cast<int64_t>(train_src->size());
   return p.train_data.drop_last ? B : std::min(B, n - batch * B);
 }
 
@@ -323,6 +332,7 @@ Result<std::pair<double, double>> Trainer::evaluate() {
   const bool classify = p.loss.type == "cross_entropy";
   while (const data::Batch* b = eval_loader->next()) {
     PLINTH_TRY(Status(b->status));
+    if (b->rows == 0) continue;  // this rank's share of a short last batch
     auto prog = program(b->rows, false);
     if (!prog) return prog.status();
     PLINTH_TRY(upload(**prog, *b));
@@ -340,10 +350,12 @@ Result<std::pair<double, double>> Trainer::evaluate() {
   float sum = 0;
   PLINTH_TRY(
       backend->download(&sum, store->buffer(exec::Store::stats), store->slot("eval.loss.sum").offset, 4));
-  if (rows == 0) return std::pair<double, double>{-1, -1};
-  return std::pair<double, double>{
-      sum / static_cast<double>(rows),
-      classify ? static_cast<double>(correct) / static_cast<double>(predictions) : -1.0};
+  // Every rank evaluated its shard: the totals are sums over ranks.
+  double tot[4] = {sum, static_cast<double>(rows), static_cast<double>(correct),
+                   static_cast<double>(predictions)};
+  if (dp) PLINTH_TRY(dp->all_reduce(tot, 4, PLINTH_REDUCE_OP_SUM));
+  if (tot[1] == 0) return std::pair<double, double>{-1, -1};
+  return std::pair<double, double>{tot[0] / tot[1], classify ? tot[2] / tot[3] : -1.0};
 }
 
 Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> registry,
@@ -366,6 +378,14 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
   };
   PLINTH_TRY(needs_eval(p.early_stop.enabled, p.early_stop.metric, "early_stop", "metric"));
   PLINTH_TRY(needs_eval(p.checkpoint.keep_best > 0, p.checkpoint.best_metric, "checkpoint", "keep_best"));
+
+  // Data parallel: join the other ranks first, while every rank is still
+  // doing the same thing (creating a communicator is collective).
+  auto dp = DataParallel::create(p, reg);
+  if (!dp) return dp.status();
+  t->dp = std::move(*dp);
+  t->global_batch = p.train.batch_size * (t->dp ? t->dp->size() : 1);
+  if (t->dp && t->dp->rank() != 0) logger().set_level(spdlog::level::warn);  // rank 0 reports
 
   // Backend.
   auto bcomp = reg.find(PLINTH_KIND_BACKEND, p.backend.name);
@@ -524,6 +544,12 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
                     100.0 * static_cast<double>(trained) / static_cast<double>(total),
                     p.model.lora.enabled ? " ([model.lora]: only the adapters train)" : "");
   }
+  if (t->dp) {  // rank 0's parameters everywhere, and proof they arrived
+    PLINTH_TRY(
+        t->dp->broadcast(*t->backend, st.buffer(exec::Store::params), st.group_bytes(exec::Store::params)));
+    PLINTH_TRY(t->dp->check_identical(*t->backend, st.buffer(exec::Store::params),
+                                      st.group_bytes(exec::Store::params), "the initial parameters"));
+  }
   t->prepare_optimizer_args();
   t->prepare_grad_ops();
   auto need_op = [&](bool used, const plinth_op& op, const char* what) -> Status {
@@ -546,6 +572,15 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
   } else {
     const auto& g = (*prog)->graph();
     t->num_outputs = g.values[g.prediction].shape.back();
+    if (t->dp) {
+      std::vector<std::pair<uint64_t, uint64_t>> ranges;
+      for (const auto& name : t->param_names) {
+        const auto& gs = st.slot(name + ".grad");
+        ranges.emplace_back(gs.offset, gs.bytes);
+      }
+      PLINTH_TRY(t->dp->set_gradients(*t->backend, st.buffer(exec::Store::grads),
+                                      st.group_bytes(exec::Store::grads), ranges, **prog));
+    }
   }
 
   // Loaders and schedule.
@@ -557,6 +592,10 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
     o.workers = d.workers;
     o.prefetch = d.prefetch;
     o.seed = derive_seed(p.run.seed, stream);
+    if (t->dp) {
+      o.shard_rank = t->dp->rank();
+      o.shard_count = t->dp->size();
+    }
     return o;
   };
   t->train_loader = std::make_unique<data::Loader>(t->train_src, loader_opts(p.train_data, 0x54524149ull));
@@ -564,9 +603,11 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
     t->eval_loader = std::make_unique<data::Loader>(t->eval_src, loader_opts(*p.eval_data, 0x4556414cull));
   const int64_t per_epoch = t->train_loader->batches_per_epoch();
   if (per_epoch == 0)
-    return error(errc::config, p.source.string() + ": [train] batch_size " + std::to_string(B) +
-                                   " with drop_last leaves no batch of the " +
-                                   std::to_string(t->train_src->size()) + " samples");
+    return error(errc::config,
+                 p.source.string() + ": [train] batch_size " + std::to_string(B) +
+                     (t->dp ? " times " + std::to_string(t->dp->size()) + " ranks" : std::string()) +
+                     " with drop_last leaves no batch of the " + std::to_string(t->train_src->size()) +
+                     " samples");
   t->steps_per_epoch = (per_epoch + p.train.grad_accum - 1) / p.train.grad_accum;
   t->total_steps = p.train.max_steps > 0 ? p.train.max_steps : p.train.epochs * t->steps_per_epoch;
   auto sched = Schedule::create(p.schedule, t->opt_table->base_lr(t->optimizer), t->total_steps);
@@ -660,11 +701,15 @@ Result<TrainOutcome> run(Trainer& t) {
   if (!t.opt.resume)
     for (int i = 2; std::filesystem::exists(dir); ++i)
       dir = p.run.out_dir / (p.run.name + "-" + std::to_string(i));
+  // Data parallel: rank 0 writes the run folder; the others only read its
+  // checkpoints when resuming.
+  const bool rank0 = t.writer();
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
+  if (rank0) std::filesystem::create_directories(dir, ec);
   if (ec) return error(errc::io, dir.string() + ": cannot create the run folder: " + ec.message());
   out.run_dir = dir;
-  RunLock run_lock(dir);  // `plinth runs` reports the run as running while this is held
+  std::optional<RunLock> run_lock;  // `plinth runs` reports the run as running while this is held
+  if (rank0) run_lock.emplace(dir);
   const auto ckpt_dir = dir / "checkpoints";
   const std::string resolved = config::resolved_toml(p);
   std::optional<Checkpoint> resume_from;
@@ -718,7 +763,7 @@ Result<TrainOutcome> run(Trainer& t) {
       }
     }
   }
-  PLINTH_TRY(write_file_atomic(dir / "pipeline.toml", resolved));
+  if (rank0) PLINTH_TRY(write_file_atomic(dir / "pipeline.toml", resolved));
   nlohmann::ordered_json plugins = nlohmann::ordered_json::array();
   for (const auto& info : t.registry->plugins()) {
     if (info.state != PluginState::loaded) continue;
@@ -729,29 +774,37 @@ Result<TrainOutcome> run(Trainer& t) {
                        {"path", info.entry.path.string()},
                        {"sha256", info.sha256}});
   }
-  PLINTH_TRY(write_file_atomic(dir / "plugins.json", plugins.dump(2) + "\n"));
+  if (rank0) PLINTH_TRY(write_file_atomic(dir / "plugins.json", plugins.dump(2) + "\n"));
   // What the model reads and predicts, so `plinth sample` can rebuild it without the data.
   const nlohmann::ordered_json model_io = {
       {"input", {{"dtype", exec::dtype_name(t.shape.input_dtype)}, {"shape", t.shape.input_shape}}},
       {"target", {{"dtype", exec::dtype_name(t.shape.target_dtype)}, {"shape", t.shape.target_shape}}},
       {"num_classes", t.shape.num_classes},
       {"outputs", t.num_outputs}};
-  PLINTH_TRY(write_file_atomic(dir / "model.json", model_io.dump(2) + "\n"));
+  if (rank0) PLINTH_TRY(write_file_atomic(dir / "model.json", model_io.dump(2) + "\n"));
   // The token vocabulary, when the train source has one (e.g. `text`), to decode samples later.
   auto vocab = t.train_src->metadata("vocab");
   if (!vocab) return vocab.status();
-  if (*vocab) PLINTH_TRY(write_file_atomic(dir / "vocab.json", **vocab + "\n"));
+  if (*vocab && rank0) PLINTH_TRY(write_file_atomic(dir / "vocab.json", **vocab + "\n"));
   const auto metrics = dir / "metrics.jsonl";
-  if (t.opt.resume) PLINTH_TRY(truncate_metrics(metrics, resume_from ? resume_from->step : 0));
+  if (t.opt.resume && rank0) PLINTH_TRY(truncate_metrics(metrics, resume_from ? resume_from->step : 0));
   // The run's log: everything the core and plugins log while it trains.
-  auto log_sink = add_log_file(dir / "log.txt");
-  if (!log_sink) return log_sink.status();
   struct SinkGuard {
     spdlog::sink_ptr sink;
-    ~SinkGuard() { remove_log_sink(sink); }
-  } sink_guard{*log_sink};
+    ~SinkGuard() {
+      if (sink) remove_log_sink(sink);
+    }
+  } sink_guard;
+  if (rank0) {
+    auto log_sink = add_log_file(dir / "log.txt");
+    if (!log_sink) return log_sink.status();
+    sink_guard.sink = *log_sink;
+  }
   logger().info("run {}: {} steps of batch {} x {} on backend '{}' ({})", dir.string(), t.total_steps,
                 p.train.batch_size, p.train.grad_accum, t.backend->name(), t.backend->properties().name);
+  if (t.dp)
+    logger().info("data parallel: {} ranks, global batch {} x {}", t.dp->size(), t.global_batch,
+                  p.train.grad_accum);
 
   const float zero = 0.f;
   const uint64_t loss_off = t.store->slot("loss.sum").offset;
@@ -787,8 +840,23 @@ Result<TrainOutcome> run(Trainer& t) {
     ls.step = c.step;
     ls.epoch = int_of(j, "epoch");
     ls.position = int_of(j, "position");
+    // Another world size: the epoch's position is kept in samples (global
+    // batches change size), rounded down to a whole batch of the new size.
+    if (const int64_t was = int_of(j, "global_batch"); was > 0 && was != t.global_batch) {
+      const int64_t samples = ls.position * was;
+      ls.position = samples / t.global_batch;
+      logger().warn("resuming with a global batch of {} rows (was {}): batch {} of epoch {}{}",
+                    t.global_batch, was, ls.position, ls.epoch,
+                    samples % t.global_batch ? " (the " + std::to_string(samples % t.global_batch) +
+                                                   " samples before it are read again)"
+                                             : std::string());
+    }
     ls.samples_since_log = int_of(j, "samples_since_log");
     ls.loss_sum = static_cast<float>(num_of(j, "loss_sum", 0));
+    if (t.dp && t.dp->rank() != 0) {  // rank 0's counts are the whole run's (all-reduced at each log)
+      ls.samples_since_log = 0;
+      ls.loss_sum = 0;
+    }
     ls.es_best = num_of(j, "early_stop_best", NAN);
     ls.es_bad = int_of(j, "early_stop_bad");
     ls.metric = num_of(j, "metric", NAN);
@@ -912,7 +980,7 @@ Result<TrainOutcome> run(Trainer& t) {
         j["early_stop"] = true;
       }
     }
-    PLINTH_TRY(append_line(metrics, j.dump()));
+    if (rank0) PLINTH_TRY(append_line(metrics, j.dump()));
     std::ostringstream line;
     line.precision(4);
     line << "eval  step " << ls.step << "  loss " << loss;
@@ -921,8 +989,8 @@ Result<TrainOutcome> run(Trainer& t) {
     if (out.early_stopped)
       line << "  (early stop: no improvement in " << p.early_stop.patience << " evaluations)";
     last_eval = line.str();
-    if (tty) std::fprintf(stderr, "\r\033[K");
-    std::fprintf(stderr, "%s\n", last_eval.c_str());
+    if (tty && rank0) std::fprintf(stderr, "\r\033[K");
+    if (rank0) std::fprintf(stderr, "%s\n", last_eval.c_str());
     if (p.train.stop_at_target && out.time_to_target >= 0) stop_early = true;
     return {};
   };
@@ -930,6 +998,11 @@ Result<TrainOutcome> run(Trainer& t) {
   // A checkpoint of the state after step ls.step: the step pays for the
   // host copies; the files are written on the writer's thread.
   auto checkpoint = [&]() -> Status {
+    if (!rank0) {  // rank 0 writes; every rank holds the same state
+      last_ckpt_step = ls.step;
+      last_ckpt_time = clock::now();
+      return {};
+    }
     const auto c0 = clock::now();
     Checkpoint c = writer.recycle();
     c.step = ls.step;
@@ -976,6 +1049,8 @@ Result<TrainOutcome> run(Trainer& t) {
                {"stopped", stop_early},
                {"early_stopped", out.early_stopped},
                {"threads", p.backend.threads},
+               {"world_size", t.dp ? t.dp->size() : 1},
+               {"global_batch", t.global_batch},
                {"pipeline", resolved},
                {"plugins", plugins}};
     ph.put(c.state["time_breakdown_s"], false);
@@ -1011,7 +1086,8 @@ Result<TrainOutcome> run(Trainer& t) {
 
   Status failure;
   bool epoch_started = false;
-  while (ls.step < t.total_steps && !g_stop && !stop_early) {
+  bool dp_stop = false;  // data parallel: a stop request seen by any rank, agreed at the step's end
+  while (ls.step < t.total_steps && !(t.dp ? dp_stop : g_stop.load()) && !stop_early) {
     if (failure = checkpoint_status(); !failure.ok()) break;
     if (!epoch_started) {
       // A resumed epoch starts at its saved batch position: the loader skips
@@ -1024,9 +1100,12 @@ Result<TrainOutcome> run(Trainer& t) {
     }
     // One optimizer step: up to k micro-batches, not crossing the epoch's end.
     const int64_t group = std::min(k, per_epoch - ls.position);
-    int64_t step_rows = 0;  // the loss of the step is the sum over its rows divided by their count
-    if (accumulate) {
+    // The loss of the step is the sum over its rows (of every rank) divided by their count.
+    int64_t step_rows = 0;
+    if (accumulate || t.dp) {
       for (int64_t i = 0; i < group; ++i) step_rows += t.rows_of(ls.position + i);
+    }
+    if (accumulate) {
       const auto c0 = clock::now();
       if (failure = t.launch(t.zero_op, "zeroing the gradients"); !failure.ok()) break;
       ph.compute += seconds_since(c0);
@@ -1042,6 +1121,14 @@ Result<TrainOutcome> run(Trainer& t) {
       if (failure = b->status; !failure.ok()) break;
       if (failure = t.check_labels(*b); !failure.ok()) break;
       const auto c0 = clock::now();
+      const bool last = i == group - 1;
+      if (b->rows == 0) {  // this rank's share of a short last batch: it adds nothing
+        if (!accumulate) failure = t.launch(t.zero_op, "zeroing the gradients");
+        if (t.dp && last) t.dp->begin(nullptr);
+        ph.compute += seconds_since(c0);
+        ls.position = b->index + 1;
+        continue;
+      }
       auto prog = t.program(b->rows, true);
       if (!prog) {
         failure = prog.status();
@@ -1049,18 +1136,32 @@ Result<TrainOutcome> run(Trainer& t) {
       }
       exec::Program& pr = **prog;
       // dL/dlogits carries 1 / (rows of the step) and the loss scale S.
-      if (accumulate || scaling)
+      if (accumulate || scaling || t.dp)
         pr.set_loss_scale(static_cast<float>(ls.loss_scale) /
-                          static_cast<float>(accumulate ? step_rows : b->rows));
+                          static_cast<float>(accumulate || t.dp ? step_rows : b->rows));
       if (failure = t.upload(pr, *b); !failure.ok()) break;
       // Dropout counters: one block per micro-batch of the whole run.
       pr.set_dropout(dropout_seed, static_cast<uint64_t>(ls.epoch * per_epoch + b->index));
-      if (failure = pr.run(); !failure.ok()) break;
+      if (t.dp && last) {
+        // The step's gradients are final as this run writes them: each
+        // bucket's all-reduce starts as soon as backward has finished it.
+        t.dp->begin(&pr);
+        failure = pr.run([&](size_t l) { return t.dp->on_launch(l); });
+      } else {
+        failure = pr.run();
+      }
+      if (!failure.ok()) break;
       ph.compute += seconds_since(c0);
       ls.samples_since_log += b->rows;
       ls.position = b->index + 1;
     }
     if (!failure.ok()) break;
+    if (t.dp) {  // the all-reduce still running after backward
+      const auto m0 = clock::now();
+      failure = t.dp->finish();
+      ph.comm += seconds_since(m0);
+      if (!failure.ok()) break;
+    }
     ++ls.step;
 
     // Gradient norm and clipping, the non-finite check, the update.
@@ -1140,9 +1241,17 @@ Result<TrainOutcome> run(Trainer& t) {
       float sum = 0;
       if (failure = t.backend->download(&sum, stats, loss_off, 4); !failure.ok()) break;
       if (failure = t.backend->upload(stats, loss_off, &zero, 4); !failure.ok()) break;
+      // Data parallel: the loss over every rank's samples since the last log.
+      double tot[2] = {sum, static_cast<double>(ls.samples_since_log)};
+      if (t.dp) {
+        const auto m0 = clock::now();
+        failure = t.dp->all_reduce(tot, 2, PLINTH_REDUCE_OP_SUM);
+        ph.comm += seconds_since(m0);
+        if (!failure.ok()) break;
+      }
       const double now = elapsed();
-      const double loss = sum / static_cast<double>(ls.samples_since_log);
-      const double rate = ls.samples_since_log / std::max(1e-9, now - last_log_t);
+      const double loss = tot[0] / tot[1];
+      const double rate = tot[1] / std::max(1e-9, now - last_log_t);
       const double stall = t.train_loader->stall_seconds();
       nlohmann::ordered_json j{{"step", ls.step},
                                {"epoch", ls.epoch},
@@ -1154,10 +1263,16 @@ Result<TrainOutcome> run(Trainer& t) {
       if (!std::isnan(grad_norm) || clip) j["grad_norm"] = num_or_null(grad_norm);
       if (ls.skipped > 0) j["skipped_steps"] = ls.skipped;
       if (scaling) j["loss_scale"] = ls.loss_scale;
+      if (t.dp) {
+        j["world_size"] = t.dp->size();
+        j["allreduce_bytes_per_step"] = t.dp->wire_bytes_per_step();
+        j["allreduce_busy_s"] = t.dp->comm_seconds();
+      }
       ph.put(j, true);
       energy.sample();
       if (energy_measured()) j["energy_j"] = energy_before + energy.joules();
-      if (failure = append_line(metrics, j.dump()); !failure.ok()) break;
+      if (rank0)
+        if (failure = append_line(metrics, j.dump()); !failure.ok()) break;
       if (!std::isfinite(loss) && !skip_nonfinite && !scaling) {
         failure = error(errc::internal,
                         "the loss is " + std::to_string(loss) + " at step " + std::to_string(ls.step));
@@ -1168,7 +1283,9 @@ Result<TrainOutcome> run(Trainer& t) {
       ls.samples_since_log = 0;
       const double eta = (t.total_steps - ls.step) * seconds_since(t0) /
                          std::max<int64_t>(1, ls.step - (out.resumed_from > 0 ? out.resumed_from : 0));
-      if (tty) {
+      if (!rank0) {
+        // rank 0 prints progress
+      } else if (tty) {
         std::fprintf(stderr,
                      "\r\033[Kepoch %lld  step %lld/%lld  loss %.4f  lr %.2e  %.0f samples/s  ETA %.1fs",
                      static_cast<long long>(ls.epoch), static_cast<long long>(ls.step),
@@ -1197,6 +1314,28 @@ Result<TrainOutcome> run(Trainer& t) {
                      (ck.every_minutes > 0 && seconds_since(last_ckpt_time) >= ck.every_minutes * 60.0);
     if (due && ls.step < t.total_steps)
       if (failure = checkpoint(); !failure.ok()) break;
+    if (t.dp) {
+      // Every rank ends at the same step: a stop request (Ctrl-C, SIGTERM)
+      // or rank 0's failed checkpoint on any rank stops them all.
+      Status ck = checkpoint_status();
+      double flags[2] = {g_stop ? 1.0 : 0.0, ck.ok() ? 0.0 : 1.0};
+      const auto m0 = clock::now();
+      if (failure = t.dp->all_reduce(flags, 2, PLINTH_REDUCE_OP_MAX); !failure.ok()) break;
+      ph.comm += seconds_since(m0);
+      if (flags[0] > 0) {
+        dp_stop = true;
+        if (!g_stop) request_stop();
+      }
+      if (!ck.ok()) {
+        failure = ck;
+        break;
+      }
+      if (flags[1] > 0) {
+        failure = error(errc::io,
+                        "rank 0 could not write a checkpoint (checkpoint.on_error = \"stop\"; see its log)");
+        break;
+      }
+    }
   }
   std::signal(SIGINT, old_handler);
   std::signal(SIGTERM, old_term);
@@ -1223,6 +1362,14 @@ Result<TrainOutcome> run(Trainer& t) {
     logger().warn("{}", s.message());
     return {};
   };
+  // Data parallel: the ranks must still agree on every parameter.
+  if (t.dp && failure.ok())
+    failure = t.dp->check_identical(*t.backend, store.buffer(exec::Store::params),
+                                    store.group_bytes(exec::Store::params), "the final parameters");
+  if (!rank0) {
+    if (!failure.ok()) return failure;
+    return out;
+  }
   std::vector<NamedTensor> weights;
   for (const auto& name : t.param_names) {
     const auto& s = store.slot(name);

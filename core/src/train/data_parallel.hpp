@@ -1,0 +1,130 @@
+// data_parallel.hpp — data-parallel training across the processes a launcher
+// (mpirun, srun) started: the communicator plugin, parameters broadcast from
+// rank 0 and checked identical, and the gradient all-reduce in buckets on a
+// communication thread, started while backward is still running.
+// Not here: which samples a rank reads (data/loader.hpp shards them) or the
+// training loop (train/trainer.cpp).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/pipeline.hpp"
+#include "exec/program.hpp"
+#include "plinth/comm.h"
+#include "plinth/registry.hpp"
+#include "plugin/plugin_config.hpp"
+
+namespace plinth::train {
+
+// What the launcher's environment says about this process.
+struct LaunchInfo {
+  int world = 1;       // processes in the run
+  int rank = 0;        // this one's
+  std::string source;  // the variable it came from ("OMPI_COMM_WORLD_SIZE", ...); empty: none
+};
+// Open MPI (OMPI_COMM_WORLD_*), PMI/PMIx (PMI_SIZE, PMIX_RANK), Slurm (SLURM_NTASKS, SLURM_PROCID).
+LaunchInfo launcher_env();
+
+class DataParallel {
+ public:
+  // The communicator for a run, or null (and no error) for a single process
+  // or communicator = "none". Every rank calls it (creation is collective).
+  static Result<std::unique_ptr<DataParallel>> create(const config::Pipeline& p, const Registry& reg);
+  ~DataParallel();
+  DataParallel(const DataParallel&) = delete;
+  DataParallel& operator=(const DataParallel&) = delete;
+
+  int rank() const { return info_.rank; }
+  int size() const { return info_.size; }
+  const std::string& name() const { return name_; }
+
+  // buffer (bytes) on every rank = rank 0's.
+  Status broadcast(exec::Backend& b, const exec::Buffer& buf, uint64_t bytes);
+  // An error naming `what` when buffer differs between ranks (a 64-bit
+  // checksum of its bytes, compared by all-reduce MIN and MAX).
+  Status check_identical(exec::Backend& b, const exec::Buffer& buf, uint64_t bytes, const std::string& what);
+  // In place over ranks, on the caller's thread (the gradient thread idle).
+  Status all_reduce(double* v, size_t n, plinth_reduce_op op);
+
+  // Gradient buckets: `params` are the (offset, bytes) of each gradient in
+  // the gradient buffer, in declaration order. Buckets are contiguous runs of
+  // whole gradients of about bucket_mb, from the last declared (the first
+  // backward finishes) to the first.
+  // `reference` (the full-batch training program, the same on every rank)
+  // fixes the order buckets are queued in.
+  Status set_gradients(exec::Backend& b, const exec::Buffer& grads, uint64_t grads_bytes,
+                       const std::vector<std::pair<uint64_t, uint64_t>>& params,
+                       const exec::Program& reference);
+  // The reduction of one optimizer step, in three calls around the run of
+  // its last micro-batch: begin(&prog), prog.run(on_launch), finish().
+  // begin(nullptr) when this rank has no rows in it: all is queued by finish().
+  void begin(const exec::Program* prog);
+  Status on_launch(size_t i);  // for Program::run: queue the buckets launch i completed
+  Status finish();             // queue the rest, wait; gradients are then summed over ranks
+
+  size_t num_buckets() const { return buckets_.size(); }
+  uint64_t wire_bytes_per_step() const { return wire_bytes_; }  // sent into the all-reduce per step
+  double comm_seconds() const;  // time the gradient thread spent in all-reduce (cumulative)
+  double wait_seconds() const { return wait_s_; }  // time finish() waited for it (cumulative)
+
+ private:
+  DataParallel() = default;
+  Status call(plinth_status s, const std::string& what);
+  void worker();
+  Status reduce_bucket(size_t k);
+  void enqueue(size_t k);
+  // Per bucket, the launch of `prog` after which it is complete.
+  std::vector<int64_t> ready_of(const exec::Program& prog) const;
+
+  const plinth_comm_v1* table_ = nullptr;
+  plinth_comm* comm_ = nullptr;
+  std::shared_ptr<void> keep_;
+  PluginConfigPtr cfg_;
+  toml::table cfg_table_;
+  plinth_comm_info info_{};
+  std::string name_;
+  std::string compression_ = "none";
+  double bucket_bytes_ = 4 << 20;
+
+  // Gradients.
+  exec::Backend* backend_ = nullptr;
+  const exec::Buffer* grads_ = nullptr;
+  uint64_t grads_bytes_ = 0;
+  float* host_ = nullptr;         // the gradient buffer's host view; null: staged
+  std::vector<float> staging_;    // the gradients on the host when the backend is not host-visible
+  std::vector<uint16_t> wire16_;  // bf16 / fp16 compression buffer
+  struct Bucket {
+    uint64_t offset = 0, bytes = 0;  // in the gradient buffer
+  };
+  std::vector<Bucket> buckets_;
+  std::vector<std::pair<uint64_t, uint64_t>> params_;
+  std::vector<size_t> param_bucket_;
+  std::vector<int64_t> ready_;  // the reference program's ready launch per bucket
+  std::vector<size_t> order_;   // buckets in queue order (every rank alike)
+  std::map<const exec::Program*, std::vector<int64_t>> ready_cache_;
+  std::vector<int64_t> current_ready_;  // this step's last program; empty: all queued in finish()
+  size_t next_ = 0;                     // next entry of order_ to queue
+  bool overlap_ = false;
+  uint64_t wire_bytes_ = 0;
+
+  // The gradient thread.
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<size_t> queue_;
+  size_t pending_ = 0;  // queued or running
+  bool stopping_ = false;
+  Status error_;
+  double comm_s_ = 0, wait_s_ = 0;
+  std::mutex comm_mu_;  // one caller of the communicator at a time
+};
+
+}  // namespace plinth::train

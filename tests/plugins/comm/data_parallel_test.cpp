@@ -1,0 +1,201 @@
+// data_parallel_test.cpp — `mpirun -np 2 plinth train` against one process:
+// two ranks of per-rank batch B reach the same weights as one process of
+// batch 2B (SGD, AdamW with accumulation, a short last batch), the sharded
+// evaluation matches, and a run resumes from a 2-rank checkpoint on 1 or 2
+// ranks. Weights are compared tensor by tensor in double; a 1-process run of
+// batch B is the control that shows the comparison can fail.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "train/safetensors.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path kWork = fs::path(PLINTH_BINARY_DIR) / "tests" / "data_parallel";
+const std::string kRunMpi = std::string(PLINTH_SOURCE_DIR) + "/tests/plugins/comm/run_mpi.sh";
+
+// A pipeline over the MNIST sample (8,000 / 2,000 digits).
+std::string pipeline(const std::string& name, int batch, const std::string& extra) {
+  const std::string data = std::string(PLINTH_SOURCE_DIR) + "/examples/mnist/data/";
+  return "[run]\nname = \"" + name + "\"\nseed = 5\nout_dir = \"" + (kWork / "runs").string() +
+         "\"\n[backend]\nname = \"cpu\"\nthreads = 1\n"
+         "[data.train]\nsource = \"idx\"\nimages = \"" +
+         data + "train-images-idx3-ubyte.gz\"\nlabels = \"" + data +
+         "train-labels-idx1-ubyte.gz\"\n"
+         "[[model.layer]]\ntype = \"flatten\"\n[[model.layer]]\ntype = \"linear\"\nout = 48\n"
+         "[[model.layer]]\ntype = \"relu\"\n[[model.layer]]\ntype = \"linear\"\nout = 10\n"
+         "[loss]\ntype = \"cross_entropy\"\n[distributed]\ntimeout = 60\n[train]\nbatch_size = " +
+         std::to_string(batch) + "\nlog_every = 5\n" + extra;
+}
+
+int run(int ranks, const std::string& name, const std::string& text, const std::string& flags = "") {
+  fs::create_directories(kWork);
+  const fs::path file = kWork / (name + ".toml");
+  std::ofstream(file) << text;
+  std::string cmd = ranks > 1 ? "bash " + kRunMpi + " " + std::to_string(ranks) + " " : std::string();
+  cmd += std::string(PLINTH_CLI) + " train " + flags + " " + file.string() + " > " +
+         (kWork / (name + ".out")).string() + " 2>&1";
+  return std::system(cmd.c_str());
+}
+
+std::vector<plinth::NamedTensor> weights(const std::string& name) {
+  auto w = plinth::read_safetensors(kWork / "runs" / name / "model.safetensors");
+  EXPECT_TRUE(w.ok()) << w.status().message();
+  return w.ok() ? *w : std::vector<plinth::NamedTensor>{};
+}
+
+// Largest |a - b| over every weight, and the largest |a|.
+std::pair<double, double> max_diff(const std::string& a, const std::string& b) {
+  auto wa = weights(a), wb = weights(b);
+  EXPECT_EQ(wa.size(), wb.size());
+  double diff = 0, mag = 0;
+  for (size_t t = 0; t < std::min(wa.size(), wb.size()); ++t) {
+    EXPECT_EQ(wa[t].name, wb[t].name);
+    EXPECT_EQ(wa[t].data.size(), wb[t].data.size());
+    const auto* x = reinterpret_cast<const float*>(wa[t].data.data());
+    const auto* y = reinterpret_cast<const float*>(wb[t].data.data());
+    for (size_t i = 0; i < std::min(wa[t].data.size(), wb[t].data.size()) / 4; ++i) {
+      diff = std::max(diff, std::abs(static_cast<double>(x[i]) - y[i]));
+      mag = std::max(mag, std::abs(static_cast<double>(x[i])));
+    }
+  }
+  return {diff, mag};
+}
+
+nlohmann::json summary(const std::string& name) {
+  std::ifstream in(kWork / "runs" / name / "summary.json");
+  return nlohmann::json::parse(in, nullptr, false);
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+class data_parallel : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (std::system("command -v mpirun > /dev/null 2>&1") != 0) GTEST_SKIP() << "mpirun not found";
+    if (!fs::exists(fs::path(PLINTH_SOURCE_DIR) / "examples/mnist/data/train-images-idx3-ubyte.gz"))
+      GTEST_SKIP() << "no MNIST sample: run examples/mnist/prepare_data.sh";
+  }
+};
+
+// fp32 sums in another order: the difference stays at rounding level.
+constexpr double kTol = 2e-5;
+
+TEST_F(data_parallel, two_ranks_of_64_match_one_process_of_128_with_sgd) {
+  fs::remove_all(kWork / "runs");
+  const std::string opt = "max_steps = 30\n[optimizer]\nname = \"sgd\"\nlr = 0.1\nmomentum = 0.9\n";
+  ASSERT_EQ(run(1, "sgd1", pipeline("sgd1", 128, opt)), 0) << slurp(kWork / "sgd1.out");
+  ASSERT_EQ(run(2, "sgd2", pipeline("sgd2", 64, opt)), 0) << slurp(kWork / "sgd2.out");
+  ASSERT_EQ(run(1, "sgd_half", pipeline("sgd_half", 64, opt)), 0);
+  auto [d, mag] = max_diff("sgd1", "sgd2");
+  EXPECT_LT(d, kTol * std::max(1.0, mag)) << "largest weight " << mag;
+  // The control: one process of batch 64 trains on other samples.
+  auto [dc, magc] = max_diff("sgd1", "sgd_half");
+  EXPECT_GT(dc, 1e-3) << "the control should differ";
+  // Only rank 0 wrote: one metrics line per log step, the averaged loss.
+  const std::string m1 = slurp(kWork / "runs/sgd1/metrics.jsonl"),
+                    m2 = slurp(kWork / "runs/sgd2/metrics.jsonl");
+  EXPECT_EQ(std::count(m2.begin(), m2.end(), '\n'), std::count(m1.begin(), m1.end(), '\n'));
+  auto last = [](const std::string& m) {
+    auto l = m.substr(m.rfind('\n', m.size() - 2) + 1);
+    return nlohmann::json::parse(l);
+  };
+  EXPECT_NEAR(last(m1)["loss"].get<double>(), last(m2)["loss"].get<double>(), 1e-5);
+  EXPECT_EQ(last(m2)["world_size"], 2);
+  EXPECT_GT(last(m2)["allreduce_bytes_per_step"].get<double>(), 4 * 48 * 784);
+}
+
+TEST_F(data_parallel, adamw_with_accumulation_and_a_short_last_batch_matches) {
+  // 2 ranks x 32 rows x 2 micro-batches = 1 process x 128 rows. One epoch of
+  // the 8,000 samples ends with a batch of 64 rows (16 per rank and
+  // micro-batch), evaluated on the 2,000 eval samples (a short last batch too).
+  const std::string data = std::string(PLINTH_SOURCE_DIR) + "/examples/mnist/data/";
+  const std::string eval = "[data.eval]\nsource = \"idx\"\nimages = \"" + data +
+                           "t10k-images-idx3-ubyte.gz\"\nlabels = \"" + data +
+                           "t10k-labels-idx1-ubyte.gz\"\n";
+  const std::string opt = "epochs = 1\n[optimizer]\nname = \"adamw\"\nlr = 2e-3\n" + eval;
+  ASSERT_EQ(run(1, "adam1", pipeline("adam1", 128, opt)), 0) << slurp(kWork / "adam1.out");
+  ASSERT_EQ(run(2, "adam2", pipeline("adam2", 32, "grad_accum = 2\n" + opt)), 0)
+      << slurp(kWork / "adam2.out");
+  auto [d, mag] = max_diff("adam1", "adam2");
+  // Adam divides by sqrt(v): rounding differences grow a little more.
+  EXPECT_LT(d, 1e-4 * std::max(1.0, mag)) << "largest weight " << mag;
+  auto s1 = summary("adam1"), s2 = summary("adam2");
+  EXPECT_EQ(s1["steps"], s2["steps"]);
+  EXPECT_NEAR(s1["eval_accuracy"].get<double>(), s2["eval_accuracy"].get<double>(), 1.5e-3);
+  EXPECT_NEAR(s1["eval_loss"].get<double>(), s2["eval_loss"].get<double>(), 1e-4);
+  EXPECT_GT(s2["eval_accuracy"].get<double>(), 0.8);
+}
+
+TEST_F(data_parallel, resumes_a_two_rank_checkpoint_on_two_or_one_ranks) {
+  const std::string opt =
+      "max_steps = 20\n[optimizer]\nname = \"sgd\"\nlr = 0.05\n[checkpoint]\nevery_steps = 10\nkeep_last = "
+      "5\n";
+  const std::string text = pipeline("res", 64, opt);  // one pipeline: a resume must match it
+  const fs::path dir = kWork / "runs/res", full = kWork / "runs/res-full";
+  fs::remove_all(dir);
+  fs::remove_all(full);
+  ASSERT_EQ(run(2, "res", text), 0) << slurp(kWork / "res.out");
+  fs::copy(dir, full, fs::copy_options::recursive);
+  // The run as if it had stopped after step 10.
+  auto stop_at_10 = [&] {
+    fs::remove_all(dir);
+    fs::copy(full, dir, fs::copy_options::recursive);
+    for (const auto& e : fs::directory_iterator(dir / "checkpoints"))
+      if (e.path().filename().string().find("10") == std::string::npos) fs::remove_all(e.path());
+    fs::remove(dir / "model.safetensors");
+    fs::remove(dir / "summary.json");
+  };
+  stop_at_10();
+  ASSERT_EQ(run(2, "res", text, "--resume"), 0) << slurp(kWork / "res.out");
+  EXPECT_EQ(summary("res")["resumed_from_step"], 10);
+  auto [d, mag] = max_diff("res-full", "res");
+  EXPECT_EQ(d, 0.0) << "an exact resume on the same ranks";
+  stop_at_10();
+  ASSERT_EQ(run(1, "res", text, "--resume"), 0) << slurp(kWork / "res.out");
+  EXPECT_EQ(summary("res")["resumed_from_step"], 10);
+  EXPECT_EQ(summary("res")["steps"], 20);
+  EXPECT_NE(slurp(kWork / "res.out").find("global batch of 64 rows (was 128)"), std::string::npos)
+      << slurp(kWork / "res.out");
+}
+
+TEST_F(data_parallel, bf16_compression_halves_the_bytes_and_stays_close) {
+  const std::string opt = "max_steps = 30\n[optimizer]\nname = \"sgd\"\nlr = 0.1\n";
+  auto with = [&](const std::string& c) {
+    std::string t = pipeline("c_" + c, 64, opt);
+    t.replace(t.find("timeout = 60"), 12, "timeout = 60\ncompression = \"" + c + "\"");
+    return t;
+  };
+  ASSERT_EQ(run(2, "c_none", with("none")), 0) << slurp(kWork / "c_none.out");
+  ASSERT_EQ(run(2, "c_bf16", with("bf16")), 0) << slurp(kWork / "c_bf16.out");
+  ASSERT_EQ(run(2, "c_fp16", with("fp16")), 0) << slurp(kWork / "c_fp16.out");
+  auto last = [](const std::string& name) {
+    const std::string m = slurp(kWork / "runs" / name / "metrics.jsonl");
+    return nlohmann::json::parse(m.substr(m.rfind('\n', m.size() - 2) + 1));
+  };
+  const double full = last("c_none")["allreduce_bytes_per_step"].get<double>();
+  EXPECT_EQ(last("c_bf16")["allreduce_bytes_per_step"].get<double>(), full / 2);
+  EXPECT_EQ(last("c_fp16")["allreduce_bytes_per_step"].get<double>(), full / 2);
+  // bf16 keeps 8 bits of mantissa: after 30 steps the weights differ, but little.
+  auto [db, mb] = max_diff("c_none", "c_bf16");
+  EXPECT_GT(db, 0.0);
+  EXPECT_LT(db, 1e-2 * std::max(1.0, mb));
+  auto [dh, mh] = max_diff("c_none", "c_fp16");
+  EXPECT_GT(dh, 0.0);
+  EXPECT_LT(dh, 1e-2 * std::max(1.0, mh));
+}
+
+}  // namespace

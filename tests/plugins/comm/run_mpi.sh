@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# run_mpi.sh <np> <command...> — run a command under Open MPI's mpirun on this
+# machine only (shared-memory transport, oversubscribed, root allowed), or
+# skip (exit 77) when mpirun is not installed.
+set -u
+np=$1
+shift
+if ! command -v mpirun >/dev/null; then
+  echo "SKIP: mpirun not found (install openmpi-bin to run the data-parallel tests)"
+  exit 77
+fi
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_btl=self,vader OMPI_MCA_rmaps_base_oversubscribe=1
+# One compute thread per rank: the ranks share the machine's cores.
+export OMP_NUM_THREADS=1
+exec mpirun --oversubscribe --bind-to none -np "$np" "$@"
