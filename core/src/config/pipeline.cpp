@@ -1103,6 +1103,19 @@ Status check_plugin_keys(const toml::table& table, std::string_view section,
   return {};
 }
 
+Result<toml::table> load_toml(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    std::error_code ec;
+    return error(errc::io, file.string() + ": cannot read (" +
+                               (fs::exists(file, ec) ? "permission denied or not a file" : "no such file") +
+                               ")");
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return parse_toml(ss.str(), file);
+}
+
 Result<Pipeline> load_pipeline(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) {

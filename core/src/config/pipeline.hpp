@@ -217,6 +217,8 @@ struct Pipeline {
 
 // Parse and validate a pipeline file. Errors (errc::config) read
 // "<file>:<line>:<col>: <key>: <what>" with a "did you mean" for unknown keys.
+// A TOML file parsed, errors as "file:line:col: syntax: ..." (other tools' files: sweep, retrain).
+Result<toml::table> load_toml(const std::filesystem::path& file);
 Result<Pipeline> load_pipeline(const std::filesystem::path& file);
 // Parse from a string (tests); `source` names it in errors.
 Result<Pipeline> parse_pipeline(std::string_view text, const std::filesystem::path& source);

@@ -1,0 +1,145 @@
+// cmd_retrain.cpp — `plinth retrain retrain.toml`: watch a folder for new
+// data and keep the model fresh (core/src/retrain/retrain.hpp). Training and
+// evaluation run as child `plinth train` / `plinth eval` processes of this
+// same executable, with the same global options; SIGINT/SIGTERM stop the
+// loop between steps and are passed on to the running child.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "commands.hpp"
+#include "retrain/retrain.hpp"
+
+extern char** environ;
+
+namespace plinth::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+std::atomic<pid_t> g_child{0};
+
+void on_signal(int sig) {
+  g_stop = true;
+  if (pid_t c = g_child.load(); c > 0) ::kill(c, sig == SIGINT ? SIGTERM : sig);
+}
+
+// The global options a child needs to see the same plugins.
+std::vector<std::string> global_args(const Context& ctx) {
+  std::vector<std::string> a;
+  if (!ctx.log_level.empty()) a.insert(a.end(), {"--log-level", ctx.log_level});
+  for (const auto& p : ctx.plugin_paths) a.insert(a.end(), {"--plugin-path", p});
+  if (ctx.no_system_plugins) a.push_back("--no-system-plugins");
+  if (ctx.no_install_plugins) a.push_back("--no-install-plugins");
+  return a;
+}
+
+// Run this executable with `args`; stdout returned, stderr kept in `log`.
+Result<std::string> run_self(const Context& ctx, const std::vector<std::string>& args,
+                             const std::filesystem::path& log) {
+  std::vector<std::string> all{"plinth"};
+  for (auto& a : global_args(ctx)) all.push_back(a);
+  for (auto& a : args) all.push_back(a);
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) return error(errc::unavailable, "retrain: cannot make a pipe");
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = 0;
+  const int rc = ::posix_spawn(&pid, "/proc/self/exe", &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(out[1]);
+  if (rc != 0) {
+    ::close(out[0]);
+    return error(errc::unavailable, "retrain: cannot start plinth: " + std::string(std::strerror(rc)));
+  }
+  g_child = pid;
+  if (g_stop) ::kill(pid, SIGTERM);
+  std::string text;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(out[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  g_child = 0;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return text;
+  std::ifstream in(log);
+  std::string line, last;
+  while (std::getline(in, line))
+    if (line.find("error") != std::string::npos) last = line;
+  const std::string how = WIFEXITED(status) ? "exit code " + std::to_string(WEXITSTATUS(status))
+                                            : "signal " + std::to_string(WTERMSIG(status));
+  return error(errc::unavailable, "plinth " + args.front() + " failed (" + how + "; log " + log.string() +
+                                      ")" + (last.empty() ? "" : ": " + last));
+}
+
+}  // namespace
+
+void add_retrain_commands(CLI::App& app, Context& ctx) {
+  struct Args {
+    std::string file;
+    bool once = false;
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand(
+      "retrain", "Watch a folder for new data; fine-tune and promote the model when it drifts");
+  cmd->add_option("file", args->file, "The retrain TOML file ([retrain] section)")->required();
+  cmd->add_flag("--once", args->once, "Handle the data that has arrived, then exit (no watching)");
+  cmd->callback([&ctx, args] {
+    ctx.run = [&ctx, args] {
+      auto c = retrain::load_config(args->file);
+      if (!c) {
+        std::fprintf(stderr, "plinth: error: %s\n", c.status().message().c_str());
+        return c.status().exit_code();
+      }
+      struct sigaction sa {};
+      sa.sa_handler = on_signal;
+      ::sigaction(SIGINT, &sa, nullptr);
+      ::sigaction(SIGTERM, &sa, nullptr);
+      int n_log = 0;
+      const std::filesystem::path work = c->out_dir / c->name / "work";
+      retrain::Runner runner = [&](const std::vector<std::string>& a) {
+        return run_self(ctx, a, work / ("child-" + std::to_string(++n_log % 1000) + ".log"));
+      };
+      auto stop = [] { return g_stop.load(); };
+      int total = 0;
+      while (true) {
+        auto n = retrain::process_pending(*c, runner, stop);
+        if (!n) {
+          std::fprintf(stderr, "plinth: error: %s\n", n.status().message().c_str());
+          return n.status().exit_code();
+        }
+        total += *n;
+        if (args->once || g_stop) break;
+        const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(c->poll_seconds);
+        while (!g_stop && std::chrono::steady_clock::now() < until)
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (g_stop) break;
+      }
+      std::fprintf(stderr, "retrain: %d arrival(s) handled%s; state: %s\n", total,
+                   g_stop ? " (stopped by a signal)" : "", (c->out_dir / c->name).c_str());
+      return kExitOk;
+    };
+  });
+}
+
+}  // namespace plinth::cli
