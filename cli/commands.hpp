@@ -55,6 +55,7 @@ void add_plugins_commands(CLI::App& app, Context& ctx);  // cmd_plugins.cpp
 void add_train_commands(CLI::App& app, Context& ctx);    // cmd_train.cpp: train, validate, resolve
 void add_sample_commands(CLI::App& app, Context& ctx);   // cmd_sample.cpp: sample
 void add_report_commands(CLI::App& app, Context& ctx);   // cmd_report.cpp: report, runs, export
+void add_sweep_commands(CLI::App& app, Context& ctx);    // cmd_sweep.cpp: sweep
 
 // The command tree as the plinth(1) page (roff) and as a bash completion
 // script (help_formats.cpp); main.cpp prints them for the hidden options

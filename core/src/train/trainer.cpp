@@ -943,7 +943,8 @@ Result<TrainOutcome> run(Trainer& t) {
 
   Status failure;
   bool epoch_started = false;
-  while (ls.step < t.total_steps && !g_stop && !stop_early) {
+  const int64_t pause_at = t.opt.stop_at_step;
+  while (ls.step < t.total_steps && !g_stop && !stop_early && !(pause_at > 0 && ls.step >= pause_at)) {
     if (failure = checkpoint_status(); !failure.ok()) break;
     if (!epoch_started) {
       // A resumed epoch starts at its saved batch position: the loader skips
@@ -1133,8 +1134,13 @@ Result<TrainOutcome> run(Trainer& t) {
   std::signal(SIGINT, old_handler);
   std::signal(SIGTERM, old_term);
   if (tty) std::fprintf(stderr, "\n");
-  // The last checkpoint: training done, interrupted or stopped early.
-  if (failure.ok() && ck.at_end && ls.step > 0 && last_ckpt_step != ls.step) PLINTH_TRY(checkpoint());
+  // Paused at stop_at_step: the metric at that step (unless just evaluated)
+  // and a checkpoint to resume from, whatever [checkpoint] at_end says.
+  out.paused = failure.ok() && !g_stop && !stop_early && pause_at > 0 && ls.step >= pause_at &&
+               ls.step < t.total_steps;
+  if (out.paused && t.eval_loader && ls.last_eval_step != ls.step) failure = log_eval();
+  if (failure.ok() && (ck.at_end || out.paused) && ls.step > 0 && last_ckpt_step != ls.step)
+    PLINTH_TRY(checkpoint());
   {
     const auto c0 = clock::now();
     writer.wait();
@@ -1175,6 +1181,7 @@ Result<TrainOutcome> run(Trainer& t) {
       {"data_stall_seconds", t.train_loader->stall_seconds()},
       {"interrupted", out.interrupted},
       {"early_stopped", out.early_stopped},
+      {"paused", out.paused},
       {"skipped_steps", ls.skipped},
       {"checkpoint_failures", out.checkpoint_failures},
       {"resumed_from_step",
