@@ -28,6 +28,7 @@
 #include "plinth/log.hpp"
 #include "sweep/sweep.hpp"
 #include "util/files.hpp"
+#include "util/rng.hpp"
 
 namespace plinth::sweep {
 namespace {
@@ -297,6 +298,17 @@ Result<SweepOutcome> run_sweep(const SweepSpec& spec, const RunOptions& options)
     s.trials.push_back(std::move(ts));
   }
 
+  // The order trials start in. ASHA's promotions assume configurations
+  // arrive in random order: a grid in its own order (e.g. learning rates
+  // rising) would make each new trial the best so far and promote most of
+  // them, so with ASHA a grid starts in an order shuffled with `seed`.
+  std::vector<int> order(s.trials.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+  if (sp.asha.enabled && sp.method == "grid") {
+    const auto sh = shuffled_indices(order.size(), derive_seed(sp.seed, 0x4f52444552ull));
+    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(sh[i]);
+  }
+
   TrialSettings settings;
   settings.out_dir = s.dir;
   settings.threads = threads;
@@ -468,7 +480,8 @@ Result<SweepOutcome> run_sweep(const SweepSpec& spec, const RunOptions& options)
       } else {
         job = asha.next_job(s.next_new, s.n_trials);
         if (job) {
-          if (job->rung == 0 && job->trial == s.next_new) {
+          if (job->rung == 0) {  // a new trial (promotions go to rung 1 and up)
+            job->trial = order[s.next_new];
             ++s.next_new;
           } else {
             asha.mark_promoted(job->trial, job->rung - 1);
