@@ -243,7 +243,7 @@ TEST_F(sweep_cli, bad_sweep_file_names_file_line_and_key_and_writes_nothing) {
   std::ofstream(kWork / "sweep.toml") << "[sweep]\nbase = \"base.toml\"\n[sweep.params]\n"
                                          "\"optimizer.lrr\" = [1e-3]\n";
   EXPECT_EQ(run(plinth_args({"sweep", "sweep.toml"}), kWork / "bad2.log"), 2);
-  EXPECT_NE(read(kWork / "bad2.log").find("optimizer.lrr: unknown key"), std::string::npos)
+  EXPECT_NE(read(kWork / "bad2.log").find("sweep.toml:4:1: sweep.params.\"optimizer.lrr\": the base pipeline with this key does not validate: optimizer.lrr: unknown key (did you mean 'lr'?)"), std::string::npos)
       << read(kWork / "bad2.log");
   EXPECT_FALSE(fs::exists(kWork / "runs"));
 }

@@ -321,9 +321,20 @@ Result<SweepOutcome> run_sweep(const SweepSpec& spec, const RunOptions& options)
   if (options.validate && !s.trials.empty()) {
     auto text = pipeline_of(s.trials[0]);
     if (!text) return text.status();
-    if (Status v = options.validate(*text, s.dir / (s.trials[0].id + ".toml")); !v.ok())
+    const fs::path file = s.dir / (s.trials[0].id + ".toml");
+    if (Status v = options.validate(*text, file); !v.ok()) {
+      // An error about one of the sweep's keys names that key's line in the sweep file.
+      std::string msg = v.message();
+      if (msg.rfind(file.string() + ":", 0) == 0)
+        if (size_t c = msg.find(": ", file.string().size() + 1); c != std::string::npos) msg = msg.substr(c + 2);
+      for (const Param& p : sp.params)
+        if (msg.rfind(p.key + ":", 0) == 0 || msg.find(" " + p.key + ":") != std::string::npos)
+          return error(v.code(), sp.source.string() + ":" + std::to_string(p.line) + ":" +
+                                     std::to_string(p.column) + ": sweep.params.\"" + p.key +
+                                     "\": the base pipeline with this key does not validate: " + msg);
       return error(v.code(), sp.source.string() + ": the first trial's pipeline (base " + sp.base.string() +
                                  " with the sweep's parameters) is not valid: " + v.message());
+    }
   }
 
   // Resume from sweep.json, or start.
