@@ -11,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${PLINTH_BUILD_DIR:-build}"
 rounds="${ROUNDS:-1}"
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"  # trials share the cores (docs/PERFORMANCE.md)
 plinth=("$PWD/$build/bin/plinth" --no-system-plugins --no-install-plugins --plugin-path "$PWD/$build/share/plinth/plugins.d")
 [ -f examples/mnist/data/train-images-idx3-ubyte.gz ] || { echo "run examples/mnist/prepare_data.sh first" >&2; exit 2; }
 work="$(mktemp -d)"
@@ -31,6 +32,7 @@ value_of() {  # summary.json trial -> accuracy
   python3 -c 'import json,sys; print(next(t["value"] for t in json.load(open(sys.argv[1]))["trials"] if t["trial"]==sys.argv[2]))' "$1" "$2"
 }
 grep -E '^(parallel|threads) =' "$work/asha.toml" | tr '\n' ' '; echo
+echo "OMP_WAIT_POLICY=$OMP_WAIT_POLICY"
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%F)"
 for r in $(seq 1 "$rounds"); do
   rm -rf "$work/runs"

@@ -25,6 +25,7 @@ struct TrainArgs {
   std::string out_dir;       // overrides [run] out_dir
   bool resume = false;       // continue runs/<name>/ from its newest good checkpoint
   int64_t stop_at_step = 0;  // > 0: pause after this step (checkpoint, resumable)
+  int threads = 0;           // > 0: overrides [backend] threads
 };
 
 // True when `file` is `named` or lies in the folder `named`.
@@ -73,10 +74,14 @@ Status check_named_manifests(const config::Pipeline& p, const Registry& reg) {
 Result<train::TrainerPtr> prepare_pipeline(const Context& ctx, const std::string& file, bool progress,
                                            std::chrono::steady_clock::time_point started, int* exit_code,
                                            const std::string& out_dir = {}, bool resume = false,
-                                           int64_t stop_at_step = 0) {
+                                           int64_t stop_at_step = 0, int threads = 0) {
   auto p = config::load_pipeline(file);
   if (!p) return p.status();
   if (!out_dir.empty()) p->run.out_dir = out_dir;
+  if (threads > 0) {
+    p->backend.threads = threads;
+    p->backend.table.insert_or_assign("threads", static_cast<int64_t>(threads));
+  }
   PLINTH_TRY(check_manifests_exist(*p));
   TrustPolicy trust;
   trust.allow_insecure = p->plugins.allow_insecure_plugins;
@@ -108,12 +113,16 @@ void add_train_commands(CLI::App& app, Context& ctx) {
       ->add_option("--stop-at-step", args->stop_at_step,
                    "Pause after this optimizer step (evaluate, checkpoint; --resume continues exactly)")
       ->check(CLI::PositiveNumber);
+  train
+      ->add_option("--threads", args->threads,
+                   "Backend threads instead of [backend] threads (a resumed run may change it)")
+      ->check(CLI::PositiveNumber);
   train->callback([&ctx, args] {
     ctx.run = [&ctx, args] {
       const auto started = std::chrono::steady_clock::now();
       int code = kExitOk;
       auto t = prepare_pipeline(ctx, args->pipeline, !args->no_progress, started, &code, args->out_dir,
-                                args->resume, args->stop_at_step);
+                                args->resume, args->stop_at_step, args->threads);
       if (!t) return code != kExitOk ? code : fail(t.status());
       auto out = train::run(**t);
       if (!out) return fail(out.status());

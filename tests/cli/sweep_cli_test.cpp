@@ -228,6 +228,43 @@ threads = 1
   EXPECT_DOUBLE_EQ(s1["eval_loss"].get<double>(), ref["eval_loss"].get<double>());
 }
 
+TEST_F(sweep_cli, train_pauses_at_a_step_and_resumes_with_other_threads_but_nothing_else) {
+  write_base(kWork / "base.toml", 400);  // 2 epochs of 20 batches: 40 steps
+  const std::string out = (kWork / "runs").string();
+  ASSERT_EQ(run(plinth_args({"train", "--no-progress", "--out-dir", out, "--stop-at-step", "15", "--threads",
+                             "1", "base.toml"}),
+                kWork / "a.log"),
+            0)
+      << read(kWork / "a.log");
+  json s = read_json(kWork / "runs" / "base" / "summary.json");
+  EXPECT_EQ(s["steps"], 15);
+  EXPECT_TRUE(s["paused"].get<bool>());
+  EXPECT_FALSE(s["interrupted"].get<bool>());
+  EXPECT_TRUE(s.contains("eval_loss"));  // evaluated at the pause (step 15 is mid-epoch)
+  // Another learning rate is another pipeline: refused.
+  std::string other = read(kWork / "base.toml");  // the same [run] name, so the same run folder
+  std::ofstream(kWork / "other.toml") << other.replace(other.find("lr = 1e-3"), 9, "lr = 2e-3");
+  EXPECT_EQ(run(plinth_args({"train", "--no-progress", "--out-dir", out, "--resume", "other.toml"}),
+                kWork / "b.log"),
+            2);
+  EXPECT_NE(read(kWork / "b.log").find("cannot resume from"), std::string::npos) << read(kWork / "b.log");
+  // Two threads instead of one: accepted, and it ends where a straight run does.
+  ASSERT_EQ(run(plinth_args(
+                    {"train", "--no-progress", "--out-dir", out, "--resume", "--threads", "2", "base.toml"}),
+                kWork / "c.log"),
+            0)
+      << read(kWork / "c.log");
+  s = read_json(kWork / "runs" / "base" / "summary.json");
+  EXPECT_EQ(s["steps"], 40);
+  EXPECT_EQ(s["resumed_from_step"], 15);
+  ASSERT_EQ(run(plinth_args({"train", "--no-progress", "--out-dir", (kWork / "straight").string(),
+                             "--threads", "1", "base.toml"}),
+                kWork / "d.log"),
+            0);
+  json ref = read_json(kWork / "straight" / "base" / "summary.json");
+  EXPECT_NEAR(s["eval_loss"].get<double>(), ref["eval_loss"].get<double>(), 1e-5);
+}
+
 TEST_F(sweep_cli, bad_sweep_file_names_file_line_and_key_and_writes_nothing) {
   write_base(kWork / "base.toml", 100);
   std::ofstream(kWork / "sweep.toml") << "[sweep]\nbase = \"base.toml\"\n[sweep.params]\n"
@@ -243,7 +280,10 @@ TEST_F(sweep_cli, bad_sweep_file_names_file_line_and_key_and_writes_nothing) {
   std::ofstream(kWork / "sweep.toml") << "[sweep]\nbase = \"base.toml\"\n[sweep.params]\n"
                                          "\"optimizer.lrr\" = [1e-3]\n";
   EXPECT_EQ(run(plinth_args({"sweep", "sweep.toml"}), kWork / "bad2.log"), 2);
-  EXPECT_NE(read(kWork / "bad2.log").find("sweep.toml:4:1: sweep.params.\"optimizer.lrr\": the base pipeline with this key does not validate: optimizer.lrr: unknown key (did you mean 'lr'?)"), std::string::npos)
+  EXPECT_NE(read(kWork / "bad2.log")
+                .find("sweep.toml:4:1: sweep.params.\"optimizer.lrr\": the base pipeline with this key does "
+                      "not validate: optimizer.lrr: unknown key (did you mean 'lr'?)"),
+            std::string::npos)
       << read(kWork / "bad2.log");
   EXPECT_FALSE(fs::exists(kWork / "runs"));
 }

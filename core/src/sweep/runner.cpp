@@ -221,6 +221,7 @@ struct Child {
   int trial;
   int rung;
   clock::time_point start;
+  int64_t slots;  // of `parallel`: more than 1 when it took the threads of idle slots
 };
 
 Result<pid_t> spawn(const std::vector<std::string>& args, const fs::path& log) {
@@ -326,7 +327,8 @@ Result<SweepOutcome> run_sweep(const SweepSpec& spec, const RunOptions& options)
       // An error about one of the sweep's keys names that key's line in the sweep file.
       std::string msg = v.message();
       if (msg.rfind(file.string() + ":", 0) == 0)
-        if (size_t c = msg.find(": ", file.string().size() + 1); c != std::string::npos) msg = msg.substr(c + 2);
+        if (size_t c = msg.find(": ", file.string().size() + 1); c != std::string::npos)
+          msg = msg.substr(c + 2);
       for (const Param& p : sp.params)
         if (msg.rfind(p.key + ":", 0) == 0 || msg.find(" " + p.key + ":") != std::string::npos)
           return error(v.code(), sp.source.string() + ":" + std::to_string(p.line) + ":" +
@@ -406,7 +408,12 @@ Result<SweepOutcome> run_sweep(const SweepSpec& spec, const RunOptions& options)
   std::vector<Child> running;
   Status failure;
   auto budget_over = [&] { return sp.max_minutes > 0 && s.elapsed() >= sp.max_minutes * 60.0; };
-  auto start_job = [&](Asha::Job job) -> Status {
+  auto used_slots = [&] {
+    int64_t n = 0;
+    for (const Child& c : running) n += c.slots;
+    return n;
+  };
+  auto start_job = [&](Asha::Job job, int64_t slots) -> Status {
     TrialState& t = s.trials[job.trial];
     const fs::path toml_file = s.dir / (t.id + ".toml");
     if (!fs::exists(toml_file, ec)) {
@@ -418,14 +425,16 @@ Result<SweepOutcome> run_sweep(const SweepSpec& spec, const RunOptions& options)
     args.insert(args.end(), {"train", "--no-progress", "--resume"});
     const bool last = job.rung + 1 == static_cast<int>(s.rungs.size());
     if (!last) args.insert(args.end(), {"--stop-at-step", std::to_string(s.rungs[job.rung])});
+    if (slots > 1) args.insert(args.end(), {"--threads", std::to_string(threads * slots)});
     args.push_back(toml_file.string());
     auto pid = spawn(args, s.dir / (t.id + ".log"));
     if (!pid) return pid.status();
-    running.push_back({*pid, job.trial, job.rung, clock::now()});
+    running.push_back({*pid, job.trial, job.rung, clock::now(), slots});
     t.state = "running";
     t.target = job.rung;
-    std::fprintf(stderr, "%s: start rung %d (%s steps)\n", t.id.c_str(), job.rung,
-                 s.rungs[job.rung] > 0 ? std::to_string(s.rungs[job.rung]).c_str() : "all");
+    std::fprintf(stderr, "%s: start rung %d (%s steps)%s\n", t.id.c_str(), job.rung,
+                 s.rungs[job.rung] > 0 ? std::to_string(s.rungs[job.rung]).c_str() : "all",
+                 slots > 1 ? (" with " + std::to_string(threads * slots) + " threads").c_str() : "");
     return s.save();
   };
 
@@ -480,7 +489,7 @@ Result<SweepOutcome> run_sweep(const SweepSpec& spec, const RunOptions& options)
   while (true) {
     if (g_signal.load()) break;
     // Fill the free slots.
-    while (failure.ok() && static_cast<int64_t>(running.size()) < sp.parallel && !g_signal.load()) {
+    while (failure.ok() && used_slots() < sp.parallel && !g_signal.load()) {
       std::optional<Asha::Job> job;
       if (!queued.empty()) {
         job = queued.front();
@@ -502,7 +511,14 @@ Result<SweepOutcome> run_sweep(const SweepSpec& spec, const RunOptions& options)
         }
       }
       if (!job) break;
-      failure = start_job(*job);
+      // The last job that can start for now takes the threads of the slots
+      // that would stay idle (the end of an ASHA sweep: the best trial
+      // trains on alone). Its slots stay taken until it ends, so the cores
+      // are never oversubscribed: a job that becomes ready meanwhile waits.
+      int64_t slots = 1;
+      if (queued.empty() && !budget_over() && !asha.next_job(s.next_new, s.n_trials))
+        slots = sp.parallel - used_slots();
+      failure = start_job(*job, slots);
     }
     if (running.empty()) break;
     int status = 0;

@@ -631,8 +631,19 @@ Result<TrainOutcome> run(Trainer& t) {
       resume_from = std::move(*c);
     }
     if (resume_from) {
+      // The thread count may differ (e.g. `plinth train --threads`): it sets
+      // the speed, not the model or the data order. Everything else must match.
+      std::string same_threads = resolved;
+      const auto th = resume_from->state.find("threads");
+      if (th != resume_from->state.end() && th->is_number_integer() && th->get<int>() != p.backend.threads) {
+        config::Pipeline q = p;
+        q.backend.threads = th->get<int>();
+        q.backend.table.insert_or_assign("threads", static_cast<int64_t>(q.backend.threads));
+        same_threads = config::resolved_toml(q);
+      }
       const auto it = resume_from->state.find("pipeline");
-      if (it == resume_from->state.end() || !it->is_string() || it->get<std::string>() != resolved)
+      if (it == resume_from->state.end() || !it->is_string() ||
+          (it->get<std::string>() != resolved && it->get<std::string>() != same_threads))
         return error(errc::config, p.source.string() + ": cannot resume from " + resume_from->dir.string() +
                                        ": it was written by a different pipeline (compare its state.json "
                                        "'pipeline' with `plinth resolve`)");
