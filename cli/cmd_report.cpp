@@ -66,7 +66,6 @@ void add_report_commands(CLI::App& app, Context& ctx) {
         std::error_code ec;
         const std::filesystem::path p(d);
         if (std::filesystem::exists(p / "sweep.json", ec) &&
-            !std::filesystem::exists(p / "summary.json", ec) &&
             !std::filesystem::exists(p / "metrics.jsonl", ec)) {
           for (auto& t : report::find_runs(p)) dirs.push_back(t);
         } else {

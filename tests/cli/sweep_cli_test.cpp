@@ -173,6 +173,13 @@ reduction_factor = 2
   json ref = read_json(kWork / "straight" / id / "summary.json");
   EXPECT_EQ(ref["steps"], 40);
   EXPECT_DOUBLE_EQ(best["value"].get<double>(), ref["eval_loss"].get<double>());
+  // `plinth report runs/<sweep>` overlays the trials.
+  ASSERT_EQ(
+      run(plinth_args({"report", (dir).string(), "-o", (kWork / "r.html").string()}), kWork / "report.log"),
+      0)
+      << read(kWork / "report.log");
+  EXPECT_NE(read(kWork / "report.log").find("(4 runs)"), std::string::npos) << read(kWork / "report.log");
+  EXPECT_NE(read(kWork / "r.html").find(id), std::string::npos);
   // The same sweep again: finished, nothing new runs, the same ranking.
   ASSERT_EQ(run(plinth_args({"sweep", "sweep.toml"}), kWork / "again.log"), 0) << read(kWork / "again.log");
   EXPECT_EQ(read_json(dir / "summary.json")["trials"][0]["trial"], id);
