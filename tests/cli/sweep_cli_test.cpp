@@ -235,6 +235,51 @@ threads = 1
   EXPECT_DOUBLE_EQ(s1["eval_loss"].get<double>(), ref["eval_loss"].get<double>());
 }
 
+TEST_F(sweep_cli, random_sweep_ranks_by_time_to_target) {
+  write_base(kWork / "base.toml", 400);
+  {
+    std::ofstream f(kWork / "base.toml", std::ios::app);
+    f << "eval_every = 5\ntarget_metric = \"eval.accuracy\"\ntarget_value = 0.6\n";
+  }
+  std::ofstream(kWork / "sweep.toml") << R"([sweep]
+base = "base.toml"
+name = "ttt"
+method = "random"
+trials = 3
+seed = 4
+metric = "time_to_target"
+parallel = 1
+[sweep.params]
+"optimizer.lr" = { log_uniform = [1e-3, 3e-2] }
+)";
+  ASSERT_EQ(run(plinth_args({"sweep", "sweep.toml"}), kWork / "sweep.log"), 0) << read(kWork / "sweep.log");
+  json sum = read_json(kWork / "runs" / "ttt" / "summary.json");
+  ASSERT_EQ(sum["trials"].size(), 3u);
+  EXPECT_EQ(sum["mode"], "min");
+  double last = 0;
+  int reached = 0;
+  for (const auto& t : sum["trials"]) {
+    const double lr = t["params"]["optimizer.lr"];
+    EXPECT_GE(lr, 1e-3);
+    EXPECT_LE(lr, 3e-2);
+    if (t["value"].is_null()) continue;  // never reached: ranked last
+    ++reached;
+    // The value is the training time of the first evaluation at the target, from metrics.jsonl.
+    const fs::path metrics = kWork / "runs" / "ttt" / t["trial"].get<std::string>() / "metrics.jsonl";
+    std::ifstream in(metrics);
+    std::string line;
+    double first = -1;
+    while (first < 0 && std::getline(in, line)) {
+      json j = json::parse(line);
+      if (j.value("target_reached", false)) first = j["time_s"];
+    }
+    EXPECT_DOUBLE_EQ(t["value"].get<double>(), first);
+    EXPECT_GE(t["value"].get<double>(), last);
+    last = t["value"];
+  }
+  EXPECT_GE(reached, 1);
+}
+
 TEST_F(sweep_cli, train_pauses_at_a_step_and_resumes_with_other_threads_but_nothing_else) {
   write_base(kWork / "base.toml", 400);  // 2 epochs of 20 batches: 40 steps
   const std::string out = (kWork / "runs").string();
