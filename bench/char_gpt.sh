@@ -8,6 +8,7 @@
 #            last 10% of the text (the same protocol on both sides).
 # PyTorch runs in its best configuration on these machines (see bench/run.sh).
 #   ROUNDS=5 THREADS=2 QUALITY=1 bash bench/char_gpt.sh
+#   SPEED=0 QUALITY=1 bash bench/char_gpt.sh     # the quality runs alone
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${ROUNDS:-5}"
@@ -20,7 +21,7 @@ torch_env=(env -u OPENBLAS_CORETYPE LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjema
            OMP_NUM_THREADS="$threads")
 field() { /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 echo "# machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, threads=$threads, $(date -u +%F)"
-for dtype in fp32 bf16; do
+[ "${SPEED:-1}" = 1 ] && for dtype in fp32 bf16; do
   a=() b=()
   for ((i = 0; i < rounds; i++)); do
     a+=("$("$build/bench/plinth-bench-step" "$pipeline" --threads "$threads" --precision "$dtype" --steps 30 | field ms_per_step)")

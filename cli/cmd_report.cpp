@@ -1,6 +1,7 @@
 // cmd_report.cpp — looking at runs after (or while) they train:
 // `plinth report` (one self-contained HTML page), `plinth runs` (a table of
-// the runs in a folder) and `plinth export` (metrics.jsonl as CSV).
+// the runs in a folder) and `plinth export` (metrics.jsonl as CSV, or the
+// weights as safetensors with LoRA adapters merged).
 // Not here: reading run folders (core/src/report/run_info.cpp) or rendering.
 #include <unistd.h>
 
@@ -11,8 +12,10 @@
 #include <memory>
 
 #include "commands.hpp"
+#include "config/pipeline.hpp"
 #include "report/html_report.hpp"
 #include "report/run_info.hpp"
+#include "train/finetune.hpp"
 #include "util/files.hpp"
 
 namespace plinth::cli {
@@ -35,7 +38,30 @@ struct ReportArgs {
   std::string title;
   std::string folder = "runs";
   bool csv = true;
+  std::string weights;  // export: write the weights here instead of the CSV
 };
+
+// plinth export RUN --weights FILE: the run's weights as one safetensors
+// file that a pipeline without [model.lora] loads with [init] from.
+int export_weights(const std::filesystem::path& run, const std::filesystem::path& out) {
+  auto w = train::read_run_weights(run);
+  if (!w) return fail(w.status());
+  auto p = config::load_pipeline(run / "pipeline.toml");
+  if (!p) return fail(p.status());
+  int merged = 0;
+  if (p->model.lora.enabled) {
+    auto m =
+        train::merge_lora(w->tensors, p->model.lora.alpha / static_cast<double>(p->model.lora.rank), w->from);
+    if (!m) return fail(m.status());
+    merged = *m;
+  }
+  if (Status s = write_safetensors(out, w->tensors, {{"format", "pt"}, {"source", w->from}}); !s.ok())
+    return fail(s);
+  std::fprintf(stderr, "exported: %s (%zu tensors from %s", out.c_str(), w->tensors.size(), w->from.c_str());
+  if (merged > 0) std::fprintf(stderr, "; LoRA adapters merged into %d layer(s)", merged);
+  std::fprintf(stderr, ")\n");
+  return kExitOk;
+}
 
 std::string pad(std::string s, size_t n) {
   if (s.size() < n) s.append(n - s.size(), ' ');
@@ -151,7 +177,12 @@ void add_report_commands(CLI::App& app, Context& ctx) {
     };
   });
 
-  auto* exp = app.add_subcommand("export", "Export a run's metrics.jsonl as CSV");
+  auto* exp = app.add_subcommand(
+      "export", "Export a run's metrics.jsonl as CSV, or its weights (LoRA adapters merged) as safetensors");
+  exp->add_option("--weights", args->weights,
+                  "Write the run's final weights (else its newest checkpoint's) to FILE, with any "
+                  "[model.lora] adapters merged into the weights they adapt")
+      ->option_text("FILE");
   exp->add_option("run", args->folder, "The run folder (runs/<name>)")->required();
   exp->add_flag("--csv", args->csv, "CSV, one row per metrics line (the default and only format)");
   exp->add_option("-o,--output", args->output, "The file to write (default: <run>/metrics.csv; - for stdout)")
@@ -164,6 +195,7 @@ void add_report_commands(CLI::App& app, Context& ctx) {
         std::fprintf(stderr, "plinth: error: %s: not a run folder\n", run.c_str());
         return kExitBadInput;
       }
+      if (!args->weights.empty()) return export_weights(run, args->weights);
       auto csv = report::metrics_csv(run / "metrics.jsonl");
       if (!csv) return fail(csv.status());
       if (args->output == "-") {

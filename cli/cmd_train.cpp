@@ -1,4 +1,4 @@
-// cmd_train.cpp — `plinth train`, `plinth validate` and `plinth resolve`:
+// cmd_train.cpp — `plinth train`, `plinth validate`, `plinth eval` and `plinth resolve`:
 // load a pipeline, open the plugins it needs and hand it to the trainer.
 // Not here: the training loop itself (core/src/train/trainer.cpp).
 #include <chrono>
@@ -162,6 +162,28 @@ void add_train_commands(CLI::App& app, Context& ctx) {
       auto t = prepare_pipeline(ctx, args->pipeline, false, std::chrono::steady_clock::now(), &code);
       if (!t) return code != kExitOk ? code : fail(t.status());
       std::printf("%s: ok\n", args->pipeline.c_str());
+      return kExitOk;
+    };
+  });
+
+  auto* eval = app.add_subcommand(
+      "eval", "Evaluate a pipeline's model as [init] from loads it (no training, nothing written)");
+  eval->add_option("pipeline", args->pipeline, "The pipeline TOML file (with [data.eval])")->required();
+  eval->callback([&ctx, args] {
+    ctx.run = [&ctx, args] {
+      int code = kExitOk;
+      auto t = prepare_pipeline(ctx, args->pipeline, false, std::chrono::steady_clock::now(), &code);
+      if (!t) return code != kExitOk ? code : fail(t.status());
+      auto r = train::evaluate(**t);
+      if (!r) return fail(r.status());
+      // One JSON line on stdout, for scripts; the same in words on stderr.
+      if (r->second >= 0)
+        std::printf("{\"eval_loss\": %.9g, \"eval_accuracy\": %.9g}\n", r->first, r->second);
+      else
+        std::printf("{\"eval_loss\": %.9g}\n", r->first);
+      std::fprintf(stderr, "eval loss %.6f", r->first);
+      if (r->second >= 0) std::fprintf(stderr, ", accuracy %.2f%%", r->second * 100);
+      std::fprintf(stderr, "\n");
       return kExitOk;
     };
   });

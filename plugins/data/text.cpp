@@ -5,11 +5,16 @@
 // floor(n * (1 - val_fraction)) characters are split "train", the rest "val".
 // Sample i is the window at offset i * stride of the split: tokens = ids[o,
 // o+T), targets = ids[o+1, o+T+1). No subword tokenizer, no normalization.
+// With `vocab` (a run's vocab.json), that vocabulary is used instead, so a
+// model fine-tunes on another text with the ids it was trained on;
+// characters outside it are an error, or dropped with `unknown = "skip"`.
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "file.hpp"
 #include "source.hpp"
@@ -119,7 +124,7 @@ plinth_status text_open(const plinth_host* h, const plinth_config* cfg, plinth_d
   return sdk::guard(h, [&]() -> plinth_status {
     if (!out) return sdk::fail(h, PLINTH_ERR_INVALID_ARGUMENT, "text: NULL output handle");
     *out = nullptr;
-    std::string path, split = "train";
+    std::string path, split = "train", vocab_path, unknown = "error";
     double val_fraction = 0.1;
     int64_t block_size = -1, stride = 1;  // -1: absent
     plinth_status s;
@@ -128,6 +133,11 @@ plinth_status text_open(const plinth_host* h, const plinth_config* cfg, plinth_d
     if ((s = sdk::config_float(h, cfg, "val_fraction", val_fraction)) != PLINTH_OK) return s;
     if ((s = sdk::config_int(h, cfg, "block_size", block_size)) != PLINTH_OK) return s;
     if ((s = sdk::config_int(h, cfg, "stride", stride)) != PLINTH_OK) return s;
+    if ((s = sdk::config_path(h, cfg, "vocab", vocab_path)) != PLINTH_OK) return s;
+    if ((s = sdk::config_string(h, cfg, "unknown", unknown)) != PLINTH_OK) return s;
+    if (unknown != "error" && unknown != "skip")
+      return sdk::failf(h, PLINTH_ERR_INVALID_ARGUMENT,
+                        "text: 'unknown' must be \"error\" or \"skip\", got \"%s\"", unknown.c_str());
     if (path.empty())
       return sdk::fail(h, PLINTH_ERR_NOT_FOUND, "text: missing key 'path' (a UTF-8 text file)");
     if (block_size == -1)
@@ -154,13 +164,71 @@ plinth_status text_open(const plinth_host* h, const plinth_config* cfg, plinth_d
                         bytes[bad]);
     bytes = {};
 
-    // The vocabulary: sorted unique code points of the whole file (both splits).
+    // The vocabulary: sorted unique code points of the whole file (both
+    // splits), or the given one.
     std::vector<int32_t> rank(k_max_code_point + 1, -1);
-    for (uint32_t cp : cps) rank[cp] = 0;
+    std::vector<uint32_t> order;  // code point of each id
+    if (vocab_path.empty()) {
+      for (uint32_t cp : cps) rank[cp] = 0;
+      for (uint32_t cp = 0; cp <= k_max_code_point; ++cp)
+        if (rank[cp] == 0) order.push_back(cp);
+    } else {
+      std::vector<unsigned char> vb;
+      if ((s = read_file(h, "text", vocab_path, vb)) != PLINTH_OK) return s;
+      auto j = nlohmann::json::parse(vb.begin(), vb.end(), nullptr, false);
+      if (j.is_discarded() || !j.is_object() || !j.contains("tokens") || !j["tokens"].is_array())
+        return sdk::failf(h, PLINTH_ERR_BAD_DATA,
+                          "text vocab '%s': not a vocabulary (a JSON object with a \"tokens\" array, as a "
+                          "run's vocab.json)",
+                          vocab_path.c_str());
+      for (size_t i = 0; i < j["tokens"].size(); ++i) {
+        const auto& t = j["tokens"][i];
+        std::vector<uint32_t> one;
+        const std::string str = t.is_string() ? t.get<std::string>() : std::string();
+        const std::vector<unsigned char> tb(str.begin(), str.end());
+        if (!t.is_string() || decode_utf8(tb, one) != std::string::npos || one.size() != 1)
+          return sdk::failf(h, PLINTH_ERR_BAD_DATA, "text vocab '%s': token %zu is not one character",
+                            vocab_path.c_str(), i);
+        if (rank[one[0]] >= 0)
+          return sdk::failf(h, PLINTH_ERR_BAD_DATA, "text vocab '%s': token %zu appears twice",
+                            vocab_path.c_str(), i);
+        rank[one[0]] = 0;
+        order.push_back(one[0]);
+      }
+      if (order.empty())
+        return sdk::failf(h, PLINTH_ERR_BAD_DATA, "text vocab '%s': no tokens", vocab_path.c_str());
+      // Characters outside it: an error naming the first, or dropped.
+      size_t dropped = 0;
+      std::vector<uint32_t> kept;
+      kept.reserve(cps.size());
+      for (size_t i = 0; i < cps.size(); ++i) {
+        if (rank[cps[i]] >= 0) {
+          kept.push_back(cps[i]);
+          continue;
+        }
+        if (unknown == "error") {
+          std::string ch;
+          json_char(cps[i], ch);
+          return sdk::failf(h, PLINTH_ERR_BAD_DATA,
+                            "text file '%s': character %zu (U+%04X '%s') is not in the vocabulary '%s' (set "
+                            "unknown = \"skip\" to drop such characters)",
+                            path.c_str(), i, cps[i], ch.c_str(), vocab_path.c_str());
+        }
+        ++dropped;
+      }
+      if (dropped > 0) {
+        char msg[512];
+        std::snprintf(msg, sizeof msg,
+                      "text file '%s': %zu of %zu characters are not in the vocabulary '%s' "
+                      "and were dropped (unknown = \"skip\")",
+                      path.c_str(), dropped, cps.size(), vocab_path.c_str());
+        sdk::log(h, PLINTH_LOG_WARN, "text", msg);
+      }
+      cps = std::move(kept);
+    }
     std::string vocab = "{\"type\":\"char\",\"tokens\":[";
     int32_t V = 0;
-    for (uint32_t cp = 0; cp <= k_max_code_point; ++cp) {
-      if (rank[cp] < 0) continue;
+    for (uint32_t cp : order) {
       if (V > 0) vocab += ',';
       vocab += '"';
       json_char(cp, vocab);
@@ -198,7 +266,7 @@ plinth_status text_open(const plinth_host* h, const plinth_config* cfg, plinth_d
 
 }  // namespace
 
-const char* const text_keys[] = {"path", "split", "val_fraction", "block_size", "stride", nullptr};
+const char* const text_keys[] = {"path", "split", "val_fraction", "block_size", "stride", "vocab", "unknown", nullptr};
 
 const plinth_data_v1 text_table = {
     .struct_size = PLINTH_DATA_V1_STRUCT_SIZE,

@@ -27,7 +27,9 @@ ref="$work/a/resume/model.safetensors"
 ckpts="$work/b/resume/checkpoints"
 
 kills=0 mid_write=0 finished=0
-while [ "$kills" -lt 12 ]; do
+# Twelve kills, and more (up to 40) until one lands during a checkpoint write:
+# how often one does depends on how long a write takes against the startup.
+while [ "$kills" -lt 12 ] || { [ "$mid_write" -eq 0 ] && [ "$kills" -lt 40 ]; }; do
   # exec: $! must be plinth itself, not a subshell that would survive as its parent.
   (exec "$plinth" --no-system-plugins --no-install-plugins --plugin-path "$manifests" \
     train --no-progress --out-dir "$work/b" --resume "$pipeline" > "$work/b.log" 2>&1) &

@@ -30,7 +30,7 @@ using names = std::initializer_list<std::string_view>;
 
 constexpr std::string_view kSections[] = {"run",        "backend",    "data",     "model",
                                           "loss",       "optimizer",  "schedule", "train",
-                                          "checkpoint", "early_stop", "plugins"};
+                                          "checkpoint", "early_stop", "plugins",  "init"};
 constexpr std::string_view kRunKeys[] = {"name", "seed", "out_dir"};
 constexpr std::string_view kBackendCore[] = {"name", "device", "threads", "allow_fallback"};
 constexpr std::string_view kDataCore[] = {"source",   "shuffle",     "drop_last",   "workers",
@@ -39,7 +39,9 @@ constexpr std::string_view kLayerTypes[] = {
     "linear",    "relu",      "gelu",    "tanh",      "sigmoid",
     "dropout",   "layernorm", "flatten", "embedding", "position_embedding",
     "attention", "block",     "conv2d",  "maxpool",   "avgpool"};
-constexpr std::string_view kModelKeys[] = {"layer", "block", "init"};
+constexpr std::string_view kModelKeys[] = {"layer", "block", "init", "lora"};
+constexpr std::string_view kLoraKeys[] = {"rank", "alpha", "targets"};
+constexpr std::string_view kInitKeys[] = {"from", "include", "rename"};
 constexpr std::string_view kBlockKeys[] = {"name", "residual", "layers"};
 constexpr std::string_view kInits[] = {"torch", "gpt2"};
 constexpr std::string_view kLossKeys[] = {"type"};
@@ -65,7 +67,8 @@ constexpr std::string_view kTrainKeys[] = {"epochs",
                                            "loss_scale_init",
                                            "loss_scale_growth_interval",
                                            "loss_scale_growth",
-                                           "loss_scale_backoff"};
+                                           "loss_scale_backoff",
+                                           "freeze"};
 constexpr std::string_view kNonfinite[] = {"stop", "skip"};
 constexpr std::string_view kCheckpointOnError[] = {"continue", "stop"};
 constexpr std::string_view kCheckpointKeys[] = {"every_steps", "every_minutes", "keep_last", "keep_best",
@@ -201,6 +204,22 @@ class Reader {
     if (!n) return {};
     if (!n->is_string()) return type_error(*n, join_key(path, key), "a string");
     out = n->as_string()->get();
+    return {};
+  }
+
+  // An array of non-empty strings.
+  Status get(const toml::table& t, std::string_view path, std::string_view key,
+             std::vector<std::string>& out) const {
+    const toml::node* n = t.get(key);
+    if (!n) return {};
+    const toml::array* a = n->as_array();
+    if (!a) return type_error(*n, join_key(path, key), "an array of strings");
+    out.clear();
+    for (const toml::node& e : *a) {
+      if (!e.is_string()) return type_error(e, join_key(path, key), "an array of strings");
+      if (e.as_string()->get().empty()) return fail(e.source(), join_key(path, key), "an empty pattern");
+      out.push_back(e.as_string()->get());
+    }
     return {};
   }
 
@@ -416,6 +435,28 @@ Status read_model(const Reader& r, const toml::table& t, ModelSection& m) {
   PLINTH_TRY(r.check_keys(t, "model", kModelKeys));
   PLINTH_TRY(r.get(t, "model", "init", m.init));
   PLINTH_TRY(r.one_of(t, "model", "init", m.init, kInits, "init"));
+  const toml::table* lt = nullptr;
+  PLINTH_TRY(r.table(t, "model", "lora", lt));
+  if (lt) {
+    const std::string_view lp = "model.lora";
+    PLINTH_TRY(r.check_keys(*lt, lp, kLoraKeys));
+    m.lora.enabled = true;
+    m.lora.where = lt->source();
+    PLINTH_TRY(r.get(*lt, lp, "rank", m.lora.rank));
+    PLINTH_TRY(r.require(m.lora.rank >= 1 && m.lora.rank <= 65536, *lt, lp, "rank",
+                         "rank must be in [1, 65536], got " + num(m.lora.rank)));
+    m.lora.alpha = static_cast<double>(m.lora.rank);
+    PLINTH_TRY(r.get(*lt, lp, "alpha", m.lora.alpha));
+    PLINTH_TRY(
+        r.require(m.lora.alpha > 0.0, *lt, lp, "alpha", "alpha must be > 0, got " + num(m.lora.alpha)));
+    if (!lt->contains("targets"))
+      return r.fail(
+          lt->source(), "model.lora.targets",
+          "missing required key (glob patterns of the linear layers to adapt, e.g. [\"*.c_attn\"])");
+    PLINTH_TRY(r.get(*lt, lp, "targets", m.lora.targets));
+    PLINTH_TRY(r.require(!m.lora.targets.empty(), *lt, lp, "targets", "at least one pattern"));
+    if (const toml::node* n = lt->get("targets")) m.lora.where = n->source();
+  }
   if (const toml::node* bn = t.get("block")) {
     const toml::array* arr = bn->as_array();
     if (!arr) return r.type_error(*bn, "model.block", "an array of tables ([[model.block]])");
@@ -539,6 +580,8 @@ Status read_train(const Reader& r, const toml::table& t, TrainSection& tr) {
   PLINTH_TRY(r.one_of(t, p, "precision", tr.precision, kPrecisions, "precision"));
   PLINTH_TRY(r.get(t, p, "on_nonfinite", tr.on_nonfinite));
   PLINTH_TRY(r.one_of(t, p, "on_nonfinite", tr.on_nonfinite, kNonfinite, "non-finite policy"));
+  PLINTH_TRY(r.get(t, p, "freeze", tr.freeze));
+  if (const toml::node* n = t.get("freeze")) tr.freeze_where = n->source();
   PLINTH_TRY(r.get(t, p, "max_nonfinite", tr.max_nonfinite));
   PLINTH_TRY(r.require(tr.max_nonfinite >= 1, t, p, "max_nonfinite",
                        "max_nonfinite must be >= 1, got " + num(tr.max_nonfinite)));
@@ -602,6 +645,28 @@ Status read_early_stop(const Reader& r, const toml::table& t, EarlyStopSection& 
   PLINTH_TRY(r.get(t, p, "min_delta", e.min_delta));
   PLINTH_TRY(
       r.require(e.min_delta >= 0.0, t, p, "min_delta", "min_delta must be >= 0, got " + num(e.min_delta)));
+  return {};
+}
+
+Status read_init(const Reader& r, const toml::table& t, InitSection& in) {
+  const std::string_view p = "init";
+  PLINTH_TRY(r.check_keys(t, p, kInitKeys));
+  in.where = t.source();
+  std::string from;
+  if (!t.contains("from"))
+    return r.fail(t.source(), "init.from", "missing required key (a run folder or a .safetensors file)");
+  PLINTH_TRY(r.get(t, p, "from", from));
+  PLINTH_TRY(r.require(!from.empty(), t, p, "from", "must not be empty"));
+  in.from = from;
+  PLINTH_TRY(r.get(t, p, "include", in.include));
+  if (const toml::node* n = t.get("rename")) {
+    const toml::table* rt = n->as_table();
+    if (!rt) return r.type_error(*n, "init.rename", "a table of prefix = \"new prefix\"");
+    for (auto&& [k, v] : *rt) {
+      if (!v.is_string()) return r.type_error(v, "init.rename." + std::string(k.str()), "a string");
+      in.rename.emplace_back(std::string(k.str()), v.as_string()->get());
+    }
+  }
   return {};
 }
 
@@ -824,6 +889,16 @@ class SectionWriter {
     return *this;
   }
   SectionWriter& kv(std::string_view k, int v) { return kv(k, static_cast<int64_t>(v)); }
+  SectionWriter& kv(std::string_view k, const std::vector<std::string>& v) {
+    write_key(os_, k);
+    os_ << " = [";
+    for (size_t i = 0; i < v.size(); ++i) {
+      os_ << (i ? ", " : "");
+      write_string(os_, v[i]);
+    }
+    os_ << "]\n";
+    return *this;
+  }
   SectionWriter& kv(std::string_view k, double v) {
     write_key(os_, k);
     os_ << " = ";
@@ -891,7 +966,7 @@ Result<Pipeline> parse_pipeline(std::string_view text, const fs::path& source) {
 
   PLINTH_TRY(r.table(doc, "", "data", t));
   if (!t) return r.fail(doc.source(), "data.train", "missing required section [data.train]");
-  static constexpr std::string_view data_keys[] = {"train", "eval"};
+  static constexpr std::string_view data_keys[] = {"train", "eval", "replay"};
   PLINTH_TRY(r.check_keys(*t, "data", data_keys, "unknown data split"));
   const toml::table* data = t;
   PLINTH_TRY(r.table(*data, "data", "train", t));
@@ -904,11 +979,27 @@ Result<Pipeline> parse_pipeline(std::string_view text, const fs::path& source) {
     PLINTH_TRY(read_data(r, *t, "data.eval", eval));
     p.eval_data = std::move(eval);
   }
+  PLINTH_TRY(r.table(*data, "data", "replay", t));
+  if (t) {
+    DataSection replay;
+    PLINTH_TRY(read_data(r, *t, "data.replay", replay));
+    if (!t->contains("fraction"))
+      return r.fail(
+          t->source(), "data.replay.fraction",
+          "missing required key (the share of each epoch's samples drawn from this data, in (0, 1))");
+    PLINTH_TRY(r.get(*t, "data.replay", "fraction", p.replay_fraction));
+    PLINTH_TRY(r.require(p.replay_fraction > 0.0 && p.replay_fraction < 1.0, *t, "data.replay", "fraction",
+                         "fraction must be in (0, 1), got " + num(p.replay_fraction)));
+    p.replay_data = std::move(replay);
+  }
 
   PLINTH_TRY(r.table(doc, "", "model", t));
   if (!t)
     return r.fail(doc.source(), "model", "missing required section [model] (with [[model.layer]] entries)");
   PLINTH_TRY(read_model(r, *t, p.model));
+
+  PLINTH_TRY(r.table(doc, "", "init", t));
+  if (t) PLINTH_TRY(read_init(r, *t, p.init));
 
   PLINTH_TRY(r.table(doc, "", "loss", t));
   if (t) {
@@ -959,6 +1050,11 @@ Result<Pipeline> parse_pipeline(std::string_view text, const fs::path& source) {
   if (p.eval_data) {
     p.eval_data->table = take_table(doc, {"data", "eval"});
     for (auto k : kDataCore) p.eval_data->table.erase(k);
+  }
+  if (p.replay_data) {
+    p.replay_data->table = take_table(doc, {"data", "replay"});
+    for (auto k : kDataCore) p.replay_data->table.erase(k);
+    p.replay_data->table.erase("fraction");
   }
   return p;
 }
@@ -1013,6 +1109,14 @@ std::string resolved_toml(const Pipeline& p) {
       .rest(p.backend.table, kBackendCore);
   write_data(os, "[data.train]", p.train_data);
   if (p.eval_data) write_data(os, "[data.eval]", *p.eval_data);
+  if (p.replay_data) {
+    write_data(os, "[data.replay]", *p.replay_data);
+    // write_data ended the section with a blank line: the key goes before it.
+    os.seekp(-1, std::ios_base::cur);
+    os << "fraction = ";
+    write_float(os, p.replay_fraction);
+    os << "\n\n";
+  }
   SectionWriter(os, "[model]").kv("init", p.model.init);
   for (const BlockSpec& b : p.model.blocks) {
     SectionWriter w(os, "[[model.block]]");
@@ -1034,6 +1138,25 @@ std::string resolved_toml(const Pipeline& p) {
     SectionWriter w(os, "[[model.layer]]");
     write_layer(l, [&](std::string_view k, auto v, bool) { w.kv(k, v); });
   }
+  // Sections and keys a pipeline did not use are left out, so the resolved
+  // text of older runs (compared on --resume) stays the same.
+  if (p.model.lora.enabled)
+    SectionWriter(os, "[model.lora]")
+        .kv("rank", p.model.lora.rank)
+        .kv("alpha", p.model.lora.alpha)
+        .kv("targets", p.model.lora.targets);
+  if (!p.init.from.empty()) {
+    SectionWriter w(os, "[init]");
+    w.kv("from", p.init.from.string()).kv("include", p.init.include);
+    os << "rename = { ";
+    for (size_t i = 0; i < p.init.rename.size(); ++i) {
+      os << (i ? ", " : "");
+      write_key(os, p.init.rename[i].first);
+      os << " = ";
+      write_string(os, p.init.rename[i].second);
+    }
+    os << " }\n";
+  }
   SectionWriter(os, "[loss]").kv("type", p.loss.type);
   static constexpr std::string_view optimizer_core[] = {"name"};
   SectionWriter(os, "[optimizer]").kv("name", p.optimizer.name).rest(p.optimizer.table, optimizer_core);
@@ -1049,25 +1172,28 @@ std::string resolved_toml(const Pipeline& p) {
       .kv("patience", s.patience)
       .kv("threshold", s.threshold);
   const TrainSection& t = p.train;
-  SectionWriter(os, "[train]")
-      .kv("epochs", t.epochs)
-      .kv("max_steps", t.max_steps)
-      .kv("batch_size", t.batch_size)
-      .kv("eval_every", t.eval_every)
-      .kv("log_every", t.log_every)
-      .kv("target_metric", t.target_metric)
-      .kv("target_value", t.target_value)
-      .kv("stop_at_target", t.stop_at_target)
-      .kv("grad_accum", t.grad_accum)
-      .kv("clip_grad_norm", t.clip_grad_norm)
-      .kv("precision", t.precision)
-      .kv("on_nonfinite", t.on_nonfinite)
-      .kv("max_nonfinite", t.max_nonfinite)
-      .kv("loss_scaling", t.loss_scaling)
-      .kv("loss_scale_init", t.loss_scale_init)
-      .kv("loss_scale_growth_interval", t.loss_scale_growth_interval)
-      .kv("loss_scale_growth", t.loss_scale_growth)
-      .kv("loss_scale_backoff", t.loss_scale_backoff);
+  {
+    SectionWriter tw(os, "[train]");
+    tw.kv("epochs", t.epochs)
+        .kv("max_steps", t.max_steps)
+        .kv("batch_size", t.batch_size)
+        .kv("eval_every", t.eval_every)
+        .kv("log_every", t.log_every)
+        .kv("target_metric", t.target_metric)
+        .kv("target_value", t.target_value)
+        .kv("stop_at_target", t.stop_at_target)
+        .kv("grad_accum", t.grad_accum)
+        .kv("clip_grad_norm", t.clip_grad_norm)
+        .kv("precision", t.precision)
+        .kv("on_nonfinite", t.on_nonfinite)
+        .kv("max_nonfinite", t.max_nonfinite)
+        .kv("loss_scaling", t.loss_scaling)
+        .kv("loss_scale_init", t.loss_scale_init)
+        .kv("loss_scale_growth_interval", t.loss_scale_growth_interval)
+        .kv("loss_scale_growth", t.loss_scale_growth)
+        .kv("loss_scale_backoff", t.loss_scale_backoff);
+    if (!t.freeze.empty()) tw.kv("freeze", t.freeze);
+  }
   const CheckpointSection& c = p.checkpoint;
   SectionWriter(os, "[checkpoint]")
       .kv("every_steps", c.every_steps)

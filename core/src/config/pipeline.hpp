@@ -71,9 +71,18 @@ struct BlockSpec {  // one [[model.block]]: a named layer sequence used by `bloc
   toml::source_region where;
 };
 
+struct LoraSection {                 // [model.lora]: low-rank adapters on linear layers
+  bool enabled = false;              // the section is present
+  int64_t rank = 8;                  // r: A is (r, in), B is (out, r)
+  double alpha = 0.0;                // y = x W^T + (alpha / r) x A^T B^T; default: alpha = rank
+  std::vector<std::string> targets;  // glob patterns of linear layer names ("*.attn.c_attn")
+  toml::source_region where;         // for errors about the targets
+};
+
 struct ModelSection {  // [model]
   std::vector<LayerSpec> layers;
   std::vector<BlockSpec> blocks;
+  LoraSection lora;
   std::string init = "torch";  // torch (PyTorch's defaults) | gpt2 (N(0, 0.02), scaled residual outputs)
   const BlockSpec* block(const std::string& name) const {
     for (const auto& b : blocks)
@@ -103,6 +112,21 @@ struct ScheduleSection {          // [schedule]
   double threshold = 1e-4;  // plateau: relative improvement that counts
 };
 
+struct InitSection {  // [init]: start from trained weights (fine-tuning)
+  // A run folder (its final model.safetensors, else its newest good
+  // checkpoint) or a .safetensors file; relative to the working directory,
+  // like [run] out_dir. Empty: no [init] section.
+  std::filesystem::path from;
+  // Glob patterns of the model's parameter names to load; each must match a
+  // parameter, and each matched parameter must be in the file. Empty: every
+  // parameter the file has (the rest keep their fresh initialisation).
+  std::vector<std::string> include;
+  // File tensor name prefix -> model parameter name prefix, tried in order
+  // ("transformer." -> "" reads a file whose names carry that prefix).
+  std::vector<std::pair<std::string, std::string>> rename;
+  toml::source_region where;
+};
+
 struct TrainSection {     // [train]
   int64_t epochs = 1;     // used when max_steps == 0
   int64_t max_steps = 0;  // optimizer steps; 0: run `epochs`
@@ -117,6 +141,8 @@ struct TrainSection {     // [train]
   std::string precision = "fp32";     // fp32 | bf16 | fp16 (mixed precision, fp32 master weights)
   std::string on_nonfinite = "stop";  // non-finite gradients: "stop" (error) | "skip" (drop the update)
   int64_t max_nonfinite = 10;         // skip: consecutive skipped steps before giving up (>= 1)
+  std::vector<std::string> freeze;    // glob patterns of parameters kept fixed (no gradient, no state)
+  toml::source_region freeze_where;   // for errors about the patterns
   // Dynamic loss scaling (torch.cuda.amp.GradScaler): the loss is scaled by S
   // before backward, gradients unscaled before clipping and the update; a
   // non-finite step multiplies S by `backoff` and is skipped, `interval`
@@ -162,7 +188,12 @@ struct Pipeline {
   BackendSection backend;
   DataSection train_data;                // [data.train], required
   std::optional<DataSection> eval_data;  // [data.eval]
+  // [data.replay]: old data mixed into [data.train] while fine-tuning on new
+  // data (data::Source::mix); `replay_fraction` of each epoch's samples.
+  std::optional<DataSection> replay_data;
+  double replay_fraction = 0.0;
   ModelSection model;
+  InitSection init;
   LossSection loss;
   OptimizerSection optimizer;
   ScheduleSection schedule;

@@ -48,13 +48,56 @@ int Source::field_index(const std::string& name) const {
   return -1;
 }
 
+Result<std::shared_ptr<Source>> Source::mix(std::shared_ptr<Source> main, std::shared_ptr<Source> replay,
+                                            uint64_t count, std::string what) {
+  const auto& a = main->fields();
+  const auto& b = replay->fields();
+  if (a.size() != b.size())
+    return error(errc::config, what + ": " + std::to_string(b.size()) +
+                                   " field(s), the data it is mixed into has " + std::to_string(a.size()));
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i].dtype != b[i].dtype || a[i].shape != b[i].shape)
+      return error(errc::config, what + ": field '" + b[i].name + "' differs in type or shape from '" +
+                                     a[i].name + "' of the data it is mixed into");
+  if (count > 0 && replay->size() == 0) return error(errc::bad_data, what + ": no samples to replay");
+  std::shared_ptr<Source> m(new Source());
+  m->fields_ = a;
+  for (size_t i = 0; i < a.size(); ++i)
+    m->fields_[i].num_classes = std::max(a[i].num_classes, b[i].num_classes);
+  m->info_ = main->info_;
+  m->info_.num_samples = main->size() + count;
+  m->what_ = std::move(what);
+  m->mix_main_ = std::move(main);
+  m->mix_replay_ = std::move(replay);
+  return m;
+}
+
 Status Source::read(const uint64_t* indices, size_t n, void* const* buffers) {
+  if (mix_main_) {
+    // Each index to its source, read one at a time into place (a batch is
+    // small; the sources read from memory).
+    const uint64_t n_main = mix_main_->size(), n_extra = size() - n_main, n_replay = mix_replay_->size();
+    std::vector<void*> one(fields_.size());
+    for (size_t k = 0; k < n; ++k) {
+      for (size_t f = 0; f < fields_.size(); ++f)
+        one[f] = static_cast<unsigned char*>(buffers[f]) + k * fields_[f].sample_bytes;
+      const uint64_t i = indices[k];
+      if (i < n_main) {
+        PLINTH_TRY(mix_main_->read(&i, 1, one.data()));
+      } else {
+        const uint64_t j = (i - n_main) * n_replay / n_extra;
+        PLINTH_TRY(mix_replay_->read(&j, 1, one.data()));
+      }
+    }
+    return {};
+  }
   if (plinth_status st = table_->read(src_, indices, n, buffers); st != PLINTH_OK)
     return plugin_status(st, what_);
   return {};
 }
 
 Result<std::optional<std::string>> Source::metadata(const std::string& key) const {
+  if (mix_main_) return mix_main_->metadata(key);
   // A 1.0 table ends before metadata: its struct_size says so.
   if (!PLINTH_HAS_FIELD(table_, plinth_data_v1, metadata) || !table_->metadata)
     return std::optional<std::string>();

@@ -26,6 +26,12 @@ class Source {
   // `what` names the source in messages ("[data.train]").
   static Result<std::shared_ptr<Source>> open(const Registry& registry, const std::string& component,
                                               const plinth_config* cfg, std::string what);
+  // A replay mix (fine-tuning on new data without forgetting the old): every
+  // sample of `main`, then `count` samples of `replay` spread evenly over it
+  // (sample j of them is replay's floor(j * replay.size / count)), read as one
+  // source of main.size + count samples. The schemas must match.
+  static Result<std::shared_ptr<Source>> mix(std::shared_ptr<Source> main, std::shared_ptr<Source> replay,
+                                             uint64_t count, std::string what);
   ~Source();
   Source(const Source&) = delete;
   Source& operator=(const Source&) = delete;
@@ -49,6 +55,7 @@ class Source {
   plinth_data_info info_{};
   std::vector<Field> fields_;
   std::string what_;
+  std::shared_ptr<Source> mix_main_, mix_replay_;  // set for a mix, which has no table of its own
 };
 
 }  // namespace plinth::data

@@ -3,6 +3,8 @@
 // follow PyTorch's definitions (nn.Linear: y = x W^T + b with W (out, in)).
 #include "graph/build.hpp"
 
+#include <fnmatch.h>
+
 #include <cmath>
 #include <map>
 #include <sstream>
@@ -105,14 +107,53 @@ struct Builder {
     if (bias) ins.push_back(param(name + ".bias", {out}, binit, false));
     std::vector<int64_t> ys(xs.begin(), xs.end() - 1);
     ys.push_back(out);
-    int y = g.add_value(name + ".out", PLINTH_DTYPE_F32, ys, Role::activation);
-    int y2 = g.add_view(y, {rows, out}, name + ".out2d");
+    const bool adapted = w_is_own(w, name) && lora_target(name);
+    int y = g.add_value(name + (adapted ? ".base" : ".out"), PLINTH_DTYPE_F32, ys, Role::activation);
+    int y2 = g.add_view(y, {rows, out}, name + (adapted ? ".base2d" : ".out2d"));
     g.forward.push_back({PLINTH_OP_MATMUL,
                          ins,
                          {y2},
                          plinth_matmul_params{sizeof(plinth_matmul_params), 0, 1, 1.f, 0.f},
                          name});
-    return y;
+    if (!adapted) return y;
+    // LoRA (Hu et al., 2021): y = x W^T + b + (alpha / r) (x A^T) B^T, with
+    // A (r, in) ~ U(-1/sqrt(in), 1/sqrt(in)) and B (out, r) = 0, so the
+    // adapted layer starts out equal to the base one.
+    const auto& lr = p.model.lora;
+    const int64_t r = lr.rank;
+    const int a = param(name + ".lora_A.weight", {r, in}, ParamInit{ParamInit::uniform, bound}, true);
+    g.params.back().lora = true;
+    const int bm = param(name + ".lora_B.weight", {out, r}, ParamInit{ParamInit::constant, 0.0}, true);
+    g.params.back().lora = true;
+    const int u = g.add_value(name + ".lora_u", PLINTH_DTYPE_F32, {rows, r}, Role::activation);
+    g.forward.push_back({PLINTH_OP_MATMUL,
+                         {x2, a},
+                         {u},
+                         plinth_matmul_params{sizeof(plinth_matmul_params), 0, 1, 1.f, 0.f},
+                         name + ".lora"});
+    const int d = g.add_value(name + ".lora_out", PLINTH_DTYPE_F32, ys, Role::activation);
+    const int d2 = g.add_view(d, {rows, out}, name + ".lora_out2d");
+    g.forward.push_back(
+        {PLINTH_OP_MATMUL,
+         {u, bm},
+         {d2},
+         plinth_matmul_params{sizeof(plinth_matmul_params), 0, 1, static_cast<float>(lr.alpha / r), 0.f},
+         name + ".lora"});
+    return add(y, d, name);
+  }
+
+  // A weight made for this layer (not a tied table), named after it.
+  bool w_is_own(int w, const std::string& name) const { return g.values[w].name == name + ".weight"; }
+  std::vector<int> lora_hits;  // per [model.lora] target pattern: layers it matched
+  bool lora_target(const std::string& name) {
+    if (!p.model.lora.enabled) return false;
+    bool hit = false;
+    for (size_t i = 0; i < p.model.lora.targets.size(); ++i)
+      if (fnmatch(p.model.lora.targets[i].c_str(), name.c_str(), 0) == 0) {
+        ++lora_hits[i];
+        hit = true;
+      }
+    return hit;
   }
 
   int add(int a, int b, const std::string& name) {
@@ -262,6 +303,46 @@ Status Builder::layer(const LayerSpec& l, const std::string& prefix, int& h) {
   return {};
 }
 
+// [train] freeze and [model.lora]: which parameters are trained. Every
+// pattern must match something, so a typo cannot silently train (or freeze)
+// the wrong layers.
+Status mark_trainable(const config::Pipeline& p, Graph& g, const std::vector<int>& lora_hits) {
+  auto names = [&] {
+    std::string s;
+    for (size_t i = 0; i < g.params.size() && i < 6; ++i)
+      s += (i ? ", " : "") + g.values[g.params[i].value].name;
+    return s + (g.params.size() > 6 ? ", ..." : "");
+  };
+  const auto& lr = p.model.lora;
+  for (size_t i = 0; i < lora_hits.size(); ++i)
+    if (lora_hits[i] == 0)
+      return error(errc::config, p.source.string() + ":" + std::to_string(lr.where.begin.line) +
+                                     ": model.lora.targets: '" + lr.targets[i] +
+                                     "' matches no linear layer with its own weight (layers are named as "
+                                     "their weights without '.weight': " +
+                                     names() + ")");
+  // Under LoRA only the adapters train.
+  if (lr.enabled)
+    for (auto& prm : g.params) prm.trainable = prm.lora;
+  for (const std::string& pat : p.train.freeze) {
+    bool hit = false;
+    for (auto& prm : g.params)
+      if (fnmatch(pat.c_str(), g.values[prm.value].name.c_str(), 0) == 0) {
+        prm.trainable = false;
+        hit = true;
+      }
+    if (!hit)
+      return error(errc::config, p.source.string() + ":" + std::to_string(p.train.freeze_where.begin.line) +
+                                     ": train.freeze: '" + pat + "' matches no parameter (" + names() + ")");
+  }
+  bool any = false;
+  for (const auto& prm : g.params) any = any || prm.trainable;
+  if (!any && !g.params.empty())
+    return error(errc::config,
+                 p.source.string() + ": train.freeze: every parameter is frozen; nothing to train");
+  return {};
+}
+
 }  // namespace
 
 Result<Graph> build(const config::Pipeline& p, const DataShape& data, const BuildOptions& opt) {
@@ -278,8 +359,10 @@ Result<Graph> build(const config::Pipeline& p, const DataShape& data, const Buil
 
   Builder b(p, data, opt, g);
   b.gpt2 = p.model.init == "gpt2";
+  b.lora_hits.assign(p.model.lora.targets.size(), 0);
   int h = g.input;  // the running activation
   PLINTH_TRY(b.layers(p.model.layers, "", h));
+  PLINTH_TRY(mark_trainable(p, g, b.lora_hits));
   // GPT-2's init: each residual branch's output projection N(0, 0.02 / sqrt(branches)).
   if (b.gpt2 && !b.residual_outputs.empty())
     for (int i : b.residual_outputs)
@@ -391,7 +474,7 @@ Result<Graph> build(const config::Pipeline& p, const DataShape& data, const Buil
 // writes it; later ones are summed in (AXPBY with the gradient as in[1]).
 Status differentiate(Graph& g, bool accumulate) {
   std::vector<char> needs(g.values.size(), 0);  // value depends on a parameter
-  for (const auto& p : g.params) needs[p.value] = 1;
+  for (const auto& p : g.params) needs[p.value] = p.trainable ? 1 : 0;
   auto root_needs = [&](int v) { return needs[g.root(v)] != 0; };
   for (const auto& n : g.forward)
     for (int in : n.inputs)
@@ -444,6 +527,11 @@ Status differentiate(Graph& g, bool accumulate) {
       bw.push_back({PLINTH_OP_FILL, {}, {gr}, plinth_fill_params{sizeof(plinth_fill_params), 0.0}, layer});
     return gr;
   };
+  // Somewhere for an op to write the gradient of a frozen parameter.
+  auto scratch = [&](int v) {
+    const std::vector<int64_t> shape = g.values[v].shape;
+    return g.add_value(g.values[v].name + ".grad_unused", PLINTH_DTYPE_F32, shape, Role::activation);
+  };
   auto finish = [&](std::pair<int, int> t, const std::string& layer) {
     if (t.second < 0) return;
     bw.push_back({PLINTH_OP_AXPBY,
@@ -456,6 +544,11 @@ Status differentiate(Graph& g, bool accumulate) {
   // Seed: d(loss)/d(logits) comes from the fused loss backward below.
   for (auto it = g.forward.rbegin(); it != g.forward.rend(); ++it) {
     const Node& n = *it;
+    // Nothing before this node leads to a trained parameter (frozen layers
+    // at the bottom of the model, or layers on the input alone).
+    bool any_needed = false;
+    for (int in : n.inputs) any_needed = any_needed || root_needs(in);
+    if (!any_needed) continue;
     switch (n.kind) {
       case PLINTH_OP_REDUCE:  // the loss reductions: the seed below stands for them
         if (n.layer != "loss")
@@ -527,6 +620,7 @@ Status differentiate(Graph& g, bool accumulate) {
         break;
       }
       case PLINTH_OP_EMBEDDING: {
+        if (!root_needs(n.inputs[1])) break;  // a frozen table
         // dtable += scatter of dout by id; zeroed first unless another use of
         // the table (a tied output layer) or accumulation already wrote it.
         const int gr = summed_into(n.inputs[1], n.layer);
@@ -566,28 +660,30 @@ Status differentiate(Graph& g, bool accumulate) {
         break;
       case PLINTH_OP_MATMUL: {
         // y (R, out) = x (R, in) W^T (out, in) + b
+        // y = alpha x W^T: both derivatives carry alpha (LoRA's scale).
         int x = n.inputs[0], w = n.inputs[1];
+        const float alpha = std::get<plinth_matmul_params>(n.params).alpha;
         int dy = grad_of(n.outputs[0]);
         if (root_needs(x)) {  // dx (R, in) = dy (R, out) @ W (out, in)
           auto t = target_for(x);
           bw.push_back({PLINTH_OP_MATMUL,
                         {dy, w},
                         {t.first},
-                        plinth_matmul_params{sizeof(plinth_matmul_params), 0, 0, 1.f, 0.f},
+                        plinth_matmul_params{sizeof(plinth_matmul_params), 0, 0, alpha, 0.f},
                         n.layer});
           finish(t, n.layer);
         }
-        {  // dW (out, in) = dy^T (out, R) @ x (R, in)
+        if (root_needs(w)) {  // dW (out, in) = dy^T (out, R) @ x (R, in)
           auto t = target_for(w);
           bw.push_back(
               {PLINTH_OP_MATMUL,
                {dy, x},
                {t.first},
-               plinth_matmul_params{sizeof(plinth_matmul_params), 1, 0, 1.f, accumulates(w) ? 1.f : 0.f},
+               plinth_matmul_params{sizeof(plinth_matmul_params), 1, 0, alpha, accumulates(w) ? 1.f : 0.f},
                n.layer});
           finish(t, n.layer);
         }
-        if (n.inputs.size() == 3) {  // db (out) = sum over rows of dy
+        if (n.inputs.size() == 3 && root_needs(n.inputs[2])) {  // db (out) = sum over rows of dy
           int b = n.inputs[2];
           auto t = target_for(b);
           int out = static_cast<int>(g.values[b].shape[0]);
@@ -605,12 +701,15 @@ Status differentiate(Graph& g, bool accumulate) {
       case PLINTH_OP_LAYERNORM: {
         // LAYERNORM_BACKWARD accumulates dgamma/dbeta, so they are zeroed
         // first, unless gradients are being accumulated across micro-batches.
+        // A frozen gain or bias gets its gradient written to a scratch value.
         int x = n.inputs[0], gamma = n.inputs[1], beta = n.inputs[2];
-        auto tg = target_for(gamma);
-        auto tb = target_for(beta);
+        auto tg = root_needs(gamma) ? target_for(gamma) : std::pair<int, int>{scratch(gamma), -1};
+        auto tb = root_needs(beta) ? target_for(beta) : std::pair<int, int>{scratch(beta), -1};
         plinth_fill_params zero{sizeof(plinth_fill_params), 0.0};
-        if (!accumulates(gamma)) bw.push_back({PLINTH_OP_FILL, {}, {tg.first}, zero, n.layer});
-        if (!accumulates(beta)) bw.push_back({PLINTH_OP_FILL, {}, {tb.first}, zero, n.layer});
+        if (!accumulates(gamma) || !root_needs(gamma))
+          bw.push_back({PLINTH_OP_FILL, {}, {tg.first}, zero, n.layer});
+        if (!accumulates(beta) || !root_needs(beta))
+          bw.push_back({PLINTH_OP_FILL, {}, {tb.first}, zero, n.layer});
         int dx;
         std::pair<int, int> tx{-1, -1};
         if (root_needs(x)) {
@@ -635,7 +734,8 @@ Status differentiate(Graph& g, bool accumulate) {
         // dweight and dbias in one launch; beta = 1 sums into accumulated ones.
         const int x = n.inputs[0], w = n.inputs[1];
         auto cp = std::get<plinth_conv2d_params>(n.params);
-        cp.beta = accumulates(w) ? 1.f : 0.f;
+        // (When accumulating, a frozen weight's scratch gradient sums garbage: unused.)
+        cp.beta = accumulate ? 1.f : 0.f;
         std::pair<int, int> tx{-1, -1}, tb{-1, -1};
         int dx = -1;
         if (root_needs(x)) {
@@ -644,11 +744,21 @@ Status differentiate(Graph& g, bool accumulate) {
         } else {
           dx = g.add_value(n.layer + ".dx_skipped", PLINTH_DTYPE_F32, {0}, Role::activation);
         }
-        auto tw = target_for(w);
-        std::vector<int> outs{dx, tw.first};
+        std::pair<int, int> tw{-1, -1};
+        std::vector<int> outs{dx, -1};
+        if (root_needs(w)) {
+          tw = target_for(w);
+          outs[1] = tw.first;
+        } else {  // frozen: the op writes dweight somewhere unused
+          outs[1] = scratch(w);
+        }
         if (n.inputs.size() == 3) {
-          tb = target_for(n.inputs[2]);
-          outs.push_back(tb.first);
+          if (root_needs(n.inputs[2])) {
+            tb = target_for(n.inputs[2]);
+            outs.push_back(tb.first);
+          } else {
+            outs.push_back(scratch(n.inputs[2]));
+          }
         }
         bw.push_back({PLINTH_OP_CONV2D_BACKWARD, {grad_of(n.outputs[0]), x, w}, outs, cp, n.layer});
         for (auto t : {tx, tw, tb})
@@ -669,7 +779,7 @@ Status differentiate(Graph& g, bool accumulate) {
     }
   }
   for (const auto& p : g.params)
-    if (g.values[p.value].grad < 0)
+    if (p.trainable && g.values[p.value].grad < 0)
       return error(errc::config, "parameter '" + g.values[p.value].name + "' does not reach the loss");
   return {};
 }

@@ -67,6 +67,10 @@ struct Parameter {
   int value = -1;
   ParamInit init;
   bool weight_decay = true;  // biases and norm gains are excluded
+  // false: kept fixed ([train] freeze, or the base weights under [model.lora]):
+  // no gradient is computed for it, and the optimizer has no state for it.
+  bool trainable = true;
+  bool lora = false;  // a LoRA adapter matrix (<layer>.lora_A / .lora_B .weight)
 };
 
 struct Graph {

@@ -53,6 +53,20 @@ Result<nlohmann::ordered_json> read_json(const fs::path& path) {
   return j;
 }
 
+// Moves the folder aside (one rename, which either happens or not) before
+// deleting it, so a checkpoint is never left half removed: where the parent
+// folder is read-only, removing the files inside would succeed and the folder
+// itself would not.
+Status remove_checkpoint(const fs::path& dir, const fs::path& step_dir) {
+  const fs::path doomed = dir / (".tmp-remove-" + step_dir.filename().string());
+  std::error_code ec;
+  fs::remove_all(doomed, ec);
+  if (::rename(step_dir.c_str(), doomed.c_str()) != 0)
+    return error(errc::io, step_dir.string() + ": cannot remove: " + std::strerror(errno));
+  fs::remove_all(doomed, ec);
+  return {};
+}
+
 }  // namespace
 
 std::vector<std::pair<int64_t, fs::path>> list_checkpoints(const fs::path& dir) {
@@ -73,20 +87,22 @@ Status write_into(const fs::path& dir, const fs::path& tmp, const fs::path& fina
   fs::create_directory(tmp, ec);
   if (ec) return error(errc::unavailable, tmp.string() + ": cannot create: " + ec.message());
   const std::map<std::string, std::string> meta{{"format", "pt"}, {"step", std::to_string(c.step)}};
-  PLINTH_TRY(write_safetensors(tmp / kFiles[0], c.model, meta));
-  PLINTH_TRY(write_safetensors(tmp / kFiles[1], c.optimizer, meta));
+  // Straight into the temporary folder (its rename is what makes the
+  // checkpoint appear), hashed from memory while written.
+  std::string hashes[2];
+  PLINTH_TRY(write_safetensors(tmp / kFiles[0], c.model, meta, &hashes[0], false));
+  PLINTH_TRY(write_safetensors(tmp / kFiles[1], c.optimizer, meta, &hashes[1], false));
   nlohmann::ordered_json state = c.state;
   state["step"] = c.step;
   nlohmann::ordered_json files = nlohmann::ordered_json::object();
-  for (const char* f : kFiles) {
-    std::string h = sha256_file(tmp / f);
-    if (h.empty()) return error(errc::unavailable, (tmp / f).string() + ": cannot hash");
-    files[f] = h;
-  }
+  for (int i = 0; i < 2; ++i) files[kFiles[i]] = hashes[i];
   state["files"] = files;
-  PLINTH_TRY(write_file_atomic(tmp / "state.json", state.dump(2) + "\n"));
+  const std::string state_text = state.dump(2) + "\n";
+  const std::string_view state_part = state_text;
+  PLINTH_TRY(write_file_parts(tmp / "state.json", std::span<const std::string_view>(&state_part, 1), nullptr,
+                              false));
   PLINTH_TRY(fsync_dir(tmp));
-  if (fs::exists(final_dir, ec)) fs::remove_all(final_dir, ec);
+  if (fs::exists(final_dir, ec)) PLINTH_TRY(remove_checkpoint(dir, final_dir));
   if (::rename(tmp.c_str(), final_dir.c_str()) != 0)
     return error(errc::unavailable, final_dir.string() + ": rename failed: " + std::strerror(errno));
   return fsync_dir(dir);
@@ -176,24 +192,34 @@ Status prune_checkpoints(const fs::path& dir, int64_t keep_last, int64_t keep_be
       keep[scored[k].second] = 1;
   }
   for (size_t i = 0; i < all.size(); ++i)
-    if (!keep[i]) {
-      fs::remove_all(all[i].second, ec);
-      if (ec) return error(errc::io, all[i].second.string() + ": cannot remove: " + ec.message());
-    }
+    if (!keep[i]) PLINTH_TRY(remove_checkpoint(dir, all[i].second));
   return {};
 }
 
 void CheckpointWriter::submit(Checkpoint c) {
   wait();
-  thread_ = std::thread([this, c = std::move(c)] {
+  thread_ = std::thread([this, c = std::move(c)]() mutable {
     Status s = write_checkpoint(dir_, c);
-    if (s.ok()) s = prune_checkpoints(dir_, policy_.keep_last, policy_.keep_best, policy_.max);
+    spare_ = std::move(c);
+    if (s.ok()) {
+      // The new checkpoint is safe; an old one that cannot be removed only
+      // costs disk space, so it is a warning, not a failed checkpoint.
+      const Status pruned = prune_checkpoints(dir_, policy_.keep_last, policy_.keep_best, policy_.max);
+      if (!pruned.ok()) logger().warn("older checkpoint kept: {}", pruned.message());
+    }
     if (!s.ok()) {
       // Reported by whoever takes the error (the trainer logs it once).
       std::lock_guard<std::mutex> lock(mu_);
       if (error_.ok()) error_ = s;
     }
   });
+}
+
+Checkpoint CheckpointWriter::recycle() {
+  wait();
+  Checkpoint c = std::move(spare_);
+  spare_ = Checkpoint{};
+  return c;
 }
 
 void CheckpointWriter::wait() {

@@ -47,7 +47,8 @@ bool parse_dtype(const std::string& s, plinth_dtype& out) {
 }  // namespace
 
 Status write_safetensors(const std::filesystem::path& path, const std::vector<NamedTensor>& tensors,
-                         const std::map<std::string, std::string>& metadata) {
+                         const std::map<std::string, std::string>& metadata, std::string* sha256_hex,
+                         bool atomic) {
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   uint64_t offset = 0;
@@ -58,13 +59,15 @@ Status write_safetensors(const std::filesystem::path& path, const std::vector<Na
   }
   std::string h = header.dump();
   while ((8 + h.size()) % 8 != 0) h.push_back(' ');
-  std::string out;
-  out.reserve(8 + h.size() + offset);
-  uint64_t n = h.size();
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
-  out += h;
-  for (const auto& t : tensors) out.append(reinterpret_cast<const char*>(t.data.data()), t.data.size());
-  return write_file_atomic(path, out);
+  std::string head;
+  const uint64_t n = h.size();
+  for (int i = 0; i < 8; ++i) head.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+  head += h;
+  // The tensors go out from their own buffers: no copy of the whole file.
+  std::vector<std::string_view> parts{head};
+  for (const auto& t : tensors)
+    parts.emplace_back(reinterpret_cast<const char*>(t.data.data()), t.data.size());
+  return write_file_parts(path, parts, sha256_hex, atomic);
 }
 
 Result<std::vector<NamedTensor>> read_safetensors(const std::filesystem::path& path) {

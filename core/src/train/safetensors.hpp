@@ -22,8 +22,10 @@ struct NamedTensor {
   std::vector<unsigned char> data;
 };
 
+// sha256_hex and atomic: as write_file_parts (util/files.hpp).
 Status write_safetensors(const std::filesystem::path& path, const std::vector<NamedTensor>& tensors,
-                         const std::map<std::string, std::string>& metadata = {});
+                         const std::map<std::string, std::string>& metadata = {},
+                         std::string* sha256_hex = nullptr, bool atomic = true);
 // Every error names the path and, for a bad header, the offending entry.
 Result<std::vector<NamedTensor>> read_safetensors(const std::filesystem::path& path);
 

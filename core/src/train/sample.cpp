@@ -18,6 +18,7 @@
 #include "graph/build.hpp"
 #include "plugin/plugin_config.hpp"
 #include "train/checkpoint.hpp"
+#include "train/finetune.hpp"
 #include "train/safetensors.hpp"
 #include "util/rng.hpp"
 
@@ -144,16 +145,11 @@ Result<std::string> sample(const fs::path& run_dir, std::shared_ptr<Registry> re
     if (!c) return c.status();
     weights = std::move(c->model);
     from = o.checkpoint.string();
-  } else if (fs::exists(run_dir / "model.safetensors")) {
-    auto w = read_safetensors(run_dir / "model.safetensors");
-    if (!w) return w.status();
-    weights = std::move(*w);
-    from = (run_dir / "model.safetensors").string();
   } else {
-    auto c = load_latest_checkpoint(run_dir / "checkpoints");
-    if (!c) return error(errc::io, run_dir.string() + ": no model.safetensors and no readable checkpoint");
-    weights = std::move(c->model);
-    from = c->dir.string();
+    auto w = read_run_weights(run_dir);
+    if (!w) return w.status();
+    weights = std::move(w->tensors);
+    from = w->from;
   }
 
   // The model, forward only, one sequence.

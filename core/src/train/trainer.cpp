@@ -32,6 +32,7 @@
 #include "plugin/plugin_config.hpp"
 #include "train/checkpoint.hpp"
 #include "train/energy.hpp"
+#include "train/finetune.hpp"
 #include "train/run_lock.hpp"
 #include "train/safetensors.hpp"
 #include "train/schedule.hpp"
@@ -166,6 +167,7 @@ class Trainer {
   }
 
   Status init_params();
+  Status load_init(const graph::Graph& g);  // [init] from: trained weights over the fresh ones
   void prepare_optimizer_args();
   Status optimizer_step(int64_t step, double lr);
   Result<std::pair<double, double>> evaluate();  // (loss, accuracy or -1)
@@ -174,6 +176,12 @@ class Trainer {
 };
 
 void TrainerDeleter::operator()(Trainer* t) const { delete t; }
+
+Result<std::pair<double, double>> evaluate(Trainer& t) {
+  if (!t.eval_loader)
+    return error(errc::config, t.p.source.string() + ": no [data.eval] section: nothing to evaluate on");
+  return t.evaluate();
+}
 
 Result<exec::Program*> Trainer::program(int64_t rows, bool training) {
   auto& progs = training ? train_progs : eval_progs;
@@ -215,14 +223,35 @@ Status Trainer::init_params() {
   return {};
 }
 
+Status Trainer::load_init(const graph::Graph& g) {
+  std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
+  for (const auto& prm : g.params) shapes.emplace_back(g.values[prm.value].name, g.values[prm.value].shape);
+  auto plan = plan_init(p, shapes);
+  if (!plan) return plan.status();
+  for (const auto& [name, i] : plan->loads) {
+    const NamedTensor& nt = plan->source.tensors[i];
+    PLINTH_TRY(backend->upload(store->buffer(exec::Store::params), store->slot(name).offset, nt.data.data(),
+                               nt.data.size()));
+  }
+  logger().info(
+      "init: {} of {} parameter tensors from {}{}", plan->loads.size(), g.params.size(), plan->source.from,
+      plan->fresh.empty()
+          ? ""
+          : " (freshly initialised: " + plan->fresh.front() + (plan->fresh.size() > 1 ? ", ..." : "") + ")");
+  return {};
+}
+
 // The optimizer's per-parameter arguments, made once so a step allocates nothing.
 void Trainer::prepare_optimizer_args() {
-  const size_t n = params.size();
+  std::vector<size_t> trained;
+  for (size_t i = 0; i < params.size(); ++i)
+    if (params[i].trainable) trained.push_back(i);
+  const size_t n = trained.size();
   opt_state.resize(n * static_cast<size_t>(state_slots));
   opt_scratch.resize(n * static_cast<size_t>(scratch_slots));
   opt_args.resize(n);
   for (size_t i = 0; i < n; ++i) {
-    const std::string& name = param_names[i];
+    const std::string& name = param_names[trained[i]];
     for (int32_t s = 0; s < state_slots; ++s)
       opt_state[i * state_slots + s] = store->tensor(name + "." + slot_names[s]);
     for (int32_t s = 0; s < scratch_slots; ++s)
@@ -233,7 +262,7 @@ void Trainer::prepare_optimizer_args() {
                    store->tensor(name + ".grad"),
                    opt_state.data() + i * state_slots,
                    opt_scratch.data() + i * scratch_slots,
-                   params[i].weight_decay ? 1 : 0};
+                   params[trained[i]].weight_decay ? 1 : 0};
   }
 }
 
@@ -380,6 +409,19 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
   auto tr = open_source(p.train_data, "data.train");
   if (!tr) return tr.status();
   t->train_src = *tr;
+  if (p.replay_data) {
+    auto rp = open_source(*p.replay_data, "data.replay");
+    if (!rp) return rp.status();
+    // replay / (new + replay) = fraction.
+    const double f = p.replay_fraction;
+    const auto n_new = static_cast<double>(t->train_src->size());
+    const auto count = static_cast<uint64_t>(std::llround(n_new * f / (1.0 - f)));
+    auto mixed = data::Source::mix(t->train_src, *rp, count, p.source.string() + ": [data.replay]");
+    if (!mixed) return mixed.status();
+    logger().info("data: {} new samples and {} replayed from [data.replay] ({} available; fraction {})",
+                  t->train_src->size(), count, (*rp)->size(), f);
+    t->train_src = *mixed;
+  }
   const auto& fields = t->train_src->fields();
   auto field_of = [&](const std::string& name, int dflt, const char* key) -> Result<int> {
     if (name.empty()) {
@@ -456,6 +498,7 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
     const auto& v = g->values[prm.value];
     t->param_names.push_back(v.name);
     PLINTH_TRY(st.declare(v.name, exec::Store::params, PLINTH_DTYPE_F32, v.shape));
+    if (!prm.trainable) continue;  // frozen: no gradient, no optimizer state
     PLINTH_TRY(st.declare(v.name + ".grad", exec::Store::grads, PLINTH_DTYPE_F32, v.shape));
     for (const auto& s : t->slot_names)
       PLINTH_TRY(st.declare(v.name + "." + s, exec::Store::state, PLINTH_DTYPE_F32, v.shape));
@@ -469,6 +512,18 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
   PLINTH_TRY(st.declare("grad.finite", exec::Store::stats, PLINTH_DTYPE_F32, {}));
   PLINTH_TRY(st.allocate());
   PLINTH_TRY(t->init_params());
+  if (!p.init.from.empty()) PLINTH_TRY(t->load_init(*g));
+  {
+    int64_t trained = 0, total = 0;
+    for (const auto& prm : g->params) {
+      total += g->values[prm.value].numel();
+      if (prm.trainable) trained += g->values[prm.value].numel();
+    }
+    if (trained < total)
+      logger().info("training {} of {} weights ({:.2f}%); the rest are frozen{}", trained, total,
+                    100.0 * static_cast<double>(trained) / static_cast<double>(total),
+                    p.model.lora.enabled ? " ([model.lora]: only the adapters train)" : "");
+  }
   t->prepare_optimizer_args();
   t->prepare_grad_ops();
   auto need_op = [&](bool used, const plinth_op& op, const char* what) -> Status {
@@ -665,8 +720,10 @@ Result<TrainOutcome> run(Trainer& t) {
         return error(errc::bad_data, (resume_from->dir / file).string() + ": no tensor '" + name +
                                          "' (it holds: " + (held.empty() ? "none" : held) + ")");
       };
-      for (const auto& name : t.param_names) {
+      for (size_t i = 0; i < t.param_names.size(); ++i) {
+        const std::string& name = t.param_names[i];
         PLINTH_TRY(check(resume_from->model, "model.safetensors", name));
+        if (!t.params[i].trainable) continue;
         for (const auto& sl : t.slot_names)
           PLINTH_TRY(check(resume_from->optimizer, "optimizer.safetensors", name + "." + sl));
       }
@@ -730,8 +787,10 @@ Result<TrainOutcome> run(Trainer& t) {
         }
       return error(errc::bad_data, c.dir.string() + ": no tensor '" + name + "'");
     };
-    for (const auto& name : t.param_names) {
+    for (size_t i = 0; i < t.param_names.size(); ++i) {
+      const std::string& name = t.param_names[i];
       PLINTH_TRY(restore(c.model, exec::Store::params, name));
+      if (!t.params[i].trainable) continue;
       for (const auto& sl : t.slot_names)
         PLINTH_TRY(restore(c.optimizer, exec::Store::state, name + "." + sl));
     }
@@ -883,20 +942,29 @@ Result<TrainOutcome> run(Trainer& t) {
   // host copies; the files are written on the writer's thread.
   auto checkpoint = [&]() -> Status {
     const auto c0 = clock::now();
-    Checkpoint c;
+    Checkpoint c = writer.recycle();
     c.step = ls.step;
-    auto grab = [&](std::vector<NamedTensor>& into, exec::Store::Group group,
+    size_t n_model = 0, n_opt = 0;
+    auto grab = [&](std::vector<NamedTensor>& into, size_t& n, exec::Store::Group group,
                     const std::string& name) -> Status {
       const auto& s = store.slot(name);
-      NamedTensor nt{name, PLINTH_DTYPE_F32, s.shape, std::vector<unsigned char>(s.bytes)};
-      PLINTH_TRY(t.backend->download(nt.data.data(), store.buffer(group), s.offset, s.bytes));
-      into.push_back(std::move(nt));
-      return {};
+      if (n == into.size()) into.emplace_back();
+      NamedTensor& nt = into[n++];
+      nt.name = name;
+      nt.dtype = PLINTH_DTYPE_F32;
+      nt.shape = s.shape;
+      nt.data.resize(s.bytes);
+      return t.backend->download(nt.data.data(), store.buffer(group), s.offset, s.bytes);
     };
-    for (const auto& name : t.param_names) {
-      PLINTH_TRY(grab(c.model, exec::Store::params, name));
-      for (const auto& sl : t.slot_names) PLINTH_TRY(grab(c.optimizer, exec::Store::state, name + "." + sl));
+    for (size_t i = 0; i < t.param_names.size(); ++i) {
+      const std::string& name = t.param_names[i];
+      PLINTH_TRY(grab(c.model, n_model, exec::Store::params, name));
+      if (!t.params[i].trainable) continue;
+      for (const auto& sl : t.slot_names)
+        PLINTH_TRY(grab(c.optimizer, n_opt, exec::Store::state, name + "." + sl));
     }
+    c.model.resize(n_model);
+    c.optimizer.resize(n_opt);
     float sum = 0;
     PLINTH_TRY(t.backend->download(&sum, stats, loss_off, 4));
     c.state = {{"epoch", ls.epoch},

@@ -67,6 +67,10 @@ struct StepTiming {
 };
 Result<StepTiming> time_steps(Trainer& trainer, int64_t warmup, int64_t steps);
 
+// Evaluate the prepared model as it is ([init] from, or the fresh
+// initialisation) on [data.eval], writing nothing: (loss, accuracy or -1).
+Result<std::pair<double, double>> evaluate(Trainer& trainer);
+
 // Ask a running trainer to stop after its current step (signal-safe).
 void request_stop(int signal = 0);
 

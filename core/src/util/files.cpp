@@ -4,8 +4,10 @@
 #include "util/files.hpp"
 
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -18,35 +20,86 @@ static Status io_error(const std::filesystem::path& p, const char* what) {
   return error(errc::unavailable, p.string() + ": " + what + ": " + std::strerror(errno));
 }
 
-Status write_file_atomic(const std::filesystem::path& path, std::string_view bytes) {
-  std::filesystem::path tmp = path;
-  tmp += ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return io_error(tmp, "cannot create");
-  const char* p = bytes.data();
-  size_t left = bytes.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
+namespace {
+
+std::string hex_digest(EVP_MD_CTX* ctx) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  EVP_DigestFinal_ex(ctx, md, &len);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out.push_back(hex[md[i] >> 4]);
+    out.push_back(hex[md[i] & 15]);
+  }
+  return out;
+}
+
+// Writes every part in order with writev (no concatenated copy), hashing each
+// part from memory as it goes, then fsyncs. Closes fd; unlinks `written` on failure.
+Status write_parts_fd(int fd, const std::filesystem::path& written, std::span<const std::string_view> parts,
+                      std::string* sha256_hex) {
+  EVP_MD_CTX* ctx = nullptr;
+  if (sha256_hex) {
+    ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  }
+  auto fail = [&](const char* what) {
+    Status s = io_error(written, what);
+    if (ctx) EVP_MD_CTX_free(ctx);
+    ::close(fd);
+    ::unlink(written.c_str());
+    return s;
+  };
+  size_t i = 0, done = 0;  // part i, bytes of it already written
+  while (i < parts.size()) {
+    iovec iov[64];
+    int n_iov = 0;
+    for (size_t k = i; k < parts.size() && n_iov < 64; ++k) {
+      const size_t skip = k == i ? done : 0;
+      if (parts[k].size() == skip) continue;
+      iov[n_iov].iov_base = const_cast<char*>(parts[k].data() + skip);
+      iov[n_iov].iov_len = parts[k].size() - skip;
+      ++n_iov;
+    }
+    if (n_iov == 0) break;
+    ssize_t n = ::writev(fd, iov, n_iov);
     if (n < 0) {
       if (errno == EINTR) continue;
-      Status s = io_error(tmp, "write failed");
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return s;
+      return fail("write failed");
     }
-    p += n;
-    left -= static_cast<size_t>(n);
+    // Hash what went out and advance (part, offset) by n bytes.
+    size_t left = static_cast<size_t>(n);
+    while (i < parts.size() && (left > 0 || parts[i].size() == done)) {
+      const size_t take = std::min(left, parts[i].size() - done);
+      if (ctx) EVP_DigestUpdate(ctx, parts[i].data() + done, take);
+      done += take;
+      left -= take;
+      if (done == parts[i].size()) ++i, done = 0;
+    }
   }
-  if (::fsync(fd) != 0) {
-    Status s = io_error(tmp, "fsync failed");
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return s;
-  }
+  if (::fsync(fd) != 0) return fail("fsync failed");
   ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (ctx) {
+    *sha256_hex = hex_digest(ctx);
+    EVP_MD_CTX_free(ctx);
+  }
+  return {};
+}
+
+}  // namespace
+
+Status write_file_parts(const std::filesystem::path& path, std::span<const std::string_view> parts,
+                        std::string* sha256_hex, bool atomic) {
+  std::filesystem::path target = path;
+  if (atomic) target += ".tmp";
+  int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return io_error(target, "cannot create");
+  PLINTH_TRY(write_parts_fd(fd, target, parts, sha256_hex));
+  if (!atomic) return {};
+  if (::rename(target.c_str(), path.c_str()) != 0) {
     Status s = io_error(path, "rename failed");
-    ::unlink(tmp.c_str());
+    ::unlink(target.c_str());
     return s;
   }
   auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
@@ -55,6 +108,10 @@ Status write_file_atomic(const std::filesystem::path& path, std::string_view byt
     ::close(dfd);
   }
   return {};
+}
+
+Status write_file_atomic(const std::filesystem::path& path, std::string_view bytes) {
+  return write_file_parts(path, std::span<const std::string_view>(&bytes, 1), nullptr, true);
 }
 
 Status append_line(const std::filesystem::path& path, std::string_view line) {
@@ -79,16 +136,8 @@ std::string sha256_file(const std::filesystem::path& path) {
     in.read(buf, sizeof buf);
     if (in.gcount() > 0) EVP_DigestUpdate(ctx, buf, static_cast<size_t>(in.gcount()));
   }
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  EVP_DigestFinal_ex(ctx, md, &len);
+  std::string out = hex_digest(ctx);
   EVP_MD_CTX_free(ctx);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out.push_back(hex[md[i] >> 4]);
-    out.push_back(hex[md[i] & 15]);
-  }
   return out;
 }
 
