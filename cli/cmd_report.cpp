@@ -75,7 +75,10 @@ void add_report_commands(CLI::App& app, Context& ctx) {
 
   auto* report = app.add_subcommand(
       "report", "Write one self-contained HTML page with the charts, time breakdown and energy of runs");
-  report->add_option("runs", args->runs, "Run folders (runs/<name>); several are overlaid")->required();
+  report
+      ->add_option("runs", args->runs,
+                   "Run folders (runs/<name>), or a sweep folder (its trials); several are overlaid")
+      ->required();
   report
       ->add_option("-o,--output", args->output, "The HTML file to write (default: report.html; - for stdout)")
       ->option_text("FILE");
@@ -83,7 +86,19 @@ void add_report_commands(CLI::App& app, Context& ctx) {
   report->callback([&ctx, args] {
     ctx.run = [args] {
       std::vector<report::RunInfo> runs;
+      // A sweep's folder (runs/<sweep>/, with sweep.json) stands for its trials, overlaid.
+      std::vector<std::filesystem::path> dirs;
       for (const auto& d : args->runs) {
+        std::error_code ec;
+        const std::filesystem::path p(d);
+        if (std::filesystem::exists(p / "sweep.json", ec) &&
+            !std::filesystem::exists(p / "metrics.jsonl", ec)) {
+          for (auto& t : report::find_runs(p)) dirs.push_back(t);
+        } else {
+          dirs.push_back(p);
+        }
+      }
+      for (const auto& d : dirs) {
         auto r = report::load_run(d);
         if (!r) return fail(r.status());
         for (const auto& w : r->warnings) std::fprintf(stderr, "plinth: warning: %s\n", w.c_str());

@@ -22,8 +22,10 @@ int fail(const Status& s) {
 struct TrainArgs {
   std::string pipeline;
   bool no_progress = false;
-  std::string out_dir;  // overrides [run] out_dir
-  bool resume = false;  // continue runs/<name>/ from its newest good checkpoint
+  std::string out_dir;       // overrides [run] out_dir
+  bool resume = false;       // continue runs/<name>/ from its newest good checkpoint
+  int64_t stop_at_step = 0;  // > 0: pause after this step (checkpoint, resumable)
+  int threads = 0;           // > 0: overrides [backend] threads
 };
 
 // True when `file` is `named` or lies in the folder `named`.
@@ -71,10 +73,15 @@ Status check_named_manifests(const config::Pipeline& p, const Registry& reg) {
 // Load the pipeline and everything it names; nothing is written.
 Result<train::TrainerPtr> prepare_pipeline(const Context& ctx, const std::string& file, bool progress,
                                            std::chrono::steady_clock::time_point started, int* exit_code,
-                                           const std::string& out_dir = {}, bool resume = false) {
+                                           const std::string& out_dir = {}, bool resume = false,
+                                           int64_t stop_at_step = 0, int threads = 0) {
   auto p = config::load_pipeline(file);
   if (!p) return p.status();
   if (!out_dir.empty()) p->run.out_dir = out_dir;
+  if (threads > 0) {
+    p->backend.threads = threads;
+    p->backend.table.insert_or_assign("threads", static_cast<int64_t>(threads));
+  }
   PLINTH_TRY(check_manifests_exist(*p));
   TrustPolicy trust;
   trust.allow_insecure = p->plugins.allow_insecure_plugins;
@@ -86,6 +93,7 @@ Result<train::TrainerPtr> prepare_pipeline(const Context& ctx, const std::string
   o.started = started;
   o.progress = progress;
   o.resume = resume;
+  o.stop_at_step = stop_at_step;
   return train::prepare(std::move(*p), registry, o);
 }
 
@@ -101,12 +109,20 @@ void add_train_commands(CLI::App& app, Context& ctx) {
   train->add_flag(
       "--resume", args->resume,
       "Continue runs/<name>/ from its newest good checkpoint (starts over in it when it has none)");
+  train
+      ->add_option("--stop-at-step", args->stop_at_step,
+                   "Pause after this optimizer step (evaluate, checkpoint; --resume continues exactly)")
+      ->check(CLI::PositiveNumber);
+  train
+      ->add_option("--threads", args->threads,
+                   "Backend threads instead of [backend] threads (a resumed run may change it)")
+      ->check(CLI::PositiveNumber);
   train->callback([&ctx, args] {
     ctx.run = [&ctx, args] {
       const auto started = std::chrono::steady_clock::now();
       int code = kExitOk;
       auto t = prepare_pipeline(ctx, args->pipeline, !args->no_progress, started, &code, args->out_dir,
-                                args->resume);
+                                args->resume, args->stop_at_step, args->threads);
       if (!t) return code != kExitOk ? code : fail(t.status());
       auto out = train::run(**t);
       if (!out) return fail(out.status());
@@ -127,7 +143,10 @@ void add_train_commands(CLI::App& app, Context& ctx) {
                    out->stop_signal == SIGTERM ? " (stopped by SIGTERM)"
                    : out->interrupted          ? " (interrupted)"
                                                : "",
-                   out->early_stopped ? " (stopped early)" : "", out->run_dir.c_str());
+                   out->early_stopped ? " (stopped early)"
+                   : out->paused      ? " (paused at --stop-at-step)"
+                                      : "",
+                   out->run_dir.c_str());
       // Ctrl-C: 130 (128 + SIGINT, as shells report it). SIGTERM is how
       // schedulers stop a job; the run saved its state, so that is success.
       return out->interrupted && out->stop_signal != SIGTERM ? kExitInterrupted : kExitOk;

@@ -56,6 +56,7 @@ void add_train_commands(CLI::App& app, Context& ctx);    // cmd_train.cpp: train
 void add_sample_commands(CLI::App& app, Context& ctx);   // cmd_sample.cpp: sample
 void add_report_commands(CLI::App& app, Context& ctx);   // cmd_report.cpp: report, runs, export
 void add_retrain_commands(CLI::App& app, Context& ctx);  // cmd_retrain.cpp: retrain
+void add_sweep_commands(CLI::App& app, Context& ctx);    // cmd_sweep.cpp: sweep
 
 // The command tree as the plinth(1) page (roff) and as a bash completion
 // script (help_formats.cpp); main.cpp prints them for the hidden options

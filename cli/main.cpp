@@ -80,6 +80,7 @@ int run_main(int argc, char** argv) {
   add_sample_commands(app, ctx);
   add_report_commands(app, ctx);
   add_retrain_commands(app, ctx);
+  add_sweep_commands(app, ctx);
   // Made at build time (cli/CMakeLists.txt); an empty group hides them from --help.
   bool help_man = false, completion_bash = false;
   app.add_flag("--help-man", help_man, "Print the plinth(1) manual page (roff)")->group("");

@@ -89,6 +89,10 @@ run_case() {
       cp "$case" "$work/plugins/$name.toml"
       sed "s/@CASE@/$name/" "$here/files/manifest_pipeline.toml" > "$work/pipeline.toml"
       ;;
+    sweeps)
+      cp "$case" "$work/sweep.toml"
+      args=(sweep sweep.toml)
+      ;;
     checkpoints)
       cp -a "$base/runs" "$work/runs"
       cp "$here/files/ckpt.toml" "$work/pipeline.toml"
@@ -152,7 +156,7 @@ for c in "$here"/checkpoints/*.sh; do
 done
 if [ "$need_base" = 1 ]; then make_base || exit 1; fi
 
-for kind in pipelines data manifests checkpoints; do
+for kind in pipelines data manifests sweeps checkpoints; do
   for c in "$here/$kind"/*; do
     case "$kind:$c" in *.toml | checkpoints:*.sh) run_case "$kind" "$c" ;; esac
   done

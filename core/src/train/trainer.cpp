@@ -731,8 +731,19 @@ Result<TrainOutcome> run(Trainer& t) {
       resume_from = std::move(*c);
     }
     if (resume_from) {
+      // The thread count may differ (e.g. `plinth train --threads`): it sets
+      // the speed, not the model or the data order. Everything else must match.
+      std::string same_threads = resolved;
+      const auto th = resume_from->state.find("threads");
+      if (th != resume_from->state.end() && th->is_number_integer() && th->get<int>() != p.backend.threads) {
+        config::Pipeline q = p;
+        q.backend.threads = th->get<int>();
+        q.backend.table.insert_or_assign("threads", static_cast<int64_t>(q.backend.threads));
+        same_threads = config::resolved_toml(q);
+      }
       const auto it = resume_from->state.find("pipeline");
-      if (it == resume_from->state.end() || !it->is_string() || it->get<std::string>() != resolved)
+      if (it == resume_from->state.end() || !it->is_string() ||
+          (it->get<std::string>() != resolved && it->get<std::string>() != same_threads))
         return error(errc::config, p.source.string() + ": cannot resume from " + resume_from->dir.string() +
                                        ": it was written by a different pipeline (compare its state.json "
                                        "'pipeline' with `plinth resolve`)");
@@ -1087,7 +1098,9 @@ Result<TrainOutcome> run(Trainer& t) {
   Status failure;
   bool epoch_started = false;
   bool dp_stop = false;  // data parallel: a stop request seen by any rank, agreed at the step's end
-  while (ls.step < t.total_steps && !(t.dp ? dp_stop : g_stop.load()) && !stop_early) {
+  const int64_t pause_at = t.opt.stop_at_step;
+  while (ls.step < t.total_steps && !(t.dp ? dp_stop : g_stop.load()) && !stop_early &&
+         !(pause_at > 0 && ls.step >= pause_at)) {
     if (failure = checkpoint_status(); !failure.ok()) break;
     if (!epoch_started) {
       // A resumed epoch starts at its saved batch position: the loader skips
@@ -1340,8 +1353,13 @@ Result<TrainOutcome> run(Trainer& t) {
   std::signal(SIGINT, old_handler);
   std::signal(SIGTERM, old_term);
   if (tty) std::fprintf(stderr, "\n");
-  // The last checkpoint: training done, interrupted or stopped early.
-  if (failure.ok() && ck.at_end && ls.step > 0 && last_ckpt_step != ls.step) PLINTH_TRY(checkpoint());
+  // Paused at stop_at_step: the metric at that step (unless just evaluated)
+  // and a checkpoint to resume from, whatever [checkpoint] at_end says.
+  out.paused = failure.ok() && !g_stop && !stop_early && pause_at > 0 && ls.step >= pause_at &&
+               ls.step < t.total_steps;
+  if (out.paused && t.eval_loader && ls.last_eval_step != ls.step) failure = log_eval();
+  if (failure.ok() && (ck.at_end || out.paused) && ls.step > 0 && last_ckpt_step != ls.step)
+    PLINTH_TRY(checkpoint());
   {
     const auto c0 = clock::now();
     writer.wait();
@@ -1390,6 +1408,7 @@ Result<TrainOutcome> run(Trainer& t) {
       {"data_stall_seconds", t.train_loader->stall_seconds()},
       {"interrupted", out.interrupted},
       {"early_stopped", out.early_stopped},
+      {"paused", out.paused},
       {"skipped_steps", ls.skipped},
       {"checkpoint_failures", out.checkpoint_failures},
       {"resumed_from_step",

@@ -19,6 +19,12 @@ struct TrainOptions {
   // Continue runs/<name>/ from its newest good checkpoint (the folder is
   // reused; with none, training starts over in it).
   bool resume = false;
+  // > 0: end the run after this optimizer step as if training were over
+  // (an evaluation at that step when there is eval data and none was made,
+  // then a checkpoint), without changing the schedule's horizon, so a later
+  // --resume continues exactly where an uninterrupted run would be. Used by
+  // `plinth sweep` to stop a trial at an ASHA rung.
+  int64_t stop_at_step = 0;
 };
 
 struct TrainOutcome {
@@ -34,6 +40,7 @@ struct TrainOutcome {
   int64_t skipped_steps = 0;        // steps whose update was dropped (on_nonfinite = "skip")
   int stop_signal = 0;              // SIGINT or SIGTERM when that stopped the run, else 0
   int64_t checkpoint_failures = 0;  // checkpoint writes that failed (on_error = "continue")
+  bool paused = false;              // ended at TrainOptions::stop_at_step before the last step
 };
 
 class Trainer;
