@@ -225,7 +225,7 @@ TEST(report_cli_help, man_page_and_completion_come_from_the_cli) {
     return sh("bash -c 'source \"" + comp + "\"; COMP_WORDS=(" + words +
               "); COMP_CWORD=$((${#COMP_WORDS[@]}-1)); _plinth; echo \"${COMPREPLY[*]}\"'");
   };
-  EXPECT_EQ(complete("plinth re").out, "resolve report\n");
+  EXPECT_EQ(complete("plinth re").out, "resolve report retrain\n");
   EXPECT_EQ(complete("plinth plugins \"\"").out, "list inspect doctor\n");
   EXPECT_EQ(complete("plinth --log-level warn plugins i").out, "inspect\n");
   EXPECT_EQ(complete("plinth --log-level \"\"").out, "trace debug info warn error off\n");

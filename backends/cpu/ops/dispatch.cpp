@@ -7,24 +7,7 @@
 
 namespace plinth::cpu {
 
-size_t dtype_size(plinth_dtype d) {
-  switch (d) {
-    case PLINTH_DTYPE_F64:
-    case PLINTH_DTYPE_I64:
-      return 8;
-    case PLINTH_DTYPE_F32:
-    case PLINTH_DTYPE_I32:
-      return 4;
-    case PLINTH_DTYPE_F16:
-    case PLINTH_DTYPE_BF16:
-    case PLINTH_DTYPE_U16:
-      return 2;
-    case PLINTH_DTYPE_U8:
-      return 1;
-    default:
-      return 0;
-  }
-}
+size_t dtype_size(plinth_dtype d) { return sdk::dtype_size(d); }
 
 const char* dtype_name(plinth_dtype d) {
   static const char* names[] = {"f32", "f16", "bf16", "f64", "i32", "i64", "u8", "u16"};

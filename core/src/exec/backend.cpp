@@ -102,23 +102,6 @@ const char* dtype_name(plinth_dtype dtype) {
   return dtype >= 0 && dtype < PLINTH_DTYPE_COUNT_V1 ? names[dtype] : "unknown-dtype";
 }
 
-size_t dtype_size(plinth_dtype dtype) {
-  switch (dtype) {
-    case PLINTH_DTYPE_F64:
-    case PLINTH_DTYPE_I64:
-      return 8;
-    case PLINTH_DTYPE_F32:
-    case PLINTH_DTYPE_I32:
-      return 4;
-    case PLINTH_DTYPE_F16:
-    case PLINTH_DTYPE_BF16:
-    case PLINTH_DTYPE_U16:
-      return 2;
-    case PLINTH_DTYPE_U8:
-      return 1;
-    default:
-      return 0;
-  }
-}
+size_t dtype_size(plinth_dtype dtype) { return sdk::dtype_size(dtype); }
 
 }  // namespace plinth::exec

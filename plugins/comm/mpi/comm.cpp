@@ -7,6 +7,7 @@
 // answer (dead or stopped) or are behind. Not here: device memory (the core
 // stages through the host), the descriptor (plugin.cpp).
 #include "comm.hpp"
+#include "plinth/ops.hpp"
 
 #include <mpi.h>
 
@@ -137,24 +138,7 @@ MPI_Datatype mpi_type(plinth_dtype t) {
   }
 }
 
-size_t elem_size(plinth_dtype t) {
-  switch (t) {
-    case PLINTH_DTYPE_F64:
-    case PLINTH_DTYPE_I64:
-      return 8;
-    case PLINTH_DTYPE_F32:
-    case PLINTH_DTYPE_I32:
-      return 4;
-    case PLINTH_DTYPE_F16:
-    case PLINTH_DTYPE_BF16:
-    case PLINTH_DTYPE_U16:
-      return 2;
-    case PLINTH_DTYPE_U8:
-      return 1;
-    default:
-      return 0;
-  }
-}
+size_t elem_size(plinth_dtype t) { return sdk::dtype_size(t); }
 
 const char* dtype_name(plinth_dtype t) {
   static const char* const names[] = {"f32", "f16", "bf16", "f64", "i32", "i64", "u8", "u16"};

@@ -1,13 +1,35 @@
 // plinth/ops.hpp — C++ helpers about the op set of backend.h for plugin and
 // tool authors: the name of an op kind ("MATMUL"), as the core, the CPU
-// backend and plinth-plugin-check print it. Header-only; not part of the ABI.
+// backend and plinth-plugin-check print it, and the size of a dtype's
+// element. Header-only; not part of the ABI.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "plinth/backend.h"
 
 namespace plinth::sdk {
+
+// Bytes of one element of `d`; 0 for a value outside ABI 1.x's dtypes.
+inline size_t dtype_size(plinth_dtype d) {
+  switch (d) {
+    case PLINTH_DTYPE_F64:
+    case PLINTH_DTYPE_I64:
+      return 8;
+    case PLINTH_DTYPE_F32:
+    case PLINTH_DTYPE_I32:
+      return 4;
+    case PLINTH_DTYPE_F16:
+    case PLINTH_DTYPE_BF16:
+    case PLINTH_DTYPE_U16:
+      return 2;
+    case PLINTH_DTYPE_U8:
+      return 1;
+    default:
+      return 0;
+  }
+}
 
 // "FILL" .. "POOL2D_BACKWARD" for the ops of ABI 1.1; nullptr for any other value.
 inline const char* op_name(int32_t kind) {
