@@ -266,7 +266,7 @@ plinth_status collective(plinth_comm* c, const void* send, void* recv, size_t in
                          plinth_memory_kind kind, void* stream, const std::string& what, Run run) {
   if (c->broken) return broken_status(c);
   cudaSetDevice(c->device);
-  if (kind == PLINTH_MEMORY_DEVICE) {
+  if (kind == PLINTH_MEMORY_CUDA) {
     auto s = static_cast<cudaStream_t>(stream);
     return enqueued(c, run(send, recv, s), s, what);
   }
@@ -458,15 +458,15 @@ plinth_status info(const plinth_comm* c, plinth_comm_info* out) {
 
 // Device memory natively; host memory through the staging buffer.
 int32_t supports_memory(const plinth_comm*, plinth_memory_kind kind) {
-  return kind == PLINTH_MEMORY_DEVICE || kind == PLINTH_MEMORY_HOST;
+  return kind == PLINTH_MEMORY_CUDA || kind == PLINTH_MEMORY_HOST;
 }
 
 plinth_status all_reduce(plinth_comm* c, const void* send, void* recv, uint64_t count, plinth_dtype dtype,
                          plinth_reduce_op op, plinth_memory_kind kind, void* stream) {
   if (!c) return PLINTH_ERR_INVALID_ARGUMENT;
   return sdk::guard(c->host, [&]() -> plinth_status {
-    ncclDataType_t t;
-    ncclRedOp_t o;
+    ncclDataType_t t = ncclFloat32;
+    ncclRedOp_t o = ncclSum;
     if (plinth_status s = check(c, dtype, t, "all_reduce"); s != PLINTH_OK) return s;
     if (!op_of(op, o)) return sdk::fail(c->host, PLINTH_ERR_INVALID_ARGUMENT, "all_reduce: unknown op");
     const size_t bytes = count * elem_size(dtype);
@@ -481,7 +481,7 @@ plinth_status broadcast(plinth_comm* c, void* buf, uint64_t count, plinth_dtype 
                         plinth_memory_kind kind, void* stream) {
   if (!c) return PLINTH_ERR_INVALID_ARGUMENT;
   return sdk::guard(c->host, [&]() -> plinth_status {
-    ncclDataType_t t;
+    ncclDataType_t t = ncclFloat32;
     if (plinth_status s = check(c, dtype, t, "broadcast"); s != PLINTH_OK) return s;
     if (root < 0 || root >= c->size)
       return sdk::failf(c->host, PLINTH_ERR_INVALID_ARGUMENT, "broadcast: root %d of %d ranks", root,
@@ -498,7 +498,7 @@ plinth_status all_gather(plinth_comm* c, const void* send, void* recv, uint64_t 
                          plinth_memory_kind kind, void* stream) {
   if (!c) return PLINTH_ERR_INVALID_ARGUMENT;
   return sdk::guard(c->host, [&]() -> plinth_status {
-    ncclDataType_t t;
+    ncclDataType_t t = ncclFloat32;
     if (plinth_status s = check(c, dtype, t, "all_gather"); s != PLINTH_OK) return s;
     const size_t bytes = count * elem_size(dtype);
     return collective(c, send, recv, bytes, bytes * c->size, kind, stream, "all_gather",
@@ -512,8 +512,8 @@ plinth_status reduce_scatter(plinth_comm* c, const void* send, void* recv, uint6
                              plinth_reduce_op op, plinth_memory_kind kind, void* stream) {
   if (!c) return PLINTH_ERR_INVALID_ARGUMENT;
   return sdk::guard(c->host, [&]() -> plinth_status {
-    ncclDataType_t t;
-    ncclRedOp_t o;
+    ncclDataType_t t = ncclFloat32;
+    ncclRedOp_t o = ncclSum;
     if (plinth_status s = check(c, dtype, t, "reduce_scatter"); s != PLINTH_OK) return s;
     if (!op_of(op, o)) return sdk::fail(c->host, PLINTH_ERR_INVALID_ARGUMENT, "reduce_scatter: unknown op");
     const size_t bytes = count * elem_size(dtype);

@@ -46,7 +46,7 @@ int R() { return Env::info.rank; }
 int N() { return Env::info.size; }
 
 TEST(comm_nccl, declares_device_and_host_memory) {
-  EXPECT_EQ(table()->supports_memory(Env::comm, PLINTH_MEMORY_DEVICE), 1);
+  EXPECT_EQ(table()->supports_memory(Env::comm, PLINTH_MEMORY_CUDA), 1);
   EXPECT_EQ(table()->supports_memory(Env::comm, PLINTH_MEMORY_HOST), 1);
 }
 
@@ -55,13 +55,13 @@ TEST(comm_nccl, all_reduce_sums_device_memory_on_the_stream) {
   std::vector<float> h(n);
   for (size_t i = 0; i < n; ++i) h[i] = static_cast<float>((R() + 1) * i);
   float* d = nullptr;
-  ASSERT_EQ(cudaMalloc(&d, n * 4), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&d), n * 4), cudaSuccess);
   cudaStream_t s;
   ASSERT_EQ(cudaStreamCreate(&s), cudaSuccess);
   cudaMemcpyAsync(d, h.data(), n * 4, cudaMemcpyHostToDevice, s);
-  ASSERT_EQ(table()->all_reduce(Env::comm, d, d, n, PLINTH_DTYPE_F32, PLINTH_REDUCE_OP_SUM,
-                                PLINTH_MEMORY_DEVICE, s),
-            PLINTH_OK)
+  ASSERT_EQ(
+      table()->all_reduce(Env::comm, d, d, n, PLINTH_DTYPE_F32, PLINTH_REDUCE_OP_SUM, PLINTH_MEMORY_CUDA, s),
+      PLINTH_OK)
       << host().last_error();
   cudaMemcpyAsync(h.data(), d, n * 4, cudaMemcpyDeviceToHost, s);
   ASSERT_EQ(cudaStreamSynchronize(s), cudaSuccess);
