@@ -30,16 +30,21 @@ class PowerSgdMatrix {
   void back_project(float* p, float* q);
   // Phase 3: p as left by phase 2, q the mean of Q over ranks:
   // out = p qᵀ (n×m), e = M − out, and q is kept as the next step's warm start.
+  // A non-finite p or q (an overflowing gradient) restarts the state instead.
   void reconstruct(const float* p, const float* q, float* out);
+  // e = 0 and Q from the seed again.
+  void restart();
 
   const std::vector<float>& error() const { return e_; }
   const std::vector<float>& q() const { return q_; }
 
  private:
   size_t n_, m_, r_;
+  uint64_t seed_;
   std::vector<float> q_;      // m×r, warm start
   std::vector<float> e_;      // n×m, this rank's residual
   std::vector<float> m_buf_;  // n×m, this step's M
+  std::vector<float> qt_;     // r×m, Q transposed (scratch)
 };
 
 // Whether compressing an n×m matrix at `rank` sends fewer floats than the

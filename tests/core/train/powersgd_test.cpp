@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -35,7 +37,8 @@ std::vector<float> step(std::vector<PowerSgdMatrix>& ranks, const std::vector<st
   ranks[0].reconstruct(p[0].data(), qm.data(), out.data());
   for (size_t w = 1; w < W; ++w) {
     ranks[w].reconstruct(p[w].data(), qm.data(), other.data());
-    EXPECT_EQ(other, out) << "every rank must get the same approximation";
+    EXPECT_EQ(std::memcmp(other.data(), out.data(), out.size() * 4), 0)
+        << "every rank must get the same approximation";
   }
   return out;
 }
@@ -152,6 +155,24 @@ TEST(powersgd, error_feedback_accumulates_the_residual) {
     residual_nonzero |= std::fabs(ranks[0].error()[x]) > 1e-2;
   }
   EXPECT_TRUE(residual_nonzero) << "rank 1 of an 8x6 matrix must leave a residual";
+}
+
+TEST(powersgd, a_non_finite_gradient_restarts_error_and_warm_start) {
+  const size_t n = 6, m = 5, r = 2;
+  std::vector<PowerSgdMatrix> ranks{PowerSgdMatrix(n, m, r, 9), PowerSgdMatrix(n, m, r, 9)};
+  const std::vector<float> q0 = ranks[0].q();
+  step(ranks, {random_matrix(n, m, 1), random_matrix(n, m, 2)}, 1.f);
+  ASSERT_NE(ranks[0].q(), q0);
+  auto bad = random_matrix(n, m, 3);
+  bad[7] = std::numeric_limits<float>::infinity();
+  const auto a = step(ranks, {bad, random_matrix(n, m, 4)}, 1.f);
+  bool any_nonfinite = false;
+  for (float v : a) any_nonfinite |= !std::isfinite(v);
+  EXPECT_TRUE(any_nonfinite) << "the trainer must see the overflow";
+  for (auto& rk : ranks) {
+    EXPECT_EQ(rk.q(), q0);
+    for (float v : rk.error()) ASSERT_EQ(v, 0.f);
+  }
 }
 
 TEST(powersgd, compresses_only_where_it_pays) {
