@@ -154,9 +154,32 @@ void break_locked(plinth_comm* c, plinth_status code, const std::string& why) {
   c->why_broken = why;
   c->broken = true;
   if (c->nccl) ncclCommAbort(c->nccl);  // unblocks kernels waiting on a silent peer
+  c->cv.notify_all();                   // drain() returns
   std::lock_guard<std::mutex> lk(g_mu);
   g_left_broken = true;
 }
+
+// Run an NCCL call under c->mu unless the watchdog has aborted the
+// communicator (an aborted ncclComm_t is freed: nothing may touch it again).
+template <class F>
+bool locked_call(plinth_comm* c, F f) {
+  std::lock_guard<std::mutex> lk(c->mu);
+  if (c->broken) return false;
+  f();
+  return true;
+}
+
+// The caller's current device, restored when a call returns.
+struct DeviceScope {
+  int prev = -1;
+  explicit DeviceScope(int device) {
+    if (cudaGetDevice(&prev) != cudaSuccess) prev = -1;
+    if (prev != device) cudaSetDevice(device);
+  }
+  ~DeviceScope() {
+    if (prev >= 0) cudaSetDevice(prev);
+  }
+};
 
 plinth_status broken_status(plinth_comm* c) {
   std::lock_guard<std::mutex> lk(c->mu);
@@ -217,13 +240,20 @@ void watch(plinth_comm* c) {
 plinth_status enqueued(plinth_comm* c, ncclResult_t r, cudaStream_t stream, const std::string& what) {
   const auto t0 = clock_type::now();
   while (r == ncclInProgress) {
-    if (ncclCommGetAsyncError(c->nccl, &r) != ncclSuccess) break;
+    if (!locked_call(c, [&] {
+          if (ncclCommGetAsyncError(c->nccl, &r) != ncclSuccess) r = ncclInternalError;
+        }))
+      return broken_status(c);
     if (r != ncclInProgress) break;
     if (std::chrono::duration<double>(clock_type::now() - t0).count() > c->timeout_s)
       return fail_broken(c, PLINTH_ERR_TIMEOUT, what + ": not enqueued within timeout_s");
     std::this_thread::yield();
   }
-  if (r != ncclSuccess) return fail_broken(c, PLINTH_ERR_UNAVAILABLE, what + ": " + nccl_error(c->nccl, r));
+  if (r != ncclSuccess) {
+    std::string msg;
+    if (!locked_call(c, [&] { msg = nccl_error(c->nccl, r); })) return broken_status(c);
+    return fail_broken(c, PLINTH_ERR_UNAVAILABLE, what + ": " + msg);
+  }
   Pending p;
   p.since = clock_type::now();
   p.what = what + " (collective #" + std::to_string(++c->seq) + ")";
@@ -265,10 +295,12 @@ template <class Run>
 plinth_status collective(plinth_comm* c, const void* send, void* recv, size_t in_bytes, size_t out_bytes,
                          plinth_memory_kind kind, void* stream, const std::string& what, Run run) {
   if (c->broken) return broken_status(c);
-  cudaSetDevice(c->device);
+  DeviceScope device(c->device);
+  ncclResult_t r = ncclSuccess;
   if (kind == PLINTH_MEMORY_CUDA) {
     auto s = static_cast<cudaStream_t>(stream);
-    return enqueued(c, run(send, recv, s), s, what);
+    if (!locked_call(c, [&] { r = run(send, recv, s); })) return broken_status(c);
+    return enqueued(c, r, s, what);
   }
   if (kind != PLINTH_MEMORY_HOST)
     return sdk::fail(c->host, PLINTH_ERR_UNSUPPORTED, what + ": memory kind not supported");
@@ -276,7 +308,8 @@ plinth_status collective(plinth_comm* c, const void* send, void* recv, size_t in
   char* din = static_cast<char*>(c->scratch);
   char* dout = din + ((in_bytes + 15) / 16) * 16;
   if (in_bytes) cudaMemcpyAsync(din, send, in_bytes, cudaMemcpyHostToDevice, c->stream);
-  if (plinth_status s = enqueued(c, run(din, dout, c->stream), c->stream, what); s != PLINTH_OK) return s;
+  if (!locked_call(c, [&] { r = run(din, dout, c->stream); })) return broken_status(c);
+  if (plinth_status s = enqueued(c, r, c->stream, what); s != PLINTH_OK) return s;
   if (plinth_status s = drain(c); s != PLINTH_OK) return s;
   if (out_bytes && cudaMemcpy(recv, dout, out_bytes, cudaMemcpyDeviceToHost) != cudaSuccess)
     return sdk::fail(c->host, PLINTH_ERR_UNAVAILABLE, what + ": copy back to host memory failed");
