@@ -74,8 +74,9 @@ constexpr std::string_view kCheckpointOnError[] = {"continue", "stop"};
 constexpr std::string_view kCheckpointKeys[] = {"every_steps", "every_minutes", "keep_last", "keep_best",
                                                 "best_metric", "best_mode",     "at_end",    "on_error"};
 constexpr std::string_view kEarlyStopKeys[] = {"metric", "mode", "patience", "min_delta"};
-constexpr std::string_view kDistributedKeys[] = {"communicator", "bucket_mb", "timeout", "compression"};
-constexpr std::string_view kCompressions[] = {"none", "bf16", "fp16"};
+constexpr std::string_view kDistributedKeys[] = {"communicator", "bucket_mb",     "timeout",
+                                                 "compression",  "powersgd_rank", "powersgd_warmup_steps"};
+constexpr std::string_view kCompressions[] = {"none", "bf16", "fp16", "powersgd"};
 constexpr std::string_view kEvalMetrics[] = {"eval.loss", "eval.accuracy"};
 constexpr std::string_view kModes[] = {"min", "max"};
 constexpr std::string_view kTargetMetrics[] = {"", "eval.accuracy", "eval.loss"};
@@ -686,6 +687,12 @@ Status read_distributed(const Reader& r, const toml::table& t, DistributedSectio
   PLINTH_TRY(r.require(d.timeout > 0, t, p, "timeout", "timeout must be > 0 seconds, got " + num(d.timeout)));
   PLINTH_TRY(r.get(t, p, "compression", d.compression));
   PLINTH_TRY(r.one_of(t, p, "compression", d.compression, kCompressions, "compression"));
+  PLINTH_TRY(r.get(t, p, "powersgd_rank", d.powersgd_rank));
+  PLINTH_TRY(r.require(d.powersgd_rank >= 1 && d.powersgd_rank <= 1024, t, p, "powersgd_rank",
+                       "powersgd_rank must be in [1, 1024], got " + std::to_string(d.powersgd_rank)));
+  PLINTH_TRY(r.get(t, p, "powersgd_warmup_steps", d.powersgd_warmup_steps));
+  PLINTH_TRY(r.require(d.powersgd_warmup_steps >= 0, t, p, "powersgd_warmup_steps",
+                       "powersgd_warmup_steps must be >= 0, got " + std::to_string(d.powersgd_warmup_steps)));
   return {};
 }
 
@@ -1250,7 +1257,9 @@ std::string resolved_toml(const Pipeline& p) {
         .kv("communicator", p.distributed.communicator)
         .kv("bucket_mb", p.distributed.bucket_mb)
         .kv("timeout", p.distributed.timeout)
-        .kv("compression", p.distributed.compression);
+        .kv("compression", p.distributed.compression)
+        .kv("powersgd_rank", p.distributed.powersgd_rank)
+        .kv("powersgd_warmup_steps", p.distributed.powersgd_warmup_steps);
   {
     SectionWriter w(os, "[plugins]");
     os << "manifests = [";

@@ -183,7 +183,9 @@ struct DistributedSection {
   std::string communicator = "auto";  // "auto" (highest-scoring comm plugin), "none", or a component name
   double bucket_mb = 4.0;             // gradient bytes per all-reduce bucket (MiB)
   double timeout = 300.0;             // seconds a collective may wait for a silent rank
-  std::string compression = "none";   // none | bf16 | fp16: the dtype gradients travel in
+  std::string compression = "none";   // none | bf16 | fp16: the dtype gradients travel in; powersgd: low rank
+  int64_t powersgd_rank = 4;          // powersgd: rank of each compressed gradient matrix
+  int64_t powersgd_warmup_steps = 10;  // powersgd: optimizer steps all-reduced uncompressed first
 };
 
 struct PluginsSection {                          // [plugins]

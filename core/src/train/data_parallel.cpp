@@ -2,8 +2,9 @@
 // broadcast and checksum, and the bucketed gradient all-reduce: buckets are
 // queued, in one order every rank shares, as backward finishes them and are
 // summed over ranks on a communication thread (bf16 / fp16 on the wire when
-// compression asks). Gradients arrive already divided by the global batch's
-// rows, so a SUM is the average over every sample of the step.
+// compression asks, or PowerSGD's low-rank factors after its warm-up).
+// Gradients arrive already divided by the global batch's rows, so a SUM is
+// the average over every sample of the step.
 // Not here: sharding (data/loader.cpp), the loop (train/trainer.cpp).
 #include "train/data_parallel.hpp"
 
@@ -117,6 +118,8 @@ Result<std::unique_ptr<DataParallel>> DataParallel::create(const config::Pipelin
   dp->table_ = static_cast<const plinth_comm_v1*>((*comp)->table);
   dp->keep_ = reg.keep_alive(*comp);
   dp->compression_ = d.compression;
+  dp->psgd_rank_ = d.powersgd_rank;
+  dp->psgd_warmup_ = d.powersgd_warmup_steps;
   dp->bucket_bytes_ = d.bucket_mb * 1024.0 * 1024.0;
   dp->cfg_table_.insert("timeout_s", d.timeout);
   dp->cfg_ = make_plugin_config(dp->cfg_table_, p.source);
@@ -203,7 +206,8 @@ Status DataParallel::all_reduce(double* v, size_t n, plinth_reduce_op op) {
 
 Status DataParallel::set_gradients(exec::Backend& b, const exec::Buffer& grads, uint64_t grads_bytes,
                                    const std::vector<std::pair<uint64_t, uint64_t>>& params,
-                                   const exec::Program& reference) {
+                                   const exec::Program& reference,
+                                   const std::vector<std::vector<int64_t>>& shapes) {
   backend_ = &b;
   grads_ = &grads;
   grads_bytes_ = grads_bytes;
@@ -211,7 +215,7 @@ Status DataParallel::set_gradients(exec::Backend& b, const exec::Buffer& grads, 
   host_ = static_cast<float*>(b.host_ptr(grads));
   overlap_ = host_ != nullptr;
   if (!host_) staging_.assign(grads_bytes / 4, 0.f);
-  if (compression_ != "none") wire16_.assign(grads_bytes / 4, 0);
+  if (compression_ == "bf16" || compression_ == "fp16") wire16_.assign(grads_bytes / 4, 0);
   // Buckets: whole gradients from the last declared backward, each ending at
   // the next gradient's start (alignment padding travels with it, as zeros).
   buckets_.clear();
@@ -237,12 +241,56 @@ Status DataParallel::set_gradients(exec::Backend& b, const exec::Buffer& grads, 
   order_.resize(buckets_.size());
   for (size_t k = 0; k < order_.size(); ++k) order_[k] = k;
   std::stable_sort(order_.begin(), order_.end(), [&](size_t a, size_t c) { return ready_[a] < ready_[c]; });
-  wire_bytes_ = 0;
-  for (const auto& bk : buckets_) wire_bytes_ += compression_ == "none" ? bk.bytes : bk.bytes / 2;
+  full_bytes_ = 0;
+  for (const auto& bk : buckets_)
+    full_bytes_ += compression_ == "bf16" || compression_ == "fp16" ? bk.bytes / 2 : bk.bytes;
+  wire_bytes_ = full_bytes_;
+  // PowerSGD: matrices (a tensor's first dimension by the rest) where the
+  // factors are smaller than the matrix; the rest travel as they are.
+  psgd_.clear();
+  psgd_.resize(params.size());
+  bucket_params_.assign(buckets_.size(), {});
+  for (size_t i = 0; i < params.size(); ++i) bucket_params_[param_bucket_[i]].push_back(i);
+  psgd_bytes_ = 0;
+  std::string psgd_note;
+  if (compression_ == "powersgd") {
+    size_t compressed = 0;
+    uint64_t compressed_bytes = 0;
+    for (size_t k = 0; k < buckets_.size(); ++k) {
+      uint64_t p_floats = 0, q_floats = 0;
+      for (size_t i : bucket_params_[k]) {
+        const auto& sh = i < shapes.size() ? shapes[i] : std::vector<int64_t>{};
+        int64_t n = sh.empty() ? 1 : sh[0], m = 1;
+        for (size_t d = 1; d < sh.size(); ++d) m *= sh[d];
+        if (sh.size() >= 2 && static_cast<uint64_t>(n * m) * 4 <= params[i].second &&
+            powersgd_pays(n, m, psgd_rank_)) {
+          // The same seed on every rank: the starting Q must agree.
+          psgd_[i] =
+              std::make_unique<PowerSgdMatrix>(static_cast<size_t>(n), static_cast<size_t>(m),
+                                               static_cast<size_t>(psgd_rank_), 0x9e3779b97f4a7c15ull + i);
+          p_floats += psgd_[i]->p_size();
+          q_floats += psgd_[i]->q_size();
+          ++compressed;
+          compressed_bytes += params[i].second;
+        } else {
+          p_floats += params[i].second / 4;  // all-reduced with P
+        }
+      }
+      psgd_bytes_ += 4 * (p_floats + q_floats);
+    }
+    psgd_note = ", PowerSGD rank " + std::to_string(psgd_rank_) + " on " + std::to_string(compressed) +
+                " matri" + (compressed == 1 ? "x" : "ces") + " (" + std::to_string(compressed_bytes) +
+                " of " + std::to_string(grads_bytes) + " gradient bytes) after " +
+                std::to_string(psgd_warmup_) + " warm-up step(s), then " + std::to_string(psgd_bytes_) +
+                " bytes per step";
+  }
+  steps_ = 0;
+  compress_now_ = compression_ == "powersgd" && psgd_warmup_ == 0;
+  if (compress_now_) wire_bytes_ = psgd_bytes_;
   logger().info(
-      "data parallel: rank {} of {} ({} communicator), {} gradient bucket(s) of up to {:.2f} MiB{}{}",
+      "data parallel: rank {} of {} ({} communicator), {} gradient bucket(s) of up to {:.2f} MiB{}{}{}",
       info_.rank, info_.size, name_, buckets_.size(), bucket_bytes_ / 1048576.0,
-      compression_ == "none" ? "" : ", sent as " + compression_,
+      compression_ == "none" || compression_ == "powersgd" ? "" : ", sent as " + compression_, psgd_note,
       overlap_ ? ", overlapped with backward" : ", after backward (staged through host memory)");
   return {};
 }
@@ -305,6 +353,10 @@ Status DataParallel::finish() {
   }
   if (err.ok() && !host_) err = backend_->upload(*grads_, 0, staging_.data(), grads_bytes_);
   wait_s_ += since(t0);
+  // The next step's mode; the gradient thread is idle until it is queued.
+  wire_bytes_ = compress_now_ ? psgd_bytes_ : full_bytes_;
+  ++steps_;
+  compress_now_ = compression_ == "powersgd" && steps_ >= psgd_warmup_;
   current_ready_.clear();
   return err;
 }
@@ -319,7 +371,8 @@ Status DataParallel::reduce_bucket(size_t k) {
   float* g = (host_ ? host_ : staging_.data()) + bk.offset / 4;
   const uint64_t n = bk.bytes / 4;
   std::lock_guard<std::mutex> lk(comm_mu_);
-  if (compression_ == "none")
+  if (compression_ == "powersgd" && compress_now_) return reduce_powersgd(k, host_ ? host_ : staging_.data());
+  if (compression_ == "none" || compression_ == "powersgd")
     return call(table_->all_reduce(comm_, g, g, n, PLINTH_DTYPE_F32, PLINTH_REDUCE_OP_SUM, PLINTH_MEMORY_HOST,
                                    nullptr),
                 "gradient all-reduce (bucket " + std::to_string(k) + ")");
@@ -332,6 +385,69 @@ Status DataParallel::reduce_bucket(size_t k) {
                                      PLINTH_REDUCE_OP_SUM, PLINTH_MEMORY_HOST, nullptr),
                   "gradient all-reduce (bucket " + std::to_string(k) + ", " + compression_ + ")"));
   for (uint64_t i = 0; i < n; ++i) g[i] = bf ? from_bf16(w[i]) : from_f16(w[i]);
+  return {};
+}
+
+// PowerSGD (Vogels et al. 2019, Algorithm 1) over one bucket: each rank's
+// share g is scaled by the world size to the mean's units, M = W·g + e,
+// P = M Q is averaged over ranks (with the uncompressed gradients of the
+// bucket, summed, in the same call), orthonormalised, Q = Mᵀ P averaged, and
+// the gradient becomes P Qᵀ; e keeps M − P Qᵀ for the next step.
+Status DataParallel::reduce_powersgd(size_t k, float* grads) {
+  const auto& ids = bucket_params_[k];
+  size_t np = 0, nq = 0;
+  for (size_t i : ids) {
+    np += psgd_[i] ? psgd_[i]->p_size() : params_[i].second / 4;
+    nq += psgd_[i] ? psgd_[i]->q_size() : 0;
+  }
+  std::vector<float> pbuf(np), qbuf(nq);
+  const float W = static_cast<float>(info_.size), inv = 1.f / W;
+  size_t at = 0;
+  for (size_t i : ids) {
+    float* g = grads + params_[i].first / 4;
+    if (psgd_[i]) {
+      psgd_[i]->project(g, W, pbuf.data() + at);
+      at += psgd_[i]->p_size();
+    } else {
+      std::memcpy(pbuf.data() + at, g, params_[i].second);
+      at += params_[i].second / 4;
+    }
+  }
+  const std::string what = "gradient all-reduce (bucket " + std::to_string(k) + ", PowerSGD ";
+  PLINTH_TRY(call(table_->all_reduce(comm_, pbuf.data(), pbuf.data(), np, PLINTH_DTYPE_F32,
+                                     PLINTH_REDUCE_OP_SUM, PLINTH_MEMORY_HOST, nullptr),
+                  what + "P)"));
+  at = 0;
+  size_t aq = 0;
+  for (size_t i : ids) {
+    float* g = grads + params_[i].first / 4;
+    if (psgd_[i]) {
+      float* p = pbuf.data() + at;
+      for (size_t x = 0; x < psgd_[i]->p_size(); ++x) p[x] *= inv;
+      psgd_[i]->back_project(p, qbuf.data() + aq);
+      at += psgd_[i]->p_size();
+      aq += psgd_[i]->q_size();
+    } else {  // a sum of the ranks' shares: the mean gradient already
+      std::memcpy(g, pbuf.data() + at, params_[i].second);
+      at += params_[i].second / 4;
+    }
+  }
+  if (nq == 0) return {};
+  PLINTH_TRY(call(table_->all_reduce(comm_, qbuf.data(), qbuf.data(), nq, PLINTH_DTYPE_F32,
+                                     PLINTH_REDUCE_OP_SUM, PLINTH_MEMORY_HOST, nullptr),
+                  what + "Q)"));
+  for (float& x : qbuf) x *= inv;
+  at = 0;
+  aq = 0;
+  for (size_t i : ids) {
+    if (psgd_[i]) {
+      psgd_[i]->reconstruct(pbuf.data() + at, qbuf.data() + aq, grads + params_[i].first / 4);
+      at += psgd_[i]->p_size();
+      aq += psgd_[i]->q_size();
+    } else {
+      at += params_[i].second / 4;
+    }
+  }
   return {};
 }
 

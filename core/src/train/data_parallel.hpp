@@ -21,6 +21,7 @@
 #include "plinth/comm.h"
 #include "plinth/registry.hpp"
 #include "plugin/plugin_config.hpp"
+#include "train/powersgd.hpp"
 
 namespace plinth::train {
 
@@ -59,10 +60,11 @@ class DataParallel {
   // whole gradients of about bucket_mb, from the last declared (the first
   // backward finishes) to the first.
   // `reference` (the full-batch training program, the same on every rank)
-  // fixes the order buckets are queued in.
+  // fixes the order buckets are queued in. `shapes` (one per gradient) pick
+  // the matrices PowerSGD compresses; empty: none is.
   Status set_gradients(exec::Backend& b, const exec::Buffer& grads, uint64_t grads_bytes,
                        const std::vector<std::pair<uint64_t, uint64_t>>& params,
-                       const exec::Program& reference);
+                       const exec::Program& reference, const std::vector<std::vector<int64_t>>& shapes = {});
   // The reduction of one optimizer step, in three calls around the run of
   // its last micro-batch: begin(&prog), prog.run(on_launch), finish().
   // begin(nullptr) when this rank has no rows in it: all is queued by finish().
@@ -71,8 +73,10 @@ class DataParallel {
   Status finish();             // queue the rest, wait; gradients are then summed over ranks
 
   size_t num_buckets() const { return buckets_.size(); }
-  uint64_t wire_bytes_per_step() const { return wire_bytes_; }  // sent into the all-reduce per step
-  double comm_seconds() const;  // time the gradient thread spent in all-reduce (cumulative)
+  // Bytes sent into the all-reduces by the last step (before the first: what one will send).
+  uint64_t wire_bytes_per_step() const { return wire_bytes_; }
+  int64_t steps() const { return steps_; }  // optimizer steps reduced since start
+  double comm_seconds() const;              // time the gradient thread spent in all-reduce (cumulative)
   double wait_seconds() const { return wait_s_; }  // time finish() waited for it (cumulative)
 
  private:
@@ -80,6 +84,7 @@ class DataParallel {
   Status call(plinth_status s, const std::string& what);
   void worker();
   Status reduce_bucket(size_t k);
+  Status reduce_powersgd(size_t k, float* grads);
   void enqueue(size_t k);
   // Per bucket, the launch of `prog` after which it is complete.
   std::vector<int64_t> ready_of(const exec::Program& prog) const;
@@ -114,6 +119,15 @@ class DataParallel {
   size_t next_ = 0;                     // next entry of order_ to queue
   bool overlap_ = false;
   uint64_t wire_bytes_ = 0;
+
+  // PowerSGD: per gradient its compressor (null: all-reduced as it is), per
+  // bucket its gradients and the bytes a compressed step sends.
+  int64_t psgd_rank_ = 4, psgd_warmup_ = 10;
+  int64_t steps_ = 0;
+  bool compress_now_ = false;  // this step compresses (past the warm-up); set between steps
+  std::vector<std::unique_ptr<PowerSgdMatrix>> psgd_;
+  std::vector<std::vector<size_t>> bucket_params_;
+  uint64_t full_bytes_ = 0, psgd_bytes_ = 0;
 
   // The gradient thread.
   std::thread thread_;

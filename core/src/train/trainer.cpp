@@ -574,12 +574,14 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
     t->num_outputs = g.values[g.prediction].shape.back();
     if (t->dp) {
       std::vector<std::pair<uint64_t, uint64_t>> ranges;
+      std::vector<std::vector<int64_t>> shapes;
       for (const auto& name : t->param_names) {
         const auto& gs = st.slot(name + ".grad");
         ranges.emplace_back(gs.offset, gs.bytes);
+        shapes.push_back(gs.dtype == PLINTH_DTYPE_F32 ? gs.shape : std::vector<int64_t>{});
       }
       PLINTH_TRY(t->dp->set_gradients(*t->backend, st.buffer(exec::Store::grads),
-                                      st.group_bytes(exec::Store::grads), ranges, **prog));
+                                      st.group_bytes(exec::Store::grads), ranges, **prog, shapes));
     }
   }
 

@@ -41,6 +41,25 @@ TEST(distributed_config, defaults_and_values) {
   EXPECT_EQ(again->distributed.compression, "bf16");
 }
 
+TEST(distributed_config, powersgd_keys_default_and_read_back) {
+  auto d = parse_pipeline(kMinimal, "p.toml");
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->distributed.powersgd_rank, 4);
+  EXPECT_EQ(d->distributed.powersgd_warmup_steps, 10);
+  auto p = parse_pipeline(
+      kMinimal + "[distributed]\ncompression = \"powersgd\"\npowersgd_rank = 2\npowersgd_warmup_steps = 0\n",
+      "p.toml");
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_EQ(p->distributed.compression, "powersgd");
+  EXPECT_EQ(p->distributed.powersgd_rank, 2);
+  EXPECT_EQ(p->distributed.powersgd_warmup_steps, 0);
+  auto again = parse_pipeline(plinth::config::resolved_toml(*p), "r.toml");
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->distributed.compression, "powersgd");
+  EXPECT_EQ(again->distributed.powersgd_rank, 2);
+  EXPECT_EQ(again->distributed.powersgd_warmup_steps, 0);
+}
+
 TEST(distributed_config, bad_values_name_the_key) {
   auto err = [](const std::string& body) {
     auto r = parse_pipeline(kMinimal + "[distributed]\n" + body, "p.toml");
@@ -53,6 +72,10 @@ TEST(distributed_config, bad_values_name_the_key) {
       << err("compression = \"zip\"\n");
   EXPECT_NE(err("timout = 3\n").find("timeout"), std::string::npos) << err("timout = 3\n");  // did you mean
   EXPECT_NE(err("communicator = \"\"\n").find("communicator"), std::string::npos);
+  EXPECT_NE(err("powersgd_rank = 0\n").find("powersgd_rank must be in [1, 1024]"), std::string::npos)
+      << err("powersgd_rank = 0\n");
+  EXPECT_NE(err("powersgd_warmup_steps = -1\n").find("powersgd_warmup_steps"), std::string::npos);
+  EXPECT_NE(err("powersgd_rank = 2.5\n").find("powersgd_rank"), std::string::npos);
 }
 
 }  // namespace

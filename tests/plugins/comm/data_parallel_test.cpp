@@ -198,4 +198,45 @@ TEST_F(data_parallel, bf16_compression_halves_the_bytes_and_stays_close) {
   EXPECT_LT(dh, 1e-2 * std::max(1.0, mh));
 }
 
+TEST_F(data_parallel, powersgd_rank_2_sends_far_fewer_bytes_and_trains_as_well) {
+  const std::string opt = "max_steps = 60\n[optimizer]\nname = \"sgd\"\nlr = 0.1\nmomentum = 0.9\n";
+  auto with = [&](const std::string& name, const std::string& c) {
+    std::string t = pipeline(name, 64, opt);
+    t.replace(t.find("timeout = 60"), 12, "timeout = 60\n" + c);
+    return t;
+  };
+  ASSERT_EQ(run(2, "p_none", with("p_none", "compression = \"none\"")), 0) << slurp(kWork / "p_none.out");
+  ASSERT_EQ(run(2, "p_psgd",
+                with("p_psgd", "compression = \"powersgd\"\npowersgd_rank = 2\npowersgd_warmup_steps = 10")),
+            0)
+      << slurp(kWork / "p_psgd.out");
+  auto lines = [](const std::string& name) {
+    std::vector<nlohmann::json> v;
+    std::ifstream in(kWork / "runs" / name / "metrics.jsonl");
+    for (std::string l; std::getline(in, l);)
+      if (!l.empty()) v.push_back(nlohmann::json::parse(l));
+    return v;
+  };
+  const auto none = lines("p_none"), psgd = lines("p_psgd");
+  ASSERT_GE(psgd.size(), 3u);
+  ASSERT_EQ(none.size(), psgd.size());
+  const double full = none.back()["allreduce_bytes_per_step"].get<double>();
+  // Step 5 is in the warm-up: every gradient travels as it is.
+  EXPECT_EQ(psgd.front()["step"], 5);
+  EXPECT_EQ(psgd.front()["allreduce_bytes_per_step"].get<double>(), full);
+  // After it: P and Q of the two weight matrices (784x48 and 48x10 at rank 2)
+  // and the biases, 4 * (2 * (784 + 48) + 2 * (48 + 10) + 48 + 10) bytes.
+  const double compressed = psgd.back()["allreduce_bytes_per_step"].get<double>();
+  EXPECT_EQ(compressed, 4.0 * (2 * (784 + 48) + 2 * (48 + 10) + 48 + 10));
+  EXPECT_LT(compressed, full / 10);
+  // It trains: the loss falls, and ends close to the uncompressed run's.
+  const double first = psgd.front()["loss"].get<double>(), end = psgd.back()["loss"].get<double>();
+  const double ref = none.back()["loss"].get<double>();
+  EXPECT_LT(end, 0.6 * first) << "loss " << first << " -> " << end;
+  EXPECT_NEAR(end, ref, 0.25 * ref + 0.05) << "uncompressed run's loss " << ref;
+  // The weights differ from the uncompressed run's: the compression did act.
+  auto [d, mag] = max_diff("p_none", "p_psgd");
+  EXPECT_GT(d, 1e-4);
+}
+
 }  // namespace
