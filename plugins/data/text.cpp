@@ -266,7 +266,8 @@ plinth_status text_open(const plinth_host* h, const plinth_config* cfg, plinth_d
 
 }  // namespace
 
-const char* const text_keys[] = {"path", "split", "val_fraction", "block_size", "stride", "vocab", "unknown", nullptr};
+const char* const text_keys[] = {"path",   "split", "val_fraction", "block_size",
+                                 "stride", "vocab", "unknown",      nullptr};
 
 const plinth_data_v1 text_table = {
     .struct_size = PLINTH_DATA_V1_STRUCT_SIZE,
