@@ -31,6 +31,17 @@ snapshot() {
   fi
 }
 
+# For the checkpoint cases: rehash FILE sets FILE's checksum in $CKPT/state.json
+# to the damaged file's (XXH3-128, "xxh128:<hex>", as `xxhsum -H2` prints it),
+# so that the reader itself must catch the damage.
+rehash() {
+  local old new
+  old=$(sed -n "s/.*\"$1\": \"xxh128:\([0-9a-f]*\)\".*/\1/p" "$CKPT/state.json")
+  new=$(xxhsum -H2 "$CKPT/$1" | cut -d" " -f1)
+  [ -n "$old" ] && [ -n "$new" ] && sed -i "s/$old/$new/" "$CKPT/state.json"
+}
+export -f rehash
+
 # The base run the checkpoint cases damage: 4 steps, checkpoints at 2 and 4.
 base="$scratch/base"
 make_base() {

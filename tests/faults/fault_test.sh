@@ -73,14 +73,15 @@ has_ckpt_after() {  # has_ckpt_after N: a step-M checkpoint with M > N exists
   return 1
 }
 newest_step() { ls -d "$ckpts"/step-* 2> /dev/null | sed 's/.*step-//' | sort -n | tail -n1; }
-# Every checkpoint folder's files match the sha256 its state.json records.
+# Every checkpoint folder's files match the checksum its state.json records
+# (XXH3-128, checked with xxhsum, independent of plinth's own reader).
 verify_checkpoints() {
   local d f want got n=0
   for d in "$ckpts"/step-*; do
     [ -d "$d" ] || continue
     for f in model.safetensors optimizer.safetensors; do
-      want=$(sed -n "s/.*\"$f\": \"\([0-9a-f]*\)\".*/\1/p" "$d/state.json")
-      got=$(sha256sum "$d/$f" | cut -d' ' -f1)
+      want=$(sed -n "s/.*\"$f\": \"xxh128:\([0-9a-f]*\)\".*/\1/p" "$d/state.json")
+      got=$(xxhsum -H2 "$d/$f" | cut -d' ' -f1)
       [ -n "$want" ] && [ "$want" = "$got" ] || fail "checkpoint $d: $f does not match state.json"
     done
     n=$((n + 1))

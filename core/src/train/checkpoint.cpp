@@ -23,6 +23,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kFiles[] = {"model.safetensors", "optimizer.safetensors"};
+// The prefix of a file checksum in state.json that is XXH3-128 (`xxhsum -H2`).
+constexpr std::string_view kXxhPrefix = "xxh128:";
 
 Status fsync_dir(const fs::path& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -90,12 +92,12 @@ Status write_into(const fs::path& dir, const fs::path& tmp, const fs::path& fina
   // Straight into the temporary folder (its rename is what makes the
   // checkpoint appear), hashed from memory while written.
   std::string hashes[2];
-  PLINTH_TRY(write_safetensors(tmp / kFiles[0], c.model, meta, &hashes[0], false));
-  PLINTH_TRY(write_safetensors(tmp / kFiles[1], c.optimizer, meta, &hashes[1], false));
+  PLINTH_TRY(write_safetensors(tmp / kFiles[0], c.model, meta, &hashes[0], false, Digest::xxh3_128));
+  PLINTH_TRY(write_safetensors(tmp / kFiles[1], c.optimizer, meta, &hashes[1], false, Digest::xxh3_128));
   nlohmann::ordered_json state = c.state;
   state["step"] = c.step;
   nlohmann::ordered_json files = nlohmann::ordered_json::object();
-  for (int i = 0; i < 2; ++i) files[kFiles[i]] = hashes[i];
+  for (int i = 0; i < 2; ++i) files[kFiles[i]] = std::string(kXxhPrefix) + hashes[i];
   state["files"] = files;
   const std::string state_text = state.dump(2) + "\n";
   const std::string_view state_part = state_text;
@@ -142,9 +144,15 @@ Result<Checkpoint> read_checkpoint(const fs::path& step_dir) {
     std::error_code ec;
     if (!fs::exists(step_dir / f, ec))
       return error(errc::bad_data, (step_dir / f).string() + ": missing (state.json lists it)");
-    const std::string got = sha256_file(step_dir / f);
-    if (got != want.get<std::string>())
-      return error(errc::bad_data, (step_dir / f).string() + ": sha256 does not match state.json (" +
+    // "xxh128:<hex>" (XXH3-128), or a bare sha256 hex from checkpoints
+    // written before the switch.
+    std::string_view pin = want.get_ref<const std::string&>();
+    const bool xxh = pin.starts_with(kXxhPrefix);
+    if (xxh) pin.remove_prefix(kXxhPrefix.size());
+    const std::string got = file_digest(step_dir / f, xxh ? Digest::xxh3_128 : Digest::sha256);
+    if (got != pin)
+      return error(errc::bad_data, (step_dir / f).string() + ": " + (xxh ? "xxh128" : "sha256") +
+                                       " checksum does not match state.json (" +
                                        (got.empty() ? std::string("unreadable") : "corrupt or truncated") +
                                        ")");
   }

@@ -47,8 +47,8 @@ bool parse_dtype(const std::string& s, plinth_dtype& out) {
 }  // namespace
 
 Status write_safetensors(const std::filesystem::path& path, const std::vector<NamedTensor>& tensors,
-                         const std::map<std::string, std::string>& metadata, std::string* sha256_hex,
-                         bool atomic) {
+                         const std::map<std::string, std::string>& metadata, std::string* digest_hex,
+                         bool atomic, Digest kind) {
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   uint64_t offset = 0;
@@ -67,7 +67,7 @@ Status write_safetensors(const std::filesystem::path& path, const std::vector<Na
   std::vector<std::string_view> parts{head};
   for (const auto& t : tensors)
     parts.emplace_back(reinterpret_cast<const char*>(t.data.data()), t.data.size());
-  return write_file_parts(path, parts, sha256_hex, atomic);
+  return write_file_parts(path, parts, digest_hex, atomic, kind);
 }
 
 Result<std::vector<NamedTensor>> read_safetensors(const std::filesystem::path& path) {

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "util/files.hpp"
+
 #include "plinth/plugin.h"
 #include "plinth/status.hpp"
 
@@ -22,10 +24,10 @@ struct NamedTensor {
   std::vector<unsigned char> data;
 };
 
-// sha256_hex and atomic: as write_file_parts (util/files.hpp).
+// digest_hex, atomic and kind: as write_file_parts (util/files.hpp).
 Status write_safetensors(const std::filesystem::path& path, const std::vector<NamedTensor>& tensors,
                          const std::map<std::string, std::string>& metadata = {},
-                         std::string* sha256_hex = nullptr, bool atomic = true);
+                         std::string* digest_hex = nullptr, bool atomic = true, Digest kind = Digest::sha256);
 // Every error names the path and, for a bad header, the offending entry.
 Result<std::vector<NamedTensor>> read_safetensors(const std::filesystem::path& path);
 

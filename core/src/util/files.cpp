@@ -11,8 +11,14 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
+#include <vector>
 
 #include <openssl/evp.h>
+
+// Header-only XXH3 (libxxhash-dev): no run-time library to depend on.
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 namespace plinth {
 
@@ -22,31 +28,67 @@ static Status io_error(const std::filesystem::path& p, const char* what) {
 
 namespace {
 
-std::string hex_digest(EVP_MD_CTX* ctx) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  EVP_DigestFinal_ex(ctx, md, &len);
+std::string to_hex(const unsigned char* md, size_t len) {
   static const char* hex = "0123456789abcdef";
   std::string out;
-  for (unsigned i = 0; i < len; ++i) {
+  for (size_t i = 0; i < len; ++i) {
     out.push_back(hex[md[i] >> 4]);
     out.push_back(hex[md[i] & 15]);
   }
   return out;
 }
 
+// One running digest of either kind.
+class Hasher {
+ public:
+  explicit Hasher(Digest kind) : kind_(kind) {
+    if (kind_ == Digest::sha256) {
+      evp_ = EVP_MD_CTX_new();
+      EVP_DigestInit_ex(evp_, EVP_sha256(), nullptr);
+    } else {
+      xxh_ = XXH3_createState();
+      XXH3_128bits_reset(xxh_);
+    }
+  }
+  ~Hasher() {
+    if (evp_) EVP_MD_CTX_free(evp_);
+    if (xxh_) XXH3_freeState(xxh_);
+  }
+  Hasher(const Hasher&) = delete;
+  Hasher& operator=(const Hasher&) = delete;
+
+  void update(const void* p, size_t n) {
+    if (evp_)
+      EVP_DigestUpdate(evp_, p, n);
+    else
+      XXH3_128bits_update(xxh_, p, n);
+  }
+  std::string hex() {
+    if (evp_) {
+      unsigned char md[EVP_MAX_MD_SIZE];
+      unsigned len = 0;
+      EVP_DigestFinal_ex(evp_, md, &len);
+      return to_hex(md, len);
+    }
+    XXH128_canonical_t c;
+    XXH128_canonicalFromHash(&c, XXH3_128bits_digest(xxh_));
+    return to_hex(c.digest, sizeof c.digest);
+  }
+
+ private:
+  Digest kind_;
+  EVP_MD_CTX* evp_ = nullptr;
+  XXH3_state_t* xxh_ = nullptr;
+};
+
 // Writes every part in order with writev (no concatenated copy), hashing each
 // part from memory as it goes, then fsyncs. Closes fd; unlinks `written` on failure.
 Status write_parts_fd(int fd, const std::filesystem::path& written, std::span<const std::string_view> parts,
-                      std::string* sha256_hex) {
-  EVP_MD_CTX* ctx = nullptr;
-  if (sha256_hex) {
-    ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  }
+                      std::string* digest_hex, Digest kind) {
+  std::optional<Hasher> hasher;
+  if (digest_hex) hasher.emplace(kind);
   auto fail = [&](const char* what) {
     Status s = io_error(written, what);
-    if (ctx) EVP_MD_CTX_free(ctx);
     ::close(fd);
     ::unlink(written.c_str());
     return s;
@@ -72,7 +114,7 @@ Status write_parts_fd(int fd, const std::filesystem::path& written, std::span<co
     size_t left = static_cast<size_t>(n);
     while (i < parts.size() && (left > 0 || parts[i].size() == done)) {
       const size_t take = std::min(left, parts[i].size() - done);
-      if (ctx) EVP_DigestUpdate(ctx, parts[i].data() + done, take);
+      if (hasher) hasher->update(parts[i].data() + done, take);
       done += take;
       left -= take;
       if (done == parts[i].size()) ++i, done = 0;
@@ -80,22 +122,19 @@ Status write_parts_fd(int fd, const std::filesystem::path& written, std::span<co
   }
   if (::fsync(fd) != 0) return fail("fsync failed");
   ::close(fd);
-  if (ctx) {
-    *sha256_hex = hex_digest(ctx);
-    EVP_MD_CTX_free(ctx);
-  }
+  if (hasher) *digest_hex = hasher->hex();
   return {};
 }
 
 }  // namespace
 
 Status write_file_parts(const std::filesystem::path& path, std::span<const std::string_view> parts,
-                        std::string* sha256_hex, bool atomic) {
+                        std::string* digest_hex, bool atomic, Digest kind) {
   std::filesystem::path target = path;
   if (atomic) target += ".tmp";
   int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return io_error(target, "cannot create");
-  PLINTH_TRY(write_parts_fd(fd, target, parts, sha256_hex));
+  PLINTH_TRY(write_parts_fd(fd, target, parts, digest_hex, kind));
   if (!atomic) return {};
   if (::rename(target.c_str(), path.c_str()) != 0) {
     Status s = io_error(path, "rename failed");
@@ -126,19 +165,17 @@ Status append_line(const std::filesystem::path& path, std::string_view line) {
   return s;
 }
 
-std::string sha256_file(const std::filesystem::path& path) {
+std::string file_digest(const std::filesystem::path& path, Digest kind) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return {};
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  char buf[1 << 16];
+  Hasher h(kind);
+  std::vector<char> buf(1 << 20);
   while (in) {
-    in.read(buf, sizeof buf);
-    if (in.gcount() > 0) EVP_DigestUpdate(ctx, buf, static_cast<size_t>(in.gcount()));
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    if (in.gcount() > 0) h.update(buf.data(), static_cast<size_t>(in.gcount()));
   }
-  std::string out = hex_digest(ctx);
-  EVP_MD_CTX_free(ctx);
-  return out;
+  if (in.bad()) return {};
+  return h.hex();
 }
 
 }  // namespace plinth

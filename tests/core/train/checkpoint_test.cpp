@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "train/checkpoint.hpp"
+#include "util/files.hpp"
 
 namespace plinth::train {
 namespace {
@@ -47,7 +48,45 @@ TEST(checkpoint, writes_a_folder_that_reads_back_equal) {
   ASSERT_EQ(c->model.size(), 1u);
   EXPECT_EQ(c->model[0].data, make(7).model[0].data);
   EXPECT_EQ(c->optimizer[0].name, "fc.weight.exp_avg");
-  EXPECT_EQ(c->state["files"]["model.safetensors"].get<std::string>().size(), 64u);  // sha256 hex
+  // "xxh128:" and the 32 hex digits of XXH3-128
+  const std::string pin = c->state["files"]["model.safetensors"].get<std::string>();
+  EXPECT_EQ(pin.rfind("xxh128:", 0), 0u) << pin;
+  EXPECT_EQ(pin.size(), 7u + 32u) << pin;
+  fs::remove_all(d);
+}
+
+// The checksum is XXH3-128 of the file's bytes, canonical (big-endian) hex as
+// `xxhsum -H2` prints it: checked against values computed by xxhsum 0.8.1.
+TEST(checkpoint, xxh128_digest_matches_xxhsum) {
+  const fs::path d = fresh("xxh");
+  fs::create_directories(d);
+  {
+    std::ofstream(d / "empty", std::ios::binary);
+    std::ofstream(d / "abc", std::ios::binary) << "abc";
+  }
+  EXPECT_EQ(file_digest(d / "empty", Digest::xxh3_128), "99aa06d3014798d86001c324468d497f");
+  EXPECT_EQ(file_digest(d / "abc", Digest::xxh3_128), "06b05ab6733a618578af5f94892f3950");
+  fs::remove_all(d);
+}
+
+// Checkpoints written before the switch to XXH3 pin a bare sha256 hex: still
+// verified, and still caught when the file does not match.
+TEST(checkpoint, legacy_sha256_pins_are_verified) {
+  const fs::path d = fresh("legacy");
+  ASSERT_TRUE(write_checkpoint(d, make(5)).ok());
+  const fs::path state = d / "step-5" / "state.json";
+  nlohmann::ordered_json j = nlohmann::ordered_json::parse(std::ifstream(state));
+  for (const char* f : {"model.safetensors", "optimizer.safetensors"})
+    j["files"][f] = sha256_file(d / "step-5" / f);
+  std::ofstream(state) << j.dump(2);
+  auto c = read_checkpoint(d / "step-5");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  j["files"]["model.safetensors"] = std::string(64, '0');
+  std::ofstream(state) << j.dump(2);
+  c = read_checkpoint(d / "step-5");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("sha256 checksum does not match"), std::string::npos)
+      << c.status().message();
   fs::remove_all(d);
 }
 
@@ -62,7 +101,7 @@ TEST(checkpoint, truncated_newest_falls_back_to_the_previous) {
   EXPECT_EQ(c->step, 10);
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_NE(warnings[0].find("step-20"), std::string::npos) << warnings[0];
-  EXPECT_NE(warnings[0].find("sha256"), std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[0].find("xxh128 checksum does not match"), std::string::npos) << warnings[0];
   fs::remove_all(d);
 }
 
