@@ -303,6 +303,8 @@ struct simd_kernels {
   // GELU (tanh approximation) and its derivative times dy, vectorised (exp by polynomial).
   void (*gelu_tanh)(int64_t n, const float* x, float* out);
   void (*gelu_tanh_backward)(int64_t n, const float* dy, const float* x, float* out);
+  // out = dy * relu'(a x + b) * a
+  void (*relu_backward)(int64_t n, const float* dy, const float* x, float* out, float a, float b);
   // Sum of x^2 in double over 8 fixed lanes, combined lane 0..7.
   double (*sum_squares)(int64_t n, const float* x);
   // 1 when every x is finite.

@@ -468,6 +468,10 @@ plinth_status run_unary_backward(plinth_backend_ctx* ctx, const plinth_op& op) {
       kernels().gelu_tanh_backward(n, g, xs, od);
       return;
     }
+    if (fn == PLINTH_UNARY_RELU && st[0] == 1 && st[1] == 1 && st[2] == 1) {
+      kernels().relu_backward(n, g, xs, od, a, b);
+      return;
+    }
     for (int64_t i = 0; i < n; ++i) od[i * st[0]] = g[i * st[1]] * unary_df(fn, a * xs[i * st[2]] + b) * a;
   });
   return PLINTH_OK;

@@ -107,6 +107,47 @@ plinth_status run_reduce(plinth_backend_ctx* ctx, const plinth_op& op) {
     return PLINTH_OK;
   }
 
+  // Reduction over leading dims of a contiguous input into its trailing dims
+  // (a bias gradient: [B, N] -> [1, N]): each output's rows are added in the
+  // same order as the general walk below (so the result is bit for bit the
+  // same), but a block of outputs at a time, one contiguous input row after
+  // another, instead of an index computation per element.
+  if (is_contiguous(in) && is_contiguous(out)) {
+    int last_reduced = -1, first_kept = nd;
+    for (int d = 0; d < nd; ++d) {
+      if (in.shape[d] == 1) continue;
+      if (out.shape[d] == 1)
+        last_reduced = d;
+      else if (first_kept == nd)
+        first_kept = d;
+    }
+    if (last_reduced < first_kept) {
+      const int64_t rows = count, cols = n_out;
+      constexpr int64_t k_block = 256;
+      const int64_t blocks = (cols + k_block - 1) / k_block;
+      parallel_for(ctx, blocks, rows * k_block, [&](int64_t lo, int64_t hi) {
+        double acc[k_block];
+        for (int64_t blk = lo; blk < hi; ++blk) {
+          const int64_t j0 = blk * k_block, w = cols - j0 < k_block ? cols - j0 : k_block;
+          for (int64_t j = 0; j < w; ++j) acc[j] = r.init();
+          if (r.fn == PLINTH_REDUCE_SUM || r.fn == PLINTH_REDUCE_MEAN) {
+            for (int64_t i = 0; i < rows; ++i) {
+              const float* row = x + i * cols + j0;
+              for (int64_t j = 0; j < w; ++j) acc[j] += row[j];
+            }
+          } else {
+            for (int64_t i = 0; i < rows; ++i) {
+              const float* row = x + i * cols + j0;
+              for (int64_t j = 0; j < w; ++j) acc[j] = r.add(acc[j], row[j]);
+            }
+          }
+          for (int64_t j = 0; j < w; ++j) store(o + j0 + j, finish(acc[j]));
+        }
+      });
+      return PLINTH_OK;
+    }
+  }
+
   // General case: one output element per item; its reduced index space is
   // walked in row-major order of the input's dims.
   int kd[PLINTH_MAX_DIMS], rd[PLINTH_MAX_DIMS];

@@ -31,10 +31,10 @@ namespace k_base {
 
 namespace {
 
-#define PLINTH_KERNEL_SET(ns, name)                                                                  \
-  simd_kernels {                                                                                     \
-    name, ns::binary, ns::axpby, ns::affine, ns::gelu_tanh, ns::gelu_tanh_backward, ns::sum_squares, \
-        ns::all_finite, ns::adamw, ns::to_bf16, ns::from_bf16, ns::to_f16, ns::from_f16              \
+#define PLINTH_KERNEL_SET(ns, name)                                                                      \
+  simd_kernels {                                                                                         \
+    name, ns::binary, ns::axpby, ns::affine, ns::gelu_tanh, ns::gelu_tanh_backward, ns::relu_backward,   \
+        ns::sum_squares, ns::all_finite, ns::adamw, ns::to_bf16, ns::from_bf16, ns::to_f16, ns::from_f16 \
   }
 
 // PLINTH_CPU_ISA=x86-64|avx2 forces a narrower variant (tests compare them).
