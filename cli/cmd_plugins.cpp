@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "commands.hpp"
+#include "exec/backend.hpp"
 #include "plinth/backend.h"
 #include "plugin/host.hpp"
 #include "plugin/manifest.hpp"
@@ -194,6 +195,25 @@ int cmd_doctor(const Context& ctx) {
       if (!c.shadowed_by.empty())
         std::cout << "          " << kind_name(c.kind) << " '" << c.name << "' is shadowed by plugin '"
                   << c.shadowed_by << "'\n";
+    }
+  }
+  // Backends that loaded but cannot run here (no GPU, no driver, score 0):
+  // not broken, so the exit status stays, but `name = "auto"` skips them and
+  // naming one in a pipeline fails; say why, in the plugin's words.
+  for (const auto& p : reg->plugins()) {
+    if (p.state != PluginState::loaded) continue;
+    for (const auto& c : p.components) {
+      if (c.kind != PLINTH_KIND_BACKEND || !c.component || !c.shadowed_by.empty()) continue;
+      const auto probe = exec::probe_devices(static_cast<const plinth_backend_v1*>(c.component->table));
+      const bool zero_score = p.score && *p.score <= 0;
+      if (probe.count > 0 && !zero_score) continue;
+      if (probe.count <= 0)
+        std::cout << "no device backend '" << c.name << "' (" << p.entry.name << "): " << probe.reason()
+                  << '\n';
+      else
+        std::cout << "score 0   backend '" << c.name << "' (" << p.entry.name
+                  << "): plinth_plugin_score() is " << *p.score << ", the plugin says it cannot run here ("
+                  << probe.count << " device(s))\n";
     }
   }
   for (const auto& e : reg->manifest_errors()) std::cout << "MANIFEST  " << e << '\n';

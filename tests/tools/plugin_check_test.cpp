@@ -1,13 +1,18 @@
 // plugin_check_test.cpp — runs the built plinth-plugin-check on real
 // plugins: the CPU backend against itself (all pass), the fixture backend
-// fx-host (FILL only), a backend whose ADD subtracts (must fail, naming
-// BINARY), and bad input (exit 2). Not here: the op numerics themselves.
+// fx-host (FILL only), deliberately broken backends (ADD subtracts; a
+// claimed ADD whose launch fails; copies that stop at 4 KiB: each must fail,
+// naming the case, in the table and in --json), the standard optimizers
+// (pass against the tool's rules, fail against the wrong rule), and bad
+// input (exit 2). Not here: the op numerics themselves; the MPI communicator
+// (ctest tools.plugin_check.comm_mpi_*).
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -74,7 +79,7 @@ TEST(plugin_check, fixture_backend_passes_fill_and_reports_the_rest_unsupported)
 }
 
 TEST(plugin_check, wrong_add_fails_and_names_binary) {
-  Outcome r = run_check(std::string("--manifest ") + WRONG_ADD_MANIFEST);
+  Outcome r = run_check(std::string("--manifest ") + BROKEN_MANIFESTS "/wrong-add.toml");
   EXPECT_EQ(r.code, 1) << r.out;
   // The table lists the failing BINARY ADD cases, and FILL still passes.
   EXPECT_NE(r.out.find("BINARY"), std::string::npos) << r.out;
@@ -91,7 +96,7 @@ TEST(plugin_check, wrong_add_fails_and_names_binary) {
   EXPECT_TRUE(binary_fail) << r.out;
   EXPECT_FALSE(other_fail) << r.out;
 
-  Outcome j = run_check(std::string("--json --ops binary --manifest ") + WRONG_ADD_MANIFEST);
+  Outcome j = run_check(std::string("--json --ops binary --manifest ") + BROKEN_MANIFESTS "/wrong-add.toml");
   EXPECT_EQ(j.code, 1);
   auto doc = parse(j);
   int failed = 0;
@@ -102,6 +107,151 @@ TEST(plugin_check, wrong_add_fails_and_names_binary) {
       ++failed;
     }
   EXPECT_GT(failed, 0);
+}
+
+// The table's lines whose STATUS column is "fail".
+std::vector<std::string> failing_lines(const std::string& out) {
+  std::vector<std::string> v;
+  size_t pos = 0;
+  while (pos < out.size()) {
+    size_t end = out.find('\n', pos);
+    if (end == std::string::npos) end = out.size();
+    const std::string line = out.substr(pos, end - pos);
+    if (line.find(" fail ") != std::string::npos) v.push_back(line);
+    pos = end + 1;
+  }
+  return v;
+}
+
+TEST(plugin_check, claimed_op_whose_launch_fails_is_reported_by_case) {
+  Outcome r = run_check(std::string("--manifest ") + BROKEN_MANIFESTS "/add-errors.toml");
+  EXPECT_EQ(r.code, 1) << r.out;
+  const auto lines = failing_lines(r.out);
+  ASSERT_FALSE(lines.empty()) << r.out;
+  for (const auto& l : lines) EXPECT_EQ(l.rfind("BINARY", 0), 0u) << l << "\n" << r.out;
+  // The failing case is named, with the plugin's own message below it.
+  EXPECT_NE(r.out.find("ADD [3,17]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("claimed supported, launch failed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("add-errors: ADD kernel failed to launch"), std::string::npos) << r.out;
+
+  Outcome j = run_check(std::string("--json --manifest ") + BROKEN_MANIFESTS "/add-errors.toml");
+  EXPECT_EQ(j.code, 1);
+  auto doc = parse(j);
+  EXPECT_EQ(doc["passed"], false);
+  int failed = 0;
+  for (const auto& x : doc["results"]) {
+    if (x["status"] != "fail") continue;
+    ++failed;
+    EXPECT_EQ(x["op"], "BINARY") << x.dump();
+    EXPECT_NE(x["detail"].get<std::string>().find("ADD kernel failed to launch"), std::string::npos)
+        << x.dump();
+  }
+  EXPECT_EQ(doc["failures"], failed);
+  EXPECT_GT(failed, 0);
+}
+
+TEST(plugin_check, truncating_copy_is_reported_by_case) {
+  Outcome r = run_check(std::string("--manifest ") + BROKEN_MANIFESTS "/short-copy.toml");
+  EXPECT_EQ(r.code, 1) << r.out;
+  const auto lines = failing_lines(r.out);
+  ASSERT_FALSE(lines.empty()) << r.out;
+  bool big_copy = false;
+  for (const auto& l : lines) {
+    // Only copies over 4 KiB break; the ops (small tensors) still pass.
+    EXPECT_TRUE(l.rfind("api/copy", 0) == 0 || l.rfind("api/threads", 0) == 0) << l << "\n" << r.out;
+    big_copy |= l.find("h2d/d2d/d2h 65537 bytes") != std::string::npos;
+  }
+  EXPECT_TRUE(big_copy) << r.out;
+  EXPECT_NE(r.out.find("bytes differ after h2d/d2d/d2h"), std::string::npos) << r.out;
+
+  Outcome j = run_check(std::string("--json --manifest ") + BROKEN_MANIFESTS "/short-copy.toml");
+  EXPECT_EQ(j.code, 1);
+  auto doc = parse(j);
+  bool named = false;
+  for (const auto& x : doc["results"])
+    if (x["status"] == "fail") {
+      EXPECT_EQ(x["section"], "api") << x.dump();
+      named |= x["op"] == "copy" && x["case"] == "h2d/d2d/d2h 1048583 bytes at offsets 5/63";
+    }
+  EXPECT_TRUE(named) << j.out.substr(0, 4000);
+}
+
+TEST(plugin_check, standard_optimizers_pass_against_the_reference_rules) {
+  Outcome r = run_check(std::string("--json ") + OPTIM_STD);
+  ASSERT_EQ(r.code, 0) << r.out.substr(0, 6000);
+  auto doc = parse(r);
+  EXPECT_EQ(doc["kind"], "optimizer");
+  int sgd = 0, adamw = 0, errors = 0;
+  for (const auto& x : doc["results"]) {
+    EXPECT_EQ(x["status"], "pass") << x.dump();
+    const std::string c = x["case"];
+    if (c.find("returns an error") != std::string::npos) {
+      ++errors;
+      continue;
+    }
+    if (x.contains("error")) {
+      EXPECT_LE(x["error"].get<double>(), 1e-8) << x.dump();
+      (x["op"] == "sgd" ? sgd : adamw) += 1;
+    }
+  }
+  EXPECT_EQ(sgd, 8);    // 4 configurations, fused and composed
+  EXPECT_EQ(adamw, 6);  // 3 configurations, fused and composed
+  EXPECT_GT(errors, 20);
+}
+
+TEST(plugin_check, an_optimizer_checked_against_the_wrong_rule_fails) {
+  // sgd's update is not AdamW's: the comparison must see it.
+  Outcome r = run_check(std::string("--component sgd --optimizer-rule adamw ") + OPTIM_STD);
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("state slots"), std::string::npos) << r.out;
+}
+
+TEST(plugin_check, optimizer_that_ignores_apply_weight_decay_fails_the_decay_cases) {
+  Outcome r = run_check(std::string("--json ") + BROKEN_SGD);
+  EXPECT_EQ(r.code, 1) << r.out.substr(0, 4000);
+  auto doc = parse(r);
+  int failed = 0;
+  for (const auto& x : doc["results"]) {
+    const std::string c = x["case"];
+    const bool decays = c.find("weight_decay=0.0") != std::string::npos;  // 0.01 and 0.05
+    if (x["status"] != "fail") {
+      EXPECT_FALSE(decays && x.contains("error")) << x.dump();
+      continue;
+    }
+    ++failed;
+    EXPECT_TRUE(decays) << x.dump();
+    // The parameter excluded from decay is the one that comes out wrong.
+    EXPECT_NE(x["detail"].get<std::string>().find("'fc.bias'"), std::string::npos) << x.dump();
+  }
+  EXPECT_EQ(failed, 4);  // 2 configurations with decay, fused offered and composed
+}
+
+TEST(plugin_check, communicator_with_short_copies_and_unchecked_root_fails_those_cases) {
+  Outcome r = run_check(std::string("--json ") + BROKEN_COMM);
+  EXPECT_EQ(r.code, 1) << r.out.substr(0, 4000);
+  auto doc = parse(r);
+  EXPECT_EQ(doc["kind"], "comm");
+  EXPECT_EQ(doc["world_size"], 1);
+  int big = 0, root = 0;
+  for (const auto& x : doc["results"]) {
+    if (x["status"] != "fail") continue;
+    const std::string c = x["case"];
+    if (c.find(">1 MiB") != std::string::npos) {
+      EXPECT_NE(x["detail"].get<std::string>().find("elements wrong"), std::string::npos) << x.dump();
+      ++big;
+    } else if (c.find("broadcast from root") != std::string::npos) {
+      EXPECT_EQ(x["op"], "errors") << x.dump();
+      ++root;
+    } else {
+      ADD_FAILURE() << "unexpected failure: " << x.dump();
+    }
+  }
+  EXPECT_GT(big, 8) << r.out.substr(0, 4000);
+  EXPECT_EQ(root, 2);  // root -1 and root = size
+  // The table names them too.
+  Outcome t = run_check(BROKEN_COMM);
+  EXPECT_EQ(t.code, 1);
+  EXPECT_NE(t.out.find("broadcast from root = size returns an error"), std::string::npos) << t.out;
 }
 
 TEST(plugin_check, bad_input_exits_2) {

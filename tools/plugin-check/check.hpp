@@ -16,7 +16,7 @@ namespace plinth::plugin_check {
 // says no), "no-reference" (the plugin says yes, the reference cannot run it),
 // "warn" (a lax answer that does not fail the run: struct_size not checked).
 struct CaseResult {
-  std::string section;  // "api" or "ops"
+  std::string section;  // "api", "ops", "comm" or "optim"
   std::string op;       // op name ("BINARY") or API area ("copy")
   std::string name;     // the case
   std::string status;
@@ -38,5 +38,21 @@ void run_error_checks(exec::Backend& plugin, std::vector<CaseResult>& out);
 // Every op case whose op is in `ops` (all when empty), on the plugin and the reference.
 void run_ops(exec::Backend& plugin, exec::Backend& reference, uint64_t seed,
              const std::vector<std::string>& ops, std::vector<CaseResult>& out);
+
+// Communicator checks (comm.cpp) on component `name`, at the world size the
+// launcher gave. Rows have section "comm".
+struct CommRun {
+  int rank = 0, size = 1;
+  int world_failures = -1;  // failures summed over every rank; -1 when unknown
+  std::string error;        // non-empty: the communicator could not be created
+};
+CommRun run_comm(const Registry& reg, const std::string& name, double timeout_s,
+                 std::vector<CaseResult>& out);
+
+// Optimizer checks (optim.cpp) on component `name`, launching ops on `exec`
+// (the CPU backend); `rule` "sgd" | "adamw" picks the reference update,
+// empty: none (the numeric cases are no-reference). Rows have section "optim".
+void run_optimizer(const Registry& reg, const std::string& name, const std::string& rule, exec::Backend& exec,
+                   uint64_t seed, std::vector<CaseResult>& out);
 
 }  // namespace plinth::plugin_check

@@ -1,14 +1,18 @@
 // main.cpp — plinth-plugin-check: the conformance kit a vendor runs on a
-// backend plugin. Loads the plugin from its manifest (or writes a manifest
-// for a bare library), loads the CPU backend as the reference through the
-// same discovery `plinth` uses, runs the API contract checks and the op
-// cases, and prints a table or JSON. Exit 0: everything claimed passes;
-// 1: a failure; 2: bad input (missing file, plugin that does not load).
-// Not here: the checks themselves (contract.cpp, ops.cpp).
+// backend, communicator or optimizer plugin. Loads the plugin from its
+// manifest (or writes a manifest for a bare library), picks what to check
+// by the kind of its components, loads the CPU backend (the reference for
+// backends, the op executor for optimizers) through the same discovery
+// `plinth` uses, and prints a table or JSON. Exit 0: everything claimed
+// passes; 1: a failure; 2: bad input (missing file, plugin that does not
+// load). Not here: the checks themselves (contract.cpp, ops.cpp, comm.cpp,
+// optim.cpp).
 #include <dlfcn.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -84,18 +88,20 @@ Result<fs::path> manifest_for_library(const fs::path& lib, const std::string& ki
   return m;
 }
 
-void print_table(const std::vector<CaseResult>& rs, const std::string& component, const std::string& device) {
-  std::printf("plinth-plugin-check: backend '%s' on %s, reference 'cpu'\n\n", component.c_str(),
-              device.c_str());
-  std::printf("%-24s %-48s %-12s %s\n", "OP / AREA", "CASE", "STATUS", "ERROR");
+void print_table(const std::vector<CaseResult>& rs, const std::string& kind, const std::string& component,
+                 const std::string& device, const std::string& reference) {
+  std::printf("plinth-plugin-check: %s '%s'%s, %s\n\n", kind.c_str(), component.c_str(),
+              device.empty() ? "" : (" on " + device).c_str(), reference.c_str());
+  std::printf("%-24s %-56s %-12s %s\n", "OP / AREA", "CASE", "STATUS", "ERROR");
   std::map<std::string, int> count;
   for (const auto& r : rs) {
     ++count[r.status];
     char err[32] = "";
-    if (r.section == "ops" && (r.status == "pass" || r.status == "fail"))
+    if ((r.section == "ops" || r.section == "optim") && (r.status == "pass" || r.status == "fail") &&
+        r.threshold > 0)
       std::snprintf(err, sizeof err, "%.3g", r.error);
     const std::string area = r.section == "api" ? "api/" + r.op : r.op;
-    std::printf("%-24s %-48s %-12s %s\n", area.c_str(), r.name.c_str(), r.status.c_str(), err);
+    std::printf("%-24s %-56s %-12s %s\n", area.c_str(), r.name.c_str(), r.status.c_str(), err);
     if ((r.status == "fail" || r.status == "warn") && !r.detail.empty())
       std::printf("    %s\n", r.detail.c_str());
   }
@@ -103,11 +109,95 @@ void print_table(const std::vector<CaseResult>& rs, const std::string& component
               count["pass"], count["fail"], count["warn"], count["unsupported"], count["no-reference"]);
 }
 
+// Print the rows as a table or one JSON object; the exit status.
+int report(const std::vector<CaseResult>& rs, bool json, const std::string& kind,
+           const std::string& component, const std::string& device, const std::string& reference,
+           uint64_t seed, const nlohmann::json& extra = nlohmann::json::object()) {
+  int failed = 0, supported = 0, warned = 0;
+  for (const auto& r : rs) {
+    failed += r.status == "fail";
+    warned += r.status == "warn";
+    supported += r.section != "api" && r.status != "unsupported";
+  }
+  if (json) {
+    nlohmann::json j;
+    j["kind"] = kind;
+    j["component"] = component;
+    if (!device.empty()) j["device"] = device;
+    j["reference"] = reference;
+    j["seed"] = seed;
+    for (const auto& [k, v] : extra.items()) j[k] = v;
+    if (extra.contains("world_failures") && extra["world_failures"].is_number() &&
+        extra["world_failures"].get<int>() > failed)
+      failed = extra["world_failures"].get<int>();
+    j["passed"] = failed == 0;
+    j["failures"] = failed;
+    j["warnings"] = warned;
+    j["supported_cases"] = supported;
+    auto& arr = j["results"] = nlohmann::json::array();
+    for (const auto& r : rs) {
+      nlohmann::json o{{"section", r.section}, {"op", r.op}, {"case", r.name}, {"status", r.status}};
+      if ((r.section == "ops" || r.section == "optim") && (r.status == "pass" || r.status == "fail") &&
+          r.threshold > 0) {
+        o["error"] = std::isfinite(r.error) ? nlohmann::json(r.error) : nlohmann::json("inf");
+        o["threshold"] = r.threshold;
+      }
+      if (!r.detail.empty()) o["detail"] = r.detail;
+      arr.push_back(std::move(o));
+    }
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    print_table(rs, kind, component, device, reference);
+    if (extra.contains("world_failures")) {
+      const auto& wf = extra["world_failures"];
+      if (wf.is_number() && wf.get<int>() > failed) failed = wf.get<int>();
+      std::printf("%s\n",
+                  wf.is_number()
+                      ? ("failures over all " + extra["world_size"].dump() + " ranks: " + wf.dump()).c_str()
+                      : "failures on the other ranks: unknown (see their stderr)");
+    }
+  }
+  return failed ? kExitFail : 0;
+}
+
+// Communicator components: every rank runs the cases; rank 0 reports,
+// the others print only their failures (to stderr, "rank N: ...").
+int check_comms(const Registry& reg, const std::vector<std::string>& names, double timeout, bool json) {
+  int rc = 0;
+  for (const auto& name : names) {
+    std::vector<CaseResult> results;
+    CommRun run = run_comm(reg, name, timeout, results);
+    if (!run.error.empty()) {
+      std::fprintf(stderr, "plinth-plugin-check: %s\n", run.error.c_str());
+      return kExitBadInput;
+    }
+    int mine = 0;
+    for (const auto& r : results) mine += r.status == "fail";
+    if (run.rank != 0) {
+      for (const auto& r : results)
+        if (r.status == "fail")
+          std::fprintf(stderr, "plinth-plugin-check: rank %d: %s %s: fail: %s\n", run.rank, r.op.c_str(),
+                       r.name.c_str(), r.detail.c_str());
+      rc = std::max(rc, mine ? kExitFail : 0);
+      continue;
+    }
+    nlohmann::json extra{
+        {"rank", run.rank},
+        {"world_size", run.size},
+        {"world_failures", run.world_failures >= 0 ? nlohmann::json(run.world_failures) : nlohmann::json()}};
+    rc = std::max(rc, report(results, json, "comm", name,
+                             "rank " + std::to_string(run.rank) + " of " + std::to_string(run.size),
+                             "expected values computed in the tool", 0, extra));
+  }
+  return rc;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"plinth-plugin-check: conformance checks for a Plinth backend plugin against the CPU backend",
-               "plinth-plugin-check"};
+  CLI::App app{
+      "plinth-plugin-check: conformance checks for a Plinth backend, communicator or optimizer plugin",
+      "plinth-plugin-check"};
   std::vector<std::string> manifests, ref_manifests;
   std::string component, kind, ops_list, library, reference = "cpu";
   bool json = false;
@@ -115,7 +205,7 @@ int main(int argc, char** argv) {
   int device = 0;
   app.add_option("--manifest", manifests, "manifest file or folder of the plugin under test (repeatable)");
   app.add_option("--component", component,
-                 "backend component to check (needed when the manifests hold several)");
+                 "component to check (needed when the manifests hold several backends or several kinds)");
   app.add_option("--kind", kind,
                  "kind written into the manifest made for a bare library (default: from the library)");
   app.add_option("--ops", ops_list, "comma-separated op names to run (e.g. BINARY,MATMUL); default all");
@@ -125,6 +215,13 @@ int main(int argc, char** argv) {
                  "extra manifest file or folder for the reference backend (repeatable)");
   app.add_option("--reference", reference, "reference backend component");
   app.add_flag("--json", json, "print one JSON object instead of the table");
+  std::string optimizer_rule;
+  double comm_timeout = 60;
+  app.add_option("--optimizer-rule", optimizer_rule,
+                 "reference update rule for an optimizer component not named sgd or adamw")
+      ->check(CLI::IsMember({"sgd", "adamw"}));
+  app.add_option("--comm-timeout", comm_timeout, "timeout_s given to a communicator (seconds)")
+      ->check(CLI::PositiveNumber);
   app.add_option("library", library, "plugin library (.so) to check without a manifest");
   try {
     app.parse(argc, argv);
@@ -198,28 +295,52 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "plinth-plugin-check: %s\n", reg.status().message().c_str());
     return kExitBadInput;
   }
-  std::vector<std::string> backends = (*reg)->names(PLINTH_KIND_BACKEND);
-  if (component.empty()) {
-    if (backends.size() != 1) {
+  const std::vector<std::string> backends = (*reg)->names(PLINTH_KIND_BACKEND),
+                                 comms = (*reg)->names(PLINTH_KIND_COMM),
+                                 optims = (*reg)->names(PLINTH_KIND_OPTIMIZER);
+  auto listed = [](const std::vector<std::string>& v, const std::string& n) {
+    return std::find(v.begin(), v.end(), n) != v.end();
+  };
+  // What to check: the --component, else the one kind the manifests hold
+  // (every communicator or optimizer component; exactly one backend).
+  std::string what;
+  std::vector<std::string> targets;
+  if (!component.empty()) {
+    what = listed(backends, component) ? "backend"
+           : listed(comms, component)  ? "comm"
+           : listed(optims, component) ? "optimizer"
+                                       : "";
+    if (what.empty()) {
       print_load_failures(**reg);
       std::string list;
-      for (const auto& b : backends) list += (list.empty() ? "" : ", ") + b;
-      std::fprintf(stderr, "plinth-plugin-check: %s\n",
-                   backends.empty()
-                       ? "no backend component loaded from the manifests given"
-                       : ("several backends loaded (" + list + "): choose one with --component").c_str());
+      for (const auto* v : {&backends, &comms, &optims})
+        for (const auto& b : *v) list += (list.empty() ? "" : ", ") + b;
+      std::fprintf(stderr,
+                   "plinth-plugin-check: no component '%s' loaded from the manifests given (loaded: %s)\n",
+                   component.c_str(), list.empty() ? "none" : list.c_str());
       return kExitBadInput;
     }
-    component = backends[0];
+    targets = {component};
+  } else {
+    const int kinds = int(!backends.empty()) + int(!comms.empty()) + int(!optims.empty());
+    std::string list;
+    for (const auto* v : {&backends, &comms, &optims})
+      for (const auto& b : *v) list += (list.empty() ? "" : ", ") + b;
+    if (kinds == 0 || (kinds == 1 && backends.size() > 1) || kinds > 1) {
+      print_load_failures(**reg);
+      std::fprintf(stderr, "plinth-plugin-check: %s\n",
+                   kinds == 0
+                       ? "no backend, communicator or optimizer component loaded from the manifests given"
+                       : ("several components loaded (" + list + "): choose one with --component").c_str());
+      return kExitBadInput;
+    }
+    what = !backends.empty() ? "backend" : !comms.empty() ? "comm" : "optimizer";
+    targets = !backends.empty() ? backends : !comms.empty() ? comms : optims;
   }
-  auto plugin = exec::Backend::create(**reg, component, nullptr, device);
-  if (!plugin) {
-    print_load_failures(**reg);
-    std::fprintf(stderr, "plinth-plugin-check: %s\n", plugin.status().message().c_str());
-    return kExitBadInput;
-  }
+  if (what == "comm") return check_comms(**reg, targets, comm_timeout, json);
 
-  // The reference: the discovery `plinth` uses, plus --reference-manifest.
+  // Backends and optimizers need the reference backend: the discovery
+  // `plinth` uses, plus --reference-manifest.
   DiscoveryOptions ropt;
   for (const auto& m : ref_manifests) ropt.pipeline_manifests.emplace_back(m);
   auto rreg = Registry::open(ropt);
@@ -238,39 +359,29 @@ int main(int argc, char** argv) {
   }
 
   std::vector<CaseResult> results;
+  if (what == "optimizer") {
+    for (const auto& name : targets) {
+      const std::string r = !optimizer_rule.empty()              ? optimizer_rule
+                            : (name == "sgd" || name == "adamw") ? name
+                                                                 : "";
+      run_optimizer(**reg, name, r, **ref, seed, results);
+    }
+    std::string names;
+    for (const auto& n : targets) names += (names.empty() ? "" : ", ") + n;
+    return report(results, json, "optimizer", names, "",
+                  "reference: torch.optim rules in double, ops on '" + reference + "'", seed);
+  }
+
+  component = targets[0];
+  auto plugin = exec::Backend::create(**reg, component, nullptr, device);
+  if (!plugin) {
+    print_load_failures(**reg);
+    std::fprintf(stderr, "plinth-plugin-check: %s\n", plugin.status().message().c_str());
+    return kExitBadInput;
+  }
   run_contract(**plugin, seed, results);
   run_ops(**plugin, **ref, seed, ops, results);
   run_error_checks(**plugin, results);
-
-  int failed = 0, supported = 0, warned = 0;
-  for (const auto& r : results) {
-    failed += r.status == "fail";
-    warned += r.status == "warn";
-    supported += r.section == "ops" && r.status != "unsupported";
-  }
-  if (json) {
-    nlohmann::json j;
-    j["component"] = component;
-    j["device"] = (*plugin)->properties().name;
-    j["reference"] = reference;
-    j["seed"] = seed;
-    j["passed"] = failed == 0;
-    j["failures"] = failed;
-    j["warnings"] = warned;
-    j["supported_cases"] = supported;
-    auto& arr = j["results"] = nlohmann::json::array();
-    for (const auto& r : results) {
-      nlohmann::json o{{"section", r.section}, {"op", r.op}, {"case", r.name}, {"status", r.status}};
-      if (r.section == "ops" && (r.status == "pass" || r.status == "fail")) {
-        o["error"] = std::isfinite(r.error) ? nlohmann::json(r.error) : nlohmann::json("inf");
-        o["threshold"] = r.threshold;
-      }
-      if (!r.detail.empty()) o["detail"] = r.detail;
-      arr.push_back(std::move(o));
-    }
-    std::printf("%s\n", j.dump(2).c_str());
-  } else {
-    print_table(results, component, (*plugin)->properties().name);
-  }
-  return failed ? kExitFail : 0;
+  return report(results, json, "backend", component, (*plugin)->properties().name,
+                "reference '" + reference + "'", seed);
 }

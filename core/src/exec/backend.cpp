@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "plinth/log.hpp"
 #include "plinth/ops.hpp"
+#include "plugin/host.hpp"
 
 namespace plinth::exec {
 
@@ -23,9 +25,12 @@ Result<std::shared_ptr<Backend>> Backend::create(const Registry& registry, const
   b->name_ = name;
   b->table_ = static_cast<const plinth_backend_v1*>((*comp)->table);
   b->keep_alive_ = registry.keep_alive(*comp);
-  int32_t count = 0;
-  if (plinth_status s = b->table_->device_count(&count); s != PLINTH_OK)
-    return plugin_status(s, "backend '" + name + "': device_count");
+  // An installed backend without a device (no GPU, no driver) is bad input
+  // for this machine: exit 2 with the plugin's own reason.
+  const DeviceProbe probe = probe_devices(b->table_);
+  if (probe.failed || probe.count <= 0)
+    return error(errc::not_found, "backend '" + name + "': no device (" + probe.reason() + ")");
+  const int32_t count = probe.count;
   if (device < 0 || device >= count)
     return error(errc::invalid_argument, "backend '" + name + "': device " + std::to_string(device) +
                                              " does not exist (" + std::to_string(count) + " found)");
@@ -81,6 +86,68 @@ Status Backend::launch(const plinth_op& op, const char* what) {
   if (plinth_status s = launch_raw(op); s != PLINTH_OK)
     return plugin_status(s, "backend '" + name_ + "': " + op_name(op.kind) + " (" + what + ")");
   return {};
+}
+
+DeviceProbe probe_devices(const plinth_backend_v1* table) {
+  DeviceProbe p;
+  (void)take_plugin_error();  // a stale message must not pass for this call's reason
+  plinth_status s = PLINTH_ERR_INTERNAL;
+  try {
+    s = table->device_count(&p.count);
+  } catch (...) {  // plugins must not throw; one that does has no usable device
+    set_plugin_error("device_count threw a C++ exception");
+  }
+  p.message = take_plugin_error();
+  if (s != PLINTH_OK) {
+    p.failed = true;
+    p.count = 0;
+    if (p.message.empty()) p.message = "device_count failed with status " + std::to_string(int(s));
+  } else if (p.count < 0) {
+    p.count = 0;
+  }
+  if (p.count > 0) p.message.clear();
+  return p;
+}
+
+Result<std::string> select_backend(const Registry& reg, const std::string& name, int device) {
+  if (name != "auto") return name;
+  std::string best, skipped;
+  int32_t best_score = 0;
+  bool have_cpu = false;
+  for (const auto& n : reg.names(PLINTH_KIND_BACKEND)) {
+    auto c = reg.find(PLINTH_KIND_BACKEND, n);
+    if (!c) continue;
+    const PluginInfo* owner = reg.owner(*c);
+    const int32_t score = owner && owner->score ? *owner->score : 1;
+    std::string why;
+    if (score <= 0) {
+      why = "score " + std::to_string(score) + ": the plugin says it cannot run here";
+    } else {
+      const DeviceProbe d = probe_devices(static_cast<const plinth_backend_v1*>((*c)->table));
+      if (d.count <= 0)
+        why = "no device: " + d.reason();
+      else if (device >= d.count)
+        why = std::to_string(d.count) + " device(s), [backend] device = " + std::to_string(device);
+    }
+    if (!why.empty()) {
+      skipped += (skipped.empty() ? "" : ", ") + n + " (" + why + ")";
+      continue;
+    }
+    if (n == "cpu") {  // the fallback, not a contender
+      have_cpu = true;
+      continue;
+    }
+    if (best.empty() || score > best_score) best = n, best_score = score;
+  }
+  if (best.empty() && have_cpu) best = "cpu";
+  if (best.empty())
+    return error(errc::not_found,
+                 "[backend] name = \"auto\": no installed backend can run here" +
+                     (skipped.empty() ? std::string(" (none is installed)") : " (skipped: " + skipped + ")") +
+                     "; hint: `plinth plugins doctor` lists the backends and why");
+  logger().info("[backend] name = \"auto\": using '{}'{}", best,
+                skipped.empty() ? "" : "; skipped: " + skipped);
+  return best;
 }
 
 const char* op_name(plinth_op_kind kind) {

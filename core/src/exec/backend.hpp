@@ -87,6 +87,26 @@ class Backend : public std::enable_shared_from_this<Backend> {
   plinth_device_properties props_{};
 };
 
+// What a backend's device_count says: the count, and when that is 0 or the
+// call failed, the message the plugin set with host->set_error (empty when
+// it set none). `failed`: device_count returned an error.
+struct DeviceProbe {
+  int32_t count = 0;
+  bool failed = false;
+  std::string message;
+  // "no device" unless the plugin said why.
+  std::string reason() const { return message.empty() ? "no device" : message; }
+};
+DeviceProbe probe_devices(const plinth_backend_v1* table);
+
+// The backend `[backend] name` stands for. A component name is returned as
+// is; "auto" picks the backend with the highest plinth_plugin_score (1 when
+// the plugin exports none) that has device `device`, the first on a tie,
+// skipping those with score 0 or no device; the CPU backend is the fallback
+// when no other qualifies. Logs one line naming the choice and what was
+// skipped, and why. not_found when no backend qualifies.
+Result<std::string> select_backend(const Registry& registry, const std::string& name, int device);
+
 const char* op_name(plinth_op_kind kind);
 const char* dtype_name(plinth_dtype dtype);
 size_t dtype_size(plinth_dtype dtype);

@@ -153,6 +153,12 @@ Result<std::string> sample(const fs::path& run_dir, std::shared_ptr<Registry> re
   }
 
   // The model, forward only, one sequence.
+  if (p->backend.name == "auto") {  // a run folder written before "auto" was resolved there
+    auto chosen = exec::select_backend(*registry, p->backend.name, p->backend.device);
+    if (!chosen) return Status(chosen.status()).with_context(run_dir.string() + "/pipeline.toml");
+    p->backend.name = *chosen;
+    p->backend.table.insert_or_assign("name", *chosen);
+  }
   auto bcomp = registry->find(PLINTH_KIND_BACKEND, p->backend.name);
   if (!bcomp) return Status(bcomp.status()).with_context(run_dir.string() + "/pipeline.toml: [backend] name");
   auto cfg = make_plugin_config(p->backend.table, p->source);

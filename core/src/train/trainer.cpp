@@ -387,7 +387,14 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
   t->global_batch = p.train.batch_size * (t->dp ? t->dp->size() : 1);
   if (t->dp && t->dp->rank() != 0) logger().set_level(spdlog::level::warn);  // rank 0 reports
 
-  // Backend.
+  // Backend. "auto" becomes the chosen name here, so the run's pipeline.toml,
+  // checkpoints and messages name the backend that actually ran.
+  if (p.backend.name == "auto") {
+    auto chosen = exec::select_backend(reg, p.backend.name, p.backend.device);
+    if (!chosen) return Status(chosen.status()).with_context(p.source.string());
+    t->p.backend.name = *chosen;
+    t->p.backend.table.insert_or_assign("name", *chosen);
+  }
   auto bcomp = reg.find(PLINTH_KIND_BACKEND, p.backend.name);
   if (!bcomp) return Status(bcomp.status()).with_context(key_at(p, &p.backend.table, "name", "backend.name"));
   PLINTH_TRY(check_keys(p, p.backend.table, "backend", *bcomp, config::kBackendCoreKeys));

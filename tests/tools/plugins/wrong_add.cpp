@@ -1,13 +1,23 @@
-// wrong_add.cpp — a deliberately wrong test backend for plinth-plugin-check:
+// wrong_add.cpp — deliberately broken test backends for plinth-plugin-check:
 // host memory, one device, FILL f32 and BINARY ADD f32 on contiguous tensors
-// of one shape, where ADD computes a - b. The kit must report BINARY failing.
-// Everything else (copies, streams, errors) follows the contract.
+// of one shape, broken in one way picked at build time:
+//   (default)             ADD computes a - b: the kit must report BINARY failing;
+//   BROKEN_ADD_ERRORS     ADD is claimed by supports() but its launch returns
+//                         an error: the kit must report the claimed case failing;
+//   BROKEN_COPY_TRUNCATES copies (h2d, d2h, d2d) move at most 4 KiB: the kit
+//                         must report the copy checks failing.
+// BROKEN_NAME is the plugin and component name. Everything else (streams,
+// errors) follows the contract.
 #include <cstdlib>
 #include <cstring>
 #include <new>
 
 #include "plinth/backend.h"
 #include "plinth/plugin.hpp"
+
+#ifndef BROKEN_NAME
+#define BROKEN_NAME "wrong-add"
+#endif
 
 struct plinth_backend_ctx {
   int device;
@@ -30,9 +40,9 @@ plinth_status device_count(int32_t* out) {
 }
 plinth_status device_properties(int32_t index, plinth_device_properties* out) {
   return plinth::sdk::guard(g_host, [&] {
-    if (index != 0) return fail(PLINTH_ERR_INVALID_ARGUMENT, "wrong-add: no such device");
+    if (index != 0) return fail(PLINTH_ERR_INVALID_ARGUMENT, BROKEN_NAME ": no such device");
     std::memset(out->name, 0, sizeof out->name);
-    std::strcpy(out->name, "wrong-add host device");
+    std::strcpy(out->name, BROKEN_NAME " host device");
     out->memory_kind = PLINTH_MEMORY_HOST;
     out->total_memory = 0;
     out->compute_units = 1;
@@ -42,7 +52,7 @@ plinth_status device_properties(int32_t index, plinth_device_properties* out) {
   });
 }
 plinth_status create(const plinth_host*, const plinth_config*, int32_t device, plinth_backend_ctx** out) {
-  if (device != 0) return fail(PLINTH_ERR_INVALID_ARGUMENT, "wrong-add: no such device");
+  if (device != 0) return fail(PLINTH_ERR_INVALID_ARGUMENT, BROKEN_NAME ": no such device");
   *out = new (std::nothrow) plinth_backend_ctx{device};
   return *out ? PLINTH_OK : PLINTH_ERR_OUT_OF_MEMORY;
 }
@@ -53,7 +63,7 @@ plinth_status buffer_alloc(plinth_backend_ctx*, uint64_t size, plinth_buffer** o
   b->data = static_cast<unsigned char*>(std::aligned_alloc(64, (size + 63) / 64 * 64 + 64));
   if (!b->data) {
     delete b;
-    return fail(PLINTH_ERR_OUT_OF_MEMORY, "wrong-add: out of memory");
+    return fail(PLINTH_ERR_OUT_OF_MEMORY, BROKEN_NAME ": out of memory");
   }
   *out = b;
   return PLINTH_OK;
@@ -64,25 +74,34 @@ void buffer_free(plinth_backend_ctx*, plinth_buffer* b) {
   delete b;
 }
 void* buffer_host_ptr(plinth_backend_ctx*, plinth_buffer* b) { return b ? b->data : nullptr; }
+// How many of `size` bytes a copy moves.
+uint64_t copied(uint64_t size) {
+#if defined(BROKEN_COPY_TRUNCATES)
+  return size < 4096 ? size : 4096;  // the deliberate bug: large copies stop at 4 KiB
+#else
+  return size;
+#endif
+}
+
 plinth_status copy_h2d(plinth_backend_ctx*, plinth_stream*, plinth_buffer* dst, uint64_t off, const void* src,
                        uint64_t size) {
   if (!dst || off + size > dst->size)
-    return fail(PLINTH_ERR_INVALID_ARGUMENT, "wrong-add: copy out of range");
-  if (size) std::memcpy(dst->data + off, src, size);
+    return fail(PLINTH_ERR_INVALID_ARGUMENT, BROKEN_NAME ": copy out of range");
+  if (size) std::memcpy(dst->data + off, src, copied(size));
   return PLINTH_OK;
 }
 plinth_status copy_d2h(plinth_backend_ctx*, plinth_stream*, void* dst, plinth_buffer* src, uint64_t off,
                        uint64_t size) {
   if (!src || off + size > src->size)
-    return fail(PLINTH_ERR_INVALID_ARGUMENT, "wrong-add: copy out of range");
-  if (size) std::memcpy(dst, src->data + off, size);
+    return fail(PLINTH_ERR_INVALID_ARGUMENT, BROKEN_NAME ": copy out of range");
+  if (size) std::memcpy(dst, src->data + off, copied(size));
   return PLINTH_OK;
 }
 plinth_status copy_d2d(plinth_backend_ctx*, plinth_stream*, plinth_buffer* dst, uint64_t doff,
                        plinth_buffer* src, uint64_t soff, uint64_t size) {
   if (!dst || !src || doff + size > dst->size || soff + size > src->size)
-    return fail(PLINTH_ERR_INVALID_ARGUMENT, "wrong-add: copy out of range");
-  if (size) std::memmove(dst->data + doff, src->data + soff, size);
+    return fail(PLINTH_ERR_INVALID_ARGUMENT, BROKEN_NAME ": copy out of range");
+  if (size) std::memmove(dst->data + doff, src->data + soff, copied(size));
   return PLINTH_OK;
 }
 plinth_status stream_create(plinth_backend_ctx*, plinth_stream** out) {
@@ -146,11 +165,12 @@ float* data_of(const plinth_tensor& t, int64_t n) {
 
 plinth_status launch(plinth_backend_ctx* ctx, plinth_stream*, const plinth_op* op) {
   return plinth::sdk::guard(g_host, [&] {
-    if (!supports(ctx, op)) return fail(PLINTH_ERR_UNSUPPORTED, "wrong-add: only FILL and BINARY ADD, f32");
+    if (!supports(ctx, op))
+      return fail(PLINTH_ERR_UNSUPPORTED, BROKEN_NAME ": only FILL and BINARY ADD, f32");
     int64_t n = 0;
     plain_f32(op->outputs[0], &n);
     float* out = data_of(op->outputs[0], n);
-    if (n > 0 && !out) return fail(PLINTH_ERR_INVALID_ARGUMENT, "wrong-add: output out of range");
+    if (n > 0 && !out) return fail(PLINTH_ERR_INVALID_ARGUMENT, BROKEN_NAME ": output out of range");
     if (op->kind == PLINTH_OP_FILL) {
       const float v = float(static_cast<const plinth_fill_params*>(op->params)->value);
       for (int64_t i = 0; i < n; ++i) out[i] = v;
@@ -158,9 +178,19 @@ plinth_status launch(plinth_backend_ctx* ctx, plinth_stream*, const plinth_op* o
     }
     const float* a = data_of(op->inputs[0], n);
     const float* b = data_of(op->inputs[1], n);
-    if (n > 0 && (!a || !b)) return fail(PLINTH_ERR_INVALID_ARGUMENT, "wrong-add: input out of range");
+    if (n > 0 && (!a || !b)) return fail(PLINTH_ERR_INVALID_ARGUMENT, BROKEN_NAME ": input out of range");
+#if defined(BROKEN_ADD_ERRORS)
+    (void)a;
+    (void)b;
+    // The deliberate bug: supports() said yes, the launch says no.
+    return fail(PLINTH_ERR_INTERNAL, BROKEN_NAME ": ADD kernel failed to launch");
+#elif defined(BROKEN_COPY_TRUNCATES)
+    for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
+    return PLINTH_OK;
+#else
     for (int64_t i = 0; i < n; ++i) out[i] = a[i] - b[i];  // the deliberate bug: ADD subtracts
     return PLINTH_OK;
+#endif
   });
 }
 
@@ -187,8 +217,8 @@ const plinth_backend_v1 g_backend = {PLINTH_BACKEND_V1_STRUCT_SIZE,
                                      launch,
                                      nullptr};
 
-const plinth_component g_components[] = {{PLINTH_COMPONENT_STRUCT_SIZE, PLINTH_KIND_BACKEND, "wrong-add",
-                                          "ADD computes a - b (test)", &g_backend, nullptr}};
+const plinth_component g_components[] = {{PLINTH_COMPONENT_STRUCT_SIZE, PLINTH_KIND_BACKEND, BROKEN_NAME,
+                                          "deliberately broken (test)", &g_backend, nullptr}};
 
 plinth_status init(const plinth_host* host) {
   g_host = host;
@@ -198,7 +228,7 @@ plinth_status init(const plinth_host* host) {
 const plinth_plugin g_plugin = {PLINTH_PLUGIN_STRUCT_SIZE,
                                 PLINTH_ABI_MAJOR,
                                 PLINTH_ABI_MINOR,
-                                "wrong-add",
+                                BROKEN_NAME,
                                 "1.0.0",
                                 "Plinth tests",
                                 1,

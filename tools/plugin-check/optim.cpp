@@ -1,0 +1,517 @@
+// optim.cpp — the optimizer checks of plinth-plugin-check: several steps of
+// each configuration, with a schedule-like learning rate, against the
+// update rules of torch.optim.SGD and torch.optim.AdamW implemented here in
+// double (plugins/optim/README.md documents those semantics). Ops run on the
+// CPU backend through a plinth_optim_ops the tool provides, once offering
+// the fused step ops and once refusing them (the composed path). Halfway the
+// optimizer is destroyed and a new one continues from the saved state
+// slots, as a resumed run does; scratch tensors hold NaN before each step.
+// Then slot names, malformed steps and configs, and struct_size handling.
+// Not here: backend op numerics (ops.cpp).
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <limits>
+
+#include "check.hpp"
+#include "plinth/optimizer.h"
+#include "plugin/plugin_config.hpp"
+
+namespace plinth::plugin_check {
+
+namespace {
+
+// One hyper-parameter set, as the pipeline's [optimizer] table gives it.
+struct Hyper {
+  double lr = 0.01, momentum = 0, dampening = 0, weight_decay = 0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  bool nesterov = false, betas = false;
+};
+
+struct OptCase {
+  std::string name;
+  Hyper h;
+  toml::table table;
+};
+
+// The reference state of one parameter, in double.
+struct RefParam {
+  std::vector<double> p, s0, s1;  // param; momentum_buffer or exp_avg; exp_avg_sq
+};
+
+void ref_sgd(const Hyper& h, RefParam& r, const std::vector<double>& g, double lr, int64_t step, bool decay) {
+  const double wd = decay ? h.weight_decay : 0.0;
+  for (size_t i = 0; i < r.p.size(); ++i) {
+    double d = g[i] + wd * r.p[i];
+    if (h.momentum != 0) {
+      r.s0[i] = step == 1 ? d : h.momentum * r.s0[i] + (1 - h.dampening) * d;
+      d = h.nesterov ? d + h.momentum * r.s0[i] : r.s0[i];
+    }
+    r.p[i] -= lr * d;
+  }
+}
+
+void ref_adamw(const Hyper& h, RefParam& r, const std::vector<double>& g, double lr, int64_t step,
+               bool decay) {
+  const double wd = decay ? h.weight_decay : 0.0;
+  const double bc1 = 1 - std::pow(h.beta1, double(step)), bc2 = 1 - std::pow(h.beta2, double(step));
+  for (size_t i = 0; i < r.p.size(); ++i) {
+    r.p[i] *= 1 - lr * wd;
+    r.s0[i] = h.beta1 * r.s0[i] + (1 - h.beta1) * g[i];
+    r.s1[i] = h.beta2 * r.s1[i] + (1 - h.beta2) * g[i] * g[i];
+    r.p[i] -= lr * (r.s0[i] / bc1) / (std::sqrt(r.s1[i]) / std::sqrt(bc2) + h.eps);
+  }
+}
+
+// The documented state slots of each rule, in order.
+std::vector<std::string> ref_slots(const std::string& rule, const Hyper& h) {
+  if (rule == "adamw") return {"exp_avg", "exp_avg_sq"};
+  if (rule == "sgd" && h.momentum != 0) return {"momentum_buffer"};
+  return {};
+}
+
+std::vector<OptCase> cases_for(const std::string& rule) {
+  std::vector<OptCase> c;
+  auto add = [&](std::string name, Hyper h) {
+    OptCase oc{std::move(name), h, {}};
+    oc.table.insert("lr", h.lr);
+    if (rule == "sgd") {
+      if (h.momentum != 0) oc.table.insert("momentum", h.momentum);
+      if (h.dampening != 0) oc.table.insert("dampening", h.dampening);
+      if (h.weight_decay != 0) oc.table.insert("weight_decay", h.weight_decay);
+      if (h.nesterov) oc.table.insert("nesterov", true);
+    } else if (rule == "adamw") {
+      oc.table.insert("weight_decay", h.weight_decay);
+      oc.table.insert("eps", h.eps);
+      if (h.betas) oc.table.insert("betas", toml::array{h.beta1, h.beta2});
+    }
+    c.push_back(std::move(oc));
+  };
+  if (rule == "sgd") {
+    add("lr=0.1", Hyper{0.1});
+    add("momentum=0.9", Hyper{0.05, 0.9});
+    add("momentum=0.9 dampening=0.1 weight_decay=0.01", Hyper{0.05, 0.9, 0.1, 0.01});
+    Hyper n{0.02, 0.9, 0, 0.05};
+    n.nesterov = true;
+    add("nesterov momentum=0.9 weight_decay=0.05", n);
+  } else if (rule == "adamw") {
+    add("lr=0.01 weight_decay=0.01", Hyper{0.01, 0, 0, 0.01});
+    Hyper b{0.005, 0, 0, 0.1, 0.8, 0.95, 1e-6};
+    b.betas = true;
+    add("betas=[0.8,0.95] eps=1e-6 weight_decay=0.1", b);
+    add("weight_decay=0", Hyper{0.003, 0, 0, 0.0});
+  } else {
+    add("lr=0.01", Hyper{0.01});  // an optimizer without a reference rule: contract checks only
+  }
+  return c;
+}
+
+// The plinth_optim_ops the tool offers: the CPU backend, with or without
+// the fused step ops.
+struct Exec {
+  exec::Backend* be;
+  bool fused;
+};
+int32_t exec_supports(void* ctx, const plinth_op* op) {
+  auto* e = static_cast<Exec*>(ctx);
+  if (!e->fused && (op->kind == PLINTH_OP_ADAMW_STEP || op->kind == PLINTH_OP_SGD_STEP)) return 0;
+  return e->be->supports(*op) ? 1 : 0;
+}
+plinth_status exec_launch(void* ctx, const plinth_op* op) {
+  auto* e = static_cast<Exec*>(ctx);
+  if (!e->fused && (op->kind == PLINTH_OP_ADAMW_STEP || op->kind == PLINTH_OP_SGD_STEP))
+    return plugin_host()->set_error(plugin_host()->ctx, PLINTH_ERR_UNSUPPORTED,
+                                    "plinth-plugin-check: the fused step was refused by supports()");
+  return e->be->launch_raw(*op);
+}
+
+// One parameter on the backend: param, grad, state and scratch buffers.
+struct DevParam {
+  std::string name;
+  int64_t rows, cols;
+  bool decay;
+  exec::Buffer param, grad;
+  std::vector<exec::Buffer> state, scratch;
+  std::vector<plinth_tensor> state_t, scratch_t;
+  size_t n() const { return size_t(rows * cols); }
+};
+
+plinth_tensor view(const exec::Buffer& b, int64_t rows, int64_t cols) {
+  plinth_tensor t{};
+  t.struct_size = PLINTH_TENSOR_STRUCT_SIZE;
+  t.buffer = b.get();
+  t.dtype = PLINTH_DTYPE_F32;
+  t.ndim = 2;
+  t.shape[0] = rows;
+  t.shape[1] = cols;
+  t.strides[0] = cols;
+  t.strides[1] = 1;
+  return t;
+}
+
+Status upload_f(exec::Backend& be, const exec::Buffer& b, const std::vector<double>& v) {
+  std::vector<float> f(v.begin(), v.end());
+  if (f.empty()) return {};
+  return be.upload(b, 0, f.data(), f.size() * 4);
+}
+Result<std::vector<double>> download_f(exec::Backend& be, const exec::Buffer& b, size_t n) {
+  std::vector<float> f(n);
+  if (n)
+    if (Status s = be.download(f.data(), b, 0, n * 4); !s) return s;
+  return std::vector<double>(f.begin(), f.end());
+}
+
+double nmse(const std::vector<double>& got, const std::vector<double>& want) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (!std::isfinite(got[i])) return std::numeric_limits<double>::infinity();
+    num += (got[i] - want[i]) * (got[i] - want[i]);
+    den += want[i] * want[i];
+  }
+  return den > 0 ? num / den : num;
+}
+
+struct Created {
+  plinth_optimizer* opt = nullptr;
+  std::string error;
+};
+Created create(const plinth_optimizer_v1* t, const Registry& reg, const toml::table& table) {
+  auto cfg = make_plugin_config(table, "plinth-plugin-check");
+  Created c;
+  (void)take_plugin_error();
+  plinth_status s = t->create(reg.host(), cfg.get(), &c.opt);
+  if (s != PLINTH_OK || !c.opt) {
+    c.error = plugin_status(s == PLINTH_OK ? PLINTH_ERR_INTERNAL : s, "create").message();
+    c.opt = nullptr;
+  }
+  return c;
+}
+
+constexpr int kSteps = 6, kResumeAfter = 3;
+// NMSE, f32 against double over a few steps. The fused ops take their
+// hyper-parameters as f32 (plinth_adamw_params), which alone gives ~2e-10
+// for AdamW (0.999 rounded); a wrong rule gives 1e-4 and more.
+constexpr double kThreshold = 1e-8;
+
+// Run one case: kSteps steps (a new optimizer instance from step
+// kResumeAfter + 1, its state restored), compare param and state with the
+// reference after every step. Returns the worst NMSE, or sets `why`.
+double run_case(const plinth_optimizer_v1* t, const Registry& reg, const std::string& rule, const OptCase& oc,
+                exec::Backend& be, bool fused, uint64_t seed, std::string& why) {
+  Created cr = create(t, reg, oc.table);
+  if (!cr.opt) {
+    why = cr.error;
+    return 0;
+  }
+  const double base = t->base_lr(cr.opt);
+  if (std::fabs(base - oc.h.lr) > 1e-12 * oc.h.lr) {
+    why = "base_lr() is " + std::to_string(base) + ", the config says " + std::to_string(oc.h.lr);
+    t->destroy(cr.opt);
+    return 0;
+  }
+  const int slots = t->num_state_slots(cr.opt), scratch = t->num_scratch_slots(cr.opt);
+  const auto want_slots = ref_slots(rule, oc.h);
+  std::vector<std::string> names;
+  for (int k = 0; k < slots; ++k) {
+    const char* nm = t->state_slot_name(cr.opt, k);
+    names.push_back(nm ? nm : "");
+  }
+  if (!rule.empty() && names != want_slots) {
+    std::string got, want;
+    for (auto& n : names) got += (got.empty() ? "" : ",") + n;
+    for (auto& n : want_slots) want += (want.empty() ? "" : ",") + n;
+    why = "state slots [" + got + "], the documented rule keeps [" + want + "]";
+    t->destroy(cr.opt);
+    return 0;
+  }
+  // Parameters: a weight with decay, a bias without, an empty one.
+  std::vector<DevParam> ps;
+  std::vector<RefParam> refs;
+  std::mt19937_64 rng(seed * 7919u + std::hash<std::string>()(oc.name));
+  std::normal_distribution<double> normal(0.0, 1.0);
+  struct Shape {
+    const char* name;
+    int64_t rows, cols;
+    bool decay;
+  };
+  for (Shape sh :
+       {Shape{"fc.weight", 33, 7, true}, Shape{"fc.bias", 1, 5, false}, Shape{"empty", 0, 3, true}}) {
+    DevParam d{sh.name, sh.rows, sh.cols, sh.decay, {}, {}, {}, {}, {}, {}};
+    const size_t n = d.n();
+    auto pb = be.alloc(n * 4), gb = be.alloc(n * 4);
+    if (!pb || !gb) {
+      why = (!pb ? pb.status() : gb.status()).message();
+      t->destroy(cr.opt);
+      return 0;
+    }
+    d.param = std::move(*pb);
+    d.grad = std::move(*gb);
+    RefParam r;
+    r.p.resize(n);
+    for (auto& x : r.p) x = double(float(normal(rng)));
+    r.s0.assign(n, 0.0);
+    r.s1.assign(n, 0.0);
+    (void)upload_f(be, d.param, r.p);
+    for (int k = 0; k < slots + scratch; ++k) {
+      auto b = be.alloc(n * 4);
+      if (!b) {
+        why = b.status().message();
+        t->destroy(cr.opt);
+        return 0;
+      }
+      (void)upload_f(be, *b, std::vector<double>(n, 0.0));  // the core zero-fills state
+      (k < slots ? d.state : d.scratch).push_back(std::move(*b));
+    }
+    for (auto& b : d.state) d.state_t.push_back(view(b, sh.rows, sh.cols));
+    for (auto& b : d.scratch) d.scratch_t.push_back(view(b, sh.rows, sh.cols));
+    ps.push_back(std::move(d));
+    refs.push_back(std::move(r));
+  }
+  Exec ex{&be, fused};
+  plinth_optim_ops ops{PLINTH_OPTIM_OPS_STRUCT_SIZE, &ex, exec_supports, exec_launch};
+  double worst = 0;
+  plinth_optimizer* opt = cr.opt;
+  for (int64_t step = 1; step <= kSteps && why.empty(); ++step) {
+    if (step == kResumeAfter + 1) {
+      // As a resumed run: the state slots survive, the instance does not.
+      t->destroy(opt);
+      Created again = create(t, reg, oc.table);
+      if (!again.opt) {
+        why = "re-creating for the resumed steps: " + again.error;
+        return worst;
+      }
+      opt = again.opt;
+    }
+    const double lr = oc.h.lr * (1.0 - 0.1 * double(step - 1));  // a decaying schedule
+    for (size_t k = 0; k < ps.size() && why.empty(); ++k) {
+      DevParam& d = ps[k];
+      std::vector<double> g(d.n());
+      for (auto& x : g) x = double(float(normal(rng)));
+      (void)upload_f(be, d.grad, g);
+      for (auto& s : d.scratch)  // scratch holds no promise: NaN until written
+        (void)upload_f(be, s, std::vector<double>(d.n(), std::numeric_limits<double>::quiet_NaN()));
+      plinth_optim_param p{};
+      p.struct_size = PLINTH_OPTIM_PARAM_STRUCT_SIZE;
+      p.name = d.name.c_str();
+      p.param = view(d.param, d.rows, d.cols);
+      p.grad = view(d.grad, d.rows, d.cols);
+      p.state = d.state_t.empty() ? nullptr : d.state_t.data();
+      p.scratch = d.scratch_t.empty() ? nullptr : d.scratch_t.data();
+      p.apply_weight_decay = d.decay ? 1 : 0;
+      plinth_optim_step_info info{PLINTH_OPTIM_STEP_INFO_STRUCT_SIZE, lr, step};
+      (void)take_plugin_error();
+      plinth_status s = t->step(opt, &ops, &p, &info);
+      if (s == PLINTH_OK) {
+        if (Status sy = be.synchronize(); !sy) {
+          why = sy.message();
+          break;
+        }
+      }
+      if (s != PLINTH_OK) {
+        why = plugin_status(s, "step " + std::to_string(step) + " of '" + d.name + "'").message();
+        break;
+      }
+      if (rule.empty()) continue;
+      if (rule == "sgd")
+        ref_sgd(oc.h, refs[k], g, lr, step, d.decay);
+      else
+        ref_adamw(oc.h, refs[k], g, lr, step, d.decay);
+      auto got = download_f(be, d.param, d.n());
+      if (!got) {
+        why = got.status().message();
+        break;
+      }
+      double e = nmse(*got, refs[k].p);
+      std::string what = "param";
+      for (int sl = 0; sl < slots; ++sl) {
+        auto st = download_f(be, d.state[size_t(sl)], d.n());
+        if (!st) {
+          why = st.status().message();
+          break;
+        }
+        const double es = nmse(*st, sl == 0 ? refs[k].s0 : refs[k].s1);
+        if (es > e || !std::isfinite(es)) e = es, what = names[size_t(sl)];
+      }
+      worst = std::max(worst, e);
+      if (!(e <= kThreshold))
+        why = "step " + std::to_string(step) + ", '" + d.name + "' " + what + ": NMSE " + std::to_string(e) +
+              " against the reference";
+    }
+  }
+  t->destroy(opt);
+  return worst;
+}
+
+// Malformed steps and configs on an instance of the case's config: each must
+// return an error (not crash) and leave the parameter as it was.
+void error_cases(const plinth_optimizer_v1* t, const Registry& reg, const std::string& comp,
+                 const OptCase& oc, exec::Backend& be, std::vector<CaseResult>& out) {
+  auto add = [&](const std::string& name, bool ok, const std::string& why, const char* fail = "fail") {
+    out.push_back(CaseResult{"optim", comp, name, ok ? "pass" : fail, 0, 0, ok ? "" : why});
+  };
+  {
+    auto cfg = make_plugin_config(oc.table, "plinth-plugin-check");
+    plinth_status s = t->create(reg.host(), cfg.get(), nullptr);
+    (void)take_plugin_error();
+    add("create with NULL out returns an error", s != PLINTH_OK, "returned OK");
+  }
+  {
+    toml::table bad = oc.table;
+    bad.insert_or_assign("lr", -1.0);
+    Created c = create(t, reg, bad);
+    add("create with lr = -1 returns an error", !c.opt, "accepted a negative learning rate");
+    if (c.opt) t->destroy(c.opt);
+    toml::table wrong = oc.table;
+    wrong.insert_or_assign("lr", "fast");
+    c = create(t, reg, wrong);
+    add("create with lr = \"fast\" (a string) returns an error", !c.opt, "accepted a string for lr");
+    if (c.opt) t->destroy(c.opt);
+  }
+  Created cr = create(t, reg, oc.table);
+  if (!cr.opt) {
+    add("create for the error checks", false, cr.error);
+    return;
+  }
+  const int slots = t->num_state_slots(cr.opt), scratch = t->num_scratch_slots(cr.opt);
+  add("state_slot_name(num_state_slots) is NULL", t->state_slot_name(cr.opt, slots) == nullptr,
+      "returned a name past the last slot");
+  const int64_t n = 17;
+  auto pb = be.alloc(n * 4), gb = be.alloc(n * 4), ib = be.alloc(n * 4);
+  std::vector<exec::Buffer> extra;
+  std::vector<plinth_tensor> st, sc;
+  for (int k = 0; k < slots + scratch; ++k) {
+    auto b = be.alloc(n * 4);
+    if (!b) break;
+    (void)upload_f(be, *b, std::vector<double>(n, 0.0));
+    (k < slots ? st : sc).push_back(view(*b, 1, n));
+    extra.push_back(std::move(*b));
+  }
+  if (!pb || !gb || !ib || int(extra.size()) != slots + scratch) {
+    add("buffers for the error checks", false, "allocation failed");
+    t->destroy(cr.opt);
+    return;
+  }
+  std::vector<double> p0(n), g0(n, 0.5);
+  for (int64_t i = 0; i < n; ++i) p0[size_t(i)] = double(float(0.1 * double(i) - 0.7));  // f32 on the device
+  (void)upload_f(be, *pb, p0);
+  (void)upload_f(be, *gb, g0);
+  Exec ex{&be, true};
+  const plinth_optim_ops ops{PLINTH_OPTIM_OPS_STRUCT_SIZE, &ex, exec_supports, exec_launch};
+  plinth_optim_param good{};
+  good.struct_size = PLINTH_OPTIM_PARAM_STRUCT_SIZE;
+  good.name = "w";
+  good.param = view(*pb, 1, n);
+  good.grad = view(*gb, 1, n);
+  good.state = st.empty() ? nullptr : st.data();
+  good.scratch = sc.empty() ? nullptr : sc.data();
+  good.apply_weight_decay = 1;
+  const plinth_optim_step_info info{PLINTH_OPTIM_STEP_INFO_STRUCT_SIZE, 0.01, 1};
+  struct Bad {
+    std::string name;
+    std::function<plinth_status()> call;
+  };
+  std::vector<Bad> bad;
+  bad.push_back({"NULL ops", [&] { return t->step(cr.opt, nullptr, &good, &info); }});
+  bad.push_back({"NULL parameter", [&] { return t->step(cr.opt, &ops, nullptr, &info); }});
+  bad.push_back({"NULL step info", [&] { return t->step(cr.opt, &ops, &good, nullptr); }});
+  bad.push_back({"step 0 (steps count from 1)", [&] {
+                   plinth_optim_step_info i = info;
+                   i.step = 0;
+                   return t->step(cr.opt, &ops, &good, &i);
+                 }});
+  bad.push_back({"lr NaN", [&] {
+                   plinth_optim_step_info i = info;
+                   i.lr = std::numeric_limits<double>::quiet_NaN();
+                   return t->step(cr.opt, &ops, &good, &i);
+                 }});
+  bad.push_back({"lr -1", [&] {
+                   plinth_optim_step_info i = info;
+                   i.lr = -1;
+                   return t->step(cr.opt, &ops, &good, &i);
+                 }});
+  bad.push_back({"parameter struct_size 0", [&] {
+                   plinth_optim_param p = good;
+                   p.struct_size = 0;
+                   return t->step(cr.opt, &ops, &p, &info);
+                 }});
+  bad.push_back({"i32 gradient", [&] {
+                   plinth_optim_param p = good;
+                   p.grad.dtype = PLINTH_DTYPE_I32;
+                   return t->step(cr.opt, &ops, &p, &info);
+                 }});
+  if (slots > 0)
+    bad.push_back({"NULL state with " + std::to_string(slots) + " state slot(s)", [&] {
+                     plinth_optim_param p = good;
+                     p.state = nullptr;
+                     return t->step(cr.opt, &ops, &p, &info);
+                   }});
+  if (scratch > 0)
+    bad.push_back({"NULL scratch with " + std::to_string(scratch) + " scratch slot(s)", [&] {
+                     plinth_optim_param p = good;
+                     p.scratch = nullptr;
+                     return t->step(cr.opt, &ops, &p, &info);
+                   }});
+  for (const auto& b : bad) {
+    (void)take_plugin_error();
+    plinth_status s = b.call();
+    const std::string msg = take_plugin_error();
+    (void)be.synchronize();
+    if (s == PLINTH_OK)
+      add("step with " + b.name + " returns an error", false, "returned OK");
+    else if (msg.empty())
+      add("step with " + b.name + " returns an error", false,
+          "returned an error without a message (set_error)", "warn");
+    else
+      add("step with " + b.name + " returns an error", true, "");
+  }
+  auto after = download_f(be, *pb, n);
+  add("the malformed steps left the parameter unchanged", after.ok() && *after == p0,
+      after.ok() ? "the parameter changed" : after.status().message());
+  // A newer host's larger plinth_optim_param: the same step must run.
+  {
+    struct Padded {
+      plinth_optim_param p;
+      unsigned char tail[32];
+    } padded;
+    std::memset(&padded, 0, sizeof padded);
+    padded.p = good;
+    padded.p.struct_size = sizeof padded;
+    (void)take_plugin_error();
+    plinth_status s = t->step(cr.opt, &ops, &padded.p, &info);
+    (void)be.synchronize();
+    add("step with a larger plinth_optim_param struct_size (newer host) runs", s == PLINTH_OK,
+        plugin_status(s, "step").message());
+  }
+  t->destroy(cr.opt);
+}
+
+}  // namespace
+
+void run_optimizer(const Registry& reg, const std::string& name, const std::string& rule, exec::Backend& be,
+                   uint64_t seed, std::vector<CaseResult>& out) {
+  auto comp = reg.find(PLINTH_KIND_OPTIMIZER, name);
+  if (!comp) {
+    out.push_back(CaseResult{"optim", name, "component", "fail", 0, 0, comp.status().message()});
+    return;
+  }
+  const auto* t = static_cast<const plinth_optimizer_v1*>((*comp)->table);
+  const auto cases = cases_for(rule);
+  for (const auto& oc : cases) {
+    for (bool fused : {true, false}) {
+      CaseResult r{"optim",    name, oc.name + (fused ? " (fused ops offered)" : " (composed ops)"), "", 0,
+                   kThreshold, ""};
+      std::string why;
+      r.error = run_case(t, reg, rule, oc, be, fused, seed, why);
+      if (!why.empty())
+        r.status = "fail", r.detail = why;
+      else if (rule.empty())
+        r.status = "no-reference",
+        r.detail = "ran " + std::to_string(kSteps) + " steps; no reference rule (use --optimizer-rule)";
+      else
+        r.status = "pass";
+      out.push_back(r);
+    }
+  }
+  error_cases(t, reg, name, cases.back(), be, out);
+}
+
+}  // namespace plinth::plugin_check
