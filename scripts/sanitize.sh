@@ -23,5 +23,8 @@ if [ "$kind" = asan ]; then
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 else
   export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$root/scripts/tsan.supp"
+  # oneDNN's own OpenMP regions (matmul) on one thread: libgomp is not built
+  # with TSan (see threadpool.cpp; the backend's loops use std::thread there).
+  export OMP_NUM_THREADS=1
 fi
 ctest --test-dir "build-$kind" --output-on-failure -j "${PLINTH_JOBS:-2}" -LE 'bench|soak|packaging|packaging-deb' "$@"

@@ -95,6 +95,18 @@ namespace plinth::cpu {
 // Parallel loops.
 // ---------------------------------------------------------------------------
 
+// The OpenMP thread count oneDNN's primitives run with: the instance's, but 1
+// in ThreadSanitizer builds, where libgomp's (uninstrumented) barriers would
+// make every oneDNN region report false races (see threadpool.cpp).
+inline int onednn_threads(const plinth_backend_ctx* ctx) {
+#if defined(__SANITIZE_THREAD__)
+  (void)ctx;
+  return 1;
+#else
+  return ctx->threads;
+#endif
+}
+
 // Below this many elements of work an op runs inline on the caller's thread.
 inline constexpr int64_t k_inline_work = 1 << 15;
 

@@ -264,7 +264,7 @@ const plinth_conv2d_params* conv_params(const plinth_op& op, check& c) {
 }
 
 void set_threads(plinth_backend_ctx* ctx) {
-  if (omp_get_max_threads() != ctx->threads) omp_set_num_threads(ctx->threads);
+  if (omp_get_max_threads() != onednn_threads(ctx)) omp_set_num_threads(onednn_threads(ctx));
 }
 
 // y = beta * y + src over n floats (beta 0: plain copy).

@@ -365,7 +365,7 @@ plinth_status run_matmul(plinth_backend_ctx* ctx, const plinth_op& op) {
     return sdk::fail(ctx->host, PLINTH_ERR_UNSUPPORTED,
                      "cpu launch MATMUL: oneDNN has no matmul for this layout");
 
-  if (omp_get_max_threads() != ctx->threads) omp_set_num_threads(ctx->threads);
+  if (omp_get_max_threads() != onednn_threads(ctx)) omp_set_num_threads(onednn_threads(ctx));
   dnnl::stream strm(ctx->matmul->eng);
   dnnl::memory am(e->pd.src_desc(), ctx->matmul->eng, data_of<void>(*A));
   dnnl::memory bm(e->pd.weights_desc(), ctx->matmul->eng, data_of<void>(*B));
