@@ -6,6 +6,7 @@
 // CMakeLists.txt).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -138,6 +139,56 @@ TEST(comm_mpi, all_reduce_bf16_and_f16_sum_in_float) {
   EXPECT_EQ(h[0], 0x3c00);  // average of N copies of 1.0
   EXPECT_EQ(h[1], 0x4000);
   EXPECT_EQ(h[2], 0xb800);
+}
+
+// Large buffers take the ring schedule (blocks of n / N, the remainder
+// spread over the first blocks) and small ones recursive doubling or MPI's
+// own: sizes around the switch, counts that do not divide by N, every op,
+// in place and not, f32 and bf16. Integers small enough to be exact, so the
+// sums are compared exactly with values computed here.
+TEST(comm_mpi, all_reduce_large_and_odd_counts_every_op) {
+  for (const uint64_t n : {1ull, 5ull, 8191ull, 8192ull, 8193ull, 100003ull, 1ull << 20}) {
+    std::vector<float> in(n), out(n, -7.f), inplace(n);
+    auto val = [](uint64_t i, int r) {
+      return static_cast<float>(static_cast<int64_t>(i % 97) - 40 + 3 * r);
+    };
+    for (uint64_t i = 0; i < n; ++i) in[i] = inplace[i] = val(i, R());
+    for (const auto op : {PLINTH_REDUCE_OP_SUM, PLINTH_REDUCE_OP_MAX, PLINTH_REDUCE_OP_MIN}) {
+      ASSERT_EQ(table()->all_reduce(Env::comm, in.data(), out.data(), n, PLINTH_DTYPE_F32, op,
+                                    PLINTH_MEMORY_HOST, nullptr),
+                PLINTH_OK)
+          << host().last_error();
+      for (uint64_t i = 0; i < n; ++i) {
+        double want = op == PLINTH_REDUCE_OP_SUM ? 0 : val(i, 0);
+        for (int r = 0; r < N(); ++r) {
+          const double v = val(i, r);
+          want = op == PLINTH_REDUCE_OP_SUM   ? want + v
+                 : op == PLINTH_REDUCE_OP_MAX ? std::max(want, v)
+                                              : std::min(want, v);
+        }
+        ASSERT_EQ(out[i], want) << "n=" << n << " op=" << op << " i=" << i;
+      }
+      for (uint64_t i = 0; i < n; ++i) EXPECT_EQ(in[i], val(i, R())) << "the input changed";
+    }
+    ASSERT_EQ(table()->all_reduce(Env::comm, inplace.data(), inplace.data(), n, PLINTH_DTYPE_F32,
+                                  PLINTH_REDUCE_OP_AVG, PLINTH_MEMORY_HOST, nullptr),
+              PLINTH_OK);
+    for (uint64_t i = 0; i < n; ++i) {
+      double want = 0;
+      for (int r = 0; r < N(); ++r) want += val(i, r);
+      ASSERT_NEAR(inplace[i], want / N(), 1e-5) << "n=" << n << " i=" << i;
+    }
+    std::vector<uint16_t> b(n);
+    for (uint64_t i = 0; i < n; ++i) b[i] = to_bf16(val(i, R()));
+    ASSERT_EQ(table()->all_reduce(Env::comm, b.data(), b.data(), n, PLINTH_DTYPE_BF16, PLINTH_REDUCE_OP_SUM,
+                                  PLINTH_MEMORY_HOST, nullptr),
+              PLINTH_OK);
+    for (uint64_t i = 0; i < n; ++i) {
+      double want = 0;
+      for (int r = 0; r < N(); ++r) want += val(i, r);
+      ASSERT_EQ(from_bf16(b[i]), want) << "bf16 n=" << n << " i=" << i;
+    }
+  }
 }
 
 TEST(comm_mpi, broadcast_from_the_last_rank) {
