@@ -142,12 +142,13 @@ TEST(comm_mpi, all_reduce_bf16_and_f16_sum_in_float) {
 }
 
 // Large buffers take the ring schedule (blocks of n / N, the remainder
-// spread over the first blocks) and small ones recursive doubling or MPI's
-// own: sizes around the switch, counts that do not divide by N, every op,
+// spread over the first blocks), and so do those just above the eager
+// message size (1500 floats on 2 ranks); small ones recursive doubling or
+// MPI's own: sizes around the switch, counts that do not divide by N, every op,
 // in place and not, f32 and bf16. Integers small enough to be exact, so the
 // sums are compared exactly with values computed here.
 TEST(comm_mpi, all_reduce_large_and_odd_counts_every_op) {
-  for (const uint64_t n : {1ull, 5ull, 8191ull, 8192ull, 8193ull, 100003ull, 1ull << 20}) {
+  for (const uint64_t n : {1ull, 5ull, 1001ull, 1500ull, 8191ull, 8192ull, 8193ull, 100003ull, 1ull << 20}) {
     std::vector<float> in(n), out(n, -7.f), inplace(n);
     auto val = [](uint64_t i, int r) {
       return static_cast<float>(static_cast<int64_t>(i % 97) - 40 + 3 * r);
