@@ -12,6 +12,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "fake_host.hpp"
@@ -241,26 +242,35 @@ TEST(comm_mpi, barrier_and_bad_arguments) {
 
 TEST(comm_mpi_timeout, a_silent_rank_is_named_within_the_timeout) {
   if (!std::getenv("PLINTH_MPI_TIMEOUT_TEST")) GTEST_SKIP() << "run by the mpi timeout ctest only";
+  // Two communicators: one all_reduce takes the small-buffer schedule
+  // (recursive doubling), the other the ring (4 MiB), each on its own
+  // communicator since a timeout leaves one unusable.
   plinth_comm* c = nullptr;
+  plinth_comm* c2 = nullptr;
   ASSERT_EQ(table()->create(host().host(), host().config("timeout_s = 1"), &c), PLINTH_OK);
-  float x = 1;
+  ASSERT_EQ(table()->create(host().host(), host().config("timeout_s = 1"), &c2), PLINTH_OK);
   if (R() == 1) {
-    // Silent: neither in the collective nor answering pings for a while.
-    std::this_thread::sleep_for(std::chrono::seconds(4));
+    // Silent: neither in a collective nor answering pings for a while.
+    std::this_thread::sleep_for(std::chrono::seconds(8));
     return;  // never joins; MPI stays unfinalized on purpose
   }
-  const auto t0 = std::chrono::steady_clock::now();
-  plinth_status s =
-      table()->all_reduce(c, &x, &x, 1, PLINTH_DTYPE_F32, PLINTH_REDUCE_OP_SUM, PLINTH_MEMORY_HOST, nullptr);
-  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  EXPECT_EQ(s, PLINTH_ERR_TIMEOUT);
-  EXPECT_NE(host().last_error().find("rank 1 did not answer"), std::string::npos) << host().last_error();
-  EXPECT_LT(took, 3.0);
-  EXPECT_GE(took, 1.0);
-  // Unusable afterwards, with the reason.
-  EXPECT_EQ(table()->barrier(c), PLINTH_ERR_UNAVAILABLE);
-  EXPECT_NE(host().last_error().find("earlier failure"), std::string::npos) << host().last_error();
-  std::printf("TIMEOUT-TEST-OK\n");
+  float x = 1;
+  std::vector<float> big(1 << 20, 1.f);
+  for (auto [comm, buf, n] :
+       {std::tuple{c, &x, uint64_t{1}}, std::tuple{c2, big.data(), uint64_t{big.size()}}}) {
+    const auto t0 = std::chrono::steady_clock::now();
+    plinth_status s = table()->all_reduce(comm, buf, buf, n, PLINTH_DTYPE_F32, PLINTH_REDUCE_OP_SUM,
+                                          PLINTH_MEMORY_HOST, nullptr);
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_EQ(s, PLINTH_ERR_TIMEOUT) << n;
+    EXPECT_NE(host().last_error().find("rank 1 did not answer"), std::string::npos) << host().last_error();
+    EXPECT_LT(took, 3.0) << n;
+    EXPECT_GE(took, 1.0) << n;
+    // Unusable afterwards, with the reason.
+    EXPECT_EQ(table()->barrier(comm), PLINTH_ERR_UNAVAILABLE);
+    EXPECT_NE(host().last_error().find("earlier failure"), std::string::npos) << host().last_error();
+  }
+  if (!::testing::Test::HasFailure()) std::printf("TIMEOUT-TEST-OK\n");
 }
 
 }  // namespace
