@@ -95,7 +95,7 @@ class DataParallel {
   size_t num_buckets() const { return buckets_.size(); }
   // Bytes sent into the all-reduces by the last step (before the first: what one will send).
   uint64_t wire_bytes_per_step() const { return wire_bytes_; }
-  int64_t steps() const { return steps_; }  // optimizer steps reduced since start
+  int64_t steps() const { return steps_; }  // optimizer steps reduced (a resume restores the count)
   // The gradient bytes each step sends into the all-reduces, for the run's
   // log: "all-reduce of 1071648 bytes per step (bf16)", ...
   std::string traffic_note() const;
