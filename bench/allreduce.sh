@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # allreduce.sh [build-dir] [np] — the mpi communicator plugin's all_reduce
-# against a plain MPI_Allreduce of the same sizes (4 KiB .. 16 MiB, f32 SUM,
+# against a plain MPI_Allreduce of the same sizes (64 B .. 16 MiB, f32 SUM,
 # host memory) under mpirun -np <np> (default 2) on this machine; prints
 # microseconds, bus GB/s and plugin/MPI time ratio per size, and the load.
 set -eu

@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
   if (rank == 0)
     std::printf("%10s %12s %12s %10s %10s %8s\n", "bytes", "plugin_us", "mpi_us", "plugin_GBs", "mpi_GBs",
                 "ratio");
-  for (size_t bytes = 4096; bytes <= (16u << 20); bytes *= 4) {
+  for (size_t bytes = 64; bytes <= (16u << 20); bytes *= 4) {
     const size_t n = bytes / 4;
     std::vector<float> a(n, 1.f), b(n, 1.f);
     const int reps = bytes <= (256u << 10) ? 200 : bytes <= (4u << 20) ? 40 : 15;

@@ -126,6 +126,8 @@ void add_train_commands(CLI::App& app, Context& ctx) {
       if (!t) return code != kExitOk ? code : fail(t.status());
       auto out = train::run(**t);
       if (!out) return fail(out.status());
+      // Data parallel: every rank holds the same outcome; rank 0 reports it.
+      if (out->rank != 0) return out->interrupted && out->stop_signal != SIGTERM ? kExitInterrupted : kExitOk;
       if (out->resumed_from >= 0)
         std::fprintf(stderr, "resumed from step %lld; ", static_cast<long long>(out->resumed_from));
       std::fprintf(stderr, "done: %lld steps in %.2f s", static_cast<long long>(out->steps), out->seconds);

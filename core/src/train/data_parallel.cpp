@@ -361,6 +361,51 @@ Status DataParallel::finish() {
   return err;
 }
 
+Result<std::vector<DataParallel::PowerSgdState>> DataParallel::powersgd_state(bool with_data) {
+  std::vector<PowerSgdState> out;
+  for (size_t i = 0; i < psgd_.size(); ++i) {
+    if (!psgd_[i]) continue;
+    const PowerSgdMatrix& m = *psgd_[i];
+    PowerSgdState s;
+    s.param = i;
+    s.q_shape = {static_cast<int64_t>(m.cols()), static_cast<int64_t>(m.rank())};
+    s.e_shape = {static_cast<int64_t>(m.rows()), static_cast<int64_t>(m.cols())};
+    if (with_data) {
+      s.q = m.q();
+      s.e = m.error();
+      std::lock_guard<std::mutex> lk(comm_mu_);
+      PLINTH_TRY(call(table_->all_reduce(comm_, s.e.data(), s.e.data(), s.e.size(), PLINTH_DTYPE_F32,
+                                         PLINTH_REDUCE_OP_AVG, PLINTH_MEMORY_HOST, nullptr),
+                      "all-reduce of the PowerSGD residuals for a checkpoint"));
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Status DataParallel::restore_powersgd(const std::vector<PowerSgdState>& state, int64_t steps) {
+  for (const auto& s : state) {
+    if (s.param >= psgd_.size() || !psgd_[s.param] || s.q.size() != psgd_[s.param]->q_size() ||
+        s.e.size() != psgd_[s.param]->rows() * psgd_[s.param]->cols())
+      return error(errc::bad_data, "PowerSGD state of gradient " + std::to_string(s.param) +
+                                       " does not match this run's compressed matrices");
+    psgd_[s.param]->set_state(s.q.data(), s.e.data());
+  }
+  steps_ = steps;
+  compress_now_ = compression_ == "powersgd" && steps_ >= psgd_warmup_;
+  wire_bytes_ = compress_now_ ? psgd_bytes_ : full_bytes_;
+  return {};
+}
+
+std::string DataParallel::traffic_note() const {
+  if (compression_ == "powersgd")
+    return "all-reduce of " + std::to_string(full_bytes_) + " bytes per step for " +
+           std::to_string(psgd_warmup_) + " warm-up step(s), then " + std::to_string(psgd_bytes_) +
+           " bytes per step (PowerSGD rank " + std::to_string(psgd_rank_) + ")";
+  return "all-reduce of " + std::to_string(full_bytes_) + " bytes per step (" +
+         (compression_ == "none" ? std::string("fp32") : compression_) + ")";
+}
+
 double DataParallel::comm_seconds() const {
   std::lock_guard<std::mutex> lk(const_cast<std::mutex&>(mu_));
   return comm_s_;

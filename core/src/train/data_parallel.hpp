@@ -72,11 +72,34 @@ class DataParallel {
   Status on_launch(size_t i);  // for Program::run: queue the buckets launch i completed
   Status finish();             // queue the rest, wait; gradients are then summed over ranks
 
+  // PowerSGD's state between steps, for checkpoints. Only the mean over
+  // ranks of the error-feedback residuals enters the next step (P and Q are
+  // averaged, and both are linear in M = gradient + residual), so a
+  // checkpoint keeps that mean, one copy, and a resume with any world size
+  // gives it to every rank; Q is the same on every rank.
+  struct PowerSgdState {
+    size_t param = 0;              // index into set_gradients' params
+    std::vector<int64_t> q_shape;  // {m, r}
+    std::vector<int64_t> e_shape;  // {n, m}
+    std::vector<float> q, e;       // e: the mean residual over ranks
+  };
+  bool powersgd() const { return compression_ == "powersgd"; }
+  // Per compressed gradient its state (shapes only when `with_data` is
+  // false: no communication). With data it is collective (the mean is an
+  // all-reduce): every rank calls it between steps.
+  Result<std::vector<PowerSgdState>> powersgd_state(bool with_data);
+  // Resume: every rank takes the saved state and continues after `steps`
+  // optimizer steps (compressing when steps >= powersgd_warmup_steps).
+  Status restore_powersgd(const std::vector<PowerSgdState>& state, int64_t steps);
+
   size_t num_buckets() const { return buckets_.size(); }
   // Bytes sent into the all-reduces by the last step (before the first: what one will send).
   uint64_t wire_bytes_per_step() const { return wire_bytes_; }
-  int64_t steps() const { return steps_; }  // optimizer steps reduced since start
-  double comm_seconds() const;              // time the gradient thread spent in all-reduce (cumulative)
+  int64_t steps() const { return steps_; }  // optimizer steps reduced (a resume restores the count)
+  // The gradient bytes each step sends into the all-reduces, for the run's
+  // log: "all-reduce of 1071648 bytes per step (bf16)", ...
+  std::string traffic_note() const;
+  double comm_seconds() const;  // time the gradient thread spent in all-reduce (cumulative)
   double wait_seconds() const { return wait_s_; }  // time finish() waited for it (cumulative)
 
  private:

@@ -25,6 +25,11 @@ void PowerSgdMatrix::restart() {
   e_.assign(n_ * m_, 0.f);
 }
 
+void PowerSgdMatrix::set_state(const float* q, const float* e) {
+  std::copy(q, q + m_ * r_, q_.begin());
+  std::copy(e, e + n_ * m_, e_.begin());
+}
+
 namespace {
 
 // x·y over n floats in eight partial sums (a shape the compiler vectorises

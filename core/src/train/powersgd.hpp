@@ -35,6 +35,9 @@ class PowerSgdMatrix {
   // e = 0 and Q from the seed again.
   void restart();
 
+  // Resume: Q (m×r) and the residual (n×m) from a checkpoint.
+  void set_state(const float* q, const float* e);
+
   const std::vector<float>& error() const { return e_; }
   const std::vector<float>& q() const { return q_; }
 

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <map>
@@ -700,6 +701,40 @@ Status truncate_metrics(const std::filesystem::path& path, int64_t step) {
   return write_file_atomic(path, kept);
 }
 
+// PowerSGD's state from a checkpoint (see DataParallel::PowerSgdState). One
+// written without it (compression was off, or an older version) starts
+// PowerSGD afresh with its warm-up, as a new run would.
+Status restore_powersgd(Trainer& t, const Checkpoint& c) {
+  auto want = t.dp->powersgd_state(false);
+  if (!want) return want.status();
+  const auto steps = c.state.find("powersgd_steps");
+  if (want->empty()) return {};
+  if (steps == c.state.end() || !steps->is_number_integer()) {
+    logger().warn("{}: no PowerSGD state in this checkpoint: PowerSGD starts afresh (with its warm-up)",
+                  c.dir.string());
+    return {};
+  }
+  auto find = [&](const std::string& name, const std::vector<int64_t>& shape,
+                  std::vector<float>& into) -> Status {
+    for (const auto& nt : c.optimizer)
+      if (nt.name == name) {
+        if (nt.shape != shape || nt.dtype != PLINTH_DTYPE_F32)
+          return error(errc::bad_data, c.dir.string() + ": tensor '" + name +
+                                           "' has another shape than this run's PowerSGD state (was "
+                                           "[distributed] powersgd_rank changed?)");
+        into.resize(nt.data.size() / 4);
+        std::memcpy(into.data(), nt.data.data(), into.size() * 4);
+        return {};
+      }
+    return error(errc::bad_data, c.dir.string() + ": no tensor '" + name + "' (PowerSGD state)");
+  };
+  for (auto& s : *want) {
+    PLINTH_TRY(find(t.param_names[s.param] + ".powersgd_q", s.q_shape, s.q));
+    PLINTH_TRY(find(t.param_names[s.param] + ".powersgd_error", s.e_shape, s.e));
+  }
+  return t.dp->restore_powersgd(*want, steps->get<int64_t>());
+}
+
 }  // namespace
 
 Result<TrainOutcome> run(Trainer& t) {
@@ -707,12 +742,23 @@ Result<TrainOutcome> run(Trainer& t) {
   TrainOutcome out;
   // The run folder: runs/<name>, or runs/<name>-2 ... when taken (reused when resuming).
   std::filesystem::path dir = p.run.out_dir / p.run.name;
+  int suffix = 0;  // runs/<name>-<suffix>; 0: no suffix
   if (!t.opt.resume)
-    for (int i = 2; std::filesystem::exists(dir); ++i)
+    for (int i = 2; std::filesystem::exists(dir); ++i) {
+      suffix = i;
       dir = p.run.out_dir / (p.run.name + "-" + std::to_string(i));
+    }
   // Data parallel: rank 0 writes the run folder; the others only read its
-  // checkpoints when resuming.
+  // checkpoints when resuming. Rank 0's choice of folder is the run's: the
+  // others looked while rank 0 may already have created it.
   const bool rank0 = t.writer();
+  if (t.dp && !t.opt.resume) {
+    double chosen = rank0 ? suffix : -1;
+    PLINTH_TRY(t.dp->all_reduce(&chosen, 1, PLINTH_REDUCE_OP_MAX));
+    suffix = static_cast<int>(chosen);
+    dir = p.run.out_dir / (suffix == 0 ? p.run.name : p.run.name + "-" + std::to_string(suffix));
+  }
+  out.rank = t.dp ? t.dp->rank() : 0;
   std::error_code ec;
   if (rank0) std::filesystem::create_directories(dir, ec);
   if (ec) return error(errc::io, dir.string() + ": cannot create the run folder: " + ec.message());
@@ -823,8 +869,8 @@ Result<TrainOutcome> run(Trainer& t) {
   logger().info("run {}: {} steps of batch {} x {} on backend '{}' ({})", dir.string(), t.total_steps,
                 p.train.batch_size, p.train.grad_accum, t.backend->name(), t.backend->properties().name);
   if (t.dp)
-    logger().info("data parallel: {} ranks, global batch {} x {}", t.dp->size(), t.global_batch,
-                  p.train.grad_accum);
+    logger().info("data parallel: {} ranks, global batch {} x {}; {}", t.dp->size(), t.global_batch,
+                  p.train.grad_accum, t.dp->traffic_note());
 
   const float zero = 0.f;
   const uint64_t loss_off = t.store->slot("loss.sum").offset;
@@ -857,6 +903,7 @@ Result<TrainOutcome> run(Trainer& t) {
         PLINTH_TRY(restore(c.optimizer, exec::Store::state, name + "." + sl));
     }
     const auto& j = c.state;
+    if (t.dp && t.dp->powersgd()) PLINTH_TRY(restore_powersgd(t, c));
     ls.step = c.step;
     ls.epoch = int_of(j, "epoch");
     ls.position = int_of(j, "position");
@@ -1018,6 +1065,26 @@ Result<TrainOutcome> run(Trainer& t) {
   // A checkpoint of the state after step ls.step: the step pays for the
   // host copies; the files are written on the writer's thread.
   auto checkpoint = [&]() -> Status {
+    // The loss since the last log, over every rank's samples: a resume (with
+    // any world size) gives it to rank 0 and zero to the others, so the next
+    // logged loss is the global mean as in an uninterrupted run.
+    double since_log[2] = {0, static_cast<double>(ls.samples_since_log)};
+    {
+      float sum = 0;
+      PLINTH_TRY(t.backend->download(&sum, stats, loss_off, 4));
+      since_log[0] = sum;
+    }
+    std::vector<DataParallel::PowerSgdState> psgd;
+    if (t.dp) {
+      const auto m0 = clock::now();
+      PLINTH_TRY(t.dp->all_reduce(since_log, 2, PLINTH_REDUCE_OP_SUM));
+      if (t.dp->powersgd()) {
+        auto st = t.dp->powersgd_state(true);
+        if (!st) return st.status();
+        psgd = std::move(*st);
+      }
+      ph.comm += seconds_since(m0);
+    }
     if (!rank0) {  // rank 0 writes; every rank holds the same state
       last_ckpt_step = ls.step;
       last_ckpt_time = clock::now();
@@ -1046,13 +1113,26 @@ Result<TrainOutcome> run(Trainer& t) {
         PLINTH_TRY(grab(c.optimizer, n_opt, exec::Store::state, name + "." + sl));
     }
     c.model.resize(n_model);
+    // PowerSGD's warm start and mean residual travel with the optimizer
+    // state ("<param>.powersgd_q", "<param>.powersgd_error").
+    auto put = [&](const std::string& name, const std::vector<int64_t>& shape, const std::vector<float>& v) {
+      if (n_opt == c.optimizer.size()) c.optimizer.emplace_back();
+      NamedTensor& nt = c.optimizer[n_opt++];
+      nt.name = name;
+      nt.dtype = PLINTH_DTYPE_F32;
+      nt.shape = shape;
+      nt.data.resize(v.size() * 4);
+      std::memcpy(nt.data.data(), v.data(), nt.data.size());
+    };
+    for (const auto& ps : psgd) {
+      put(t.param_names[ps.param] + ".powersgd_q", ps.q_shape, ps.q);
+      put(t.param_names[ps.param] + ".powersgd_error", ps.e_shape, ps.e);
+    }
     c.optimizer.resize(n_opt);
-    float sum = 0;
-    PLINTH_TRY(t.backend->download(&sum, stats, loss_off, 4));
     c.state = {{"epoch", ls.epoch},
                {"position", ls.position},
-               {"samples_since_log", ls.samples_since_log},
-               {"loss_sum", sum},
+               {"samples_since_log", static_cast<int64_t>(since_log[1])},
+               {"loss_sum", since_log[0]},
                {"schedule", t.schedule->save()},
                {"early_stop_best", num_or_null(ls.es_best)},
                {"early_stop_bad", ls.es_bad},
@@ -1073,6 +1153,7 @@ Result<TrainOutcome> run(Trainer& t) {
                {"global_batch", t.global_batch},
                {"pipeline", resolved},
                {"plugins", plugins}};
+    if (!psgd.empty()) c.state["powersgd_steps"] = t.dp->steps();
     ph.put(c.state["time_breakdown_s"], false);
     energy.sample();
     c.state["energy_j"] = energy_measured() ? nlohmann::ordered_json(energy_before + energy.joules())
@@ -1332,17 +1413,19 @@ Result<TrainOutcome> run(Trainer& t) {
       ls.position = 0;
       epoch_started = false;
     }
-    const bool due = (ck.every_steps > 0 && ls.step % ck.every_steps == 0) ||
-                     (ck.every_minutes > 0 && seconds_since(last_ckpt_time) >= ck.every_minutes * 60.0);
-    if (due && ls.step < t.total_steps)
+    const bool due_steps = ck.every_steps > 0 && ls.step % ck.every_steps == 0;
+    const bool due_time = ck.every_minutes > 0 && seconds_since(last_ckpt_time) >= ck.every_minutes * 60.0;
+    if (!t.dp && (due_steps || due_time) && ls.step < t.total_steps)
       if (failure = checkpoint(); !failure.ok()) break;
     if (t.dp) {
       // Every rank ends at the same step: a stop request (Ctrl-C, SIGTERM)
-      // or rank 0's failed checkpoint on any rank stops them all.
+      // or rank 0's failed checkpoint on any rank stops them all. A
+      // checkpoint is collective (the loss sums), so rank 0's clock decides
+      // when one is due by time.
       Status ck = checkpoint_status();
-      double flags[2] = {g_stop ? 1.0 : 0.0, ck.ok() ? 0.0 : 1.0};
+      double flags[3] = {g_stop ? 1.0 : 0.0, ck.ok() ? 0.0 : 1.0, rank0 && due_time ? 1.0 : 0.0};
       const auto m0 = clock::now();
-      if (failure = t.dp->all_reduce(flags, 2, PLINTH_REDUCE_OP_MAX); !failure.ok()) break;
+      if (failure = t.dp->all_reduce(flags, 3, PLINTH_REDUCE_OP_MAX); !failure.ok()) break;
       ph.comm += seconds_since(m0);
       if (flags[0] > 0) {
         dp_stop = true;
@@ -1357,6 +1440,8 @@ Result<TrainOutcome> run(Trainer& t) {
                         "rank 0 could not write a checkpoint (checkpoint.on_error = \"stop\"; see its log)");
         break;
       }
+      if ((due_steps || flags[2] > 0) && ls.step < t.total_steps)
+        if (failure = checkpoint(); !failure.ok()) break;
     }
   }
   std::signal(SIGINT, old_handler);

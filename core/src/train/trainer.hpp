@@ -41,6 +41,7 @@ struct TrainOutcome {
   int stop_signal = 0;              // SIGINT or SIGTERM when that stopped the run, else 0
   int64_t checkpoint_failures = 0;  // checkpoint writes that failed (on_error = "continue")
   bool paused = false;              // ended at TrainOptions::stop_at_step before the last step
+  int rank = 0;                     // data parallel: this process's rank (rank 0 reports the run)
 };
 
 class Trainer;

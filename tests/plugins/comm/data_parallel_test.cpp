@@ -93,6 +93,9 @@ class data_parallel : public ::testing::Test {
 
 // fp32 sums in another order: the difference stays at rounding level.
 constexpr double kTol = 2e-5;
+// A PowerSGD resume: the residuals' mean differs from the per-rank residuals
+// by rounding, amplified a little by the Gram-Schmidt of the following steps.
+constexpr double kPsgdTol = 1e-5;
 
 TEST_F(data_parallel, two_ranks_of_64_match_one_process_of_128_with_sgd) {
   fs::remove_all(kWork / "runs");
@@ -170,6 +173,70 @@ TEST_F(data_parallel, resumes_a_two_rank_checkpoint_on_two_or_one_ranks) {
   EXPECT_EQ(summary("res")["steps"], 20);
   EXPECT_NE(slurp(kWork / "res.out").find("global batch of 64 rows (was 128)"), std::string::npos)
       << slurp(kWork / "res.out");
+}
+
+// The logged loss of `step` in a run's metrics.jsonl (NaN: no such line).
+double logged_loss(const std::string& name, int64_t step) {
+  std::ifstream in(kWork / "runs" / name / "metrics.jsonl");
+  for (std::string l; std::getline(in, l);) {
+    auto j = nlohmann::json::parse(l, nullptr, false);
+    if (j.is_object() && j.value("step", int64_t{-1}) == step && j.contains("loss"))
+      return j["loss"].get<double>();
+  }
+  return NAN;
+}
+
+// PowerSGD's warm start and error feedback are checkpointed: a 2-rank run
+// resumed after step 10 (compressing since step 5) ends with the weights of
+// the uninterrupted run, up to the rounding of the residuals' mean (a
+// checkpoint keeps the mean over ranks, which is all the next step uses).
+// The control resumes from the same checkpoint with that state dropped
+// (as before it was saved: Q and the residuals start afresh, warm-up again)
+// and must end farther away. Logging every 4 steps leaves 2 steps of loss
+// unlogged at the checkpoint: the next logged loss must be the global mean.
+TEST_F(data_parallel, powersgd_resume_restores_its_state) {
+  std::string text = pipeline(
+      "psr", 64,
+      "max_steps = 30\n[optimizer]\nname = \"sgd\"\nlr = 0.1\nmomentum = 0.9\n[checkpoint]\nevery_steps "
+      "= 10\nkeep_last = 5\n");
+  text.replace(text.find("log_every = 5"), 13, "log_every = 4");
+  text.replace(text.find("timeout = 60"), 12,
+               "timeout = 60\ncompression = \"powersgd\"\npowersgd_rank = 2\npowersgd_warmup_steps = 5");
+  const fs::path dir = kWork / "runs/psr", full = kWork / "runs/psr-full";
+  fs::remove_all(dir);
+  fs::remove_all(full);
+  ASSERT_EQ(run(2, "psr", text), 0) << slurp(kWork / "psr.out");
+  fs::copy(dir, full, fs::copy_options::recursive);
+  auto stop_at_10 = [&] {
+    fs::remove_all(dir);
+    fs::copy(full, dir, fs::copy_options::recursive);
+    for (const auto& e : fs::directory_iterator(dir / "checkpoints"))
+      if (e.path().filename() != "step-10") fs::remove_all(e.path());
+    fs::remove(dir / "model.safetensors");
+    fs::remove(dir / "summary.json");
+  };
+  stop_at_10();
+  const auto state = nlohmann::json::parse(slurp(dir / "checkpoints/step-10/state.json"));
+  ASSERT_EQ(state.value("powersgd_steps", int64_t{-1}), 10) << state.dump();
+  ASSERT_EQ(run(2, "psr", text, "--resume"), 0) << slurp(kWork / "psr.out");
+  EXPECT_EQ(summary("psr")["resumed_from_step"], 10);
+  auto [d, mag] = max_diff("psr-full", "psr");
+  const double loss_full = logged_loss("psr-full", 12), loss_res = logged_loss("psr", 12);
+  EXPECT_NEAR(loss_res, loss_full, 1e-6 * loss_full) << "the loss logged at step 12";
+  // The control: the same resume without PowerSGD's state.
+  stop_at_10();
+  auto st = nlohmann::json::parse(slurp(dir / "checkpoints/step-10/state.json"));
+  st.erase("powersgd_steps");
+  std::ofstream(dir / "checkpoints/step-10/state.json") << st.dump(2);
+  ASSERT_EQ(run(2, "psr", text, "--resume"), 0) << slurp(kWork / "psr.out");
+  EXPECT_NE(slurp(kWork / "psr.out").find("no PowerSGD state"), std::string::npos)
+      << slurp(kWork / "psr.out");
+  auto [dc, magc] = max_diff("psr-full", "psr");
+  std::printf(
+      "PowerSGD resume: largest weight difference %.3g with its state, %.3g without (largest weight %.3g)\n",
+      d, dc, mag);
+  EXPECT_LT(d, kPsgdTol * std::max(1.0, mag)) << "largest weight " << mag;
+  EXPECT_GT(dc, 10 * kPsgdTol * std::max(1.0, mag)) << "the control should differ";
 }
 
 TEST_F(data_parallel, bf16_compression_halves_the_bytes_and_stays_close) {

@@ -6,11 +6,13 @@
 // CMakeLists.txt).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "fake_host.hpp"
@@ -140,6 +142,57 @@ TEST(comm_mpi, all_reduce_bf16_and_f16_sum_in_float) {
   EXPECT_EQ(h[2], 0xb800);
 }
 
+// Large buffers take the ring schedule (blocks of n / N, the remainder
+// spread over the first blocks), and so do those just above the eager
+// message size (1500 floats on 2 ranks); small ones recursive doubling or
+// MPI's own: sizes around the switch, counts that do not divide by N, every op,
+// in place and not, f32 and bf16. Integers small enough to be exact, so the
+// sums are compared exactly with values computed here.
+TEST(comm_mpi, all_reduce_large_and_odd_counts_every_op) {
+  for (const uint64_t n : {1ull, 5ull, 1001ull, 1500ull, 8191ull, 8192ull, 8193ull, 100003ull, 1ull << 20}) {
+    std::vector<float> in(n), out(n, -7.f), inplace(n);
+    auto val = [](uint64_t i, int r) {
+      return static_cast<float>(static_cast<int64_t>(i % 97) - 40 + 3 * r);
+    };
+    for (uint64_t i = 0; i < n; ++i) in[i] = inplace[i] = val(i, R());
+    for (const auto op : {PLINTH_REDUCE_OP_SUM, PLINTH_REDUCE_OP_MAX, PLINTH_REDUCE_OP_MIN}) {
+      ASSERT_EQ(table()->all_reduce(Env::comm, in.data(), out.data(), n, PLINTH_DTYPE_F32, op,
+                                    PLINTH_MEMORY_HOST, nullptr),
+                PLINTH_OK)
+          << host().last_error();
+      for (uint64_t i = 0; i < n; ++i) {
+        double want = op == PLINTH_REDUCE_OP_SUM ? 0 : val(i, 0);
+        for (int r = 0; r < N(); ++r) {
+          const double v = val(i, r);
+          want = op == PLINTH_REDUCE_OP_SUM   ? want + v
+                 : op == PLINTH_REDUCE_OP_MAX ? std::max(want, v)
+                                              : std::min(want, v);
+        }
+        ASSERT_EQ(out[i], want) << "n=" << n << " op=" << op << " i=" << i;
+      }
+      for (uint64_t i = 0; i < n; ++i) EXPECT_EQ(in[i], val(i, R())) << "the input changed";
+    }
+    ASSERT_EQ(table()->all_reduce(Env::comm, inplace.data(), inplace.data(), n, PLINTH_DTYPE_F32,
+                                  PLINTH_REDUCE_OP_AVG, PLINTH_MEMORY_HOST, nullptr),
+              PLINTH_OK);
+    for (uint64_t i = 0; i < n; ++i) {
+      double want = 0;
+      for (int r = 0; r < N(); ++r) want += val(i, r);
+      ASSERT_NEAR(inplace[i], want / N(), 1e-5) << "n=" << n << " i=" << i;
+    }
+    std::vector<uint16_t> b(n);
+    for (uint64_t i = 0; i < n; ++i) b[i] = to_bf16(val(i, R()));
+    ASSERT_EQ(table()->all_reduce(Env::comm, b.data(), b.data(), n, PLINTH_DTYPE_BF16, PLINTH_REDUCE_OP_SUM,
+                                  PLINTH_MEMORY_HOST, nullptr),
+              PLINTH_OK);
+    for (uint64_t i = 0; i < n; ++i) {
+      double want = 0;
+      for (int r = 0; r < N(); ++r) want += val(i, r);
+      ASSERT_EQ(from_bf16(b[i]), want) << "bf16 n=" << n << " i=" << i;
+    }
+  }
+}
+
 TEST(comm_mpi, broadcast_from_the_last_rank) {
   std::vector<int64_t> v(5);
   for (int i = 0; i < 5; ++i) v[i] = R() == N() - 1 ? 1000 + i : -1;
@@ -189,26 +242,35 @@ TEST(comm_mpi, barrier_and_bad_arguments) {
 
 TEST(comm_mpi_timeout, a_silent_rank_is_named_within_the_timeout) {
   if (!std::getenv("PLINTH_MPI_TIMEOUT_TEST")) GTEST_SKIP() << "run by the mpi timeout ctest only";
+  // Two communicators: one all_reduce takes the small-buffer schedule
+  // (recursive doubling), the other the ring (4 MiB), each on its own
+  // communicator since a timeout leaves one unusable.
   plinth_comm* c = nullptr;
+  plinth_comm* c2 = nullptr;
   ASSERT_EQ(table()->create(host().host(), host().config("timeout_s = 1"), &c), PLINTH_OK);
-  float x = 1;
+  ASSERT_EQ(table()->create(host().host(), host().config("timeout_s = 1"), &c2), PLINTH_OK);
   if (R() == 1) {
-    // Silent: neither in the collective nor answering pings for a while.
-    std::this_thread::sleep_for(std::chrono::seconds(4));
+    // Silent: neither in a collective nor answering pings for a while.
+    std::this_thread::sleep_for(std::chrono::seconds(8));
     return;  // never joins; MPI stays unfinalized on purpose
   }
-  const auto t0 = std::chrono::steady_clock::now();
-  plinth_status s =
-      table()->all_reduce(c, &x, &x, 1, PLINTH_DTYPE_F32, PLINTH_REDUCE_OP_SUM, PLINTH_MEMORY_HOST, nullptr);
-  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  EXPECT_EQ(s, PLINTH_ERR_TIMEOUT);
-  EXPECT_NE(host().last_error().find("rank 1 did not answer"), std::string::npos) << host().last_error();
-  EXPECT_LT(took, 3.0);
-  EXPECT_GE(took, 1.0);
-  // Unusable afterwards, with the reason.
-  EXPECT_EQ(table()->barrier(c), PLINTH_ERR_UNAVAILABLE);
-  EXPECT_NE(host().last_error().find("earlier failure"), std::string::npos) << host().last_error();
-  std::printf("TIMEOUT-TEST-OK\n");
+  float x = 1;
+  std::vector<float> big(1 << 20, 1.f);
+  for (auto [comm, buf, n] :
+       {std::tuple{c, &x, uint64_t{1}}, std::tuple{c2, big.data(), uint64_t{big.size()}}}) {
+    const auto t0 = std::chrono::steady_clock::now();
+    plinth_status s = table()->all_reduce(comm, buf, buf, n, PLINTH_DTYPE_F32, PLINTH_REDUCE_OP_SUM,
+                                          PLINTH_MEMORY_HOST, nullptr);
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_EQ(s, PLINTH_ERR_TIMEOUT) << n;
+    EXPECT_NE(host().last_error().find("rank 1 did not answer"), std::string::npos) << host().last_error();
+    EXPECT_LT(took, 3.0) << n;
+    EXPECT_GE(took, 1.0) << n;
+    // Unusable afterwards, with the reason.
+    EXPECT_EQ(table()->barrier(comm), PLINTH_ERR_UNAVAILABLE);
+    EXPECT_NE(host().last_error().find("earlier failure"), std::string::npos) << host().last_error();
+  }
+  if (!::testing::Test::HasFailure()) std::printf("TIMEOUT-TEST-OK\n");
 }
 
 }  // namespace
