@@ -220,9 +220,13 @@ struct blas {
 blas* blas_open(std::string& why) {
   const std::string soname = "libcublas.so." + std::to_string(CUBLAS_VER_MAJOR);
   void* lib = dlopen(soname.c_str(), RTLD_NOW | RTLD_LOCAL);
+  std::string err = lib ? "" : dlerror();
+#if defined(PLINTH_CUDA_LIBDIR)
+  // Not on the loader's path: the toolkit this was built with, where it usually stays.
+  if (!lib) lib = dlopen((std::string(PLINTH_CUDA_LIBDIR) + "/" + soname).c_str(), RTLD_NOW | RTLD_LOCAL);
+#endif
   if (!lib) {
-    const char* e = dlerror();
-    why = std::string("cuBLAS not loaded (") + (e ? e : soname.c_str()) + ")";
+    why = "cuBLAS not loaded (" + err + ")";
     return nullptr;
   }
   auto b = new blas;
