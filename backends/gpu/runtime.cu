@@ -42,6 +42,17 @@ const char* target() { return "hip"; }
 
 namespace {
 err check(rt_error e) { return e == k_ok ? nullptr : RT(GetErrorString)(e); }
+
+#if defined(PLINTH_GPU_HIP)
+// The HIP runtime allocates at load time and is not made to be unloaded: when
+// the registry closes this plugin, libamdhip64 would go with it, and its
+// load-time objects would show as leaks from an unnamed module. Marking it
+// RTLD_NODELETE keeps it (and those objects, still referenced) for the process.
+const bool g_pinned = [] {
+  void* h = dlopen("libamdhip64.so.5", RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+  return h != nullptr;
+}();
+#endif
 rt_stream S(void* s) { return static_cast<rt_stream>(s); }
 }  // namespace
 
