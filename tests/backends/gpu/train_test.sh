@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# train_test.sh PLINTH MANIFESTS EMU_MANIFESTS DETERMINISM_TOML TINY_GPT_TOML —
+# train_test.sh PLINTH MANIFESTS EMU_MANIFESTS DETERMINISM_TOML TINY_GPT_TOML [BACKEND [TOLERANCE]] —
 # trains two small pipelines (an MLP with GELU, dropout and layer norm on
 # synthetic data; a one-block character GPT) on the CPU backend and on the
 # GPU backends' host emulation (gpu-emu). Every op must run on gpu-emu (no
@@ -7,8 +7,10 @@
 # relative: the kernels sum in other orders than the CPU backend, so not bit
 # for bit (the runs differ by about 1e-7), while scaling GELU by 1.0002
 # already moves the GPT's losses by 2e-5.
+# BACKEND (default gpu-emu) and TOLERANCE (default 1e-5) let
+# scripts/gpu-check.sh run the same comparison on a real GPU backend.
 set -u
-plinth=$1 manifests=$2 emu=$3 mlp=$4 gpt=$5
+plinth=$1 manifests=$2 emu=$3 mlp=$4 gpt=$5 backend=${6:-gpu-emu} tol=${7:-1e-5}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 run() {  # run <name> <pipeline>
@@ -18,7 +20,7 @@ run() {  # run <name> <pipeline>
 }
 compare() {  # compare <cpu run> <emu run>
   grep -q 'does not support op' "$work/$2.log" && { echo "$2: ops fell back to the CPU:"; grep 'does not support op' "$work/$2.log"; return 1; }
-  /usr/bin/python3 - "$work/$1" "$work/$2" <<'PY'
+  /usr/bin/python3 - "$work/$1" "$work/$2" "$tol" <<'PY'
 import glob, json, sys
 def losses(d):
     out = []
@@ -33,12 +35,12 @@ if not a or len(a) != len(b):
     sys.exit(f"{sys.argv[2]}: {len(b)} losses logged, the CPU run {len(a)}")
 worst = max(abs(x - y) / max(abs(x), 1e-12) for x, y in zip(a, b))
 print(f"{len(a)} losses, first {a[0]:.6f} / {b[0]:.6f}, last {a[-1]:.6f} / {b[-1]:.6f}, worst relative difference {worst:.2e}")
-if worst > 1e-5:
+if worst > float(sys.argv[3]):
     sys.exit("losses differ from the CPU backend's")
 PY
 }
 fail=0
-sed 's/^\[run\]/[backend]\nname = "gpu-emu"\n\n[run]/' "$mlp" > "$work/mlp-emu.toml"
+sed "s/^\[run\]/[backend]\nname = \"$backend\"\n\n[run]/" "$mlp" > "$work/mlp-emu.toml"
 run mlp-cpu "$mlp"
 run mlp-emu "$work/mlp-emu.toml"
 compare mlp-cpu mlp-emu || fail=1
@@ -46,8 +48,8 @@ compare mlp-cpu mlp-emu || fail=1
 for _ in $(seq 400); do printf 'abcd efgh '; done > "$work/text.txt"
 sed -e 's/^max_steps = .*/max_steps = 30/' -e 's/^eval_every = .*/eval_every = 30/' -e 's/^log_every = .*/log_every = 5/' \
   "$gpt" > "$work/gpt-cpu.toml"
-sed 's/^name = "cpu"/name = "gpu-emu"/' "$work/gpt-cpu.toml" > "$work/gpt-emu.toml"
-grep -q '^name = "gpu-emu"' "$work/gpt-emu.toml" || { echo "could not switch $gpt to gpu-emu"; exit 1; }
+sed "s/^name = \"cpu\"/name = \"$backend\"/" "$work/gpt-cpu.toml" > "$work/gpt-emu.toml"
+grep -q "^name = \"$backend\"" "$work/gpt-emu.toml" || { echo "could not switch $gpt to $backend"; exit 1; }
 run gpt-cpu "$work/gpt-cpu.toml"
 run gpt-emu "$work/gpt-emu.toml"
 compare gpt-cpu gpt-emu || fail=1
