@@ -95,15 +95,16 @@ err sgd(void* stream, int64_t n, const float* pin, const float* g, const float* 
         float lr, float wd, float momentum, float damp, int nesterov, int first);
 
 struct conv_desc {
-  int64_t N, C, H, W, O, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw;
+  int64_t N = 0, C = 0, H = 0, W = 0, O = 0, KH = 0, KW = 0, OH = 0, OW = 0, sh = 1, sw = 1, ph = 0, pw = 0,
+          dh = 1, dw = 1;
 };
 err conv2d(void* stream, const conv_desc& s, const float* x, const float* w, const float* bias, float* y);
 err conv2d_backward(void* stream, const conv_desc& s, const float* dy, const float* x, const float* w,
                     float* dx, float* dw, float* db, float beta);
 
 struct pool_desc {
-  int64_t N, C, H, W, OH, OW, kh, kw, sh, sw, ph, pw;
-  int max, include_pad;
+  int64_t N = 0, C = 0, H = 0, W = 0, OH = 0, OW = 0, kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0;
+  int max = 1, include_pad = 1;
 };
 err pool2d(void* stream, const pool_desc& s, const float* x, float* y, int32_t* argmax);
 err pool2d_backward(void* stream, const pool_desc& s, const float* dy, const int32_t* argmax, float* dx);
