@@ -250,7 +250,10 @@ TEST(freeze, a_pattern_matching_nothing_and_freezing_everything_are_errors) {
 
 // [init] from a safetensors file: include, rename, and the errors that name the file.
 struct InitFile : ::testing::Test {
-  fs::path dir = fs::temp_directory_path() / "plinth_finetune_init_test";
+  // One folder per test: ctest runs the cases of this suite in parallel.
+  fs::path dir = fs::temp_directory_path() /
+                 ("plinth_finetune_init_test_" +
+                  std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
   std::vector<std::pair<std::string, std::vector<int64_t>>> params{
       {"fc1.weight", {8, kF}}, {"fc1.bias", {8}}, {"fc2.weight", {kC, 8}}, {"fc2.bias", {kC}}};
   void SetUp() override {
