@@ -15,39 +15,7 @@ struct strided_iter {
   int64_t strides[4][PLINTH_MAX_DIMS] = {};
 };
 
-// Input `t` viewed with out's shape: its dims align to the right of out's; a
-// dim of size 1 (or missing) where out's is larger broadcasts (stride 0).
-// Returns false when a dim neither matches nor is 1.
-inline bool broadcast_strides(const plinth_tensor& t, const plinth_tensor& out, int64_t* s) {
-  if (t.ndim > out.ndim) return false;
-  const int lead = out.ndim - t.ndim;
-  for (int d = 0; d < out.ndim; ++d) {
-    if (d < lead) {
-      s[d] = 0;
-      continue;
-    }
-    const int64_t n = t.shape[d - lead];
-    if (n == out.shape[d])
-      s[d] = n == 1 ? 0 : t.strides[d - lead];
-    else if (n == 1)
-      s[d] = 0;
-    else
-      return false;
-  }
-  return true;
-}
-
-// An output view may not write one element twice.
-inline bool output_has_overlap(const plinth_tensor& t) {
-  for (int d = 0; d < t.ndim; ++d)
-    if (t.shape[d] > 1 && t.strides[d] == 0) return true;
-  return false;
-}
-
-inline bool is_broadcastable(const plinth_tensor& in, const plinth_tensor& out) {
-  int64_t s[PLINTH_MAX_DIMS];
-  return broadcast_strides(in, out, s);
-}
+using contract::broadcast_strides;
 
 // ops[0] is the output; others are inputs. Assumes validation passed.
 inline strided_iter make_iter(const plinth_tensor& out, const plinth_tensor* const* ins, int nins) {
