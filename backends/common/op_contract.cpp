@@ -60,6 +60,38 @@ bool output_has_overlap(const plinth_tensor& t) {
   return false;
 }
 
+strided_views coalesce(const plinth_tensor& out, const plinth_tensor* const* ins, int nins) {
+  strided_views v;
+  v.nops = 1 + nins;
+  int64_t s[4][PLINTH_MAX_DIMS] = {};
+  for (int d = 0; d < out.ndim; ++d) s[0][d] = out.shape[d] == 1 ? 0 : out.strides[d];
+  for (int k = 0; k < nins; ++k) broadcast_strides(*ins[k], out, s[k + 1]);
+  int nd = 0;
+  for (int d = 0; d < out.ndim; ++d) {
+    if (out.shape[d] == 1) continue;
+    if (nd > 0) {
+      bool merge = true;
+      for (int k = 0; k < v.nops; ++k)
+        if (v.strides[k][nd - 1] != s[k][d] * out.shape[d]) merge = false;
+      if (merge) {
+        v.shape[nd - 1] *= out.shape[d];
+        for (int k = 0; k < v.nops; ++k) v.strides[k][nd - 1] = s[k][d];
+        continue;
+      }
+    }
+    v.shape[nd] = out.shape[d];
+    for (int k = 0; k < v.nops; ++k) v.strides[k][nd] = s[k][d];
+    ++nd;
+  }
+  if (nd == 0) {
+    v.shape[0] = 1;
+    for (int k = 0; k < v.nops; ++k) v.strides[k][0] = 0;
+    nd = 1;
+  }
+  v.ndim = nd;
+  return v;
+}
+
 namespace {
 
 std::string range(int lo, int hi) {

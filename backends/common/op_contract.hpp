@@ -74,6 +74,18 @@ bool broadcast_strides(const plinth_tensor& t, const plinth_tensor& out, int64_t
 // An output view may not write one element twice.
 bool output_has_overlap(const plinth_tensor& t);
 
+// The views of an elementwise op as it walks them: out (view 0) and up to
+// three inputs broadcast to its shape, size-1 dims dropped, and a dim merged
+// into the next where every view walks the two contiguously (at least 1 dim).
+struct strided_views {
+  int ndim = 0;
+  int nops = 0;
+  int64_t shape[PLINTH_MAX_DIMS] = {};
+  int64_t strides[4][PLINTH_MAX_DIMS] = {};
+};
+// Assumes the op's checks passed (every input broadcasts to out).
+strided_views coalesce(const plinth_tensor& out, const plinth_tensor* const* ins, int nins);
+
 // Checks the op's input/output counts (inclusive ranges).
 bool expect_counts(const plinth_op& op, int in_min, int in_max, int out_min, int out_max, check& c);
 // Checks `t` has dtype `d` (else unsupported), naming it `what` in the message.

@@ -31,40 +31,20 @@ T* dev(const plinth_tensor& t) {
 }
 
 // ---------------------------------------------------------------------------
-// Elementwise: broadcasting and the launch descriptor.
+// Elementwise: the launch descriptor.
 // ---------------------------------------------------------------------------
 
-// Drops size-1 dims and merges dims every view walks contiguously.
+// The views coalesced (contract::coalesce) as the kernels take them.
 k::ew_desc make_ew(const plinth_tensor& out, const plinth_tensor* const* ins, int nins) {
+  const contract::strided_views v = contract::coalesce(out, ins, nins);
   k::ew_desc e;
-  e.nops = 1 + nins;
+  e.nd = v.ndim;
+  e.nops = v.nops;
   e.n = numel(out);
-  int64_t s[4][PLINTH_MAX_DIMS] = {};
-  for (int d = 0; d < out.ndim; ++d) s[0][d] = out.shape[d] == 1 ? 0 : out.strides[d];
-  for (int i = 0; i < nins; ++i) contract::broadcast_strides(*ins[i], out, s[i + 1]);
-  int nd = 0;
-  for (int d = 0; d < out.ndim; ++d) {
-    if (out.shape[d] == 1) continue;
-    if (nd > 0) {
-      bool merge = true;
-      for (int i = 0; i < e.nops; ++i)
-        if (e.st[i][nd - 1] != s[i][d] * out.shape[d]) merge = false;
-      if (merge) {
-        e.shape[nd - 1] *= out.shape[d];
-        for (int i = 0; i < e.nops; ++i) e.st[i][nd - 1] = s[i][d];
-        continue;
-      }
-    }
-    e.shape[nd] = out.shape[d];
-    for (int i = 0; i < e.nops; ++i) e.st[i][nd] = s[i][d];
-    ++nd;
+  for (int d = 0; d < v.ndim; ++d) {
+    e.shape[d] = v.shape[d];
+    for (int i = 0; i < v.nops; ++i) e.st[i][d] = v.strides[i][d];
   }
-  if (nd == 0) {
-    e.shape[0] = 1;
-    for (int i = 0; i < e.nops; ++i) e.st[i][0] = 0;
-    nd = 1;
-  }
-  e.nd = nd;
   return e;
 }
 
