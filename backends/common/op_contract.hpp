@@ -4,9 +4,10 @@
 // (`bad`): no backend may run the op. A layout or dtype the backends cannot
 // run is PLINTH_ERR_UNSUPPORTED (`unsupported`), so the core falls back to
 // another backend. The restrictions the CPU and GPU backends share (f32,
-// contiguous rows) are checked here, in the order they always were, so the
-// two backends accept exactly the same launches; each backend adds its own
-// (oneDNN's coverage, the output dtypes its matmul writes) through op_rules.
+// contiguous rows) are checked here too, in one fixed order, so the two
+// backends give the same answer and message for an op unless one adds a rule
+// of its own (oneDNN's coverage, its MATMUL layout and output dtypes) through
+// op_rules.
 // Internal to the backends: not installed, nothing here crosses the ABI.
 #pragma once
 

@@ -140,17 +140,11 @@ void parallel_for(plinth_backend_ctx* ctx, int64_t n, int64_t work_per_item, F&&
 // The op checks (the ABI's rules and the restrictions the backends share)
 // live in backends/common/op_contract.hpp; the names the sources here use:
 using contract::check;
-using contract::dtype_name;
 using contract::dtype_size;
-using contract::expect_contiguous;
-using contract::expect_counts;
-using contract::expect_dtype;
 using contract::is_contiguous;
 using contract::numel;
 using contract::op_name;
-using contract::params_of;
 using contract::raw_enum;
-using contract::same_shape;
 using contract::shape_str;
 
 template <class T>
