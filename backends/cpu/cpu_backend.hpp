@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "op_contract.hpp"
 #include "plinth/backend.h"
 #include "plinth/plugin.hpp"
 
@@ -136,80 +137,20 @@ void parallel_for(plinth_backend_ctx* ctx, int64_t n, int64_t work_per_item, F&&
 // Tensors.
 // ---------------------------------------------------------------------------
 
-size_t dtype_size(plinth_dtype d);
-const char* dtype_name(plinth_dtype d);
-const char* op_name(int32_t k);
-// An ABI enum field as its raw int: a C caller may store any value there, and
-// loading one outside the enumerators through the enum type is undefined in C++.
-template <class E>
-int32_t raw_enum(const E& e) {
-  static_assert(sizeof(E) == sizeof(int32_t));
-  int32_t v;
-  std::memcpy(&v, &e, sizeof v);
-  return v;
-}
-
-inline int64_t numel(const plinth_tensor& t) {
-  int64_t n = 1;
-  for (int i = 0; i < t.ndim; ++i) n *= t.shape[i];
-  return n;
-}
-
-// Row-major with unit last stride (size-1 dims may have any stride).
-inline bool is_contiguous(const plinth_tensor& t) {
-  int64_t expect = 1;
-  for (int i = t.ndim - 1; i >= 0; --i) {
-    if (t.shape[i] != 1 && t.strides[i] != expect) return false;
-    expect *= t.shape[i];
-  }
-  return true;
-}
+// The op checks (the ABI's rules and the restrictions the backends share)
+// live in backends/common/op_contract.hpp; the names the sources here use:
+using contract::check;
+using contract::dtype_size;
+using contract::is_contiguous;
+using contract::numel;
+using contract::op_name;
+using contract::raw_enum;
+using contract::shape_str;
 
 template <class T>
 inline T* data_of(const plinth_tensor& t) {
   if (!t.buffer || !t.buffer->data) return nullptr;
   return reinterpret_cast<T*>(static_cast<char*>(t.buffer->data) + t.offset);
-}
-
-// Result of validating an op: code PLINTH_OK, or the error and its message.
-struct check {
-  plinth_status code = PLINTH_OK;
-  std::string msg;
-  bool ok() const { return code == PLINTH_OK; }
-  bool fail(plinth_status c, std::string m) {
-    if (code == PLINTH_OK) {
-      code = c;
-      msg = std::move(m);
-    }
-    return false;
-  }
-  bool bad(std::string m) { return fail(PLINTH_ERR_INVALID_ARGUMENT, std::move(m)); }
-  bool unsupported(std::string m) { return fail(PLINTH_ERR_UNSUPPORTED, std::move(m)); }
-};
-
-std::string shape_str(const plinth_tensor& t);
-bool same_shape(const plinth_tensor& a, const plinth_tensor& b);
-// Checks the op's input/output counts (inclusive ranges).
-bool expect_counts(const plinth_op& op, int in_min, int in_max, int out_min, int out_max, check& c);
-// Checks `t` has dtype `d`, naming it `what` in the message.
-bool expect_dtype(const plinth_tensor& t, plinth_dtype d, const char* what, check& c);
-bool expect_contiguous(const plinth_tensor& t, const char* what, check& c);
-
-// Returns the op's params as P when present and large enough, else nullptr
-// with a message in `c`.
-template <class P>
-const P* params_of(const plinth_op& op, size_t min_size, const char* type_name, check& c) {
-  const P* p = static_cast<const P*>(op.params);
-  if (!p) {
-    c.bad(std::string("params missing (expected ") + type_name + ")");
-    return nullptr;
-  }
-  if (p->struct_size < min_size) {
-    c.bad(std::string("params struct_size ") + std::to_string(p->struct_size) + " is smaller than " +
-          type_name + "'s " + std::to_string(min_size));
-    return nullptr;
-  }
-  return p;
 }
 
 // ---------------------------------------------------------------------------
@@ -238,13 +179,11 @@ float f16_to_f32(uint16_t h);
 uint16_t f32_to_f16(float f);  // round to nearest even, overflow to inf
 
 // ---------------------------------------------------------------------------
-// Ops. Each validate_* checks everything but buffers (used by supports() and
-// launch()); each run_* assumes validate passed and buffers were checked.
+// Ops. Validation is contract::validate() with the rules of ops/dispatch.cpp;
+// each run_* assumes validate passed and buffers were checked.
 // ---------------------------------------------------------------------------
 
-#define PLINTH_CPU_OP(name)                            \
-  bool validate_##name(const plinth_op& op, check& c); \
-  plinth_status run_##name(plinth_backend_ctx* ctx, const plinth_op& op)
+#define PLINTH_CPU_OP(name) plinth_status run_##name(plinth_backend_ctx* ctx, const plinth_op& op)
 
 PLINTH_CPU_OP(fill);
 PLINTH_CPU_OP(cast);
@@ -274,7 +213,8 @@ PLINTH_CPU_OP(pool2d);
 PLINTH_CPU_OP(pool2d_backward);
 #undef PLINTH_CPU_OP
 
-// Matmul needs the instance (its primitive cache) to validate exactly.
+// Matmul is validated whole here (the contract's parts, then whether oneDNN
+// has a primitive for the layout, which needs the instance's cache).
 bool validate_matmul(plinth_backend_ctx* ctx, const plinth_op& op, check& c);
 plinth_status run_matmul(plinth_backend_ctx* ctx, const plinth_op& op);
 matmul_cache* matmul_cache_create();
@@ -284,9 +224,12 @@ matmul_cache* matmul_cache_create();
 int matmul_native(plinth_dtype dtype);
 void matmul_cache_destroy(matmul_cache* m);
 // Convolution runs on oneDNN primitives cached per instance (ops/conv.cpp).
-bool validate_conv2d(plinth_backend_ctx* ctx, const plinth_op& op, check& c);
+// The *_supported checks run once the contract holds: whether oneDNN has a
+// primitive for the shapes `s`.
+bool conv2d_supported(plinth_backend_ctx* ctx, const plinth_op& op, const contract::conv2d_dims& s, check& c);
 plinth_status run_conv2d(plinth_backend_ctx* ctx, const plinth_op& op);
-bool validate_conv2d_backward(plinth_backend_ctx* ctx, const plinth_op& op, check& c);
+bool conv2d_backward_supported(plinth_backend_ctx* ctx, const plinth_op& op, const contract::conv2d_dims& s,
+                               check& c);
 plinth_status run_conv2d_backward(plinth_backend_ctx* ctx, const plinth_op& op);
 conv_cache* conv_cache_create();
 void conv_cache_destroy(conv_cache* m);

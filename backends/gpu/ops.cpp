@@ -1,161 +1,28 @@
-// ops.cpp — supports() and launch() of the GPU backend: each op's checks (the
-// CPU backend's rules, backends/cpu/ops/, so the two accept the same
-// launches), then the descriptors the kernels take (kernels.hpp) and, for
-// MATMUL on CUDA, the cuBLAS call. Every op of ABI 1.1 runs here; what the
-// kernels do not cover (e.g. FILL/CAST dtypes the CPU backend lacks too)
-// is refused with PLINTH_ERR_UNSUPPORTED, and the core falls back to the CPU.
+// ops.cpp — supports() and launch() of the GPU backend: the op checks of
+// backends/common/op_contract.hpp (the CPU backend's too, so the two accept
+// the same launches) with this backend's MATMUL, then the descriptors the
+// kernels take (kernels.hpp) and, for MATMUL on CUDA, the cuBLAS call. Every op of ABI 1.1 runs here; what
+// the kernels do not cover (e.g. FILL/CAST dtypes the CPU backend lacks too) is refused with
+// PLINTH_ERR_UNSUPPORTED, and the core falls back to the CPU.
 #include <cmath>
 #include <cstring>
 #include <limits>
 
 #include "backend.hpp"
+#include "op_contract.hpp"
 #include "plinth/ops.hpp"
 
 namespace plinth::gpu {
 
 namespace {
 
-// ---------------------------------------------------------------------------
-// Checks shared by the ops.
-// ---------------------------------------------------------------------------
-
-struct check {
-  plinth_status code = PLINTH_OK;
-  std::string msg;
-  bool ok() const { return code == PLINTH_OK; }
-  bool fail(plinth_status c, std::string m) {
-    if (code == PLINTH_OK) {
-      code = c;
-      msg = std::move(m);
-    }
-    return false;
-  }
-  bool bad(std::string m) { return fail(PLINTH_ERR_INVALID_ARGUMENT, std::move(m)); }
-  bool unsupported(std::string m) { return fail(PLINTH_ERR_UNSUPPORTED, std::move(m)); }
-};
-
-template <class E>
-int32_t raw_enum(const E& e) {
-  static_assert(sizeof(E) == sizeof(int32_t));
-  int32_t v;
-  std::memcpy(&v, &e, sizeof v);
-  return v;
-}
-
-const char* dtype_name(plinth_dtype d) {
-  static const char* names[] = {"f32", "f16", "bf16", "f64", "i32", "i64", "u8", "u16"};
-  return unsigned(d) < 8 ? names[d] : "unknown-dtype";
-}
-size_t dtype_size(plinth_dtype d) { return sdk::dtype_size(d); }
-
-int64_t numel(const plinth_tensor& t) {
-  int64_t n = 1;
-  for (int i = 0; i < t.ndim; ++i) n *= t.shape[i];
-  return n;
-}
-
-bool is_contiguous(const plinth_tensor& t) {
-  int64_t expect = 1;
-  for (int i = t.ndim - 1; i >= 0; --i) {
-    if (t.shape[i] != 1 && t.strides[i] != expect) return false;
-    expect *= t.shape[i];
-  }
-  return true;
-}
-
-std::string shape_str(const plinth_tensor& t) {
-  std::string s = "(";
-  for (int i = 0; i < t.ndim; ++i) s += (i ? ", " : "") + std::to_string(t.shape[i]);
-  return s + ")";
-}
-
-bool same_shape(const plinth_tensor& a, const plinth_tensor& b) {
-  if (a.ndim != b.ndim) return false;
-  for (int i = 0; i < a.ndim; ++i)
-    if (a.shape[i] != b.shape[i]) return false;
-  return true;
-}
-
-std::string range(int lo, int hi) {
-  return lo == hi ? std::to_string(lo) : std::to_string(lo) + ".." + std::to_string(hi);
-}
-
-bool counts(const plinth_op& op, int in_lo, int in_hi, int out_lo, int out_hi, check& c) {
-  if (op.num_inputs < in_lo || op.num_inputs > in_hi)
-    return c.bad("takes " + range(in_lo, in_hi) + " inputs, got " + std::to_string(op.num_inputs));
-  if (op.num_outputs < out_lo || op.num_outputs > out_hi)
-    return c.bad("takes " + range(out_lo, out_hi) + " outputs, got " + std::to_string(op.num_outputs));
-  return true;
-}
-
-bool dtype_is(const plinth_tensor& t, plinth_dtype d, const std::string& what, check& c) {
-  if (t.dtype != d) return c.unsupported(what + " must be " + dtype_name(d) + ", got " + dtype_name(t.dtype));
-  return true;
-}
-bool contiguous(const plinth_tensor& t, const std::string& what, check& c) {
-  if (!is_contiguous(t)) return c.unsupported(what + " must be contiguous row-major");
-  return true;
-}
-bool f32c(const plinth_tensor& t, const std::string& what, check& c) {
-  return dtype_is(t, PLINTH_DTYPE_F32, what, c) && contiguous(t, what, c);
-}
-bool numel_is(const plinth_tensor& t, int64_t n, const std::string& what, check& c) {
-  if (numel(t) != n)
-    return c.bad(what + " " + shape_str(t) + " must have " + std::to_string(n) + " elements");
-  return true;
-}
-bool shape_as(const plinth_tensor& t, const plinth_tensor& ref, const std::string& what, const char* ref_name,
-              check& c) {
-  if (!same_shape(t, ref)) return c.bad(what + " " + shape_str(t) + " != " + ref_name + " " + shape_str(ref));
-  return true;
-}
-
-template <class P>
-const P* params_of(const plinth_op& op, size_t min_size, const char* type_name, check& c) {
-  const P* p = static_cast<const P*>(op.params);
-  if (!p) {
-    c.bad(std::string("params missing (expected ") + type_name + ")");
-    return nullptr;
-  }
-  if (p->struct_size < min_size) {
-    c.bad(std::string("params struct_size ") + std::to_string(p->struct_size) + " is smaller than " +
-          type_name + "'s " + std::to_string(min_size));
-    return nullptr;
-  }
-  return p;
-}
-#define PARAMS(T, SIZE) params_of<T>(op, SIZE, #T, c)
-
-bool check_tensor(const plinth_tensor& t, const std::string& what, check& c) {
-  if (t.struct_size < PLINTH_TENSOR_STRUCT_SIZE)
-    return c.bad(what + ": tensor struct_size " + std::to_string(t.struct_size) + " is too small");
-  if (t.ndim < 0 || t.ndim > PLINTH_MAX_DIMS)
-    return c.bad(what + ": ndim " + std::to_string(t.ndim) + " out of range");
-  if (unsigned(t.dtype) >= PLINTH_DTYPE_COUNT_V1)
-    return c.bad(what + ": unknown dtype " + std::to_string(int(t.dtype)));
-  for (int i = 0; i < t.ndim; ++i) {
-    if (t.shape[i] < 0) return c.bad(what + ": negative size in dim " + std::to_string(i));
-    if (t.strides[i] < 0) return c.unsupported(what + ": negative stride in dim " + std::to_string(i));
-  }
-  return true;
-}
-
-bool check_buffer(const plinth_tensor& t, const std::string& what, check& c) {
-  const int64_t n = numel(t);
-  if (n == 0) return true;
-  if (!t.buffer) return c.bad(what + ": buffer is NULL for a tensor of " + std::to_string(n) + " elements");
-  uint64_t last = 0;
-  for (int i = 0; i < t.ndim; ++i) last += uint64_t(t.shape[i] - 1) * uint64_t(t.strides[i]);
-  const uint64_t end = t.offset + (last + 1) * dtype_size(t.dtype);
-  if (end > t.buffer->size || t.offset > t.buffer->size)
-    return c.bad(what + ": view " + shape_str(t) + " at offset " + std::to_string(t.offset) +
-                 " ends at byte " + std::to_string(end) + ", past the buffer's " +
-                 std::to_string(t.buffer->size) + " bytes");
-  if (t.offset % dtype_size(t.dtype) != 0)
-    return c.unsupported(what + ": offset " + std::to_string(t.offset) +
-                         " is not a multiple of the element size");
-  return true;
-}
+// The op checks and tensor helpers (backends/common/op_contract.hpp).
+using contract::check;
+using contract::dtype_name;
+using contract::dtype_size;
+using contract::numel;
+using contract::raw_enum;
+using contract::shape_str;
 
 template <class T = void>
 T* dev(const plinth_tensor& t) {
@@ -164,94 +31,21 @@ T* dev(const plinth_tensor& t) {
 }
 
 // ---------------------------------------------------------------------------
-// Elementwise: broadcasting and the launch descriptor.
+// Elementwise: the launch descriptor.
 // ---------------------------------------------------------------------------
 
-bool broadcast_strides(const plinth_tensor& t, const plinth_tensor& out, int64_t* s) {
-  if (t.ndim > out.ndim) return false;
-  const int lead = out.ndim - t.ndim;
-  for (int d = 0; d < out.ndim; ++d) {
-    if (d < lead) {
-      s[d] = 0;
-      continue;
-    }
-    const int64_t n = t.shape[d - lead];
-    if (n == out.shape[d])
-      s[d] = n == 1 ? 0 : t.strides[d - lead];
-    else if (n == 1)
-      s[d] = 0;
-    else
-      return false;
-  }
-  return true;
-}
-
-bool output_overlaps(const plinth_tensor& t) {
-  for (int d = 0; d < t.ndim; ++d)
-    if (t.shape[d] > 1 && t.strides[d] == 0) return true;
-  return false;
-}
-
-// Drops size-1 dims and merges dims every view walks contiguously.
+// The views coalesced (contract::coalesce) as the kernels take them.
 k::ew_desc make_ew(const plinth_tensor& out, const plinth_tensor* const* ins, int nins) {
+  const contract::strided_views v = contract::coalesce(out, ins, nins);
   k::ew_desc e;
-  e.nops = 1 + nins;
+  e.nd = v.ndim;
+  e.nops = v.nops;
   e.n = numel(out);
-  int64_t s[4][PLINTH_MAX_DIMS] = {};
-  for (int d = 0; d < out.ndim; ++d) s[0][d] = out.shape[d] == 1 ? 0 : out.strides[d];
-  for (int i = 0; i < nins; ++i) broadcast_strides(*ins[i], out, s[i + 1]);
-  int nd = 0;
-  for (int d = 0; d < out.ndim; ++d) {
-    if (out.shape[d] == 1) continue;
-    if (nd > 0) {
-      bool merge = true;
-      for (int i = 0; i < e.nops; ++i)
-        if (e.st[i][nd - 1] != s[i][d] * out.shape[d]) merge = false;
-      if (merge) {
-        e.shape[nd - 1] *= out.shape[d];
-        for (int i = 0; i < e.nops; ++i) e.st[i][nd - 1] = s[i][d];
-        continue;
-      }
-    }
-    e.shape[nd] = out.shape[d];
-    for (int i = 0; i < e.nops; ++i) e.st[i][nd] = s[i][d];
-    ++nd;
+  for (int d = 0; d < v.ndim; ++d) {
+    e.shape[d] = v.shape[d];
+    for (int i = 0; i < v.nops; ++i) e.st[i][d] = v.strides[i][d];
   }
-  if (nd == 0) {
-    e.shape[0] = 1;
-    for (int i = 0; i < e.nops; ++i) e.st[i][0] = 0;
-    nd = 1;
-  }
-  e.nd = nd;
   return e;
-}
-
-bool validate_map(const plinth_op& op, int nins, bool f32_only, check& c) {
-  if (!counts(op, nins, nins, 1, 1, c)) return false;
-  const plinth_tensor& out = op.outputs[0];
-  if (output_overlaps(out)) return c.unsupported("out[0] has a stride-0 dim of size > 1");
-  for (int i = 0; i < nins; ++i) {
-    int64_t s[PLINTH_MAX_DIMS];
-    if (!broadcast_strides(op.inputs[i], out, s))
-      return c.bad("in[" + std::to_string(i) + "] " + shape_str(op.inputs[i]) +
-                   " does not broadcast to out[0] " + shape_str(out));
-    if (f32_only && !dtype_is(op.inputs[i], PLINTH_DTYPE_F32, "in[" + std::to_string(i) + "]", c))
-      return false;
-  }
-  if (f32_only && !dtype_is(out, PLINTH_DTYPE_F32, "out[0]", c)) return false;
-  return true;
-}
-
-bool cast_supported(plinth_dtype from, plinth_dtype to) {
-  if (from == to) return true;
-  auto is_float = [](plinth_dtype d) {
-    return d == PLINTH_DTYPE_F32 || d == PLINTH_DTYPE_F16 || d == PLINTH_DTYPE_BF16 || d == PLINTH_DTYPE_F64;
-  };
-  if (is_float(from) && is_float(to)) return true;
-  if (to == PLINTH_DTYPE_F32)
-    return from == PLINTH_DTYPE_I32 || from == PLINTH_DTYPE_I64 || from == PLINTH_DTYPE_U8 ||
-           from == PLINTH_DTYPE_U16;
-  return false;
 }
 
 // FILL's element bits, converted on the host as the CPU backend converts.
@@ -346,12 +140,7 @@ void mm_operand(const plinth_tensor& t, bool trans, int nd, int64_t* dims, int64
 bool build_mm(const plinth_op& op, mm_problem& pr, check& c) {
   const auto* p = static_cast<const plinth_matmul_params*>(op.params);
   const plinth_tensor &a = op.inputs[0], &b = op.inputs[1], &out = op.outputs[0];
-  const int nd = out.ndim;
-  if (nd < 2) return c.bad("out[0] must have at least 2 dims, got " + shape_str(out));
-  if (a.ndim < 2 || a.ndim > nd)
-    return c.bad("in[0] " + shape_str(a) + " must have 2.." + std::to_string(nd) + " dims");
-  if (b.ndim < 2 || b.ndim > nd)
-    return c.bad("in[1] " + shape_str(b) + " must have 2.." + std::to_string(nd) + " dims");
+  const int nd = out.ndim;  // ranks checked by contract::matmul_operands
   int64_t ad[PLINTH_MAX_DIMS], as[PLINTH_MAX_DIMS], bd[PLINTH_MAX_DIMS], bs[PLINTH_MAX_DIMS];
   mm_operand(a, p->trans_a != 0, nd, ad, as);
   mm_operand(b, p->trans_b != 0, nd, bd, bs);
@@ -360,16 +149,13 @@ bool build_mm(const plinth_op& op, mm_problem& pr, check& c) {
   d.N = out.shape[nd - 1];
   d.K = ad[nd - 1];
   if (ad[nd - 2] != d.M || bd[nd - 1] != d.N || bd[nd - 2] != d.K)
-    return c.bad("shapes do not chain: op(in[0]) is (" + std::to_string(ad[nd - 2]) + ", " +
-                 std::to_string(d.K) + "), op(in[1]) is (" + std::to_string(bd[nd - 2]) + ", " +
-                 std::to_string(bd[nd - 1]) + "), out[0] is " + shape_str(out));
+    return contract::matmul_no_chain(op, ad[nd - 2], d.K, bd[nd - 2], bd[nd - 1], c);
   d.nb = nd - 2;
   d.batch = 1;
   for (int i = 0; i < nd - 2; ++i) {
     if (out.shape[i] > 1 && out.strides[i] == 0) return c.unsupported("out[0] has a stride-0 batch dim");
     if ((ad[i] != 1 && ad[i] != out.shape[i]) || (bd[i] != 1 && bd[i] != out.shape[i]))
-      return c.bad("batch dim " + std::to_string(i) + " of in[0] " + shape_str(a) + " / in[1] " +
-                   shape_str(b) + " does not broadcast to out[0] " + shape_str(out));
+      return contract::matmul_no_broadcast(op, i, c);
     d.bshape[i] = out.shape[i];
     d.a_bs[i] = ad[i] == 1 ? 0 : as[i];
     d.b_bs[i] = bd[i] == 1 ? 0 : bs[i];
@@ -457,477 +243,38 @@ bool as_gemm(const mm_problem& pr, int in_dt, int out_dt, rt::gemm_args& g) {
 }
 
 // ---------------------------------------------------------------------------
-// Per-op validation.
+// Validation: the contract, with MATMUL laid out as the kernels take it.
 // ---------------------------------------------------------------------------
 
-bool v_fill(const plinth_op& op, check& c) {
-  if (!counts(op, 0, 0, 1, 1, c) || !PARAMS(plinth_fill_params, PLINTH_FILL_PARAMS_STRUCT_SIZE)) return false;
-  if (output_overlaps(op.outputs[0])) return c.unsupported("out[0] has a stride-0 dim of size > 1");
-  return true;
-}
-bool v_cast(const plinth_op& op, check& c) {
-  if (!validate_map(op, 1, false, c)) return false;
-  if (!cast_supported(op.inputs[0].dtype, op.outputs[0].dtype))
-    return c.unsupported(std::string("cast ") + dtype_name(op.inputs[0].dtype) + " -> " +
-                         dtype_name(op.outputs[0].dtype) + " is not supported");
-  return true;
-}
-bool v_unary(const plinth_op& op, int nins, check& c) {
-  if (!validate_map(op, nins, true, c)) return false;
-  const auto* p = PARAMS(plinth_unary_params, PLINTH_UNARY_PARAMS_STRUCT_SIZE);
-  if (!p) return false;
-  if (raw_enum(p->fn) < 0 || raw_enum(p->fn) > PLINTH_UNARY_GELU_ERF)
-    return c.unsupported("unknown unary fn " + std::to_string(raw_enum(p->fn)));
-  return true;
-}
-bool v_binary(const plinth_op& op, check& c) {
-  if (!validate_map(op, 2, true, c)) return false;
-  const auto* p = PARAMS(plinth_binary_params, PLINTH_BINARY_PARAMS_STRUCT_SIZE);
-  if (!p) return false;
-  if (raw_enum(p->fn) < 0 || raw_enum(p->fn) > PLINTH_BINARY_MIN)
-    return c.unsupported("unknown binary fn " + std::to_string(raw_enum(p->fn)));
-  return true;
-}
-bool v_axpby(const plinth_op& op, check& c) {
-  return validate_map(op, 2, true, c) && PARAMS(plinth_axpby_params, PLINTH_AXPBY_PARAMS_STRUCT_SIZE);
-}
+// The contract's MATMUL parts around build_mm; the kernels and cuBLAS write
+// bf16/f16 outputs too.
 bool v_matmul(const plinth_op& op, check& c) {
-  if (!counts(op, 2, 3, 1, 1, c) || !PARAMS(plinth_matmul_params, PLINTH_MATMUL_PARAMS_STRUCT_SIZE))
-    return false;
-  const plinth_tensor &a = op.inputs[0], &b = op.inputs[1], &out = op.outputs[0];
-  auto lowp = [](plinth_dtype d) {
-    return d == PLINTH_DTYPE_F32 || d == PLINTH_DTYPE_BF16 || d == PLINTH_DTYPE_F16;
-  };
-  if (a.dtype != b.dtype || !lowp(a.dtype))
-    return c.unsupported(std::string("inputs must both be f32, bf16 or f16, got ") + dtype_name(a.dtype) +
-                         " and " + dtype_name(b.dtype));
-  if (!lowp(out.dtype))
-    return c.unsupported(std::string("out[0] must be f32, bf16 or f16, got ") + dtype_name(out.dtype));
   mm_problem pr;
-  if (!build_mm(op, pr, c)) return false;
-  if (pr.bias) {
-    if (!f32c(op.inputs[2], "in[2] bias", c)) return false;
-    if (numel(op.inputs[2]) != pr.d.N)
-      return c.bad("in[2] bias " + shape_str(op.inputs[2]) + " must have N = " + std::to_string(pr.d.N) +
-                   " elements");
-  }
-  return true;
-}
-bool v_reduce(const plinth_op& op, check& c) {
-  if (!counts(op, 1, 1, 1, 1, c)) return false;
-  const auto* p = PARAMS(plinth_reduce_params, PLINTH_REDUCE_PARAMS_STRUCT_SIZE);
-  if (!p) return false;
-  if (raw_enum(p->fn) < 0 || raw_enum(p->fn) > PLINTH_REDUCE_MIN)
-    return c.unsupported("unknown reduce fn " + std::to_string(raw_enum(p->fn)));
-  const plinth_tensor &in = op.inputs[0], &out = op.outputs[0];
-  if (!dtype_is(in, PLINTH_DTYPE_F32, "in[0]", c) || !dtype_is(out, PLINTH_DTYPE_F32, "out[0]", c))
-    return false;
-  if (in.ndim != out.ndim)
-    return c.bad("out[0] " + shape_str(out) + " must have in[0]'s ndim " + std::to_string(in.ndim) +
-                 " (size 1 in reduced dims)");
-  for (int d = 0; d < in.ndim; ++d)
-    if (out.shape[d] != 1 && out.shape[d] != in.shape[d])
-      return c.bad("out[0] " + shape_str(out) + " dim " + std::to_string(d) + " must be 1 or " +
-                   std::to_string(in.shape[d]));
-  if (output_overlaps(out)) return c.unsupported("out[0] has a stride-0 dim of size > 1");
-  return true;
-}
-bool v_argmax(const plinth_op& op, check& c) {
-  if (!counts(op, 1, 1, 1, 1, c)) return false;
-  const plinth_tensor &in = op.inputs[0], &out = op.outputs[0];
-  if (!f32c(in, "in[0]", c) || !dtype_is(out, PLINTH_DTYPE_I32, "out[0]", c) || !contiguous(out, "out[0]", c))
-    return false;
-  if (in.ndim < 1) return c.bad("in[0] must have at least 1 dim");
-  if (in.shape[in.ndim - 1] == 0 && numel(out) > 0) return c.bad("argmax over an empty last dim");
-  if (numel(out) * in.shape[in.ndim - 1] != numel(in))
-    return c.bad("out[0] " + shape_str(out) + " must hold one index per row of in[0] " + shape_str(in));
-  return true;
-}
-bool v_rows(const plinth_op& op, int nins, check& c) {
-  if (!counts(op, nins, nins, 1, 1, c)) return false;
-  const plinth_tensor& ref = op.inputs[0];
-  if (ref.ndim < 1) return c.bad("in[0] must have at least 1 dim");
-  for (int i = 0; i < nins; ++i) {
-    const std::string w = "in[" + std::to_string(i) + "]";
-    if (!f32c(op.inputs[i], w, c) || !shape_as(op.inputs[i], ref, w, "in[0]", c)) return false;
-  }
-  return f32c(op.outputs[0], "out[0]", c) && shape_as(op.outputs[0], ref, "out[0]", "in[0]", c);
-}
-bool v_xent_common(const plinth_op& op, const plinth_tensor& rows, const plinth_tensor& targets, check& c) {
-  if (!PARAMS(plinth_xent_params, PLINTH_XENT_PARAMS_STRUCT_SIZE)) return false;
-  if (rows.ndim < 1) return c.bad("logits/probs must have at least 1 dim");
-  if (!dtype_is(targets, PLINTH_DTYPE_I32, "targets", c) || !contiguous(targets, "targets", c)) return false;
-  const int64_t C = rows.shape[rows.ndim - 1];
-  if (numel(targets) * C != numel(rows) || (C == 0 && numel(targets) != 0))
-    return c.bad("targets " + shape_str(targets) + " must hold one class per row of " + shape_str(rows));
-  return true;
-}
-bool v_xent(const plinth_op& op, check& c) {
-  if (!counts(op, 2, 2, 2, 2, c)) return false;
-  const plinth_tensor& x = op.inputs[0];
-  return f32c(x, "in[0] logits", c) && v_xent_common(op, x, op.inputs[1], c) &&
-         f32c(op.outputs[0], "out[0] losses", c) &&
-         numel_is(op.outputs[0], numel(op.inputs[1]), "out[0] losses", c) &&
-         f32c(op.outputs[1], "out[1] probs", c) && shape_as(op.outputs[1], x, "out[1] probs", "logits", c);
-}
-bool v_xent_bwd(const plinth_op& op, check& c) {
-  if (!counts(op, 2, 3, 1, 1, c)) return false;
-  const plinth_tensor& probs = op.inputs[0];
-  if (!f32c(probs, "in[0] probs", c) || !v_xent_common(op, probs, op.inputs[1], c)) return false;
-  if (op.num_inputs == 3 && (!f32c(op.inputs[2], "in[2] dloss", c) ||
-                             !numel_is(op.inputs[2], numel(op.inputs[1]), "in[2] dloss", c)))
-    return false;
-  return f32c(op.outputs[0], "out[0]", c) && shape_as(op.outputs[0], probs, "out[0]", "probs", c);
-}
-bool v_layernorm(const plinth_op& op, check& c) {
-  if (!counts(op, 3, 3, 3, 3, c) || !PARAMS(plinth_layernorm_params, PLINTH_LAYERNORM_PARAMS_STRUCT_SIZE))
-    return false;
-  const plinth_tensor& x = op.inputs[0];
-  if (x.ndim < 1) return c.bad("in[0] x must have at least 1 dim");
-  const int64_t C = x.shape[x.ndim - 1], N = C ? numel(x) / C : 0;
-  return f32c(x, "in[0] x", c) && f32c(op.inputs[1], "in[1] gamma", c) &&
-         numel_is(op.inputs[1], C, "in[1] gamma", c) && f32c(op.inputs[2], "in[2] beta", c) &&
-         numel_is(op.inputs[2], C, "in[2] beta", c) && f32c(op.outputs[0], "out[0] y", c) &&
-         shape_as(op.outputs[0], x, "out[0] y", "x", c) && f32c(op.outputs[1], "out[1] mean", c) &&
-         numel_is(op.outputs[1], N, "out[1] mean", c) && f32c(op.outputs[2], "out[2] rstd", c) &&
-         numel_is(op.outputs[2], N, "out[2] rstd", c);
-}
-bool v_layernorm_bwd(const plinth_op& op, check& c) {
-  if (!counts(op, 5, 5, 3, 3, c) || !PARAMS(plinth_layernorm_params, PLINTH_LAYERNORM_PARAMS_STRUCT_SIZE))
-    return false;
-  const plinth_tensor& x = op.inputs[1];
-  if (x.ndim < 1) return c.bad("in[1] x must have at least 1 dim");
-  const int64_t C = x.shape[x.ndim - 1], N = C ? numel(x) / C : 0;
-  return f32c(op.inputs[0], "in[0] dy", c) && shape_as(op.inputs[0], x, "in[0] dy", "x", c) &&
-         f32c(x, "in[1] x", c) && f32c(op.inputs[2], "in[2] gamma", c) &&
-         numel_is(op.inputs[2], C, "in[2] gamma", c) && f32c(op.inputs[3], "in[3] mean", c) &&
-         numel_is(op.inputs[3], N, "in[3] mean", c) && f32c(op.inputs[4], "in[4] rstd", c) &&
-         numel_is(op.inputs[4], N, "in[4] rstd", c) && f32c(op.outputs[0], "out[0] dx", c) &&
-         shape_as(op.outputs[0], x, "out[0] dx", "x", c) && f32c(op.outputs[1], "out[1] dgamma", c) &&
-         numel_is(op.outputs[1], C, "out[1] dgamma", c) && f32c(op.outputs[2], "out[2] dbeta", c) &&
-         numel_is(op.outputs[2], C, "out[2] dbeta", c);
-}
-bool v_ids(const plinth_tensor& ids, check& c) {
-  if (ids.dtype != PLINTH_DTYPE_I32 && ids.dtype != PLINTH_DTYPE_I64)
-    return c.unsupported(std::string("ids must be i32 or i64, got ") + dtype_name(ids.dtype));
-  return contiguous(ids, "ids", c);
-}
-bool v_table(const plinth_tensor& t, const char* what, check& c) {
-  if (!f32c(t, what, c)) return false;
-  if (t.ndim != 2) return c.bad(std::string(what) + " must be (V, C), got " + shape_str(t));
-  return true;
-}
-bool v_rows_of(const plinth_tensor& rows, const plinth_tensor& ids, const plinth_tensor& table,
-               const char* what, check& c) {
-  if (!f32c(rows, what, c)) return false;
-  bool ok = rows.ndim == ids.ndim + 1 && rows.shape[rows.ndim - 1] == table.shape[1];
-  for (int d = 0; ok && d < ids.ndim; ++d) ok = rows.shape[d] == ids.shape[d];
-  if (!ok)
-    return c.bad(std::string(what) + " " + shape_str(rows) + " must be ids " + shape_str(ids) + " + (" +
-                 std::to_string(table.shape[1]) + ")");
-  return true;
-}
-bool v_embedding(const plinth_op& op, check& c) {
-  return counts(op, 2, 2, 1, 1, c) && v_ids(op.inputs[0], c) && v_table(op.inputs[1], "in[1] table", c) &&
-         v_rows_of(op.outputs[0], op.inputs[0], op.inputs[1], "out[0]", c);
-}
-bool v_embedding_bwd(const plinth_op& op, check& c) {
-  return counts(op, 2, 2, 1, 1, c) && v_ids(op.inputs[1], c) && v_table(op.outputs[0], "out[0] dtable", c) &&
-         v_rows_of(op.inputs[0], op.inputs[1], op.outputs[0], "in[0] dout", c);
-}
-bool v_bhtd(const plinth_tensor& t, const plinth_tensor& ref, const std::string& what, check& c) {
-  if (!dtype_is(t, PLINTH_DTYPE_F32, what, c)) return false;
-  if (t.ndim == 4 && t.shape[3] > 1 && t.strides[3] != 1)
-    return c.bad(what + ": the last dim (D) must be contiguous (stride 1)");
-  return shape_as(t, ref, what, "q", c);
-}
-bool v_lse(const plinth_tensor& t, const plinth_tensor& q, const char* what, check& c) {
-  if (!f32c(t, what, c)) return false;
-  if (t.ndim != 3 || t.shape[0] != q.shape[0] || t.shape[1] != q.shape[1] || t.shape[2] != q.shape[2])
-    return c.bad(std::string(what) + " " + shape_str(t) + " must be (B, H, T) of q " + shape_str(q));
-  return true;
-}
-bool v_attention(const plinth_op& op, check& c) {
-  if (!counts(op, 3, 3, 2, 2, c) || !PARAMS(plinth_attention_params, PLINTH_ATTENTION_PARAMS_STRUCT_SIZE))
-    return false;
-  const plinth_tensor& q = op.inputs[0];
-  if (q.ndim != 4) return c.bad("q must be (B, H, T, D), got " + shape_str(q));
-  return v_bhtd(q, q, "in[0] q", c) && v_bhtd(op.inputs[1], q, "in[1] k", c) &&
-         v_bhtd(op.inputs[2], q, "in[2] v", c) && v_bhtd(op.outputs[0], q, "out[0] y", c) &&
-         v_lse(op.outputs[1], q, "out[1] logsumexp", c);
-}
-bool v_attention_bwd(const plinth_op& op, check& c) {
-  if (!counts(op, 6, 6, 3, 3, c) || !PARAMS(plinth_attention_params, PLINTH_ATTENTION_PARAMS_STRUCT_SIZE))
-    return false;
-  const plinth_tensor& q = op.inputs[1];
-  if (q.ndim != 4) return c.bad("q must be (B, H, T, D), got " + shape_str(q));
-  return v_bhtd(op.inputs[0], q, "in[0] dy", c) && v_bhtd(q, q, "in[1] q", c) &&
-         v_bhtd(op.inputs[2], q, "in[2] k", c) && v_bhtd(op.inputs[3], q, "in[3] v", c) &&
-         v_bhtd(op.inputs[4], q, "in[4] y", c) && v_lse(op.inputs[5], q, "in[5] logsumexp", c) &&
-         v_bhtd(op.outputs[0], q, "out[0] dq", c) && v_bhtd(op.outputs[1], q, "out[1] dk", c) &&
-         v_bhtd(op.outputs[2], q, "out[2] dv", c);
-}
-bool v_dropout_params(const plinth_op& op, check& c) {
-  const auto* p = PARAMS(plinth_dropout_params, PLINTH_DROPOUT_PARAMS_STRUCT_SIZE);
-  if (!p) return false;
-  if (!(p->p >= 0.0f && p->p < 1.0f)) return c.bad("p = " + std::to_string(p->p) + " is outside [0, 1)");
-  return true;
-}
-bool v_like(const plinth_tensor& t, const plinth_tensor& ref, plinth_dtype d, const char* what, check& c) {
-  return dtype_is(t, d, what, c) && contiguous(t, what, c) && numel_is(t, numel(ref), what, c);
-}
-bool v_dropout(const plinth_op& op, check& c) {
-  if (!counts(op, 1, 1, 1, 2, c) || !v_dropout_params(op, c)) return false;
-  const plinth_tensor& x = op.inputs[0];
-  return v_like(x, x, PLINTH_DTYPE_F32, "in[0]", c) &&
-         v_like(op.outputs[0], x, PLINTH_DTYPE_F32, "out[0]", c) &&
-         (op.num_outputs < 2 || v_like(op.outputs[1], x, PLINTH_DTYPE_U8, "out[1] mask", c));
-}
-bool v_dropout_bwd(const plinth_op& op, check& c) {
-  if (!counts(op, 1, 2, 1, 1, c) || !v_dropout_params(op, c)) return false;
-  const plinth_tensor& g = op.inputs[0];
-  return v_like(g, g, PLINTH_DTYPE_F32, "in[0] dy", c) &&
-         v_like(op.outputs[0], g, PLINTH_DTYPE_F32, "out[0]", c) &&
-         (op.num_inputs < 2 || v_like(op.inputs[1], g, PLINTH_DTYPE_U8, "in[1] mask", c));
-}
-bool v_to_scalar(const plinth_op& op, check& c) {
-  if (op.num_inputs < 1) return c.bad("takes at least 1 input, got " + std::to_string(op.num_inputs));
-  if (op.num_outputs != 1) return c.bad("takes 1 output, got " + std::to_string(op.num_outputs));
-  for (int i = 0; i < op.num_inputs; ++i)
-    if (!f32c(op.inputs[i], "in[" + std::to_string(i) + "]", c)) return false;
-  return dtype_is(op.outputs[0], PLINTH_DTYPE_F32, "out[0]", c) && numel_is(op.outputs[0], 1, "out[0]", c);
-}
-bool v_adamw(const plinth_op& op, check& c) {
-  if (!counts(op, 2, 4, 3, 3, c)) return false;
-  if (op.num_inputs == 3) return c.bad("takes 2 (param, grad) or 4 (param, grad, m, v) inputs, got 3");
-  const auto* p = PARAMS(plinth_adamw_params, PLINTH_ADAMW_PARAMS_STRUCT_SIZE);
-  if (!p) return false;
-  if (p->step < 1) return c.bad("step must be >= 1 (1-based), got " + std::to_string(p->step));
-  const plinth_tensor& w = op.inputs[0];
-  static const char* in_names[] = {"in[0] param", "in[1] grad", "in[2] m", "in[3] v"};
-  static const char* out_names[] = {"out[0] param", "out[1] m", "out[2] v"};
-  for (int i = 0; i < op.num_inputs; ++i)
-    if (!f32c(op.inputs[i], in_names[i], c) || !numel_is(op.inputs[i], numel(w), in_names[i], c))
-      return false;
-  for (int i = 0; i < 3; ++i)
-    if (!f32c(op.outputs[i], out_names[i], c) || !numel_is(op.outputs[i], numel(w), out_names[i], c))
-      return false;
-  return true;
-}
-bool v_sgd(const plinth_op& op, check& c) {
-  if (!counts(op, 2, 3, 1, 2, c)) return false;
-  const auto* p = PARAMS(plinth_sgd_params, PLINTH_SGD_PARAMS_STRUCT_SIZE);
-  if (!p) return false;
-  if (p->step < 1) return c.bad("step must be >= 1 (1-based), got " + std::to_string(p->step));
-  if (p->nesterov && (p->momentum <= 0.0f || p->dampening != 0.0f))
-    return c.bad("nesterov needs momentum > 0 and dampening 0 (as torch.optim.SGD)");
-  if (p->momentum != 0.0f && op.num_outputs < 2)
-    return c.bad("momentum != 0 needs out[1], the momentum buffer");
-  const plinth_tensor& w = op.inputs[0];
-  static const char* in_names[] = {"in[0] param", "in[1] grad", "in[2] momentum"};
-  static const char* out_names[] = {"out[0] param", "out[1] momentum"};
-  for (int i = 0; i < op.num_inputs; ++i)
-    if (!f32c(op.inputs[i], in_names[i], c) || !numel_is(op.inputs[i], numel(w), in_names[i], c))
-      return false;
-  for (int i = 0; i < op.num_outputs; ++i)
-    if (!f32c(op.outputs[i], out_names[i], c) || !numel_is(op.outputs[i], numel(w), out_names[i], c))
-      return false;
-  return true;
+  return contract::matmul_operands(op, true, c) && build_mm(op, pr, c) && contract::matmul_bias(op, c);
 }
 
-bool conv_shapes(const plinth_tensor& x, const plinth_tensor& w, const plinth_tensor& y, const char* y_name,
-                 const plinth_conv2d_params& p, k::conv_desc& s, check& c) {
-  if (p.stride_h < 1 || p.stride_w < 1 || p.dilation_h < 1 || p.dilation_w < 1 || p.pad_h < 0 || p.pad_w < 0)
-    return c.bad("params: stride and dilation must be >= 1, padding >= 0");
-  if (x.ndim != 4) return c.bad("in x " + shape_str(x) + " must be (N, C, H, W)");
-  if (w.ndim != 4) return c.bad("weight " + shape_str(w) + " must be (O, C, KH, KW)");
-  if (y.ndim != 4) return c.bad(std::string(y_name) + " " + shape_str(y) + " must be (N, O, OH, OW)");
-  s = k::conv_desc{x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0], w.shape[2],   w.shape[3],  0,
-                   0,          p.stride_h, p.stride_w, p.pad_h,    p.pad_w,    p.dilation_h, p.dilation_w};
-  if (w.shape[1] != s.C)
-    return c.bad("weight " + shape_str(w) + " has " + std::to_string(w.shape[1]) + " input channels, x " +
-                 shape_str(x) + " has " + std::to_string(s.C));
-  if (s.KH < 1 || s.KW < 1) return c.bad("weight " + shape_str(w) + " has an empty kernel");
-  const int64_t eh = s.dh * (s.KH - 1) + 1, ew = s.dw * (s.KW - 1) + 1;
-  if (eh > s.H + 2 * s.ph || ew > s.W + 2 * s.pw)
-    return c.bad("kernel (dilated) is larger than the padded input of x " + shape_str(x));
-  s.OH = (s.H + 2 * s.ph - eh) / s.sh + 1;
-  s.OW = (s.W + 2 * s.pw - ew) / s.sw + 1;
-  if (y.shape[0] != s.N || y.shape[1] != s.O || y.shape[2] != s.OH || y.shape[3] != s.OW)
-    return c.bad(std::string(y_name) + " " + shape_str(y) + " must be (" + std::to_string(s.N) + ", " +
-                 std::to_string(s.O) + ", " + std::to_string(s.OH) + ", " + std::to_string(s.OW) + ")");
-  return true;
-}
-bool v_conv(const plinth_op& op, check& c) {
-  if (!counts(op, 2, 3, 1, 1, c)) return false;
-  const auto* p = PARAMS(plinth_conv2d_params, PLINTH_CONV2D_PARAMS_STRUCT_SIZE);
-  if (!p) return false;
-  k::conv_desc s;
-  if (!f32c(op.inputs[0], "in[0] x", c) || !f32c(op.inputs[1], "in[1] weight", c) ||
-      !f32c(op.outputs[0], "out[0] y", c) ||
-      !conv_shapes(op.inputs[0], op.inputs[1], op.outputs[0], "out[0] y", *p, s, c))
-    return false;
-  return op.num_inputs < 3 ||
-         (f32c(op.inputs[2], "in[2] bias", c) && numel_is(op.inputs[2], s.O, "in[2] bias", c));
-}
-bool v_conv_bwd(const plinth_op& op, check& c) {
-  if (!counts(op, 3, 3, 1, 3, c)) return false;
-  const auto* p = PARAMS(plinth_conv2d_params, PLINTH_CONV2D_PARAMS_STRUCT_SIZE);
-  if (!p) return false;
-  const plinth_tensor &dy = op.inputs[0], &x = op.inputs[1], &w = op.inputs[2];
-  k::conv_desc s;
-  if (!f32c(dy, "in[0] dy", c) || !f32c(x, "in[1] x", c) || !f32c(w, "in[2] weight", c) ||
-      !conv_shapes(x, w, dy, "in[0] dy", *p, s, c))
-    return false;
-  if (numel(op.outputs[0]) != 0 &&
-      (!f32c(op.outputs[0], "out[0] dx", c) || !shape_as(op.outputs[0], x, "out[0] dx", "x", c)))
-    return false;
-  if (op.num_outputs >= 2 && (!f32c(op.outputs[1], "out[1] dweight", c) ||
-                              !shape_as(op.outputs[1], w, "out[1] dweight", "weight", c)))
-    return false;
-  if (op.num_outputs == 3 &&
-      (!f32c(op.outputs[2], "out[2] dbias", c) || !numel_is(op.outputs[2], s.O, "out[2] dbias", c)))
-    return false;
-  return true;
-}
+class gpu_rules final : public contract::op_rules {
+ public:
+  bool matmul(const plinth_op& op, check& c) const override { return v_matmul(op, c); }
+};
 
-bool pool_shapes(const plinth_tensor& x, const char* x_name, const plinth_tensor& y, const char* y_name,
-                 const plinth_pool2d_params& p, k::pool_desc& s, check& c) {
-  const int32_t fn = raw_enum(p.fn);
-  if (fn != PLINTH_POOL_MAX && fn != PLINTH_POOL_AVG)
-    return c.bad("params: unknown pool fn " + std::to_string(fn));
-  if (p.kernel_h < 1 || p.kernel_w < 1 || p.stride_h < 1 || p.stride_w < 1)
-    return c.bad("params: kernel and stride must be >= 1");
-  if (p.pad_h < 0 || p.pad_w < 0 || 2 * int64_t(p.pad_h) > p.kernel_h || 2 * int64_t(p.pad_w) > p.kernel_w)
-    return c.bad("params: padding must be between 0 and half the kernel");
-  if (x.ndim != 4) return c.bad(std::string(x_name) + " " + shape_str(x) + " must be (N, C, H, W)");
-  if (y.ndim != 4) return c.bad(std::string(y_name) + " " + shape_str(y) + " must be (N, C, OH, OW)");
-  s = k::pool_desc{x.shape[0],
-                   x.shape[1],
-                   x.shape[2],
-                   x.shape[3],
-                   0,
-                   0,
-                   p.kernel_h,
-                   p.kernel_w,
-                   p.stride_h,
-                   p.stride_w,
-                   p.pad_h,
-                   p.pad_w,
-                   fn == PLINTH_POOL_MAX ? 1 : 0,
-                   p.count_include_pad != 0 ? 1 : 0};
-  if (s.kh > s.H + 2 * s.ph || s.kw > s.W + 2 * s.pw)
-    return c.bad("kernel is larger than the padded input of " + std::string(x_name) + " " + shape_str(x));
-  s.OH = (s.H + 2 * s.ph - s.kh) / s.sh + 1;
-  s.OW = (s.W + 2 * s.pw - s.kw) / s.sw + 1;
-  if (y.shape[0] != s.N || y.shape[1] != s.C || y.shape[2] != s.OH || y.shape[3] != s.OW)
-    return c.bad(std::string(y_name) + " " + shape_str(y) + " must be (" + std::to_string(s.N) + ", " +
-                 std::to_string(s.C) + ", " + std::to_string(s.OH) + ", " + std::to_string(s.OW) + ")");
-  return true;
-}
-bool v_argmax_of(const plinth_tensor& t, const plinth_tensor& y, const char* what, check& c) {
-  return dtype_is(t, PLINTH_DTYPE_I32, what, c) && contiguous(t, what, c) && shape_as(t, y, what, "y", c);
-}
-bool v_pool(const plinth_op& op, check& c) {
-  if (!counts(op, 1, 1, 1, 2, c)) return false;
-  const auto* p = PARAMS(plinth_pool2d_params, PLINTH_POOL2D_PARAMS_STRUCT_SIZE);
-  if (!p) return false;
-  k::pool_desc s;
-  if (!f32c(op.inputs[0], "in[0] x", c) || !f32c(op.outputs[0], "out[0] y", c) ||
-      !pool_shapes(op.inputs[0], "in[0] x", op.outputs[0], "out[0] y", *p, s, c))
-    return false;
-  if (op.num_outputs == 2) {
-    if (!s.max) return c.bad("average pooling takes 1 output (no argmax), got 2");
-    return v_argmax_of(op.outputs[1], op.outputs[0], "out[1] argmax", c);
-  }
-  return true;
-}
-bool v_pool_bwd(const plinth_op& op, check& c) {
-  if (!counts(op, 1, 2, 1, 1, c)) return false;
-  const auto* p = PARAMS(plinth_pool2d_params, PLINTH_POOL2D_PARAMS_STRUCT_SIZE);
-  if (!p) return false;
-  k::pool_desc s;
-  if (!f32c(op.inputs[0], "in[0] dy", c) || !f32c(op.outputs[0], "out[0] dx", c) ||
-      !pool_shapes(op.outputs[0], "out[0] dx", op.inputs[0], "in[0] dy", *p, s, c))
-    return false;
-  if (s.max) {
-    if (op.num_inputs != 2) return c.bad("max pooling backward takes 2 inputs (dy, argmax), got 1");
-    return v_argmax_of(op.inputs[1], op.inputs[0], "in[1] argmax", c);
-  }
-  if (op.num_inputs != 1) return c.bad("average pooling backward takes 1 input (dy), got 2");
-  return true;
-}
+bool validate(const plinth_op& op, check& c) { return contract::validate(op, gpu_rules(), c); }
 
-bool validate(const plinth_op& op, check& c) {
-  if (op.struct_size < PLINTH_OP_STRUCT_SIZE) return c.bad("op struct_size is too small");
-  if (op.num_inputs < 0 || op.num_outputs < 0) return c.bad("negative tensor count");
-  if (op.num_inputs > 0 && !op.inputs) return c.bad("inputs is NULL");
-  if (op.num_outputs > 0 && !op.outputs) return c.bad("outputs is NULL");
-  for (int i = 0; i < op.num_inputs; ++i)
-    if (!check_tensor(op.inputs[i], "in[" + std::to_string(i) + "]", c)) return false;
-  for (int i = 0; i < op.num_outputs; ++i)
-    if (!check_tensor(op.outputs[i], "out[" + std::to_string(i) + "]", c)) return false;
-  switch (raw_enum(op.kind)) {
-    case PLINTH_OP_FILL:
-      return v_fill(op, c);
-    case PLINTH_OP_CAST:
-      return v_cast(op, c);
-    case PLINTH_OP_UNARY:
-      return v_unary(op, 1, c);
-    case PLINTH_OP_UNARY_BACKWARD:
-      return v_unary(op, 2, c);
-    case PLINTH_OP_BINARY:
-      return v_binary(op, c);
-    case PLINTH_OP_AXPBY:
-      return v_axpby(op, c);
-    case PLINTH_OP_MATMUL:
-      return v_matmul(op, c);
-    case PLINTH_OP_REDUCE:
-      return v_reduce(op, c);
-    case PLINTH_OP_SOFTMAX:
-      return v_rows(op, 1, c);
-    case PLINTH_OP_SOFTMAX_BACKWARD:
-      return v_rows(op, 2, c);
-    case PLINTH_OP_CROSS_ENTROPY:
-      return v_xent(op, c);
-    case PLINTH_OP_CROSS_ENTROPY_BACKWARD:
-      return v_xent_bwd(op, c);
-    case PLINTH_OP_LAYERNORM:
-      return v_layernorm(op, c);
-    case PLINTH_OP_LAYERNORM_BACKWARD:
-      return v_layernorm_bwd(op, c);
-    case PLINTH_OP_EMBEDDING:
-      return v_embedding(op, c);
-    case PLINTH_OP_EMBEDDING_BACKWARD:
-      return v_embedding_bwd(op, c);
-    case PLINTH_OP_ATTENTION:
-      return v_attention(op, c);
-    case PLINTH_OP_ATTENTION_BACKWARD:
-      return v_attention_bwd(op, c);
-    case PLINTH_OP_DROPOUT:
-      return v_dropout(op, c);
-    case PLINTH_OP_DROPOUT_BACKWARD:
-      return v_dropout_bwd(op, c);
-    case PLINTH_OP_SQUARED_NORM:
-    case PLINTH_OP_IS_FINITE:
-      return v_to_scalar(op, c);
-    case PLINTH_OP_ARGMAX:
-      return v_argmax(op, c);
-    case PLINTH_OP_ADAMW_STEP:
-      return v_adamw(op, c);
-    case PLINTH_OP_SGD_STEP:
-      return v_sgd(op, c);
-    case PLINTH_OP_CONV2D:
-      return v_conv(op, c);
-    case PLINTH_OP_CONV2D_BACKWARD:
-      return v_conv_bwd(op, c);
-    case PLINTH_OP_POOL2D:
-      return v_pool(op, c);
-    case PLINTH_OP_POOL2D_BACKWARD:
-      return v_pool_bwd(op, c);
-    default:
-      return c.unsupported("unknown op kind " + std::to_string(raw_enum(op.kind)));
-  }
+// The shapes the contract checked, as the kernels take them.
+k::conv_desc conv_of(const plinth_tensor& x, const plinth_tensor& w, const plinth_tensor& y,
+                     const char* y_name, const plinth_conv2d_params& p) {
+  check c;
+  contract::conv2d_dims s;
+  contract::conv2d_shapes(x, w, y, y_name, p, s, c);
+  return k::conv_desc{s.N, s.C, s.H, s.W, s.O, s.KH, s.KW, s.OH, s.OW, s.sh, s.sw, s.ph, s.pw, s.dh, s.dw};
+}
+k::pool_desc pool_of(const plinth_tensor& x, const char* x_name, const plinth_tensor& y, const char* y_name,
+                     const plinth_pool2d_params& p) {
+  check c;
+  contract::pool2d_dims s;
+  contract::pool2d_shapes(x, x_name, y, y_name, p, s, c);
+  return k::pool_desc{s.N,  s.C,  s.H,  s.W,  s.OH, s.OW,          s.kh,
+                      s.kw, s.sh, s.sw, s.ph, s.pw, s.max ? 1 : 0, s.include_pad ? 1 : 0};
 }
 
 // ---------------------------------------------------------------------------
@@ -1129,47 +476,34 @@ rt::err run(plinth_backend_ctx* ctx, plinth_stream* st, const plinth_op& op) {
                     p->nesterov, p->step == 1 ? 1 : 0);
     }
     case PLINTH_OP_CONV2D: {
-      check c;
-      k::conv_desc d;
-      conv_shapes(in[0], in[1], out[0], "out[0] y", *static_cast<const plinth_conv2d_params*>(op.params), d,
-                  c);
+      const k::conv_desc d =
+          conv_of(in[0], in[1], out[0], "out[0] y", *static_cast<const plinth_conv2d_params*>(op.params));
       return k::conv2d(s, d, dev<const float>(in[0]), dev<const float>(in[1]),
                        op.num_inputs == 3 ? dev<const float>(in[2]) : nullptr, dev<float>(out[0]));
     }
     case PLINTH_OP_CONV2D_BACKWARD: {
-      check c;
       const auto* p = static_cast<const plinth_conv2d_params*>(op.params);
-      k::conv_desc d;
-      conv_shapes(in[1], in[2], in[0], "in[0] dy", *p, d, c);
+      const k::conv_desc d = conv_of(in[1], in[2], in[0], "in[0] dy", *p);
       return k::conv2d_backward(s, d, dev<const float>(in[0]), dev<const float>(in[1]),
                                 dev<const float>(in[2]), numel(out[0]) ? dev<float>(out[0]) : nullptr,
                                 op.num_outputs >= 2 ? dev<float>(out[1]) : nullptr,
                                 op.num_outputs == 3 ? dev<float>(out[2]) : nullptr, p->beta);
     }
     case PLINTH_OP_POOL2D: {
-      check c;
-      k::pool_desc d;
-      pool_shapes(in[0], "in[0] x", out[0], "out[0] y", *static_cast<const plinth_pool2d_params*>(op.params),
-                  d, c);
+      const k::pool_desc d =
+          pool_of(in[0], "in[0] x", out[0], "out[0] y", *static_cast<const plinth_pool2d_params*>(op.params));
       return k::pool2d(s, d, dev<const float>(in[0]), dev<float>(out[0]),
                        op.num_outputs == 2 ? dev<int32_t>(out[1]) : nullptr);
     }
     case PLINTH_OP_POOL2D_BACKWARD: {
-      check c;
-      k::pool_desc d;
-      pool_shapes(out[0], "out[0] dx", in[0], "in[0] dy",
-                  *static_cast<const plinth_pool2d_params*>(op.params), d, c);
+      const k::pool_desc d = pool_of(out[0], "out[0] dx", in[0], "in[0] dy",
+                                     *static_cast<const plinth_pool2d_params*>(op.params));
       return k::pool2d_backward(s, d, dev<const float>(in[0]), d.max ? dev<const int32_t>(in[1]) : nullptr,
                                 dev<float>(out[0]));
     }
     default:
       return "unknown op";
   }
-}
-
-const char* op_name(int32_t k) {
-  const char* n = sdk::op_name(k);
-  return n ? n : "UNKNOWN_OP";
 }
 
 }  // namespace
@@ -1191,16 +525,12 @@ plinth_status launch(plinth_backend_ctx* ctx, plinth_stream* stream, const plint
     if (!ctx) return sdk::fail(h, PLINTH_ERR_INVALID_ARGUMENT, who + ": instance is NULL");
     if (!op) return sdk::fail(h, PLINTH_ERR_INVALID_ARGUMENT, who + ": op is NULL");
     check c;
-    if (validate(*op, c)) {
-      for (int i = 0; i < op->num_inputs && c.ok(); ++i)
-        check_buffer(op->inputs[i], "in[" + std::to_string(i) + "]", c);
-      for (int i = 0; i < op->num_outputs && c.ok(); ++i)
-        check_buffer(op->outputs[i], "out[" + std::to_string(i) + "]", c);
-    }
-    if (!c.ok()) return sdk::fail(h, c.code, who + " " + op_name(raw_enum(op->kind)) + ": " + c.msg);
+    if (validate(*op, c)) contract::check_buffers(*op, c);
+    if (!c.ok())
+      return sdk::fail(h, c.code, who + " " + contract::op_name(raw_enum(op->kind)) + ": " + c.msg);
     (void)rt::set_device(ctx->device);
     if (rt::err e = run(ctx, stream_of(ctx, stream), *op))
-      return sdk::fail(h, PLINTH_ERR_INTERNAL, who + " " + op_name(raw_enum(op->kind)) + ": " + e);
+      return sdk::fail(h, PLINTH_ERR_INTERNAL, who + " " + contract::op_name(raw_enum(op->kind)) + ": " + e);
     return PLINTH_OK;
   });
 }

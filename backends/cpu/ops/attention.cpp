@@ -14,28 +14,6 @@ namespace plinth::cpu {
 
 namespace {
 
-bool expect_bhtd(const plinth_tensor& t, const plinth_tensor& ref, const char* what, check& c) {
-  if (!expect_dtype(t, PLINTH_DTYPE_F32, what, c)) return false;
-  if (t.ndim == 4 && t.shape[3] > 1 && t.strides[3] != 1)
-    return c.bad(std::string(what) + ": the last dim (D) must be contiguous (stride 1)");
-  if (!same_shape(t, ref)) return c.bad(std::string(what) + " " + shape_str(t) + " != q " + shape_str(ref));
-  return true;
-}
-
-bool expect_lse(const plinth_tensor& t, const plinth_tensor& q, const char* what, check& c) {
-  if (!expect_dtype(t, PLINTH_DTYPE_F32, what, c) || !expect_contiguous(t, what, c)) return false;
-  if (t.ndim != 3 || t.shape[0] != q.shape[0] || t.shape[1] != q.shape[1] || t.shape[2] != q.shape[2])
-    return c.bad(std::string(what) + " " + shape_str(t) + " must be (B, H, T) of q " + shape_str(q));
-  return true;
-}
-
-bool validate_q(const plinth_op& op, check& c) {
-  if (!params_of<plinth_attention_params>(op, PLINTH_ATTENTION_PARAMS_STRUCT_SIZE, "plinth_attention_params",
-                                          c))
-    return false;
-  return true;
-}
-
 // Rows of a (B, H, T, D) tensor by (b*H + h, t), whatever its B, H, T strides.
 template <typename F>
 struct Rows {
@@ -57,15 +35,6 @@ inline float dot(const float* a, const float* b, int64_t n) {
 }
 
 }  // namespace
-
-bool validate_attention(const plinth_op& op, check& c) {
-  if (!expect_counts(op, 3, 3, 2, 2, c) || !validate_q(op, c)) return false;
-  const plinth_tensor& q = op.inputs[0];
-  if (q.ndim != 4) return c.bad("q must be (B, H, T, D), got " + shape_str(q));
-  return expect_bhtd(q, q, "in[0] q", c) && expect_bhtd(op.inputs[1], q, "in[1] k", c) &&
-         expect_bhtd(op.inputs[2], q, "in[2] v", c) && expect_bhtd(op.outputs[0], q, "out[0] y", c) &&
-         expect_lse(op.outputs[1], q, "out[1] logsumexp", c);
-}
 
 plinth_status run_attention(plinth_backend_ctx* ctx, const plinth_op& op) {
   const auto* p = static_cast<const plinth_attention_params*>(op.params);
@@ -104,17 +73,6 @@ plinth_status run_attention(plinth_backend_ctx* ctx, const plinth_op& op) {
     }
   });
   return PLINTH_OK;
-}
-
-bool validate_attention_backward(const plinth_op& op, check& c) {
-  if (!expect_counts(op, 6, 6, 3, 3, c) || !validate_q(op, c)) return false;
-  const plinth_tensor& q = op.inputs[1];
-  if (q.ndim != 4) return c.bad("q must be (B, H, T, D), got " + shape_str(q));
-  return expect_bhtd(op.inputs[0], q, "in[0] dy", c) && expect_bhtd(q, q, "in[1] q", c) &&
-         expect_bhtd(op.inputs[2], q, "in[2] k", c) && expect_bhtd(op.inputs[3], q, "in[3] v", c) &&
-         expect_bhtd(op.inputs[4], q, "in[4] y", c) && expect_lse(op.inputs[5], q, "in[5] logsumexp", c) &&
-         expect_bhtd(op.outputs[0], q, "out[0] dq", c) && expect_bhtd(op.outputs[1], q, "out[1] dk", c) &&
-         expect_bhtd(op.outputs[2], q, "out[2] dv", c);
 }
 
 plinth_status run_attention_backward(plinth_backend_ctx* ctx, const plinth_op& op) {

@@ -23,9 +23,10 @@ namespace {
 using dt = dnnl::memory::data_type;
 using tag = dnnl::memory::format_tag;
 
-struct conv_shape {
-  int64_t N = 0, C = 0, H = 0, W = 0, O = 0, KH = 0, KW = 0, OH = 0, OW = 0;
-  int64_t sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1;
+// The shapes the contract checked (backends/common/op_contract.hpp), and the bias.
+struct conv_shape : contract::conv2d_dims {
+  conv_shape() = default;
+  explicit conv_shape(const contract::conv2d_dims& d) : contract::conv2d_dims(d) {}
   bool bias = false;
   bool empty() const { return N == 0 || C == 0 || O == 0 || OH == 0 || OW == 0; }
 };
@@ -209,58 +210,8 @@ void store(const dnnl::engine& eng, dnnl::stream& strm, const operand& o, dnnl::
   o.to_plain.execute(strm, m, p);
 }
 
-int64_t out_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) {
-  return (in + 2 * p - d * (k - 1) - 1) / s + 1;
-}
-
-bool expect_f32c(const plinth_tensor& t, const char* what, check& c) {
-  return expect_dtype(t, PLINTH_DTYPE_F32, what, c) && expect_contiguous(t, what, c);
-}
-
-// Shapes of x, weight and y (= dy) checked against each other and the params.
-bool conv_shapes(const plinth_tensor& x, const plinth_tensor& w, const plinth_tensor& y, const char* y_name,
-                 const plinth_conv2d_params& p, conv_shape& s, check& c) {
-  if (p.stride_h < 1 || p.stride_w < 1 || p.dilation_h < 1 || p.dilation_w < 1 || p.pad_h < 0 || p.pad_w < 0)
-    return c.bad("params: stride (" + std::to_string(p.stride_h) + ", " + std::to_string(p.stride_w) +
-                 ") and dilation (" + std::to_string(p.dilation_h) + ", " + std::to_string(p.dilation_w) +
-                 ") must be >= 1, padding (" + std::to_string(p.pad_h) + ", " + std::to_string(p.pad_w) +
-                 ") >= 0");
-  if (x.ndim != 4) return c.bad("in x " + shape_str(x) + " must be (N, C, H, W)");
-  if (w.ndim != 4) return c.bad("weight " + shape_str(w) + " must be (O, C, KH, KW)");
-  if (y.ndim != 4) return c.bad(std::string(y_name) + " " + shape_str(y) + " must be (N, O, OH, OW)");
-  s.N = x.shape[0];
-  s.C = x.shape[1];
-  s.H = x.shape[2];
-  s.W = x.shape[3];
-  s.O = w.shape[0];
-  s.KH = w.shape[2];
-  s.KW = w.shape[3];
-  s.sh = p.stride_h;
-  s.sw = p.stride_w;
-  s.ph = p.pad_h;
-  s.pw = p.pad_w;
-  s.dh = p.dilation_h;
-  s.dw = p.dilation_w;
-  if (w.shape[1] != s.C)
-    return c.bad("weight " + shape_str(w) + " has " + std::to_string(w.shape[1]) + " input channels, x " +
-                 shape_str(x) + " has " + std::to_string(s.C));
-  if (s.KH < 1 || s.KW < 1) return c.bad("weight " + shape_str(w) + " has an empty kernel");
-  const int64_t eh = s.dh * (s.KH - 1) + 1, ew = s.dw * (s.KW - 1) + 1;
-  if (eh > s.H + 2 * s.ph || ew > s.W + 2 * s.pw)
-    return c.bad("kernel " + std::to_string(eh) + "x" + std::to_string(ew) +
-                 " (dilated) is larger than the padded input " + std::to_string(s.H + 2 * s.ph) + "x" +
-                 std::to_string(s.W + 2 * s.pw) + " of x " + shape_str(x));
-  s.OH = out_size(s.H, s.KH, s.sh, s.ph, s.dh);
-  s.OW = out_size(s.W, s.KW, s.sw, s.pw, s.dw);
-  if (y.shape[0] != s.N || y.shape[1] != s.O || y.shape[2] != s.OH || y.shape[3] != s.OW)
-    return c.bad(std::string(y_name) + " " + shape_str(y) + " must be (" + std::to_string(s.N) + ", " +
-                 std::to_string(s.O) + ", " + std::to_string(s.OH) + ", " + std::to_string(s.OW) +
-                 ") for x " + shape_str(x) + " and weight " + shape_str(w));
-  return true;
-}
-
-const plinth_conv2d_params* conv_params(const plinth_op& op, check& c) {
-  return params_of<plinth_conv2d_params>(op, PLINTH_CONV2D_PARAMS_STRUCT_SIZE, "plinth_conv2d_params", c);
+const plinth_conv2d_params& conv_params(const plinth_op& op) {
+  return *static_cast<const plinth_conv2d_params*>(op.params);
 }
 
 void set_threads(plinth_backend_ctx* ctx) {
@@ -279,32 +230,21 @@ void accumulate(plinth_backend_ctx* ctx, float* y, const float* src, int64_t n, 
 
 }  // namespace
 
-bool validate_conv2d(plinth_backend_ctx* ctx, const plinth_op& op, check& c) {
-  if (!expect_counts(op, 2, 3, 1, 1, c)) return false;
-  const plinth_conv2d_params* p = conv_params(op, c);
-  if (!p) return false;
-  const plinth_tensor &x = op.inputs[0], &w = op.inputs[1], &y = op.outputs[0];
-  if (!expect_f32c(x, "in[0] x", c) || !expect_f32c(w, "in[1] weight", c) || !expect_f32c(y, "out[0] y", c))
-    return false;
-  conv_shape s;
-  if (!conv_shapes(x, w, y, "out[0] y", *p, s, c)) return false;
+bool conv2d_supported(plinth_backend_ctx* ctx, const plinth_op& op, const contract::conv2d_dims& d,
+                      check& c) {
+  conv_shape s(d);
   s.bias = op.num_inputs == 3;
-  if (s.bias) {
-    const plinth_tensor& b = op.inputs[2];
-    if (!expect_f32c(b, "in[2] bias", c)) return false;
-    if (numel(b) != s.O)
-      return c.bad("in[2] bias " + shape_str(b) + " must have O = " + std::to_string(s.O) + " elements");
-  }
   if (s.empty()) return true;
   if (!get_entry(*ctx->conv, s)->ok)
-    return c.unsupported("oneDNN has no convolution for x " + shape_str(x) + ", weight " + shape_str(w));
+    return c.unsupported("oneDNN has no convolution for x " + shape_str(op.inputs[0]) + ", weight " +
+                         shape_str(op.inputs[1]));
   return true;
 }
 
 plinth_status run_conv2d(plinth_backend_ctx* ctx, const plinth_op& op) {
   check c;
   conv_shape s;
-  conv_shapes(op.inputs[0], op.inputs[1], op.outputs[0], "out[0] y", *conv_params(op, c), s, c);
+  contract::conv2d_shapes(op.inputs[0], op.inputs[1], op.outputs[0], "out[0] y", conv_params(op), s, c);
   s.bias = op.num_inputs == 3;
   float* y = data_of<float>(op.outputs[0]);
   if (s.empty()) {
@@ -334,47 +274,22 @@ plinth_status run_conv2d(plinth_backend_ctx* ctx, const plinth_op& op) {
   return PLINTH_OK;
 }
 
-bool validate_conv2d_backward(plinth_backend_ctx* ctx, const plinth_op& op, check& c) {
-  if (!expect_counts(op, 3, 3, 1, 3, c)) return false;
-  const plinth_conv2d_params* p = conv_params(op, c);
-  if (!p) return false;
-  const plinth_tensor &dy = op.inputs[0], &x = op.inputs[1], &w = op.inputs[2];
-  if (!expect_f32c(dy, "in[0] dy", c) || !expect_f32c(x, "in[1] x", c) || !expect_f32c(w, "in[2] weight", c))
-    return false;
-  conv_shape s;
-  if (!conv_shapes(x, w, dy, "in[0] dy", *p, s, c)) return false;
-  const plinth_tensor& dx = op.outputs[0];
-  if (numel(dx) != 0) {
-    if (!expect_f32c(dx, "out[0] dx", c)) return false;
-    if (!same_shape(dx, x))
-      return c.bad("out[0] dx " + shape_str(dx) + " must match x " + shape_str(x) +
-                   " (or have 0 elements to skip it)");
-  }
-  if (op.num_outputs >= 2) {
-    const plinth_tensor& dw = op.outputs[1];
-    if (!expect_f32c(dw, "out[1] dweight", c)) return false;
-    if (!same_shape(dw, w))
-      return c.bad("out[1] dweight " + shape_str(dw) + " must match weight " + shape_str(w));
-  }
-  if (op.num_outputs == 3) {
-    const plinth_tensor& db = op.outputs[2];
-    if (!expect_f32c(db, "out[2] dbias", c)) return false;
-    if (numel(db) != s.O)
-      return c.bad("out[2] dbias " + shape_str(db) + " must have O = " + std::to_string(s.O) + " elements");
-  }
+bool conv2d_backward_supported(plinth_backend_ctx* ctx, const plinth_op& op, const contract::conv2d_dims& d,
+                               check& c) {
+  const conv_shape s(d);
   if (s.empty()) return true;
   auto e = get_entry(*ctx->conv, s);
   if (!e->ok || !ensure_backward(*ctx->conv, *e))
-    return c.unsupported("oneDNN has no backward convolution for x " + shape_str(x) + ", weight " +
-                         shape_str(w));
+    return c.unsupported("oneDNN has no backward convolution for x " + shape_str(op.inputs[1]) + ", weight " +
+                         shape_str(op.inputs[2]));
   return true;
 }
 
 plinth_status run_conv2d_backward(plinth_backend_ctx* ctx, const plinth_op& op) {
   check c;
-  const plinth_conv2d_params* p = conv_params(op, c);
+  const plinth_conv2d_params* p = &conv_params(op);
   conv_shape s;
-  conv_shapes(op.inputs[1], op.inputs[2], op.inputs[0], "in[0] dy", *p, s, c);
+  contract::conv2d_shapes(op.inputs[1], op.inputs[2], op.inputs[0], "in[0] dy", *p, s, c);
   const bool want_dx = numel(op.outputs[0]) != 0;
   const bool want_dw = op.num_outputs >= 2, want_db = op.num_outputs == 3;
   const float beta = p->beta;

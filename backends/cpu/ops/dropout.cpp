@@ -45,30 +45,7 @@ inline bool keep(uint64_t seed, uint64_t counter, float p) {
   return u >= p;
 }
 
-bool validate_dropout_params(const plinth_op& op, check& c) {
-  const auto* p =
-      params_of<plinth_dropout_params>(op, PLINTH_DROPOUT_PARAMS_STRUCT_SIZE, "plinth_dropout_params", c);
-  if (!p) return false;
-  if (!(p->p >= 0.0f && p->p < 1.0f)) return c.bad("p = " + std::to_string(p->p) + " is outside [0, 1)");
-  return true;
-}
-
-bool expect_like(const plinth_tensor& t, const plinth_tensor& ref, plinth_dtype d, const char* what,
-                 check& c) {
-  if (!expect_dtype(t, d, what, c) || !expect_contiguous(t, what, c)) return false;
-  if (numel(t) != numel(ref)) return c.bad(std::string(what) + " " + shape_str(t) + " != " + shape_str(ref));
-  return true;
-}
-
 }  // namespace
-
-bool validate_dropout(const plinth_op& op, check& c) {
-  if (!expect_counts(op, 1, 1, 1, 2, c) || !validate_dropout_params(op, c)) return false;
-  const plinth_tensor& x = op.inputs[0];
-  return expect_like(x, x, PLINTH_DTYPE_F32, "in[0]", c) &&
-         expect_like(op.outputs[0], x, PLINTH_DTYPE_F32, "out[0]", c) &&
-         (op.num_outputs < 2 || expect_like(op.outputs[1], x, PLINTH_DTYPE_U8, "out[1] mask", c));
-}
 
 plinth_status run_dropout(plinth_backend_ctx* ctx, const plinth_op& op) {
   const auto* p = static_cast<const plinth_dropout_params*>(op.params);
@@ -85,14 +62,6 @@ plinth_status run_dropout(plinth_backend_ctx* ctx, const plinth_op& op) {
     }
   });
   return PLINTH_OK;
-}
-
-bool validate_dropout_backward(const plinth_op& op, check& c) {
-  if (!expect_counts(op, 1, 2, 1, 1, c) || !validate_dropout_params(op, c)) return false;
-  const plinth_tensor& g = op.inputs[0];
-  return expect_like(g, g, PLINTH_DTYPE_F32, "in[0] dy", c) &&
-         expect_like(op.outputs[0], g, PLINTH_DTYPE_F32, "out[0]", c) &&
-         (op.num_inputs < 2 || expect_like(op.inputs[1], g, PLINTH_DTYPE_U8, "in[1] mask", c));
 }
 
 plinth_status run_dropout_backward(plinth_backend_ctx* ctx, const plinth_op& op) {

@@ -2,7 +2,7 @@
 // strided views (inputs broadcast through size-1/stride-0 dims). Contiguous
 // f32 runs go through the vector kernels of simd.cpp; transcendental
 // functions use the C library in f32. FILL and CAST cover every dtype pair
-// listed in validate_cast; the other ops are f32 only.
+// listed in cast_supported (backends/common/op_contract.cpp); the other ops are f32 only.
 #include <cmath>
 #include <limits>
 
@@ -56,22 +56,6 @@ namespace {
 // broadcastable to it, no overlapping output.
 // ---------------------------------------------------------------------------
 
-bool validate_map(const plinth_op& op, int nins, bool f32_only, check& c) {
-  if (!expect_counts(op, nins, nins, 1, 1, c)) return false;
-  const plinth_tensor& out = op.outputs[0];
-  if (output_has_overlap(out)) return c.unsupported("out[0] has a stride-0 dim of size > 1");
-  for (int i = 0; i < nins; ++i) {
-    if (!is_broadcastable(op.inputs[i], out))
-      return c.bad("in[" + std::to_string(i) + "] " + shape_str(op.inputs[i]) +
-                   " does not broadcast to out[0] " + shape_str(out));
-    if (f32_only &&
-        !expect_dtype(op.inputs[i], PLINTH_DTYPE_F32, ("in[" + std::to_string(i) + "]").c_str(), c))
-      return false;
-  }
-  if (f32_only && !expect_dtype(out, PLINTH_DTYPE_F32, "out[0]", c)) return false;
-  return true;
-}
-
 template <class T>
 T saturate(double v) {
   if (std::isnan(v)) return T(0);
@@ -120,18 +104,6 @@ void cast_run_vec(plinth_backend_ctx* ctx, const plinth_tensor& in, const plinth
       for (int64_t i = 0; i < n; ++i) od[i * st[0]] = conv(xs[i * st[1]]);
     }
   });
-}
-
-bool cast_supported(plinth_dtype from, plinth_dtype to) {
-  if (from == to) return true;
-  auto is_float = [](plinth_dtype d) {
-    return d == PLINTH_DTYPE_F32 || d == PLINTH_DTYPE_F16 || d == PLINTH_DTYPE_BF16 || d == PLINTH_DTYPE_F64;
-  };
-  if (is_float(from) && is_float(to)) return true;  // through f32 (f64 <-> f32 directly)
-  if (to == PLINTH_DTYPE_F32)
-    return from == PLINTH_DTYPE_I32 || from == PLINTH_DTYPE_I64 || from == PLINTH_DTYPE_U8 ||
-           from == PLINTH_DTYPE_U16;
-  return false;
 }
 
 template <class T>
@@ -247,14 +219,6 @@ inline float binary_f(int fn, float x, float y) {
 // FILL
 // ---------------------------------------------------------------------------
 
-bool validate_fill(const plinth_op& op, check& c) {
-  if (!expect_counts(op, 0, 0, 1, 1, c)) return false;
-  if (!params_of<plinth_fill_params>(op, PLINTH_FILL_PARAMS_STRUCT_SIZE, "plinth_fill_params", c))
-    return false;
-  if (output_has_overlap(op.outputs[0])) return c.unsupported("out[0] has a stride-0 dim of size > 1");
-  return true;
-}
-
 plinth_status run_fill(plinth_backend_ctx* ctx, const plinth_op& op) {
   const double v = static_cast<const plinth_fill_params*>(op.params)->value;
   const plinth_tensor& out = op.outputs[0];
@@ -301,15 +265,6 @@ plinth_status run_fill(plinth_backend_ctx* ctx, const plinth_op& op) {
 // ---------------------------------------------------------------------------
 // CAST
 // ---------------------------------------------------------------------------
-
-bool validate_cast(const plinth_op& op, check& c) {
-  if (!validate_map(op, 1, false, c)) return false;
-  const plinth_dtype from = op.inputs[0].dtype, to = op.outputs[0].dtype;
-  if (!cast_supported(from, to))
-    return c.unsupported(std::string("cast ") + dtype_name(from) + " -> " + dtype_name(to) +
-                         " is not supported");
-  return true;
-}
 
 plinth_status run_cast(plinth_backend_ctx* ctx, const plinth_op& op) {
   const plinth_tensor& in = op.inputs[0];
@@ -405,22 +360,6 @@ plinth_status run_cast(plinth_backend_ctx* ctx, const plinth_op& op) {
 // UNARY / UNARY_BACKWARD
 // ---------------------------------------------------------------------------
 
-namespace {
-const plinth_unary_params* unary_params(const plinth_op& op, check& c) {
-  const auto* p =
-      params_of<plinth_unary_params>(op, PLINTH_UNARY_PARAMS_STRUCT_SIZE, "plinth_unary_params", c);
-  if (p && (int(p->fn) < 0 || int(p->fn) > PLINTH_UNARY_GELU_ERF)) {
-    c.unsupported("unknown unary fn " + std::to_string(int(p->fn)));
-    return nullptr;
-  }
-  return p;
-}
-}  // namespace
-
-bool validate_unary(const plinth_op& op, check& c) {
-  return validate_map(op, 1, true, c) && unary_params(op, c) != nullptr;
-}
-
 plinth_status run_unary(plinth_backend_ctx* ctx, const plinth_op& op) {
   const auto* p = static_cast<const plinth_unary_params*>(op.params);
   const plinth_tensor* ins[1] = {&op.inputs[0]};
@@ -444,10 +383,6 @@ plinth_status run_unary(plinth_backend_ctx* ctx, const plinth_op& op) {
     for (int64_t i = 0; i < n; ++i) od[i * st[0]] = unary_f(fn, a * xs[i * st[1]] + b);
   });
   return PLINTH_OK;
-}
-
-bool validate_unary_backward(const plinth_op& op, check& c) {
-  return validate_map(op, 2, true, c) && unary_params(op, c) != nullptr;
 }
 
 plinth_status run_unary_backward(plinth_backend_ctx* ctx, const plinth_op& op) {
@@ -481,16 +416,6 @@ plinth_status run_unary_backward(plinth_backend_ctx* ctx, const plinth_op& op) {
 // BINARY
 // ---------------------------------------------------------------------------
 
-bool validate_binary(const plinth_op& op, check& c) {
-  if (!validate_map(op, 2, true, c)) return false;
-  const auto* p =
-      params_of<plinth_binary_params>(op, PLINTH_BINARY_PARAMS_STRUCT_SIZE, "plinth_binary_params", c);
-  if (!p) return false;
-  if (int(p->fn) < 0 || int(p->fn) > PLINTH_BINARY_MIN)
-    return c.unsupported("unknown binary fn " + std::to_string(int(p->fn)));
-  return true;
-}
-
 plinth_status run_binary(plinth_backend_ctx* ctx, const plinth_op& op) {
   const auto* p = static_cast<const plinth_binary_params*>(op.params);
   const plinth_tensor* ins[2] = {&op.inputs[0], &op.inputs[1]};
@@ -521,11 +446,6 @@ plinth_status run_binary(plinth_backend_ctx* ctx, const plinth_op& op) {
 // ---------------------------------------------------------------------------
 // AXPBY
 // ---------------------------------------------------------------------------
-
-bool validate_axpby(const plinth_op& op, check& c) {
-  return validate_map(op, 2, true, c) &&
-         params_of<plinth_axpby_params>(op, PLINTH_AXPBY_PARAMS_STRUCT_SIZE, "plinth_axpby_params", c);
-}
 
 plinth_status run_axpby(plinth_backend_ctx* ctx, const plinth_op& op) {
   const auto* p = static_cast<const plinth_axpby_params*>(op.params);

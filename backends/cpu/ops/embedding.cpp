@@ -10,31 +10,6 @@ namespace plinth::cpu {
 
 namespace {
 
-bool validate_ids(const plinth_tensor& ids, check& c) {
-  if (ids.dtype != PLINTH_DTYPE_I32 && ids.dtype != PLINTH_DTYPE_I64)
-    return c.unsupported(std::string("ids must be i32 or i64, got ") + dtype_name(ids.dtype));
-  return expect_contiguous(ids, "ids", c);
-}
-
-bool validate_rows_of(const plinth_tensor& rows, const plinth_tensor& ids, const plinth_tensor& table,
-                      const char* what, check& c) {
-  if (!expect_dtype(rows, PLINTH_DTYPE_F32, what, c) || !expect_contiguous(rows, what, c)) return false;
-  const int64_t C = table.shape[1];
-  if (rows.ndim != ids.ndim + 1 || rows.shape[rows.ndim - 1] != C)
-    return c.bad(std::string(what) + " " + shape_str(rows) + " must be ids " + shape_str(ids) + " + (" +
-                 std::to_string(C) + ")");
-  for (int d = 0; d < ids.ndim; ++d)
-    if (rows.shape[d] != ids.shape[d])
-      return c.bad(std::string(what) + " " + shape_str(rows) + " must be ids " + shape_str(ids) + " + (C)");
-  return true;
-}
-
-bool validate_table(const plinth_tensor& t, const char* what, check& c) {
-  if (!expect_dtype(t, PLINTH_DTYPE_F32, what, c) || !expect_contiguous(t, what, c)) return false;
-  if (t.ndim != 2) return c.bad(std::string(what) + " must be (V, C), got " + shape_str(t));
-  return true;
-}
-
 int64_t id_at(const plinth_tensor& ids, int64_t i) {
   return ids.dtype == PLINTH_DTYPE_I32 ? int64_t(data_of<int32_t>(ids)[i]) : data_of<int64_t>(ids)[i];
 }
@@ -53,12 +28,6 @@ plinth_status check_ids(plinth_backend_ctx* ctx, const plinth_tensor& ids, int64
 
 }  // namespace
 
-bool validate_embedding(const plinth_op& op, check& c) {
-  if (!expect_counts(op, 2, 2, 1, 1, c)) return false;
-  return validate_ids(op.inputs[0], c) && validate_table(op.inputs[1], "in[1] table", c) &&
-         validate_rows_of(op.outputs[0], op.inputs[0], op.inputs[1], "out[0]", c);
-}
-
 plinth_status run_embedding(plinth_backend_ctx* ctx, const plinth_op& op) {
   const plinth_tensor& ids = op.inputs[0];
   const int64_t V = op.inputs[1].shape[0], C = op.inputs[1].shape[1];
@@ -69,12 +38,6 @@ plinth_status run_embedding(plinth_backend_ctx* ctx, const plinth_op& op) {
     for (int64_t i = lo; i < hi; ++i) std::copy_n(table + id_at(ids, i) * C, C, out + i * C);
   });
   return PLINTH_OK;
-}
-
-bool validate_embedding_backward(const plinth_op& op, check& c) {
-  if (!expect_counts(op, 2, 2, 1, 1, c)) return false;
-  return validate_ids(op.inputs[1], c) && validate_table(op.outputs[0], "out[0] dtable", c) &&
-         validate_rows_of(op.inputs[0], op.inputs[1], op.outputs[0], "in[0] dout", c);
 }
 
 plinth_status run_embedding_backward(plinth_backend_ctx* ctx, const plinth_op& op) {

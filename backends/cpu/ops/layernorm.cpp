@@ -10,34 +10,7 @@
 
 namespace plinth::cpu {
 
-namespace {
-bool expect_f32c(const plinth_tensor& t, const char* what, check& c) {
-  return expect_dtype(t, PLINTH_DTYPE_F32, what, c) && expect_contiguous(t, what, c);
-}
-bool expect_numel(const plinth_tensor& t, int64_t n, const char* what, check& c) {
-  if (numel(t) != n)
-    return c.bad(std::string(what) + " " + shape_str(t) + " must have " + std::to_string(n) + " elements");
-  return true;
-}
-}  // namespace
-
-bool validate_layernorm(const plinth_op& op, check& c) {
-  if (!expect_counts(op, 3, 3, 3, 3, c)) return false;
-  if (!params_of<plinth_layernorm_params>(op, PLINTH_LAYERNORM_PARAMS_STRUCT_SIZE, "plinth_layernorm_params",
-                                          c))
-    return false;
-  const plinth_tensor& x = op.inputs[0];
-  if (x.ndim < 1) return c.bad("in[0] x must have at least 1 dim");
-  const int64_t C = x.shape[x.ndim - 1];
-  const int64_t N = C ? numel(x) / C : 0;
-  return expect_f32c(x, "in[0] x", c) && expect_f32c(op.inputs[1], "in[1] gamma", c) &&
-         expect_numel(op.inputs[1], C, "in[1] gamma", c) && expect_f32c(op.inputs[2], "in[2] beta", c) &&
-         expect_numel(op.inputs[2], C, "in[2] beta", c) && expect_f32c(op.outputs[0], "out[0] y", c) &&
-         (same_shape(op.outputs[0], x) ||
-          c.bad("out[0] y " + shape_str(op.outputs[0]) + " != x " + shape_str(x))) &&
-         expect_f32c(op.outputs[1], "out[1] mean", c) && expect_numel(op.outputs[1], N, "out[1] mean", c) &&
-         expect_f32c(op.outputs[2], "out[2] rstd", c) && expect_numel(op.outputs[2], N, "out[2] rstd", c);
-}
+namespace {}  // namespace
 
 plinth_status run_layernorm(plinth_backend_ctx* ctx, const plinth_op& op) {
   const float eps = static_cast<const plinth_layernorm_params*>(op.params)->eps;
@@ -71,29 +44,6 @@ plinth_status run_layernorm(plinth_backend_ctx* ctx, const plinth_op& op) {
     }
   });
   return PLINTH_OK;
-}
-
-bool validate_layernorm_backward(const plinth_op& op, check& c) {
-  if (!expect_counts(op, 5, 5, 3, 3, c)) return false;
-  if (!params_of<plinth_layernorm_params>(op, PLINTH_LAYERNORM_PARAMS_STRUCT_SIZE, "plinth_layernorm_params",
-                                          c))
-    return false;
-  const plinth_tensor& x = op.inputs[1];
-  if (x.ndim < 1) return c.bad("in[1] x must have at least 1 dim");
-  const int64_t C = x.shape[x.ndim - 1];
-  const int64_t N = C ? numel(x) / C : 0;
-  return expect_f32c(op.inputs[0], "in[0] dy", c) &&
-         (same_shape(op.inputs[0], x) ||
-          c.bad("in[0] dy " + shape_str(op.inputs[0]) + " != x " + shape_str(x))) &&
-         expect_f32c(x, "in[1] x", c) && expect_f32c(op.inputs[2], "in[2] gamma", c) &&
-         expect_numel(op.inputs[2], C, "in[2] gamma", c) && expect_f32c(op.inputs[3], "in[3] mean", c) &&
-         expect_numel(op.inputs[3], N, "in[3] mean", c) && expect_f32c(op.inputs[4], "in[4] rstd", c) &&
-         expect_numel(op.inputs[4], N, "in[4] rstd", c) && expect_f32c(op.outputs[0], "out[0] dx", c) &&
-         (same_shape(op.outputs[0], x) ||
-          c.bad("out[0] dx " + shape_str(op.outputs[0]) + " != x " + shape_str(x))) &&
-         expect_f32c(op.outputs[1], "out[1] dgamma", c) &&
-         expect_numel(op.outputs[1], C, "out[1] dgamma", c) &&
-         expect_f32c(op.outputs[2], "out[2] dbeta", c) && expect_numel(op.outputs[2], C, "out[2] dbeta", c);
 }
 
 plinth_status run_layernorm_backward(plinth_backend_ctx* ctx, const plinth_op& op) {

@@ -109,12 +109,7 @@ bool build_problem(const plinth_op& op, problem& pr, check& c) {
   const plinth_tensor& a = op.inputs[0];
   const plinth_tensor& b = op.inputs[1];
   const plinth_tensor& out = op.outputs[0];
-  const int nd = out.ndim;
-  if (nd < 2) return c.bad("out[0] must have at least 2 dims, got " + shape_str(out));
-  if (a.ndim < 2 || a.ndim > nd)
-    return c.bad("in[0] " + shape_str(a) + " must have 2.." + std::to_string(nd) + " dims");
-  if (b.ndim < 2 || b.ndim > nd)
-    return c.bad("in[1] " + shape_str(b) + " must have 2.." + std::to_string(nd) + " dims");
+  const int nd = out.ndim;  // ranks checked by contract::matmul_operands
   pr.nd = nd;
   operand(a, p->trans_a != 0, nd, pr.a_dims, pr.a_strides);
   operand(b, p->trans_b != 0, nd, pr.b_dims, pr.b_strides);
@@ -125,15 +120,13 @@ bool build_problem(const plinth_op& op, problem& pr, check& c) {
   pr.K = pr.a_dims[size_t(nd - 1)];
   if (pr.a_dims[size_t(nd - 2)] != pr.M || pr.b_dims[size_t(nd - 1)] != pr.N ||
       pr.b_dims[size_t(nd - 2)] != pr.K)
-    return c.bad("shapes do not chain: op(in[0]) is (" + std::to_string(pr.a_dims[size_t(nd - 2)]) + ", " +
-                 std::to_string(pr.K) + "), op(in[1]) is (" + std::to_string(pr.b_dims[size_t(nd - 2)]) +
-                 ", " + std::to_string(pr.b_dims[size_t(nd - 1)]) + "), out[0] is " + shape_str(out));
+    return contract::matmul_no_chain(op, pr.a_dims[size_t(nd - 2)], pr.K, pr.b_dims[size_t(nd - 2)],
+                                     pr.b_dims[size_t(nd - 1)], c);
   for (int d = 0; d < nd - 2; ++d) {
     if (out.shape[d] > 1 && out.strides[d] == 0) return c.unsupported("out[0] has a stride-0 batch dim");
     if ((pr.a_dims[size_t(d)] != 1 && pr.a_dims[size_t(d)] != out.shape[d]) ||
         (pr.b_dims[size_t(d)] != 1 && pr.b_dims[size_t(d)] != out.shape[d]))
-      return c.bad("batch dim " + std::to_string(d) + " of in[0] " + shape_str(a) + " / in[1] " +
-                   shape_str(b) + " does not broadcast to out[0] " + shape_str(out));
+      return contract::matmul_no_broadcast(op, d, c);
     pr.batch *= out.shape[d];
   }
   if ((pr.M > 1 && out.strides[nd - 2] == 0) || (pr.N > 1 && out.strides[nd - 1] == 0))
@@ -225,25 +218,12 @@ bool degenerate(const problem& pr) { return pr.M == 0 || pr.N == 0 || pr.batch =
 }  // namespace
 
 bool validate_matmul(plinth_backend_ctx* ctx, const plinth_op& op, check& c) {
-  if (!expect_counts(op, 2, 3, 1, 1, c)) return false;
-  if (!params_of<plinth_matmul_params>(op, PLINTH_MATMUL_PARAMS_STRUCT_SIZE, "plinth_matmul_params", c))
-    return false;
+  // oneDNN's matmul writes f32 only here (lowp_out false).
+  if (!contract::matmul_operands(op, false, c)) return false;
   const plinth_tensor& a = op.inputs[0];
   const plinth_tensor& b = op.inputs[1];
-  if (a.dtype != b.dtype ||
-      (a.dtype != PLINTH_DTYPE_F32 && a.dtype != PLINTH_DTYPE_BF16 && a.dtype != PLINTH_DTYPE_F16))
-    return c.unsupported(std::string("inputs must both be f32, bf16 or f16, got ") + dtype_name(a.dtype) +
-                         " and " + dtype_name(b.dtype));
-  if (!expect_dtype(op.outputs[0], PLINTH_DTYPE_F32, "out[0]", c)) return false;
   problem pr;
-  if (!build_problem(op, pr, c)) return false;
-  if (op.num_inputs == 3) {
-    const plinth_tensor& bias = op.inputs[2];
-    if (!expect_dtype(bias, PLINTH_DTYPE_F32, "in[2] bias", c) || !expect_contiguous(bias, "in[2] bias", c))
-      return false;
-    if (numel(bias) != pr.N)
-      return c.bad("in[2] bias " + shape_str(bias) + " must have N = " + std::to_string(pr.N) + " elements");
-  }
+  if (!build_problem(op, pr, c) || !contract::matmul_bias(op, c)) return false;
   if (degenerate(pr)) return true;
   if (static_cast<const plinth_matmul_params*>(op.params)->trans_a) {
     // Run as a dense copy of op(A) with trans_a = 0 (see run_matmul).

@@ -9,25 +9,9 @@ namespace plinth::cpu {
 
 namespace {
 
-bool validate_all_f32_to_scalar(const plinth_op& op, check& c) {
-  if (op.num_inputs < 1) return c.bad("takes at least 1 input, got " + std::to_string(op.num_inputs));
-  if (op.num_outputs != 1) return c.bad("takes 1 output, got " + std::to_string(op.num_outputs));
-  for (int i = 0; i < op.num_inputs; ++i) {
-    const std::string what = "in[" + std::to_string(i) + "]";
-    if (!expect_dtype(op.inputs[i], PLINTH_DTYPE_F32, what.c_str(), c)) return false;
-    if (!expect_contiguous(op.inputs[i], what.c_str(), c)) return false;
-  }
-  if (!expect_dtype(op.outputs[0], PLINTH_DTYPE_F32, "out[0]", c)) return false;
-  if (numel(op.outputs[0]) != 1)
-    return c.bad("out[0] must be a scalar (1 element), got " + shape_str(op.outputs[0]));
-  return true;
-}
-
 constexpr int64_t k_chunk = 16384;
 
 }  // namespace
-
-bool validate_squared_norm(const plinth_op& op, check& c) { return validate_all_f32_to_scalar(op, c); }
 
 plinth_status run_squared_norm(plinth_backend_ctx* ctx, const plinth_op& op) {
   // Chunks of every input, in input order.
@@ -51,8 +35,6 @@ plinth_status run_squared_norm(plinth_backend_ctx* ctx, const plinth_op& op) {
   *data_of<float>(op.outputs[0]) = float(s);
   return PLINTH_OK;
 }
-
-bool validate_is_finite(const plinth_op& op, check& c) { return validate_all_f32_to_scalar(op, c); }
 
 plinth_status run_is_finite(plinth_backend_ctx* ctx, const plinth_op& op) {
   int ok = 1;

@@ -12,33 +12,7 @@
 
 namespace plinth::cpu {
 
-namespace {
-bool expect_param(const plinth_tensor& t, const plinth_tensor& ref, const char* what, check& c) {
-  if (!expect_dtype(t, PLINTH_DTYPE_F32, what, c) || !expect_contiguous(t, what, c)) return false;
-  if (numel(t) != numel(ref))
-    return c.bad(std::string(what) + " " + shape_str(t) + " != param " + shape_str(ref));
-  return true;
-}
-}  // namespace
-
-// Inputs: param, grad [, m, v]; outputs: param, m, v (aliasing the inputs).
-// With 2 inputs, m and v are read from the outputs.
-bool validate_adamw_step(const plinth_op& op, check& c) {
-  if (!expect_counts(op, 2, 4, 3, 3, c)) return false;
-  if (op.num_inputs == 3) return c.bad("takes 2 (param, grad) or 4 (param, grad, m, v) inputs, got 3");
-  const auto* p =
-      params_of<plinth_adamw_params>(op, PLINTH_ADAMW_PARAMS_STRUCT_SIZE, "plinth_adamw_params", c);
-  if (!p) return false;
-  if (p->step < 1) return c.bad("step must be >= 1 (1-based), got " + std::to_string(p->step));
-  const plinth_tensor& w = op.inputs[0];
-  static const char* in_names[] = {"in[0] param", "in[1] grad", "in[2] m", "in[3] v"};
-  static const char* out_names[] = {"out[0] param", "out[1] m", "out[2] v"};
-  for (int i = 0; i < op.num_inputs; ++i)
-    if (!expect_param(op.inputs[i], w, in_names[i], c)) return false;
-  for (int i = 0; i < 3; ++i)
-    if (!expect_param(op.outputs[i], w, out_names[i], c)) return false;
-  return true;
-}
+namespace {}  // namespace
 
 plinth_status run_adamw_step(plinth_backend_ctx* ctx, const plinth_op& op) {
   const auto* p = static_cast<const plinth_adamw_params*>(op.params);
@@ -66,26 +40,6 @@ plinth_status run_adamw_step(plinth_backend_ctx* ctx, const plinth_op& op) {
                     bc2_sqrt_inv, p->eps);
   });
   return PLINTH_OK;
-}
-
-// Inputs: param, grad [, momentum buffer]; outputs: param [, momentum buffer].
-bool validate_sgd_step(const plinth_op& op, check& c) {
-  if (!expect_counts(op, 2, 3, 1, 2, c)) return false;
-  const auto* p = params_of<plinth_sgd_params>(op, PLINTH_SGD_PARAMS_STRUCT_SIZE, "plinth_sgd_params", c);
-  if (!p) return false;
-  if (p->step < 1) return c.bad("step must be >= 1 (1-based), got " + std::to_string(p->step));
-  if (p->nesterov && (p->momentum <= 0.0f || p->dampening != 0.0f))
-    return c.bad("nesterov needs momentum > 0 and dampening 0 (as torch.optim.SGD)");
-  if (p->momentum != 0.0f && op.num_outputs < 2)
-    return c.bad("momentum != 0 needs out[1], the momentum buffer");
-  const plinth_tensor& w = op.inputs[0];
-  static const char* in_names[] = {"in[0] param", "in[1] grad", "in[2] momentum"};
-  static const char* out_names[] = {"out[0] param", "out[1] momentum"};
-  for (int i = 0; i < op.num_inputs; ++i)
-    if (!expect_param(op.inputs[i], w, in_names[i], c)) return false;
-  for (int i = 0; i < op.num_outputs; ++i)
-    if (!expect_param(op.outputs[i], w, out_names[i], c)) return false;
-  return true;
 }
 
 plinth_status run_sgd_step(plinth_backend_ctx* ctx, const plinth_op& op) {

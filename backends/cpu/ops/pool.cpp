@@ -15,90 +15,21 @@
 
 namespace plinth::cpu {
 
+// The checks (backends/common/op_contract.cpp) also give the shapes run with.
+using pool_shape = contract::pool2d_dims;
+
 namespace {
 
-struct pool_shape {
-  int64_t N = 0, C = 0, H = 0, W = 0, OH = 0, OW = 0;
-  int64_t kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0;
-  bool max = true, include_pad = true;
-};
-
-bool expect_f32c(const plinth_tensor& t, const char* what, check& c) {
-  return expect_dtype(t, PLINTH_DTYPE_F32, what, c) && expect_contiguous(t, what, c);
-}
-
-const plinth_pool2d_params* pool_params(const plinth_op& op, check& c) {
-  return params_of<plinth_pool2d_params>(op, PLINTH_POOL2D_PARAMS_STRUCT_SIZE, "plinth_pool2d_params", c);
-}
-
-// Checks the params and x (N, C, H, W) against y (N, C, OH, OW).
-bool pool_shapes(const plinth_tensor& x, const char* x_name, const plinth_tensor& y, const char* y_name,
-                 const plinth_pool2d_params& p, pool_shape& s, check& c) {
-  const int32_t fn = raw_enum(p.fn);
-  if (fn != PLINTH_POOL_MAX && fn != PLINTH_POOL_AVG)
-    return c.bad("params: unknown pool fn " + std::to_string(fn));
-  if (p.kernel_h < 1 || p.kernel_w < 1 || p.stride_h < 1 || p.stride_w < 1)
-    return c.bad("params: kernel (" + std::to_string(p.kernel_h) + ", " + std::to_string(p.kernel_w) +
-                 ") and stride (" + std::to_string(p.stride_h) + ", " + std::to_string(p.stride_w) +
-                 ") must be >= 1");
-  if (p.pad_h < 0 || p.pad_w < 0 || 2 * int64_t(p.pad_h) > p.kernel_h || 2 * int64_t(p.pad_w) > p.kernel_w)
-    return c.bad("params: padding (" + std::to_string(p.pad_h) + ", " + std::to_string(p.pad_w) +
-                 ") must be between 0 and half the kernel (" + std::to_string(p.kernel_h) + ", " +
-                 std::to_string(p.kernel_w) + ")");
-  if (x.ndim != 4) return c.bad(std::string(x_name) + " " + shape_str(x) + " must be (N, C, H, W)");
-  if (y.ndim != 4) return c.bad(std::string(y_name) + " " + shape_str(y) + " must be (N, C, OH, OW)");
-  s.N = x.shape[0];
-  s.C = x.shape[1];
-  s.H = x.shape[2];
-  s.W = x.shape[3];
-  s.kh = p.kernel_h;
-  s.kw = p.kernel_w;
-  s.sh = p.stride_h;
-  s.sw = p.stride_w;
-  s.ph = p.pad_h;
-  s.pw = p.pad_w;
-  s.max = fn == PLINTH_POOL_MAX;
-  s.include_pad = p.count_include_pad != 0;
-  if (s.kh > s.H + 2 * s.ph || s.kw > s.W + 2 * s.pw)
-    return c.bad("kernel " + std::to_string(s.kh) + "x" + std::to_string(s.kw) +
-                 " is larger than the padded input " + std::to_string(s.H + 2 * s.ph) + "x" +
-                 std::to_string(s.W + 2 * s.pw) + " of " + x_name + " " + shape_str(x));
-  s.OH = (s.H + 2 * s.ph - s.kh) / s.sh + 1;
-  s.OW = (s.W + 2 * s.pw - s.kw) / s.sw + 1;
-  if (y.shape[0] != s.N || y.shape[1] != s.C || y.shape[2] != s.OH || y.shape[3] != s.OW)
-    return c.bad(std::string(y_name) + " " + shape_str(y) + " must be (" + std::to_string(s.N) + ", " +
-                 std::to_string(s.C) + ", " + std::to_string(s.OH) + ", " + std::to_string(s.OW) + ") for " +
-                 x_name + " " + shape_str(x));
-  return true;
-}
-
-bool expect_argmax(const plinth_tensor& t, const plinth_tensor& y, const char* what, check& c) {
-  if (!expect_dtype(t, PLINTH_DTYPE_I32, what, c) || !expect_contiguous(t, what, c)) return false;
-  if (!same_shape(t, y)) return c.bad(std::string(what) + " " + shape_str(t) + " must match " + shape_str(y));
-  return true;
+const plinth_pool2d_params& pool_params(const plinth_op& op) {
+  return *static_cast<const plinth_pool2d_params*>(op.params);
 }
 
 }  // namespace
 
-bool validate_pool2d(const plinth_op& op, check& c) {
-  if (!expect_counts(op, 1, 1, 1, 2, c)) return false;
-  const plinth_pool2d_params* p = pool_params(op, c);
-  if (!p) return false;
-  const plinth_tensor &x = op.inputs[0], &y = op.outputs[0];
-  if (!expect_f32c(x, "in[0] x", c) || !expect_f32c(y, "out[0] y", c)) return false;
-  pool_shape s;
-  if (!pool_shapes(x, "in[0] x", y, "out[0] y", *p, s, c)) return false;
-  if (op.num_outputs == 2) {
-    if (!s.max) return c.bad("average pooling takes 1 output (no argmax), got 2");
-    return expect_argmax(op.outputs[1], y, "out[1] argmax", c);
-  }
-  return true;
-}
-
 plinth_status run_pool2d(plinth_backend_ctx* ctx, const plinth_op& op) {
   check c;
   pool_shape s;
-  pool_shapes(op.inputs[0], "in[0] x", op.outputs[0], "out[0] y", *pool_params(op, c), s, c);
+  contract::pool2d_shapes(op.inputs[0], "in[0] x", op.outputs[0], "out[0] y", pool_params(op), s, c);
   const float* x = data_of<float>(op.inputs[0]);
   float* y = data_of<float>(op.outputs[0]);
   int32_t* arg = op.num_outputs == 2 ? data_of<int32_t>(op.outputs[1]) : nullptr;
@@ -141,26 +72,10 @@ plinth_status run_pool2d(plinth_backend_ctx* ctx, const plinth_op& op) {
   return PLINTH_OK;
 }
 
-bool validate_pool2d_backward(const plinth_op& op, check& c) {
-  if (!expect_counts(op, 1, 2, 1, 1, c)) return false;
-  const plinth_pool2d_params* p = pool_params(op, c);
-  if (!p) return false;
-  const plinth_tensor &dy = op.inputs[0], &dx = op.outputs[0];
-  if (!expect_f32c(dy, "in[0] dy", c) || !expect_f32c(dx, "out[0] dx", c)) return false;
-  pool_shape s;
-  if (!pool_shapes(dx, "out[0] dx", dy, "in[0] dy", *p, s, c)) return false;
-  if (s.max) {
-    if (op.num_inputs != 2) return c.bad("max pooling backward takes 2 inputs (dy, argmax), got 1");
-    return expect_argmax(op.inputs[1], dy, "in[1] argmax", c);
-  }
-  if (op.num_inputs != 1) return c.bad("average pooling backward takes 1 input (dy), got 2");
-  return true;
-}
-
 plinth_status run_pool2d_backward(plinth_backend_ctx* ctx, const plinth_op& op) {
   check c;
   pool_shape s;
-  pool_shapes(op.outputs[0], "out[0] dx", op.inputs[0], "in[0] dy", *pool_params(op, c), s, c);
+  contract::pool2d_shapes(op.outputs[0], "out[0] dx", op.inputs[0], "in[0] dy", pool_params(op), s, c);
   const float* dy = data_of<float>(op.inputs[0]);
   const int32_t* arg = s.max ? data_of<int32_t>(op.inputs[1]) : nullptr;
   float* dx = data_of<float>(op.outputs[0]);

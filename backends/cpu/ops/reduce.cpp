@@ -35,30 +35,6 @@ struct reducer {
 
 }  // namespace
 
-bool validate_reduce(const plinth_op& op, check& c) {
-  if (!expect_counts(op, 1, 1, 1, 1, c)) return false;
-  const auto* p =
-      params_of<plinth_reduce_params>(op, PLINTH_REDUCE_PARAMS_STRUCT_SIZE, "plinth_reduce_params", c);
-  if (!p) return false;
-  if (int(p->fn) < 0 || int(p->fn) > PLINTH_REDUCE_MIN)
-    return c.unsupported("unknown reduce fn " + std::to_string(int(p->fn)));
-  const plinth_tensor& in = op.inputs[0];
-  const plinth_tensor& out = op.outputs[0];
-  if (!expect_dtype(in, PLINTH_DTYPE_F32, "in[0]", c) || !expect_dtype(out, PLINTH_DTYPE_F32, "out[0]", c))
-    return false;
-  if (in.ndim != out.ndim)
-    return c.bad("out[0] " + shape_str(out) + " must have in[0]'s ndim " + std::to_string(in.ndim) +
-                 " (size 1 in reduced dims)");
-  for (int d = 0; d < in.ndim; ++d)
-    if (out.shape[d] != 1 && out.shape[d] != in.shape[d])
-      return c.bad("out[0] " + shape_str(out) + " dim " + std::to_string(d) + " must be 1 or " +
-                   std::to_string(in.shape[d]));
-  for (int d = 0; d < out.ndim; ++d)
-    if (out.shape[d] > 1 && out.strides[d] == 0)
-      return c.unsupported("out[0] has a stride-0 dim of size > 1");
-  return true;
-}
-
 plinth_status run_reduce(plinth_backend_ctx* ctx, const plinth_op& op) {
   const auto* p = static_cast<const plinth_reduce_params*>(op.params);
   const plinth_tensor& in = op.inputs[0];
@@ -187,20 +163,6 @@ plinth_status run_reduce(plinth_backend_ctx* ctx, const plinth_op& op) {
 // ---------------------------------------------------------------------------
 // ARGMAX over the last dim (first maximum wins; NaN never wins).
 // ---------------------------------------------------------------------------
-
-bool validate_argmax(const plinth_op& op, check& c) {
-  if (!expect_counts(op, 1, 1, 1, 1, c)) return false;
-  const plinth_tensor& in = op.inputs[0];
-  const plinth_tensor& out = op.outputs[0];
-  if (!expect_dtype(in, PLINTH_DTYPE_F32, "in[0]", c) || !expect_dtype(out, PLINTH_DTYPE_I32, "out[0]", c))
-    return false;
-  if (in.ndim < 1) return c.bad("in[0] must have at least 1 dim");
-  if (!expect_contiguous(in, "in[0]", c) || !expect_contiguous(out, "out[0]", c)) return false;
-  if (in.shape[in.ndim - 1] == 0 && numel(out) > 0) return c.bad("argmax over an empty last dim");
-  if (numel(out) * in.shape[in.ndim - 1] != numel(in))
-    return c.bad("out[0] " + shape_str(out) + " must hold one index per row of in[0] " + shape_str(in));
-  return true;
-}
 
 plinth_status run_argmax(plinth_backend_ctx* ctx, const plinth_op& op) {
   const plinth_tensor& in = op.inputs[0];

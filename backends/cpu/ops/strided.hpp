@@ -8,79 +8,12 @@
 
 namespace plinth::cpu {
 
-struct strided_iter {
-  int ndim = 0;
-  int nops = 0;
-  int64_t shape[PLINTH_MAX_DIMS] = {};
-  int64_t strides[4][PLINTH_MAX_DIMS] = {};
-};
-
-// Input `t` viewed with out's shape: its dims align to the right of out's; a
-// dim of size 1 (or missing) where out's is larger broadcasts (stride 0).
-// Returns false when a dim neither matches nor is 1.
-inline bool broadcast_strides(const plinth_tensor& t, const plinth_tensor& out, int64_t* s) {
-  if (t.ndim > out.ndim) return false;
-  const int lead = out.ndim - t.ndim;
-  for (int d = 0; d < out.ndim; ++d) {
-    if (d < lead) {
-      s[d] = 0;
-      continue;
-    }
-    const int64_t n = t.shape[d - lead];
-    if (n == out.shape[d])
-      s[d] = n == 1 ? 0 : t.strides[d - lead];
-    else if (n == 1)
-      s[d] = 0;
-    else
-      return false;
-  }
-  return true;
-}
-
-// An output view may not write one element twice.
-inline bool output_has_overlap(const plinth_tensor& t) {
-  for (int d = 0; d < t.ndim; ++d)
-    if (t.shape[d] > 1 && t.strides[d] == 0) return true;
-  return false;
-}
-
-inline bool is_broadcastable(const plinth_tensor& in, const plinth_tensor& out) {
-  int64_t s[PLINTH_MAX_DIMS];
-  return broadcast_strides(in, out, s);
-}
+// Coalesced as backends/common/op_contract.hpp describes.
+using strided_iter = contract::strided_views;
 
 // ops[0] is the output; others are inputs. Assumes validation passed.
 inline strided_iter make_iter(const plinth_tensor& out, const plinth_tensor* const* ins, int nins) {
-  strided_iter it;
-  it.nops = 1 + nins;
-  int64_t s[4][PLINTH_MAX_DIMS];
-  for (int d = 0; d < out.ndim; ++d) s[0][d] = out.shape[d] == 1 ? 0 : out.strides[d];
-  for (int k = 0; k < nins; ++k) broadcast_strides(*ins[k], out, s[k + 1]);
-  // Drop size-1 dims, then merge d into d+1 where every view is contiguous across them.
-  int nd = 0;
-  for (int d = 0; d < out.ndim; ++d) {
-    if (out.shape[d] == 1) continue;
-    if (nd > 0) {
-      bool merge = true;
-      for (int k = 0; k < it.nops; ++k)
-        if (it.strides[k][nd - 1] != s[k][d] * out.shape[d]) merge = false;
-      if (merge) {
-        it.shape[nd - 1] *= out.shape[d];
-        for (int k = 0; k < it.nops; ++k) it.strides[k][nd - 1] = s[k][d];
-        continue;
-      }
-    }
-    it.shape[nd] = out.shape[d];
-    for (int k = 0; k < it.nops; ++k) it.strides[k][nd] = s[k][d];
-    ++nd;
-  }
-  if (nd == 0) {
-    it.shape[0] = 1;
-    for (int k = 0; k < it.nops; ++k) it.strides[k][0] = 0;
-    nd = 1;
-  }
-  it.ndim = nd;
-  return it;
+  return contract::coalesce(out, ins, nins);
 }
 
 // Calls f(len, off, inner) for every innermost run: off[k] is the element
