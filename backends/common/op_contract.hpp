@@ -16,6 +16,7 @@
 #include <string>
 
 #include "plinth/backend.h"
+#include "plinth/plugin.hpp"
 
 namespace plinth::contract {
 
@@ -35,15 +36,8 @@ struct check {
   bool unsupported(std::string m) { return fail(PLINTH_ERR_UNSUPPORTED, std::move(m)); }
 };
 
-// An ABI enum field as its raw int: a C caller may store any value there, and
-// loading one outside the enumerators through the enum type is undefined in C++.
-template <class E>
-int32_t raw_enum(const E& e) {
-  static_assert(sizeof(E) == sizeof(int32_t));
-  int32_t v;
-  std::memcpy(&v, &e, sizeof v);
-  return v;
-}
+// An ABI enum field as its raw int (plinth/plugin.hpp).
+using sdk::raw_enum;
 
 size_t dtype_size(plinth_dtype d);
 const char* dtype_name(plinth_dtype d);

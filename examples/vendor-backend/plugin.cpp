@@ -222,8 +222,8 @@ plinth_status launch(plinth_backend_ctx* ctx, plinth_stream*, const plinth_op* o
     if (!op || op->struct_size < PLINTH_OP_STRUCT_SIZE)
       return fail(ctx->host, PLINTH_ERR_INVALID_ARGUMENT, "vendor-matmul: malformed plinth_op");
     if (!vendor::matmul_check(*op, &why))
-      return failf(ctx->host, PLINTH_ERR_UNSUPPORTED, "vendor-matmul: op %d: %s", static_cast<int>(op->kind),
-                   why.c_str());
+      return failf(ctx->host, PLINTH_ERR_UNSUPPORTED, "vendor-matmul: op %d: %s",
+                   plinth::sdk::raw_enum(op->kind), why.c_str());
     // The op's views are valid during this call only: copy what the task needs.
     const auto* p = static_cast<const plinth_matmul_params*>(op->params);
     vendor::matmul_job job;

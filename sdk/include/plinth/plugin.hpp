@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstdarg>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <new>
 #include <string>
@@ -13,6 +15,19 @@
 #include "plinth/plugin.h"
 
 namespace plinth::sdk {
+
+// An ABI enum field (an op kind, a dtype, a function code) as its raw int.
+// A C caller may store any value there, a newer core one this header does not
+// name, a malformed call anything; in C++, loading a value outside the
+// enumerators through the enum type is undefined behaviour (UBSan reports
+// it). Compare raw_enum(op->kind) with the enumerators instead.
+template <class E>
+int32_t raw_enum(const E& e) {
+  static_assert(sizeof(E) == sizeof(int32_t), "ABI enums are 32 bits");
+  int32_t v;
+  std::memcpy(&v, &e, sizeof v);
+  return v;
+}
 
 // Record `msg` as the calling thread's error and return `code`.
 inline plinth_status fail(const plinth_host* host, plinth_status code, const std::string& msg) {

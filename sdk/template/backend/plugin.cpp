@@ -173,13 +173,15 @@ const P* params_of(const plinth_op* op, size_t min_size) {
 // Exactly the ops launch() runs. Buffers may be NULL here.
 int32_t supports(plinth_backend_ctx*, const plinth_op* op) {
   if (!op || op->struct_size < PLINTH_OP_STRUCT_SIZE) return 0;
-  switch (op->kind) {
+  switch (plinth::sdk::raw_enum(op->kind)) {  // raw: a caller may pass any value
     case PLINTH_OP_FILL:
       return op->num_inputs == 0 && op->num_outputs == 1 &&
              params_of<plinth_fill_params>(op, PLINTH_FILL_PARAMS_STRUCT_SIZE) && dense_f32(op->outputs[0]);
     case PLINTH_OP_BINARY: {
       const auto* p = params_of<plinth_binary_params>(op, PLINTH_BINARY_PARAMS_STRUCT_SIZE);
-      if (!p || p->fn != PLINTH_BINARY_ADD || op->num_inputs != 2 || op->num_outputs != 1) return 0;
+      if (!p || plinth::sdk::raw_enum(p->fn) != PLINTH_BINARY_ADD || op->num_inputs != 2 ||
+          op->num_outputs != 1)
+        return 0;
       const plinth_tensor& o = op->outputs[0];
       return dense_f32(o) && dense_f32(op->inputs[0]) && dense_f32(op->inputs[1]) &&
              same_shape(o, op->inputs[0]) && same_shape(o, op->inputs[1]);
@@ -198,7 +200,7 @@ plinth_status launch(plinth_backend_ctx* ctx, plinth_stream*, const plinth_op* o
     if (!supports(ctx, op))
       return plinth::sdk::failf(ctx->host, PLINTH_ERR_UNSUPPORTED,
                                 "template-backend: op %d with these dtypes/layouts is not supported",
-                                op ? static_cast<int>(op->kind) : -1);
+                                op ? plinth::sdk::raw_enum(op->kind) : -1);
     const plinth_tensor& out = op->outputs[0];
     const int64_t n = numel(out);
     if (n == 0) return PLINTH_OK;
@@ -208,7 +210,7 @@ plinth_status launch(plinth_backend_ctx* ctx, plinth_stream*, const plinth_op* o
     if (!in_range(out.buffer, out.offset, uint64_t(n) * 4))
       return fail(ctx->host, PLINTH_ERR_INVALID_ARGUMENT, "template-backend: output outside its buffer");
     float* o = f32(out);
-    if (op->kind == PLINTH_OP_FILL) {
+    if (plinth::sdk::raw_enum(op->kind) == PLINTH_OP_FILL) {
       const float v = static_cast<float>(static_cast<const plinth_fill_params*>(op->params)->value);
       for (int64_t i = 0; i < n; ++i) o[i] = v;
       return PLINTH_OK;

@@ -142,15 +142,16 @@ bool same_shape(const plinth_tensor& a, const plinth_tensor& b) {
 int32_t supports(plinth_backend_ctx*, const plinth_op* op) {
   if (!op || op->struct_size < PLINTH_OP_STRUCT_SIZE || !op->params) return 0;
   int64_t n = 0;
-  if (op->kind == PLINTH_OP_FILL) {
+  if (plinth::sdk::raw_enum(op->kind) == PLINTH_OP_FILL) {
     const auto* p = static_cast<const plinth_fill_params*>(op->params);
     return op->num_inputs == 0 && op->num_outputs == 1 && p->struct_size >= PLINTH_FILL_PARAMS_STRUCT_SIZE &&
            plain_f32(op->outputs[0], &n);
   }
-  if (op->kind == PLINTH_OP_BINARY) {
+  if (plinth::sdk::raw_enum(op->kind) == PLINTH_OP_BINARY) {
     const auto* p = static_cast<const plinth_binary_params*>(op->params);
     return op->num_inputs == 2 && op->num_outputs == 1 &&
-           p->struct_size >= PLINTH_BINARY_PARAMS_STRUCT_SIZE && p->fn == PLINTH_BINARY_ADD && p->beta == 0 &&
+           p->struct_size >= PLINTH_BINARY_PARAMS_STRUCT_SIZE &&
+           plinth::sdk::raw_enum(p->fn) == PLINTH_BINARY_ADD && p->beta == 0 &&
            plain_f32(op->outputs[0], &n) && plain_f32(op->inputs[0], &n) && plain_f32(op->inputs[1], &n) &&
            same_shape(op->inputs[0], op->outputs[0]) && same_shape(op->inputs[1], op->outputs[0]);
   }
@@ -171,7 +172,7 @@ plinth_status launch(plinth_backend_ctx* ctx, plinth_stream*, const plinth_op* o
     plain_f32(op->outputs[0], &n);
     float* out = data_of(op->outputs[0], n);
     if (n > 0 && !out) return fail(PLINTH_ERR_INVALID_ARGUMENT, BROKEN_NAME ": output out of range");
-    if (op->kind == PLINTH_OP_FILL) {
+    if (plinth::sdk::raw_enum(op->kind) == PLINTH_OP_FILL) {
       const float v = float(static_cast<const plinth_fill_params*>(op->params)->value);
       for (int64_t i = 0; i < n; ++i) out[i] = v;
       return PLINTH_OK;
