@@ -70,7 +70,7 @@ typedef struct plinth_tensor {
 /* Ops (append-only: values are fixed forever)                               */
 /* ------------------------------------------------------------------------- */
 
-typedef enum plinth_op_kind {
+typedef enum plinth_op_kind PLINTH_ENUM_TYPE {
   /* out[0] = value.                                 params: plinth_fill_params */
   PLINTH_OP_FILL = 0,
   /* out[0] = (dtype of out) in[0]; copies between layouts too. no params     */
@@ -180,7 +180,7 @@ typedef struct plinth_fill_params {
 } plinth_fill_params;
 #define PLINTH_FILL_PARAMS_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_fill_params, value)
 
-typedef enum plinth_unary_fn {
+typedef enum plinth_unary_fn PLINTH_ENUM_TYPE {
   PLINTH_UNARY_IDENTITY = 0, /* affine only: alpha * x + beta */
   PLINTH_UNARY_RELU = 1,
   PLINTH_UNARY_GELU_TANH = 2, /* GPT-2's tanh approximation */
@@ -204,7 +204,7 @@ typedef struct plinth_unary_params {
 } plinth_unary_params;
 #define PLINTH_UNARY_PARAMS_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_unary_params, beta)
 
-typedef enum plinth_binary_fn {
+typedef enum plinth_binary_fn PLINTH_ENUM_TYPE {
   PLINTH_BINARY_ADD = 0,
   PLINTH_BINARY_SUB = 1,
   PLINTH_BINARY_MUL = 2,
@@ -236,7 +236,7 @@ typedef struct plinth_matmul_params {
 } plinth_matmul_params;
 #define PLINTH_MATMUL_PARAMS_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_matmul_params, beta)
 
-typedef enum plinth_reduce_fn {
+typedef enum plinth_reduce_fn PLINTH_ENUM_TYPE {
   PLINTH_REDUCE_SUM = 0,
   PLINTH_REDUCE_MEAN = 1,
   PLINTH_REDUCE_MAX = 2,
@@ -310,7 +310,7 @@ typedef struct plinth_conv2d_params {
 } plinth_conv2d_params;
 #define PLINTH_CONV2D_PARAMS_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_conv2d_params, beta)
 
-typedef enum plinth_pool_fn { PLINTH_POOL_MAX = 0, PLINTH_POOL_AVG = 1 } plinth_pool_fn;
+typedef enum plinth_pool_fn PLINTH_ENUM_TYPE { PLINTH_POOL_MAX = 0, PLINTH_POOL_AVG = 1 } plinth_pool_fn;
 
 /* ABI 1.1. Padding is at most half the kernel (as torch requires), so every
  * window holds an input element; output sizes round down. */

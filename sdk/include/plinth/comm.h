@@ -24,7 +24,7 @@ extern "C" {
 
 typedef struct plinth_comm plinth_comm; /* one communicator */
 
-typedef enum plinth_reduce_op {
+typedef enum plinth_reduce_op PLINTH_ENUM_TYPE {
   PLINTH_REDUCE_OP_SUM = 0,
   PLINTH_REDUCE_OP_AVG = 1,
   PLINTH_REDUCE_OP_MAX = 2,

@@ -49,6 +49,17 @@ extern "C" {
 #define PLINTH_EXPORT __attribute__((visibility("default")))
 #endif
 
+/* Every enum of the ABI is 32 bits wide: `typedef enum name PLINTH_ENUM_TYPE
+ * {...}`. In C++ that gives it int32_t as its fixed underlying type, so that a
+ * value this header does not name (from a newer peer, or a malformed call the
+ * receiver must reject) is a valid value to read and compare, not undefined
+ * behaviour; in C an enum is an int, the same size and layout. */
+#ifdef __cplusplus
+#define PLINTH_ENUM_TYPE : int32_t
+#else
+#define PLINTH_ENUM_TYPE
+#endif
+
 /* ------------------------------------------------------------------------- */
 /* Status codes                                                              */
 /* ------------------------------------------------------------------------- */
@@ -56,7 +67,7 @@ extern "C" {
 /* Every fallible function returns a plinth_status. On failure the plugin
  * should first call host->set_error() with a message (the status code it
  * passes is returned, so `return h->set_error(h->ctx, CODE, "...")` works). */
-typedef enum plinth_status {
+typedef enum plinth_status PLINTH_ENUM_TYPE {
   PLINTH_OK = 0,
   PLINTH_ERR_INVALID_ARGUMENT = 1, /* bad shape, dtype, NULL where not allowed */
   PLINTH_ERR_UNSUPPORTED = 2,      /* op/dtype/feature not implemented here   */
@@ -73,7 +84,7 @@ typedef enum plinth_status {
 /* Shared enums                                                              */
 /* ------------------------------------------------------------------------- */
 
-typedef enum plinth_kind {
+typedef enum plinth_kind PLINTH_ENUM_TYPE {
   PLINTH_KIND_BACKEND = 1,
   PLINTH_KIND_COMM = 2,
   PLINTH_KIND_OPTIMIZER = 3,
@@ -81,7 +92,7 @@ typedef enum plinth_kind {
 } plinth_kind;
 
 /* Element types. Values are fixed forever; new types are appended. */
-typedef enum plinth_dtype {
+typedef enum plinth_dtype PLINTH_ENUM_TYPE {
   PLINTH_DTYPE_F32 = 0,
   PLINTH_DTYPE_F16 = 1,
   PLINTH_DTYPE_BF16 = 2,
@@ -94,14 +105,14 @@ typedef enum plinth_dtype {
 } plinth_dtype;
 
 /* Where a buffer's bytes live; communicators declare what they can read. */
-typedef enum plinth_memory_kind {
+typedef enum plinth_memory_kind PLINTH_ENUM_TYPE {
   PLINTH_MEMORY_HOST = 0,
   PLINTH_MEMORY_CUDA = 1,
   PLINTH_MEMORY_HIP = 2,
   PLINTH_MEMORY_OTHER = 3 /* a vendor device only its own backend reads */
 } plinth_memory_kind;
 
-typedef enum plinth_log_level {
+typedef enum plinth_log_level PLINTH_ENUM_TYPE {
   PLINTH_LOG_TRACE = 0,
   PLINTH_LOG_DEBUG = 1,
   PLINTH_LOG_INFO = 2,

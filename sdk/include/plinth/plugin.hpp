@@ -16,11 +16,11 @@
 
 namespace plinth::sdk {
 
-// An ABI enum field (an op kind, a dtype, a function code) as its raw int.
-// A C caller may store any value there, a newer core one this header does not
-// name, a malformed call anything; in C++, loading a value outside the
-// enumerators through the enum type is undefined behaviour (UBSan reports
-// it). Compare raw_enum(op->kind) with the enumerators instead.
+// An ABI enum field (an op kind, a dtype, a function code) as its raw int,
+// for comparing and printing. A C caller may store any value there (a newer
+// core one this header does not name, a malformed call anything); the
+// enums' fixed underlying type (PLINTH_ENUM_TYPE) makes reading such a value
+// well defined in C++ too, and this states the intent where it matters.
 template <class E>
 int32_t raw_enum(const E& e) {
   static_assert(sizeof(E) == sizeof(int32_t), "ABI enums are 32 bits");
