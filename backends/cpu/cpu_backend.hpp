@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "../common/number_formats.hpp"
 #include "op_contract.hpp"
 #include "plinth/backend.h"
 #include "plinth/plugin.hpp"
@@ -157,26 +158,13 @@ inline T* data_of(const plinth_tensor& t) {
 // Number formats.
 // ---------------------------------------------------------------------------
 
-inline float bits_to_f32(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-inline uint32_t f32_to_bits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return u;
-}
-inline float bf16_to_f32(uint16_t h) { return bits_to_f32(uint32_t(h) << 16); }
-// Round to nearest even; NaN stays a (quiet) NaN.
-inline uint16_t f32_to_bf16(float f) {
-  uint32_t u = f32_to_bits(f);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return uint16_t((u >> 16) | 0x0040u);
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return uint16_t(u >> 16);
-}
-float f16_to_f32(uint16_t h);
-uint16_t f32_to_f16(float f);  // round to nearest even, overflow to inf
+// bf16/f16 conversions shared with the GPU backends (round to nearest even).
+using numfmt::bf16_to_f32;
+using numfmt::bits_to_f32;
+using numfmt::f16_to_f32;
+using numfmt::f32_to_bf16;
+using numfmt::f32_to_bits;
+using numfmt::f32_to_f16;
 
 // ---------------------------------------------------------------------------
 // Ops. Validation is contract::validate() with the rules of ops/dispatch.cpp;

@@ -10,6 +10,9 @@
 #include <cstring>
 
 #include "gpu_port.hpp"
+// The conversions in device code too (same bits as the CPU backend).
+#define PLINTH_NUMFMT_HD PG_HD
+#include "../common/number_formats.hpp"
 #include "kernels.hpp"
 
 namespace plinth::gpu::k {
@@ -39,55 +42,12 @@ err last_error() { return nullptr; }
 
 // --- number formats (bit for bit the CPU backend's conversions) -------------
 
-PG_HD uint32_t f32_bits(float f) {
-  uint32_t u;
-  memcpy(&u, &f, 4);
-  return u;
-}
-PG_HD float bits_f32(uint32_t u) {
-  float f;
-  memcpy(&f, &u, 4);
-  return f;
-}
-PG_HD float bf16_to_f32(uint16_t h) { return bits_f32(uint32_t(h) << 16); }
-PG_HD uint16_t f32_to_bf16(float f) {
-  uint32_t u = f32_bits(f);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return uint16_t((u >> 16) | 0x0040u);
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return uint16_t(u >> 16);
-}
-PG_HD float f16_to_f32(uint16_t h) {
-  const uint32_t sign = uint32_t(h & 0x8000u) << 16;
-  const uint32_t e = (h >> 10) & 0x1fu;
-  const uint32_t man = h & 0x3ffu;
-  if (e == 0x1f) return bits_f32(sign | 0x7f800000u | (man << 13));
-  if (e == 0) {
-    float v = float(man) * 5.9604644775390625e-8f;  // 2^-24
-    return sign ? -v : v;
-  }
-  return bits_f32(sign | ((e + 112) << 23) | (man << 13));
-}
-PG_HD uint16_t f32_to_f16(float f) {
-  const uint32_t u = f32_bits(f);
-  const uint16_t sign = uint16_t((u >> 16) & 0x8000u);
-  const uint32_t a = u & 0x7fffffffu;
-  if (a > 0x7f800000u) return uint16_t(sign | 0x7e00u | ((a >> 13) & 0x3ffu));
-  if (a >= 0x477ff000u) return uint16_t(sign | 0x7c00u);
-  if (a < 0x38800000u) {
-    if (a < 0x33000000u) return sign;
-    const uint32_t e = a >> 23;
-    const uint32_t m = (a & 0x7fffffu) | 0x800000u;
-    const int shift = int(126 - e);
-    uint32_t r = m >> shift;
-    const uint32_t rem = m & ((1u << shift) - 1);
-    const uint32_t half = 1u << (shift - 1);
-    if (rem > half || (rem == half && (r & 1u))) ++r;
-    return uint16_t(sign | r);
-  }
-  uint32_t r = a - 0x38000000u;
-  r += 0xfffu + ((r >> 13) & 1u);
-  return uint16_t(sign | (r >> 13));
-}
+using numfmt::bf16_to_f32;
+using numfmt::f16_to_f32;
+using numfmt::f32_to_bf16;
+using numfmt::f32_to_f16;
+PG_HD uint32_t f32_bits(float f) { return numfmt::f32_to_bits(f); }
+PG_HD float bits_f32(uint32_t u) { return numfmt::bits_to_f32(u); }
 
 PG_HD float nan_f32() { return bits_f32(0x7fc00000u); }
 PG_HD float inf_f32() { return bits_f32(0x7f800000u); }

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 
+#include "../common/number_formats.hpp"
 #include "backend.hpp"
 #include "op_contract.hpp"
 #include "plinth/ops.hpp"
@@ -49,43 +50,9 @@ k::ew_desc make_ew(const plinth_tensor& out, const plinth_tensor* const* ins, in
 }
 
 // FILL's element bits, converted on the host as the CPU backend converts.
-uint16_t f32_to_bf16(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return uint16_t((u >> 16) | 0x0040u);
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return uint16_t(u >> 16);
-}
-uint16_t f32_to_f16(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  const uint16_t sign = uint16_t((u >> 16) & 0x8000u);
-  const uint32_t a = u & 0x7fffffffu;
-  if (a > 0x7f800000u) return uint16_t(sign | 0x7e00u | ((a >> 13) & 0x3ffu));
-  if (a >= 0x477ff000u) return uint16_t(sign | 0x7c00u);
-  if (a < 0x38800000u) {
-    if (a < 0x33000000u) return sign;
-    const uint32_t e = a >> 23;
-    const uint32_t m = (a & 0x7fffffu) | 0x800000u;
-    const int shift = int(126 - e);
-    uint32_t r = m >> shift;
-    const uint32_t rem = m & ((1u << shift) - 1);
-    const uint32_t half = 1u << (shift - 1);
-    if (rem > half || (rem == half && (r & 1u))) ++r;
-    return uint16_t(sign | r);
-  }
-  uint32_t r = a - 0x38000000u;
-  r += 0xfffu + ((r >> 13) & 1u);
-  return uint16_t(sign | (r >> 13));
-}
-template <class T>
-T saturate(double v) {
-  if (std::isnan(v)) return T(0);
-  const double lo = double(std::numeric_limits<T>::lowest()), hi = double(std::numeric_limits<T>::max());
-  if (v <= lo) return std::numeric_limits<T>::lowest();
-  if (v >= hi) return std::numeric_limits<T>::max();
-  return T(v);
-}
+using numfmt::f32_to_bf16;
+using numfmt::f32_to_f16;
+using numfmt::saturate;
 template <class T>
 uint64_t bits_of(T v) {
   uint64_t b = 0;
