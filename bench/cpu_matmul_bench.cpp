@@ -1,6 +1,8 @@
 // cpu_matmul_bench.cpp — GFLOP/s of the CPU backend's MATMUL at the MNIST MLP
-// shapes (batch 128: 784-512-256-10, forward and both backward products),
-// plus the per-launch overhead of a 16-element op. Uses the plugin's C table.
+// shapes (batch 128: 784-512-256-10, forward and both backward products) and
+// at 1024^3 (the machine's GEMM ceiling, f32 and bf16), elementwise GB/s, and
+// the per-launch overhead of a 16-element op through the plugin's C table
+// against the same addition as a direct call. Uses the plugin's C table.
 // Thread count: PLINTH_BENCH_THREADS (default 0 = all cores).
 #include <benchmark/benchmark.h>
 
@@ -140,6 +142,15 @@ void mlp_step_products(benchmark::internal::Benchmark* bm) {
     }
 }
 BENCHMARK(BM_matmul_dtype)->Apply(mlp_step_products)->UseRealTime();
+// The ceiling: a large square product in f32 and bf16 (f32 output).
+BENCHMARK(BM_matmul_dtype)
+    ->Name("BM_gemm_ceiling")
+    ->ArgNames({"M", "K", "N", "ta", "tb", "dtype"})
+    ->Args({1024, 1024, 1024, 0, 0, PLINTH_DTYPE_F32})
+    ->Args({2048, 2048, 2048, 0, 0, PLINTH_DTYPE_F32})
+    ->Args({1024, 1024, 1024, 0, 0, PLINTH_DTYPE_BF16})
+    ->Args({2048, 2048, 2048, 0, 0, PLINTH_DTYPE_BF16})
+    ->UseRealTime();
 
 // CAST f32 -> bf16 / f16 and back of the largest weight (512 x 784).
 // args: n, from dtype, to dtype.
@@ -169,6 +180,40 @@ void BM_launch_small_binary(benchmark::State& st) {
   for (auto _ : st) b.t->launch(b.ctx, nullptr, &op);
 }
 BENCHMARK(BM_launch_small_binary);
+
+// The same 16-element addition as a plain call of a function the compiler
+// cannot inline: what BM_launch_small_binary would cost with no ABI, no
+// op description, no validation and no dispatch. The difference of the two
+// is the per-op launch overhead.
+[[gnu::noinline]] void add_direct(const float* a, const float* b, float* c, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) c[i] = a[i] + b[i];
+}
+void BM_direct_small_binary(benchmark::State& st) {
+  std::vector<float> a(16, 1.0f), b(16, 2.0f), c(16);
+  for (auto _ : st) {
+    add_direct(a.data(), b.data(), c.data(), 16);
+    benchmark::ClobberMemory();
+  }
+}
+BENCHMARK(BM_direct_small_binary);
+
+// Elementwise throughput on tensors larger than the caches: ADD (two reads
+// and a write, 12 bytes an element) and GELU (a read and a write, 8 bytes).
+// args: elements, 0 = ADD / 1 = GELU.
+void BM_elementwise(benchmark::State& st) {
+  const int64_t n = st.range(0);
+  const bool gelu = st.range(1) != 0;
+  auto& b = backend();
+  plinth_tensor in[2] = {b.make({n}), b.make({n})};
+  plinth_tensor out = b.make({n});
+  plinth_binary_params add{PLINTH_BINARY_PARAMS_STRUCT_SIZE, PLINTH_BINARY_ADD, 0.0f};
+  plinth_unary_params un{PLINTH_UNARY_PARAMS_STRUCT_SIZE, PLINTH_UNARY_GELU_TANH, 1.0f, 0.0f};
+  plinth_op op = gelu ? plinth_op{PLINTH_OP_STRUCT_SIZE, PLINTH_OP_UNARY, 1, in, 1, &out, &un}
+                      : plinth_op{PLINTH_OP_STRUCT_SIZE, PLINTH_OP_BINARY, 2, in, 1, &out, &add};
+  for (auto _ : st) b.t->launch(b.ctx, nullptr, &op);
+  st.SetBytesProcessed(int64_t(st.iterations()) * n * (gelu ? 8 : 12));
+}
+BENCHMARK(BM_elementwise)->ArgNames({"n", "gelu"})->Args({1 << 22, 0})->Args({1 << 22, 1})->UseRealTime();
 
 }  // namespace
 

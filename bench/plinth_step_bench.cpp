@@ -3,6 +3,7 @@
 // and plugins `plinth train` uses. bench/char_gpt.sh runs it against PyTorch.
 // Prints one JSON line: {"peer": "plinth", "ms_per_step": ...}.
 #include <cstdio>
+#include <fstream>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -11,10 +12,22 @@
 #include "plinth/registry.hpp"
 #include "train/trainer.hpp"
 
+namespace {
+unsigned long long ull(uint64_t v) { return static_cast<unsigned long long>(v); }
+// VmHWM of /proc/self/status: the process's resident peak (code, libraries,
+// loader, everything), for comparison with the backend's own count.
+uint64_t peak_rss_bytes() {
+  std::ifstream f("/proc/self/status");
+  for (std::string line; std::getline(f, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  return 0;
+}
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"Time Plinth training steps of a pipeline"};
   std::string file, manifests = PLINTH_MANIFEST_DIR, precision;
-  int64_t steps = 30, warmup = 5;
+  int64_t steps = 30, warmup = 5, loader_epochs = 0;
   int threads = 0;
   app.add_option("pipeline", file)->required();
   app.add_option("--steps", steps);
@@ -22,6 +35,8 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "override [backend] threads");
   app.add_option("--precision", precision, "override [train] precision");
   app.add_option("--manifests", manifests, "plugin manifest folder");
+  app.add_option("--loader-epochs", loader_epochs,
+                 "instead of steps: read this many epochs of [data.train] and print samples/s");
   CLI11_PARSE(app, argc, argv);
 
   auto pipeline = plinth::config::load_pipeline(file);
@@ -35,12 +50,24 @@ int main(int argc, char** argv) {
   if (!registry) return std::fprintf(stderr, "%s\n", registry.status().message().c_str()), 2;
   auto trainer = plinth::train::prepare(std::move(*pipeline), *registry, {});
   if (!trainer) return std::fprintf(stderr, "%s\n", trainer.status().message().c_str()), 2;
+  if (loader_epochs > 0) {
+    auto r = plinth::train::loader_samples_per_second(**trainer, loader_epochs);
+    if (!r) return std::fprintf(stderr, "%s\n", r.status().message().c_str()), 1;
+    std::printf("{\"peer\": \"plinth\", \"pipeline\": \"%s\", \"loader_samples_per_s\": %.1f}\n",
+                file.c_str(), *r);
+    return 0;
+  }
   auto t = plinth::train::time_steps(**trainer, warmup, steps);
   if (!t) return std::fprintf(stderr, "%s\n", t.status().message().c_str()), 1;
+  const auto m = plinth::train::memory_use(**trainer);
   std::printf(
       "{\"peer\": \"plinth\", \"pipeline\": \"%s\", \"precision\": \"%s\", \"ms_per_step\": %.4f, "
-      "\"cpu_ms_per_step\": %.4f}\n",
+      "\"cpu_ms_per_step\": %.4f, \"memory_bytes\": {\"parameters\": %llu, \"gradients\": %llu, "
+      "\"optimizer_state\": %llu, \"other_persistent\": %llu, \"activation_arenas\": %llu, "
+      "\"activation_need\": %llu, \"need\": %llu, \"backend_peak\": %llu, \"process_peak_rss\": %llu}}\n",
       file.c_str(), precision.empty() ? "as in the file" : precision.c_str(), t->seconds_per_step * 1e3,
-      t->cpu_seconds_per_step * 1e3);
+      t->cpu_seconds_per_step * 1e3, ull(m.parameters), ull(m.gradients), ull(m.optimizer_state),
+      ull(m.other_persistent), ull(m.arenas), ull(m.activation_need), ull(m.need()), ull(m.backend_peak),
+      ull(peak_rss_bytes()));
   return 0;
 }

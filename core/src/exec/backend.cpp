@@ -14,7 +14,10 @@
 namespace plinth::exec {
 
 Buffer::~Buffer() {
-  if (backend_ && buf_) backend_->table_->buffer_free(backend_->ctx_, buf_);
+  if (backend_ && buf_) {
+    backend_->table_->buffer_free(backend_->ctx_, buf_);
+    backend_->in_use_.fetch_sub(size_, std::memory_order_relaxed);
+  }
 }
 
 Result<std::shared_ptr<Backend>> Backend::create(const Registry& registry, const std::string& name,
@@ -51,6 +54,10 @@ Result<Buffer> Backend::alloc(uint64_t size) {
   plinth_buffer* buf = nullptr;
   if (plinth_status s = table_->buffer_alloc(ctx_, size, &buf); s != PLINTH_OK)
     return plugin_status(s, "backend '" + name_ + "': allocating " + std::to_string(size) + " bytes");
+  const uint64_t now = in_use_.fetch_add(size, std::memory_order_relaxed) + size;
+  for (uint64_t peak = peak_.load(std::memory_order_relaxed);
+       now > peak && !peak_.compare_exchange_weak(peak, now, std::memory_order_relaxed);) {
+  }
   return Buffer(shared_from_this(), buf, size);
 }
 

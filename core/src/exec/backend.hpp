@@ -3,6 +3,7 @@
 // Status. Buffers are RAII. Not here: what to launch (exec/program.hpp).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -77,6 +78,11 @@ class Backend : public std::enable_shared_from_this<Backend> {
   const plinth_backend_v1* table() const { return table_; }
   plinth_backend_ctx* ctx() const { return ctx_; }
 
+  // Bytes of the buffers the core holds now, and the most it held at once
+  // (the plugin's own scratch is not seen here).
+  uint64_t bytes_in_use() const { return in_use_.load(std::memory_order_relaxed); }
+  uint64_t peak_bytes() const { return peak_.load(std::memory_order_relaxed); }
+
  private:
   Backend() = default;
   friend class Buffer;
@@ -85,6 +91,7 @@ class Backend : public std::enable_shared_from_this<Backend> {
   plinth_backend_ctx* ctx_ = nullptr;
   std::shared_ptr<void> keep_alive_;
   plinth_device_properties props_{};
+  std::atomic<uint64_t> in_use_{0}, peak_{0};
 };
 
 // What a backend's device_count says: the count, and when that is 0 or the

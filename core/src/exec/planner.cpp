@@ -35,4 +35,21 @@ uint64_t plan_offsets(std::vector<Interval>& items) {
   return total;
 }
 
+uint64_t peak_live_bytes(const std::vector<Interval>& items) {
+  // +size at `first`, -size after `last`; the running sum's maximum.
+  std::vector<std::pair<int64_t, int64_t>> events;
+  events.reserve(items.size() * 2);
+  for (const Interval& it : items) {
+    events.emplace_back(int64_t{it.first} * 2, static_cast<int64_t>(it.size));
+    events.emplace_back(int64_t{it.last} * 2 + 1, -static_cast<int64_t>(it.size));
+  }
+  std::sort(events.begin(), events.end());
+  int64_t live = 0, peak = 0;
+  for (const auto& [at, delta] : events) {
+    live += delta;
+    peak = std::max(peak, live);
+  }
+  return static_cast<uint64_t>(peak);
+}
+
 }  // namespace plinth::exec

@@ -22,4 +22,9 @@ constexpr uint64_t kAlignment = 64;
 // Assign offsets in place; returns the arena size needed.
 uint64_t plan_offsets(std::vector<Interval>& items);
 
+// The most bytes live at once over the launch sequence (sizes as given, no
+// alignment): what any placement of these intervals needs at least, the
+// "need" the arena from plan_offsets is measured against.
+uint64_t peak_live_bytes(const std::vector<Interval>& items);
+
 }  // namespace plinth::exec

@@ -128,6 +128,7 @@ Result<std::unique_ptr<Program>> Program::compile(const graph::Graph& g, Store& 
     items.push_back({bytes_of(val.dtype, val.shape), first[v], last[v], 0});
     item_value.push_back(v);
   }
+  p.activation_need_ = peak_live_bytes(items);
   uint64_t arena = plan_offsets(items);
   auto buf = store.backend().alloc(arena);
   if (!buf) return buf.status();

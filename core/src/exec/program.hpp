@@ -90,6 +90,9 @@ class Program {
 
   const graph::Graph& graph() const { return graph_; }
   uint64_t arena_bytes() const { return arena_.size(); }
+  // The most transient bytes live at once (exec::peak_live_bytes): the least
+  // any arena for this launch order could be.
+  uint64_t activation_need_bytes() const { return activation_need_; }
   size_t num_launches() const { return launches_.size(); }
   size_t num_fallbacks() const;
 
@@ -106,6 +109,7 @@ class Program {
   graph::Graph graph_;
   Store* store_ = nullptr;
   Buffer arena_;
+  uint64_t activation_need_ = 0;
   std::vector<uint64_t> offset_;  // per root value, in the arena
   std::vector<plinth_tensor> tensors_;
   std::vector<Launch> launches_;

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include <dlfcn.h>
 #include <openssl/evp.h>
 
 #include "plinth/log.hpp"
@@ -32,6 +33,14 @@ Result<std::shared_ptr<Library>> Library::open(const std::filesystem::path& path
     }
     return error(errc::bad_data, "the dynamic loader refused it: " + why);
   }
+#if defined(__SANITIZE_THREAD__)
+  // ThreadSanitizer builds: libtsan's atexit() interceptor keeps callbacks
+  // without the library's handle, so one registered by a plugin (the static
+  // CUDA runtime does) would run after unload() unmapped it and crash the
+  // process at exit. Keep plugin libraries mapped until then: RTLD_NOLOAD
+  // finds the loaded library and RTLD_NODELETE makes its unload a no-op.
+  (void)dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+#endif
   return std::shared_ptr<Library>(new Library(std::move(lib), path));
 }
 

@@ -264,8 +264,11 @@ void Trainer::prepare_optimizer_args() {
     const std::string& name = param_names[trained[i]];
     for (int32_t s = 0; s < state_slots; ++s)
       opt_state[i * state_slots + s] = store->tensor(name + "." + slot_names[s]);
-    for (int32_t s = 0; s < scratch_slots; ++s)
-      opt_scratch[i * scratch_slots + s] = store->tensor(name + ".scratch" + std::to_string(s));
+    for (int32_t s = 0; s < scratch_slots; ++s) {
+      const exec::Slot& shared = store->slot("optimizer.scratch" + std::to_string(s));
+      opt_scratch[i * scratch_slots + s] = exec::make_tensor(
+          store->buffer(exec::Store::state).get(), shared.offset, PLINTH_DTYPE_F32, store->slot(name).shape);
+    }
     opt_args[i] = {sizeof(plinth_optim_param),
                    name.c_str(),
                    store->tensor(name),
@@ -522,6 +525,7 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
       logger().warn("no CPU fallback for backend '{}': {}", p.backend.name, cpu.status().message());
   }
   t->params = g->params;
+  int64_t max_trained_numel = 0;
   for (const auto& prm : g->params) {
     const auto& v = g->values[prm.value];
     t->param_names.push_back(v.name);
@@ -530,10 +534,16 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
     PLINTH_TRY(st.declare(v.name + ".grad", exec::Store::grads, PLINTH_DTYPE_F32, v.shape));
     for (const auto& s : t->slot_names)
       PLINTH_TRY(st.declare(v.name + "." + s, exec::Store::state, PLINTH_DTYPE_F32, v.shape));
-    for (int32_t s = 0; s < t->scratch_slots; ++s)
-      PLINTH_TRY(
-          st.declare(v.name + ".scratch" + std::to_string(s), exec::Store::state, PLINTH_DTYPE_F32, v.shape));
+    int64_t numel = 1;
+    for (int64_t d : v.shape) numel *= d;
+    max_trained_numel = std::max(max_trained_numel, numel);
   }
+  // Scratch is only used inside one parameter's step() and steps run one
+  // parameter after another in stream order, so every parameter's scratch is
+  // a view of the same tensors, sized for the largest: not a copy per parameter.
+  for (int32_t s = 0; max_trained_numel > 0 && s < t->scratch_slots; ++s)
+    PLINTH_TRY(st.declare("optimizer.scratch" + std::to_string(s), exec::Store::state, PLINTH_DTYPE_F32,
+                          {max_trained_numel}));
   PLINTH_TRY(st.declare("loss.sum", exec::Store::stats, PLINTH_DTYPE_F32, {}));
   PLINTH_TRY(st.declare("eval.loss.sum", exec::Store::stats, PLINTH_DTYPE_F32, {}));
   PLINTH_TRY(st.declare("grad.sqnorm", exec::Store::stats, PLINTH_DTYPE_F32, {}));
@@ -1186,6 +1196,7 @@ Result<TrainOutcome> run(Trainer& t) {
   };
 
   Status failure;
+  double first_step_s = -1;  // from the command's start to this process's first update
   bool epoch_started = false;
   bool dp_stop = false;  // data parallel: a stop request seen by any rank, agreed at the step's end
   const int64_t pause_at = t.opt.stop_at_step;
@@ -1339,6 +1350,10 @@ Result<TrainOutcome> run(Trainer& t) {
       }
     }
     ph.optimizer += seconds_since(o0);
+    if (first_step_s < 0) {
+      first_step_s = seconds_since(t.opt.started);
+      logger().debug("first step done {:.3f} s after the start", first_step_s);
+    }
 
     if (log_now) {
       float sum = 0;
@@ -1499,6 +1514,7 @@ Result<TrainOutcome> run(Trainer& t) {
       {"epochs", ls.epoch + (ls.position > 0 ? 1 : 0)},
       {"train_seconds", out.seconds},
       {"wall_seconds", seconds_since(t.opt.started)},
+      {"first_step_s", first_step_s >= 0 ? nlohmann::ordered_json(first_step_s) : nlohmann::ordered_json()},
       {"data_stall_seconds", t.train_loader->stall_seconds()},
       {"interrupted", out.interrupted},
       {"early_stopped", out.early_stopped},
@@ -1512,6 +1528,16 @@ Result<TrainOutcome> run(Trainer& t) {
   // around each phase; "other" is the rest: logging, metrics, progress).
   ph.put(summary["time_breakdown_s"], false);
   summary["time_breakdown_s"]["other"] = std::max(0.0, out.seconds - ph.sum());
+  // Bytes on the backend: what the run held against what the model needs.
+  const MemoryUse mem = memory_use(t);
+  summary["memory_bytes"] = {{"parameters", mem.parameters},
+                             {"gradients", mem.gradients},
+                             {"optimizer_state", mem.optimizer_state},
+                             {"other_persistent", mem.other_persistent},
+                             {"activation_arenas", mem.arenas},
+                             {"activation_need", mem.activation_need},
+                             {"need", mem.need()},
+                             {"backend_peak", mem.backend_peak}};
   energy.sample();
   if (energy_measured())
     summary["energy"] = {{"measured", true},
@@ -1536,6 +1562,39 @@ Result<TrainOutcome> run(Trainer& t) {
   (void)classify;
   if (!failure.ok()) return failure;
   return out;
+}
+
+MemoryUse memory_use(const Trainer& t) {
+  MemoryUse m;
+  m.parameters = t.store->group_bytes(exec::Store::params);
+  m.gradients = t.store->group_bytes(exec::Store::grads);
+  // The optimizer's scratch shares the state group; it is not state.
+  for (const auto& name : t.store->names(exec::Store::state))
+    (name.rfind("optimizer.scratch", 0) == 0 ? m.other_persistent : m.optimizer_state) +=
+        t.store->slot(name).bytes;
+  m.other_persistent += t.store->group_bytes(exec::Store::stats);
+  for (const auto* progs : {&t.train_progs, &t.eval_progs})
+    for (const auto& [rows, prog] : *progs) {
+      m.arenas += prog->arena_bytes();
+      m.activation_need = std::max(m.activation_need, prog->activation_need_bytes());
+    }
+  m.backend_peak = t.backend->peak_bytes();
+  return m;
+}
+
+Result<double> loader_samples_per_second(Trainer& t, int64_t epochs) {
+  int64_t rows = 0;
+  const auto t0 = clock::now();
+  for (int64_t e = 0; e < epochs; ++e) {
+    t.train_loader->start_epoch(e);
+    while (const data::Batch* b = t.train_loader->next()) {
+      PLINTH_TRY(Status(b->status));
+      rows += b->rows;
+    }
+  }
+  const double s = seconds_since(t0);
+  if (rows == 0) return error(errc::bad_data, "the training data gave no rows");
+  return static_cast<double>(rows) / s;
 }
 
 Result<StepTiming> time_steps(Trainer& t, int64_t warmup, int64_t steps) {

@@ -68,6 +68,25 @@ struct StepTiming {
 };
 Result<StepTiming> time_steps(Trainer& trainer, int64_t warmup, int64_t steps);
 
+// What the run holds on its backend: the persistent groups, the arenas of
+// the programs compiled so far (one per batch size, training and eval), the
+// least memory a run of this model needs (parameters + gradients + optimizer
+// state + the largest peak of live activations of any one program, which do
+// not run at once) and the most the backend held at once.
+struct MemoryUse {
+  uint64_t parameters = 0, gradients = 0, optimizer_state = 0, other_persistent = 0;
+  uint64_t arenas = 0;           // every compiled program's arena, summed
+  uint64_t activation_need = 0;  // max over programs of exec::peak_live_bytes
+  uint64_t need() const { return parameters + gradients + optimizer_state + activation_need; }
+  uint64_t backend_peak = 0;  // exec::Backend::peak_bytes
+};
+MemoryUse memory_use(const Trainer& trainer);
+
+// Read `epochs` epochs of [data.train] through the run's loader (its workers,
+// shuffling and decoding; nothing uploaded) and return samples per second.
+// Used by bench/.
+Result<double> loader_samples_per_second(Trainer& trainer, int64_t epochs);
+
 // Evaluate the prepared model as it is ([init] from, or the fresh
 // initialisation) on [data.eval], writing nothing: (loss, accuracy or -1).
 Result<std::pair<double, double>> evaluate(Trainer& trainer);

@@ -51,5 +51,33 @@ TEST(planner, places_overlapping_values_side_by_side) {
   EXPECT_EQ(plan_offsets(items), 256u);  // two live at a time, 128 bytes each after alignment
 }
 
+// The least any placement needs: the largest sum of sizes live at one launch,
+// counted launch by launch here, against the sweep in peak_live_bytes; and
+// no plan is smaller than it.
+TEST(planner, peak_live_bytes_is_the_largest_sum_live_at_one_launch_and_bounds_every_plan) {
+  std::mt19937 rng(7);
+  for (int trial = 0; trial < 200; ++trial) {
+    std::vector<Interval> items(1 + rng() % 40);
+    for (auto& it : items) {
+      it.size = 1 + rng() % 5000;
+      it.first = static_cast<int>(rng() % 50);
+      it.last = it.first + static_cast<int>(rng() % 20);
+    }
+    uint64_t brute = 0;
+    for (int at = 0; at < 70; ++at) {
+      uint64_t live = 0;
+      for (const auto& it : items)
+        if (it.first <= at && at <= it.last) live += it.size;
+      brute = std::max(brute, live);
+    }
+    EXPECT_EQ(peak_live_bytes(items), brute) << "trial " << trial;
+    EXPECT_GE(plan_offsets(items), brute) << "trial " << trial;
+  }
+  // Back to back at one launch: both are live there.
+  EXPECT_EQ(peak_live_bytes({{100, 0, 3, 0}, {50, 3, 5, 0}}), 150u);
+  EXPECT_EQ(peak_live_bytes({{100, 0, 2, 0}, {50, 3, 5, 0}}), 100u);
+  EXPECT_EQ(peak_live_bytes({}), 0u);
+}
+
 }  // namespace
 }  // namespace plinth::exec

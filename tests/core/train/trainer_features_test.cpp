@@ -299,6 +299,35 @@ TEST(checkpoint, every_steps_writes_verified_folders_and_keeps_the_last) {
   fs::remove_all(out);
 }
 
+// summary.json's memory_bytes: the parameter, gradient and AdamW state bytes
+// of an 8-16-3 MLP counted here from its shapes (each slot may be padded to
+// 64 bytes), the need as their sum plus the activation peak, arenas at least
+// that peak, a backend peak at least the need; and the first step's time.
+TEST(summary, memory_bytes_and_first_step_time) {
+  const fs::path out = out_dir("memory");
+  auto r = train_text(pipeline(out, "epochs = 1\n", "", "name = \"adamw\"\nlr = 0.01"));
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  auto s = summary(r.dir);
+  const auto& m = s["memory_bytes"];
+  const uint64_t params = 4 * (8 * 16 + 16 + 16 * 3 + 3);  // 780 bytes in four tensors
+  for (const char* k : {"parameters", "gradients"}) {
+    EXPECT_GE(m[k].get<uint64_t>(), params) << k;
+    EXPECT_LT(m[k].get<uint64_t>(), params + 4 * 64) << k;
+  }
+  EXPECT_GE(m["optimizer_state"].get<uint64_t>(), 2 * params);  // exp_avg, exp_avg_sq
+  EXPECT_LT(m["optimizer_state"].get<uint64_t>(), 2 * (params + 4 * 64));
+  // Batch 64: at least the input (64 x 8) and the logits (64 x 3) are live at once.
+  EXPECT_GE(m["activation_need"].get<uint64_t>(), 4u * 64 * (8 + 3));
+  EXPECT_GE(m["activation_arenas"].get<uint64_t>(), m["activation_need"].get<uint64_t>());
+  EXPECT_EQ(m["need"].get<uint64_t>(), m["parameters"].get<uint64_t>() + m["gradients"].get<uint64_t>() +
+                                           m["optimizer_state"].get<uint64_t>() +
+                                           m["activation_need"].get<uint64_t>());
+  EXPECT_GE(m["backend_peak"].get<uint64_t>(), m["need"].get<uint64_t>());
+  EXPECT_GT(s["first_step_s"].get<double>(), 0.0);
+  EXPECT_LE(s["first_step_s"].get<double>(), s["wall_seconds"].get<double>());
+  fs::remove_all(out);
+}
+
 TEST(checkpoint, resume_of_a_finished_run_changes_nothing) {
   const fs::path out = out_dir("resume_done");
   const std::string text = pipeline(out, "epochs = 2\n", "", "name = \"adamw\"\nlr = 0.01");
