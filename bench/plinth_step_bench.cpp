@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
 
   auto pipeline = plinth::config::load_pipeline(file);
   if (!pipeline) return std::fprintf(stderr, "%s\n", pipeline.status().message().c_str()), 2;
-  if (threads > 0) pipeline->backend.threads = threads;
+  if (threads > 0) plinth::config::set_backend_threads(*pipeline, threads);
   if (!precision.empty()) pipeline->train.precision = precision;
   plinth::DiscoveryOptions d;
   d.pipeline_manifests = {manifests};

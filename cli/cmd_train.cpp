@@ -78,10 +78,7 @@ Result<train::TrainerPtr> prepare_pipeline(const Context& ctx, const std::string
   auto p = config::load_pipeline(file);
   if (!p) return p.status();
   if (!out_dir.empty()) p->run.out_dir = out_dir;
-  if (threads > 0) {
-    p->backend.threads = threads;
-    p->backend.table.insert_or_assign("threads", static_cast<int64_t>(threads));
-  }
+  if (threads > 0) config::set_backend_threads(*p, threads);
   PLINTH_TRY(check_manifests_exist(*p));
   TrustPolicy trust;
   trust.allow_insecure = p->plugins.allow_insecure_plugins;

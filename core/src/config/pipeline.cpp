@@ -1123,6 +1123,11 @@ Result<toml::table> load_toml(const fs::path& file) {
   return parse_toml(ss.str(), file);
 }
 
+void set_backend_threads(Pipeline& p, int threads) {
+  p.backend.threads = threads;
+  p.backend.table.insert_or_assign("threads", static_cast<int64_t>(threads));
+}
+
 Result<Pipeline> load_pipeline(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) {

@@ -222,6 +222,9 @@ struct Pipeline {
 // A TOML file parsed, errors as "file:line:col: syntax: ..." (other tools' files: sweep, retrain).
 Result<toml::table> load_toml(const std::filesystem::path& file);
 Result<Pipeline> load_pipeline(const std::filesystem::path& file);
+// [backend] threads = n, in the parsed value and in the table the backend
+// plugin reads (a command-line override must change both).
+void set_backend_threads(Pipeline& p, int threads);
 // Parse from a string (tests); `source` names it in errors.
 Result<Pipeline> parse_pipeline(std::string_view text, const std::filesystem::path& source);
 // The pipeline with every default filled in, as TOML text; parse_pipeline

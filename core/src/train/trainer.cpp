@@ -802,8 +802,7 @@ Result<TrainOutcome> run(Trainer& t) {
       const auto th = resume_from->state.find("threads");
       if (th != resume_from->state.end() && th->is_number_integer() && th->get<int>() != p.backend.threads) {
         config::Pipeline q = p;
-        q.backend.threads = th->get<int>();
-        q.backend.table.insert_or_assign("threads", static_cast<int64_t>(q.backend.threads));
+        config::set_backend_threads(q, th->get<int>());
         same_threads = config::resolved_toml(q);
       }
       const auto it = resume_from->state.find("pipeline");
