@@ -138,6 +138,15 @@ def mlp():
 
 
 # --- gpt -----------------------------------------------------------------------
+def gpt_flops(B=12, T=64, C=128, L=4, H=4, V=65):
+    # The char-GPT of examples/char-gpt: per token and layer the qkv, output,
+    # MLP-in and MLP-out products, plus the tied head; causal attention's
+    # QK^T and PV over the t+1 visible keys. Backward costs twice forward.
+    dense = B * T * (L * (C * 3 * C + C * C + C * 4 * C + 4 * C * C) + C * V)
+    attention = L * B * H * (T * (T + 1) // 2) * (C // H) * 2
+    return 3 * 2 * (dense + attention)
+
+
 def gpt():
     subprocess.run(["bash", "examples/char-gpt/prepare_data.sh"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     pipeline = "examples/char-gpt/pipeline.toml"
@@ -152,6 +161,11 @@ def gpt():
             f"pytorch {med(b):.1f} ms [{runs(b, '{:.1f}')}], speedup x{med(b) / med(a):.2f}")
         if dtype == "fp32":
             note("char-GPT fp32 vs PyTorch fp32", f"x{med(b) / med(a):.2f}", ">= 2x", med(b) / med(a) >= 2)
+            flops = gpt_flops()
+            say(f"  model FLOPs {flops / 1e9:.2f} GFLOP/step -> plinth {flops / (med(a) * 1e-3) / 1e9:.0f} GFLOP/s, "
+                f"pytorch {flops / (med(b) * 1e-3) / 1e9:.0f} GFLOP/s" +
+                (f"; at the f32 GEMM ceiling ({ceiling['f32']:.0f} GFLOP/s) the step would take "
+                 f"{flops / ceiling['f32'] / 1e6:.1f} ms" if "f32" in ceiling else ""))
     # Memory of a real run: 20 steps and an evaluation (so the eval program
     # exists too), as `plinth train` runs it.
     work = tempfile.mkdtemp(prefix="plinth-bench-")

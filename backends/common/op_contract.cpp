@@ -63,6 +63,16 @@ bool output_has_overlap(const plinth_tensor& t) {
 strided_views coalesce(const plinth_tensor& out, const plinth_tensor* const* ins, int nins) {
   strided_views v;
   v.nops = 1 + nins;
+  // The common case, dense tensors of one shape, is one run of numel
+  // elements: what the general merge below gives, without its work.
+  bool dense = is_contiguous(out);
+  for (int k = 0; dense && k < nins; ++k) dense = is_contiguous(*ins[k]) && same_shape(*ins[k], out);
+  if (const int64_t n = numel(out); dense && n > 1) {
+    v.ndim = 1;
+    v.shape[0] = n;
+    for (int k = 0; k < v.nops; ++k) v.strides[k][0] = 1;
+    return v;
+  }
   int64_t s[4][PLINTH_MAX_DIMS] = {};
   for (int d = 0; d < out.ndim; ++d) s[0][d] = out.shape[d] == 1 ? 0 : out.strides[d];
   for (int k = 0; k < nins; ++k) broadcast_strides(*ins[k], out, s[k + 1]);
@@ -93,24 +103,48 @@ strided_views coalesce(const plinth_tensor& out, const plinth_tensor* const* ins
 }
 
 namespace {
+// Names past the table (ops have fewer tensors; only a malformed op asks).
+[[gnu::noinline]] std::string_view other_tensor_name(bool output, int i) {
+  thread_local std::string name;
+  name = (output ? "out[" : "in[") + std::to_string(i) + "]";
+  return name;
+}
+}  // namespace
+
+std::string_view tensor_name(bool output, int i) {
+  // Literals: validation runs on every launch and must not build a string
+  // unless it fails.
+  static constexpr std::string_view in[] = {"in[0]",  "in[1]",  "in[2]",  "in[3]", "in[4]",  "in[5]",
+                                            "in[6]",  "in[7]",  "in[8]",  "in[9]", "in[10]", "in[11]",
+                                            "in[12]", "in[13]", "in[14]", "in[15]"};
+  static constexpr std::string_view out[] = {"out[0]",  "out[1]",  "out[2]",  "out[3]", "out[4]",  "out[5]",
+                                             "out[6]",  "out[7]",  "out[8]",  "out[9]", "out[10]", "out[11]",
+                                             "out[12]", "out[13]", "out[14]", "out[15]"};
+  if (i >= 0 && i < 16) return output ? out[i] : in[i];
+  return other_tensor_name(output, i);
+}
+
+namespace {
 
 std::string range(int lo, int hi) {
   return lo == hi ? std::to_string(lo) : std::to_string(lo) + ".." + std::to_string(hi);
 }
 
-std::string in_name(int i) { return "in[" + std::to_string(i) + "]"; }
-std::string out_name(int i) { return "out[" + std::to_string(i) + "]"; }
+std::string_view in_name(int i) { return tensor_name(false, i); }
+std::string_view out_name(int i) { return tensor_name(true, i); }
 
-bool check_tensor(const plinth_tensor& t, const std::string& what, check& c) {
+bool check_tensor(const plinth_tensor& t, std::string_view what, check& c) {
   if (t.struct_size < PLINTH_TENSOR_STRUCT_SIZE)
-    return c.bad(what + ": tensor struct_size " + std::to_string(t.struct_size) + " is too small");
+    return c.bad(std::string(what) + ": tensor struct_size " + std::to_string(t.struct_size) +
+                 " is too small");
   if (t.ndim < 0 || t.ndim > PLINTH_MAX_DIMS)
-    return c.bad(what + ": ndim " + std::to_string(t.ndim) + " out of range");
+    return c.bad(std::string(what) + ": ndim " + std::to_string(t.ndim) + " out of range");
   if (unsigned(t.dtype) >= PLINTH_DTYPE_COUNT_V1)
-    return c.bad(what + ": unknown dtype " + std::to_string(int(t.dtype)));
+    return c.bad(std::string(what) + ": unknown dtype " + std::to_string(int(t.dtype)));
   for (int i = 0; i < t.ndim; ++i) {
-    if (t.shape[i] < 0) return c.bad(what + ": negative size in dim " + std::to_string(i));
-    if (t.strides[i] < 0) return c.unsupported(what + ": negative stride in dim " + std::to_string(i));
+    if (t.shape[i] < 0) return c.bad(std::string(what) + ": negative size in dim " + std::to_string(i));
+    if (t.strides[i] < 0)
+      return c.unsupported(std::string(what) + ": negative stride in dim " + std::to_string(i));
   }
   return true;
 }
@@ -125,23 +159,24 @@ bool expect_counts(const plinth_op& op, int in_min, int in_max, int out_min, int
   return true;
 }
 
-bool expect_dtype(const plinth_tensor& t, plinth_dtype d, const std::string& what, check& c) {
-  if (t.dtype != d) return c.unsupported(what + " must be " + dtype_name(d) + ", got " + dtype_name(t.dtype));
+bool expect_dtype(const plinth_tensor& t, plinth_dtype d, std::string_view what, check& c) {
+  if (t.dtype != d)
+    return c.unsupported(std::string(what) + " must be " + dtype_name(d) + ", got " + dtype_name(t.dtype));
   return true;
 }
 
-bool expect_contiguous(const plinth_tensor& t, const std::string& what, check& c) {
-  if (!is_contiguous(t)) return c.unsupported(what + " must be contiguous row-major");
+bool expect_contiguous(const plinth_tensor& t, std::string_view what, check& c) {
+  if (!is_contiguous(t)) return c.unsupported(std::string(what) + " must be contiguous row-major");
   return true;
 }
 
-bool expect_f32c(const plinth_tensor& t, const std::string& what, check& c) {
+bool expect_f32c(const plinth_tensor& t, std::string_view what, check& c) {
   return expect_dtype(t, PLINTH_DTYPE_F32, what, c) && expect_contiguous(t, what, c);
 }
 
-bool expect_numel(const plinth_tensor& t, int64_t n, const std::string& what, check& c) {
+bool expect_numel(const plinth_tensor& t, int64_t n, std::string_view what, check& c) {
   if (numel(t) != n)
-    return c.bad(what + " " + shape_str(t) + " must have " + std::to_string(n) + " elements");
+    return c.bad(std::string(what) + " " + shape_str(t) + " must have " + std::to_string(n) + " elements");
   return true;
 }
 
@@ -157,20 +192,21 @@ bool check_op(const plinth_op& op, check& c) {
   return true;
 }
 
-bool check_view(const plinth_tensor& t, const std::string& what, bool has_buffer, uint64_t buffer_size,
+bool check_view(const plinth_tensor& t, std::string_view what, bool has_buffer, uint64_t buffer_size,
                 check& c) {
   const int64_t n = numel(t);
   if (n == 0) return true;
-  if (!has_buffer) return c.bad(what + ": buffer is NULL for a tensor of " + std::to_string(n) + " elements");
+  if (!has_buffer)
+    return c.bad(std::string(what) + ": buffer is NULL for a tensor of " + std::to_string(n) + " elements");
   uint64_t last = 0;  // element offset of the last element
   for (int i = 0; i < t.ndim; ++i) last += uint64_t(t.shape[i] - 1) * uint64_t(t.strides[i]);
   const uint64_t end = t.offset + (last + 1) * dtype_size(t.dtype);
   if (end > buffer_size || t.offset > buffer_size)
-    return c.bad(what + ": view " + shape_str(t) + " at offset " + std::to_string(t.offset) +
+    return c.bad(std::string(what) + ": view " + shape_str(t) + " at offset " + std::to_string(t.offset) +
                  " ends at byte " + std::to_string(end) + ", past the buffer's " +
                  std::to_string(buffer_size) + " bytes");
   if (t.offset % dtype_size(t.dtype) != 0)
-    return c.unsupported(what + ": offset " + std::to_string(t.offset) +
+    return c.unsupported(std::string(what) + ": offset " + std::to_string(t.offset) +
                          " is not a multiple of the element size");
   return true;
 }
@@ -189,8 +225,8 @@ bool validate_map(const plinth_op& op, int nins, bool f32_only, check& c) {
   for (int i = 0; i < nins; ++i) {
     int64_t s[PLINTH_MAX_DIMS];
     if (!broadcast_strides(op.inputs[i], out, s))
-      return c.bad(in_name(i) + " " + shape_str(op.inputs[i]) + " does not broadcast to out[0] " +
-                   shape_str(out));
+      return c.bad(std::string(in_name(i)) + " " + shape_str(op.inputs[i]) +
+                   " does not broadcast to out[0] " + shape_str(out));
     if (f32_only && !expect_dtype(op.inputs[i], PLINTH_DTYPE_F32, in_name(i), c)) return false;
   }
   if (f32_only && !expect_dtype(out, PLINTH_DTYPE_F32, "out[0]", c)) return false;
@@ -359,9 +395,10 @@ bool validate_rows(const plinth_op& op, int nins, check& c) {
   if (ref.ndim < 1) return c.bad("in[0] must have at least 1 dim");
   for (int i = 0; i <= nins; ++i) {
     const plinth_tensor& t = i < nins ? op.inputs[i] : op.outputs[0];
-    const std::string w = i < nins ? in_name(i) : out_name(0);
+    const std::string_view w = i < nins ? in_name(i) : out_name(0);
     if (!expect_f32c(t, w, c)) return false;
-    if (!same_shape(t, ref)) return c.bad(w + " " + shape_str(t) + " != in[0] " + shape_str(ref));
+    if (!same_shape(t, ref))
+      return c.bad(std::string(w) + " " + shape_str(t) + " != in[0] " + shape_str(ref));
   }
   return true;
 }

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 #include "plinth/backend.h"
 #include "plinth/plugin.hpp"
@@ -84,10 +85,12 @@ strided_views coalesce(const plinth_tensor& out, const plinth_tensor* const* ins
 // Checks the op's input/output counts (inclusive ranges).
 bool expect_counts(const plinth_op& op, int in_min, int in_max, int out_min, int out_max, check& c);
 // Checks `t` has dtype `d` (else unsupported), naming it `what` in the message.
-bool expect_dtype(const plinth_tensor& t, plinth_dtype d, const std::string& what, check& c);
-bool expect_contiguous(const plinth_tensor& t, const std::string& what, check& c);
-bool expect_f32c(const plinth_tensor& t, const std::string& what, check& c);  // f32 and contiguous
-bool expect_numel(const plinth_tensor& t, int64_t n, const std::string& what, check& c);
+// "in[i]" or "out[i]", without building a string for i < 16.
+std::string_view tensor_name(bool output, int i);
+bool expect_dtype(const plinth_tensor& t, plinth_dtype d, std::string_view what, check& c);
+bool expect_contiguous(const plinth_tensor& t, std::string_view what, check& c);
+bool expect_f32c(const plinth_tensor& t, std::string_view what, check& c);  // f32 and contiguous
+bool expect_numel(const plinth_tensor& t, int64_t n, std::string_view what, check& c);
 
 // Returns the op's params as P when present and large enough, else nullptr
 // with a message in `c`.
@@ -110,21 +113,21 @@ const P* params_of(const plinth_op& op, size_t min_size, const char* type_name, 
 bool check_op(const plinth_op& op, check& c);
 // The tensor's bytes lie inside its buffer of buffer_size bytes (and it has
 // one, has_buffer, when non-empty).
-bool check_view(const plinth_tensor& t, const std::string& what, bool has_buffer, uint64_t buffer_size,
+bool check_view(const plinth_tensor& t, std::string_view what, bool has_buffer, uint64_t buffer_size,
                 check& c);
 // check_view for every input and output: launch() runs it after validate().
 // plinth_buffer is each backend's own struct, complete only in its sources:
 // B defers reading its size to there.
 template <class B = plinth_buffer>
 bool check_buffers(const plinth_op& op, check& c) {
-  auto one = [&c](const plinth_tensor& t, const char* kind, int i) {
+  auto one = [&c](const plinth_tensor& t, bool output, int i) {
     const B* b = t.buffer;
-    return check_view(t, kind + std::to_string(i) + "]", b != nullptr, b ? b->size : 0, c);
+    return check_view(t, tensor_name(output, i), b != nullptr, b ? b->size : 0, c);
   };
   for (int i = 0; i < op.num_inputs; ++i)
-    if (!one(op.inputs[i], "in[", i)) return false;
+    if (!one(op.inputs[i], false, i)) return false;
   for (int i = 0; i < op.num_outputs; ++i)
-    if (!one(op.outputs[i], "out[", i)) return false;
+    if (!one(op.outputs[i], true, i)) return false;
   return true;
 }
 

@@ -21,6 +21,15 @@ inline strided_iter make_iter(const plinth_tensor& out, const plinth_tensor* con
 // Runs are split across the pool when the total is large.
 template <class F>
 void for_each_run(plinth_backend_ctx* ctx, const strided_iter& it, int64_t work_per_elem, F&& f) {
+  constexpr int64_t k_chunk = 8192;
+  if (it.ndim == 1 && it.shape[0] <= k_chunk) {
+    // One run (small dense tensors: most launches of a small model): what
+    // the loop below does for a single item, without its divisions.
+    int64_t off[4] = {0, 0, 0, 0}, inner[4];
+    for (int k = 0; k < it.nops; ++k) inner[k] = it.strides[k][0];
+    f(it.shape[0], off, inner);
+    return;
+  }
   const int last = it.ndim - 1;
   const int64_t inner_n = it.shape[last];
   int64_t rows = 1;
@@ -28,7 +37,6 @@ void for_each_run(plinth_backend_ctx* ctx, const strided_iter& it, int64_t work_
   int64_t inner[4];
   for (int k = 0; k < it.nops; ++k) inner[k] = it.strides[k][last];
   // Long rows are cut into fixed chunks so 1-d work parallelises too.
-  constexpr int64_t k_chunk = 8192;
   const int64_t chunks = (inner_n + k_chunk - 1) / k_chunk;
   const int64_t items = rows * chunks;
   parallel_for(ctx, items, (inner_n < k_chunk ? inner_n : k_chunk) * work_per_elem,
