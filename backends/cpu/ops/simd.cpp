@@ -12,7 +12,8 @@ namespace plinth::cpu {
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")
 namespace k_avx512 {
-#include "exp_poly.inc"  // first: the kernels below call it
+#define PLINTH_ATT_VB 64  // attention_kernels.inc: vector bytes
+#include "exp_poly.inc"   // first: the kernels below call it
 
 #include "attention_kernels.inc"
 #include "simd_kernels.inc"
@@ -22,7 +23,8 @@ namespace k_avx512 {
 #pragma GCC push_options
 #pragma GCC target("avx2,fma,f16c")
 namespace k_avx2 {
-#include "exp_poly.inc"  // first: the kernels below call it
+#define PLINTH_ATT_VB 32  // attention_kernels.inc: vector bytes
+#include "exp_poly.inc"   // first: the kernels below call it
 
 #include "attention_kernels.inc"
 #include "simd_kernels.inc"
@@ -32,7 +34,8 @@ namespace k_avx2 {
 #endif
 
 namespace k_base {
-#include "exp_poly.inc"  // first: the kernels below call it
+#define PLINTH_ATT_VB 16  // attention_kernels.inc: vector bytes
+#include "exp_poly.inc"   // first: the kernels below call it
 
 #include "attention_kernels.inc"
 #include "simd_kernels.inc"
