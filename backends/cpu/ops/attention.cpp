@@ -43,14 +43,14 @@ inline float dot(const float* a, const float* b, int64_t n) {
   return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
 }
 
-// The slice path needs 2 T x T + O(T D) floats of scratch per thread (2 MiB
-// at T = 512) and has only B H tasks. Above T = 512 the scratch outgrows
-// the caches and the rows path is used. Below 8 slices it would leave the
-// threads of most machines idle where the rows path splits B H T rows, so
-// it is used there only for T <= 64, where the whole op is small enough to
-// run on one thread (the char-GPT shape, B H = 48, T = 64, takes the slice
-// path either way).
-bool use_slices(int64_t BH, int64_t T) { return T <= 512 && (BH >= 8 || T <= 64); }
+// The slice path needs 2 T x T + 6 T D floats of scratch per thread (about
+// 5 MiB at T = 512, D = 256) and has only B H tasks. Above T = 512 or
+// D = 256 the scratch outgrows the caches and the rows path is used. Below 8
+// slices it would leave the threads of most machines idle where the rows
+// path splits B H T rows, so it is used there only for T <= 64, where the
+// whole op is small enough for one thread (the char-GPT shape, B H = 48,
+// T = 64, takes the slice path either way).
+bool use_slices(int64_t BH, int64_t T, int64_t D) { return T <= 512 && D <= 256 && (BH >= 8 || T <= 64); }
 
 }  // namespace
 
@@ -63,7 +63,7 @@ plinth_status run_attention(plinth_backend_ctx* ctx, const plinth_op& op) {
   float* lse = data_of<float>(op.outputs[1]);
   const float scale = p->scale;
   const bool causal = p->causal != 0;
-  if (use_slices(BH, T)) {
+  if (use_slices(BH, T, D)) {
     const int64_t nscratch = attention_scratch_floats(T, D, false);
     auto fwd = kernels().attention_forward;
     parallel_for(ctx, BH, T * T * D * 2, [&](int64_t lo, int64_t hi) {
@@ -127,7 +127,7 @@ plinth_status run_attention_backward(plinth_backend_ctx* ctx, const plinth_op& o
   const Rows<float> dq(op.outputs[0]), dk(op.outputs[1]), dv(op.outputs[2]);
   const float scale = p->scale;
   const bool causal = p->causal != 0;
-  if (use_slices(BH, T)) {
+  if (use_slices(BH, T, D)) {
     const int64_t nscratch = attention_scratch_floats(T, D, true);
     auto bwd = kernels().attention_backward;
     parallel_for(ctx, BH, T * T * D * 5, [&](int64_t lo, int64_t hi) {

@@ -1,8 +1,8 @@
 // attention_test.cpp — ATTENTION and ATTENTION_BACKWARD against a
 // double-precision reference written here (softmax attention and its
 // analytic gradients), over shapes that take both of the backend's paths
-// (per-slice kernels for T <= 512 with 8 or more slices or T <= 64, query
-// rows otherwise), causal or not, with contiguous heads or heads read from
+// (per-slice kernels for T <= 512 and D <= 256 with 8 or more slices or
+// T <= 64, query rows otherwise), causal or not, with contiguous heads or heads read from
 // (and gradients written into) a fused (B, T, 3C) buffer, and the same bits
 // for 1, 2 and 3 threads.
 #include <algorithm>
@@ -200,7 +200,7 @@ void check_shape(const shape& s) {
 
 }  // namespace
 
-// Slice path: T <= 64 with any number of slices, and T = 100 with 8 slices.
+// Slice path: T <= 64 with any number of slices, T = 100 and 20 with 8 slices.
 TEST(cpu_attention_kernels, slices_match_the_double_reference_and_thread_counts) {
   for (bool causal : {true, false})
     for (bool fused : {false, true}) {
@@ -208,10 +208,11 @@ TEST(cpu_attention_kernels, slices_match_the_double_reference_and_thread_counts)
         for (int64_t D : {8, 32, 33}) check_shape({2, 3, T, D, causal, fused});
       check_shape({2, 4, 100, 32, causal, fused});
       check_shape({1, 8, 100, 33, causal, fused});
+      check_shape({1, 8, 20, 256, causal, fused});
     }
 }
 
-// Row path: T = 100 with fewer than 8 slices, and T above 512.
+// Row path: T = 100 with fewer than 8 slices, T above 512, D above 256.
 TEST(cpu_attention_kernels, rows_match_the_double_reference_and_thread_counts) {
   for (bool causal : {true, false})
     for (bool fused : {false, true}) {
@@ -219,6 +220,7 @@ TEST(cpu_attention_kernels, rows_match_the_double_reference_and_thread_counts) {
       check_shape({2, 1, 100, 8, causal, fused});
     }
   check_shape({1, 1, 520, 8, true, true});
+  check_shape({2, 3, 7, 260, true, true});  // D above 256
 }
 
 // The char-GPT's shape: 12 sequences of 64 tokens, 4 heads of 32.
