@@ -235,6 +235,33 @@ philox_out philox4x32_10(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uin
 // contraction, fixed accumulation order), so results are bitwise identical.
 // ---------------------------------------------------------------------------
 
+// One (batch, head) slice of attention for the vector kernels: pointers to
+// row 0 of each (T, D) matrix, row strides in elements (D is contiguous).
+struct attention_slice {
+  int64_t T = 0, D = 0;
+  float scale = 1.0f;
+  bool causal = false;
+  const float *q = nullptr, *k = nullptr, *v = nullptr;
+  int64_t sq = 0, sk = 0, sv = 0;
+  int64_t sy = 0;  // y's row stride
+  // forward: y and lse (T) written
+  float* y = nullptr;
+  float* lse = nullptr;
+  // backward: y, lse and dy read, dq, dk, dv written
+  const float *y_in = nullptr, *lse_in = nullptr, *dy = nullptr;
+  int64_t sdy = 0;
+  float *dq = nullptr, *dk = nullptr, *dv = nullptr;
+  int64_t sdq = 0, sdk = 0, sdv = 0;
+};
+
+// Floats of scratch the slice kernels need for (T, D): with Tp and Dp
+// rounded up to 16, forward K^T, V, P, Y; backward K^T, V^T, Q, K, dY, P,
+// dS, C and Di (ops/attention_kernels.inc carves them in that order).
+inline int64_t attention_scratch_floats(int64_t T, int64_t D, bool backward) {
+  const int64_t Tp = (T + 15) / 16 * 16, Dp = (D + 15) / 16 * 16;
+  return backward ? 2 * D * Tp + 4 * T * Dp + 2 * T * Tp + Tp : D * Tp + 2 * T * Dp + T * Tp;
+}
+
 struct simd_kernels {
   const char* isa;
   // out = beta * out + (a op b), op = plinth_binary_fn; beta == 0: out not read.
@@ -261,6 +288,10 @@ struct simd_kernels {
   void (*from_bf16)(int64_t n, const uint16_t* x, float* out);
   void (*to_f16)(int64_t n, const float* x, uint16_t* out);
   void (*from_f16)(int64_t n, const uint16_t* x, float* out);
+  // One attention slice forward / backward (ops/attention_kernels.inc), with
+  // `scratch` of attention_scratch_floats(T, D, backward) floats.
+  void (*attention_forward)(const attention_slice& s, float* scratch);
+  void (*attention_backward)(const attention_slice& s, float* scratch);
 };
 
 const simd_kernels& kernels();

@@ -1,11 +1,20 @@
 // attention.cpp — scaled dot-product attention, forward and backward, on
 // f32 (B, H, T, D) tensors whose D is contiguous (B, H and T may be strided:
-// heads read straight out of a fused (B, T, 3C) projection), causal or not. One query row at a
-// time (a T-length score buffer per thread, never T x T); the forward saves
-// logsumexp (B, H, T) and the backward recomputes probabilities from it.
-// Backward runs in two passes (dq by query row; dk, dv by key row) so each
-// output element is written by one thread: deterministic for any thread count.
+// heads read straight out of a fused (B, T, 3C) projection), causal or not.
+// The forward saves logsumexp (B, H, T); the backward recomputes
+// probabilities from it. Two paths, each writing every output element from
+// one thread, so results are deterministic for any thread count:
+//  - slices (ops/attention_kernels.inc): one (batch, head) slice per task,
+//    its products as register-tiled matrix products over a T x T scratch,
+//    exp by polynomial, vectorised for the host ISA; the backward computes
+//    each probability once for dq, dk and dv.
+//  - rows (below): one query row at a time (a T-length score buffer per
+//    thread, never T x T); the backward in two passes (dq by query row; dk,
+//    dv by key row), so it parallelises over B H T rows, not B H slices.
+// The path depends on the shapes alone (use_slices), never on the thread
+// count, so a result is the same whatever the threads.
 #include <cmath>
+#include <memory>
 #include <vector>
 
 #include "../cpu_backend.hpp"
@@ -34,6 +43,15 @@ inline float dot(const float* a, const float* b, int64_t n) {
   return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
 }
 
+// The slice path needs 2 T x T + 6 T D floats of scratch per thread (about
+// 5 MiB at T = 512, D = 256) and has only B H tasks. Above T = 512 or
+// D = 256 the scratch outgrows the caches and the rows path is used. Below 8
+// slices it would leave the threads of most machines idle where the rows
+// path splits B H T rows, so it is used there only for T <= 64, where the
+// whole op is small enough for one thread (the char-GPT shape, B H = 48,
+// T = 64, takes the slice path either way).
+bool use_slices(int64_t BH, int64_t T, int64_t D) { return T <= 512 && D <= 256 && (BH >= 8 || T <= 64); }
+
 }  // namespace
 
 plinth_status run_attention(plinth_backend_ctx* ctx, const plinth_op& op) {
@@ -45,6 +63,31 @@ plinth_status run_attention(plinth_backend_ctx* ctx, const plinth_op& op) {
   float* lse = data_of<float>(op.outputs[1]);
   const float scale = p->scale;
   const bool causal = p->causal != 0;
+  if (use_slices(BH, T, D)) {
+    const int64_t nscratch = attention_scratch_floats(T, D, false);
+    auto fwd = kernels().attention_forward;
+    parallel_for(ctx, BH, T * T * D * 2, [&](int64_t lo, int64_t hi) {
+      std::unique_ptr<float[]> w(new float[size_t(nscratch)]);
+      for (int64_t bh = lo; bh < hi; ++bh) {
+        attention_slice s;
+        s.T = T;
+        s.D = D;
+        s.scale = scale;
+        s.causal = causal;
+        s.q = q(bh, 0);
+        s.k = k(bh, 0);
+        s.v = v(bh, 0);
+        s.sq = q.st;
+        s.sk = k.st;
+        s.sv = v.st;
+        s.y = y(bh, 0);
+        s.sy = y.st;
+        s.lse = lse + bh * T;
+        fwd(s, w.get());
+      }
+    });
+    return PLINTH_OK;
+  }
   parallel_for(ctx, BH * T, T * D * 2, [&](int64_t lo, int64_t hi) {
     std::vector<float> s(size_t(T > 0 ? T : 1));
     for (int64_t row = lo; row < hi; ++row) {
@@ -84,6 +127,39 @@ plinth_status run_attention_backward(plinth_backend_ctx* ctx, const plinth_op& o
   const Rows<float> dq(op.outputs[0]), dk(op.outputs[1]), dv(op.outputs[2]);
   const float scale = p->scale;
   const bool causal = p->causal != 0;
+  if (use_slices(BH, T, D)) {
+    const int64_t nscratch = attention_scratch_floats(T, D, true);
+    auto bwd = kernels().attention_backward;
+    parallel_for(ctx, BH, T * T * D * 5, [&](int64_t lo, int64_t hi) {
+      std::unique_ptr<float[]> w(new float[size_t(nscratch)]);
+      for (int64_t bh = lo; bh < hi; ++bh) {
+        attention_slice s;
+        s.T = T;
+        s.D = D;
+        s.scale = scale;
+        s.causal = causal;
+        s.q = q(bh, 0);
+        s.k = k(bh, 0);
+        s.v = v(bh, 0);
+        s.sq = q.st;
+        s.sk = k.st;
+        s.sv = v.st;
+        s.y_in = y(bh, 0);
+        s.sy = y.st;
+        s.lse_in = lse + bh * T;
+        s.dy = dy(bh, 0);
+        s.sdy = dy.st;
+        s.dq = dq(bh, 0);
+        s.dk = dk(bh, 0);
+        s.dv = dv(bh, 0);
+        s.sdq = dq.st;
+        s.sdk = dk.st;
+        s.sdv = dv.st;
+        bwd(s, w.get());
+      }
+    });
+    return PLINTH_OK;
+  }
   // Notation: P_ij = exp(S_ij - lse_i), S_ij = scale q_i.k_j; Di = dy_i.y_i;
   // dS_ij = P_ij (dy_i.v_j - Di); dq_i = scale sum_j dS_ij k_j;
   // dk_j = scale sum_i dS_ij q_i; dv_j = sum_i P_ij dy_i.

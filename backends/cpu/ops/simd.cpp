@@ -12,6 +12,10 @@ namespace plinth::cpu {
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")
 namespace k_avx512 {
+#define PLINTH_ATT_VB 64  // attention_kernels.inc: vector bytes
+#include "exp_poly.inc"   // first: the kernels below call it
+
+#include "attention_kernels.inc"
 #include "simd_kernels.inc"
 }  // namespace k_avx512
 #pragma GCC pop_options
@@ -19,6 +23,10 @@ namespace k_avx512 {
 #pragma GCC push_options
 #pragma GCC target("avx2,fma,f16c")
 namespace k_avx2 {
+#define PLINTH_ATT_VB 32  // attention_kernels.inc: vector bytes
+#include "exp_poly.inc"   // first: the kernels below call it
+
+#include "attention_kernels.inc"
 #include "simd_kernels.inc"
 }  // namespace k_avx2
 #pragma GCC pop_options
@@ -26,15 +34,20 @@ namespace k_avx2 {
 #endif
 
 namespace k_base {
+#define PLINTH_ATT_VB 16  // attention_kernels.inc: vector bytes
+#include "exp_poly.inc"   // first: the kernels below call it
+
+#include "attention_kernels.inc"
 #include "simd_kernels.inc"
 }  // namespace k_base
 
 namespace {
 
-#define PLINTH_KERNEL_SET(ns, name)                                                                      \
-  simd_kernels {                                                                                         \
-    name, ns::binary, ns::axpby, ns::affine, ns::gelu_tanh, ns::gelu_tanh_backward, ns::relu_backward,   \
-        ns::sum_squares, ns::all_finite, ns::adamw, ns::to_bf16, ns::from_bf16, ns::to_f16, ns::from_f16 \
+#define PLINTH_KERNEL_SET(ns, name)                                                                       \
+  simd_kernels {                                                                                          \
+    name, ns::binary, ns::axpby, ns::affine, ns::gelu_tanh, ns::gelu_tanh_backward, ns::relu_backward,    \
+        ns::sum_squares, ns::all_finite, ns::adamw, ns::to_bf16, ns::from_bf16, ns::to_f16, ns::from_f16, \
+        ns::attention_forward, ns::attention_backward                                                     \
   }
 
 // PLINTH_CPU_ISA=x86-64|avx2 forces a narrower variant (tests compare them).
