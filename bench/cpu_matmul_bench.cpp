@@ -6,12 +6,14 @@
 // Thread count: PLINTH_BENCH_THREADS (default 0 = all cores).
 #include <benchmark/benchmark.h>
 
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "../backends/cpu/cpu_backend.hpp"
 #include "plinth/backend.h"
 
 extern "C" const plinth_plugin* plinth_plugin_get(void);
@@ -150,6 +152,60 @@ BENCHMARK(BM_matmul_dtype)
     ->Args({2048, 2048, 2048, 0, 0, PLINTH_DTYPE_F32})
     ->Args({1024, 1024, 1024, 0, 0, PLINTH_DTYPE_BF16})
     ->Args({2048, 2048, 2048, 0, 0, PLINTH_DTYPE_BF16})
+    ->UseRealTime();
+
+// Each way run_matmul can compute a product (plinth::cpu::matmul_path:
+// automatic, copy_a, primitive, sgemm) at the products of the MLP
+// 784-512-512-10 step at batch 128 and 32 and of the char-GPT step (768
+// tokens, widths 128, 384 (qkv), 512 (MLP) and 65 (vocabulary)), with f32 or
+// bf16 inputs. This is what choose_path's rule comes from.
+// args: M, K, N, trans_a, trans_b, dtype, path.
+void BM_matmul_path(benchmark::State& st) {
+  const int64_t M = st.range(0), K = st.range(1), N = st.range(2);
+  const int ta = int(st.range(3)), tb = int(st.range(4));
+  const auto dt = static_cast<plinth_dtype>(st.range(5));
+  auto& b = backend();
+  plinth_tensor in[2] = {ta ? b.make({K, M}, dt) : b.make({M, K}, dt),
+                         tb ? b.make({N, K}, dt) : b.make({K, N}, dt)};
+  plinth_tensor out = b.make({M, N});
+  plinth_matmul_params p{PLINTH_MATMUL_PARAMS_STRUCT_SIZE, ta, tb, 1.0f, 0.0f};
+  plinth_op op{PLINTH_OP_STRUCT_SIZE, PLINTH_OP_MATMUL, 2, in, 1, &out, &p};
+  plinth::cpu::set_matmul_path(static_cast<plinth::cpu::matmul_path>(st.range(6)));
+  for (auto _ : st) b.t->launch(b.ctx, nullptr, &op);
+  plinth::cpu::set_matmul_path(plinth::cpu::matmul_path::automatic);
+  st.counters["GFLOP/s"] = benchmark::Counter(
+      2.0 * double(M * N * K), benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+}
+void step_products_by_path(benchmark::internal::Benchmark* bm) {
+  bm->ArgNames({"M", "K", "N", "ta", "tb", "dtype", "path"});
+  struct layer {
+    int64_t rows, in, out;
+  };
+  const std::vector<layer> layers = {{128, 784, 512}, {128, 512, 512}, {128, 512, 10},  // MLP, batch 128
+                                     {32, 784, 512},  {32, 512, 512},  {32, 512, 10},   // MLP, batch 32
+                                     {768, 128, 384}, {768, 128, 128}, {768, 128, 512},
+                                     {768, 512, 128}, {768, 128, 65}};  // char-GPT
+  for (int64_t dt : {PLINTH_DTYPE_F32, PLINTH_DTYPE_BF16})
+    for (const layer& l : layers) {
+      const std::vector<std::array<int64_t, 5>> products = {{l.rows, l.in, l.out, 0, 1},   // y = x W^T
+                                                            {l.rows, l.out, l.in, 0, 0},   // dx = dy W
+                                                            {l.out, l.rows, l.in, 1, 0}};  // dW = dy^T x
+      for (const auto& q : products) {
+        if (!q[3] && !q[4] && q[2] == 784) continue;  // no dx for the input
+        for (int64_t path = 0; path <= 3; ++path) {
+          if (path == 1 && !q[3]) continue;                   // copy_a: transposed A only
+          if (path == 3 && dt != PLINTH_DTYPE_F32) continue;  // sgemm: f32 only
+          bm->Args({q[0], q[1], q[2], q[3], q[4], dt, path});
+        }
+      }
+    }
+}
+BENCHMARK(BM_matmul_path)->Apply(step_products_by_path)->UseRealTime();
+// A^T x B with a narrow output (N = 10), where oneDNN 2.6's primitive once ran
+// far slower on a transposed A than on a dense copy.
+BENCHMARK(BM_matmul_path)
+    ->ArgNames({"M", "K", "N", "ta", "tb", "dtype", "path"})
+    ->ArgsProduct({{256}, {128}, {10}, {1}, {0}, {PLINTH_DTYPE_F32, PLINTH_DTYPE_BF16}, {1, 2}})
     ->UseRealTime();
 
 // CAST f32 -> bf16 / f16 and back of the largest weight (512 x 784).

@@ -211,6 +211,16 @@ matmul_cache* matmul_cache_create();
 // has_fp16. Probed once per dtype.
 int matmul_native(plinth_dtype dtype);
 void matmul_cache_destroy(matmul_cache* m);
+// How run_matmul computes a product. `automatic` picks per shape and dtype
+// (see choose_path in ops/matmul.cpp); the others force one way, for the
+// benchmark that chose the rule and for the tests that check every way
+// against a reference: `copy_a` copies a transposed A densely and runs the
+// primitive on the copy, `primitive` runs oneDNN's matmul primitive on the
+// operands as they are (strided memory descriptors), `sgemm` calls
+// dnnl_sgemm (f32 2-d products only; others fall back to `primitive`).
+enum class matmul_path : int { automatic = 0, copy_a = 1, primitive = 2, sgemm = 3 };
+// Process-wide; not for use while other threads run matmuls.
+void set_matmul_path(matmul_path p);
 // Convolution runs on oneDNN primitives cached per instance (ops/conv.cpp).
 // The *_supported checks run once the contract holds: whether oneDNN has a
 // primitive for the shapes `s`.

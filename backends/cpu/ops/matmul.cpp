@@ -1,16 +1,25 @@
-// matmul.cpp — MATMUL through oneDNN's matmul primitive: out = alpha *
-// op(A) @ op(B) + beta * out (+ bias), with batch dims broadcast by size 1 or
-// stride 0. Transposes become memory descriptors with swapped strides; alpha
-// is an output scale, beta a sum post-op and the bias a binary-add post-op
-// (so the bias is not scaled by alpha). Primitives are created once per
-// (shapes, strides, dtypes, alpha, beta, bias) key and cached per instance.
-// f16/bf16 inputs with f32 output run natively when oneDNN has a kernel for
-// this CPU, else both inputs are converted to f32 first (same result: the
-// products of f16/bf16 values are exact in f32 accumulation either way up to
-// summation order). Debian's libdnnl 2.6 uses OpenMP threading: the calling
-// thread's OpenMP thread count is set to the instance's `threads`.
+// matmul.cpp — MATMUL through oneDNN: out = alpha * op(A) @ op(B) + beta *
+// out (+ bias), with batch dims broadcast by size 1 or stride 0. Two engines:
+// - the matmul primitive: transposes become memory descriptors with swapped
+//   strides; alpha is an output scale, beta a sum post-op and the bias a
+//   binary-add post-op (so the bias is not scaled by alpha). Primitives are
+//   created once per (shapes, strides, dtypes, alpha, beta, bias) key and
+//   cached per instance. f16/bf16 inputs with f32 output run natively when
+//   oneDNN has a kernel for this CPU, else both inputs are converted to f32
+//   first (same result: the products of f16/bf16 values are exact in f32
+//   accumulation either way up to summation order).
+// - dnnl_sgemm (row-major BLAS-style C API) for 2-d f32 products, which takes
+//   transposes as flags and has no primitive to create or memory objects to
+//   wrap; the bias is added afterwards.
+// choose_path says which runs a given product (measured with
+// bench/cpu_matmul_bench.cpp). Debian's libdnnl 2.6 uses OpenMP threading:
+// the calling thread's OpenMP thread count is set to the instance's
+// `threads`.
 #include <omp.h>
 
+#include <oneapi/dnnl/dnnl.h>
+
+#include <atomic>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <unordered_map>
 
@@ -52,6 +61,11 @@ int matmul_native(plinth_dtype dtype) {
   return dtype == PLINTH_DTYPE_BF16 ? bf16 : dtype == PLINTH_DTYPE_F16 ? f16 : 1;
 }
 void matmul_cache_destroy(matmul_cache* m) { delete m; }
+
+namespace {
+std::atomic<int> forced_path{int(matmul_path::automatic)};
+}
+void set_matmul_path(matmul_path p) { forced_path.store(int(p)); }
 
 namespace {
 
@@ -215,6 +229,93 @@ plinth_tensor transposed_view(const plinth_tensor& a) {
 
 bool degenerate(const problem& pr) { return pr.M == 0 || pr.N == 0 || pr.batch == 0 || pr.K == 0; }
 
+// dnnl_sgemm's view of a 2-d f32 problem: each operand row-major with one
+// unit stride ('N') or column-major ('T'), out row-major.
+struct sgemm_args {
+  char ta = 'N', tb = 'N';
+  int64_t lda = 0, ldb = 0, ldc = 0;
+};
+
+// One operand (rows, cols) with strides (sr, sc): 'N' with ld = sr when its
+// columns are contiguous, 'T' with ld = sc when its rows are. Size-1 dims
+// carry dense strides (see operand), so vectors resolve to 'N'.
+bool blas_operand(int64_t rows, int64_t cols, int64_t sr, int64_t sc, char& t, int64_t& ld) {
+  if (sc == 1 && sr >= std::max<int64_t>(1, cols)) {
+    t = 'N';
+    ld = sr;
+    return true;
+  }
+  if (sr == 1 && sc >= std::max<int64_t>(1, rows)) {
+    t = 'T';
+    ld = sc;
+    return true;
+  }
+  return false;
+}
+
+bool sgemm_layout(const problem& pr, sgemm_args& g) {
+  if (pr.in_dt != dnnl::memory::data_type::f32 || pr.batch != 1) return false;
+  const size_t r = size_t(pr.nd - 2), c = size_t(pr.nd - 1);
+  if (!blas_operand(pr.M, pr.K, pr.a_strides[r], pr.a_strides[c], g.ta, g.lda) ||
+      !blas_operand(pr.K, pr.N, pr.b_strides[r], pr.b_strides[c], g.tb, g.ldb))
+    return false;
+  if (pr.N > 1 && pr.c_strides[c] != 1) return false;
+  g.ldc = pr.M == 1 ? std::max<int64_t>(1, pr.N) : pr.c_strides[r];
+  return g.ldc >= std::max<int64_t>(1, pr.N);
+}
+
+// Which way runs this product (forced by set_matmul_path, else by shape and
+// dtype). From bench/cpu_matmul_bench.cpp (BM_matmul_path) at the MLP and
+// char-GPT step shapes on an AVX-512-bf16 CPU (docs/PERFORMANCE.md):
+// - 2-d f32: dnnl_sgemm, except A x B^T (the forward y = x W^T), where the
+//   primitive was up to 1.2x faster; for A^T x B (dW = dy^T x) sgemm was
+//   1.0-1.5x faster than the primitive and up to 2.2x faster than copying A.
+// - 2-d bf16 (no bf16 GEMM in dnnl.h): the primitive on the strided A; for
+//   A^T x B it was 1.1-2.3x faster than copying A first.
+// - batched products keep copying a transposed A (not measured otherwise).
+matmul_path choose_path(const problem& pr, bool trans_a, bool trans_b) {
+  sgemm_args g;
+  const bool sgemm_ok = sgemm_layout(pr, g);
+  switch (matmul_path(forced_path.load())) {
+    case matmul_path::copy_a:
+      return trans_a ? matmul_path::copy_a : matmul_path::primitive;
+    case matmul_path::primitive:
+      return matmul_path::primitive;
+    case matmul_path::sgemm:
+      return sgemm_ok ? matmul_path::sgemm : matmul_path::primitive;
+    case matmul_path::automatic:
+      break;
+  }
+  if (pr.batch != 1) return trans_a ? matmul_path::copy_a : matmul_path::primitive;
+  if (sgemm_ok && (trans_a || !trans_b)) return matmul_path::sgemm;
+  return matmul_path::primitive;
+}
+
+// out = alpha op(A) op(B) + beta out (+ bias) through dnnl_sgemm; false when
+// oneDNN refuses the arguments (the caller falls back to the primitive).
+bool run_sgemm(plinth_backend_ctx* ctx, const plinth_op& op, const problem& pr) {
+  sgemm_args g;
+  if (!sgemm_layout(pr, g)) return false;
+  if (omp_get_max_threads() != onednn_threads(ctx)) omp_set_num_threads(onednn_threads(ctx));
+  float* C = data_of<float>(op.outputs[0]);
+  if (dnnl_sgemm(g.ta, g.tb, pr.M, pr.N, pr.K, pr.alpha, data_of<float>(op.inputs[0]), g.lda,
+                 data_of<float>(op.inputs[1]), g.ldb, pr.beta, C, g.ldc) != dnnl_success)
+    return false;
+  if (pr.bias) {
+    const plinth_tensor& bt = op.inputs[2];
+    const float* bias = data_of<float>(bt);
+    const int64_t bs = bt.strides[bt.ndim - 1];
+    for (int64_t m = 0; m < pr.M; ++m) {
+      float* row = C + m * g.ldc;
+      if (bs == 1)
+        for (int64_t n = 0; n < pr.N; ++n) row[n] += bias[n];
+      else
+        for (int64_t n = 0; n < pr.N; ++n) row[n] += bias[n * bs];
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 bool validate_matmul(plinth_backend_ctx* ctx, const plinth_op& op, check& c) {
@@ -225,7 +326,12 @@ bool validate_matmul(plinth_backend_ctx* ctx, const plinth_op& op, check& c) {
   problem pr;
   if (!build_problem(op, pr, c) || !contract::matmul_bias(op, c)) return false;
   if (degenerate(pr)) return true;
-  if (static_cast<const plinth_matmul_params*>(op.params)->trans_a) {
+  const auto* mp = static_cast<const plinth_matmul_params*>(op.params);
+  const bool trans_a = mp->trans_a != 0;
+  const matmul_path path = choose_path(pr, trans_a, mp->trans_b != 0);
+  sgemm_args g;
+  if (path == matmul_path::sgemm && sgemm_layout(pr, g)) return true;
+  if (trans_a && (path == matmul_path::copy_a || !get_entry(*ctx->matmul, pr)->ok)) {
     // Run as a dense copy of op(A) with trans_a = 0 (see run_matmul).
     plinth_matmul_params px = *static_cast<const plinth_matmul_params*>(op.params);
     px.trans_a = 0;
@@ -274,10 +380,16 @@ plinth_status run_matmul(plinth_backend_ctx* ctx, const plinth_op& op) {
     return PLINTH_OK;
   }
 
-  // oneDNN 2.6's kernels for a transposed A are slow for these shapes (up to
-  // 70x at N = 10); copying op(A) densely costs M*K, against M*N*K for the
-  // product, and then runs the fast non-transposed kernel.
-  if (static_cast<const plinth_matmul_params*>(op.params)->trans_a) {
+  const auto* mp = static_cast<const plinth_matmul_params*>(op.params);
+  const bool trans_a = mp->trans_a != 0;
+  const matmul_path path = choose_path(pr, trans_a, mp->trans_b != 0);
+  if (path == matmul_path::sgemm && run_sgemm(ctx, op, pr)) return PLINTH_OK;
+  std::shared_ptr<matmul_entry> e;
+  if (!trans_a || path != matmul_path::copy_a) e = get_entry(*ctx->matmul, pr);
+  // oneDNN 2.6's matmul primitive is slow for a transposed A at some shapes
+  // (up to 70x at N = 10); copying op(A) densely costs M*K, against M*N*K
+  // for the product, and then runs the fast non-transposed kernel.
+  if (trans_a && (!e || !e->ok)) {
     thread_local std::vector<char> scratch;
     const plinth_tensor& a = op.inputs[0];
     const plinth_tensor view = transposed_view(a);
@@ -308,7 +420,6 @@ plinth_status run_matmul(plinth_backend_ctx* ctx, const plinth_op& op) {
   }
   const plinth_tensor* A = &op.inputs[0];
   const plinth_tensor* B = &op.inputs[1];
-  std::shared_ptr<matmul_entry> e = get_entry(*ctx->matmul, pr);
   // f16/bf16 without a native kernel: dense f32 copies through CAST.
   thread_local std::vector<float> a32, b32;  // reused: no allocation per step
   plinth_buffer abuf, bbuf;

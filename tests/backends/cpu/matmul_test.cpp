@@ -1,6 +1,8 @@
 // matmul_test.cpp — MATMUL against a naive double-precision loop: every
 // transpose combination, odd sizes, batch dims with broadcasting (size 1 and
-// stride 0), alpha, beta, bias, and bf16/f16 inputs with f32 output.
+// stride 0), alpha, beta, bias, and bf16/f16 inputs with f32 output; and
+// every way run_matmul can compute a product (matmul_path), forced in turn.
+#include "../../../backends/cpu/cpu_backend.hpp"
 #include "harness.hpp"
 
 using namespace plinth::test;
@@ -129,6 +131,75 @@ TEST(cpu_matmul, bf16_and_f16_inputs_accumulate_in_f32) {
       }
     expect_close(want, C.f(), 1e-5, 1e-5, dt == PLINTH_DTYPE_BF16 ? "bf16" : "f16");
   }
+}
+
+// Each matmul_path (the automatic choice, copying a transposed A, the
+// primitive on strided operands, dnnl_sgemm) against a double loop over
+// op(A) op(B), for all transposes, M, N, K in {1, 7, 10, 33, 128}, f32 and
+// bf16 inputs. Odd combinations get alpha, beta and a bias; with beta = 0 the
+// output starts as NaN, which must not leak into the result.
+TEST(cpu_matmul, every_path_matches_a_double_reference) {
+  struct reset {
+    ~reset() { plinth::cpu::set_matmul_path(plinth::cpu::matmul_path::automatic); }
+  } restore;
+  const std::vector<int64_t> sizes = {1, 7, 10, 33, 128};
+  for (plinth_dtype dt : {PLINTH_DTYPE_F32, PLINTH_DTYPE_BF16})
+    for (auto path : {plinth::cpu::matmul_path::automatic, plinth::cpu::matmul_path::copy_a,
+                      plinth::cpu::matmul_path::primitive, plinth::cpu::matmul_path::sgemm}) {
+      plinth::cpu::set_matmul_path(path);
+      // Fresh primitive cache and buffers per path; one thread, since an
+      // OpenMP team spin-waits through thousands of tiny products on busy
+      // cores (the other tests run these ways with two).
+      backend b(1);
+      int n_case = 0;
+      for (int64_t M : sizes)
+        for (int64_t N : sizes)
+          for (int64_t K : sizes)
+            for (int ta = 0; ta < 2; ++ta)
+              for (int tb = 0; tb < 2; ++tb) {
+                const bool extras = (n_case++ % 2) != 0;
+                tensor A32 = ta ? b.randn({K, M}, 1, 0.5f) : b.randn({M, K}, 1, 0.5f);
+                tensor B32 = tb ? b.randn({N, K}, 2, 0.5f) : b.randn({K, N}, 2, 0.5f);
+                tensor A = A32, B = B32;
+                if (dt == PLINTH_DTYPE_BF16) {
+                  // Exact bf16 values, so the reference sees what the product does.
+                  for (auto* t : {&A32, &B32})
+                    for (int64_t i = 0; i < t->numel(); ++i) t->f()[i] = from_bf16(to_bf16(t->f()[i]));
+                  A = b.make({A32.t.shape[0], A32.t.shape[1]}, dt);
+                  B = b.make({B32.t.shape[0], B32.t.shape[1]}, dt);
+                  ASSERT_EQ(b.run(PLINTH_OP_CAST, {A32.t}, {A.t}), PLINTH_OK);
+                  ASSERT_EQ(b.run(PLINTH_OP_CAST, {B32.t}, {B.t}), PLINTH_OK);
+                }
+                tensor bias = b.randn({N}, 3), C = b.randn({M, N}, 4);
+                if (!extras)
+                  for (int64_t i = 0; i < C.numel(); ++i) C.f()[i] = std::nanf("");
+                std::vector<double> old(C.f(), C.f() + C.numel());
+                auto p = params<plinth_matmul_params>();
+                p.trans_a = ta;
+                p.trans_b = tb;
+                p.alpha = extras ? 0.5f : 1.0f;
+                p.beta = extras ? 0.25f : 0.0f;
+                std::vector<plinth_tensor> ins = {A.t, B.t};
+                if (extras) ins.push_back(bias.t);
+                const std::string what = "path " + std::to_string(int(path)) + " dtype " +
+                                         std::to_string(dt) + " M,N,K " + std::to_string(M) + "," +
+                                         std::to_string(N) + "," + std::to_string(K) + " ta,tb " +
+                                         std::to_string(ta) + std::to_string(tb);
+                ASSERT_EQ(b.supports(PLINTH_OP_MATMUL, ins, {C.t}, &p), 1) << what;
+                ASSERT_EQ(b.run(PLINTH_OP_MATMUL, ins, {C.t}, &p), PLINTH_OK) << what << ": " << last_error();
+                mat a{A32.f(), ta ? K : M, ta ? M : K, ta != 0}, bm{B32.f(), tb ? N : K, tb ? K : N, tb != 0};
+                std::vector<double> want(static_cast<size_t>(M * N));
+                for (int64_t m = 0; m < M; ++m)
+                  for (int64_t n = 0; n < N; ++n) {
+                    double s = 0;
+                    for (int64_t k = 0; k < K; ++k) s += a.at(m, k) * bm.at(k, n);
+                    want[size_t(m * N + n)] =
+                        p.alpha * s + (extras ? p.beta * old[size_t(m * N + n)] + bias.f()[n] : 0.0);
+                  }
+                expect_close(want, C.f(), 1e-4, 1e-4, what.c_str());
+                if (HasFailure()) return;
+              }
+    }
 }
 
 TEST(cpu_matmul, rejects_mismatched_shapes_and_dtypes) {
