@@ -606,7 +606,9 @@ std::vector<double> layernorm_ref(const std::vector<double>& x, const std::vecto
 
 TEST(cpu_layernorm, forward_and_backward_accumulating_dgamma_dbeta) {
   backend b(2);
-  for (auto [N, C] : std::vector<std::pair<int64_t, int64_t>>{{1, 3}, {3, 17}, {9, 33}, {300, 257}}) {
+  // {200, 9}: dgamma and dbeta from several chunks of rows.
+  for (auto [N, C] :
+       std::vector<std::pair<int64_t, int64_t>>{{1, 3}, {3, 17}, {9, 33}, {200, 9}, {300, 257}}) {
     tensor x = b.randn({N, C}, 1), w = b.randn({C}, 2), bb = b.randn({C}, 3);
     tensor y = b.make({N, C}), mean = b.make({N}), rstd = b.make({N});
     auto p = params<plinth_layernorm_params>();
@@ -614,7 +616,7 @@ TEST(cpu_layernorm, forward_and_backward_accumulating_dgamma_dbeta) {
     ASSERT_EQ(b.run(PLINTH_OP_LAYERNORM, {x.t, w.t, bb.t}, {y.t, mean.t, rstd.t}, &p), PLINTH_OK)
         << last_error();
     expect_close(layernorm_ref(to_d(x), to_d(w), to_d(bb), N, C, 1e-5), y.f(), 1e-5, 1e-5, "layernorm");
-    if (N * C > 400) continue;
+    if (N * C > 2000) continue;
     tensor dy = b.randn({N, C}, 4), dx = b.make({N, C});
     tensor dw = b.make({C}, std::vector<float>(size_t(C), 0.5f)),
            db = b.make({C}, std::vector<float>(size_t(C), -1.0f));
@@ -635,6 +637,34 @@ TEST(cpu_layernorm, forward_and_backward_accumulating_dgamma_dbeta) {
     expect_close(dgw, dw.f(), 1e-3, 1e-4, "dgamma");
     expect_close(dgb, db.f(), 1e-4, 1e-5, "dbeta");
   }
+}
+
+// Every sum has a fixed order: the same bits for 1, 2 and 3 threads.
+TEST(cpu_layernorm, same_bits_for_any_thread_count) {
+  const int64_t N = 300, C = 130;
+  std::vector<std::vector<float>> outs;
+  for (int threads : {1, 2, 3}) {
+    backend b(threads);
+    tensor x = b.randn({N, C}, 1), w = b.randn({C}, 2), bb = b.randn({C}, 3), dy = b.randn({N, C}, 4);
+    tensor y = b.make({N, C}), mean = b.make({N}), rstd = b.make({N}), dx = b.make({N, C});
+    tensor dw = b.make({C}, std::vector<float>(size_t(C), 0.f)),
+           db = b.make({C}, std::vector<float>(size_t(C), 0.f));
+    auto p = params<plinth_layernorm_params>();
+    p.eps = 1e-5f;
+    ASSERT_EQ(b.run(PLINTH_OP_LAYERNORM, {x.t, w.t, bb.t}, {y.t, mean.t, rstd.t}, &p), PLINTH_OK)
+        << last_error();
+    ASSERT_EQ(b.run(PLINTH_OP_LAYERNORM_BACKWARD, {dy.t, x.t, w.t, mean.t, rstd.t}, {dx.t, dw.t, db.t}, &p),
+              PLINTH_OK)
+        << last_error();
+    std::vector<float> all = y.vec();
+    for (const tensor* t : {&mean, &rstd, &dx, &dw, &db}) {
+      auto v = t->vec();
+      all.insert(all.end(), v.begin(), v.end());
+    }
+    outs.push_back(all);
+  }
+  EXPECT_EQ(outs[0], outs[1]);
+  EXPECT_EQ(outs[0], outs[2]);
 }
 
 // ---------------------------------------------------------------------------
