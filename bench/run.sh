@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! /usr/bin/python3 -c 'import torch, numpy' 2>/dev/null || [ ! -e /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 ] ||
-   [ ! -d /usr/lib/x86_64-linux-gnu/openblas-openmp ]; then
+   [ ! -d /usr/lib/x86_64-linux-gnu/openblas-openmp ] || [ ! -x /usr/bin/time ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get install -y -q --no-install-recommends python3-torch python3-numpy libjemalloc2 libopenblas0-openmp time
 fi
