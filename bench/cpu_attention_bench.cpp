@@ -12,15 +12,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <map>
 #include <random>
 #include <string>
 #include <vector>
+#include "fake_host.hpp"
 #include "plinth/backend.h"
 #include "plinth/plugin.h"
-struct plinth_config {
-  std::map<std::string, int64_t> ints;
-};
+
 int main(int argc, char** argv) {
   const char* path = argc > 1 ? argv[1] : PLINTH_CPU_PLUGIN;
   const char* threads = argc > 2 ? argv[2] : "1";
@@ -30,49 +28,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto get = reinterpret_cast<plinth_plugin_get_fn>(dlsym(h, PLINTH_PLUGIN_GET_SYMBOL));
-  if (!get) return 2;
+  if (!get)
+    return std::fprintf(stderr, "plinth-bench-attention: %s: no %s\n", path, PLINTH_PLUGIN_GET_SYMBOL), 2;
   const plinth_plugin* p = get();
   auto* t = static_cast<const plinth_backend_v1*>(p->components[0].table);
-  static plinth_host x{};
-  x.struct_size = PLINTH_HOST_STRUCT_SIZE;
-  x.abi_major = PLINTH_ABI_MAJOR;
-  x.abi_minor = PLINTH_ABI_MINOR;
-  x.log = [](void*, plinth_log_level, const char*, const char*) {};
-  x.set_error = [](void*, plinth_status c, const char* m) {
-    std::printf("err %s\n", m);
-    return c;
-  };
-  x.config_get_int = [](void*, const plinth_config* c, const char* k, int64_t* o) {
-    auto it = c->ints.find(k);
-    if (it == c->ints.end()) return PLINTH_ERR_NOT_FOUND;
-    *o = it->second;
-    return PLINTH_OK;
-  };
-  x.config_get_float = [](void*, const plinth_config*, const char*, double*) { return PLINTH_ERR_NOT_FOUND; };
-  x.config_get_bool = [](void*, const plinth_config*, const char*, int32_t*) { return PLINTH_ERR_NOT_FOUND; };
-  x.config_get_string = [](void*, const plinth_config*, const char*, const char**) {
-    return PLINTH_ERR_NOT_FOUND;
-  };
-  x.config_array_size = [](void*, const plinth_config*, const char*, size_t*) {
-    return PLINTH_ERR_NOT_FOUND;
-  };
-  x.config_array_int = [](void*, const plinth_config*, const char*, size_t, int64_t*) {
-    return PLINTH_ERR_NOT_FOUND;
-  };
-  x.config_array_float = [](void*, const plinth_config*, const char*, size_t, double*) {
-    return PLINTH_ERR_NOT_FOUND;
-  };
-  x.config_array_string = [](void*, const plinth_config*, const char*, size_t, const char**) {
-    return PLINTH_ERR_NOT_FOUND;
-  };
-  x.config_get_path = [](void*, const plinth_config*, const char*, const char**) {
-    return PLINTH_ERR_NOT_FOUND;
-  };
-  p->init(&x);
-  plinth_config cfg;
-  cfg.ints["threads"] = std::atoi(threads);
-  plinth_backend_ctx* ctx;
-  t->create(&x, &cfg, 0, &ctx);
+  plinth::test::fake_host host;
+  if (p->init) p->init(host.host());
+  plinth_backend_ctx* ctx = nullptr;
+  if (t->create(host.host(), host.config(std::string("threads = ") + threads), 0, &ctx) != PLINTH_OK)
+    return std::fprintf(stderr, "plinth-bench-attention: create: %s\n", host.last_error().c_str()), 2;
   const int64_t B = 12, H = 4, T = 64, D = 32, C = H * D;
   auto alloc = [&](int64_t n) {
     plinth_buffer* b;
@@ -120,6 +84,9 @@ int main(int argc, char** argv) {
     op.params = &pa;
     return t->launch(ctx, nullptr, &op);
   };
+  if (run(PLINTH_OP_ATTENTION, {q, k, v}, {yt, l}) != PLINTH_OK ||
+      run(PLINTH_OP_ATTENTION_BACKWARD, {dyt, q, k, v, yt, l}, {dq, dk, dv}) != PLINTH_OK)
+    return std::fprintf(stderr, "plinth-bench-attention: launch: %s\n", host.last_error().c_str()), 2;
   std::vector<double> f, b;
   for (int r = 0; r < 300; ++r) {
     auto t0 = std::chrono::steady_clock::now();

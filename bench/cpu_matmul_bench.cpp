@@ -85,18 +85,26 @@ bench_backend& backend() {
   return b;
 }
 
-// args: M, K, N, trans_a, trans_b
-void BM_matmul(benchmark::State& st) {
+// Times op(A) (M x K) times op(B) (K x N) into an f32 (M x N), inputs of
+// `dtype`; st.range(0..4) are M, K, N, trans_a, trans_b.
+void time_matmul(benchmark::State& st, plinth_dtype dtype) {
   const int64_t M = st.range(0), K = st.range(1), N = st.range(2);
   const int ta = int(st.range(3)), tb = int(st.range(4));
   auto& b = backend();
-  plinth_tensor in[2] = {ta ? b.make({K, M}) : b.make({M, K}), tb ? b.make({N, K}) : b.make({K, N})};
+  plinth_tensor in[2] = {ta ? b.make({K, M}, dtype) : b.make({M, K}, dtype),
+                         tb ? b.make({N, K}, dtype) : b.make({K, N}, dtype)};
   plinth_tensor out = b.make({M, N});
   plinth_matmul_params p{PLINTH_MATMUL_PARAMS_STRUCT_SIZE, ta, tb, 1.0f, 0.0f};
   plinth_op op{PLINTH_OP_STRUCT_SIZE, PLINTH_OP_MATMUL, 2, in, 1, &out, &p};
   for (auto _ : st) b.t->launch(b.ctx, nullptr, &op);
   st.counters["GFLOP/s"] = benchmark::Counter(
       2.0 * double(M * N * K), benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+}
+
+// args: M, K, N, trans_a, trans_b
+void BM_matmul(benchmark::State& st) {
+  time_matmul(st, PLINTH_DTYPE_F32);
+  auto& b = backend();
   st.counters["threads"] = b.t->num_threads(b.ctx);
 }
 
@@ -120,20 +128,7 @@ BENCHMARK(BM_matmul)
 // The products of one training step of the 784-512-512-10 MLP at batch 128
 // as the graph issues them (y = x W^T, dx = dy W, dW = dy^T x), with f32,
 // bf16 or f16 inputs and f32 output. args: M, K, N, trans_a, trans_b, dtype.
-void BM_matmul_dtype(benchmark::State& st) {
-  const int64_t M = st.range(0), K = st.range(1), N = st.range(2);
-  const int ta = int(st.range(3)), tb = int(st.range(4));
-  const auto dt = static_cast<plinth_dtype>(st.range(5));
-  auto& b = backend();
-  plinth_tensor in[2] = {ta ? b.make({K, M}, dt) : b.make({M, K}, dt),
-                         tb ? b.make({N, K}, dt) : b.make({K, N}, dt)};
-  plinth_tensor out = b.make({M, N});
-  plinth_matmul_params p{PLINTH_MATMUL_PARAMS_STRUCT_SIZE, ta, tb, 1.0f, 0.0f};
-  plinth_op op{PLINTH_OP_STRUCT_SIZE, PLINTH_OP_MATMUL, 2, in, 1, &out, &p};
-  for (auto _ : st) b.t->launch(b.ctx, nullptr, &op);
-  st.counters["GFLOP/s"] = benchmark::Counter(
-      2.0 * double(M * N * K), benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
-}
+void BM_matmul_dtype(benchmark::State& st) { time_matmul(st, static_cast<plinth_dtype>(st.range(5))); }
 void mlp_step_products(benchmark::internal::Benchmark* bm) {
   bm->ArgNames({"M", "K", "N", "ta", "tb", "dtype"});
   for (int64_t dt : {PLINTH_DTYPE_F32, PLINTH_DTYPE_BF16, PLINTH_DTYPE_F16})
@@ -161,20 +156,9 @@ BENCHMARK(BM_matmul_dtype)
 // bf16 inputs. This is what choose_path's rule comes from.
 // args: M, K, N, trans_a, trans_b, dtype, path.
 void BM_matmul_path(benchmark::State& st) {
-  const int64_t M = st.range(0), K = st.range(1), N = st.range(2);
-  const int ta = int(st.range(3)), tb = int(st.range(4));
-  const auto dt = static_cast<plinth_dtype>(st.range(5));
-  auto& b = backend();
-  plinth_tensor in[2] = {ta ? b.make({K, M}, dt) : b.make({M, K}, dt),
-                         tb ? b.make({N, K}, dt) : b.make({K, N}, dt)};
-  plinth_tensor out = b.make({M, N});
-  plinth_matmul_params p{PLINTH_MATMUL_PARAMS_STRUCT_SIZE, ta, tb, 1.0f, 0.0f};
-  plinth_op op{PLINTH_OP_STRUCT_SIZE, PLINTH_OP_MATMUL, 2, in, 1, &out, &p};
   plinth::cpu::set_matmul_path(static_cast<plinth::cpu::matmul_path>(st.range(6)));
-  for (auto _ : st) b.t->launch(b.ctx, nullptr, &op);
+  time_matmul(st, static_cast<plinth_dtype>(st.range(5)));
   plinth::cpu::set_matmul_path(plinth::cpu::matmul_path::automatic);
-  st.counters["GFLOP/s"] = benchmark::Counter(
-      2.0 * double(M * N * K), benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
 }
 void step_products_by_path(benchmark::internal::Benchmark* bm) {
   bm->ArgNames({"M", "K", "N", "ta", "tb", "dtype", "path"});

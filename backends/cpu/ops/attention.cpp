@@ -52,6 +52,25 @@ inline float dot(const float* a, const float* b, int64_t n) {
 // T = 64, takes the slice path either way).
 bool use_slices(int64_t BH, int64_t T, int64_t D) { return T <= 512 && D <= 256 && (BH >= 8 || T <= 64); }
 
+// Slice bh of q, k and v with the op's shape and params: what the forward
+// and the backward kernels both read.
+attention_slice qkv_slice(int64_t bh, int64_t T, int64_t D, const plinth_attention_params& p,
+                          const Rows<const float>& q, const Rows<const float>& k,
+                          const Rows<const float>& v) {
+  attention_slice s;
+  s.T = T;
+  s.D = D;
+  s.scale = p.scale;
+  s.causal = p.causal != 0;
+  s.q = q(bh, 0);
+  s.k = k(bh, 0);
+  s.v = v(bh, 0);
+  s.sq = q.st;
+  s.sk = k.st;
+  s.sv = v.st;
+  return s;
+}
+
 }  // namespace
 
 plinth_status run_attention(plinth_backend_ctx* ctx, const plinth_op& op) {
@@ -69,17 +88,7 @@ plinth_status run_attention(plinth_backend_ctx* ctx, const plinth_op& op) {
     parallel_for(ctx, BH, T * T * D * 2, [&](int64_t lo, int64_t hi) {
       std::unique_ptr<float[]> w(new float[size_t(nscratch)]);
       for (int64_t bh = lo; bh < hi; ++bh) {
-        attention_slice s;
-        s.T = T;
-        s.D = D;
-        s.scale = scale;
-        s.causal = causal;
-        s.q = q(bh, 0);
-        s.k = k(bh, 0);
-        s.v = v(bh, 0);
-        s.sq = q.st;
-        s.sk = k.st;
-        s.sv = v.st;
+        attention_slice s = qkv_slice(bh, T, D, *p, q, k, v);
         s.y = y(bh, 0);
         s.sy = y.st;
         s.lse = lse + bh * T;
@@ -133,17 +142,7 @@ plinth_status run_attention_backward(plinth_backend_ctx* ctx, const plinth_op& o
     parallel_for(ctx, BH, T * T * D * 5, [&](int64_t lo, int64_t hi) {
       std::unique_ptr<float[]> w(new float[size_t(nscratch)]);
       for (int64_t bh = lo; bh < hi; ++bh) {
-        attention_slice s;
-        s.T = T;
-        s.D = D;
-        s.scale = scale;
-        s.causal = causal;
-        s.q = q(bh, 0);
-        s.k = k(bh, 0);
-        s.v = v(bh, 0);
-        s.sq = q.st;
-        s.sk = k.st;
-        s.sv = v.st;
+        attention_slice s = qkv_slice(bh, T, D, *p, q, k, v);
         s.y_in = y(bh, 0);
         s.sy = y.st;
         s.lse_in = lse + bh * T;

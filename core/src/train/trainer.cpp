@@ -46,6 +46,9 @@
 namespace plinth::train {
 namespace {
 
+// The optimizer's scratch tensor `s`, one for all parameters (see prepare()).
+std::string scratch_slot(int32_t s) { return "optimizer.scratch" + std::to_string(s); }
+
 std::atomic<bool> g_stop{false};
 std::atomic<int> g_stop_signal{0};
 
@@ -265,7 +268,7 @@ void Trainer::prepare_optimizer_args() {
     for (int32_t s = 0; s < state_slots; ++s)
       opt_state[i * state_slots + s] = store->tensor(name + "." + slot_names[s]);
     for (int32_t s = 0; s < scratch_slots; ++s) {
-      const exec::Slot& shared = store->slot("optimizer.scratch" + std::to_string(s));
+      const exec::Slot& shared = store->slot(scratch_slot(s));
       opt_scratch[i * scratch_slots + s] = exec::make_tensor(
           store->buffer(exec::Store::state).get(), shared.offset, PLINTH_DTYPE_F32, store->slot(name).shape);
     }
@@ -542,8 +545,7 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
   // parameter after another in stream order, so every parameter's scratch is
   // a view of the same tensors, sized for the largest: not a copy per parameter.
   for (int32_t s = 0; max_trained_numel > 0 && s < t->scratch_slots; ++s)
-    PLINTH_TRY(st.declare("optimizer.scratch" + std::to_string(s), exec::Store::state, PLINTH_DTYPE_F32,
-                          {max_trained_numel}));
+    PLINTH_TRY(st.declare(scratch_slot(s), exec::Store::state, PLINTH_DTYPE_F32, {max_trained_numel}));
   PLINTH_TRY(st.declare("loss.sum", exec::Store::stats, PLINTH_DTYPE_F32, {}));
   PLINTH_TRY(st.declare("eval.loss.sum", exec::Store::stats, PLINTH_DTYPE_F32, {}));
   PLINTH_TRY(st.declare("grad.sqnorm", exec::Store::stats, PLINTH_DTYPE_F32, {}));
@@ -1568,9 +1570,9 @@ MemoryUse memory_use(const Trainer& t) {
   m.parameters = t.store->group_bytes(exec::Store::params);
   m.gradients = t.store->group_bytes(exec::Store::grads);
   // The optimizer's scratch shares the state group; it is not state.
-  for (const auto& name : t.store->names(exec::Store::state))
-    (name.rfind("optimizer.scratch", 0) == 0 ? m.other_persistent : m.optimizer_state) +=
-        t.store->slot(name).bytes;
+  for (int32_t s = 0; s < t.scratch_slots; ++s)
+    if (t.store->has(scratch_slot(s))) m.other_persistent += t.store->slot(scratch_slot(s)).bytes;
+  m.optimizer_state = t.store->group_bytes(exec::Store::state) - m.other_persistent;
   m.other_persistent += t.store->group_bytes(exec::Store::stats);
   for (const auto* progs : {&t.train_progs, &t.eval_progs})
     for (const auto& [rows, prog] : *progs) {
