@@ -18,12 +18,18 @@ t0=$(date +%s%N)
 train "$work/a" > "$work/a.log" 2>&1 || { cat "$work/a.log"; exit 1; }
 t1=$(date +%s%N)
 ms=$(((t1 - t0) / 1000000))
-# Each kill comes after a random 20 ms .. ms/12: twelve of them cannot finish
-# the run however fast or slow the disk (checkpoints are fsynced) is.
-max_sleep=$((ms / 12 > 40 ? ms / 12 : 40))
-echo "uninterrupted: $ms ms; kills after 20..$max_sleep ms"
 ref="$work/a/resume/model.safetensors"
 [ -f "$ref" ] || { echo "no reference model"; exit 1; }
+# Each kill comes after a random 20 ms .. ms/12: twelve of them cannot finish
+# the run however fast or slow the disk (checkpoints are fsynced) is. When
+# the run is so fast that ms/12 is within the start-up (summary.json's
+# first_step_s), the window reaches 40 ms past the first step instead, or
+# every kill would land before training starts and none during a write.
+first_ms=$(grep -o '"first_step_s": [0-9.]*' "$work/a/resume/summary.json" | awk '{printf "%d", $2 * 1000}')
+[ -n "$first_ms" ] || { echo "no first_step_s in the reference summary"; exit 1; }
+floor=$((first_ms + 40))
+max_sleep=$((ms / 12 > floor ? ms / 12 : floor))
+echo "uninterrupted: $ms ms, first step after $first_ms ms; kills after 20..$max_sleep ms"
 ckpts="$work/b/resume/checkpoints"
 
 # The final weights and the logged losses of a resumed run in $1 must equal
@@ -59,7 +65,7 @@ while [ "$kills" -lt 12 ] || [ "$mid_write" -eq 0 ]; do
     check_same "$work/b"
     completed=$((completed + 1))
     rm -rf "$work/b"
-    max_sleep=$((max_sleep * 2 / 3 > 40 ? max_sleep * 2 / 3 : 40))
+    max_sleep=$((max_sleep * 2 / 3 > floor ? max_sleep * 2 / 3 : floor))
   fi
 done
 train "$work/b" --resume > "$work/b.log" 2>&1 || { cat "$work/b.log"; exit 1; }

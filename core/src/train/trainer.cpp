@@ -999,9 +999,17 @@ Result<TrainOutcome> run(Trainer& t) {
   g_stop = false;
   g_stop_signal = 0;
   // Ctrl-C and SIGTERM (a scheduler's stop) end the run after the current
-  // step, with a final checkpoint.
-  auto old_handler = std::signal(SIGINT, [](int sig) { request_stop(sig); });
-  auto old_term = std::signal(SIGTERM, [](int sig) { request_stop(sig); });
+  // step, with a final checkpoint. The handlers stay until run() returns: a
+  // signal that comes while the final checkpoint, weights and summary are
+  // written (the run is ending anyway) must not kill the process mid-way.
+  struct stop_handlers {
+    void (*old_int)(int) = std::signal(SIGINT, [](int sig) { request_stop(sig); });
+    void (*old_term)(int) = std::signal(SIGTERM, [](int sig) { request_stop(sig); });
+    ~stop_handlers() {
+      std::signal(SIGINT, old_int);
+      std::signal(SIGTERM, old_term);
+    }
+  } const handlers;
   const bool tty = t.opt.progress && ::isatty(STDERR_FILENO);
   const auto t0 = clock::now();
   auto last_ckpt_time = t0;
@@ -1460,8 +1468,6 @@ Result<TrainOutcome> run(Trainer& t) {
         if (failure = checkpoint(); !failure.ok()) break;
     }
   }
-  std::signal(SIGINT, old_handler);
-  std::signal(SIGTERM, old_term);
   if (tty) std::fprintf(stderr, "\n");
   // Paused at stop_at_step: the metric at that step (unless just evaluated)
   // and a checkpoint to resume from, whatever [checkpoint] at_end says.
