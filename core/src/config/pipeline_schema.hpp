@@ -13,6 +13,10 @@
 
 namespace plinth::config {
 
+// Adding a key to a section: its member (with the same default) in
+// pipeline.hpp, its row in the section's table, and the same row in
+// docs/pipeline.md (core_config_schema_docs_test prints the row it expects).
+// Reading, the unknown-key check and `plinth resolve` follow from the table.
 const Section<RunSection>& run_schema();
 const Section<BackendSection>& backend_schema();  // open: other keys go to the backend plugin
 const Section<DataSection>& data_schema();        // [data.train], [data.eval], [data.replay]; open

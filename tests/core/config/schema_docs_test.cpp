@@ -48,8 +48,17 @@ DocTable table_after(const std::vector<std::string>& doc, std::string_view headi
   return t;
 }
 
-// The differences between the docs' table of `s` and the schema's, one line
-// each ("pipeline.md:402: ..."); empty when they agree.
+// The key a row documents ("`seed`" -> "seed"), or the row itself (header,
+// separator, "*other keys*").
+std::string key_of(const std::string& row) {
+  if (row.rfind("| `", 0) != 0) return row;
+  const std::size_t end = row.find('`', 3);
+  return end == std::string::npos ? row : row.substr(3, end - 3);
+}
+
+// The differences between the docs' table of `s` and the schema's, one per
+// row that is missing, extra or different, then one for the order
+// ("pipeline.md:402: [train] ..."); empty when they agree.
 std::vector<std::string> differences(const std::vector<std::string>& doc, const SectionDoc& s) {
   std::vector<std::string> out;
   const DocTable got = table_after(doc, s.heading);
@@ -58,15 +67,28 @@ std::vector<std::string> differences(const std::vector<std::string>& doc, const 
     out.push_back("no table after the heading '" + std::string(s.heading) + "'");
     return out;
   }
-  for (std::size_t i = 0; i < std::max(got.rows.size(), want.size()); ++i) {
-    const std::string line = "pipeline.md:" + std::to_string(got.first_line + i) + ": ";
-    if (i >= got.rows.size())
-      out.push_back(line + "[" + std::string(s.path) + "] row missing from the docs: " + want[i]);
-    else if (i >= want.size())
-      out.push_back(line + "[" + std::string(s.path) + "] row not in the schema: " + got.rows[i]);
-    else if (got.rows[i] != want[i])
-      out.push_back(line + "[" + std::string(s.path) + "]\n  docs:   " + got.rows[i] +
-                    "\n  schema: " + want[i]);
+  auto at = [&](std::size_t i) {
+    return "pipeline.md:" + std::to_string(got.first_line + i) + ": [" + std::string(s.path) + "] ";
+  };
+  auto find = [](const std::vector<std::string>& rows, const std::string& key) {
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      if (key_of(rows[i]) == key) return i;
+    return rows.size();
+  };
+  for (const std::string& w : want) {
+    const std::size_t i = find(got.rows, key_of(w));
+    if (i == got.rows.size())
+      out.push_back(at(0) + "row missing from the docs: " + w);
+    else if (got.rows[i] != w)
+      out.push_back(at(i) + "row differs\n  docs:   " + got.rows[i] + "\n  schema: " + w);
+  }
+  for (std::size_t i = 0; i < got.rows.size(); ++i)
+    if (find(want, key_of(got.rows[i])) == want.size())
+      out.push_back(at(i) + "row not in the schema: " + got.rows[i]);
+  if (out.empty() && got.rows != want) {
+    std::string order;
+    for (const std::string& w : want) order.append(" ").append(key_of(w));
+    out.push_back(at(0) + "rows out of order; the schema's (and plinth resolve's) order is" + order);
   }
   return out;
 }
@@ -103,8 +125,9 @@ TEST(schema_docs, a_removed_row_is_caught) {
     }
   ASSERT_EQ(removed, 1u);
   const auto d = differences(doc, section(all, "train"));
-  ASSERT_FALSE(d.empty());
-  EXPECT_NE(d.front().find("[train]"), std::string::npos) << d.front();
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_NE(d.front().find("[train] row missing from the docs: | `grad_accum` |"), std::string::npos)
+      << d.front();
 }
 
 TEST(schema_docs, a_changed_default_is_caught_on_either_side) {
@@ -122,6 +145,19 @@ TEST(schema_docs, a_changed_default_is_caught_on_either_side) {
   const auto d = differences(doc, train);
   ASSERT_EQ(d.size(), 1u);
   EXPECT_NE(d.front().find("`64`"), std::string::npos) << d.front();
+}
+
+TEST(schema_docs, rows_out_of_order_are_caught) {
+  const auto all = pipeline_schema_docs();
+  std::vector<std::string> doc = lines_of(read_docs());
+  for (std::size_t i = 0; i + 1 < doc.size(); ++i)
+    if (doc[i].rfind("| `seed` |", 0) == 0) {
+      std::swap(doc[i], doc[i + 1]);
+      break;
+    }
+  const auto d = differences(doc, section(all, "run"));
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_NE(d.front().find("out of order"), std::string::npos) << d.front();
 }
 
 TEST(schema_docs, a_row_in_the_docs_but_not_the_schema_is_caught) {

@@ -203,7 +203,9 @@ TEST(pipeline_schema, resolve_writes_each_section_in_table_order) {
   ASSERT_NE(at, std::string::npos);
   for (std::string_view k : train) {
     if (k == "freeze") continue;  // omitted when empty
-    const std::size_t next = text.find("\n" + std::string(k) + " = ", at);
+    std::string needle(1, '\n');
+    needle.append(k).append(" = ");
+    const std::size_t next = text.find(needle, at);
     ASSERT_NE(next, std::string::npos) << k;
     at = next + 1;
   }
