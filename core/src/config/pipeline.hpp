@@ -1,7 +1,9 @@
 // pipeline.hpp — the typed, validated pipeline: what a pipeline.toml says,
 // with every default filled in. Built by config/pipeline.cpp from TOML++;
 // every error names file:line:column and the key. Plugin-specific keys are
-// kept as TOML tables and handed to the plugin (plugin_config.hpp).
+// kept as TOML tables and handed to the plugin (plugin_config.hpp). Each key's
+// type, default and rule are in config/pipeline_schema.cpp; the initialisers
+// below must equal those defaults (a test checks).
 // Not here: building the model (graph/) or running it (train/).
 #pragma once
 
@@ -18,10 +20,10 @@
 
 namespace plinth::config {
 
-struct RunSection {               // [run]
-  std::string name;               // default: the pipeline file's stem
-  uint64_t seed = 0;              // default 0
-  std::filesystem::path out_dir;  // default "runs", relative to the working directory
+struct RunSection {                        // [run]
+  std::string name;                        // default: the pipeline file's stem
+  uint64_t seed = 0;                       // default 0
+  std::filesystem::path out_dir = "runs";  // relative to the working directory
 };
 
 struct BackendSection {  // [backend]
