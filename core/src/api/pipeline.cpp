@@ -86,7 +86,7 @@ Status Pipeline::check_manifests_exist() const {
     std::string at = p.source.string();
     if (arr && i < arr->size()) {
       const auto& b = arr->get(i)->source().begin;
-      at += ":" + std::to_string(b.line) + ":" + std::to_string(b.column);
+      at.append(":").append(std::to_string(b.line)).append(":").append(std::to_string(b.column));
     }
     return error(errc::config, at + ": plugins.manifests[" + std::to_string(i) +
                                    "]: no such manifest file or folder: " + p.plugins.manifests[i].string());

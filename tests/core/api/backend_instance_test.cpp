@@ -76,7 +76,7 @@ TEST(api_backend_instance, auto_selects_an_installed_backend_and_names_are_known
   auto named = select_backend(*reg, "cpu");  // a component name is returned as is
   ASSERT_TRUE(named.ok()) << named.status().message();
   EXPECT_EQ(*named, "cpu");
-  EXPECT_STREQ(op_name(PLINTH_OP_MATMUL), "MATMUL");
+  EXPECT_STREQ(op_name(PLINTH_OP_MATMUL), "matmul");
   EXPECT_EQ(dtype_size(PLINTH_DTYPE_BF16), 2u);
   EXPECT_STREQ(kind_name(PLINTH_KIND_OPTIMIZER), "optimizer");
   EXPECT_EQ(kind_from_name("comm"), PLINTH_KIND_COMM);

@@ -84,12 +84,14 @@ Pipeline parse(const std::string& out) {
 }
 
 TEST(api_pipeline, errors_name_the_file_line_and_column) {
-  auto p = Pipeline::parse("[train]\nbatch_sise = 4\n", "bad.toml");
+  std::string text = kPipeline;
+  text.replace(text.find("seed = 2\n"), 9, "seed = 2\nsede = 3\n");  // line 5
+  auto p = Pipeline::parse(text, "bad.toml");
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(p.status().code(), errc::config);
   EXPECT_TRUE(p.status().is_bad_input());
-  EXPECT_NE(p.status().message().find("bad.toml:2:"), std::string::npos) << p.status().message();
-  EXPECT_NE(p.status().message().find("batch_size"), std::string::npos) << p.status().message();
+  EXPECT_EQ(p.status().message().rfind("bad.toml:5:1: ", 0), 0u) << p.status().message();
+  EXPECT_NE(p.status().message().find("seed"), std::string::npos) << p.status().message();
 }
 
 TEST(api_pipeline, overrides_show_in_the_resolved_pipeline) {
@@ -167,7 +169,8 @@ TEST(api_train, evaluates_the_prepared_model_writing_nothing) {
 }
 
 // The callbacks map onto the trainer's TrainOptions hooks (on_step,
-// on_eval, stop_requested), which the trainer calls between steps.
+// on_eval, stop_requested), which the trainer calls between steps. These
+// two tests fail on a trainer that declares the hooks but never calls them.
 TEST(api_train, callbacks_see_every_logged_step_and_every_evaluation) {
   const fs::path out = out_dir("callbacks");
   auto reg = open_registry(parse(out.string()), build_tree_plugins());
