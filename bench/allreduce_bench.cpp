@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "plinth/comm.h"
+#include "plinth/plugins.hpp"
 #include "plinth/registry.hpp"
-#include "plugin/plugin_config.hpp"
 
 namespace {
 double now() {
@@ -46,11 +46,10 @@ int main(int argc, char** argv) {
   auto comp = (*reg)->find(PLINTH_KIND_COMM, "mpi");
   if (!comp) return std::fprintf(stderr, "%s\n", comp.status().message().c_str()), 2;
   const auto* table = static_cast<const plinth_comm_v1*>((*comp)->table);
-  toml::table cfg_table;
-  cfg_table.insert("timeout_s", 60.0);
-  auto cfg = plinth::make_plugin_config(cfg_table, "allreduce_bench");
+  auto cfg = plinth::PluginConfig::parse("timeout_s = 60.0\n", "allreduce_bench");
+  if (!cfg) return std::fprintf(stderr, "%s\n", cfg.status().message().c_str()), 2;
   plinth_comm* comm = nullptr;  // initialises MPI (the plugin's MPI_Init_thread)
-  if (table->create((*reg)->host(), cfg.get(), &comm) != PLINTH_OK)
+  if (table->create((*reg)->host(), cfg->get(), &comm) != PLINTH_OK)
     return std::fprintf(stderr, "create failed\n"), 2;
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);

@@ -8,9 +8,9 @@
 
 #include <CLI/CLI.hpp>
 
-#include "config/pipeline.hpp"
+#include "plinth/pipeline.hpp"
 #include "plinth/registry.hpp"
-#include "train/trainer.hpp"
+#include "plinth/train.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"Time Plinth MLP training steps"};
@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
   toml << "[[model.layer]]\ntype = \"linear\"\nout = " << classes << "\n"
        << "[optimizer]\nname = \"adamw\"\nlr = 1e-3\nweight_decay = 0.01\n"
        << "[train]\nbatch_size = " << batch << "\nepochs = 1\nprecision = \"" << precision << "\"\n";
-  auto pipeline = plinth::config::parse_pipeline(toml.str(), "bench-mlp.toml");
+  auto pipeline = plinth::Pipeline::parse(toml.str(), "bench-mlp.toml");
   if (!pipeline) return std::fprintf(stderr, "%s\n", pipeline.status().message().c_str()), 2;
 
   plinth::DiscoveryOptions d;
@@ -47,9 +47,9 @@ int main(int argc, char** argv) {
   d.use_environment = d.use_system = d.use_install = false;
   auto registry = plinth::Registry::open(d);
   if (!registry) return std::fprintf(stderr, "%s\n", registry.status().message().c_str()), 2;
-  auto trainer = plinth::train::prepare(std::move(*pipeline), *registry, {});
+  auto trainer = plinth::Trainer::prepare(std::move(*pipeline), *registry);
   if (!trainer) return std::fprintf(stderr, "%s\n", trainer.status().message().c_str()), 2;
-  auto t = plinth::train::time_steps(**trainer, warmup, steps);
+  auto t = trainer->time_steps(warmup, steps);
   if (!t) return std::fprintf(stderr, "%s\n", t.status().message().c_str()), 1;
   std::printf(
       "{\"peer\": \"plinth\", \"batch\": %lld, \"hidden\": \"%s\", \"precision\": \"%s\", \"ms_per_step\": "

@@ -8,9 +8,9 @@
 
 #include <CLI/CLI.hpp>
 
-#include "config/pipeline.hpp"
+#include "plinth/pipeline.hpp"
 #include "plinth/registry.hpp"
-#include "train/trainer.hpp"
+#include "plinth/train.hpp"
 
 namespace {
 unsigned long long ull(uint64_t v) { return static_cast<unsigned long long>(v); }
@@ -39,27 +39,29 @@ int main(int argc, char** argv) {
                  "instead of steps: read this many epochs of [data.train] and print samples/s");
   CLI11_PARSE(app, argc, argv);
 
-  auto pipeline = plinth::config::load_pipeline(file);
+  auto pipeline = plinth::Pipeline::load(file);
   if (!pipeline) return std::fprintf(stderr, "%s\n", pipeline.status().message().c_str()), 2;
-  if (threads > 0) plinth::config::set_backend_threads(*pipeline, threads);
-  if (!precision.empty()) pipeline->train.precision = precision;
+  if (threads > 0) pipeline->set_backend_threads(threads);
+  if (!precision.empty())
+    if (plinth::Status s = pipeline->set_precision(precision); !s)
+      return std::fprintf(stderr, "%s\n", s.message().c_str()), 2;
   plinth::DiscoveryOptions d;
   d.pipeline_manifests = {manifests};
   d.use_environment = d.use_system = d.use_install = false;
   auto registry = plinth::Registry::open(d);
   if (!registry) return std::fprintf(stderr, "%s\n", registry.status().message().c_str()), 2;
-  auto trainer = plinth::train::prepare(std::move(*pipeline), *registry, {});
+  auto trainer = plinth::Trainer::prepare(std::move(*pipeline), *registry);
   if (!trainer) return std::fprintf(stderr, "%s\n", trainer.status().message().c_str()), 2;
   if (loader_epochs > 0) {
-    auto r = plinth::train::loader_samples_per_second(**trainer, loader_epochs);
+    auto r = trainer->loader_samples_per_second(loader_epochs);
     if (!r) return std::fprintf(stderr, "%s\n", r.status().message().c_str()), 1;
     std::printf("{\"peer\": \"plinth\", \"pipeline\": \"%s\", \"loader_samples_per_s\": %.1f}\n",
                 file.c_str(), *r);
     return 0;
   }
-  auto t = plinth::train::time_steps(**trainer, warmup, steps);
+  auto t = trainer->time_steps(warmup, steps);
   if (!t) return std::fprintf(stderr, "%s\n", t.status().message().c_str()), 1;
-  const auto m = plinth::train::memory_use(**trainer);
+  const auto m = trainer->memory_use();
   std::printf(
       "{\"peer\": \"plinth\", \"pipeline\": \"%s\", \"precision\": \"%s\", \"ms_per_step\": %.4f, "
       "\"cpu_ms_per_step\": %.4f, \"memory_bytes\": {\"parameters\": %llu, \"gradients\": %llu, "

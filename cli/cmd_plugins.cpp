@@ -9,11 +9,9 @@
 #include <sstream>
 
 #include "commands.hpp"
-#include "exec/backend.hpp"
 #include "plinth/backend.h"
-#include "plugin/host.hpp"
-#include "plugin/manifest.hpp"
-#include "plugin/trust.hpp"
+#include "plinth/backend_instance.hpp"
+#include "plinth/plugins.hpp"
 
 namespace plinth::cli {
 
@@ -155,7 +153,7 @@ int cmd_doctor(const Context& ctx) {
   int rc = kExitOk;
   auto reg = ctx.open_registry(&rc);
   if (!reg) return rc;
-  const EffectiveTrust trust = resolve_trust(ctx.discovery().trust);
+  const TrustPolicy trust = effective_trust(ctx.discovery().trust);
   std::cout << "trust: " << (trust.allow_insecure ? "insecure files allowed" : "strict permissions")
             << ", signatures "
             << (trust.require_signature ? "required (keys: " + trust.trusted_keys_dir.string() + ")"
@@ -204,7 +202,7 @@ int cmd_doctor(const Context& ctx) {
     if (p.state != PluginState::loaded) continue;
     for (const auto& c : p.components) {
       if (c.kind != PLINTH_KIND_BACKEND || !c.component || !c.shadowed_by.empty()) continue;
-      const auto probe = exec::probe_devices(static_cast<const plinth_backend_v1*>(c.component->table));
+      const auto probe = probe_devices(static_cast<const plinth_backend_v1*>(c.component->table));
       const bool zero_score = p.score && *p.score <= 0;
       if (probe.count > 0 && !zero_score) continue;
       if (probe.count <= 0)

@@ -2,7 +2,7 @@
 // `plinth report` (one self-contained HTML page), `plinth runs` (a table of
 // the runs in a folder) and `plinth export` (metrics.jsonl as CSV, or the
 // weights as safetensors with LoRA adapters merged).
-// Not here: reading run folders (core/src/report/run_info.cpp) or rendering.
+// Not here: reading run folders or rendering (plinth/runs.hpp).
 #include <unistd.h>
 
 #include <cmath>
@@ -12,11 +12,7 @@
 #include <memory>
 
 #include "commands.hpp"
-#include "config/pipeline.hpp"
-#include "report/html_report.hpp"
-#include "report/run_info.hpp"
-#include "train/finetune.hpp"
-#include "util/files.hpp"
+#include "plinth/runs.hpp"
 
 namespace plinth::cli {
 namespace {
@@ -43,22 +39,11 @@ struct ReportArgs {
 
 // plinth export RUN --weights FILE: the run's weights as one safetensors
 // file that a pipeline without [model.lora] loads with [init] from.
-int export_weights(const std::filesystem::path& run, const std::filesystem::path& out) {
-  auto w = train::read_run_weights(run);
+int write_weights(const std::filesystem::path& run, const std::filesystem::path& out) {
+  auto w = export_weights(run, out);
   if (!w) return fail(w.status());
-  auto p = config::load_pipeline(run / "pipeline.toml");
-  if (!p) return fail(p.status());
-  int merged = 0;
-  if (p->model.lora.enabled) {
-    auto m =
-        train::merge_lora(w->tensors, p->model.lora.alpha / static_cast<double>(p->model.lora.rank), w->from);
-    if (!m) return fail(m.status());
-    merged = *m;
-  }
-  if (Status s = write_safetensors(out, w->tensors, {{"format", "pt"}, {"source", w->from}}); !s.ok())
-    return fail(s);
-  std::fprintf(stderr, "exported: %s (%zu tensors from %s", out.c_str(), w->tensors.size(), w->from.c_str());
-  if (merged > 0) std::fprintf(stderr, "; LoRA adapters merged into %d layer(s)", merged);
+  std::fprintf(stderr, "exported: %s (%zu tensors from %s", out.c_str(), w->tensors, w->from.c_str());
+  if (w->merged_layers > 0) std::fprintf(stderr, "; LoRA adapters merged into %d layer(s)", w->merged_layers);
   std::fprintf(stderr, ")\n");
   return kExitOk;
 }
@@ -85,7 +70,6 @@ void add_report_commands(CLI::App& app, Context& ctx) {
   report->add_option("--title", args->title, "The page's title (default: Plinth runs)");
   report->callback([&ctx, args] {
     ctx.run = [args] {
-      std::vector<report::RunInfo> runs;
       // A sweep's folder (runs/<sweep>/, with sweep.json) stands for its trials, overlaid.
       std::vector<std::filesystem::path> dirs;
       for (const auto& d : args->runs) {
@@ -93,25 +77,22 @@ void add_report_commands(CLI::App& app, Context& ctx) {
         const std::filesystem::path p(d);
         if (std::filesystem::exists(p / "sweep.json", ec) &&
             !std::filesystem::exists(p / "metrics.jsonl", ec)) {
-          for (auto& t : report::find_runs(p)) dirs.push_back(t);
+          for (auto& t : find_runs(p)) dirs.push_back(t);
         } else {
           dirs.push_back(p);
         }
       }
-      for (const auto& d : dirs) {
-        auto r = report::load_run(d);
-        if (!r) return fail(r.status());
-        for (const auto& w : r->warnings) std::fprintf(stderr, "plinth: warning: %s\n", w.c_str());
-        runs.push_back(std::move(*r));
-      }
+      std::vector<std::string> warnings;
+      auto html = report_html(dirs, args->title.empty() ? "Plinth runs" : args->title, &warnings);
+      for (const auto& w : warnings) std::fprintf(stderr, "plinth: warning: %s\n", w.c_str());
+      if (!html) return fail(html.status());
       const std::string out = args->output.empty() ? "report.html" : args->output;
-      const std::string html = report::render_html(runs, args->title.empty() ? "Plinth runs" : args->title);
       if (out == "-") {
-        std::cout << html;
+        std::cout << *html;
         return kExitOk;
       }
-      if (Status s = write_file_atomic(out, html); !s.ok()) return fail(s);
-      std::fprintf(stderr, "report: %s (%zu run%s)\n", out.c_str(), runs.size(), runs.size() == 1 ? "" : "s");
+      if (Status s = write_file_atomic(out, *html); !s.ok()) return fail(s);
+      std::fprintf(stderr, "report: %s (%zu run%s)\n", out.c_str(), dirs.size(), dirs.size() == 1 ? "" : "s");
       return kExitOk;
     };
   });
@@ -125,7 +106,7 @@ void add_report_commands(CLI::App& app, Context& ctx) {
         std::fprintf(stderr, "plinth: error: %s: no such folder\n", args->folder.c_str());
         return kExitBadInput;
       }
-      const auto dirs = report::find_runs(args->folder);
+      const auto dirs = find_runs(args->folder);
       if (dirs.empty()) {
         std::fprintf(stderr, "no runs in %s\n", args->folder.c_str());
         return kExitOk;
@@ -135,9 +116,9 @@ void add_report_commands(CLI::App& app, Context& ctx) {
       };
       std::vector<Row> rows{{"RUN", "STATUS", "STEPS", "TIME", "BEST", "TIME TO TARGET", ""}};
       for (const auto& d : dirs) {
-        auto r = report::load_run(d);
+        auto r = read_run(d);
         if (!r) continue;
-        Row row{r->name, r->status, std::to_string(r->steps), report::format_seconds(r->train_seconds), "-",
+        Row row{r->name, r->status, std::to_string(r->steps), format_seconds(r->train_seconds), "-",
                 "-",     r->detail};
         if (r->best_value) {
           char buf[64];
@@ -148,7 +129,7 @@ void add_report_commands(CLI::App& app, Context& ctx) {
           row.best = r->best_name + " " + buf;
         }
         if (!r->target_metric.empty())
-          row.ttt = r->time_to_target ? report::format_seconds(*r->time_to_target) : "not reached";
+          row.ttt = r->time_to_target ? format_seconds(*r->time_to_target) : "not reached";
         rows.push_back(std::move(row));
       }
       size_t w[6] = {};
@@ -195,8 +176,8 @@ void add_report_commands(CLI::App& app, Context& ctx) {
         std::fprintf(stderr, "plinth: error: %s: not a run folder\n", run.c_str());
         return kExitBadInput;
       }
-      if (!args->weights.empty()) return export_weights(run, args->weights);
-      auto csv = report::metrics_csv(run / "metrics.jsonl");
+      if (!args->weights.empty()) return write_weights(run, args->weights);
+      auto csv = metrics_csv(run / "metrics.jsonl");
       if (!csv) return fail(csv.status());
       if (args->output == "-") {
         std::cout << *csv;

@@ -1,5 +1,5 @@
 // cmd_retrain.cpp — `plinth retrain retrain.toml`: watch a folder for new
-// data and keep the model fresh (core/src/retrain/retrain.hpp). Training and
+// data and keep the model fresh (plinth/retrain.hpp). Training and
 // evaluation run as child `plinth train` / `plinth eval` processes of this
 // same executable, with the same global options; SIGINT/SIGTERM stop the
 // loop between steps and are passed on to the running child.
@@ -19,7 +19,7 @@
 #include <thread>
 
 #include "commands.hpp"
-#include "retrain/retrain.hpp"
+#include "plinth/retrain.hpp"
 
 extern char** environ;
 
@@ -106,7 +106,7 @@ void add_retrain_commands(CLI::App& app, Context& ctx) {
   cmd->add_flag("--once", args->once, "Handle the data that has arrived, then exit (no watching)");
   cmd->callback([&ctx, args] {
     ctx.run = [&ctx, args] {
-      auto c = retrain::load_config(args->file);
+      auto c = Retrain::load(args->file);
       if (!c) {
         std::fprintf(stderr, "plinth: error: %s\n", c.status().message().c_str());
         return c.status().exit_code();
@@ -116,27 +116,28 @@ void add_retrain_commands(CLI::App& app, Context& ctx) {
       ::sigaction(SIGINT, &sa, nullptr);
       ::sigaction(SIGTERM, &sa, nullptr);
       int n_log = 0;
-      const std::filesystem::path work = c->out_dir / c->name / "work";
-      retrain::Runner runner = [&](const std::vector<std::string>& a) {
+      const std::filesystem::path work = c->state_dir() / "work";
+      RetrainRunner runner = [&](const std::vector<std::string>& a) {
         return run_self(ctx, a, work / ("child-" + std::to_string(++n_log % 1000) + ".log"));
       };
       auto stop = [] { return g_stop.load(); };
       int total = 0;
       while (true) {
-        auto n = retrain::process_pending(*c, runner, stop);
+        auto n = c->process_pending(runner, stop);
         if (!n) {
           std::fprintf(stderr, "plinth: error: %s\n", n.status().message().c_str());
           return n.status().exit_code();
         }
         total += *n;
         if (args->once || g_stop) break;
-        const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(c->poll_seconds);
+        const auto until =
+            std::chrono::steady_clock::now() + std::chrono::duration<double>(c->poll_seconds());
         while (!g_stop && std::chrono::steady_clock::now() < until)
           std::this_thread::sleep_for(std::chrono::milliseconds(100));
         if (g_stop) break;
       }
       std::fprintf(stderr, "retrain: %d arrival(s) handled%s; state: %s\n", total,
-                   g_stop ? " (stopped by a signal)" : "", (c->out_dir / c->name).c_str());
+                   g_stop ? " (stopped by a signal)" : "", c->state_dir().c_str());
       return kExitOk;
     };
   });

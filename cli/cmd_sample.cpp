@@ -1,18 +1,18 @@
 // cmd_sample.cpp — `plinth sample runs/<name>`: generate text from a trained
 // language model, printing it as it is drawn.
-// Not here: the generation itself (core/src/train/sample.cpp).
+// Not here: the generation itself (plinth/sample.hpp).
 #include <cstdio>
 #include <memory>
 
 #include "commands.hpp"
-#include "train/sample.hpp"
+#include "plinth/sample.hpp"
 
 namespace plinth::cli {
 
 void add_sample_commands(CLI::App& app, Context& ctx) {
   struct Args {
     std::string run;
-    train::SampleOptions o;
+    SampleOptions o;
     std::string checkpoint;
   };
   auto args = std::make_shared<Args>();
@@ -34,7 +34,7 @@ void add_sample_commands(CLI::App& app, Context& ctx) {
       if (!registry) return code;
       args->o.checkpoint = args->checkpoint;
       std::fputs(args->o.prompt.c_str(), stdout);
-      auto text = train::sample(args->run, registry, args->o, [](std::string_view piece) {
+      auto text = sample(args->run, registry, args->o, [](std::string_view piece) {
         std::fwrite(piece.data(), 1, piece.size(), stdout);
         std::fflush(stdout);
       });

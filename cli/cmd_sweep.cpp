@@ -1,6 +1,6 @@
 // cmd_sweep.cpp — `plinth sweep sweep.toml`: load the sweep file, check the
 // first trial's pipeline with its plugins (as `plinth validate` does), then
-// hand over to the sweep driver (core/src/sweep/), which runs every trial as
+// hand over to the sweep driver (plinth/sweep.hpp), which runs every trial as
 // a `plinth train` child of this same program. Not here: sampling, ASHA or
 // the trial processes themselves.
 #include <unistd.h>
@@ -10,9 +10,9 @@
 #include <memory>
 
 #include "commands.hpp"
-#include "config/pipeline.hpp"
-#include "sweep/sweep.hpp"
-#include "train/trainer.hpp"
+#include "plinth/pipeline.hpp"
+#include "plinth/sweep.hpp"
+#include "plinth/train.hpp"
 
 namespace plinth::cli {
 namespace {
@@ -42,12 +42,12 @@ void add_sweep_commands(CLI::App& app, Context& ctx) {
                   "Require runs/<sweep>/sweep.json and continue it (running the same file again does too)");
   sweep->callback([&ctx, args] {
     ctx.run = [&ctx, args] {
-      auto spec = sweep::load_sweep(args->file);
+      auto spec = Sweep::load(args->file);
       if (!spec) {
         std::fprintf(stderr, "plinth: error: %s\n", spec.status().message().c_str());
         return spec.status().exit_code();
       }
-      sweep::RunOptions o;
+      SweepOptions o;
       o.resume = args->resume;
       o.plinth_argv.push_back(self_path());
       for (const auto& p : ctx.plugin_paths) o.plinth_argv.insert(o.plinth_argv.end(), {"--plugin-path", p});
@@ -56,26 +56,23 @@ void add_sweep_commands(CLI::App& app, Context& ctx) {
       if (!ctx.log_level.empty()) o.plinth_argv.insert(o.plinth_argv.end(), {"--log-level", ctx.log_level});
       int registry_code = kExitOk;
       o.validate = [&](const std::string& text, const std::filesystem::path& file) -> Status {
-        auto p = config::parse_pipeline(text, file);
+        auto p = Pipeline::parse(text, file);
         if (!p) return p.status();
-        TrustPolicy trust;
-        trust.allow_insecure = p->plugins.allow_insecure_plugins;
-        trust.require_signature = p->plugins.require_signature;
-        auto registry = ctx.open_registry(&registry_code, p->plugins.manifests, trust);
+        auto registry = ctx.open_registry(&registry_code, p->plugin_manifests(), p->trust_policy());
         if (!registry) return error(errc::config, "the plugin registry could not be opened");
-        train::TrainOptions to;
+        TrainOptions to;
         to.progress = false;
-        auto t = train::prepare(std::move(*p), registry, to);
+        auto t = Trainer::prepare(std::move(*p), registry, std::move(to));
         return t ? Status{} : t.status();
       };
-      auto out = sweep::run_sweep(*spec, o);
+      auto out = spec->run(o);
       if (!out) {
         std::fprintf(stderr, "plinth: error: %s\n", out.status().message().c_str());
         return out.status().exit_code();
       }
       std::printf("%s", out->table.c_str());
       std::fprintf(stderr, "sweep %s: %lld trial(s) started, %lld failed, %.1f s%s; summary: %s\n",
-                   spec->name.c_str(), static_cast<long long>(out->trials_started),
+                   spec->name().c_str(), static_cast<long long>(out->trials_started),
                    static_cast<long long>(out->failed), out->wall_seconds,
                    out->interrupted      ? " (interrupted: run the same command again to resume)"
                    : out->budget_reached ? " (max_minutes reached)"

@@ -1,6 +1,6 @@
 // cmd_train.cpp — `plinth train`, `plinth validate`, `plinth eval` and `plinth resolve`:
 // load a pipeline, open the plugins it needs and hand it to the trainer.
-// Not here: the training loop itself (core/src/train/trainer.cpp).
+// Not here: the training loop itself (plinth/train.hpp).
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -8,8 +8,8 @@
 #include <memory>
 
 #include "commands.hpp"
-#include "config/pipeline.hpp"
-#include "train/trainer.hpp"
+#include "plinth/pipeline.hpp"
+#include "plinth/train.hpp"
 
 namespace plinth::cli {
 namespace {
@@ -28,70 +28,28 @@ struct TrainArgs {
   int threads = 0;           // > 0: overrides [backend] threads
 };
 
-// True when `file` is `named` or lies in the folder `named`.
-bool named_by(const std::filesystem::path& file, const std::filesystem::path& named) {
-  if (file == named) return true;
-  return file.parent_path() == named || file.parent_path() == named / "";
-}
-
-// The manifests a pipeline names in [plugins] must load whole: a broken
-// entry or a refused file there is the pipeline's error (exit 2), where one
-// found elsewhere (--plugin-path, system folders) is only a warning.
-// Each manifest the pipeline names must exist: "file:line:col: plugins.manifests[i]: ...".
-Status check_manifests_exist(const config::Pipeline& p) {
-  const toml::array* arr = p.document["plugins"]["manifests"].as_array();
-  for (size_t i = 0; i < p.plugins.manifests.size(); ++i) {
-    std::error_code ec;
-    if (std::filesystem::exists(p.plugins.manifests[i], ec)) continue;
-    std::string at = p.source.string();
-    if (arr && i < arr->size()) {
-      const auto& b = arr->get(i)->source().begin;
-      at += ":" + std::to_string(b.line) + ":" + std::to_string(b.column);
-    }
-    return error(errc::config, at + ": plugins.manifests[" + std::to_string(i) +
-                                   "]: no such manifest file or folder: " + p.plugins.manifests[i].string());
-  }
-  return {};
-}
-
-Status check_named_manifests(const config::Pipeline& p, const Registry& reg) {
-  if (p.plugins.manifests.empty()) return {};
-  const std::string at = p.source.string() + ": [plugins] manifests: ";
-  for (const auto& named : p.plugins.manifests) {
-    for (const auto& e : reg.manifest_errors())
-      if (e.rfind(named.string(), 0) == 0) return error(errc::config, at + e);
-    for (const auto& pi : reg.plugins()) {
-      if (pi.state != PluginState::failed || !named_by(pi.entry.manifest, named)) continue;
-      return error(errc::config, at + pi.entry.manifest.string() + ":" + std::to_string(pi.entry.line) +
-                                     ": plugin '" + pi.entry.name + "' (" + pi.entry.path.string() +
-                                     "): " + pi.reason + (pi.hint.empty() ? "" : "; hint: " + pi.hint));
-    }
-  }
-  return {};
-}
-
-// Load the pipeline and everything it names; nothing is written.
-Result<train::TrainerPtr> prepare_pipeline(const Context& ctx, const std::string& file, bool progress,
-                                           std::chrono::steady_clock::time_point started, int* exit_code,
-                                           const std::string& out_dir = {}, bool resume = false,
-                                           int64_t stop_at_step = 0, int threads = 0) {
-  auto p = config::load_pipeline(file);
+// Load the pipeline and everything it names; nothing is written. The
+// manifests a pipeline names in [plugins] must load whole: a broken entry or
+// a refused file there is the pipeline's error (exit 2), where one found
+// elsewhere (--plugin-path, system folders) is only a warning.
+Result<Trainer> prepare_pipeline(const Context& ctx, const std::string& file, bool progress,
+                                 std::chrono::steady_clock::time_point started, int* exit_code,
+                                 const std::string& out_dir = {}, bool resume = false,
+                                 int64_t stop_at_step = 0, int threads = 0) {
+  auto p = Pipeline::load(file);
   if (!p) return p.status();
-  if (!out_dir.empty()) p->run.out_dir = out_dir;
-  if (threads > 0) config::set_backend_threads(*p, threads);
-  PLINTH_TRY(check_manifests_exist(*p));
-  TrustPolicy trust;
-  trust.allow_insecure = p->plugins.allow_insecure_plugins;
-  trust.require_signature = p->plugins.require_signature;
-  auto registry = ctx.open_registry(exit_code, p->plugins.manifests, trust);
+  if (!out_dir.empty()) p->set_out_dir(out_dir);
+  if (threads > 0) p->set_backend_threads(threads);
+  PLINTH_TRY(p->check_manifests_exist());
+  auto registry = ctx.open_registry(exit_code, p->plugin_manifests(), p->trust_policy());
   if (!registry) return error(errc::internal, "the plugin registry could not be opened");
-  PLINTH_TRY(check_named_manifests(*p, *registry));
-  train::TrainOptions o;
+  PLINTH_TRY(p->check_named_manifests(*registry));
+  TrainOptions o;
   o.started = started;
   o.progress = progress;
   o.resume = resume;
   o.stop_at_step = stop_at_step;
-  return train::prepare(std::move(*p), registry, o);
+  return Trainer::prepare(std::move(*p), registry, std::move(o));
 }
 
 }  // namespace
@@ -121,7 +79,7 @@ void add_train_commands(CLI::App& app, Context& ctx) {
       auto t = prepare_pipeline(ctx, args->pipeline, !args->no_progress, started, &code, args->out_dir,
                                 args->resume, args->stop_at_step, args->threads);
       if (!t) return code != kExitOk ? code : fail(t.status());
-      auto out = train::run(**t);
+      auto out = t->train();
       if (!out) return fail(out.status());
       // Data parallel: every rank holds the same outcome; rank 0 reports it.
       if (out->rank != 0) return out->interrupted && out->stop_signal != SIGTERM ? kExitInterrupted : kExitOk;
@@ -173,15 +131,15 @@ void add_train_commands(CLI::App& app, Context& ctx) {
       int code = kExitOk;
       auto t = prepare_pipeline(ctx, args->pipeline, false, std::chrono::steady_clock::now(), &code);
       if (!t) return code != kExitOk ? code : fail(t.status());
-      auto r = train::evaluate(**t);
+      auto r = t->evaluate();
       if (!r) return fail(r.status());
       // One JSON line on stdout, for scripts; the same in words on stderr.
-      if (r->second >= 0)
-        std::printf("{\"eval_loss\": %.9g, \"eval_accuracy\": %.9g}\n", r->first, r->second);
+      if (r->accuracy >= 0)
+        std::printf("{\"eval_loss\": %.9g, \"eval_accuracy\": %.9g}\n", r->loss, r->accuracy);
       else
-        std::printf("{\"eval_loss\": %.9g}\n", r->first);
-      std::fprintf(stderr, "eval loss %.6f", r->first);
-      if (r->second >= 0) std::fprintf(stderr, ", accuracy %.2f%%", r->second * 100);
+        std::printf("{\"eval_loss\": %.9g}\n", r->loss);
+      std::fprintf(stderr, "eval loss %.6f", r->loss);
+      if (r->accuracy >= 0) std::fprintf(stderr, ", accuracy %.2f%%", r->accuracy * 100);
       std::fprintf(stderr, "\n");
       return kExitOk;
     };
@@ -191,9 +149,9 @@ void add_train_commands(CLI::App& app, Context& ctx) {
   resolve->add_option("pipeline", args->pipeline, "The pipeline TOML file")->required();
   resolve->callback([args, &ctx] {
     ctx.run = [args] {
-      auto p = config::load_pipeline(args->pipeline);
+      auto p = Pipeline::load(args->pipeline);
       if (!p) return fail(p.status());
-      std::cout << config::resolved_toml(*p);
+      std::cout << p->resolved_toml();
       return kExitOk;
     };
   });

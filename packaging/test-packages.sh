@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test-packages.sh — end-to-end check of the .deb and .rpm packages, for CI on
 # a throw-away machine (root): build for /usr, cpack DEB and RPM, lintian,
-# rpm queries, dpkg -i, plugins found, the packaged MNIST example trained, the
-# vendor example packaged/installed/removed, then dpkg --purge and a check that
+# rpm queries, dpkg -i, plugins found, the packaged MNIST example trained (by
+# `plinth train` and by the packaged examples/embed application built against
+# the installed libplinth-dev), the vendor example packaged/installed/removed, then dpkg --purge and a check that
 # nothing is left. Does not run on a machine that already has plinth installed.
 # Usage: packaging/test-packages.sh [work folder]   (default: build-packages)
 set -euo pipefail
@@ -121,7 +122,8 @@ rpm -qp --qf '[%{FILEFLAGS:fflags} %{FILENAMES}\n]' "$rpm_main" | grep -q "^cn $
 dev_files="$(rpm -qpl "$rpm_dev")"
 for f in /usr/include/plinth/plugin.h "/usr/lib/$multiarch/cmake/Plinth/PlinthConfig.cmake" \
   "/usr/lib/$multiarch/pkgconfig/plinth.pc" "/usr/lib/$multiarch/libplinth.so" \
-  /usr/share/plinth/sdk-template/new-plugin.sh; do
+  /usr/share/plinth/sdk-template/new-plugin.sh /usr/include/plinth/train.hpp /usr/include/plinth/pipeline.hpp \
+  /usr/share/plinth/examples/embed/main.cpp; do
   grep -qx -- "$f" <<<"$dev_files" || die "$rpm_dev lacks $f"
 done
 rpm -qpR "$rpm_main" | tee "$work/rpm-requires.txt"
@@ -170,6 +172,20 @@ t0=$SECONDS
 [[ ${PIPESTATUS[0]} -eq 0 ]] || die "plinth train failed"
 grep -qi 'time to target' "$work/mnist-train.log" || die "the MNIST run did not reach its eval.accuracy target"
 echo "MNIST (data + training): $((SECONDS - t0)) s"
+
+step "examples/embed: an application training MNIST through the installed libplinth"
+eb="$work/embed"
+rm -rf "$eb" "$work/mnist/embed-runs"
+cmake -S /usr/share/plinth/examples/embed -B "$eb" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+grep -q "Plinth_DIR:PATH=/usr/lib/$multiarch/cmake/Plinth" "$eb/CMakeCache.txt" ||
+  die "examples/embed did not find the installed PlinthConfig.cmake"
+cmake --build "$eb" -j "$jobs"
+(cd "$work/mnist" && env -u PLINTH_PLUGIN_PATH HOME="$work/home" XDG_CONFIG_HOME="$work/home/.config" \
+  "$eb/plinth-embed" pipeline.toml --steps 50 --out-dir "$work/mnist/embed-runs") | tee "$work/embed.log"
+[[ ${PIPESTATUS[0]} -eq 0 ]] || die "plinth-embed failed"
+grep -q '^trained 50 steps' "$work/embed.log" || die "plinth-embed did not train 50 steps"
+grep -q '^step ' "$work/embed.log" || die "plinth-embed printed no step line from its on_step callback"
+[[ -s "$work/mnist/embed-runs/mnist-mlp/summary.json" ]] || die "plinth-embed wrote no run folder"
 
 step "vendor plugin package"
 vb="$work/vendor-backend"

@@ -7,7 +7,8 @@
 #      run the vendor backend's own tests; check exported symbols;
 #   3. load them with the installed plinth (plugins list / inspect), from
 #      the build trees' manifests and from <prefix>/share/plinth/plugins.d;
-#   4. build an embedding application (Plinth::core, plinth.pc) and run it;
+#   4. build an embedding application (Plinth::core, plinth.pc) and run it,
+#      and build examples/embed (plinth::core) and train with it;
 #   5. configure one template against the Plinth build tree (build export).
 # Arguments (-D): SOURCE_DIR, BUILD_DIR, WORK, GENERATOR, CXX, C, NM.
 cmake_minimum_required(VERSION 3.25)
@@ -33,7 +34,9 @@ file(MAKE_DIRECTORY ${WORK})
 # --- 1. install
 run("install" ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${PREFIX})
 foreach(_f include/plinth/plugin.h include/plinth/backend.h include/plinth/plugin.hpp include/plinth/registry.hpp
-           include/plinth/status.hpp include/plinth/log.hpp lib/cmake/Plinth/PlinthConfig.cmake
+           include/plinth/status.hpp include/plinth/log.hpp include/plinth/pipeline.hpp include/plinth/train.hpp
+           include/plinth/runs.hpp include/plinth/sample.hpp include/plinth/sweep.hpp include/plinth/retrain.hpp
+           include/plinth/backend_instance.hpp include/plinth/plugins.hpp lib/cmake/Plinth/PlinthConfig.cmake
            lib/cmake/Plinth/PlinthConfigVersion.cmake lib/cmake/Plinth/PlinthTargets.cmake
            lib/cmake/Plinth/PlinthAddPlugin.cmake lib/pkgconfig/plinth.pc bin/plinth lib/libplinth.so
            lib/plinth/plugins/libplinth-backend-cpu.so share/plinth/plugins.d/plinth-backend-cpu.toml)
@@ -116,6 +119,18 @@ run("run embed" ${WORK}/build-embed/embed)
 expect("${OUT}" "plinth-backend-cpu loaded" "embedding application")
 run("run pc_c" ${WORK}/build-embed/pc_c)
 expect("${OUT}" "ABI 1\\.1" "plinth.pc C program")
+# examples/embed: trains the MNIST example's model (synthetic digits: the
+# real ones need the network) with its own callbacks, finding the prefix's
+# plugins next to the installed libplinth.
+run("configure examples/embed" ${CMAKE_COMMAND} -S ${SOURCE_DIR}/examples/embed -B ${WORK}/build-example-embed
+    ${_common})
+run("build examples/embed" ${CMAKE_COMMAND} --build ${WORK}/build-example-embed -j 2)
+run("train with examples/embed" ${WORK}/build-example-embed/plinth-embed
+    ${SOURCE_DIR}/tests/examples/embed_synthetic.toml --steps 5 --out-dir ${WORK}/embed-runs)
+expect("${OUT}" "trained 5 steps" "examples/embed")
+if(NOT EXISTS ${WORK}/embed-runs/embed-synthetic/summary.json)
+  message(FATAL_ERROR "examples/embed wrote no ${WORK}/embed-runs/embed-synthetic/summary.json")
+endif()
 
 # --- 5. find_package against the Plinth build tree (export(EXPORT ...))
 run("configure against the build tree" ${CMAKE_COMMAND} -S ${SOURCE_DIR}/sdk/template/backend

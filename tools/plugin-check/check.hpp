@@ -8,7 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "exec/backend.hpp"
+#include <toml++/toml.h>
+
+#include "plinth/backend_instance.hpp"
+#include "plinth/plugins.hpp"
 
 namespace plinth::plugin_check {
 
@@ -25,6 +28,10 @@ struct CaseResult {
   std::string detail;    // why it failed, or the plugin's message
 };
 
+// A plugin's settings as the plinth_config it reads: `table` written out as
+// TOML and parsed back by the core (which owns the view's storage).
+Result<PluginConfig> plugin_config(const toml::table& table);
+
 const char* op_kind_name(int kind);  // "FILL" .. "POOL2D_BACKWARD", "?" when unknown
 size_t dtype_bytes(plinth_dtype d);
 // Element i of `bytes` (of dtype d) as a double, and the reverse.
@@ -32,11 +39,11 @@ double load_value(const std::vector<uint8_t>& bytes, plinth_dtype d, size_t i);
 void store_value(std::vector<uint8_t>& bytes, plinth_dtype d, size_t i, double v);
 
 // API contract checks on `plugin`, without the error paths.
-void run_contract(exec::Backend& plugin, uint64_t seed, std::vector<CaseResult>& out);
+void run_contract(BackendInstance& plugin, uint64_t seed, std::vector<CaseResult>& out);
 // Malformed launches; run last, since a broken plugin may crash on them.
-void run_error_checks(exec::Backend& plugin, std::vector<CaseResult>& out);
+void run_error_checks(BackendInstance& plugin, std::vector<CaseResult>& out);
 // Every op case whose op is in `ops` (all when empty), on the plugin and the reference.
-void run_ops(exec::Backend& plugin, exec::Backend& reference, uint64_t seed,
+void run_ops(BackendInstance& plugin, BackendInstance& reference, uint64_t seed,
              const std::vector<std::string>& ops, std::vector<CaseResult>& out);
 
 // Communicator checks (comm.cpp) on component `name`, at the world size the
@@ -52,7 +59,7 @@ CommRun run_comm(const Registry& reg, const std::string& name, double timeout_s,
 // Optimizer checks (optim.cpp) on component `name`, launching ops on `exec`
 // (the CPU backend); `rule` "sgd" | "adamw" picks the reference update,
 // empty: none (the numeric cases are no-reference). Rows have section "optim".
-void run_optimizer(const Registry& reg, const std::string& name, const std::string& rule, exec::Backend& exec,
-                   uint64_t seed, std::vector<CaseResult>& out);
+void run_optimizer(const Registry& reg, const std::string& name, const std::string& rule,
+                   BackendInstance& exec, uint64_t seed, std::vector<CaseResult>& out);
 
 }  // namespace plinth::plugin_check

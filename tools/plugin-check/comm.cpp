@@ -15,7 +15,6 @@
 
 #include "check.hpp"
 #include "plinth/comm.h"
-#include "plugin/plugin_config.hpp"
 
 namespace plinth::plugin_check {
 
@@ -381,10 +380,14 @@ CommRun run_comm(const Registry& reg, const std::string& name, double timeout_s,
   const auto* t = static_cast<const plinth_comm_v1*>((*comp)->table);
   toml::table cfg_table;
   cfg_table.insert("timeout_s", timeout_s);
-  auto cfg = make_plugin_config(cfg_table, "plinth-plugin-check");
+  auto cfg = plugin_config(cfg_table);
+  if (!cfg) {
+    run.error = cfg.status().message();
+    return run;
+  }
   plinth_comm* comm = nullptr;
   (void)take_plugin_error();
-  plinth_status s = t->create(reg.host(), cfg.get(), &comm);
+  plinth_status s = t->create(reg.host(), cfg->get(), &comm);
   if (s != PLINTH_OK || !comm) {
     run.error = plugin_status(s == PLINTH_OK ? PLINTH_ERR_INTERNAL : s, "communicator '" + name + "': create")
                     .message();

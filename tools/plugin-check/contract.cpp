@@ -4,12 +4,19 @@
 // and (last, since a broken plugin may crash on them) malformed launches.
 // Also the dtype conversions shared with ops.cpp. Not here: op numerics.
 #include <cstring>
+#include <sstream>
 #include <thread>
 
 #include "check.hpp"
 #include "plinth/ops.hpp"
 
 namespace plinth::plugin_check {
+
+Result<PluginConfig> plugin_config(const toml::table& table) {
+  std::ostringstream text;
+  text << table;
+  return PluginConfig::parse(text.str(), "plinth-plugin-check");
+}
 
 const char* op_kind_name(int kind) {
   const char* n = sdk::op_name(kind);
@@ -179,7 +186,7 @@ std::string plugin_msg(plinth_status s) {
 
 // Upload, copy device-to-device, download at odd sizes and offsets; true when
 // the bytes come back unchanged.
-bool round_trip(exec::Backend& be, std::mt19937_64& rng, uint64_t size, uint64_t off_a, uint64_t off_b,
+bool round_trip(BackendInstance& be, std::mt19937_64& rng, uint64_t size, uint64_t off_a, uint64_t off_b,
                 std::string& why) {
   const auto* t = be.table();
   auto* ctx = be.ctx();
@@ -208,7 +215,7 @@ bool round_trip(exec::Backend& be, std::mt19937_64& rng, uint64_t size, uint64_t
 
 }  // namespace
 
-void run_contract(exec::Backend& be, uint64_t seed, std::vector<CaseResult>& out) {
+void run_contract(BackendInstance& be, uint64_t seed, std::vector<CaseResult>& out) {
   Recorder rec{out};
   const auto* t = be.table();
   auto* ctx = be.ctx();
@@ -345,7 +352,7 @@ void run_contract(exec::Backend& be, uint64_t seed, std::vector<CaseResult>& out
   }
 }
 
-void run_error_checks(exec::Backend& be, std::vector<CaseResult>& out) {
+void run_error_checks(BackendInstance& be, std::vector<CaseResult>& out) {
   Recorder rec{out};
   const auto* t = be.table();
   auto* ctx = be.ctx();

@@ -348,7 +348,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "plinth-plugin-check: reference: %s\n", rreg.status().message().c_str());
     return kExitBadInput;
   }
-  auto ref = exec::Backend::create(**rreg, reference, nullptr, 0);
+  auto ref = BackendInstance::create(**rreg, reference, nullptr, 0);
   if (!ref) {
     std::fprintf(
         stderr,
@@ -364,7 +364,7 @@ int main(int argc, char** argv) {
       const std::string r = !optimizer_rule.empty()              ? optimizer_rule
                             : (name == "sgd" || name == "adamw") ? name
                                                                  : "";
-      run_optimizer(**reg, name, r, **ref, seed, results);
+      run_optimizer(**reg, name, r, *ref, seed, results);
     }
     std::string names;
     for (const auto& n : targets) names += (names.empty() ? "" : ", ") + n;
@@ -373,15 +373,15 @@ int main(int argc, char** argv) {
   }
 
   component = targets[0];
-  auto plugin = exec::Backend::create(**reg, component, nullptr, device);
+  auto plugin = BackendInstance::create(**reg, component, nullptr, device);
   if (!plugin) {
     print_load_failures(**reg);
     std::fprintf(stderr, "plinth-plugin-check: %s\n", plugin.status().message().c_str());
     return kExitBadInput;
   }
-  run_contract(**plugin, seed, results);
-  run_ops(**plugin, **ref, seed, ops, results);
-  run_error_checks(**plugin, results);
-  return report(results, json, "backend", component, (*plugin)->properties().name,
+  run_contract(*plugin, seed, results);
+  run_ops(*plugin, *ref, seed, ops, results);
+  run_error_checks(*plugin, results);
+  return report(results, json, "backend", component, plugin->properties().name,
                 "reference '" + reference + "'", seed);
 }

@@ -382,8 +382,8 @@ void make_views(const std::vector<TensorSpec>& specs, const std::vector<plinth_b
 
 // Upload `host` into fresh buffers, run the pre-op (if any) then the op,
 // and download every tensor into `host`.
-Status run_on(exec::Backend& be, const OpCase& c, std::vector<std::vector<uint8_t>>& host, bool pre_only) {
-  std::vector<exec::Buffer> bufs;
+Status run_on(BackendInstance& be, const OpCase& c, std::vector<std::vector<uint8_t>>& host, bool pre_only) {
+  std::vector<DeviceBuffer> bufs;
   std::vector<plinth_buffer*> raw;
   for (auto& h : host) {
     auto b = be.alloc(h.size());
@@ -413,7 +413,7 @@ bool is_float(plinth_dtype d) {
 
 }  // namespace
 
-void run_ops(exec::Backend& plugin, exec::Backend& reference, uint64_t seed,
+void run_ops(BackendInstance& plugin, BackendInstance& reference, uint64_t seed,
              const std::vector<std::string>& ops, std::vector<CaseResult>& out) {
   const auto cases = build_cases();
   for (size_t ci = 0; ci < cases.size(); ++ci) {

@@ -15,7 +15,6 @@
 
 #include "check.hpp"
 #include "plinth/optimizer.h"
-#include "plugin/plugin_config.hpp"
 
 namespace plinth::plugin_check {
 
@@ -108,7 +107,7 @@ std::vector<OptCase> cases_for(const std::string& rule) {
 // The plinth_optim_ops the tool offers: the CPU backend, with or without
 // the fused step ops.
 struct Exec {
-  exec::Backend* be;
+  BackendInstance* be;
   bool fused;
 };
 int32_t exec_supports(void* ctx, const plinth_op* op) {
@@ -129,13 +128,13 @@ struct DevParam {
   std::string name;
   int64_t rows, cols;
   bool decay;
-  exec::Buffer param, grad;
-  std::vector<exec::Buffer> state, scratch;
+  DeviceBuffer param, grad;
+  std::vector<DeviceBuffer> state, scratch;
   std::vector<plinth_tensor> state_t, scratch_t;
   size_t n() const { return size_t(rows * cols); }
 };
 
-plinth_tensor view(const exec::Buffer& b, int64_t rows, int64_t cols) {
+plinth_tensor view(const DeviceBuffer& b, int64_t rows, int64_t cols) {
   plinth_tensor t{};
   t.struct_size = PLINTH_TENSOR_STRUCT_SIZE;
   t.buffer = b.get();
@@ -148,12 +147,12 @@ plinth_tensor view(const exec::Buffer& b, int64_t rows, int64_t cols) {
   return t;
 }
 
-Status upload_f(exec::Backend& be, const exec::Buffer& b, const std::vector<double>& v) {
+Status upload_f(BackendInstance& be, const DeviceBuffer& b, const std::vector<double>& v) {
   std::vector<float> f(v.begin(), v.end());
   if (f.empty()) return {};
   return be.upload(b, 0, f.data(), f.size() * 4);
 }
-Result<std::vector<double>> download_f(exec::Backend& be, const exec::Buffer& b, size_t n) {
+Result<std::vector<double>> download_f(BackendInstance& be, const DeviceBuffer& b, size_t n) {
   std::vector<float> f(n);
   if (n)
     if (Status s = be.download(f.data(), b, 0, n * 4); !s) return s;
@@ -175,10 +174,14 @@ struct Created {
   std::string error;
 };
 Created create(const plinth_optimizer_v1* t, const Registry& reg, const toml::table& table) {
-  auto cfg = make_plugin_config(table, "plinth-plugin-check");
   Created c;
+  auto cfg = plugin_config(table);
+  if (!cfg) {
+    c.error = cfg.status().message();
+    return c;
+  }
   (void)take_plugin_error();
-  plinth_status s = t->create(reg.host(), cfg.get(), &c.opt);
+  plinth_status s = t->create(reg.host(), cfg->get(), &c.opt);
   if (s != PLINTH_OK || !c.opt) {
     c.error = plugin_status(s == PLINTH_OK ? PLINTH_ERR_INTERNAL : s, "create").message();
     c.opt = nullptr;
@@ -196,7 +199,7 @@ constexpr double kThreshold = 1e-8;
 // kResumeAfter + 1, its state restored), compare param and state with the
 // reference after every step. Returns the worst NMSE, or sets `why`.
 double run_case(const plinth_optimizer_v1* t, const Registry& reg, const std::string& rule, const OptCase& oc,
-                exec::Backend& be, bool fused, uint64_t seed, std::string& why) {
+                BackendInstance& be, bool fused, uint64_t seed, std::string& why) {
   Created cr = create(t, reg, oc.table);
   if (!cr.opt) {
     why = cr.error;
@@ -344,13 +347,13 @@ double run_case(const plinth_optimizer_v1* t, const Registry& reg, const std::st
 // Malformed steps and configs on an instance of the case's config: each must
 // return an error (not crash) and leave the parameter as it was.
 void error_cases(const plinth_optimizer_v1* t, const Registry& reg, const std::string& comp,
-                 const OptCase& oc, exec::Backend& be, std::vector<CaseResult>& out) {
+                 const OptCase& oc, BackendInstance& be, std::vector<CaseResult>& out) {
   auto add = [&](const std::string& name, bool ok, const std::string& why, const char* fail = "fail") {
     out.push_back(CaseResult{"optim", comp, name, ok ? "pass" : fail, 0, 0, ok ? "" : why});
   };
   {
-    auto cfg = make_plugin_config(oc.table, "plinth-plugin-check");
-    plinth_status s = t->create(reg.host(), cfg.get(), nullptr);
+    auto cfg = plugin_config(oc.table);
+    plinth_status s = cfg ? t->create(reg.host(), cfg->get(), nullptr) : PLINTH_ERR_INTERNAL;
     (void)take_plugin_error();
     add("create with NULL out returns an error", s != PLINTH_OK, "returned OK");
   }
@@ -376,7 +379,7 @@ void error_cases(const plinth_optimizer_v1* t, const Registry& reg, const std::s
       "returned a name past the last slot");
   const int64_t n = 17;
   auto pb = be.alloc(n * 4), gb = be.alloc(n * 4), ib = be.alloc(n * 4);
-  std::vector<exec::Buffer> extra;
+  std::vector<DeviceBuffer> extra;
   std::vector<plinth_tensor> st, sc;
   for (int k = 0; k < slots + scratch; ++k) {
     auto b = be.alloc(n * 4);
@@ -486,7 +489,7 @@ void error_cases(const plinth_optimizer_v1* t, const Registry& reg, const std::s
 
 }  // namespace
 
-void run_optimizer(const Registry& reg, const std::string& name, const std::string& rule, exec::Backend& be,
+void run_optimizer(const Registry& reg, const std::string& name, const std::string& rule, BackendInstance& be,
                    uint64_t seed, std::vector<CaseResult>& out) {
   auto comp = reg.find(PLINTH_KIND_OPTIMIZER, name);
   if (!comp) {
