@@ -21,6 +21,7 @@ def cut(text):
     text = re.sub(r"(?m)^max_steps = \d+\n", f"max_steps = {steps}\n", text)
     text = re.sub(r"(?m)^eval_every = \d+\n", f"eval_every = {steps // 2}\n", text)
     text = re.sub(r"(?m)^log_every = \d+\n", "log_every = 1\n", text)
+    text = re.sub(r"(?m)^warmup_steps = \d+\n", f"warmup_steps = {steps // 4}\n", text)
     return re.sub(r"(?m)^(target_metric|target_value) = .*\n", "", text)
 for name in ["mnist", "mnist-cnn"]:
     t = open(f"{src}/examples/{name}/pipeline.toml").read()

@@ -112,26 +112,31 @@ struct ImageGeometry {
 };
 Status image_geometry(Context& c, const LayerSpec& l, const std::string& name, int in, ImageGeometry& geo);
 
-// The key tables and build functions, one per file.
-#define PLINTH_LAYER(id) extern const LayerKind id;
-PLINTH_LAYER(kLinear)
-PLINTH_LAYER(kRelu)
-PLINTH_LAYER(kGelu)
-PLINTH_LAYER(kTanh)
-PLINTH_LAYER(kSigmoid)
-PLINTH_LAYER(kDropout)
-PLINTH_LAYER(kLayernorm)
-PLINTH_LAYER(kFlatten)
-PLINTH_LAYER(kEmbedding)
-PLINTH_LAYER(kPositionEmbedding)
-PLINTH_LAYER(kAttention)
-PLINTH_LAYER(kBlock)
-PLINTH_LAYER(kConv2d)
-PLINTH_LAYER(kMaxpool)
-PLINTH_LAYER(kAvgpool)
-PLINTH_LAYER(kAdd)
-PLINTH_LAYER(kMul)
-PLINTH_LAYER(kConcat)
-#undef PLINTH_LAYER
+// The registration table: every layer type, one line each, in
+// docs/pipeline.md's order (X(<its LayerKind>, "<file in this folder>")).
+// registry.cpp lists them from here; each is defined in its own file.
+#define PLINTH_LAYER_TYPES(X)                     \
+  X(kLinear, "linear.cpp")                        \
+  X(kRelu, "activation.cpp")                      \
+  X(kGelu, "activation.cpp")                      \
+  X(kTanh, "activation.cpp")                      \
+  X(kSigmoid, "activation.cpp")                   \
+  X(kDropout, "dropout.cpp")                      \
+  X(kLayernorm, "layernorm.cpp")                  \
+  X(kFlatten, "flatten.cpp")                      \
+  X(kEmbedding, "embedding.cpp")                  \
+  X(kPositionEmbedding, "position_embedding.cpp") \
+  X(kAttention, "attention.cpp")                  \
+  X(kBlock, "block.cpp")                          \
+  X(kConv2d, "conv2d.cpp")                        \
+  X(kMaxpool, "pool.cpp")                         \
+  X(kAvgpool, "pool.cpp")                         \
+  X(kAdd, "add.cpp")                              \
+  X(kMul, "mul.cpp")                              \
+  X(kConcat, "concat.cpp")
+
+#define PLINTH_DECLARE_LAYER(id, file) extern const LayerKind id;
+PLINTH_LAYER_TYPES(PLINTH_DECLARE_LAYER)
+#undef PLINTH_DECLARE_LAYER
 
 }  // namespace plinth::graph

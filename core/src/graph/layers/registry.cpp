@@ -1,7 +1,8 @@
 // registry.cpp — the one table of layer types (each defined in its own file
 // of this folder), looked up by config/pipeline.cpp for a layer's keys and by
 // graph/build.cpp to build it; and the small helpers the layer files share.
-// Adding a layer type: a new file defining its LayerKind, one line here.
+// Adding a layer type: a new file defining its LayerKind, and its line in
+// layer.hpp's PLINTH_LAYER_TYPES.
 #include <charconv>
 #include <sstream>
 
@@ -11,13 +12,9 @@ namespace plinth::graph {
 
 namespace {
 
-// In docs/pipeline.md's order.
-constexpr const LayerKind* kKinds[] = {
-    &kLinear,    &kRelu,      &kGelu,    &kTanh,      &kSigmoid,
-    &kDropout,   &kLayernorm, &kFlatten, &kEmbedding, &kPositionEmbedding,
-    &kAttention, &kBlock,     &kConv2d,  &kMaxpool,   &kAvgpool,
-    &kAdd,       &kMul,       &kConcat,
-};
+#define PLINTH_LIST_LAYER(id, file) &id,
+constexpr const LayerKind* kKinds[] = {PLINTH_LAYER_TYPES(PLINTH_LIST_LAYER)};
+#undef PLINTH_LIST_LAYER
 
 }  // namespace
 
