@@ -35,7 +35,10 @@ Status build(Context& c, const LayerSpec& l, const std::string& name, std::span<
   int h = in[0];
   for (int64_t r = 0; r < repeat; ++r) {
     std::string copy = name;  // this copy's name: <name>.<r>, or <name> when there is one
-    if (repeat > 1) copy += "." + std::to_string(r);
+    if (repeat > 1) {
+      copy += '.';
+      copy += std::to_string(r);
+    }
     const int x = h;
     c.last_linear_param = -1;
     PLINTH_TRY(c.layers(b->layers, copy + ".", x, h));
