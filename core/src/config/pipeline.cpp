@@ -21,6 +21,7 @@
 #include "config/did_you_mean.hpp"
 #include "config/pipeline_schema.hpp"
 #include "config/schema.hpp"
+#include "graph/layers/layer.hpp"
 
 namespace plinth::config {
 namespace {
@@ -33,35 +34,7 @@ using names = std::initializer_list<std::string_view>;
 constexpr std::string_view kSections[] = {"run",       "backend",  "data",       "model",      "loss",
                                           "optimizer", "schedule", "train",      "checkpoint", "early_stop",
                                           "plugins",   "init",     "distributed"};
-constexpr std::string_view kLayerTypes[] = {
-    "linear",    "relu",      "gelu",    "tanh",      "sigmoid",
-    "dropout",   "layernorm", "flatten", "embedding", "position_embedding",
-    "attention", "block",     "conv2d",  "maxpool",   "avgpool"};
 constexpr std::string_view kBlockKeys[] = {"name", "residual", "layers"};
-
-// Keys each layer type accepts (besides "type" and "name").
-std::span<const std::string_view> layer_keys(std::string_view type) {
-  static constexpr std::string_view linear[] = {"type", "name", "out", "bias", "tie"};
-  static constexpr std::string_view dropout[] = {"type", "name", "p"};
-  static constexpr std::string_view layernorm[] = {"type", "name", "eps"};
-  static constexpr std::string_view embedding[] = {"type", "name", "dim", "vocab"};
-  static constexpr std::string_view position[] = {"type", "name", "max_len"};
-  static constexpr std::string_view attention[] = {"type", "name", "heads", "causal", "bias"};
-  static constexpr std::string_view block[] = {"type", "name", "use", "repeat"};
-  static constexpr std::string_view conv2d[] = {"type", "name", "out", "kernel", "stride", "padding", "bias"};
-  static constexpr std::string_view pool[] = {"type", "name", "kernel", "stride", "padding"};
-  static constexpr std::string_view plain[] = {"type", "name"};
-  if (type == "conv2d") return conv2d;
-  if (type == "maxpool" || type == "avgpool") return pool;
-  if (type == "linear") return linear;
-  if (type == "dropout") return dropout;
-  if (type == "layernorm") return layernorm;
-  if (type == "embedding") return embedding;
-  if (type == "position_embedding") return position;
-  if (type == "attention") return attention;
-  if (type == "block") return block;
-  return plain;
-}
 
 // --- sections ----------------------------------------------------------------
 
@@ -84,85 +57,91 @@ Status read_data(const Reader& r, const toml::table& t, std::string_view path, D
   return read_fields<DataSection>(r, t, path, data_schema().fields, d);
 }
 
-// conv2d (out, kernel, stride = 1, padding = 0, bias), maxpool / avgpool
-// (kernel, stride = kernel, padding = 0 .. kernel / 2).
-Status read_image_layer(const Reader& r, const toml::table& t, const std::string& path, LayerSpec& l) {
-  const bool conv = l.type == "conv2d";
-  if (conv) {
-    if (!t.contains("out"))
-      return r.fail(t.source(), path + ".out", "missing required key (output channels)");
-    PLINTH_TRY(r.get(t, path, "out", l.out));
-    PLINTH_TRY(r.require(l.out > 0, t, path, "out", "out must be > 0, got " + num(l.out)));
-    PLINTH_TRY(r.get(t, path, "bias", l.bias));
-  }
-  if (!t.contains("kernel"))
-    return r.fail(t.source(), path + ".kernel", "missing required key (kernel size)");
-  PLINTH_TRY(r.get(t, path, "kernel", l.kernel));
-  PLINTH_TRY(r.require(l.kernel > 0 && l.kernel <= 1 << 20, t, path, "kernel",
-                       "kernel must be in 1..1048576, got " + num(l.kernel)));
-  l.stride = conv ? 1 : l.kernel;
-  PLINTH_TRY(r.get(t, path, "stride", l.stride));
-  PLINTH_TRY(r.require(l.stride > 0 && l.stride <= 1 << 20, t, path, "stride",
-                       "stride must be in 1..1048576, got " + num(l.stride)));
-  PLINTH_TRY(r.get(t, path, "padding", l.padding));
-  const int64_t max_pad = conv ? int64_t{1} << 20 : l.kernel / 2;
-  PLINTH_TRY(r.require(l.padding >= 0 && l.padding <= max_pad, t, path, "padding",
-                       "padding must be in 0.." + num(max_pad) + (conv ? "" : " (half the kernel)") +
-                           ", got " + num(l.padding)));
-  return {};
+// The names of the layer types (graph/layers/registry.cpp).
+std::vector<std::string_view> layer_type_names() {
+  std::vector<std::string_view> out;
+  for (const graph::LayerKind* k : graph::layer_kinds()) out.push_back(k->type);
+  return out;
 }
 
+// One layer: its type, name and inputs, then its type's keys from the type's
+// key table (graph/layers/<type>.cpp): type, presence, default and check.
 Status read_layer(const Reader& r, const toml::table& t, const std::string& path, std::size_t index,
                   LayerSpec& l) {
   l.where = t.source();
+  const std::vector<std::string_view> types = layer_type_names();
   if (!t.contains("type"))
-    return r.fail(t.source(), path + ".type",
-                  "missing required key (one of " + join_quoted(kLayerTypes) + ")");
+    return r.fail(t.source(), path + ".type", "missing required key (one of " + join_quoted(types) + ")");
   PLINTH_TRY(r.get(t, path, "type", l.type));
-  PLINTH_TRY(r.one_of(t, path, "type", l.type, kLayerTypes, "layer type"));
-  PLINTH_TRY(r.check_keys(t, path, layer_keys(l.type), "not a key of a '" + l.type + "' layer"));
+  PLINTH_TRY(r.one_of(t, path, "type", l.type, types, "layer type"));
+  const graph::LayerKind& kind = *graph::find_layer_kind(l.type);
+  std::vector<std::string_view> allowed{"type", "name"};
+  for (const LayerKey& k : kind.keys) allowed.push_back(k.name);
+  allowed.push_back("inputs");
+  PLINTH_TRY(r.check_keys(t, path, allowed, "not a key of a '" + l.type + "' layer"));
   PLINTH_TRY(r.get(t, path, "name", l.name));
-  if (!t.contains("name"))
-    l.name = l.type == "block" && t.contains("use") ? "" : l.type + std::to_string(index);
-  if (t.contains("name"))
+  if (t.contains("name")) {
     PLINTH_TRY(r.require(!l.name.empty() && l.name.find('.') == std::string::npos, t, path, "name",
                          "must be non-empty and without '.'"));
-  auto positive = [&](const char* key, int64_t& v, const char* what) -> Status {
-    if (!t.contains(key))
-      return r.fail(t.source(), path + "." + key, std::string("missing required key (") + what + ")");
-    PLINTH_TRY(r.get(t, path, key, v));
-    return r.require(v > 0, t, path, key, std::string(key) + " must be > 0, got " + num(v));
-  };
-  if (l.type == "linear") {
-    PLINTH_TRY(r.get(t, path, "tie", l.tie));
-    if (l.tie.empty() || t.contains("out")) PLINTH_TRY(positive("out", l.out, "output features"));
-    PLINTH_TRY(r.get(t, path, "bias", l.bias));
-  } else if (l.type == "dropout") {
-    PLINTH_TRY(r.get(t, path, "p", l.p));
-    PLINTH_TRY(r.require(l.p >= 0.0 && l.p < 1.0, t, path, "p", "p must be in [0, 1), got " + num(l.p)));
-  } else if (l.type == "layernorm") {
-    PLINTH_TRY(r.get(t, path, "eps", l.eps));
-    PLINTH_TRY(r.require(l.eps > 0.0, t, path, "eps", "eps must be > 0, got " + num(l.eps)));
-  } else if (l.type == "embedding") {
-    PLINTH_TRY(positive("dim", l.dim, "the width of a token's vector"));
-    PLINTH_TRY(r.get(t, path, "vocab", l.vocab));
-    PLINTH_TRY(r.require(l.vocab >= 0, t, path, "vocab", "vocab must be > 0, got " + num(l.vocab)));
-  } else if (l.type == "position_embedding") {
-    PLINTH_TRY(positive("max_len", l.max_len, "the number of positions, at least the sequence length"));
-  } else if (l.type == "attention") {
-    PLINTH_TRY(positive("heads", l.heads, "number of attention heads"));
-    PLINTH_TRY(r.get(t, path, "causal", l.causal));
-    PLINTH_TRY(r.get(t, path, "bias", l.bias));
-  } else if (l.type == "block") {
-    if (!t.contains("use"))
-      return r.fail(t.source(), path + ".use", "missing required key (the name of a [[model.block]])");
-    PLINTH_TRY(r.get(t, path, "use", l.use));
-    PLINTH_TRY(r.get(t, path, "repeat", l.repeat));
-    PLINTH_TRY(r.require(l.repeat > 0, t, path, "repeat", "repeat must be > 0, got " + num(l.repeat)));
-    if (l.name.empty()) l.name = l.use;
-  } else if (l.type == "conv2d" || l.type == "maxpool" || l.type == "avgpool") {
-    PLINTH_TRY(read_image_layer(r, t, path, l));
+    PLINTH_TRY(r.require(l.name != "input", t, path, "name",
+                         "'input' is reserved: it names the model's (or a block's) input in `inputs`"));
   }
+  PLINTH_TRY(r.get(t, path, "inputs", l.inputs));
+  if (t.contains("inputs"))
+    PLINTH_TRY(r.require(!l.inputs.empty(), t, path, "inputs", "at least one layer name (or leave it out)"));
+  for (const LayerKey& k : kind.keys) {
+    const toml::node* n = t.get(k.name);
+    if (!n) {
+      if (k.presence == LayerKey::required)
+        return r.fail(t.source(), join_key(path, k.name),
+                      "missing required key (" + std::string(k.doc_default) + ")");
+      if (k.presence == LayerKey::defaulted) l.set(k.name, k.def);
+      continue;
+    }
+    switch (k.type) {
+      case KeyType::integer: {
+        int64_t v = 0;
+        PLINTH_TRY(r.get(t, path, k.name, v));
+        l.set(k.name, v);
+        break;
+      }
+      case KeyType::number: {
+        double v = 0;
+        PLINTH_TRY(r.get(t, path, k.name, v));
+        l.set(k.name, v);
+        break;
+      }
+      case KeyType::boolean: {
+        bool v = false;
+        PLINTH_TRY(r.get(t, path, k.name, v));
+        l.set(k.name, v);
+        break;
+      }
+      case KeyType::string: {
+        std::string v;
+        PLINTH_TRY(r.get(t, path, k.name, v));
+        l.set(k.name, v);
+        break;
+      }
+      case KeyType::array:  // a layer's keys hold scalars; `inputs` is read above
+      case KeyType::table:
+        return error(errc::internal, "layer key '" + std::string(k.name) + "' has a non-scalar type");
+    }
+    if (k.check) {
+      const std::string what = k.check(l);
+      if (!what.empty()) return r.fail(n->source(), join_key(path, k.name), what);
+    }
+  }
+  if (kind.finish) {
+    auto [key, what] = kind.finish(l);
+    if (!what.empty()) return r.fail(Reader::where(t, key), join_key(path, key), what);
+  }
+  // Keys in the table's order, whatever order finish added them in.
+  std::vector<std::pair<std::string, KeyValue>> ordered;
+  for (const LayerKey& k : kind.keys)
+    if (const KeyValue* v = l.find(k.name)) ordered.emplace_back(std::string(k.name), *v);
+  l.keys = std::move(ordered);
+  if (l.name.empty()) l.name = l.type + std::to_string(index);
   return {};
 }
 
@@ -236,12 +215,13 @@ Status read_model(const Reader& r, const toml::table& t, ModelSection& m) {
       [&](const std::vector<LayerSpec>& layers, std::vector<std::string>& stack) -> Status {
     for (const LayerSpec& l : layers) {
       if (l.type != "block") continue;
-      const BlockSpec* b = m.block(l.use);
+      const std::string use = l.string("use");
+      const BlockSpec* b = m.block(use);
       if (!b) {
         std::vector<std::string_view> names;
         for (const auto& x : m.blocks) names.push_back(x.name);
         return r.fail(l.where, "use",
-                      "no [[model.block]] named '" + l.use + "'" +
+                      "no [[model.block]] named '" + use + "'" +
                           (names.empty() ? std::string(" (there are none)")
                                          : "; the blocks are " + join_quoted(names)));
       }
@@ -317,45 +297,30 @@ Result<toml::table> parse_toml(std::string_view text, const fs::path& source) {
 
 // --- writing TOML back ----------------------------------------------------------
 
-// Writes "key = value" lines; each value is written in TOML form.
-// A layer's keys as the reader takes them, every default filled in: emit(key, value, first).
+// A layer's keys as the reader takes them, every default filled in, in its
+// type's key table order: emit(key, value, first). `inputs` only when given,
+// so the resolved text of older pipelines stays the same.
 template <typename Emit>
 void write_layer(const LayerSpec& l, Emit emit) {
   emit("type", l.type, true);
   emit("name", l.name, false);
-  if (l.type == "linear") {
-    if (!l.tie.empty()) emit("tie", l.tie, false);
-    if (l.out > 0) emit("out", l.out, false);
-    emit("bias", l.bias, false);
-  } else if (l.type == "dropout") {
-    emit("p", l.p, false);
-  } else if (l.type == "layernorm") {
-    emit("eps", l.eps, false);
-  } else if (l.type == "embedding") {
-    emit("dim", l.dim, false);
-    if (l.vocab > 0) emit("vocab", l.vocab, false);
-  } else if (l.type == "position_embedding") {
-    emit("max_len", l.max_len, false);
-  } else if (l.type == "attention") {
-    emit("heads", l.heads, false);
-    emit("causal", l.causal, false);
-    emit("bias", l.bias, false);
-  } else if (l.type == "block") {
-    emit("use", l.use, false);
-    emit("repeat", l.repeat, false);
-  } else if (l.type == "conv2d" || l.type == "maxpool" || l.type == "avgpool") {
-    if (l.type == "conv2d") emit("out", l.out, false);
-    emit("kernel", l.kernel, false);
-    emit("stride", l.stride, false);
-    emit("padding", l.padding, false);
-    if (l.type == "conv2d") emit("bias", l.bias, false);
-  }
+  if (!l.inputs.empty()) emit("inputs", l.inputs, false);
+  for (const auto& [k, v] : l.keys)
+    std::visit([&, key = std::string_view(k)](const auto& x) { emit(key, x, false); }, v);
 }
 
 void write_scalar(std::ostream& os, const std::string& v) { write_string(os, v); }
 void write_scalar(std::ostream& os, int64_t v) { os << v; }
 void write_scalar(std::ostream& os, double v) { write_float(os, v); }
 void write_scalar(std::ostream& os, bool v) { os << (v ? "true" : "false"); }
+void write_scalar(std::ostream& os, const std::vector<std::string>& v) {
+  os << '[';
+  for (size_t i = 0; i < v.size(); ++i) {
+    os << (i ? ", " : "");
+    write_string(os, v[i]);
+  }
+  os << ']';
+}
 
 void write_data(std::ostream& os, std::string_view header, const DataSection& d) {
   SectionWriter w(os, header);

@@ -16,6 +16,7 @@
 
 #include <toml++/toml.h>
 
+#include "config/layer_spec.hpp"
 #include "plinth/status.hpp"
 
 namespace plinth::config {
@@ -45,26 +46,7 @@ struct DataSection {    // [data.train] / [data.eval]
   toml::table table;         // plugin keys (core keys removed)
 };
 
-struct LayerSpec {            // one [[model.layer]], or one entry of a block's `layers`
-  std::string type;           // see kLayerTypes in pipeline.cpp and docs/pipeline.md
-  std::string name;           // default "<type><index>" e.g. "linear0"
-  int64_t out = 0;            // linear: output features (0 with `tie`: the tied table's rows)
-  bool bias = true;           // linear, attention, conv
-  double p = 0.0;             // dropout
-  double eps = 1e-5;          // layernorm
-  int64_t dim = 0;            // embedding: width of a token's vector
-  int64_t vocab = 0;          // embedding: table rows (0: the target field's number of classes)
-  int64_t max_len = 0;        // position_embedding: positions it has a vector for
-  int64_t heads = 0;          // attention
-  bool causal = true;         // attention
-  std::string tie;            // linear: use this embedding layer's table as the weight
-  std::string use;            // block: the [[model.block]] it instantiates
-  int64_t repeat = 1;         // block: copies, named <name>.0, <name>.1, ...
-  int64_t kernel = 0;         // conv2d, maxpool, avgpool: square kernel size
-  int64_t stride = 0;         // conv2d (default 1), pools (default kernel)
-  int64_t padding = 0;        // conv2d, pools: added on each side
-  toml::source_region where;  // for errors naming the layer's line
-};
+// LayerSpec: one layer of [[model.layer]] or of a block (config/layer_spec.hpp).
 
 struct BlockSpec {  // one [[model.block]]: a named layer sequence used by `block` layers
   std::string name;

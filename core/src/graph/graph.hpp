@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "plinth/backend.h"
+#include "plinth/status.hpp"
 
 namespace plinth::graph {
 
@@ -49,12 +50,18 @@ using Params = std::variant<std::monostate, plinth_fill_params, plinth_unary_par
                             plinth_xent_params, plinth_layernorm_params, plinth_dropout_params,
                             plinth_attention_params, plinth_conv2d_params, plinth_pool2d_params>;
 
+struct Node;
+class Autodiff;  // graph/autodiff.hpp
+// Appends the backward nodes of one forward node (its layer file defines it).
+using BackwardFn = Status (*)(Autodiff&, const Node&);
+
 struct Node {
   plinth_op_kind kind;
   std::vector<int> inputs;
   std::vector<int> outputs;
   Params params;
-  std::string layer;  // the layer it belongs to, for messages and profiles
+  std::string layer;              // the layer it belongs to, for messages and profiles
+  BackwardFn backward = nullptr;  // null: not differentiable (autodiff fails if it is reached)
 };
 
 // How a layer's parameter is initialised (PyTorch's defaults).

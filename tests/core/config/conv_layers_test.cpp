@@ -44,14 +44,14 @@ padding = 1
   const auto& ls = r->model.layers;
   ASSERT_EQ(ls.size(), 3u);
   EXPECT_EQ(ls[0].name, "conv2d0");
-  EXPECT_EQ(ls[0].out, 8);
-  EXPECT_EQ(ls[0].kernel, 5);
-  EXPECT_EQ(ls[0].stride, 1);
-  EXPECT_EQ(ls[0].padding, 2);
-  EXPECT_TRUE(ls[0].bias);
-  EXPECT_EQ(ls[1].stride, 2);  // a pool's stride defaults to its kernel
-  EXPECT_EQ(ls[1].padding, 0);
-  EXPECT_EQ(ls[2].stride, 1);
+  EXPECT_EQ(ls[0].integer("out"), 8);
+  EXPECT_EQ(ls[0].integer("kernel"), 5);
+  EXPECT_EQ(ls[0].integer("stride"), 1);
+  EXPECT_EQ(ls[0].integer("padding"), 2);
+  EXPECT_TRUE(ls[0].boolean("bias"));
+  EXPECT_EQ(ls[1].integer("stride"), 2);  // a pool's stride defaults to its kernel
+  EXPECT_EQ(ls[1].integer("padding"), 0);
+  EXPECT_EQ(ls[2].integer("stride"), 1);
   const std::string resolved = plinth::config::resolved_toml(*r);
   EXPECT_HAS(
       resolved,
@@ -60,7 +60,7 @@ padding = 1
   // The resolved form parses to the same layers.
   auto again = parse_pipeline(resolved, "p.toml");
   ASSERT_TRUE(again.ok()) << again.status().message();
-  EXPECT_EQ(again->model.layers[1].stride, 2);
+  EXPECT_EQ(again->model.layers[1].integer("stride"), 2);
 }
 
 TEST(pipeline_conv_layers, bad_values_name_their_key) {

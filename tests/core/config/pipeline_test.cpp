@@ -164,15 +164,15 @@ TEST(pipeline, parses_a_full_pipeline) {
   EXPECT_EQ(p.model.layers[0].type, "flatten");
   EXPECT_EQ(p.model.layers[0].name, "flatten0");
   EXPECT_EQ(p.model.layers[1].name, "linear1");
-  EXPECT_EQ(p.model.layers[1].out, 512);
-  EXPECT_FALSE(p.model.layers[1].bias);
+  EXPECT_EQ(p.model.layers[1].integer("out"), 512);
+  EXPECT_FALSE(p.model.layers[1].boolean("bias"));
   EXPECT_EQ(p.model.layers[1].where.begin.line, 32u);
   EXPECT_EQ(p.model.layers[2].name, "act");
-  EXPECT_DOUBLE_EQ(p.model.layers[3].p, 0.25);
-  EXPECT_DOUBLE_EQ(p.model.layers[4].eps, 1e-6);
+  EXPECT_DOUBLE_EQ(p.model.layers[3].number("p"), 0.25);
+  EXPECT_DOUBLE_EQ(p.model.layers[4].number("eps"), 1e-6);
   EXPECT_EQ(p.model.layers[5].name, "linear5");
-  EXPECT_EQ(p.model.layers[5].out, 10);
-  EXPECT_TRUE(p.model.layers[5].bias);
+  EXPECT_EQ(p.model.layers[5].integer("out"), 10);
+  EXPECT_TRUE(p.model.layers[5].boolean("bias"));
   EXPECT_EQ(p.loss.type, "mse");
   EXPECT_EQ(p.optimizer.name, "sgd");
   EXPECT_EQ(p.schedule.type, "cosine");
@@ -423,14 +423,15 @@ TEST(pipeline, layer_errors_name_the_layer_index_and_line) {
   EXPECT_EQ(parse_err(kMinimal + "[[model.layer]]\ntype = \"lienar\"\nout = 3\n"),
             "p.toml:7:8: model.layer[1].type: unknown layer type 'lienar' (did you mean 'linear'?)");
   EXPECT_EQ(parse_err(kMinimal + "[[model.layer]]\ntype = \"relu\"\nout = 3\n"),
-            "p.toml:8:1: model.layer[1].out: not a key of a 'relu' layer; expected one of 'type', 'name'");
+            "p.toml:8:1: model.layer[1].out: not a key of a 'relu' layer; expected one of 'type', 'name', "
+            "'inputs'");
   EXPECT_EQ(
       parse_err(kMinimal + "[[model.layer]]\ntype = \"linear\"\nout = 3\np = 0.5\n"),
-      "p.toml:9:1: model.layer[1].p: not a key of a 'linear' layer; expected one of 'type', 'name', 'out', "
-      "'bias', 'tie'");
-  EXPECT_EQ(
-      parse_err(kMinimal + "[[model.layer]]\ntype = \"dropout\"\nq = 0.5\n"),
-      "p.toml:8:1: model.layer[1].q: not a key of a 'dropout' layer; expected one of 'type', 'name', 'p'");
+      "p.toml:9:1: model.layer[1].p: not a key of a 'linear' layer; expected one of 'type', 'name', 'tie', "
+      "'out', 'bias', 'inputs'");
+  EXPECT_EQ(parse_err(kMinimal + "[[model.layer]]\ntype = \"dropout\"\nq = 0.5\n"),
+            "p.toml:8:1: model.layer[1].q: not a key of a 'dropout' layer; expected one of 'type', 'name', "
+            "'p', 'inputs'");
   EXPECT_EQ(parse_err(kMinimal + "[[model.layer]]\ntype = \"dropout\"\np = 1.0\n"),
             "p.toml:8:5: model.layer[1].p: p must be in [0, 1), got 1");
   EXPECT_EQ(parse_err(kMinimal + "[[model.layer]]\ntype = \"linear\"\nout = 0\n"),
@@ -501,10 +502,10 @@ void expect_same_pipeline(const Pipeline& a, const Pipeline& b) {
     const auto &x = a.model.layers[i], &y = b.model.layers[i];
     EXPECT_EQ(x.type, y.type);
     EXPECT_EQ(x.name, y.name);
-    EXPECT_EQ(x.out, y.out);
-    EXPECT_EQ(x.bias, y.bias);
-    EXPECT_EQ(x.p, y.p);
-    EXPECT_EQ(x.eps, y.eps);
+    EXPECT_EQ(x.integer("out"), y.integer("out"));
+    EXPECT_EQ(x.boolean("bias"), y.boolean("bias"));
+    EXPECT_EQ(x.number("p"), y.number("p"));
+    EXPECT_EQ(x.number("eps"), y.number("eps"));
   }
   EXPECT_EQ(a.loss.type, b.loss.type);
   EXPECT_EQ(a.optimizer.name, b.optimizer.name);

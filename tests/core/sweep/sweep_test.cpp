@@ -259,8 +259,8 @@ TEST_F(sweep_base, trial_pipeline_sets_the_values_and_parses_back) {
   EXPECT_EQ(p->backend.threads, 3);
   EXPECT_EQ(p->train.max_steps, 40);
   EXPECT_EQ(p->checkpoint.keep_last, 1);
-  EXPECT_EQ(p->model.layers[0].out, 12);  // 12.0 on an integer key
-  EXPECT_EQ(p->model.layers[2].out, 2);
+  EXPECT_EQ(p->model.layers[0].integer("out"), 12);  // 12.0 on an integer key
+  EXPECT_EQ(p->model.layers[2].integer("out"), 2);
   EXPECT_EQ(p->optimizer.table["lr"].value<double>(), 0.25);
   EXPECT_EQ(p->train_data.table["file"].value<std::string>(), (dir / "data" / "x.csv").string());
 }

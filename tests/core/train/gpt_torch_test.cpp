@@ -97,7 +97,7 @@ TEST(gpt_against_torch, evaluation_logits_match) {
 TEST(gpt_graph, rejects_heads_that_do_not_divide_the_width) {
   Gpt gpt = load_gpt();
   ASSERT_FALSE(gpt.fx.empty());
-  gpt.pipeline.model.blocks[0].layers[1].heads = 3;
+  gpt.pipeline.model.blocks[0].layers[1].set("heads", int64_t{3});
   auto g = graph::build(gpt.pipeline, gpt.shape, {gpt.B, true});
   ASSERT_FALSE(g.ok());
   EXPECT_NE(g.status().message().find("layer 'attn' (attention): the width 16 is not divisible by heads = 3"),
