@@ -4,8 +4,7 @@
 // logged once per run. The staging buffer grows to the largest op seen and
 // is then reused. Falling back costs two copies per tensor per launch: the
 // log line is there so users notice.
-// Not here: deciding whether to fall back (exec/program.cpp decides at
-// compile time, the trainer for optimizer ops).
+// Not here: deciding whether to fall back (exec/executor.cpp).
 #pragma once
 
 #include <memory>

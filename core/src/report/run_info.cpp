@@ -12,7 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "train/run_lock.hpp"
+#include "run/run_folder.hpp"
+#include "run/run_lock.hpp"
 
 namespace plinth::report {
 namespace {
@@ -31,10 +32,6 @@ double num(const json& j, const char* key, double dflt) {
   auto it = j.find(key);
   return it != j.end() && it->is_number() ? it->get<double>() : dflt;
 }
-
-// The trainer's breakdown keys in order, as summary.json names them.
-constexpr const char* kPhases[] = {"data_wait",     "forward_backward", "optimizer",
-                                   "communication", "checkpoint",       "evaluation"};
 
 }  // namespace
 
@@ -60,28 +57,24 @@ Result<RunInfo> load_run(const std::filesystem::path& dir) {
   r.name = std::filesystem::path(dir).lexically_normal().filename().string();
   if (r.name.empty())
     r.name = std::filesystem::path(dir).lexically_normal().parent_path().filename().string();
-  const auto metrics = read_text(dir / "metrics.jsonl");
-  const auto summary_text = read_text(dir / "summary.json");
-  if (!metrics && !summary_text)
+  const run::Folder folder{dir};
+  auto metrics = run::read_metrics(folder.metrics());
+  auto summary = run::read_summary(folder);
+  if (!metrics && !summary && summary.status().code() == errc::not_found)
     return error(errc::io, dir.string() + ": not a run folder (no metrics.jsonl and no summary.json)");
 
   // metrics.jsonl: step lines carry "loss", evaluation lines "eval_loss".
   json last_step_line;
   if (metrics) {
-    std::istringstream in(*metrics);
-    std::string line;
-    int64_t n = 0;
-    while (std::getline(in, line)) {
-      ++n;
-      if (line.empty()) continue;
-      json j = json::parse(line, nullptr, false);
-      if (j.is_discarded() || !j.is_object()) {
-        if (in.peek() != EOF)  // the last line of a running run may be half written
-          r.warnings.push_back((dir / "metrics.jsonl").string() + ":" + std::to_string(n) +
+    for (const auto& l : *metrics) {
+      if (!l.object) {
+        if (!l.last)  // the last line of a running run may be half written
+          r.warnings.push_back(folder.metrics().string() + ":" + std::to_string(l.number) +
                                ": not a JSON object");
         continue;
       }
-      const bool is_eval = j.contains("eval_loss");
+      const json& j = l.value;
+      const bool is_eval = run::is_eval_line(j);
       auto& into = is_eval ? r.eval : r.train;
       const double step = num(j, "step", NAN), time = num(j, "time_s", NAN);
       for (const auto& [k, v] : j.items()) {
@@ -102,46 +95,37 @@ Result<RunInfo> load_run(const std::filesystem::path& dir) {
     }
   }
 
-  json summary;
-  if (summary_text) {
-    summary = json::parse(*summary_text, nullptr, false);
-    if (summary.is_discarded() || !summary.is_object()) {
-      r.warnings.push_back((dir / "summary.json").string() + ": not a JSON object");
-      summary = json();
-    }
-  }
-  r.has_summary = summary.is_object();
-  const json* tb = nullptr;
+  if (!summary && summary.status().code() != errc::not_found)
+    r.warnings.push_back(folder.summary().string() + ": not a JSON object");
+  r.has_summary = summary.ok();
   if (r.has_summary) {
-    r.steps = static_cast<int64_t>(num(summary, "steps", static_cast<double>(r.steps)));
-    r.train_seconds = num(summary, "train_seconds", r.train_seconds);
-    if (auto it = summary.find("time_breakdown_s"); it != summary.end() && it->is_object()) tb = &*it;
-    if (auto it = summary.find("target"); it != summary.end() && it->is_object()) {
-      r.target_metric = it->value("metric", "");
-      r.target_value = num(*it, "value", 0);
-      const double ttt = num(summary, "time_to_target_s", -1);
-      r.time_to_target = ttt >= 0 ? std::optional<double>(ttt) : std::nullopt;
+    const run::Summary& s = *summary;
+    r.steps = s.steps.value_or(r.steps);
+    r.train_seconds = s.train_seconds.value_or(r.train_seconds);
+    if (s.target) {
+      r.target_metric = s.target->metric;
+      r.target_value = s.target->value;
+      r.time_to_target = s.time_to_target_s;
     }
-    if (auto it = summary.find("energy"); it != summary.end() && it->is_object()) {
-      if (it->value("measured", false) && (*it)["joules"].is_number()) {
-        r.energy_j = (*it)["joules"].get<double>();
-        r.energy_note = it->value("sources", "");
-        const std::string note = it->value("note", "");
-        if (!note.empty()) r.energy_note += "; " + note;
+    if (s.energy) {
+      if (s.energy->measured && s.energy->joules) {
+        r.energy_j = *s.energy->joules;
+        r.energy_note = s.energy->sources;
+        if (!s.energy->note.empty()) r.energy_note += "; " + s.energy->note;
       } else {
-        r.energy_note = it->value("why", "");
+        r.energy_note = s.energy->why;
       }
     } else {
       r.energy_note = "summary.json has no energy record (written by an older plinth)";
     }
   }
   // Breakdown: the summary's, else the last step line's running totals.
-  if (tb) {
-    for (const char* k : kPhases) r.breakdown.emplace_back(k, num(*tb, k, 0));
-    r.breakdown.emplace_back("other", num(*tb, "other", 0));
+  if (r.has_summary && summary->time_breakdown) {
+    for (const auto& [k, v] : summary->time_breakdown->items()) r.breakdown.emplace_back(k, v);
+    r.breakdown.emplace_back("other", summary->other_seconds);
   } else if (last_step_line.is_object() && last_step_line.contains("data_wait_s")) {
     double sum = 0;
-    for (const char* k : kPhases) {
+    for (const char* k : run::kPhaseKeys) {
       const double v = num(last_step_line, (std::string(k) + "_s").c_str(), 0);
       r.breakdown.emplace_back(k, v);
       sum += v;
@@ -170,52 +154,41 @@ Result<RunInfo> load_run(const std::filesystem::path& dir) {
   best(r.train, "loss", "loss", false);
 
   // Status.
-  if (train::run_is_locked(dir)) {
+  if (run::run_is_locked(dir)) {
     r.status = "running";
   } else if (!r.has_summary) {
     r.status = "failed";
     r.detail = "the process ended without writing summary.json";
-  } else if (summary.value("status", "ok") != "ok") {
+  } else if (summary->status.value_or("ok") != "ok") {
     r.status = "failed";
-    r.detail = summary.value("status", "");
-  } else if (summary.value("interrupted", false)) {
+    r.detail = *summary->status;
+  } else if (summary->interrupted) {
     r.status = "interrupted";
   } else {
     r.status = "finished";
-    if (summary.value("early_stopped", false)) r.detail = "stopped early";
+    if (summary->early_stopped) r.detail = "stopped early";
   }
 
-  if (auto p = read_text(dir / "pipeline.toml")) r.pipeline_toml = *p;
-  if (auto pl = read_text(dir / "plugins.json")) {
-    json j = json::parse(*pl, nullptr, false);
-    if (j.is_array())
-      for (const auto& e : j)
-        if (e.is_object())
-          r.plugins.push_back({e.value("name", ""), e.value("kind", ""), e.value("version", ""),
-                               e.value("abi", ""), e.value("path", ""), e.value("sha256", "")});
-  }
+  if (auto p = read_text(folder.pipeline())) r.pipeline_toml = *p;
+  for (const auto& p : run::read_plugins(folder))
+    r.plugins.push_back({p.name, p.kind, p.version, p.abi, p.path, p.sha256});
   return r;
 }
 
 Result<std::string> metrics_csv(const std::filesystem::path& metrics_jsonl) {
-  auto text = read_text(metrics_jsonl);
-  if (!text) return error(errc::io, metrics_jsonl.string() + ": cannot be read");
+  auto lines = run::read_metrics(metrics_jsonl);
+  if (!lines) return lines.status();
   std::vector<json> rows;
   std::vector<std::string> cols = {"step", "epoch", "time_s"};
-  std::istringstream in(*text);
-  std::string line;
-  int64_t n = 0;
-  while (std::getline(in, line)) {
-    ++n;
-    if (line.empty()) continue;
-    json j = json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
-      if (in.peek() == EOF) break;  // a half-written last line
-      return error(errc::bad_data, metrics_jsonl.string() + ":" + std::to_string(n) + ": not a JSON object");
+  for (auto& l : *lines) {
+    if (!l.object) {
+      if (l.last) break;  // a half-written last line
+      return error(errc::bad_data,
+                   metrics_jsonl.string() + ":" + std::to_string(l.number) + ": not a JSON object");
     }
-    for (const auto& [k, v] : j.items())
+    for (const auto& [k, v] : l.value.items())
       if (std::find(cols.begin(), cols.end(), k) == cols.end()) cols.push_back(k);
-    rows.push_back(std::move(j));
+    rows.push_back(std::move(l.value));
   }
   auto cell = [](const std::string& s) {
     if (s.find_first_of(",\"\r\n") == std::string::npos) return s;

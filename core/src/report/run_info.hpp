@@ -1,7 +1,8 @@
 // run_info.hpp — what a run folder (runs/<name>/) says about its run, read
 // back for `plinth report`, `plinth runs` and `plinth export`: metrics.jsonl
 // as series, summary.json, pipeline.toml, plugins.json and whether the run
-// is still running. Not here: writing runs (train/trainer.cpp) or charts.
+// is still running. Not here: the files' schema (run/run_folder.hpp),
+// writing runs (train/) or charts.
 #pragma once
 
 #include <filesystem>

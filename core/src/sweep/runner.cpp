@@ -26,6 +26,7 @@
 
 #include "config/pipeline.hpp"
 #include "plinth/log.hpp"
+#include "run/run_folder.hpp"
 #include "sweep/sweep.hpp"
 #include "util/files.hpp"
 #include "util/rng.hpp"
@@ -127,17 +128,15 @@ struct Sweep {
 // the training time of the first evaluation that reached the target
 // (metrics.jsonl; summed over resumed segments, unlike summary.json's,
 // which counts from the last process start).
-std::optional<double> read_metric(const fs::path& run, const std::string& metric, const json& summary) {
-  if (metric == "eval_loss" || metric == "eval_accuracy") {
-    auto it = summary.find(metric);
-    if (it != summary.end() && it->is_number()) return it->get<double>();
-    return std::nullopt;
-  }
-  std::ifstream in(run / "metrics.jsonl");
-  std::string line;
-  while (std::getline(in, line)) {
-    json j = json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) continue;
+std::optional<double> read_metric(const fs::path& run, const std::string& metric,
+                                  const run::Summary& summary) {
+  if (metric == "eval_loss") return summary.eval_loss;
+  if (metric == "eval_accuracy") return summary.eval_accuracy;
+  auto lines = run::read_metrics(run::Folder{run}.metrics());
+  if (!lines) return std::nullopt;
+  for (const auto& l : *lines) {
+    if (!l.object) continue;
+    const json& j = l.value;
     if (j.value("target_reached", false) && j.contains("time_s") && j["time_s"].is_number())
       return j["time_s"].get<double>();
   }
@@ -443,10 +442,10 @@ Result<SweepOutcome> run_sweep(const SweepSpec& spec, const RunOptions& options)
     const double wall = std::chrono::duration<double>(clock::now() - c.start).count();
     t.wall_s += wall;
     const fs::path run = s.dir / t.id;
-    json summary = json::parse(read_text(run / "summary.json"), nullptr, false);
+    auto summary = run::read_summary(run::Folder{run});
     const bool exited_ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    const bool interrupted = (summary.is_object() && summary.value("interrupted", false)) ||
-                             WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) == 130);
+    const bool interrupted = (summary.ok() && summary->interrupted) || WIFSIGNALED(status) ||
+                             (WIFEXITED(status) && WEXITSTATUS(status) == 130);
     if (interrupted) {
       // Stopped by a signal: the job runs again (from its checkpoint) when
       // the sweep goes on; the state stays "running" for the next session.
@@ -454,7 +453,7 @@ Result<SweepOutcome> run_sweep(const SweepSpec& spec, const RunOptions& options)
       queued.push_back({c.trial, c.rung});
       return s.save();
     }
-    if (!exited_ok || !summary.is_object() || summary.value("status", "") != "ok") {
+    if (!exited_ok || !summary.ok() || summary->status.value_or("") != "ok") {
       t.state = "failed";
       t.target = -1;
       t.error = last_error_line(s.dir / (t.id + ".log"));
@@ -463,11 +462,11 @@ Result<SweepOutcome> run_sweep(const SweepSpec& spec, const RunOptions& options)
       ++out.failed;
       return s.save();
     }
-    const int64_t steps = summary.value("steps", int64_t{0});
-    const bool paused = summary.value("paused", false);
+    const int64_t steps = summary->steps.value_or(0);
+    const bool paused = summary->paused;
     const bool last = c.rung + 1 == static_cast<int>(s.rungs.size());
     const bool final = !last && !paused;  // ended before the rung on its own (early stop, target)
-    const auto v = read_metric(run, sp.metric, summary);
+    const auto v = read_metric(run, sp.metric, *summary);
     asha.record(c.trial, c.rung, v, final);
     t.rung = c.rung;
     t.target = -1;

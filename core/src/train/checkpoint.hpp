@@ -3,7 +3,7 @@
 // ("<param>.<slot>") and state.json (the trainer's state plus the sha256 of
 // each file). Written under a temporary name and renamed last; read back
 // newest first, skipping any whose files do not match their hashes.
-// Not here: what the state means (train/trainer.cpp).
+// Not here: what the state means (train/loop_state.hpp).
 #pragma once
 
 #include <filesystem>

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <map>
 
+#include "run/run_folder.hpp"
 #include "train/checkpoint.hpp"
 
 namespace plinth::train {
@@ -34,7 +35,8 @@ Result<RunWeights> read_run_weights(const fs::path& run_dir) {
   std::error_code ec;
   if (!fs::is_directory(run_dir, ec)) return error(errc::io, run_dir.string() + ": no such run folder");
   RunWeights w;
-  const fs::path final_weights = run_dir / "model.safetensors";
+  const run::Folder folder{run_dir};
+  const fs::path final_weights = folder.weights();
   if (fs::exists(final_weights, ec)) {
     auto t = read_safetensors(final_weights);
     if (!t) return t.status();
@@ -42,7 +44,7 @@ Result<RunWeights> read_run_weights(const fs::path& run_dir) {
     w.from = final_weights.string();
     return w;
   }
-  auto c = load_latest_checkpoint(run_dir / "checkpoints");
+  auto c = load_latest_checkpoint(folder.checkpoints());
   if (!c) return error(errc::io, run_dir.string() + ": no model.safetensors and no readable checkpoint");
   w.tensors = std::move(c->model);
   w.from = (c->dir / "model.safetensors").string();

@@ -11,12 +11,11 @@
 #include <map>
 #include <numeric>
 
-#include <nlohmann/json.hpp>
-
 #include "config/pipeline.hpp"
 #include "exec/program.hpp"
 #include "graph/build.hpp"
 #include "plugin/plugin_config.hpp"
+#include "run/run_folder.hpp"
 #include "train/checkpoint.hpp"
 #include "train/finetune.hpp"
 #include "train/safetensors.hpp"
@@ -27,21 +26,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Result<nlohmann::json> read_json(const fs::path& file, const std::string& why) {
-  std::ifstream in(file);
-  if (!in) return error(errc::io, "cannot read " + file.string() + " (" + why + ")");
-  auto j = nlohmann::json::parse(in, nullptr, false);
-  if (j.is_discarded()) return error(errc::bad_data, file.string() + ": not valid JSON");
-  return j;
-}
-
-Result<plinth_dtype> dtype_of(const nlohmann::json& j, const fs::path& file, const char* key) {
-  if (!j.contains(key) || !j[key].contains("dtype") || !j[key]["dtype"].is_string())
-    return error(errc::bad_data, file.string() + ": " + key + ".dtype missing");
-  const std::string d = j[key]["dtype"];
-  if (d == "f32") return PLINTH_DTYPE_F32;
-  if (d == "i32") return PLINTH_DTYPE_I32;
-  return error(errc::bad_data, file.string() + ": " + key + ".dtype '" + d + "' is not f32 or i32");
+Result<plinth_dtype> dtype_of(const run::ModelIO::Field& f, const fs::path& file, const char* key) {
+  if (f.dtype == "f32") return PLINTH_DTYPE_F32;
+  if (f.dtype == "i32") return PLINTH_DTYPE_I32;
+  return error(errc::bad_data, file.string() + ": " + key + ".dtype '" + f.dtype + "' is not f32 or i32");
 }
 
 // The UTF-8 characters of s, one string each.
@@ -85,27 +73,23 @@ Result<std::string> sample(const fs::path& run_dir, std::shared_ptr<Registry> re
   if (o.tokens < 0) return error(errc::config, "--tokens must be >= 0");
   if (o.top_k < 0) return error(errc::config, "--top-k must be >= 0");
   if (!(o.temperature >= 0.0)) return error(errc::config, "--temperature must be >= 0");
-  auto p = config::load_pipeline(run_dir / "pipeline.toml");
+  const run::Folder folder{run_dir};
+  auto p = config::load_pipeline(folder.pipeline());
   if (!p) return p.status();
 
   // What the model reads and predicts.
-  const fs::path model_json = run_dir / "model.json";
-  auto mj = read_json(model_json, "written by plinth train since sequence models were added");
+  auto mj = run::read_model_io(folder);
   if (!mj) return mj.status();
   graph::DataShape shape;
-  auto in_dt = dtype_of(*mj, model_json, "input");
+  auto in_dt = dtype_of(mj->input, folder.model_io(), "input");
   if (!in_dt) return in_dt.status();
-  auto tg_dt = dtype_of(*mj, model_json, "target");
+  auto tg_dt = dtype_of(mj->target, folder.model_io(), "target");
   if (!tg_dt) return tg_dt.status();
   shape.input_dtype = *in_dt;
   shape.target_dtype = *tg_dt;
-  try {
-    shape.input_shape = (*mj)["input"].at("shape").get<std::vector<int64_t>>();
-    shape.target_shape = (*mj)["target"].at("shape").get<std::vector<int64_t>>();
-    shape.num_classes = mj->value("num_classes", int64_t{0});
-  } catch (const nlohmann::json::exception& e) {
-    return error(errc::bad_data, model_json.string() + ": " + e.what());
-  }
+  shape.input_shape = mj->input.shape;
+  shape.target_shape = mj->target.shape;
+  shape.num_classes = mj->num_classes;
   if (shape.input_dtype != PLINTH_DTYPE_I32 || shape.input_shape.size() != 1)
     return error(errc::config, run_dir.string() +
                                    ": sampling needs a model that reads a sequence of token ids, "
@@ -114,15 +98,10 @@ Result<std::string> sample(const fs::path& run_dir, std::shared_ptr<Registry> re
   const int64_t T = shape.input_shape[0];
 
   // The vocabulary the data source saved.
-  const fs::path vocab_json = run_dir / "vocab.json";
-  auto vj = read_json(vocab_json, "the run's data source saved no vocabulary");
+  const fs::path vocab_json = folder.vocab();
+  auto vj = run::read_vocab(folder);
   if (!vj) return vj.status();
-  std::vector<std::string> vocab;
-  try {
-    vocab = vj->at("tokens").get<std::vector<std::string>>();
-  } catch (const nlohmann::json::exception& e) {
-    return error(errc::bad_data, vocab_json.string() + ": 'tokens' must be an array of strings: " + e.what());
-  }
+  const std::vector<std::string>& vocab = *vj;
   std::map<std::string, int32_t> ids;
   for (size_t i = 0; i < vocab.size(); ++i) ids.emplace(vocab[i], static_cast<int32_t>(i));
 

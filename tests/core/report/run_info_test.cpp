@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "report/html_report.hpp"
-#include "train/run_lock.hpp"
+#include "run/run_lock.hpp"
 
 namespace plinth::report {
 namespace {
@@ -81,7 +81,7 @@ TEST(run_info, status_of_interrupted_failed_and_running_runs) {
   fs::remove(r.dir / "summary.json");
   EXPECT_EQ(load_run(r.dir)->status, "failed");  // ended without a summary
   {
-    train::RunLock lock(r.dir);
+    run::RunLock lock(r.dir);
     // flock locks belong to the open file: a second open in this process does not share it.
     EXPECT_EQ(load_run(r.dir)->status, "running");
   }

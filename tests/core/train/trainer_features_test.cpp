@@ -1,7 +1,8 @@
 // trainer_features_test.cpp — clip_grad_norm (against SGD's own update rule:
 // with lr 1 and 2 the step is W0 - g and W0 - 2g, which gives g and W0
 // independently of the clipping code), the grad_norm metric, early stopping,
-// the non-finite policies, checkpoint folders and the summary's time breakdown.
+// the non-finite policies, checkpoint folders, the summary's time breakdown and
+// the TrainOptions hooks (on_step, on_eval, stop_requested).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -79,14 +80,13 @@ struct Run {
   fs::path dir;
 };
 
-Run train_text(const std::string& text) {
+Run train_text(const std::string& text, train::TrainOptions o = {}) {
   Run r;
   auto p = config::parse_pipeline(text, "f.toml");
   if (!p.ok()) {
     r.status = p.status();
     return r;
   }
-  train::TrainOptions o;
   o.progress = false;
   auto t = train::prepare(std::move(*p), build_tree_registry(), o);
   if (!t.ok()) {
@@ -349,6 +349,61 @@ TEST(checkpoint, resume_of_a_finished_run_changes_nothing) {
   auto c = train::read_checkpoint(a.dir / "checkpoints" / "step-8");
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->optimizer.size(), 2 * c->model.size());
+  fs::remove_all(out);
+}
+
+TEST(hooks, on_step_and_on_eval_see_the_metrics_lines) {
+  const fs::path out = out_dir("hooks");
+  std::vector<train::StepEvent> steps;
+  std::vector<train::EvalEvent> evals;
+  train::TrainOptions o;
+  o.on_step = [&](const train::StepEvent& e) { steps.push_back(e); };
+  o.on_eval = [&](const train::EvalEvent& e) { evals.push_back(e); };
+  auto r = train_text(pipeline(out, "max_steps = 6\neval_every = 3\n"), o);
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  std::vector<nlohmann::json> step_lines, eval_lines;
+  for (const auto& j : metric_lines(r.dir)) (j.contains("eval_loss") ? eval_lines : step_lines).push_back(j);
+  ASSERT_EQ(steps.size(), 6u);  // log_every = 1
+  ASSERT_EQ(steps.size(), step_lines.size());
+  for (size_t i = 0; i < steps.size(); ++i) {
+    EXPECT_EQ(steps[i].step, step_lines[i]["step"].get<int64_t>());
+    EXPECT_EQ(steps[i].total_steps, 6);
+    EXPECT_EQ(steps[i].loss, step_lines[i]["loss"].get<double>());
+    EXPECT_EQ(steps[i].lr, step_lines[i]["lr"].get<double>());
+    EXPECT_EQ(steps[i].seconds, step_lines[i]["time_s"].get<double>());
+  }
+  ASSERT_EQ(evals.size(), 2u);  // steps 3 and 6
+  ASSERT_EQ(evals.size(), eval_lines.size());
+  for (size_t i = 0; i < evals.size(); ++i) {
+    EXPECT_EQ(evals[i].step, eval_lines[i]["step"].get<int64_t>());
+    EXPECT_EQ(evals[i].loss, eval_lines[i]["eval_loss"].get<double>());
+    EXPECT_EQ(evals[i].accuracy, eval_lines[i]["eval_accuracy"].get<double>());
+  }
+  fs::remove_all(out);
+}
+
+TEST(hooks, stop_requested_ends_the_run_as_ctrl_c_does) {
+  const fs::path out = out_dir("hooks_stop");
+  int64_t seen = 0;
+  int polls = 0;
+  train::TrainOptions o;
+  o.on_step = [&](const train::StepEvent& e) { seen = e.step; };
+  o.stop_requested = [&] {
+    ++polls;
+    return seen >= 3;
+  };
+  auto r = train_text(pipeline(out, "max_steps = 20\n"), o);
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  EXPECT_TRUE(r.out.interrupted);
+  EXPECT_EQ(r.out.stop_signal, 0);
+  EXPECT_EQ(r.out.steps, 3);
+  EXPECT_EQ(polls, 4);  // before the first step, then after each
+  const auto s = summary(r.dir);
+  EXPECT_TRUE(s["interrupted"].get<bool>());
+  EXPECT_EQ(s["steps"].get<int64_t>(), 3);
+  EXPECT_EQ(s["status"].get<std::string>(), "ok");
+  EXPECT_TRUE(fs::exists(r.dir / "model.safetensors"));
+  EXPECT_TRUE(fs::exists(r.dir / "checkpoints" / "step-3" / "state.json"));  // [checkpoint] at_end
   fs::remove_all(out);
 }
 

@@ -1,12 +1,12 @@
 // run_lock.cpp — flock(2) on runs/<name>/lock while a run trains, and the
 // non-blocking probe `plinth runs` uses. Not here: any file content.
-#include "train/run_lock.hpp"
+#include "run/run_lock.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
 
-namespace plinth::train {
+namespace plinth::run {
 
 RunLock::RunLock(const std::filesystem::path& run_dir) {
   fd_ = ::open((run_dir / "lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -28,4 +28,4 @@ bool run_is_locked(const std::filesystem::path& run_dir) {
   return held;
 }
 
-}  // namespace plinth::train
+}  // namespace plinth::run

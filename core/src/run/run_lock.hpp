@@ -7,7 +7,7 @@
 
 #include <filesystem>
 
-namespace plinth::train {
+namespace plinth::run {
 
 class RunLock {
  public:
@@ -23,4 +23,4 @@ class RunLock {
 // True when a process holds the run folder's lock now.
 bool run_is_locked(const std::filesystem::path& run_dir);
 
-}  // namespace plinth::train
+}  // namespace plinth::run
