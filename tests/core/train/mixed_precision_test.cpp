@@ -18,26 +18,20 @@
 #include "train/checkpoint.hpp"
 #include "train/safetensors.hpp"
 #include "train/trainer.hpp"
+#include "train_test_util.hpp"
 
 namespace plinth {
 namespace {
 
 namespace fs = std::filesystem;
+using train_test::build_tree_registry;
 
-std::shared_ptr<Registry> build_tree_registry() {
-  DiscoveryOptions o;
-  o.pipeline_manifests = {fs::path(PLINTH_BINARY_DIR) / "share/plinth/plugins.d"};
-  o.use_environment = o.use_system = o.use_install = false;
-  auto r = Registry::open(o);
-  EXPECT_TRUE(r.ok()) << r.status().message();
-  return *r;
+train_test::Run train_text(const std::string& text, bool resume = false) {
+  return train_test::train_text(text, "m.toml", resume);
 }
+std::vector<nlohmann::json> train_lines(const fs::path& dir) { return train_test::metric_lines(dir, true); }
 
-fs::path out_dir(const std::string& name) {
-  fs::path d = fs::path(testing::TempDir()) / ("plinth_mixed_" + name);
-  fs::remove_all(d);
-  return d;
-}
+fs::path out_dir(const std::string& name) { return train_test::fresh_dir("mixed_" + name); }
 
 // An MLP on synthetic data, AdamW; `train_keys` go into [train].
 std::string mlp(const fs::path& out, const std::string& train_keys, const std::string& extra = "") {
@@ -76,45 +70,6 @@ batch_size = 64
 log_every = 1
 )" + train_keys +
          "\n" + extra;
-}
-
-struct Run {
-  Status status;
-  train::TrainOutcome out;
-};
-
-Run train_text(const std::string& text, bool resume = false) {
-  Run r;
-  auto p = config::parse_pipeline(text, "m.toml");
-  if (!p.ok()) {
-    r.status = p.status();
-    return r;
-  }
-  train::TrainOptions o;
-  o.progress = false;
-  o.resume = resume;
-  auto t = train::prepare(std::move(*p), build_tree_registry(), o);
-  if (!t.ok()) {
-    r.status = t.status();
-    return r;
-  }
-  auto res = train::run(**t);
-  if (!res.ok()) {
-    r.status = res.status();
-    return r;
-  }
-  r.out = *res;
-  return r;
-}
-
-std::vector<nlohmann::json> train_lines(const fs::path& dir) {
-  std::ifstream in(dir / "metrics.jsonl");
-  std::vector<nlohmann::json> v;
-  for (std::string line; std::getline(in, line);) {
-    auto j = nlohmann::json::parse(line);
-    if (j.contains("loss")) v.push_back(j);
-  }
-  return v;
 }
 
 std::vector<unsigned char> bytes_of(const std::vector<NamedTensor>& ts) {

@@ -16,26 +16,18 @@
 #include "train/checkpoint.hpp"
 #include "train/safetensors.hpp"
 #include "train/trainer.hpp"
+#include "train_test_util.hpp"
 
 namespace plinth {
 namespace {
 
 namespace fs = std::filesystem;
+using train_test::build_tree_registry;
+using train_test::metric_lines;
 
-std::shared_ptr<Registry> build_tree_registry() {
-  DiscoveryOptions o;
-  o.pipeline_manifests = {fs::path(PLINTH_BINARY_DIR) / "share/plinth/plugins.d"};
-  o.use_environment = o.use_system = o.use_install = false;
-  auto r = Registry::open(o);
-  EXPECT_TRUE(r.ok()) << r.status().message();
-  return *r;
-}
+train_test::Run train_text(const std::string& text) { return train_test::train_text(text, "f.toml"); }
 
-fs::path out_dir(const std::string& name) {
-  fs::path d = fs::path(testing::TempDir()) / ("plinth_features_" + name);
-  fs::remove_all(d);
-  return d;
-}
+fs::path out_dir(const std::string& name) { return train_test::fresh_dir("features_" + name); }
 
 // A small classifier on synthetic data; `extra` is appended (sections or keys of [train]).
 std::string pipeline(const fs::path& out, const std::string& train_keys, const std::string& extra = "",
@@ -73,36 +65,6 @@ out = 3
          "\n[train]\nbatch_size = 64\nlog_every = 1\n" + train_keys + "\n" + extra;
 }
 
-struct Run {
-  Status status;
-  train::TrainOutcome out;
-  fs::path dir;
-};
-
-Run train_text(const std::string& text) {
-  Run r;
-  auto p = config::parse_pipeline(text, "f.toml");
-  if (!p.ok()) {
-    r.status = p.status();
-    return r;
-  }
-  train::TrainOptions o;
-  o.progress = false;
-  auto t = train::prepare(std::move(*p), build_tree_registry(), o);
-  if (!t.ok()) {
-    r.status = t.status();
-    return r;
-  }
-  auto res = train::run(**t);
-  if (!res.ok()) {
-    r.status = res.status();
-    return r;
-  }
-  r.out = *res;
-  r.dir = res->run_dir;
-  return r;
-}
-
 std::vector<double> weights(const fs::path& dir) {
   auto w = read_safetensors(dir / "model.safetensors");
   EXPECT_TRUE(w.ok());
@@ -113,13 +75,6 @@ std::vector<double> weights(const fs::path& dir) {
     std::memcpy(f.data(), t.data.data(), t.data.size());
     v.insert(v.end(), f.begin(), f.end());
   }
-  return v;
-}
-
-std::vector<nlohmann::json> metric_lines(const fs::path& dir) {
-  std::ifstream in(dir / "metrics.jsonl");
-  std::vector<nlohmann::json> v;
-  for (std::string line; std::getline(in, line);) v.push_back(nlohmann::json::parse(line));
   return v;
 }
 
