@@ -113,20 +113,8 @@ TEST(grad_accum, accumulating_graph_has_no_gradient_fill_and_adds_into_weights) 
 // --- the trainer ------------------------------------------------------------------
 
 std::string pipeline_text(const fs::path& out, int64_t batch, int64_t accum) {
-  return R"(
-[run]
-name = "accum"
-seed = 5
-out_dir = ")" +
-         out.string() + R"("
-[backend]
-threads = 1
-[data.train]
-source = "synthetic"
-samples = 1000
-shape = [16]
-num_classes = 4
-seed = 9
+  return train_test::run_sections("accum", out, 5) + train_test::synthetic_data("train", 1000, "[16]", 4, 9) +
+         R"(
 [[model.layer]]
 type = "linear"
 out = 32

@@ -35,20 +35,7 @@ fs::path out_dir(const std::string& name) { return train_test::fresh_dir("mixed_
 
 // An MLP on synthetic data, AdamW; `train_keys` go into [train].
 std::string mlp(const fs::path& out, const std::string& train_keys, const std::string& extra = "") {
-  return R"(
-[run]
-name = "m"
-seed = 3
-out_dir = ")" +
-         out.string() + R"("
-[backend]
-threads = 1
-[data.train]
-source = "synthetic"
-samples = 512
-shape = [32]
-num_classes = 4
-seed = 4
+  return train_test::run_sections("m", out, 3) + train_test::synthetic_data("train", 512, "[32]", 4, 4) + R"(
 [[model.layer]]
 type = "linear"
 out = 64
@@ -132,24 +119,10 @@ TEST(mixed_precision, fp16_logs_the_loss_scale_and_bf16_does_not_scale) {
 // finite in f32 but past fp16's largest value (65504), so in fp16 the second
 // step of every epoch overflows; in fp32 nothing does.
 std::string overflow_pipeline(const fs::path& out, const std::string& train_keys) {
-  fs::create_directories(out);
-  std::ofstream(out / "d.csv")
-      << "0.5,1,0\n-1,0.25,1\n1e5,1,0\n0.1,0.2,1\n1,1,0\n-0.5,2,1\n0.3,-1,0\n2,0.5,1\n";
-  return R"(
-[run]
-name = "o"
-out_dir = ")" +
-         out.string() + R"("
-[backend]
-threads = 1
-[data.train]
-source = "csv"
-path = ")" +
-         (out / "d.csv").string() + R"("
-label_column = 2
-header = false
-num_classes = 2
-shuffle = false
+  return train_test::run_sections("o", out) +
+         train_test::csv_train_data(
+             out, "0.5,1,0\n-1,0.25,1\n1e5,1,0\n0.1,0.2,1\n1,1,0\n-0.5,2,1\n0.3,-1,0\n2,0.5,1\n") +
+         R"(
 [[model.layer]]
 type = "linear"
 out = 4

@@ -1,6 +1,7 @@
 // train_test_util.hpp — the setup the trainer tests share: the build tree's
-// plugin registry, a fresh scratch folder, training a pipeline given as text,
-// and reading a run's metrics.jsonl. Not here: fixture tensors from PyTorch
+// plugin registry, a fresh scratch folder, the common sections of their
+// pipelines, training a pipeline given as text, and reading a run's
+// metrics.jsonl. Not here: fixture tensors from PyTorch
 // (torch_fixture.hpp) or any check of what a run produced.
 #pragma once
 
@@ -35,6 +36,31 @@ inline std::filesystem::path fresh_dir(const std::string& name) {
   std::filesystem::path d = std::filesystem::path(testing::TempDir()) / ("plinth_" + name);
   std::filesystem::remove_all(d);
   return d;
+}
+
+// The sections every test pipeline opens with: [run] (name, the seed unless
+// negative, out_dir) and [backend] on one thread.
+inline std::string run_sections(const std::string& name, const std::filesystem::path& out, int seed = -1) {
+  std::string s = "\n[run]\nname = \"" + name + "\"\n";
+  if (seed >= 0) s += "seed = " + std::to_string(seed) + "\n";
+  return s + "out_dir = \"" + out.string() + "\"\n[backend]\nthreads = 1\n";
+}
+
+// [data.<which>]: `samples` synthetic samples of `shape` (TOML, "[8]") in `classes` classes.
+inline std::string synthetic_data(const std::string& which, int samples, const std::string& shape,
+                                  int classes, int seed) {
+  return "[data." + which + "]\nsource = \"synthetic\"\nsamples = " + std::to_string(samples) +
+         "\nshape = " + shape + "\nnum_classes = " + std::to_string(classes) +
+         "\nseed = " + std::to_string(seed) + "\n";
+}
+
+// Writes `rows` (two features and a class, 0 or 1, per line) to <out>/d.csv
+// and returns the [data.train] table that reads them in order.
+inline std::string csv_train_data(const std::filesystem::path& out, const std::string& rows) {
+  std::filesystem::create_directories(out);
+  std::ofstream(out / "d.csv") << rows;
+  return "[data.train]\nsource = \"csv\"\npath = \"" + (out / "d.csv").string() +
+         "\"\nlabel_column = 2\nheader = false\nnum_classes = 2\nshuffle = false\n";
 }
 
 // A trained run, or the status that stopped it (parse, prepare or run).

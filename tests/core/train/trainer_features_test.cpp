@@ -32,26 +32,8 @@ fs::path out_dir(const std::string& name) { return train_test::fresh_dir("featur
 // A small classifier on synthetic data; `extra` is appended (sections or keys of [train]).
 std::string pipeline(const fs::path& out, const std::string& train_keys, const std::string& extra = "",
                      const std::string& optimizer = "name = \"sgd\"\nlr = 1.0") {
-  return R"(
-[run]
-name = "f"
-seed = 3
-out_dir = ")" +
-         out.string() + R"("
-[backend]
-threads = 1
-[data.train]
-source = "synthetic"
-samples = 256
-shape = [8]
-num_classes = 3
-seed = 4
-[data.eval]
-source = "synthetic"
-samples = 64
-shape = [8]
-num_classes = 3
-seed = 5
+  return train_test::run_sections("f", out, 3) + train_test::synthetic_data("train", 256, "[8]", 3, 4) +
+         train_test::synthetic_data("eval", 64, "[8]", 3, 5) + R"(
 [[model.layer]]
 type = "linear"
 out = 16
@@ -163,24 +145,10 @@ TEST(early_stop, needs_evaluation_data) {
 // 8 rows of 2 features and a class; row 3 (the second batch of 2) overflows
 // f32, so every epoch's second step has non-finite gradients.
 std::string nonfinite_pipeline(const fs::path& out, const std::string& train_keys) {
-  fs::create_directories(out);
-  std::ofstream(out / "d.csv")
-      << "0.5,1,0\n-1,0.25,1\n1e300,1,0\n0.1,0.2,1\n1,1,0\n-0.5,2,1\n0.3,-1,0\n2,0.5,1\n";
-  return R"(
-[run]
-name = "f"
-out_dir = ")" +
-         out.string() + R"("
-[backend]
-threads = 1
-[data.train]
-source = "csv"
-path = ")" +
-         (out / "d.csv").string() + R"("
-label_column = 2
-header = false
-num_classes = 2
-shuffle = false
+  return train_test::run_sections("f", out) +
+         train_test::csv_train_data(
+             out, "0.5,1,0\n-1,0.25,1\n1e300,1,0\n0.1,0.2,1\n1,1,0\n-0.5,2,1\n0.3,-1,0\n2,0.5,1\n") +
+         R"(
 [[model.layer]]
 type = "linear"
 out = 2
