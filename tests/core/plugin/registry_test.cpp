@@ -334,7 +334,10 @@ TEST(registry, shuts_down_in_reverse_load_order_and_keep_alive_defers) {
 // caller: their libraries are opened only when a component is looked up.
 std::shared_ptr<Registry> open_searched(const std::vector<fs::path>& folders) {
   std::string path;
-  for (const auto& f : folders) path += (path.empty() ? "" : ":") + f.string();
+  for (const auto& f : folders) {
+    if (!path.empty()) path += ':';
+    path += f.string();
+  }
   setenv("PLINTH_PLUGIN_PATH", path.c_str(), 1);
   DiscoveryOptions o;
   o.use_user = false;
