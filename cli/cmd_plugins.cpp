@@ -44,6 +44,7 @@ int cmd_list(const Context& ctx) {
   int rc = kExitOk;
   auto reg = ctx.open_registry(&rc);
   if (!reg) return rc;
+  reg->load_all();  // what is installed and whether it loads: every library, used or not
   if (reg->plugins().empty()) {
     std::cout << "no plugins found (see `plinth plugins doctor`)\n";
     return kExitOk;
@@ -102,6 +103,7 @@ int cmd_inspect(const Context& ctx, const std::string& name) {
   int rc = kExitOk;
   auto reg = ctx.open_registry(&rc);
   if (!reg) return rc;
+  reg->load_all();  // what is installed and whether it loads: every library, used or not
   const PluginInfo* pi = nullptr;
   for (const auto& p : reg->plugins()) {
     if (p.entry.name != name) continue;
@@ -153,6 +155,7 @@ int cmd_doctor(const Context& ctx) {
   int rc = kExitOk;
   auto reg = ctx.open_registry(&rc);
   if (!reg) return rc;
+  reg->load_all();  // what is installed and whether it loads: every library, used or not
   const TrustPolicy trust = effective_trust(ctx.discovery().trust);
   std::cout << "trust: " << (trust.allow_insecure ? "insecure files allowed" : "strict permissions")
             << ", signatures "
@@ -187,6 +190,8 @@ int cmd_doctor(const Context& ctx) {
         std::cout << "FAILED    " << p.entry.name << "  " << where << "\n          reason: " << p.reason
                   << '\n';
         if (!p.hint.empty()) std::cout << "          hint: " << p.hint << '\n';
+        break;
+      case PluginState::unopened:  // not after load_all()
         break;
     }
     for (const auto& c : p.components) {

@@ -3,11 +3,7 @@
 // evaluation run as child `plinth train` / `plinth eval` processes of this
 // same executable, with the same global options; SIGINT/SIGTERM stop the
 // loop between steps and are passed on to the running child.
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -19,9 +15,8 @@
 #include <thread>
 
 #include "commands.hpp"
+#include "plinth/child_process.hpp"
 #include "plinth/retrain.hpp"
-
-extern char** environ;
 
 namespace plinth::cli {
 namespace {
@@ -50,46 +45,17 @@ Result<std::string> run_self(const Context& ctx, const std::vector<std::string>&
   std::vector<std::string> all{"plinth"};
   for (auto& a : global_args(ctx)) all.push_back(a);
   for (auto& a : args) all.push_back(a);
-  std::vector<char*> argv;
-  for (auto& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int out[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) return error(errc::unavailable, "retrain: cannot make a pipe");
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-  posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = 0;
-  const int rc = ::posix_spawn(&pid, "/proc/self/exe", &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  ::close(out[1]);
-  if (rc != 0) {
-    ::close(out[0]);
-    return error(errc::unavailable, "retrain: cannot start plinth: " + std::string(std::strerror(rc)));
-  }
-  g_child = pid;
-  if (g_stop) ::kill(pid, SIGTERM);
-  std::string text;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) != 0;) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    text.append(buf, static_cast<size_t>(n));
-  }
-  ::close(out[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  auto child = start_child({"/proc/self/exe", all, log, /*truncate_log=*/true, /*capture_stdout=*/true});
+  if (!child) return Status(child.status()).with_context("retrain: cannot start plinth");
+  g_child = child->pid;
+  if (g_stop) ::kill(child->pid, SIGTERM);
+  std::string text = read_to_end(child->stdout_fd);
+  const int status = wait_child(child->pid);
   g_child = 0;
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return text;
-  std::ifstream in(log);
-  std::string line, last;
-  while (std::getline(in, line))
-    if (line.find("error") != std::string::npos) last = line;
-  const std::string how = WIFEXITED(status) ? "exit code " + std::to_string(WEXITSTATUS(status))
-                                            : "signal " + std::to_string(WTERMSIG(status));
-  return error(errc::unavailable, "plinth " + args.front() + " failed (" + how + "; log " + log.string() +
-                                      ")" + (last.empty() ? "" : ": " + last));
+  if (exited_ok(status)) return text;
+  const std::string last = last_error_line(log);
+  return error(errc::unavailable, "plinth " + args.front() + " failed (" + describe_status(status) +
+                                      "; log " + log.string() + ")" + (last.empty() ? "" : ": " + last));
 }
 
 }  // namespace

@@ -1,6 +1,11 @@
 # plinth_add_plugin(<name> KIND <backend|comm|optimizer|data>
 #                   SOURCES <src>... [DESCRIPTION <text>] [VENDOR <text>]
-#                   [PRIORITY <int>] [LINK <targets>...] [NO_INSTALL])
+#                   [PRIORITY <int>] [COMPONENTS <name>...] [LINK <targets>...]
+#                   [NO_INSTALL])
+#
+# COMPONENTS: the component names the library provides, written into the
+# manifest so the core opens the library only when one of them is used
+# (without it, whenever a component of its kind is looked up).
 #
 # Builds <name> as a MODULE library with hidden visibility (the entry symbol
 # is the only export), linked to the SDK only, and writes its manifest
@@ -32,7 +37,7 @@ endif()
 
 function(plinth_add_plugin name)
   # PARSE_ARGV keeps a ';' inside a quoted DESCRIPTION as text.
-  cmake_parse_arguments(PARSE_ARGV 1 P "NO_INSTALL" "KIND;DESCRIPTION;VENDOR;PRIORITY" "SOURCES;LINK")
+  cmake_parse_arguments(PARSE_ARGV 1 P "NO_INSTALL" "KIND;DESCRIPTION;VENDOR;PRIORITY" "SOURCES;LINK;COMPONENTS")
   # TOML basic strings: escape backslashes and quotes.
   foreach(_v DESCRIPTION VENDOR)
     string(REPLACE "\\" "\\\\" P_${_v} "${P_${_v}}")
@@ -64,6 +69,11 @@ function(plinth_add_plugin name)
   target_link_options(${name} PRIVATE -Wl,--no-undefined -Wl,--version-script=${_map})
   set_property(TARGET ${name} APPEND PROPERTY LINK_DEPENDS ${_map})
 
+  set(_components "")
+  if(P_COMPONENTS)
+    list(JOIN P_COMPONENTS "\", \"" _components)
+    set(_components "components = [\"${_components}\"]\n")
+  endif()
   set(_file "lib${name}.so")
   file(RELATIVE_PATH _build_rel ${PLINTH_MANIFEST_BUILD_DIR} ${PLINTH_PLUGIN_BUILD_DIR}/${_file})
   file(RELATIVE_PATH _inst_rel /${PLINTH_INSTALL_MANIFESTDIR} /${PLINTH_INSTALL_PLUGINDIR}/${_file})
@@ -84,7 +94,8 @@ function(plinth_add_plugin name)
       "abi = \"1\"\n"
       "priority = ${P_PRIORITY}\n"
       "description = \"${P_DESCRIPTION}\"\n"
-      "vendor = \"${P_VENDOR}\"\n")
+      "vendor = \"${P_VENDOR}\"\n"
+      "${_components}")
   endforeach()
   if(NOT P_NO_INSTALL)
     install(TARGETS ${name} LIBRARY DESTINATION ${PLINTH_INSTALL_PLUGINDIR} COMPONENT plinth)

@@ -13,13 +13,14 @@ string(REGEX REPLACE ".*MAJOR ([0-9]+).*MINOR ([0-9]+).*" "\\1.\\2" PLINTH_ABI_V
 set(PLINTH_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/Plinth CACHE STRING
     "Where PlinthConfig.cmake is installed, relative to the prefix")
 set(PLINTH_CONFIG_PROGRAM ${CMAKE_INSTALL_BINDIR}/plinth)
+set(PLINTH_CONFIG_TEMPLATES ${CMAKE_INSTALL_DATADIR}/plinth/sdk-template)  # packaging/CMakeLists.txt installs it
 
 # --- installed package
 install(EXPORT PlinthTargets NAMESPACE Plinth:: DESTINATION ${PLINTH_INSTALL_CMAKEDIR} COMPONENT dev)
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/PlinthConfig.cmake.in
   ${PROJECT_BINARY_DIR}/cmake-install/PlinthConfig.cmake
   INSTALL_DESTINATION ${PLINTH_INSTALL_CMAKEDIR}
-  PATH_VARS PLINTH_CONFIG_PROGRAM)
+  PATH_VARS PLINTH_CONFIG_PROGRAM PLINTH_CONFIG_TEMPLATES)
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/cmake-install/PlinthConfigVersion.cmake
   VERSION ${PROJECT_VERSION} COMPATIBILITY SameMajorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/cmake-install/PlinthConfig.cmake
@@ -32,10 +33,11 @@ install(FILES ${PROJECT_BINARY_DIR}/cmake-install/PlinthConfig.cmake
 set(_build_cmakedir ${PROJECT_BINARY_DIR}/lib/cmake/Plinth)
 export(EXPORT PlinthTargets NAMESPACE Plinth:: FILE ${_build_cmakedir}/PlinthTargets.cmake)
 set(PLINTH_CONFIG_PROGRAM bin/plinth)
+set(PLINTH_CONFIG_TEMPLATES ${PROJECT_SOURCE_DIR}/sdk/template)  # absolute: the sources themselves
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/PlinthConfig.cmake.in
   ${_build_cmakedir}/PlinthConfig.cmake
   INSTALL_DESTINATION lib/cmake/Plinth INSTALL_PREFIX ${PROJECT_BINARY_DIR}
-  PATH_VARS PLINTH_CONFIG_PROGRAM)
+  PATH_VARS PLINTH_CONFIG_PROGRAM PLINTH_CONFIG_TEMPLATES)
 configure_file(${PROJECT_BINARY_DIR}/cmake-install/PlinthConfigVersion.cmake
                ${_build_cmakedir}/PlinthConfigVersion.cmake COPYONLY)
 configure_file(${PROJECT_SOURCE_DIR}/cmake/PlinthAddPlugin.cmake ${_build_cmakedir}/PlinthAddPlugin.cmake

@@ -7,13 +7,6 @@
 
 namespace plinth::contract {
 
-size_t dtype_size(plinth_dtype d) { return sdk::dtype_size(d); }
-
-const char* dtype_name(plinth_dtype d) {
-  static const char* names[] = {"f32", "f16", "bf16", "f64", "i32", "i64", "u8", "u16"};
-  return unsigned(d) < 8 ? names[d] : "unknown-dtype";
-}
-
 const char* op_name(int32_t k) {
   const char* n = sdk::op_name(k);
   return n ? n : "UNKNOWN_OP";

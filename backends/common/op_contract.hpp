@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "plinth/backend.h"
+#include "plinth/ops.hpp"
 #include "plinth/plugin.hpp"
 
 namespace plinth::contract {
@@ -40,8 +41,9 @@ struct check {
 // An ABI enum field as its raw int (plinth/plugin.hpp).
 using sdk::raw_enum;
 
-size_t dtype_size(plinth_dtype d);
-const char* dtype_name(plinth_dtype d);
+// A dtype's element size and name (plinth/ops.hpp).
+using sdk::dtype_name;
+using sdk::dtype_size;
 const char* op_name(int32_t k);  // "UNKNOWN_OP" for none
 
 inline int64_t numel(const plinth_tensor& t) {

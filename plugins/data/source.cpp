@@ -5,28 +5,12 @@
 
 #include <cstring>
 
+#include "plinth/ops.hpp"
+
 namespace plinth::data {
 
-namespace {
-size_t dtype_size(plinth_dtype d) {
-  switch (d) {
-    case PLINTH_DTYPE_F16:
-    case PLINTH_DTYPE_BF16:
-    case PLINTH_DTYPE_U16:
-      return 2;
-    case PLINTH_DTYPE_F64:
-    case PLINTH_DTYPE_I64:
-      return 8;
-    case PLINTH_DTYPE_U8:
-      return 1;
-    default:
-      return 4;
-  }
-}
-}  // namespace
-
 size_t field_desc::bytes_per_sample() const {
-  size_t n = dtype_size(dtype);
+  size_t n = sdk::dtype_size(dtype);
   for (int64_t d : shape) n *= static_cast<size_t>(d);
   return n;
 }

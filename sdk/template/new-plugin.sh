@@ -24,6 +24,7 @@ if [ -e "$dest" ]; then
   exit 1
 fi
 mkdir -p "$dest"
-cp "$here/$kind/CMakeLists.txt" "$here/$kind/plugin.cpp" "$dest/"
-sed -i "s/template-$kind/$name/g" "$dest/CMakeLists.txt" "$dest/plugin.cpp"
+cp "$here/$kind"/CMakeLists.txt "$here/$kind"/*.cpp "$dest/"
+for f in "$here/$kind"/*.hpp; do [ -e "$f" ] && cp "$f" "$dest/"; done
+sed -i "s/template-$kind/$name/g" "$dest"/CMakeLists.txt "$dest"/*.cpp
 echo "created $dest: cmake -S $dest -B $dest/build -DCMAKE_PREFIX_PATH=<plinth prefix> && cmake --build $dest/build"

@@ -3,7 +3,8 @@
 // device_count fails with a reason) and fx-zero (one device, score 0).
 // `[backend] name = "auto"` must pass both over for the CPU backend, naming
 // why in one log line; naming fx-nodev must fail with the plugin's reason,
-// exit 2 and no runs/; `plinth plugins doctor` must say why for each.
+// exit 2 and no runs/; `plinth plugins doctor` must say why for each. A
+// named backend opens no plugin the run does not use.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 namespace fs = std::filesystem;
@@ -118,6 +120,30 @@ TEST_F(BackendSelect, doctor_says_why_each_backend_cannot_run) {
   EXPECT_TRUE(has(r.out, "no device backend 'fx-nodev' (fx-nodev): " + kReason + "\n")) << r.out;
   EXPECT_TRUE(has(r.out, "score 0   backend 'fx-zero' (fx-zero): plinth_plugin_score() is 0")) << r.out;
   EXPECT_FALSE(has(r.out, "backend 'fx-host' (")) << r.out;  // it has a device and scores 7
+}
+
+// Plugins found by search are opened only when used: with fx-init-abort (its
+// init ends the process) found first, training on the CPU backend must never
+// open it, and the run lists the plugins it used and no other.
+TEST_F(BackendSelect, a_named_backend_opens_only_the_plugins_the_run_uses) {
+  write_pipeline("cpu");
+  const std::string cmd = "cd '" + dir_.string() + "' && PLINTH_PLUGIN_PATH='" + kFx +
+                          "/lazy-abort:" + kInstall + "' '" + std::string(PLINTH_CLI) +
+                          "' --no-system-plugins --no-install-plugins train --no-progress p.toml 2>&1";
+  FILE* f = popen(cmd.c_str(), "r");
+  ASSERT_TRUE(f);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  const int st = pclose(f);
+  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << out;
+  std::ifstream in(dir_ / "runs" / "sel" / "plugins.json");
+  std::string used((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const char* name : {"plinth-backend-cpu", "plinth-data-std", "plinth-optim-std"})
+    EXPECT_TRUE(has(used, name)) << used;
+  for (const char* name : {"fx-init-abort", "plinth-backend-cuda", "plinth-backend-hip", "plinth-comm-mpi"})
+    EXPECT_FALSE(has(used, name)) << used;
 }
 
 }  // namespace

@@ -157,4 +157,26 @@ TEST(cli, plugin_path_environment_is_read) {
   EXPECT_TRUE(has(out, "fx-new-minor")) << out;
 }
 
+// Found by search (not named), so train and the others open these only when
+// used; list and doctor still open every one and report fx-init-error.
+TEST(cli, list_and_doctor_open_every_plugin) {
+  for (const char* cmd : {"list", "doctor"}) {
+    const std::string line = "PLINTH_PLUGIN_PATH='" + kFx + "/lazy' '" + std::string(PLINTH_CLI) +
+                             "' --no-system-plugins --no-install-plugins --log-level off plugins " + cmd +
+                             " 2>&1";
+    FILE* f = popen(line.c_str(), "r");
+    ASSERT_TRUE(f);
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+    pclose(f);
+    EXPECT_FALSE(has(out, "unopened")) << cmd << ":\n" << out;
+    if (std::string(cmd) == "list")
+      EXPECT_TRUE(has(out, "failed")) << out;
+    else
+      EXPECT_TRUE(has(out, "2 loaded, 1 failed")) << out;
+  }
+}
+
 }  // namespace

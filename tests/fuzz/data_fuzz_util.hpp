@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "plinth/data.h"
+#include "plinth/ops.hpp"
 
 extern "C" const plinth_plugin* plinth_plugin_get(void);
 
@@ -24,10 +25,8 @@ inline const plinth_data_v1* data_table(const char* name) {
 
 // Bytes per sample of field `f`, or 0 when the schema is unreadable.
 inline size_t field_bytes(const plinth_data_field& f) {
-  size_t n = 4;
-  if (f.dtype == PLINTH_DTYPE_F64 || f.dtype == PLINTH_DTYPE_I64) n = 8;
-  if (f.dtype == PLINTH_DTYPE_F16 || f.dtype == PLINTH_DTYPE_BF16 || f.dtype == PLINTH_DTYPE_U16) n = 2;
-  if (f.dtype == PLINTH_DTYPE_U8) n = 1;
+  size_t n = plinth::sdk::dtype_size(f.dtype);
+  if (n == 0) std::abort();                    // the schema must be valid
   if (f.ndim < 0 || f.ndim > 8) std::abort();  // the schema must be valid
   for (int d = 0; d < f.ndim; ++d) {
     if (f.shape[d] < 0) std::abort();

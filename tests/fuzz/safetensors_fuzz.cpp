@@ -6,26 +6,8 @@
 #include <cstdlib>
 
 #include "fuzz_util.hpp"
+#include "plinth/ops.hpp"
 #include "train/safetensors.hpp"
-
-namespace {
-size_t dtype_bytes(plinth_dtype d) {
-  switch (d) {
-    case PLINTH_DTYPE_F64:
-    case PLINTH_DTYPE_I64:
-      return 8;
-    case PLINTH_DTYPE_F32:
-    case PLINTH_DTYPE_I32:
-      return 4;
-    case PLINTH_DTYPE_F16:
-    case PLINTH_DTYPE_BF16:
-    case PLINTH_DTYPE_U16:
-      return 2;
-    default:
-      return 1;
-  }
-}
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto path = plinth::fuzz::write_input("in.safetensors", data, size);
@@ -35,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   for (const auto& t : r.value()) {
-    size_t n = dtype_bytes(t.dtype);
+    size_t n = plinth::sdk::dtype_size(t.dtype);
     for (int64_t d : t.shape) {
       // A shape whose byte count overflows cannot match any data: it must be refused.
       if (d < 0 || __builtin_mul_overflow(n, static_cast<size_t>(d), &n)) std::abort();

@@ -15,6 +15,7 @@
 
 #include "check.hpp"
 #include "plinth/comm.h"
+#include "plinth/ops.hpp"
 
 namespace plinth::plugin_check {
 
@@ -24,28 +25,7 @@ const plinth_dtype kDtypes[] = {PLINTH_DTYPE_F32, PLINTH_DTYPE_F64, PLINTH_DTYPE
                                 PLINTH_DTYPE_I32, PLINTH_DTYPE_I64, PLINTH_DTYPE_U8,  PLINTH_DTYPE_U16};
 const char* const kOpNames[] = {"SUM", "AVG", "MAX", "MIN"};
 
-const char* dt_name(plinth_dtype d) {
-  switch (d) {
-    case PLINTH_DTYPE_F32:
-      return "f32";
-    case PLINTH_DTYPE_F64:
-      return "f64";
-    case PLINTH_DTYPE_F16:
-      return "f16";
-    case PLINTH_DTYPE_BF16:
-      return "bf16";
-    case PLINTH_DTYPE_I32:
-      return "i32";
-    case PLINTH_DTYPE_I64:
-      return "i64";
-    case PLINTH_DTYPE_U8:
-      return "u8";
-    case PLINTH_DTYPE_U16:
-      return "u16";
-    default:
-      return "?";
-  }
-}
+const char* dt_name(plinth_dtype d) { return sdk::dtype_name(d); }
 
 bool is_unsigned(plinth_dtype d) { return d == PLINTH_DTYPE_U8 || d == PLINTH_DTYPE_U16; }
 bool is_int(plinth_dtype d) { return is_unsigned(d) || d == PLINTH_DTYPE_I32 || d == PLINTH_DTYPE_I64; }

@@ -23,21 +23,7 @@ const char* op_kind_name(int kind) {
   return n ? n : "?";
 }
 
-size_t dtype_bytes(plinth_dtype d) {
-  switch (d) {
-    case PLINTH_DTYPE_F16:
-    case PLINTH_DTYPE_BF16:
-    case PLINTH_DTYPE_U16:
-      return 2;
-    case PLINTH_DTYPE_F64:
-    case PLINTH_DTYPE_I64:
-      return 8;
-    case PLINTH_DTYPE_U8:
-      return 1;
-    default:
-      return 4;
-  }
-}
+size_t dtype_bytes(plinth_dtype d) { return sdk::dtype_size(d); }
 
 namespace {
 

@@ -1,6 +1,7 @@
 // registry.hpp — the plugin registry: finds manifests, reads them before any
-// library is opened, loads each library through Boost.DLL, validates its
-// tables, and hands out components by (kind, name). A broken plugin is
+// library is opened, loads a library through Boost.DLL when a component of
+// it is first needed (or all at once: load_all), validates its tables, and
+// hands out components by (kind, name). A broken plugin is
 // recorded with its reason and skipped; the rest still load. Plugins must
 // not throw: an exception escaping init() is caught here (catch (...)) and
 // reported as a failed plugin, which works for g++-built C++ plugins only.
@@ -32,9 +33,15 @@ struct ManifestEntry {
   std::optional<std::string> sha256;
   int priority = 0;
   std::map<std::string, std::string> metadata;  // vendor, description, other free-form keys
+  // `components = ["cpu"]`: the names the library provides, so a lookup of
+  // another name leaves it closed. Empty: not declared; the library is opened
+  // whenever a component of its kind is looked up.
+  std::vector<std::string> components;
 };
 
-enum class PluginState { loaded, failed, shadowed };
+// unopened: its manifest was read, but nothing has needed its components yet,
+// so its library was never opened (Registry::load_all opens it).
+enum class PluginState { loaded, failed, shadowed, unopened };
 
 struct ComponentInfo {
   plinth_kind kind = PLINTH_KIND_BACKEND;
@@ -86,7 +93,7 @@ struct TrustPolicy {
   std::filesystem::path trusted_keys_dir;
 };
 
-const char* state_name(PluginState state);  // "loaded" | "failed" | "shadowed"
+const char* state_name(PluginState state);  // "loaded" | "failed" | "shadowed" | "unopened"
 
 // Where to look for manifests, highest precedence first (see docs/plugins.md):
 // the pipeline's [plugins] manifests, $PLINTH_PLUGIN_PATH, the user's config
@@ -102,14 +109,21 @@ struct DiscoveryOptions {
 
 class Registry {
  public:
-  // Discover manifests and load every plugin. Fails only when nothing can be
-  // done at all; broken manifests and plugins are recorded in plugins() and
-  // logged, one line each, naming the plugin, the path and the reason.
+  // Discover and read every manifest. Libraries of manifests named
+  // explicitly (pipeline_manifests) are loaded at once, so a broken one is
+  // the caller's error; the others when find() or names() first needs a
+  // component of theirs. Fails only when nothing can be done at all; broken
+  // manifests and plugins are recorded in plugins() and logged, one line
+  // each, naming the plugin, the path and the reason.
   static Result<std::shared_ptr<Registry>> open(const DiscoveryOptions& options);
 
   virtual ~Registry() = default;
 
-  // Every manifest entry found, in precedence order, with its state.
+  // Open every library not opened yet (`plinth plugins list`, doctor).
+  virtual void load_all() = 0;
+
+  // Every manifest entry found, in precedence order, with its state (an
+  // entry changes from unopened when its library is opened).
   virtual const std::vector<PluginInfo>& plugins() const = 0;
   // Manifest files that could not be parsed: "file:line:col: message".
   virtual const std::vector<std::string>& manifest_errors() const = 0;
@@ -119,8 +133,10 @@ class Registry {
   virtual const std::vector<std::string>& trust_problems() const = 0;
 
   // A loaded component, or not_found with a message listing the installed
-  // names of that kind.
+  // names of that kind. Opens the libraries that may provide it (their
+  // manifest declares `name`, or declares no components, and their kind).
   virtual Result<const plinth_component*> find(plinth_kind kind, std::string_view name) const = 0;
+  // The names of every loaded component of `kind`; opens every library of that kind.
   virtual std::vector<std::string> names(plinth_kind kind) const = 0;
   // The plugin (loaded) that provides a component.
   virtual const PluginInfo* owner(const plinth_component* component) const = 0;

@@ -171,11 +171,4 @@ const char* op_name(plinth_op_kind kind) {
   return kind >= 0 && kind < PLINTH_OP_COUNT_V1_1 ? names[static_cast<size_t>(kind)].c_str() : "unknown-op";
 }
 
-const char* dtype_name(plinth_dtype dtype) {
-  static const char* const names[] = {"f32", "f16", "bf16", "f64", "i32", "i64", "u8", "u16"};
-  return dtype >= 0 && dtype < PLINTH_DTYPE_COUNT_V1 ? names[dtype] : "unknown-dtype";
-}
-
-size_t dtype_size(plinth_dtype dtype) { return sdk::dtype_size(dtype); }
-
 }  // namespace plinth::exec

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "plinth/backend.h"
+#include "plinth/ops.hpp"
 #include "plinth/registry.hpp"
 #include "plinth/status.hpp"
 
@@ -115,7 +116,8 @@ DeviceProbe probe_devices(const plinth_backend_v1* table);
 Result<std::string> select_backend(const Registry& registry, const std::string& name, int device);
 
 const char* op_name(plinth_op_kind kind);
-const char* dtype_name(plinth_dtype dtype);
-size_t dtype_size(plinth_dtype dtype);
+// A dtype's name ("bf16") and element size, as the plugins have them.
+using sdk::dtype_name;
+using sdk::dtype_size;
 
 }  // namespace plinth::exec

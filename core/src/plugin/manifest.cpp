@@ -4,6 +4,7 @@
 #include "plugin/manifest.hpp"
 #include "util/toml_names.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <fstream>
@@ -111,6 +112,22 @@ bool parse_entry(const toml::table& t, const std::filesystem::path& file, Manife
         continue;
       }
       e.priority = static_cast<int>(v.as_integer()->get());
+    } else if (key == "components") {
+      const toml::array* arr = v.as_array();
+      bool good = arr && !arr->empty();
+      for (size_t i = 0; good && i < arr->size(); ++i) {
+        const toml::node& n = *arr->get(i);
+        good =
+            n.is_string() && !n.as_string()->get().empty() &&
+            std::find(e.components.begin(), e.components.end(), n.as_string()->get()) == e.components.end();
+        if (good) e.components.push_back(n.as_string()->get());
+      }
+      if (!good) {
+        errors.push_back(vat +
+                         ": key 'components' must be a non-empty array of distinct names, such as [\"cpu\"]");
+        e.components.clear();
+        ok = false;
+      }
     } else if (v.is_string()) {
       e.metadata[key] = v.as_string()->get();
     } else {

@@ -1,6 +1,8 @@
-// registry.cpp — loads every plugin its manifests name: manifest checks
-// first (declared kind and ABI, without running plugin code), then sha256,
-// ELF check, Boost.DLL open, the entry symbol, table validation, init().
+// registry.cpp — reads every manifest at open and loads a plugin library
+// only when a component of it is needed (find, names; load_all for all):
+// manifest checks first (declared kind and ABI, without running plugin
+// code), then sha256, ELF check, Boost.DLL open, the entry symbol, table
+// validation, the manifest's declared components, init().
 // Each failure is one warn line naming plugin, path and reason (+ hint).
 // Resolves duplicate plugin and component names by priority, then precedence.
 // Trust (plugin/trust.hpp): a manifest or library with loose permissions is
@@ -12,6 +14,7 @@
 #include <algorithm>
 #include <exception>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <sstream>
 
@@ -231,6 +234,23 @@ std::optional<Failure> validate(const plinth_plugin* p, const ManifestEntry& e, 
   return std::nullopt;
 }
 
+// A manifest that declares its components must declare exactly what the
+// library provides: a lookup trusts the declaration to leave others closed.
+std::optional<Failure> check_declared(const ManifestEntry& e, const PluginInfo& info) {
+  if (e.components.empty()) return std::nullopt;
+  std::set<std::string> declared(e.components.begin(), e.components.end()), provided;
+  for (const auto& c : info.components) provided.insert(c.name);
+  if (declared == provided) return std::nullopt;
+  auto list = [](const std::set<std::string>& v) {
+    std::string s;
+    for (const auto& n : v) s += (s.empty() ? "" : ", ") + n;
+    return "[" + s + "]";
+  };
+  return Failure{
+      "the manifest declares components " + list(declared) + ", the library provides " + list(provided),
+      "fix `components` in " + at_line(e) + " (or remove it)"};
+}
+
 class RegistryImpl final : public Registry {
  public:
   explicit RegistryImpl(const TrustPolicy& trust) : trust_(resolve_trust(trust)) {}
@@ -244,35 +264,41 @@ class RegistryImpl final : public Registry {
 
   void load(const std::vector<FoundManifest>& files);
 
+  void load_all() override {
+    std::lock_guard<std::mutex> hold(mutex_);
+    open_groups([](const PluginInfo&) { return true; });
+  }
+
   const std::vector<PluginInfo>& plugins() const override { return plugins_; }
   const std::vector<std::string>& manifest_errors() const override { return manifest_errors_; }
   const std::vector<ManifestStatus>& manifests() const override { return manifests_; }
   const std::vector<std::string>& trust_problems() const override { return trust_problems_; }
 
   Result<const plinth_component*> find(plinth_kind kind, std::string_view name) const override {
+    std::lock_guard<std::mutex> hold(mutex_);
+    open_groups([&](const PluginInfo& p) { return may_provide(p, kind, &name); });
     auto it = by_name_.find({static_cast<int>(kind), std::string(name)});
     if (it != by_name_.end()) return it->second;
     std::string installed;
-    for (const auto& n : names(kind)) installed += (installed.empty() ? "" : ", ") + n;
+    for (const auto& n : names_locked(kind)) installed += (installed.empty() ? "" : ", ") + n;
     return error(errc::not_found, std::string("no ") + kind_name(kind) + " named '" + std::string(name) +
                                       "'; installed: " + (installed.empty() ? "none" : installed) +
                                       " (`plinth plugins doctor` lists plugins that failed to load)");
   }
 
   std::vector<std::string> names(plinth_kind kind) const override {
-    std::vector<std::string> v;
-    for (const auto& [k, c] : by_name_) {
-      if (k.first == static_cast<int>(kind)) v.push_back(k.second);
-    }
-    return v;
+    std::lock_guard<std::mutex> hold(mutex_);
+    return names_locked(kind);
   }
 
   const PluginInfo* owner(const plinth_component* component) const override {
+    std::lock_guard<std::mutex> hold(mutex_);
     auto it = owner_.find(component);
     return it == owner_.end() ? nullptr : &plugins_[it->second];
   }
 
   std::shared_ptr<void> keep_alive(const plinth_component* component) const override {
+    std::lock_guard<std::mutex> hold(mutex_);
     auto it = lib_of_.find(component);
     return it == lib_of_.end() ? nullptr : std::shared_ptr<void>(it->second);
   }
@@ -280,6 +306,47 @@ class RegistryImpl final : public Registry {
   const plinth_host* host() const override { return plugin_host(); }
 
  private:
+  // Entries that share a plugin name: the best loadable one wins (priority,
+  // then precedence), the rest are shadowed. Opened together, once.
+  struct Group {
+    std::vector<size_t> members;  // indices into plugins_, best first
+    bool opened = false;
+  };
+
+  // Whether an entry may provide component `name` (any name: nullptr) of `kind`.
+  static bool may_provide(const PluginInfo& p, plinth_kind kind, const std::string_view* name) {
+    if (kind_from_name(p.entry.kind) != static_cast<int>(kind)) return false;
+    if (!name || p.entry.components.empty()) return true;
+    return std::find(p.entry.components.begin(), p.entry.components.end(), *name) != p.entry.components.end();
+  }
+
+  std::vector<std::string> names_locked(plinth_kind kind) const {
+    open_groups([&](const PluginInfo& p) { return may_provide(p, kind, nullptr); });
+    std::vector<std::string> v;
+    for (const auto& [k, c] : by_name_) {
+      if (k.first == static_cast<int>(kind)) v.push_back(k.second);
+    }
+    return v;
+  }
+
+  // Open every group not opened yet with a member `wanted` accepts. Const
+  // because lookups are: opening a library changes what is cached, not what
+  // the registry holds (the manifests). Callers hold mutex_.
+  template <class Pred>
+  void open_groups(Pred wanted) const {
+    auto* self = const_cast<RegistryImpl*>(this);
+    bool any = false;
+    for (auto& g : self->groups_) {
+      if (g.opened) continue;
+      if (std::none_of(g.members.begin(), g.members.end(), [&](size_t i) { return wanted(plugins_[i]); }))
+        continue;
+      self->open_group(g);
+      any = true;
+    }
+    if (any) self->resolve_components();
+  }
+  void open_group(Group& g);
+
   bool load_one(PluginInfo& info);
   void fail(PluginInfo& info, std::string reason, std::string hint) {
     info.state = PluginState::failed;
@@ -293,12 +360,14 @@ class RegistryImpl final : public Registry {
 
   std::optional<Failure> check_signature(const ManifestEntry& e, PluginInfo& info);
 
+  mutable std::mutex mutex_;  // lookups may open libraries: one at a time
   EffectiveTrust trust_;
   bool keys_loaded_ = false;
   std::vector<MinisignKey> keys_;
   std::vector<std::string> trust_problems_;
   std::vector<ManifestStatus> manifests_;
-  std::vector<PluginInfo> plugins_;
+  std::vector<PluginInfo> plugins_;  // fixed at open: owner() hands out pointers into it
+  std::vector<Group> groups_;
   std::vector<std::string> manifest_errors_;
   std::vector<std::shared_ptr<Library>> libs_;  // load order
   std::map<std::pair<int, std::string>, const plinth_component*> by_name_;
@@ -369,6 +438,10 @@ bool RegistryImpl::load_one(PluginInfo& info) {
     return false;
   }
   if (auto f = validate(p, e, info)) {
+    fail(info, f->reason, f->hint);
+    return false;
+  }
+  if (auto f = check_declared(e, info)) {
     fail(info, f->reason, f->hint);
     return false;
   }
@@ -488,32 +561,41 @@ void RegistryImpl::load(const std::vector<FoundManifest>& files) {
   for (size_t i = 0; i < plugins_.size(); ++i) {
     const std::string& name = plugins_[i].entry.name;
     if (!done.insert(name).second) continue;
-    std::vector<size_t> group;
+    Group g;
     for (size_t j = i; j < plugins_.size(); ++j) {
-      if (plugins_[j].entry.name == name) group.push_back(j);
+      if (plugins_[j].entry.name != name || prefailed[j]) continue;
+      g.members.push_back(j);
+      plugins_[j].state = PluginState::unopened;
     }
-    std::stable_sort(group.begin(), group.end(), [&](size_t a, size_t b) {
+    std::stable_sort(g.members.begin(), g.members.end(), [&](size_t a, size_t b) {
       return plugins_[a].entry.priority > plugins_[b].entry.priority;
     });
-    std::optional<size_t> winner;
-    for (size_t j : group) {
-      PluginInfo& info = plugins_[j];
-      if (prefailed[j]) continue;
-      if (winner) {
-        const PluginInfo& w = plugins_[*winner];
-        info.state = PluginState::shadowed;
-        info.reason = "shadowed by '" + w.entry.name + "' from " + at_line(w.entry) + " (priority " +
-                      std::to_string(w.entry.priority) + " vs " + std::to_string(info.entry.priority) +
-                      (w.entry.priority == info.entry.priority ? ", earlier in precedence)" : ")");
-        logger().info("plugin '{}' ({}, {}) is shadowed by {} ({}, {}), priority {} vs {}", info.entry.name,
-                      info.entry.path.string(), at_line(info.entry), w.entry.name, w.entry.path.string(),
-                      at_line(w.entry), w.entry.priority, info.entry.priority);
-        continue;
-      }
-      if (load_one(info)) winner = j;
-    }
+    if (!g.members.empty()) groups_.push_back(std::move(g));
   }
-  resolve_components();
+  // A manifest named explicitly is loaded whole: a broken entry there is the
+  // caller's error, reported now (`[plugins] manifests`, --plugin-path).
+  std::lock_guard<std::mutex> hold(mutex_);
+  open_groups([](const PluginInfo& p) { return p.origin == "pipeline"; });
+}
+
+void RegistryImpl::open_group(Group& g) {
+  g.opened = true;
+  std::optional<size_t> winner;
+  for (size_t j : g.members) {
+    PluginInfo& info = plugins_[j];
+    if (winner) {
+      const PluginInfo& w = plugins_[*winner];
+      info.state = PluginState::shadowed;
+      info.reason = "shadowed by '" + w.entry.name + "' from " + at_line(w.entry) + " (priority " +
+                    std::to_string(w.entry.priority) + " vs " + std::to_string(info.entry.priority) +
+                    (w.entry.priority == info.entry.priority ? ", earlier in precedence)" : ")");
+      logger().info("plugin '{}' ({}, {}) is shadowed by {} ({}, {}), priority {} vs {}", info.entry.name,
+                    info.entry.path.string(), at_line(info.entry), w.entry.name, w.entry.path.string(),
+                    at_line(w.entry), w.entry.priority, info.entry.priority);
+      continue;
+    }
+    if (load_one(info)) winner = j;
+  }
 }
 
 void RegistryImpl::resolve_components() {
@@ -528,7 +610,11 @@ void RegistryImpl::resolve_components() {
       cands[{static_cast<int>(ci.kind), ci.name}].push_back({i, c});
     }
   }
+  by_name_.clear();
+  owner_.clear();
+  lib_of_.clear();
   for (auto& [key, list] : cands) {
+    for (const Cand& c : list) plugins_[c.plugin].components[c.comp].shadowed_by.clear();
     std::stable_sort(list.begin(), list.end(), [&](const Cand& a, const Cand& b) {
       return plugins_[a.plugin].entry.priority > plugins_[b.plugin].entry.priority;
     });
@@ -562,6 +648,8 @@ const char* state_name(PluginState state) {
       return "failed";
     case PluginState::shadowed:
       return "shadowed";
+    case PluginState::unopened:
+      return "unopened";
   }
   return "?";
 }

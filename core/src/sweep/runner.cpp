@@ -1,12 +1,10 @@
 // runner.cpp — the sweep driver: starts each trial's job as a `plinth train`
-// child process (fork + exec, output to runs/<sweep>/<trial>.log), reads the
+// child process (util/child_process, output to runs/<sweep>/<trial>.log), reads the
 // metric from the trial's summary.json / metrics.jsonl when it ends, asks
 // the Asha rule what runs next, and writes runs/<sweep>/sweep.json after
 // every event so an interrupted sweep resumes. At the end: summary.md/.json.
 // Not here: the sweep file (spec.cpp) or the promotion rule (asha.cpp).
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,6 +26,7 @@
 #include "plinth/log.hpp"
 #include "run/run_folder.hpp"
 #include "sweep/sweep.hpp"
+#include "plinth/child_process.hpp"
 #include "util/files.hpp"
 #include "util/rng.hpp"
 
@@ -223,49 +222,6 @@ struct Child {
   int64_t slots;  // of `parallel`: more than 1 when it took the threads of idle slots
 };
 
-Result<pid_t> spawn(const std::vector<std::string>& args, const fs::path& log) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (out < 0)
-    return error(errc::io, log.string() + ": cannot open the trial's log: " + std::strerror(errno));
-  const int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(out);
-    if (in >= 0) ::close(in);
-    return error(errc::internal, std::string("fork failed: ") + std::strerror(errno));
-  }
-  if (pid == 0) {
-    // The child: only async-signal-safe calls until exec. When the sweep
-    // dies (even by SIGKILL) the trial gets SIGTERM, checkpoints and ends.
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (::getppid() != parent) ::_exit(127);
-    if (in >= 0) ::dup2(in, 0);
-    ::dup2(out, 1);
-    ::dup2(out, 2);
-    ::execv(argv[0], argv.data());
-    const char msg[] = "plinth sweep: cannot run the plinth program\n";
-    (void)!::write(2, msg, sizeof msg - 1);
-    ::_exit(127);
-  }
-  ::close(out);
-  if (in >= 0) ::close(in);
-  return pid;
-}
-
-std::string last_error_line(const fs::path& log) {
-  std::ifstream in(log);
-  std::string line, err, last;
-  while (std::getline(in, line)) {
-    if (line.find("error") != std::string::npos) err = line;
-    if (!line.empty()) last = line;
-  }
-  return err.empty() ? last : err;
-}
-
 }  // namespace
 
 Result<SweepOutcome> run_sweep(const SweepSpec& spec, const RunOptions& options) {
@@ -426,9 +382,9 @@ Result<SweepOutcome> run_sweep(const SweepSpec& spec, const RunOptions& options)
     if (!last) args.insert(args.end(), {"--stop-at-step", std::to_string(s.rungs[job.rung])});
     if (slots > 1) args.insert(args.end(), {"--threads", std::to_string(threads * slots)});
     args.push_back(toml_file.string());
-    auto pid = spawn(args, s.dir / (t.id + ".log"));
-    if (!pid) return pid.status();
-    running.push_back({*pid, job.trial, job.rung, clock::now(), slots});
+    auto child = start_child({args.front(), args, s.dir / (t.id + ".log")});
+    if (!child) return child.status();
+    running.push_back({child->pid, job.trial, job.rung, clock::now(), slots});
     t.state = "running";
     t.target = job.rung;
     std::fprintf(stderr, "%s: start rung %d (%s steps)%s\n", t.id.c_str(), job.rung,
@@ -443,7 +399,7 @@ Result<SweepOutcome> run_sweep(const SweepSpec& spec, const RunOptions& options)
     t.wall_s += wall;
     const fs::path run = s.dir / t.id;
     auto summary = run::read_summary(run::Folder{run});
-    const bool exited_ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    const bool ended_ok = exited_ok(status);
     const bool interrupted = (summary.ok() && summary->interrupted) || WIFSIGNALED(status) ||
                              (WIFEXITED(status) && WEXITSTATUS(status) == 130);
     if (interrupted) {
@@ -453,7 +409,7 @@ Result<SweepOutcome> run_sweep(const SweepSpec& spec, const RunOptions& options)
       queued.push_back({c.trial, c.rung});
       return s.save();
     }
-    if (!exited_ok || !summary.ok() || summary->status.value_or("") != "ok") {
+    if (!ended_ok || !summary.ok() || summary->status.value_or("") != "ok") {
       t.state = "failed";
       t.target = -1;
       t.error = last_error_line(s.dir / (t.id + ".log"));
@@ -537,9 +493,7 @@ Result<SweepOutcome> run_sweep(const SweepSpec& spec, const RunOptions& options)
     // Stop the running trials: each checkpoints on SIGTERM and ends.
     for (const Child& c : running) ::kill(c.pid, SIGTERM);
     for (const Child& c : running) {
-      int status = 0;
-      while (::waitpid(c.pid, &status, 0) < 0 && errno == EINTR) {
-      }
+      wait_child(c.pid);
       s.trials[c.trial].wall_s += std::chrono::duration<double>(clock::now() - c.start).count();
     }
     running.clear();

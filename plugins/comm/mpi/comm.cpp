@@ -6,6 +6,7 @@
 // the ranks that did not answer (dead or stopped) or are behind. Not here: device memory (the core stages
 // through the host), the descriptor (plugin.cpp).
 #include "comm.hpp"
+#include "mpi_bootstrap.hpp"
 #include "plinth/ops.hpp"
 
 #include <mpi.h>
@@ -45,8 +46,6 @@ constexpr const char* kName = "plinth-comm-mpi";
 constexpr int kTagPing = 1, kTagPong = 2;
 
 std::mutex g_mu;                             // guards the globals below
-bool g_we_initialized = false;               // MPI_Init_thread was ours: we finalize
-bool g_left_broken = false;                  // a communicator timed out: never finalize
 MPI_Datatype g_half = MPI_DATATYPE_NULL;     // 2-byte element for f16 / bf16
 std::vector<std::vector<char>> g_abandoned;  // scratch of broken communicators (see destroy)
 MPI_Op g_ops[2][3] = {{MPI_OP_NULL, MPI_OP_NULL, MPI_OP_NULL}, {MPI_OP_NULL, MPI_OP_NULL, MPI_OP_NULL}};
@@ -141,10 +140,7 @@ MPI_Datatype mpi_type(plinth_dtype t) {
 
 size_t elem_size(plinth_dtype t) { return sdk::dtype_size(t); }
 
-const char* dtype_name(plinth_dtype t) {
-  static const char* const names[] = {"f32", "f16", "bf16", "f64", "i32", "i64", "u8", "u16"};
-  return static_cast<int>(t) >= 0 && t < PLINTH_DTYPE_COUNT_V1 ? names[t] : "unknown";
-}
+using sdk::dtype_name;
 
 // The MPI reduction for (dtype, op); AVG reduces with SUM and divides after.
 MPI_Op mpi_op(plinth_dtype t, plinth_reduce_op op) {
@@ -213,10 +209,7 @@ std::string mpi_error_string(int rc) {
 plinth_status mark_broken(plinth_comm* c, plinth_status code, const std::string& msg) {
   c->broken = true;
   c->why_broken = msg;
-  {
-    std::lock_guard<std::mutex> lk(g_mu);
-    g_left_broken = true;
-  }
+  comm_boot::mark_broken();
   return sdk::fail(c->host, code, msg);
 }
 
@@ -396,23 +389,8 @@ plinth_status create(const plinth_host* host, const plinth_config* cfg, plinth_c
     if (!(timeout > 0) || !std::isfinite(timeout))
       return sdk::failf(host, PLINTH_ERR_INVALID_ARGUMENT,
                         "timeout_s = %g: must be a positive number of seconds", timeout);
-    {
+    plinth_status started = comm_boot::start_mpi(host, kName, [] {
       std::lock_guard<std::mutex> lk(g_mu);
-      int inited = 0, finalized = 0;
-      MPI_Initialized(&inited);
-      MPI_Finalized(&finalized);
-      if (finalized)
-        return sdk::fail(host, PLINTH_ERR_UNAVAILABLE, "MPI was already finalized in this process");
-      if (!inited) {
-        int provided = 0;
-        if (int rc = MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided); rc != MPI_SUCCESS)
-          return sdk::fail(host, PLINTH_ERR_UNAVAILABLE, "MPI_Init_thread failed: " + mpi_error_string(rc));
-        g_we_initialized = true;
-        if (provided < MPI_THREAD_SERIALIZED)
-          sdk::log(
-              host, PLINTH_LOG_WARN, kName,
-              "this MPI offers no MPI_THREAD_SERIALIZED: collectives from a communication thread may fail");
-      }
       if (g_half == MPI_DATATYPE_NULL) {
         MPI_Type_contiguous(2, MPI_BYTE, &g_half);
         MPI_Type_commit(&g_half);
@@ -423,7 +401,8 @@ plinth_status create(const plinth_host* host, const plinth_config* cfg, plinth_c
         MPI_Op_create(&half_op<bf16_to_f32, f32_to_bf16, 1>, 1, &g_ops[1][1]);
         MPI_Op_create(&half_op<bf16_to_f32, f32_to_bf16, 2>, 1, &g_ops[1][2]);
       }
-    }
+    });
+    if (started != PLINTH_OK) return started;
     auto c = std::make_unique<plinth_comm>();
     c->host = host;
     c->timeout_s = timeout;
@@ -437,12 +416,7 @@ plinth_status create(const plinth_host* host, const plinth_config* cfg, plinth_c
     MPI_Comm_set_errhandler(c->ctl, MPI_ERRORS_RETURN);
     MPI_Comm_rank(c->data, &c->rank);
     MPI_Comm_size(c->data, &c->size);
-    MPI_Comm node;
-    if (MPI_Comm_split_type(c->data, MPI_COMM_TYPE_SHARED, c->rank, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
-      MPI_Comm_rank(node, &c->local_rank);
-      MPI_Comm_size(node, &c->local_size);
-      MPI_Comm_free(&node);
-    }
+    comm_boot::node_rank(c->data, c->rank, &c->local_rank, &c->local_size);
     char line[160];
     std::snprintf(line, sizeof line, "rank %d of %d (local %d of %d), timeout %g s", c->rank, c->size,
                   c->local_rank, c->local_size, c->timeout_s);
@@ -726,22 +700,15 @@ const plinth_comm_v1 table = {
 const char* const keys[] = {"timeout_s", nullptr};
 
 void shutdown() {
-  std::lock_guard<std::mutex> lk(g_mu);
-  int inited = 0, finalized = 0;
-  MPI_Initialized(&inited);
-  MPI_Finalized(&finalized);
-  if (!inited || finalized || !g_we_initialized || g_left_broken) return;
-  for (auto& row : g_ops)
-    for (auto& op : row)
-      if (op != MPI_OP_NULL) MPI_Op_free(&op);
-  if (g_half != MPI_DATATYPE_NULL) MPI_Type_free(&g_half);
-  MPI_Finalize();
+  comm_boot::finish_mpi([] {
+    std::lock_guard<std::mutex> lk(g_mu);
+    for (auto& row : g_ops)
+      for (auto& op : row)
+        if (op != MPI_OP_NULL) MPI_Op_free(&op);
+    if (g_half != MPI_DATATYPE_NULL) MPI_Type_free(&g_half);
+  });
 }
 
-int32_t score() {
-  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "SLURM_NTASKS", "MPI_LOCALNRANKS"})
-    if (std::getenv(v)) return 10;
-  return 1;
-}
+int32_t score() { return comm_boot::launched() ? 10 : 1; }
 
 }  // namespace plinth::comm_mpi

@@ -8,6 +8,7 @@
 // and calls ncclCommAbort when one errs or outlives timeout_s; later calls
 // then fail with that reason. Not here: the descriptor (plugin.cpp).
 #include "comm.hpp"
+#include "mpi_bootstrap.hpp"
 
 #include <cuda_runtime_api.h>
 #include <mpi.h>
@@ -26,6 +27,7 @@
 #include <string>
 #include <thread>
 
+#include "plinth/ops.hpp"
 #include "plinth/plugin.hpp"
 
 namespace {
@@ -64,17 +66,7 @@ namespace plinth::comm_nccl {
 namespace {
 
 constexpr const char* kName = "plinth-comm-nccl";
-std::mutex g_mu;
-bool g_we_initialized = false;  // MPI_Init_thread was ours: we finalize
-bool g_left_broken = false;     // a communicator was aborted: never finalize (a peer may be gone)
-
-int env_int(const char* name, int dflt) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) return dflt;
-  char* end = nullptr;
-  long x = std::strtol(v, &end, 10);
-  return end && *end == 0 && x >= 0 && x < (1 << 30) ? static_cast<int>(x) : dflt;
-}
+using comm_boot::env_int;
 
 std::string nccl_error(ncclComm_t comm, ncclResult_t r) {
   std::string s = ncclGetErrorString(r);
@@ -113,21 +105,7 @@ bool dtype_of(plinth_dtype t, ncclDataType_t& out) {
   }
 }
 
-size_t elem_size(plinth_dtype t) {
-  switch (t) {
-    case PLINTH_DTYPE_F64:
-    case PLINTH_DTYPE_I64:
-      return 8;
-    case PLINTH_DTYPE_F32:
-    case PLINTH_DTYPE_I32:
-      return 4;
-    case PLINTH_DTYPE_F16:
-    case PLINTH_DTYPE_BF16:
-      return 2;
-    default:
-      return 1;
-  }
-}
+size_t elem_size(plinth_dtype t) { return sdk::dtype_size(t); }
 
 bool op_of(plinth_reduce_op op, ncclRedOp_t& out) {
   switch (op) {
@@ -155,8 +133,7 @@ void break_locked(plinth_comm* c, plinth_status code, const std::string& why) {
   c->broken = true;
   if (c->nccl) ncclCommAbort(c->nccl);  // unblocks kernels waiting on a silent peer
   c->cv.notify_all();                   // drain() returns
-  std::lock_guard<std::mutex> lk(g_mu);
-  g_left_broken = true;
+  comm_boot::mark_broken();
 }
 
 // Run an NCCL call under c->mu unless the watchdog has aborted the
@@ -350,21 +327,7 @@ plinth_status create(const plinth_host* host, const plinth_config* cfg, plinth_c
           host, PLINTH_ERR_UNAVAILABLE,
           "no CUDA device (cudaGetDeviceCount gives 0 or fails): the nccl communicator needs one "
           "GPU per rank; use communicator = \"mpi\"");
-    {
-      std::lock_guard<std::mutex> lk(g_mu);
-      int inited = 0, finalized = 0;
-      MPI_Initialized(&inited);
-      MPI_Finalized(&finalized);
-      if (finalized)
-        return sdk::fail(host, PLINTH_ERR_UNAVAILABLE, "MPI was already finalized in this process");
-      if (!inited) {
-        int provided = 0;
-        if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS)
-          return sdk::fail(host, PLINTH_ERR_UNAVAILABLE,
-                           "MPI_Init_thread failed (needed to share the NCCL id)");
-        g_we_initialized = true;
-      }
-    }
+    if (plinth_status s = comm_boot::start_mpi(host, kName); s != PLINTH_OK) return s;  // carries the NCCL id
     auto c = std::make_unique<plinth_comm>();
     c->host = host;
     c->timeout_s = timeout;
@@ -386,19 +349,7 @@ plinth_status create(const plinth_host* host, const plinth_config* cfg, plinth_c
       c->rank = mpi_rank;
       c->size = mpi_size;
     }
-    c->local_rank = env_int("OMPI_COMM_WORLD_LOCAL_RANK", env_int("SLURM_LOCALID", -1));
-    c->local_size = env_int("OMPI_COMM_WORLD_LOCAL_SIZE", -1);
-    if (c->local_rank < 0 || c->local_size < 0) {
-      MPI_Comm node;
-      if (MPI_Comm_split_type(c->boot, MPI_COMM_TYPE_SHARED, c->rank, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
-        MPI_Comm_rank(node, &c->local_rank);
-        MPI_Comm_size(node, &c->local_size);
-        MPI_Comm_free(&node);
-      } else {
-        c->local_rank = 0;
-        c->local_size = 1;
-      }
-    }
+    comm_boot::node_rank(c->boot, c->rank, &c->local_rank, &c->local_size);
     c->device = c->local_rank % devices;
     if (cudaError_t e = cudaSetDevice(c->device); e != cudaSuccess)
       return sdk::fail(host, PLINTH_ERR_UNAVAILABLE,
@@ -585,14 +536,7 @@ const plinth_comm_v1 table = {
 
 const char* const keys[] = {"timeout_s", nullptr};
 
-void shutdown() {
-  std::lock_guard<std::mutex> lk(g_mu);
-  int inited = 0, finalized = 0;
-  MPI_Initialized(&inited);
-  MPI_Finalized(&finalized);
-  if (!inited || finalized || !g_we_initialized || g_left_broken) return;
-  MPI_Finalize();
-}
+void shutdown() { comm_boot::finish_mpi(); }
 
 int device_count() {
   int n = 0;
@@ -602,9 +546,7 @@ int device_count() {
 
 int32_t score() {
   if (device_count() <= 0) return 0;  // cannot run here
-  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "SLURM_NTASKS"})
-    if (std::getenv(v)) return 20;
-  return 1;
+  return comm_boot::launched() ? 20 : 1;
 }
 
 }  // namespace plinth::comm_nccl

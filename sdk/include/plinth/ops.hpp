@@ -1,7 +1,8 @@
 // plinth/ops.hpp — C++ helpers about the op set of backend.h for plugin and
 // tool authors: the name of an op kind ("MATMUL"), as the core, the CPU
-// backend and plinth-plugin-check print it, and the size of a dtype's
-// element. Header-only; not part of the ABI.
+// backend and plinth-plugin-check print it, and a dtype's name ("bf16") and
+// element size: the one copy of each that the core and the plugins share.
+// Header-only; not part of the ABI.
 #pragma once
 
 #include <cstddef>
@@ -12,7 +13,7 @@
 namespace plinth::sdk {
 
 // Bytes of one element of `d`; 0 for a value outside ABI 1.x's dtypes.
-inline size_t dtype_size(plinth_dtype d) {
+constexpr size_t dtype_size(plinth_dtype d) {
   switch (d) {
     case PLINTH_DTYPE_F64:
     case PLINTH_DTYPE_I64:
@@ -28,6 +29,31 @@ inline size_t dtype_size(plinth_dtype d) {
       return 1;
     default:
       return 0;
+  }
+}
+
+// "f32", "f16", "bf16", "f64", "i32", "i64", "u8", "u16" (as the pipeline,
+// run folders and error messages write them); "unknown-dtype" for any other value.
+constexpr const char* dtype_name(plinth_dtype d) {
+  switch (d) {
+    case PLINTH_DTYPE_F32:
+      return "f32";
+    case PLINTH_DTYPE_F16:
+      return "f16";
+    case PLINTH_DTYPE_BF16:
+      return "bf16";
+    case PLINTH_DTYPE_F64:
+      return "f64";
+    case PLINTH_DTYPE_I32:
+      return "i32";
+    case PLINTH_DTYPE_I64:
+      return "i64";
+    case PLINTH_DTYPE_U8:
+      return "u8";
+    case PLINTH_DTYPE_U16:
+      return "u16";
+    default:
+      return "unknown-dtype";
   }
 }
 

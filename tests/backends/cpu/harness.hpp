@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "plinth/backend.h"
+#include "plinth/ops.hpp"
 
 extern "C" const plinth_plugin* plinth_plugin_get(void);
 
@@ -97,21 +98,7 @@ struct tensor {
   std::vector<float> vec() const { return std::vector<float>(f(), f() + numel()); }
 };
 
-inline size_t dsize(plinth_dtype d) {
-  switch (d) {
-    case PLINTH_DTYPE_F64:
-    case PLINTH_DTYPE_I64:
-      return 8;
-    case PLINTH_DTYPE_F16:
-    case PLINTH_DTYPE_BF16:
-    case PLINTH_DTYPE_U16:
-      return 2;
-    case PLINTH_DTYPE_U8:
-      return 1;
-    default:
-      return 4;
-  }
-}
+inline size_t dsize(plinth_dtype d) { return sdk::dtype_size(d); }
 
 class backend {
  public:

@@ -2,7 +2,8 @@
 // by tests/fixtures: good and version-skewed plugins load, each broken one
 // is refused with one log line naming plugin, path and reason (+ hint), the
 // others still load, duplicates resolve by priority, libraries outlive
-// their users and shut down in reverse load order.
+// their users and shut down in reverse load order; a library is opened only
+// when a component of it is looked up (load_all opens all).
 #include "plinth/registry.hpp"
 
 #include <gtest/gtest.h>
@@ -327,6 +328,99 @@ TEST(registry, shuts_down_in_reverse_load_order_and_keep_alive_defers) {
       test::read_file(log),
       "fx-new-minor shutdown\nfx-old-minor shutdown\nfx-good-backend shutdown\nfx-good-optim shutdown\n");
   unsetenv("FX_SHUTDOWN_LOG");
+}
+
+// Manifests found by search ($PLINTH_PLUGIN_PATH here), not named by the
+// caller: their libraries are opened only when a component is looked up.
+std::shared_ptr<Registry> open_searched(const std::vector<fs::path>& folders) {
+  std::string path;
+  for (const auto& f : folders) {
+    if (!path.empty()) path += ':';
+    path += f.string();
+  }
+  setenv("PLINTH_PLUGIN_PATH", path.c_str(), 1);
+  DiscoveryOptions o;
+  o.use_user = false;
+  o.use_system = false;
+  o.use_install = false;
+  auto reg = open_or_die(o);
+  unsetenv("PLINTH_PLUGIN_PATH");
+  return reg;
+}
+
+TEST(registry, opens_only_the_libraries_a_lookup_needs) {
+  // fx-init-abort's init ends the process: opening it would end this test.
+  auto reg = open_searched({fixtures_dir() / "lazy", fixtures_dir() / "lazy-abort"});
+  ASSERT_TRUE(reg);
+  ASSERT_EQ(reg->plugins().size(), 4u);
+  for (const auto& p : reg->plugins()) {
+    EXPECT_EQ(p.state, PluginState::unopened) << p.entry.name;
+    EXPECT_EQ(p.origin, "PLINTH_PLUGIN_PATH");
+    EXPECT_TRUE(p.sha256.empty()) << p.entry.name << ": its file was read";
+  }
+  EXPECT_EQ(std::string(state_name(PluginState::unopened)), "unopened");
+
+  // A backend declared by one manifest: that library alone.
+  auto host = reg->find(PLINTH_KIND_BACKEND, "fx-host");
+  ASSERT_TRUE(host.ok()) << host.status().message();
+  EXPECT_EQ(reg->owner(*host)->entry.name, "fx-good-backend");
+  EXPECT_TRUE(info(*reg, "fx-good-backend", PluginState::loaded));
+  EXPECT_TRUE(info(*reg, "fx-init-error", PluginState::unopened));
+  EXPECT_TRUE(info(*reg, "fx-init-abort", PluginState::unopened));
+  EXPECT_TRUE(info(*reg, "fx-good-optim", PluginState::unopened));
+
+  // An optimizer: the optimizer library, which declares nothing, opens; no backend does.
+  EXPECT_TRUE(reg->find(PLINTH_KIND_OPTIMIZER, "fx-sgd").ok());
+  EXPECT_TRUE(info(*reg, "fx-good-optim", PluginState::loaded));
+  EXPECT_TRUE(info(*reg, "fx-init-error", PluginState::unopened));
+  EXPECT_TRUE(info(*reg, "fx-init-abort", PluginState::unopened));
+
+  // A name no manifest declares opens no declared library of another name.
+  EXPECT_FALSE(reg->find(PLINTH_KIND_OPTIMIZER, "lamb").ok());
+  EXPECT_TRUE(info(*reg, "fx-init-abort", PluginState::unopened));
+}
+
+TEST(registry, load_all_opens_every_library) {
+  test::LogCapture logs;
+  auto reg = open_searched({fixtures_dir() / "lazy"});
+  ASSERT_TRUE(reg);
+  EXPECT_TRUE(info(*reg, "fx-init-error", PluginState::unopened));
+  EXPECT_TRUE(logs.matching({"fx-init-error"}).empty());
+  reg->load_all();
+  EXPECT_TRUE(info(*reg, "fx-good-backend", PluginState::loaded));
+  EXPECT_TRUE(info(*reg, "fx-good-optim", PluginState::loaded));
+  const PluginInfo* bad = info(*reg, "fx-init-error", PluginState::failed);
+  ASSERT_TRUE(bad);
+  EXPECT_NE(bad->reason.find("cannot open /dev/fx0"), std::string::npos) << bad->reason;
+  EXPECT_EQ(logs.matching({"plugin 'fx-init-error' (" + bad->entry.path.string() + "): "}).size(), 1u);
+}
+
+TEST(registry, names_opens_every_library_of_the_kind) {
+  auto reg = open_searched({fixtures_dir() / "lazy"});
+  ASSERT_TRUE(reg);
+  EXPECT_EQ(reg->names(PLINTH_KIND_BACKEND), std::vector<std::string>{"fx-host"});
+  EXPECT_TRUE(info(*reg, "fx-init-error", PluginState::failed));
+  EXPECT_TRUE(info(*reg, "fx-good-optim", PluginState::unopened));
+}
+
+TEST(registry, declared_components_must_match_the_library) {
+  auto reg = open_searched({fixtures_dir() / "lazy-mismatch"});
+  ASSERT_TRUE(reg);
+  EXPECT_FALSE(reg->find(PLINTH_KIND_BACKEND, "fx-other").ok());
+  const PluginInfo* p = info(*reg, "fx-good-backend", PluginState::failed);
+  ASSERT_TRUE(p);
+  EXPECT_NE(p->reason.find("declares components [fx-host, fx-other], the library provides [fx-host]"),
+            std::string::npos)
+      << p->reason;
+  EXPECT_NE(p->hint.find("fix `components`"), std::string::npos) << p->hint;
+}
+
+TEST(registry, named_manifests_load_whole) {
+  auto reg = open_or_die(only({fixtures_dir() / "lazy"}));
+  ASSERT_TRUE(reg);
+  EXPECT_TRUE(info(*reg, "fx-good-backend", PluginState::loaded));
+  EXPECT_TRUE(info(*reg, "fx-good-optim", PluginState::loaded));
+  EXPECT_TRUE(info(*reg, "fx-init-error", PluginState::failed));
 }
 
 }  // namespace

@@ -113,20 +113,8 @@ TEST(grad_accum, accumulating_graph_has_no_gradient_fill_and_adds_into_weights) 
 // --- the trainer ------------------------------------------------------------------
 
 std::string pipeline_text(const fs::path& out, int64_t batch, int64_t accum) {
-  return R"(
-[run]
-name = "accum"
-seed = 5
-out_dir = ")" +
-         out.string() + R"("
-[backend]
-threads = 1
-[data.train]
-source = "synthetic"
-samples = 1000
-shape = [16]
-num_classes = 4
-seed = 9
+  return train_test::run_sections("accum", out, 5) + train_test::synthetic_data("train", 1000, "[16]", 4, 9) +
+         R"(
 [[model.layer]]
 type = "linear"
 out = 32
@@ -148,18 +136,11 @@ batch_size = )" +
 }
 
 std::vector<NamedTensor> train_weights(const fs::path& out, int64_t batch, int64_t accum, int64_t* steps) {
-  auto p = config::parse_pipeline(pipeline_text(out, batch, accum), "accum.toml");
-  EXPECT_TRUE(p.ok()) << p.status().message();
-  train::TrainOptions o;
-  o.progress = false;
-  auto t = train::prepare(std::move(*p), build_tree_registry(), o);
-  EXPECT_TRUE(t.ok()) << t.status().message();
-  if (!t.ok()) return {};
-  auto r = train::run(**t);
-  EXPECT_TRUE(r.ok()) << r.status().message();
-  if (!r.ok()) return {};
-  *steps = r->steps;
-  auto w = read_safetensors(r->run_dir / "model.safetensors");
+  auto r = train_test::train_text(pipeline_text(out, batch, accum), "accum.toml");
+  EXPECT_TRUE(r.status.ok()) << r.status.message();
+  if (!r.status.ok()) return {};
+  *steps = r.out.steps;
+  auto w = read_safetensors(r.dir / "model.safetensors");
   EXPECT_TRUE(w.ok());
   return w.ok() ? *w : std::vector<NamedTensor>{};
 }

@@ -18,43 +18,24 @@
 #include "train/checkpoint.hpp"
 #include "train/safetensors.hpp"
 #include "train/trainer.hpp"
+#include "train_test_util.hpp"
 
 namespace plinth {
 namespace {
 
 namespace fs = std::filesystem;
+using train_test::build_tree_registry;
 
-std::shared_ptr<Registry> build_tree_registry() {
-  DiscoveryOptions o;
-  o.pipeline_manifests = {fs::path(PLINTH_BINARY_DIR) / "share/plinth/plugins.d"};
-  o.use_environment = o.use_system = o.use_install = false;
-  auto r = Registry::open(o);
-  EXPECT_TRUE(r.ok()) << r.status().message();
-  return *r;
+train_test::Run train_text(const std::string& text, bool resume = false) {
+  return train_test::train_text(text, "m.toml", resume);
 }
+std::vector<nlohmann::json> train_lines(const fs::path& dir) { return train_test::metric_lines(dir, true); }
 
-fs::path out_dir(const std::string& name) {
-  fs::path d = fs::path(testing::TempDir()) / ("plinth_mixed_" + name);
-  fs::remove_all(d);
-  return d;
-}
+fs::path out_dir(const std::string& name) { return train_test::fresh_dir("mixed_" + name); }
 
 // An MLP on synthetic data, AdamW; `train_keys` go into [train].
 std::string mlp(const fs::path& out, const std::string& train_keys, const std::string& extra = "") {
-  return R"(
-[run]
-name = "m"
-seed = 3
-out_dir = ")" +
-         out.string() + R"("
-[backend]
-threads = 1
-[data.train]
-source = "synthetic"
-samples = 512
-shape = [32]
-num_classes = 4
-seed = 4
+  return train_test::run_sections("m", out, 3) + train_test::synthetic_data("train", 512, "[32]", 4, 4) + R"(
 [[model.layer]]
 type = "linear"
 out = 64
@@ -76,45 +57,6 @@ batch_size = 64
 log_every = 1
 )" + train_keys +
          "\n" + extra;
-}
-
-struct Run {
-  Status status;
-  train::TrainOutcome out;
-};
-
-Run train_text(const std::string& text, bool resume = false) {
-  Run r;
-  auto p = config::parse_pipeline(text, "m.toml");
-  if (!p.ok()) {
-    r.status = p.status();
-    return r;
-  }
-  train::TrainOptions o;
-  o.progress = false;
-  o.resume = resume;
-  auto t = train::prepare(std::move(*p), build_tree_registry(), o);
-  if (!t.ok()) {
-    r.status = t.status();
-    return r;
-  }
-  auto res = train::run(**t);
-  if (!res.ok()) {
-    r.status = res.status();
-    return r;
-  }
-  r.out = *res;
-  return r;
-}
-
-std::vector<nlohmann::json> train_lines(const fs::path& dir) {
-  std::ifstream in(dir / "metrics.jsonl");
-  std::vector<nlohmann::json> v;
-  for (std::string line; std::getline(in, line);) {
-    auto j = nlohmann::json::parse(line);
-    if (j.contains("loss")) v.push_back(j);
-  }
-  return v;
 }
 
 std::vector<unsigned char> bytes_of(const std::vector<NamedTensor>& ts) {
@@ -177,24 +119,10 @@ TEST(mixed_precision, fp16_logs_the_loss_scale_and_bf16_does_not_scale) {
 // finite in f32 but past fp16's largest value (65504), so in fp16 the second
 // step of every epoch overflows; in fp32 nothing does.
 std::string overflow_pipeline(const fs::path& out, const std::string& train_keys) {
-  fs::create_directories(out);
-  std::ofstream(out / "d.csv")
-      << "0.5,1,0\n-1,0.25,1\n1e5,1,0\n0.1,0.2,1\n1,1,0\n-0.5,2,1\n0.3,-1,0\n2,0.5,1\n";
-  return R"(
-[run]
-name = "o"
-out_dir = ")" +
-         out.string() + R"("
-[backend]
-threads = 1
-[data.train]
-source = "csv"
-path = ")" +
-         (out / "d.csv").string() + R"("
-label_column = 2
-header = false
-num_classes = 2
-shuffle = false
+  return train_test::run_sections("o", out) +
+         train_test::csv_train_data(
+             out, "0.5,1,0\n-1,0.25,1\n1e5,1,0\n0.1,0.2,1\n1,1,0\n-0.5,2,1\n0.3,-1,0\n2,0.5,1\n") +
+         R"(
 [[model.layer]]
 type = "linear"
 out = 4

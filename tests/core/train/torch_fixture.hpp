@@ -17,21 +17,14 @@
 #include "graph/build.hpp"
 #include "plinth/registry.hpp"
 #include "train/safetensors.hpp"
+#include "train_test_util.hpp"
 
 namespace plinth::torch_fixture {
 
 inline const std::filesystem::path kTorchFixtures =
     std::filesystem::path(PLINTH_SOURCE_DIR) / "tests/fixtures/torch";
 
-// The plugins built into this build tree, and nothing else.
-inline std::shared_ptr<Registry> build_tree_registry() {
-  DiscoveryOptions o;
-  o.pipeline_manifests = {std::filesystem::path(PLINTH_BINARY_DIR) / "share/plinth/plugins.d"};
-  o.use_environment = o.use_system = o.use_install = false;
-  auto r = Registry::open(o);
-  EXPECT_TRUE(r.ok()) << r.status().message();
-  return r.ok() ? *r : nullptr;
-}
+using train_test::build_tree_registry;
 
 inline const NamedTensor& find(const std::vector<NamedTensor>& ts, const std::string& name) {
   for (const auto& t : ts)

@@ -17,50 +17,27 @@
 #include "train/checkpoint.hpp"
 #include "train/safetensors.hpp"
 #include "train/trainer.hpp"
+#include "train_test_util.hpp"
 
 namespace plinth {
 namespace {
 
 namespace fs = std::filesystem;
+using train_test::build_tree_registry;
+using train_test::metric_lines;
 
-std::shared_ptr<Registry> build_tree_registry() {
-  DiscoveryOptions o;
-  o.pipeline_manifests = {fs::path(PLINTH_BINARY_DIR) / "share/plinth/plugins.d"};
-  o.use_environment = o.use_system = o.use_install = false;
-  auto r = Registry::open(o);
-  EXPECT_TRUE(r.ok()) << r.status().message();
-  return *r;
+train_test::Run train_text(const std::string& text) { return train_test::train_text(text, "f.toml"); }
+train_test::Run train_text(const std::string& text, train::TrainOptions o) {
+  return train_test::train_text(text, "f.toml", std::move(o));
 }
 
-fs::path out_dir(const std::string& name) {
-  fs::path d = fs::path(testing::TempDir()) / ("plinth_features_" + name);
-  fs::remove_all(d);
-  return d;
-}
+fs::path out_dir(const std::string& name) { return train_test::fresh_dir("features_" + name); }
 
 // A small classifier on synthetic data; `extra` is appended (sections or keys of [train]).
 std::string pipeline(const fs::path& out, const std::string& train_keys, const std::string& extra = "",
                      const std::string& optimizer = "name = \"sgd\"\nlr = 1.0") {
-  return R"(
-[run]
-name = "f"
-seed = 3
-out_dir = ")" +
-         out.string() + R"("
-[backend]
-threads = 1
-[data.train]
-source = "synthetic"
-samples = 256
-shape = [8]
-num_classes = 3
-seed = 4
-[data.eval]
-source = "synthetic"
-samples = 64
-shape = [8]
-num_classes = 3
-seed = 5
+  return train_test::run_sections("f", out, 3) + train_test::synthetic_data("train", 256, "[8]", 3, 4) +
+         train_test::synthetic_data("eval", 64, "[8]", 3, 5) + R"(
 [[model.layer]]
 type = "linear"
 out = 16
@@ -74,35 +51,6 @@ out = 3
          "\n[train]\nbatch_size = 64\nlog_every = 1\n" + train_keys + "\n" + extra;
 }
 
-struct Run {
-  Status status;
-  train::TrainOutcome out;
-  fs::path dir;
-};
-
-Run train_text(const std::string& text, train::TrainOptions o = {}) {
-  Run r;
-  auto p = config::parse_pipeline(text, "f.toml");
-  if (!p.ok()) {
-    r.status = p.status();
-    return r;
-  }
-  o.progress = false;
-  auto t = train::prepare(std::move(*p), build_tree_registry(), o);
-  if (!t.ok()) {
-    r.status = t.status();
-    return r;
-  }
-  auto res = train::run(**t);
-  if (!res.ok()) {
-    r.status = res.status();
-    return r;
-  }
-  r.out = *res;
-  r.dir = res->run_dir;
-  return r;
-}
-
 std::vector<double> weights(const fs::path& dir) {
   auto w = read_safetensors(dir / "model.safetensors");
   EXPECT_TRUE(w.ok());
@@ -113,13 +61,6 @@ std::vector<double> weights(const fs::path& dir) {
     std::memcpy(f.data(), t.data.data(), t.data.size());
     v.insert(v.end(), f.begin(), f.end());
   }
-  return v;
-}
-
-std::vector<nlohmann::json> metric_lines(const fs::path& dir) {
-  std::ifstream in(dir / "metrics.jsonl");
-  std::vector<nlohmann::json> v;
-  for (std::string line; std::getline(in, line);) v.push_back(nlohmann::json::parse(line));
   return v;
 }
 
@@ -208,24 +149,10 @@ TEST(early_stop, needs_evaluation_data) {
 // 8 rows of 2 features and a class; row 3 (the second batch of 2) overflows
 // f32, so every epoch's second step has non-finite gradients.
 std::string nonfinite_pipeline(const fs::path& out, const std::string& train_keys) {
-  fs::create_directories(out);
-  std::ofstream(out / "d.csv")
-      << "0.5,1,0\n-1,0.25,1\n1e300,1,0\n0.1,0.2,1\n1,1,0\n-0.5,2,1\n0.3,-1,0\n2,0.5,1\n";
-  return R"(
-[run]
-name = "f"
-out_dir = ")" +
-         out.string() + R"("
-[backend]
-threads = 1
-[data.train]
-source = "csv"
-path = ")" +
-         (out / "d.csv").string() + R"("
-label_column = 2
-header = false
-num_classes = 2
-shuffle = false
+  return train_test::run_sections("f", out) +
+         train_test::csv_train_data(
+             out, "0.5,1,0\n-1,0.25,1\n1e300,1,0\n0.1,0.2,1\n1,1,0\n-0.5,2,1\n0.3,-1,0\n2,0.5,1\n") +
+         R"(
 [[model.layer]]
 type = "linear"
 out = 2

@@ -12,34 +12,18 @@
 #include "config/pipeline.hpp"
 #include "plinth/registry.hpp"
 #include "train/trainer.hpp"
+#include "train_test_util.hpp"
 
 namespace plinth {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::shared_ptr<Registry> build_tree_registry() {
-  DiscoveryOptions o;
-  o.pipeline_manifests = {fs::path(PLINTH_BINARY_DIR) / "share/plinth/plugins.d"};
-  o.use_environment = o.use_system = o.use_install = false;
-  auto r = Registry::open(o);
-  EXPECT_TRUE(r.ok()) << r.status().message();
-  return *r;
-}
-
 // Trains `pipeline` for its steps; returns the run folder (empty on failure).
 fs::path train(const std::string& pipeline) {
-  auto p = config::parse_pipeline(pipeline, "v.toml");
-  EXPECT_TRUE(p.ok()) << p.status().message();
-  if (!p.ok()) return {};
-  train::TrainOptions o;
-  o.progress = false;
-  auto t = train::prepare(std::move(*p), build_tree_registry(), o);
-  EXPECT_TRUE(t.ok()) << t.status().message();
-  if (!t.ok()) return {};
-  auto res = train::run(**t);
-  EXPECT_TRUE(res.ok()) << res.status().message();
-  return res.ok() ? res->run_dir : fs::path();
+  auto r = train_test::train_text(pipeline, "v.toml");
+  EXPECT_TRUE(r.status.ok()) << r.status.message();
+  return r.dir;
 }
 
 TEST(vocab_json, a_text_run_writes_the_sources_vocabulary) {

@@ -1,5 +1,6 @@
 // embed.cpp — opens the plugin registry the way an embedding application
-// would and prints one line per plugin: "<name> <state>".
+// would, looks up the CPU backend (which opens its library) and prints one
+// line per plugin: "<name> <state>".
 #include <cstdio>
 
 #include "plinth/log.hpp"
@@ -11,6 +12,10 @@ int main() {
   auto reg = plinth::Registry::open(options);
   if (!reg) {
     std::fprintf(stderr, "registry: %s\n", reg.status().message().c_str());
+    return 1;
+  }
+  if (auto cpu = (*reg)->find(PLINTH_KIND_BACKEND, "cpu"); !cpu) {
+    std::fprintf(stderr, "registry: %s\n", cpu.status().message().c_str());
     return 1;
   }
   for (const auto& p : (*reg)->plugins())

@@ -1,5 +1,7 @@
-// plugin.cpp — vendor-matmul: an out-of-tree Plinth backend built only
-// against the installed SDK. Its "device" is a worker thread per instance:
+// backend.cpp — vendor-matmul: an out-of-tree Plinth backend built only
+// against the installed SDK, on the SDK's backend template: this file holds
+// the functions and names of backend.hpp, the template's plugin.cpp publishes
+// them (CMakeLists.txt). Its "device" is a worker thread per instance:
 // copies and launches are queued and run asynchronously, in submission
 // order, and synchronize calls report the first failure. Its buffers are
 // host memory (host-visible, memory kind OTHER: only this backend reads them
@@ -12,8 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "backend.hpp"
 #include "matmul.hpp"
-#include "plinth/backend.h"
 #include "plinth/plugin.hpp"
 #include "worker.hpp"
 
@@ -30,13 +32,19 @@ struct plinth_event {
   uint64_t ticket = 0;  // the last task queued when the event was recorded
 };
 
+namespace backend {
+
+const char k_name[] = "vendor-matmul";
+const char k_version[] = "1.0.0";
+const char k_vendor[] = "Example Vendor";
+const char k_description[] = "f32 MATMUL on a worker thread; every other op falls back to the CPU";
+const char* const k_config_keys[] = {nullptr};
+
 namespace {
 
 using plinth::sdk::fail;
 using plinth::sdk::failf;
 using plinth::sdk::guard;
-
-constexpr const char* k_name = "vendor-matmul";
 
 // A failed queued task's message goes to the thread that synchronizes.
 plinth_status wait_for(plinth_backend_ctx* ctx, uint64_t ticket) {
@@ -48,6 +56,8 @@ plinth_status wait_for(plinth_backend_ctx* ctx, uint64_t ticket) {
 bool in_range(const plinth_buffer* b, uint64_t off, uint64_t size) {
   return b && off <= b->size && size <= b->size - off;
 }
+
+}  // namespace
 
 // --- devices -----------------------------------------------------------------
 
@@ -200,6 +210,8 @@ int32_t supports(plinth_backend_ctx*, const plinth_op* op) {
   return op && op->struct_size >= PLINTH_OP_STRUCT_SIZE && vendor::matmul_check(*op, &why) ? 1 : 0;
 }
 
+namespace {
+
 // Resolve `t` to a host address after checking its extent lies in its buffer.
 bool resolve(const plinth_tensor& t, vendor::view* v) {
   v->ndim = t.ndim;
@@ -215,6 +227,8 @@ bool resolve(const plinth_tensor& t, vendor::view* v) {
   v->data = reinterpret_cast<float*>(t.buffer->data + t.offset);
   return true;
 }
+
+}  // namespace
 
 plinth_status launch(plinth_backend_ctx* ctx, plinth_stream*, const plinth_op* op) {
   return guard(ctx->host, [&]() -> plinth_status {
@@ -244,55 +258,6 @@ plinth_status launch(plinth_backend_ctx* ctx, plinth_stream*, const plinth_op* o
   });
 }
 
-const plinth_backend_v1 k_table = {
-    .struct_size = PLINTH_BACKEND_V1_STRUCT_SIZE,
-    .device_count = device_count,
-    .device_properties = device_properties,
-    .create = create,
-    .destroy = destroy,
-    .buffer_alloc = buffer_alloc,
-    .buffer_free = buffer_free,
-    .buffer_host_ptr = buffer_host_ptr,
-    .copy_h2d = copy_h2d,
-    .copy_d2h = copy_d2h,
-    .copy_d2d = copy_d2d,
-    .stream_create = stream_create,
-    .stream_destroy = stream_destroy,
-    .stream_synchronize = stream_synchronize,
-    .event_create = event_create,
-    .event_destroy = event_destroy,
-    .event_record = event_record,
-    .stream_wait_event = stream_wait_event,
-    .event_synchronize = event_synchronize,
-    .supports = supports,
-    .launch = launch,
-    .num_threads = nullptr,
-};
+int32_t num_threads(plinth_backend_ctx*) { return 0; }  // one worker thread, not a compute pool
 
-const char* const k_config_keys[] = {nullptr};
-
-const plinth_component k_components[] = {{
-    .struct_size = PLINTH_COMPONENT_STRUCT_SIZE,
-    .kind = PLINTH_KIND_BACKEND,
-    .name = k_name,
-    .description = "f32 MATMUL on a worker thread; every other op falls back to the CPU",
-    .table = &k_table,
-    .config_keys = k_config_keys,
-}};
-
-const plinth_plugin k_plugin = {
-    .struct_size = PLINTH_PLUGIN_STRUCT_SIZE,
-    .abi_major = PLINTH_ABI_MAJOR,
-    .abi_minor = PLINTH_ABI_MINOR,
-    .name = k_name,
-    .version = "1.0.0",
-    .vendor = "Example Vendor",
-    .num_components = 1,
-    .components = k_components,
-    .init = nullptr,
-    .shutdown = nullptr,
-};
-
-}  // namespace
-
-extern "C" PLINTH_EXPORT const plinth_plugin* plinth_plugin_get(void) { return &k_plugin; }
+}  // namespace backend
