@@ -1,10 +1,10 @@
-// sample.cpp — plinth::sample (plinth/sample.hpp) over train/sample.cpp.
+// sample.cpp — plinth::sample (plinth/sample.hpp) over sample/sample.cpp.
 // Not here: the generation itself.
 #include "plinth/sample.hpp"
 
 #include <utility>
 
-#include "train/sample.hpp"
+#include "sample/sample.hpp"
 
 namespace plinth {
 

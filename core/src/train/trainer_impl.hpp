@@ -20,7 +20,7 @@
 #include "graph/build.hpp"
 #include "plinth/optimizer.h"
 #include "plugin/plugin_config.hpp"
-#include "train/data_parallel.hpp"
+#include "distributed/data_parallel.hpp"
 #include "train/schedule.hpp"
 #include "train/trainer.hpp"
 

@@ -21,7 +21,7 @@
 #include "plinth/comm.h"
 #include "plinth/registry.hpp"
 #include "plugin/plugin_config.hpp"
-#include "train/powersgd.hpp"
+#include "distributed/powersgd.hpp"
 
 namespace plinth::train {
 

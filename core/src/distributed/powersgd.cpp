@@ -2,8 +2,8 @@
 // onto the warm-started Q, Gram-Schmidt, back-projection, reconstruction and
 // the error-feedback residual. Products accumulate in float (in partial
 // sums the compiler vectorises); Gram-Schmidt's norms in double.
-// Not here: the all-reduces between the phases (train/data_parallel.cpp).
-#include "train/powersgd.hpp"
+// Not here: the all-reduces between the phases (distributed/data_parallel.cpp).
+#include "distributed/powersgd.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -3,7 +3,7 @@
 // length T, so the context (the last T tokens) sits at positions 0..L-1 and
 // the next token is drawn from position L-1's logits: causal attention makes
 // the padding after it irrelevant.
-#include "train/sample.hpp"
+#include "sample/sample.hpp"
 
 #include <algorithm>
 #include <cmath>

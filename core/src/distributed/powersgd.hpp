@@ -2,7 +2,7 @@
 // compressor of one n×m gradient matrix, with error feedback and a warm-started
 // Q, split into the three local phases around its two all-reduces (the caller
 // averages P and Q over ranks between them).
-// Not here: which tensors are compressed, the all-reduces, warm-up (train/data_parallel.cpp).
+// Not here: which tensors are compressed, the all-reduces, warm-up (distributed/data_parallel.cpp).
 #pragma once
 
 #include <cstddef>

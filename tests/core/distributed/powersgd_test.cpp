@@ -2,7 +2,7 @@
 // process (the test averages P and Q between the phases), against a separate
 // implementation of Algorithm 1 in double and against exact identities.
 // Not here: training through a communicator (tests/plugins/comm/data_parallel_test.cpp).
-#include "train/powersgd.hpp"
+#include "distributed/powersgd.hpp"
 
 #include <gtest/gtest.h>
 

@@ -6,7 +6,7 @@
 // Gradients arrive already divided by the global batch's rows, so a SUM is
 // the average over every sample of the step.
 // Not here: sharding (data/loader.cpp), the loop (train/trainer.cpp).
-#include "train/data_parallel.hpp"
+#include "distributed/data_parallel.hpp"
 
 #include <algorithm>
 #include <chrono>
