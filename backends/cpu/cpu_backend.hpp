@@ -89,6 +89,7 @@ struct plinth_backend_ctx {
   std::unique_ptr<plinth::cpu::thread_pool> pool;
   plinth::cpu::matmul_cache* matmul = nullptr;
   plinth::cpu::conv_cache* conv = nullptr;
+  std::thread sgemm_warm_up;  // see start_sgemm_warm_up; joined by destroy
 };
 
 namespace plinth::cpu {
@@ -211,6 +212,12 @@ matmul_cache* matmul_cache_create();
 // has_fp16. Probed once per dtype.
 int matmul_native(plinth_dtype dtype);
 void matmul_cache_destroy(matmul_cache* m);
+// oneDNN builds all its sgemm kernels on the process's first dnnl_sgemm call
+// (about 40 ms here). The first instance of a process starts a thread that
+// makes that call on a tiny product while the core prepares the run, so the
+// first training step does not wait for it; later instances get an empty
+// thread. The kernels are the same whichever thread builds them.
+std::thread start_sgemm_warm_up();
 // How run_matmul computes a product. `automatic` picks per shape and dtype
 // (see choose_path in ops/matmul.cpp); the others force one way, for the
 // benchmark that chose the rule and for the tests that check every way

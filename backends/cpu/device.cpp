@@ -122,6 +122,7 @@ plinth_status create(const plinth_host* host, const plinth_config* cfg, int32_t 
     ctx->pool = std::make_unique<thread_pool>(ctx->threads);
     ctx->matmul = matmul_cache_create();
     ctx->conv = conv_cache_create();
+    ctx->sgemm_warm_up = start_sgemm_warm_up();
     sdk::log(host, PLINTH_LOG_DEBUG, k_plugin_name,
              "cpu backend: " + std::to_string(ctx->threads) + " threads, kernels " + kernels().isa +
                  ", oneDNN with OpenMP (" + std::to_string(omp_get_max_threads()) +
@@ -133,6 +134,7 @@ plinth_status create(const plinth_host* host, const plinth_config* cfg, int32_t 
 
 void destroy(plinth_backend_ctx* ctx) {
   if (!ctx) return;
+  if (ctx->sgemm_warm_up.joinable()) ctx->sgemm_warm_up.join();
   matmul_cache_destroy(ctx->matmul);
   conv_cache_destroy(ctx->conv);
   delete ctx;

@@ -16,11 +16,10 @@ Loader::Loader(std::shared_ptr<Source> source, LoaderOptions options)
   opt_.shard_count = std::max(1, opt_.shard_count);
   ring_.resize(static_cast<size_t>(opt_.prefetch) + 1);
   ready_.assign(ring_.size(), 0);
-  for (auto& b : ring_) {
-    b.fields.resize(source_->fields().size());
-    for (size_t f = 0; f < b.fields.size(); ++f)
-      b.fields[f].resize(source_->fields()[f].sample_bytes * static_cast<uint64_t>(opt_.batch));
-  }
+  // The slots' field buffers are sized by fill(), on the thread that first
+  // fills them: zeroing them here would fault their pages in on the caller's
+  // thread at start-up (the eval ring's long before its first use).
+  for (auto& b : ring_) b.fields.resize(source_->fields().size());
 }
 
 Loader::~Loader() { stop(); }
@@ -69,7 +68,10 @@ void Loader::fill(Batch& b, int64_t k) {
   b.index = k;
   b.rows = rows;
   std::vector<void*> ptrs;
-  for (auto& f : b.fields) ptrs.push_back(f.data());
+  for (size_t f = 0; f < b.fields.size(); ++f) {
+    b.fields[f].resize(source_->fields()[f].sample_bytes * static_cast<uint64_t>(opt_.batch));
+    ptrs.push_back(b.fields[f].data());
+  }
   b.status = source_->read(order_.data() + begin, static_cast<size_t>(rows), ptrs.data());
 }
 

@@ -4,6 +4,7 @@
 // [init] from, uploading batches, evaluation and what it all holds in
 // memory. Not here: the step (step.cpp) or the loop (trainer.cpp).
 #include <cmath>
+#include <span>
 
 #include "graph/precision.hpp"
 #include "plinth/log.hpp"
@@ -38,14 +39,25 @@ Result<exec::Program*> Trainer::program(int64_t rows, bool training) {
 Status Trainer::init_params() {
   // PyTorch's defaults: nn.Linear weight and bias U(-1/sqrt(in), 1/sqrt(in));
   // LayerNorm weight 1, bias 0. Drawn in declaration order from the run seed.
+  // Drawn straight into the store where the backend's memory is
+  // host-visible (no staging copy to fault in at start-up), else staged and
+  // uploaded.
   SplitMix64 rng(derive_seed(p.run.seed, 0x494e4954ull));
+  auto* const visible = static_cast<unsigned char*>(backend->host_ptr(store->buffer(exec::Store::params)));
+  std::vector<float> staged;
   for (const auto& prm : params) {
     const auto& name = param_names[&prm - params.data()];
     const auto& slot = store->slot(name);
     int64_t n = 1;
     for (int64_t d : slot.shape) n *= d;
-    std::vector<float> host(static_cast<size_t>(n));
-    for (auto& x : host) {
+    float* host = nullptr;
+    if (visible) {
+      host = reinterpret_cast<float*>(visible + slot.offset);
+    } else {
+      staged.resize(static_cast<size_t>(n));
+      host = staged.data();
+    }
+    for (auto& x : std::span<float>(host, static_cast<size_t>(n))) {
       if (prm.init.kind == graph::ParamInit::uniform) {
         x = static_cast<float>((2.0 * rng.uniform() - 1.0) * prm.init.a);
       } else if (prm.init.kind == graph::ParamInit::normal) {  // Box-Muller
@@ -56,8 +68,9 @@ Status Trainer::init_params() {
         x = static_cast<float>(prm.init.a);
       }
     }
-    PLINTH_TRY(
-        backend->upload(store->buffer(exec::Store::params), slot.offset, host.data(), host.size() * 4));
+    if (!visible)
+      PLINTH_TRY(backend->upload(store->buffer(exec::Store::params), slot.offset, host,
+                                 static_cast<uint64_t>(n) * 4));
   }
   return {};
 }
