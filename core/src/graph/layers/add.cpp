@@ -100,22 +100,27 @@ Status add_backward(Autodiff& ad, const Node& n) {
       ad.finish(t, n.layer);
       continue;
     }
-    // The reduced gradient lands in the elements the view reads (contiguous
-    // from its offset); the rest of its root's gradient stays 0.
-    const int gr = ad.summed_into(in, n.layer);
-    std::vector<int64_t> rs = g.values[in].shape;
-    for (size_t d = 0; d < rs.size(); ++d)
-      if (g.values[in].strides[d] == 0) rs[d] = 1;
-    const int64_t off = g.values[in].offset;
-    int part = g.add_view(gr, rs, g.values[in].name + ".grad");
-    g.values[part].offset = off;
-    ad.bw.push_back({PLINTH_OP_REDUCE,
-                     {dy},
-                     {part},
-                     plinth_reduce_params{sizeof(plinth_reduce_params), PLINTH_REDUCE_SUM, 1.f},
-                     n.layer});
+    sum_into_broadcast(ad, in, dy, n.layer);
   }
   return {};
+}
+
+void sum_into_broadcast(Autodiff& ad, int in, int dy, const std::string& layer) {
+  Graph& g = ad.g;
+  // The reduced gradient lands in the elements the view reads (contiguous
+  // from its offset); the rest of its root's gradient stays 0.
+  const int gr = ad.summed_into(in, layer);
+  std::vector<int64_t> rs = g.values[in].shape;
+  for (size_t d = 0; d < rs.size(); ++d)
+    if (g.values[in].strides[d] == 0) rs[d] = 1;
+  const int64_t off = g.values[in].offset;
+  int part = g.add_view(gr, rs, g.values[in].name + ".grad");
+  g.values[part].offset = off;
+  ad.bw.push_back({PLINTH_OP_REDUCE,
+                   {dy},
+                   {part},
+                   plinth_reduce_params{sizeof(plinth_reduce_params), PLINTH_REDUCE_SUM, 1.f},
+                   layer});
 }
 
 const LayerKind kAdd{"add", {}, 2, 2, nullptr, build};

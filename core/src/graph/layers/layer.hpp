@@ -96,6 +96,10 @@ int emit_linear(Context& c, int x, int64_t out, bool bias, const std::string& na
 // add.cpp: y = a + b (same shape, or b a stride-0 broadcast view).
 int emit_add(Context& c, int a, int b, const std::string& name);
 Status add_backward(Autodiff& ad, const Node& n);
+// add.cpp: the gradient of a broadcast input `in` (a stride-0 view): `dy`
+// (shaped like the output) summed over the broadcast dims into the elements
+// of in's root gradient that the view reads; the rest of it stays 0.
+void sum_into_broadcast(Autodiff& ad, int in, int dy, const std::string& layer);
 // add.cpp: the inputs of an elementwise layer (add, mul) broadcast to one
 // shape (NumPy's rules): `views` are the inputs, each as a stride-0 view
 // where it is broadcast; an error names the layer, its inputs and shapes.

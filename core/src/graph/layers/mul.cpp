@@ -26,18 +26,7 @@ Status mul_backward(Autodiff& ad, const Node& n) {
     const std::vector<int64_t> ys = g.values[n.outputs[0]].shape;
     const int prod = g.add_value(g.values[in].name + ".gradfull", PLINTH_DTYPE_F32, ys, Role::activation);
     ad.bw.push_back({PLINTH_OP_BINARY, {dy, other}, {prod}, mul, n.layer});
-    const int gr = ad.summed_into(in, n.layer);
-    std::vector<int64_t> rs = g.values[in].shape;
-    for (size_t d = 0; d < rs.size(); ++d)
-      if (g.values[in].strides[d] == 0) rs[d] = 1;
-    const int64_t off = g.values[in].offset;
-    int part = g.add_view(gr, rs, g.values[in].name + ".grad");
-    g.values[part].offset = off;
-    ad.bw.push_back({PLINTH_OP_REDUCE,
-                     {prod},
-                     {part},
-                     plinth_reduce_params{sizeof(plinth_reduce_params), PLINTH_REDUCE_SUM, 1.f},
-                     n.layer});
+    sum_into_broadcast(ad, in, prod, n.layer);
   }
   return {};
 }
