@@ -74,18 +74,30 @@ std::vector<std::string> split_path_list(const char* s) {
 
 std::vector<fs::path> install_manifest_dirs() {
   std::vector<fs::path> dirs;
-  auto add = [&](const fs::path& bin_or_lib) {
-    if (bin_or_lib.empty()) return;
+  // `file` sits in <prefix>/<subdir>: the manifests are in <prefix>/<manifest dir>.
+  auto add = [&](const fs::path& file, const fs::path& subdir) {
+    if (file.empty() || subdir.is_absolute()) return;
     std::error_code ec;
-    fs::path d = (bin_or_lib.parent_path() / ".." / PLINTH_INSTALL_MANIFESTDIR).lexically_normal();
+    // Symlinks resolved first: with a merged /usr the loader may name the
+    // library /lib/x86_64-linux-gnu/libplinth.so.0, whose prefix is /usr.
+    fs::path prefix = fs::weakly_canonical(file, ec).parent_path();
+    if (ec) prefix = file.parent_path();
+    for (const auto& part : subdir)
+      if (!part.empty() && part != ".") prefix /= "..";
+    fs::path d = (prefix / PLINTH_INSTALL_MANIFESTDIR).lexically_normal();
     if (!fs::is_directory(d, ec)) return;
     fs::path c = fs::weakly_canonical(d, ec);
     if (std::find(dirs.begin(), dirs.end(), c) == dirs.end()) dirs.push_back(c);
   };
   boost::dll::fs::error_code ec;
-  add(fs::path(boost::dll::program_location(ec).string()));
-  // The folder holding libplinth.so itself (this function is in it).
-  add(fs::path(boost::dll::this_line_location(ec).string()));
+  add(fs::path(boost::dll::program_location(ec).string()), "bin");
+  // The folder holding libplinth.so itself (this function is in it), for an
+  // application other than `plinth` linked against it: <prefix>/lib in a
+  // build tree or a relocated install, <prefix>/lib/<multiarch> in a
+  // Debian-style one (/usr/lib/x86_64-linux-gnu).
+  const fs::path lib(boost::dll::this_line_location(ec).string());
+  add(lib, "lib");
+  add(lib, PLINTH_INSTALL_LIBDIR);
   return dirs;
 }
 
