@@ -17,11 +17,11 @@
 #include <vector>
 
 #include "config/pipeline.hpp"
+#include "distributed/powersgd.hpp"
 #include "exec/program.hpp"
 #include "plinth/comm.h"
 #include "plinth/registry.hpp"
 #include "plugin/plugin_config.hpp"
-#include "distributed/powersgd.hpp"
 
 namespace plinth::train {
 

@@ -23,10 +23,10 @@
 #include <nlohmann/json.hpp>
 
 #include "config/pipeline.hpp"
+#include "plinth/child_process.hpp"
 #include "plinth/log.hpp"
 #include "run/run_folder.hpp"
 #include "sweep/sweep.hpp"
-#include "plinth/child_process.hpp"
 #include "util/files.hpp"
 #include "util/rng.hpp"
 

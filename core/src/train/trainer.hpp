@@ -19,7 +19,7 @@ struct StepEvent {
   int64_t total_steps = 0;  // the run's horizon
   double loss = 0;          // mean train loss since the previous event
   double lr = 0;
-  double seconds = 0;       // since the run started
+  double seconds = 0;  // since the run started
 };
 // What a hook sees after an evaluation.
 struct EvalEvent {

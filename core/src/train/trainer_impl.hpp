@@ -14,13 +14,13 @@
 
 #include "config/pipeline.hpp"
 #include "data/loader.hpp"
+#include "distributed/data_parallel.hpp"
 #include "exec/executor.hpp"
 #include "exec/program.hpp"
 #include "exec/store.hpp"
 #include "graph/build.hpp"
 #include "plinth/optimizer.h"
 #include "plugin/plugin_config.hpp"
-#include "distributed/data_parallel.hpp"
 #include "train/schedule.hpp"
 #include "train/trainer.hpp"
 
