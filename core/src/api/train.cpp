@@ -27,16 +27,8 @@ Result<Trainer> Trainer::prepare(Pipeline pipeline, std::shared_ptr<Registry> re
   o.progress = options.progress;
   o.resume = options.resume;
   o.stop_at_step = options.stop_at_step;
-  if (options.on_step) {
-    o.on_step = [f = std::move(options.on_step)](const train::StepEvent& e) {
-      f(StepInfo{e.step, e.total_steps, e.loss, e.lr, e.seconds});
-    };
-  }
-  if (options.on_eval) {
-    o.on_eval = [f = std::move(options.on_eval)](const train::EvalEvent& e) {
-      f(EvalInfo{e.step, e.loss, e.accuracy});
-    };
-  }
+  o.on_step = std::move(options.on_step);
+  o.on_eval = std::move(options.on_eval);
   o.stop_requested = std::move(options.stop_requested);
   auto t = train::prepare(std::move(pipeline.impl_->p), std::move(registry), o);
   if (!t) return t.status();

@@ -424,7 +424,7 @@ Status RunLoop::evaluate() {
   if (tty && rank0) std::fprintf(stderr, "\r\033[K");
   if (rank0) std::fprintf(stderr, "%s\n", line.str().c_str());
   if (p.train.stop_at_target && out.time_to_target >= 0) ls.stopped = true;
-  if (t.opt.on_eval) t.opt.on_eval(EvalEvent{ls.step, loss, acc});
+  if (t.opt.on_eval) t.opt.on_eval(EvalInfo{ls.step, loss, acc});
   return {};
 }
 
@@ -573,7 +573,7 @@ Status RunLoop::log_step(const StepUpdate& u) {
   energy.sample();
   if (energy_measured()) j.energy_j = energy_before + energy.joules();
   if (rank0) PLINTH_TRY(append_line(folder.metrics(), j.to_json().dump()));
-  if (t.opt.on_step) t.opt.on_step(StepEvent{ls.step, t.total_steps, loss, u.lr, now});
+  if (t.opt.on_step) t.opt.on_step(StepInfo{ls.step, t.total_steps, loss, u.lr, now});
   if (!std::isfinite(loss) && p.train.on_nonfinite != "skip" && !p.train.loss_scaling)
     return error(errc::internal,
                  "the loss is " + std::to_string(loss) + " at step " + std::to_string(ls.step));

@@ -10,23 +10,9 @@
 
 #include "config/pipeline.hpp"
 #include "plinth/registry.hpp"
+#include "plinth/train.hpp"  // StepInfo, EvalInfo: what the hooks see
 
 namespace plinth::train {
-
-// What a hook sees after an optimizer step (the values of that metrics line).
-struct StepEvent {
-  int64_t step = 0;         // optimizer steps done
-  int64_t total_steps = 0;  // the run's horizon
-  double loss = 0;          // mean train loss since the previous event
-  double lr = 0;
-  double seconds = 0;  // since the run started
-};
-// What a hook sees after an evaluation.
-struct EvalEvent {
-  int64_t step = 0;
-  double loss = 0;
-  double accuracy = -1;  // -1: not a classification
-};
 
 struct TrainOptions {
   // When `plinth train` started: time-to-target is measured from here.
@@ -43,9 +29,9 @@ struct TrainOptions {
   int64_t stop_at_step = 0;
   // Hooks for applications that embed the trainer (plinth/train.hpp); each
   // is optional and runs on the training thread between steps.
-  std::function<void(const StepEvent&)> on_step;  // after each optimizer step that logs metrics
-  std::function<void(const EvalEvent&)> on_eval;  // after each evaluation
-  std::function<bool()> stop_requested;           // true: stop after this step as on Ctrl-C
+  std::function<void(const StepInfo&)> on_step;  // after each optimizer step that logs metrics
+  std::function<void(const EvalInfo&)> on_eval;  // after each evaluation
+  std::function<bool()> stop_requested;          // true: stop after this step as on Ctrl-C
 };
 
 struct TrainOutcome {

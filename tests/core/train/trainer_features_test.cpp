@@ -281,11 +281,11 @@ TEST(checkpoint, resume_of_a_finished_run_changes_nothing) {
 
 TEST(hooks, on_step_and_on_eval_see_the_metrics_lines) {
   const fs::path out = out_dir("hooks");
-  std::vector<train::StepEvent> steps;
-  std::vector<train::EvalEvent> evals;
+  std::vector<StepInfo> steps;
+  std::vector<EvalInfo> evals;
   train::TrainOptions o;
-  o.on_step = [&](const train::StepEvent& e) { steps.push_back(e); };
-  o.on_eval = [&](const train::EvalEvent& e) { evals.push_back(e); };
+  o.on_step = [&](const StepInfo& e) { steps.push_back(e); };
+  o.on_eval = [&](const EvalInfo& e) { evals.push_back(e); };
   auto r = train_text(pipeline(out, "max_steps = 6\neval_every = 3\n"), o);
   ASSERT_TRUE(r.status.ok()) << r.status.message();
   std::vector<nlohmann::json> step_lines, eval_lines;
@@ -314,7 +314,7 @@ TEST(hooks, stop_requested_ends_the_run_as_ctrl_c_does) {
   int64_t seen = 0;
   int polls = 0;
   train::TrainOptions o;
-  o.on_step = [&](const train::StepEvent& e) { seen = e.step; };
+  o.on_step = [&](const StepInfo& e) { seen = e.step; };
   o.stop_requested = [&] {
     ++polls;
     return seen >= 3;
