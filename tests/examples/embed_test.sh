@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# embed_test.sh BUILD_DIR SOURCE_DIR CXX GENERATOR — builds examples/embed
+# embed_test.sh BUILD_DIR SOURCE_DIR CXX GENERATOR [CXX_FLAGS [EXE_LINKER_FLAGS]] — builds examples/embed
 # the way an application would (find_package(Plinth) against the Plinth
 # build tree's export, nothing from core/src), and trains with it for a few
 # steps: the MNIST example when its digits are prepared, else the same
 # model on synthetic data (embed_synthetic.toml). The run must finish and
 # write its folder; the program's own step lines come from the callbacks.
+# The flags are the Plinth build's own, so that a sanitizer build (whose
+# libplinth needs the sanitizer runtime) links the application the same way.
 set -eu
-build=$1 src=$2 cxx=$3 generator=$4
+build=$1 src=$2 cxx=$3 generator=$4 cxxflags=${5:-} ldflags=${6:-}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cmake -S "$src/examples/embed" -B "$work/build" -G "$generator" -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_PREFIX_PATH="$build" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF >"$work/configure.log" ||
+  -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_CXX_FLAGS="$cxxflags" -DCMAKE_EXE_LINKER_FLAGS="$ldflags" -DCMAKE_PREFIX_PATH="$build" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF >"$work/configure.log" ||
   { cat "$work/configure.log"; exit 1; }
 grep -q "Plinth_DIR:PATH=$build/lib/cmake/Plinth" "$work/build/CMakeCache.txt" ||
   { echo "examples/embed did not find the build tree's PlinthConfig.cmake"; exit 1; }

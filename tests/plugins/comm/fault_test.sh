@@ -43,8 +43,9 @@ timeout = $timeout
 TOML
 bash "$here/run_mpi.sh" 2 "$plinth" train --no-progress "$work/p.toml" > "$work/out" 2>&1 &
 launcher=$!
-# Wait until training runs (rank 0 wrote metrics), then find rank 1's process.
-for _ in $(seq 100); do
+# Wait until training runs (rank 0 wrote metrics), then find rank 1's process:
+# up to 120 s, for a sanitizer build on busy cores (usually 1-3 s).
+for _ in $(seq 1200); do
   [ -s "$work/runs/fault/metrics.jsonl" ] && break
   sleep 0.1
 done
