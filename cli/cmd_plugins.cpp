@@ -234,14 +234,32 @@ int cmd_doctor(const Context& ctx) {
 void add_plugins_commands(CLI::App& app, Context& ctx) {
   auto* plugins = app.add_subcommand("plugins", "List, inspect and diagnose plugins");
   plugins->require_subcommand(1);
+  // These commands diagnose broken plugins, so a plugin's load and init run
+  // first in a child process with a time limit: one that crashes, exits or
+  // hangs is reported as failed instead of taking the command down.
+  auto probe = std::make_shared<double>(10);
+  auto probed = [probe](CLI::App* sub) {
+    sub->add_option("--probe-timeout", *probe,
+                    "Seconds a plugin's load and init may take in the probe process before it is killed and "
+                    "reported as hung (default 10)")
+        ->check(CLI::PositiveNumber);
+  };
   auto* list =
       plugins->add_subcommand("list", "Table of every plugin found: name, kind, version, ABI, path, state");
-  list->callback([&ctx] { ctx.run = [&ctx] { return cmd_list(ctx); }; });
+  probed(list);
+  list->callback([&ctx, probe] {
+    ctx.probe_timeout_s = *probe;
+    ctx.run = [&ctx] { return cmd_list(ctx); };
+  });
   auto* inspect =
       plugins->add_subcommand("inspect", "Everything a plugin declares, and its devices for a backend");
   auto name = std::make_shared<std::string>();
   inspect->add_option("name", *name, "Plugin name (as in `plinth plugins list`)")->required();
-  inspect->callback([&ctx, name] { ctx.run = [&ctx, name] { return cmd_inspect(ctx, *name); }; });
+  probed(inspect);
+  inspect->callback([&ctx, name, probe] {
+    ctx.probe_timeout_s = *probe;
+    ctx.run = [&ctx, name] { return cmd_inspect(ctx, *name); };
+  });
   auto* doctor = plugins->add_subcommand(
       "doctor",
       "Check every manifest and entry: loaded, or why not (exit 1 when anything is broken or refused)");
@@ -252,7 +270,11 @@ void add_plugins_commands(CLI::App& app, Context& ctx) {
   doctor->add_option("--trusted-keys", ctx.trust.trusted_keys_dir,
                      "Folder of trusted minisign public keys (default $PLINTH_TRUSTED_KEYS_DIR or "
                      "/etc/plinth/trusted-keys)");
-  doctor->callback([&ctx] { ctx.run = [&ctx] { return cmd_doctor(ctx); }; });
+  probed(doctor);
+  doctor->callback([&ctx, probe] {
+    ctx.probe_timeout_s = *probe;
+    ctx.run = [&ctx] { return cmd_doctor(ctx); };
+  });
 }
 
 }  // namespace plinth::cli

@@ -29,7 +29,8 @@ struct Context {
   std::vector<std::string> plugin_paths;  // --plugin-path, highest precedence first
   bool no_system_plugins = false;         // --no-system-plugins: skip /etc and the user folder
   bool no_install_plugins = false;        // --no-install-plugins: skip <prefix>/share/plinth/plugins.d
-  TrustPolicy trust;  // doctor's --allow-insecure-plugins, --require-signature, --trusted-keys
+  TrustPolicy trust;           // doctor's --allow-insecure-plugins, --require-signature, --trusted-keys
+  double probe_timeout_s = 0;  // plugins doctor/list/inspect: each plugin's init runs first in a child
 
   // The command chosen on the command line; a group's subcommand callback
   // stores it here and main.cpp runs it after parsing. Returns the exit code.

@@ -11,8 +11,12 @@
 #include <fstream>
 #include <iostream>
 
+#include <signal.h>
+#include <unistd.h>
+
 #include "commands.hpp"
 #include "plinth/log.hpp"
+#include "plinth/plugin_call.hpp"
 
 #ifndef PLINTH_VERSION
 #define PLINTH_VERSION "0.0.0"
@@ -32,6 +36,7 @@ DiscoveryOptions Context::discovery(const std::vector<std::filesystem::path>& ex
   o.use_user = !no_system_plugins;
   o.use_system = !no_system_plugins;
   o.use_install = !no_install_plugins;
+  o.probe_timeout_s = probe_timeout_s;
   return o;
 }
 
@@ -114,6 +119,52 @@ int run_main(int argc, char** argv) {
   return ctx.run();
 }
 
+// Plugin code that ends the process while the registry loads it: exit()
+// would otherwise end `plinth` with the plugin's status (0 looks like
+// success), a crash without a word of which library did it. Each handler
+// names the plugin (plugin_call_in_progress, a fixed buffer) with write(2).
+void say_plugin(const char* what, const char* how) {
+  auto put = [](const char* s) {
+    size_t n = 0;
+    while (s[n]) ++n;
+    (void)!::write(2, s, n);
+  };
+  put("plinth: error: ");
+  put(what);
+  put(how);
+}
+
+void on_exit_in_plugin() {
+  if (const char* what = plugin_call_in_progress()) {
+    say_plugin(what, ": the plugin ended the process (exit() called from plugin code)\n");
+    ::_exit(kExitBadInput);
+  }
+}
+
+void on_crash_in_plugin(int sig) {
+  if (const char* what = plugin_call_in_progress()) {
+    say_plugin(what, sig == SIGABRT   ? ": the plugin aborted (SIGABRT)\n"
+                     : sig == SIGSEGV ? ": the plugin crashed (SIGSEGV)\n"
+                     : sig == SIGBUS  ? ": the plugin crashed (SIGBUS)\n"
+                     : sig == SIGFPE  ? ": the plugin crashed (SIGFPE)\n"
+                                      : ": the plugin crashed (SIGILL)\n");
+  }
+  // The default action, so the process still dies of the signal (a core
+  // dump, the parent's wait status).
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+void watch_plugin_code() {
+  std::atexit(on_exit_in_plugin);
+  std::at_quick_exit(on_exit_in_plugin);
+  struct sigaction sa {};
+  sa.sa_handler = on_crash_in_plugin;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESETHAND | SA_NODEFER;
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) ::sigaction(sig, &sa, nullptr);
+}
+
 }  // namespace
 }  // namespace plinth::cli
 
@@ -121,6 +172,7 @@ int main(int argc, char** argv) {
   // Past a file size limit (RLIMIT_FSIZE), a write fails with EFBIG and is
   // reported like a full disk, instead of SIGXFSZ killing the process.
   std::signal(SIGXFSZ, SIG_IGN);
+  plinth::cli::watch_plugin_code();
   try {
     return plinth::cli::run_main(argc, argv);
   } catch (const std::exception& e) {

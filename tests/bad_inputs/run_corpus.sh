@@ -69,6 +69,7 @@ plugin_dir() {
   cp "$fxlib/libfx-abi2.so" "$d/libabi2.so"
   cp "$fxlib/libfx-wrong-kind.so" "$d/libwrong-kind.so"
   cp "$fxlib/libfx-nodev.so" "$d/libnodev.so"
+  cp "$fxlib/libfx-init-exit.so" "$d/libinit-exit.so"
   cp "$badlib/libbad-null-get.so" "$d/libnull-get.so"
   cp "$badlib/libbad-short-plugin.so" "$d/libshort-plugin.so"
   printf 'this is a text file, not a shared library\n' > "$d/libnot-elf.so"

@@ -5,7 +5,10 @@
 
 #include <sys/wait.h>
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 namespace {
@@ -177,6 +180,78 @@ TEST(cli, list_and_doctor_open_every_plugin) {
     else
       EXPECT_TRUE(has(out, "2 loaded, 1 failed")) << out;
   }
+}
+
+// Plugins whose init crashes, aborts, exits or hangs: doctor probes each in
+// a child process and names how it died, still reports the good plugins,
+// and exits 1 itself instead of dying, hanging or reporting success.
+TEST(cli, doctor_names_each_plugin_whose_init_crashes_exits_or_hangs) {
+  const std::string dir = kFx + "/init-crash";
+  for (const char* cmd : {"doctor", "list"}) {
+    CliRun r =
+        plinth("--log-level off plugins " + std::string(cmd) + " --probe-timeout 2 --plugin-path " + dir);
+    if (std::string(cmd) == "list") {
+      EXPECT_EQ(r.rc, 0) << r.out;
+      EXPECT_TRUE(has(r.out, "fx-good-backend")) << r.out;
+      continue;
+    }
+    EXPECT_EQ(r.rc, 1) << r.out;
+    auto reason_of = [&](const std::string& name) {
+      const size_t at = r.out.find("FAILED    " + name + " ");
+      if (at == std::string::npos) return std::string();
+      const size_t line = r.out.find("reason: ", at);
+      return line == std::string::npos ? std::string() : r.out.substr(line, r.out.find('\n', line) - line);
+    };
+    // Under AddressSanitizer a SIGSEGV is its report and exit; elsewhere the signal.
+    if (!std::getenv("ASAN_OPTIONS"))
+      EXPECT_EQ(reason_of("fx-init-segv"),
+                "reason: died of signal 11 (SIGSEGV) during init (in a probe process; not loaded)")
+          << r.out;
+    EXPECT_EQ(reason_of("fx-init-abort"),
+              "reason: aborted (SIGABRT) during init (in a probe process; not loaded)")
+        << r.out;
+    EXPECT_EQ(reason_of("fx-init-exit"),
+              "reason: exited with status 0 during init (in a probe process; not loaded)")
+        << r.out;
+    EXPECT_EQ(reason_of("fx-init-hang"),
+              "reason: hung past the 2 s limit (killed) during init (in a probe process; not loaded)")
+        << r.out;
+    EXPECT_TRUE(has(r.out, "ok        fx-good-backend")) << r.out;
+    EXPECT_TRUE(has(r.out, "ok        fx-good-optim")) << r.out;
+    EXPECT_TRUE(has(r.out, "2 loaded, 4 failed")) << r.out;
+  }
+}
+
+// The same plugins in `plinth train`, which does not probe: a plugin whose
+// init calls exit(0) must not make the run look like a success, and one
+// that crashes is named before the process dies of the signal.
+TEST(cli, train_names_a_plugin_that_exits_or_crashes_in_init) {
+  const std::string dir = ::testing::TempDir() + "plinth-init-crash-" + std::to_string(::getpid());
+  ASSERT_EQ(std::system(("mkdir -p '" + dir + "'").c_str()), 0);
+  for (const char* which : {"exit", "segv", "abort"}) {
+    const std::string pipeline = dir + "/" + which + ".toml";
+    FILE* f = std::fopen(pipeline.c_str(), "w");
+    ASSERT_TRUE(f);
+    std::fprintf(f,
+                 "[plugins]\nmanifests = [\"%s/init-crash/%s\"]\n[data.train]\nsource = \"synthetic\"\n"
+                 "samples = 16\nshape = [4]\nnum_classes = 2\n[[model.layer]]\ntype = \"linear\"\nout = 2\n",
+                 kFx.c_str(),
+                 std::string(which) == "exit"   ? "40-exit.toml"
+                 : std::string(which) == "segv" ? "20-segv.toml"
+                                                : "30-abort.toml");
+    std::fclose(f);
+    CliRun r = plinth("train --no-progress --out-dir '" + dir + "/runs' '" + pipeline + "'");
+    const std::string name = std::string("fx-init-") + which;
+    EXPECT_NE(r.rc, 0) << r.out;
+    EXPECT_TRUE(
+        has(r.out, "plinth: error: plugin '" + name + "' (" + kFx + "/lib/lib" + name + ".so) during init: "))
+        << r.out;
+    if (std::string(which) == "exit") {
+      EXPECT_EQ(r.rc, 2) << r.out;
+      EXPECT_TRUE(has(r.out, "the plugin ended the process (exit() called from plugin code)")) << r.out;
+    }
+  }
+  std::system(("rm -rf '" + dir + "'").c_str());
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -262,4 +263,42 @@ TEST(plugin_check, bad_input_exits_2) {
   EXPECT_EQ(run_check(std::string("--manifest ") + FX_GOOD).code, 2);
 }
 
+// Run with stderr kept: the tool names a plugin that failed to load there
+// ("#" makes a comment of the 2>/dev/null run_check appends).
+Outcome run_check_all(const std::string& args) { return run_check(args + " 2>&1 #"); }
+
 }  // namespace
+
+// A library whose init (or constructors) crashes, aborts, exits or hangs is
+// loaded in a probe process first: the tool names how it died and exits 2
+// instead of dying, hanging or exiting 0 with it.
+TEST(plugin_check, a_library_whose_init_dies_is_named_with_how_it_died) {
+  const std::string lib = std::string(FX_LIBS) + "/libfx-init-";
+  struct Want {
+    const char* name;
+    std::string death;
+  };
+  std::vector<Want> wants = {{"abort", "aborted (SIGABRT)"},
+                             {"exit", "exited with status 0"},
+                             {"hang", "hung past the 2 s limit (killed)"}};
+  if (!std::getenv("ASAN_OPTIONS")) wants.push_back({"segv", "died of signal 11 (SIGSEGV)"});
+  for (const auto& w : wants) {
+    Outcome r = run_check_all("--probe-timeout 2 " + lib + w.name + ".so");
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_NE(r.out.find("plugin 'fx-init-" + std::string(w.name) + "' (" + lib + w.name +
+                         ".so) failed to load: " + w.death + " during init (in a probe process; not loaded)"),
+              std::string::npos)
+        << r.out;
+  }
+}
+
+// Beside working plugins: each broken one is named, the good backend is
+// still checked (its table printed), and the exit status is 2.
+TEST(plugin_check, broken_plugins_beside_a_good_one_are_named_and_the_good_one_checked) {
+  Outcome r =
+      run_check_all(std::string("--probe-timeout 2 --manifest ") + FX_INIT_CRASH + " --component fx-host");
+  EXPECT_EQ(r.code, 2) << r.out;
+  for (const char* n : {"segv", "abort", "exit", "hang"})
+    EXPECT_NE(r.out.find("plugin 'fx-init-" + std::string(n) + "'"), std::string::npos) << n << "\n" << r.out;
+  EXPECT_NE(r.out.find("plinth-plugin-check: backend 'fx-host'"), std::string::npos) << r.out;
+}

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "check.hpp"
+#include "plinth/child_process.hpp"
 #include "plinth/log.hpp"
 
 namespace fs = std::filesystem;
@@ -35,50 +36,64 @@ std::string upper(std::string s) {
   return s;
 }
 
-// Print why plugins in `reg` failed to load, with the loader's hint.
-void print_load_failures(const Registry& reg) {
+// Print why plugins in `reg` failed to load, with the loader's hint; true
+// when any did.
+bool print_load_failures(const Registry& reg) {
+  bool any = !reg.manifest_errors().empty();
   for (const auto& e : reg.manifest_errors())
     std::fprintf(stderr, "plinth-plugin-check: manifest error: %s\n", e.c_str());
   for (const auto& p : reg.plugins()) {
     if (p.state != PluginState::failed) continue;
+    any = true;
     std::fprintf(stderr, "plinth-plugin-check: plugin '%s' (%s) failed to load: %s\n", p.entry.name.c_str(),
                  p.entry.path.c_str(), p.reason.c_str());
     if (!p.hint.empty()) std::fprintf(stderr, "  hint: %s\n", p.hint.c_str());
   }
+  return any;
 }
 
 // For a library given without a manifest: read its descriptor (name, first
-// component's kind) and write a one-entry manifest into `dir`.
+// component's kind) and write a one-entry manifest into `dir`. The library
+// is opened in a child process: its constructors are the plugin's code, and
+// a crash there must not end the tool (the registry probes init the same way).
 Result<fs::path> manifest_for_library(const fs::path& lib, const std::string& kind_override,
-                                      const fs::path& dir) {
+                                      const fs::path& dir, double probe_timeout_s) {
   std::error_code ec;
   if (!fs::is_regular_file(lib, ec)) return error(errc::not_found, "no such library: " + lib.string());
   const fs::path abs = fs::absolute(lib);
-  void* h = dlopen(abs.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!h) return error(errc::invalid_argument, abs.string() + ": cannot be opened: " + dlerror());
-  using get_fn = const plinth_plugin* (*)();
-  auto get = reinterpret_cast<get_fn>(dlsym(h, "plinth_plugin_get"));
-  if (!get) {
-    dlclose(h);
-    return error(
-        errc::invalid_argument,
-        abs.string() + ": exports no plinth_plugin_get (is it a Plinth plugin? see docs/plugins.md)");
-  }
-  const plinth_plugin* d = get();
-  if (!d || !d->name) {
-    dlclose(h);
-    return error(errc::invalid_argument, abs.string() + ": plinth_plugin_get returned no descriptor");
-  }
-  const std::string name = d->name;
-  std::string kind = kind_override;
-  if (kind.empty()) {
-    kind = "backend";
-    if (d->num_components > 0 && d->components && d->components[0].kind == PLINTH_KIND_OPTIMIZER)
-      kind = "optimizer";
-    if (d->num_components > 0 && d->components && d->components[0].kind == PLINTH_KIND_COMM) kind = "comm";
-    if (d->num_components > 0 && d->components && d->components[0].kind == PLINTH_KIND_DATA) kind = "data";
-  }
-  dlclose(h);
+  // The child's answer: "name\nkind", or "!" and the error.
+  auto probe = probe_in_child(
+      [&](const std::function<void(const std::string&)>& note) -> std::string {
+        note("dlopen (its constructors)");
+        void* h = dlopen(abs.c_str(), RTLD_NOW | RTLD_LOCAL);
+        if (!h) return std::string("!") + abs.string() + ": cannot be opened: " + dlerror();
+        using get_fn = const plinth_plugin* (*)();
+        auto get = reinterpret_cast<get_fn>(dlsym(h, "plinth_plugin_get"));
+        if (!get)
+          return "!" + abs.string() +
+                 ": exports no plinth_plugin_get (is it a Plinth plugin? see docs/plugins.md)";
+        note("plinth_plugin_get");
+        const plinth_plugin* d = get();
+        if (!d || !d->name) return "!" + abs.string() + ": plinth_plugin_get returned no descriptor";
+        std::string kind = "backend";
+        if (d->num_components > 0 && d->components && d->components[0].kind == PLINTH_KIND_OPTIMIZER)
+          kind = "optimizer";
+        if (d->num_components > 0 && d->components && d->components[0].kind == PLINTH_KIND_COMM)
+          kind = "comm";
+        if (d->num_components > 0 && d->components && d->components[0].kind == PLINTH_KIND_DATA)
+          kind = "data";
+        return std::string(d->name) + "\n" + kind;
+      },
+      probe_timeout_s);
+  if (!probe) return probe.status();
+  if (!probe->completed)
+    return error(errc::invalid_argument, abs.string() + ": " + probe->death + " during " + probe->last_note +
+                                             " (in a probe process)");
+  if (!probe->result.empty() && probe->result[0] == '!')
+    return error(errc::invalid_argument, probe->result.substr(1));
+  const size_t nl = probe->result.find('\n');
+  const std::string name = probe->result.substr(0, nl);
+  const std::string kind = kind_override.empty() ? probe->result.substr(nl + 1) : kind_override;
   fs::create_directories(dir, ec);
   const fs::path m = dir / "plugin.toml";
   std::ofstream f(m);
@@ -222,6 +237,11 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"sgd", "adamw"}));
   app.add_option("--comm-timeout", comm_timeout, "timeout_s given to a communicator (seconds)")
       ->check(CLI::PositiveNumber);
+  double probe_timeout = 10;
+  app.add_option("--probe-timeout", probe_timeout,
+                 "seconds the plugin's load and init may take in the probe process, which runs them first "
+                 "so that a plugin that crashes, exits or hangs is reported instead of ending the tool")
+      ->check(CLI::PositiveNumber);
   app.add_option("library", library, "plugin library (.so) to check without a manifest");
   try {
     app.parse(argc, argv);
@@ -274,7 +294,7 @@ int main(int argc, char** argv) {
   } cleanup{tmp};
   if (!library.empty()) {
     tmp = fs::temp_directory_path() / ("plinth-plugin-check-" + std::to_string(::getpid()));
-    auto m = manifest_for_library(library, kind, tmp);
+    auto m = manifest_for_library(library, kind, tmp, probe_timeout);
     if (!m) {
       std::fprintf(stderr, "plinth-plugin-check: %s\n", m.status().message().c_str());
       return kExitBadInput;
@@ -290,11 +310,17 @@ int main(int argc, char** argv) {
   DiscoveryOptions opt;
   opt.pipeline_manifests = under_test;
   opt.use_environment = opt.use_user = opt.use_system = opt.use_install = false;
+  opt.probe_timeout_s = probe_timeout;
   auto reg = Registry::open(opt);
   if (!reg) {
     std::fprintf(stderr, "plinth-plugin-check: %s\n", reg.status().message().c_str());
     return kExitBadInput;
   }
+  // Every plugin of the manifests given is loaded (or failed) by now: one
+  // that failed, crashed or hung is named even when another is checked, and
+  // makes the exit status 2.
+  const bool load_failed = print_load_failures(**reg);
+  auto finish = [load_failed](int rc) { return load_failed ? std::max(rc, kExitBadInput) : rc; };
   const std::vector<std::string> backends = (*reg)->names(PLINTH_KIND_BACKEND),
                                  comms = (*reg)->names(PLINTH_KIND_COMM),
                                  optims = (*reg)->names(PLINTH_KIND_OPTIMIZER);
@@ -311,7 +337,6 @@ int main(int argc, char** argv) {
            : listed(optims, component) ? "optimizer"
                                        : "";
     if (what.empty()) {
-      print_load_failures(**reg);
       std::string list;
       for (const auto* v : {&backends, &comms, &optims})
         for (const auto& b : *v) list += (list.empty() ? "" : ", ") + b;
@@ -327,7 +352,6 @@ int main(int argc, char** argv) {
     for (const auto* v : {&backends, &comms, &optims})
       for (const auto& b : *v) list += (list.empty() ? "" : ", ") + b;
     if (kinds == 0 || (kinds == 1 && backends.size() > 1) || kinds > 1) {
-      print_load_failures(**reg);
       std::fprintf(stderr, "plinth-plugin-check: %s\n",
                    kinds == 0
                        ? "no backend, communicator or optimizer component loaded from the manifests given"
@@ -337,7 +361,7 @@ int main(int argc, char** argv) {
     what = !backends.empty() ? "backend" : !comms.empty() ? "comm" : "optimizer";
     targets = !backends.empty() ? backends : !comms.empty() ? comms : optims;
   }
-  if (what == "comm") return check_comms(**reg, targets, comm_timeout, json);
+  if (what == "comm") return finish(check_comms(**reg, targets, comm_timeout, json));
 
   // Backends and optimizers need the reference backend: the discovery
   // `plinth` uses, plus --reference-manifest.
@@ -368,20 +392,19 @@ int main(int argc, char** argv) {
     }
     std::string names;
     for (const auto& n : targets) names += (names.empty() ? "" : ", ") + n;
-    return report(results, json, "optimizer", names, "",
-                  "reference: torch.optim rules in double, ops on '" + reference + "'", seed);
+    return finish(report(results, json, "optimizer", names, "",
+                         "reference: torch.optim rules in double, ops on '" + reference + "'", seed));
   }
 
   component = targets[0];
   auto plugin = BackendInstance::create(**reg, component, nullptr, device);
   if (!plugin) {
-    print_load_failures(**reg);
     std::fprintf(stderr, "plinth-plugin-check: %s\n", plugin.status().message().c_str());
     return kExitBadInput;
   }
   run_contract(*plugin, seed, results);
   run_ops(*plugin, *ref, seed, ops, results);
   run_error_checks(*plugin, results);
-  return report(results, json, "backend", component, plugin->properties().name,
-                "reference '" + reference + "'", seed);
+  return finish(report(results, json, "backend", component, plugin->properties().name,
+                       "reference '" + reference + "'", seed));
 }

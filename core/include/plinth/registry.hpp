@@ -105,6 +105,11 @@ struct DiscoveryOptions {
   bool use_system = true;       // /etc/plinth/plugins.d
   bool use_install = true;      // <prefix>/share/plinth/plugins.d next to the binary
   TrustPolicy trust;
+  // > 0: before a library is opened in this process, open it and run its
+  // plinth_plugin_get and init in a child process first, killed after this
+  // many seconds; a plugin that crashes, exits or hangs there is recorded as
+  // failed (naming how it died) and never opened here. 0: no probe.
+  double probe_timeout_s = 0;
 };
 
 class Registry {

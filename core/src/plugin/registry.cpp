@@ -4,6 +4,9 @@
 // code), then sha256, ELF check, Boost.DLL open, the entry symbol, table
 // validation, the manifest's declared components, init().
 // Each failure is one warn line naming plugin, path and reason (+ hint).
+// With a probe timeout (plugins doctor, list), the library's load and init
+// run first in a child process: a plugin that crashes, exits or hangs there
+// is failed with how it died, and never opened in this process.
 // Resolves duplicate plugin and component names by priority, then precedence.
 // Trust (plugin/trust.hpp): a manifest or library with loose permissions is
 // refused unless allowed; with require_signature each library needs a good
@@ -19,10 +22,12 @@
 #include <sstream>
 
 #include "plinth/backend.h"
+#include "plinth/child_process.hpp"
 #include "plinth/comm.h"
 #include "plinth/data.h"
 #include "plinth/log.hpp"
 #include "plinth/optimizer.h"
+#include "plinth/plugin_call.hpp"
 #include "plugin/discovery.hpp"
 #include "plugin/host.hpp"
 #include "plugin/library.hpp"
@@ -253,7 +258,8 @@ std::optional<Failure> check_declared(const ManifestEntry& e, const PluginInfo& 
 
 class RegistryImpl final : public Registry {
  public:
-  explicit RegistryImpl(const TrustPolicy& trust) : trust_(resolve_trust(trust)) {}
+  RegistryImpl(const TrustPolicy& trust, double probe_timeout_s)
+      : trust_(resolve_trust(trust)), probe_timeout_s_(probe_timeout_s) {}
   ~RegistryImpl() override {
     by_name_.clear();
     lib_of_.clear();
@@ -359,9 +365,11 @@ class RegistryImpl final : public Registry {
   void resolve_components();
 
   std::optional<Failure> check_signature(const ManifestEntry& e, PluginInfo& info);
+  std::optional<Failure> probe(const PluginInfo& info) const;
 
   mutable std::mutex mutex_;  // lookups may open libraries: one at a time
   EffectiveTrust trust_;
+  double probe_timeout_s_ = 0;
   bool keys_loaded_ = false;
   std::vector<MinisignKey> keys_;
   std::vector<std::string> trust_problems_;
@@ -417,6 +425,13 @@ bool RegistryImpl::load_one(PluginInfo& info) {
          "`path` in " + at_line(e) + " must name the plugin's .so built with plinth_add_plugin");
     return false;
   }
+  if (probe_timeout_s_ > 0) {
+    if (auto f = probe(info)) {
+      fail(info, f->reason, f->hint);
+      return false;
+    }
+  }
+  PluginCallScope running(e.name, e.path.native(), "dlopen (its constructors)");
   auto lib = Library::open(e.path);
   if (!lib) {
     fail(info, lib.status().message(),
@@ -431,6 +446,7 @@ bool RegistryImpl::load_one(PluginInfo& info) {
     return false;
   }
   const plinth_plugin* p = nullptr;
+  running.stage("plinth_plugin_get");
   try {
     p = get();
   } catch (...) {
@@ -445,6 +461,7 @@ bool RegistryImpl::load_one(PluginInfo& info) {
     fail(info, f->reason, f->hint);
     return false;
   }
+  running.stage("init");
   if (p->init) {
     take_plugin_error();
     plinth_status st = PLINTH_OK;
@@ -469,6 +486,7 @@ bool RegistryImpl::load_one(PluginInfo& info) {
     }
   }
   (*lib)->set_shutdown(p->shutdown);
+  running.stage("plinth_plugin_score");
   if (auto score = (*lib)->get<int32_t()>(PLINTH_PLUGIN_SCORE_SYMBOL)) {
     try {
       info.score = score();
@@ -481,6 +499,43 @@ bool RegistryImpl::load_one(PluginInfo& info) {
   lib_by_plugin_[static_cast<size_t>(&info - plugins_.data())] = *lib;
   logger().debug("plugin '{}' {} loaded from {}", e.name, info.version, e.path.string());
   return true;
+}
+
+// Open the library, read its descriptor and run init in a child process:
+// whatever the plugin's code does there (crash, abort, exit, hang) ends only
+// the child. A load that merely fails is reported by the real load after.
+std::optional<Failure> RegistryImpl::probe(const PluginInfo& info) const {
+  const ManifestEntry& e = info.entry;
+  auto outcome = probe_in_child(
+      [&](const std::function<void(const std::string&)>& note) -> std::string {
+        note("dlopen (its constructors)");
+        auto lib = Library::open(e.path);
+        if (!lib) return {};
+        // Kept open: unloading would run the plugin's destructors, which
+        // are not what is probed (the child ends right after).
+        static std::shared_ptr<Library> keep;
+        keep = *lib;
+        auto get = keep->get<const plinth_plugin*()>(PLINTH_PLUGIN_GET_SYMBOL);
+        if (!get) return {};
+        try {
+          note("plinth_plugin_get");
+          const plinth_plugin* p = get();
+          PluginInfo scratch = info;
+          if (validate(p, e, scratch) || check_declared(e, scratch)) return {};
+          note("init");
+          if (p->init && p->init(plugin_host()) != PLINTH_OK) return {};
+          note("plinth_plugin_score");
+          if (auto score = keep->get<int32_t()>(PLINTH_PLUGIN_SCORE_SYMBOL)) score();
+        } catch (...) {
+          // The real load reports the exception.
+        }
+        return {};
+      },
+      probe_timeout_s_);
+  if (!outcome) return Failure{"cannot probe the plugin: " + outcome.status().message(), ""};
+  if (outcome->completed) return std::nullopt;
+  return Failure{outcome->death + " during " + outcome->last_note + " (in a probe process; not loaded)",
+                 "the plugin's own code failed: run it under a debugger, or report it to its vendor"};
 }
 
 std::optional<Failure> RegistryImpl::check_signature(const ManifestEntry& e, PluginInfo& info) {
@@ -657,7 +712,7 @@ const char* state_name(PluginState state) {
 Result<std::shared_ptr<Registry>> Registry::open(const DiscoveryOptions& options) {
   auto files = discover_manifests(options);
   if (!files) return files.status();
-  auto reg = std::make_shared<RegistryImpl>(options.trust);
+  auto reg = std::make_shared<RegistryImpl>(options.trust, options.probe_timeout_s);
   reg->load(*files);
   return std::shared_ptr<Registry>(std::move(reg));
 }

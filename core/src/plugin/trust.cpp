@@ -9,9 +9,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <fstream>
 #include <sstream>
 
@@ -36,12 +38,17 @@ std::string mode_octal(mode_t m) {
   return buf;
 }
 
-// Why `p` (already stat'ed as `st`) may not be trusted, or empty.
-std::string check_one(const fs::path& p, const struct stat& st, const char* what) {
+std::string owner_problem(const fs::path& p, const struct stat& st, const char* what) {
   const uid_t me = ::geteuid();
   if (st.st_uid != 0 && st.st_uid != me)
     return "insecure " + std::string(what) + " " + p.string() + ": owned by uid " +
            std::to_string(st.st_uid) + ", neither root nor this user (uid " + std::to_string(me) + ")";
+  return {};
+}
+
+// Why `p` (already stat'ed as `st`) may not be trusted, or empty.
+std::string check_one(const fs::path& p, const struct stat& st, const char* what) {
+  if (auto r = owner_problem(p, st, what); !r.empty()) return r;
   if (st.st_mode & (S_IWGRP | S_IWOTH)) {
     const char* who = (st.st_mode & S_IWGRP) && (st.st_mode & S_IWOTH) ? "group and others"
                       : (st.st_mode & S_IWGRP)                         ? "its group"
@@ -52,10 +59,13 @@ std::string check_one(const fs::path& p, const struct stat& st, const char* what
   return {};
 }
 
-std::string check_path(const fs::path& p, const char* what) {
-  struct stat st {};
-  if (::stat(p.c_str(), &st) != 0) return p.string() + ": " + std::strerror(errno);
-  return check_one(p, st, what);
+// A folder above the one holding a file or link: as check_one, except that a
+// sticky folder (like /tmp) may be writable by others, since they cannot
+// rename or replace an entry they do not own, and the entry on the way down
+// is checked in its turn.
+std::string check_ancestor(const fs::path& p, const struct stat& st) {
+  if ((st.st_mode & S_ISVTX) && owner_problem(p, st, "folder").empty()) return {};
+  return check_one(p, st, "folder");
 }
 
 std::string trim(std::string s) {
@@ -117,22 +127,78 @@ EffectiveTrust resolve_trust(const TrustPolicy& options) {
 }
 
 std::string insecure_reason(const fs::path& path) {
+  // Resolved by hand, one component at a time (as realpath does), so that
+  // every folder on the way and every symbolic link hop is checked before
+  // anything is opened: whoever may write a folder on the path, a folder
+  // holding a link, or the link itself chooses what is loaded.
   std::error_code ec;
   const fs::path abs = fs::absolute(path, ec).lexically_normal();
-  struct stat lst {};
-  if (::lstat(abs.c_str(), &lst) != 0) return abs.string() + ": " + std::strerror(errno);
-  const fs::path dir = abs.has_parent_path() ? abs.parent_path() : fs::path("/");
-  if (S_ISLNK(lst.st_mode)) {
-    // The link itself can be replaced by whoever may write its folder; the
-    // target by whoever may write it or its folder.
-    if (auto r = check_path(dir, "folder"); !r.empty()) return r;
-    const fs::path real = fs::canonical(abs, ec);
-    if (ec) return abs.string() + ": cannot resolve the link: " + ec.message();
-    if (auto r = check_path(real, "file"); !r.empty()) return r;
-    return check_path(real.parent_path(), "folder");
+  std::deque<fs::path> todo;
+  for (const auto& c : abs.relative_path()) todo.push_back(c);
+  fs::path at = "/";
+  struct stat st {};
+  if (::stat("/", &st) != 0) return std::string("/: ") + std::strerror(errno);
+  if (auto r = check_ancestor(at, st); !r.empty()) return r;
+  fs::path first_link;  // for the message: how the path got where it is
+  int hops = 0;
+  auto via = [&] {
+    return first_link.empty() ? std::string()
+                              : " (reached through the symbolic link " + first_link.string() + ")";
+  };
+  while (!todo.empty()) {
+    const fs::path name = todo.front();
+    todo.pop_front();
+    if (name.empty() || name == ".") continue;
+    if (name == "..") {
+      at = at.parent_path();
+      continue;
+    }
+    const fs::path next = at / name;
+    if (::lstat(next.c_str(), &st) != 0) return next.string() + ": " + std::strerror(errno) + via();
+    if (S_ISLNK(st.st_mode)) {
+      // A link can be replaced by whoever may write its folder (sticky or
+      // not: the test is the folder's, not the link's owner's) or owns it.
+      struct stat dst {};
+      if (::stat(at.c_str(), &dst) != 0) return at.string() + ": " + std::strerror(errno);
+      if (auto r = check_one(at, dst, "folder"); !r.empty())
+        return r + "; it holds the symbolic link " + next.string() + " on the way to " + abs.string();
+      if (auto r = owner_problem(next, st, "symbolic link"); !r.empty())
+        return r + "; it is on the way to " + abs.string();
+      if (++hops > 40) return abs.string() + ": too many levels of symbolic links";
+      std::vector<char> buf(static_cast<size_t>(st.st_size > 0 ? st.st_size : PATH_MAX) + 1);
+      const ssize_t n = ::readlink(next.c_str(), buf.data(), buf.size());
+      if (n < 0 || static_cast<size_t>(n) >= buf.size())
+        return next.string() + ": cannot read the link: " + std::strerror(errno);
+      const fs::path target(std::string(buf.data(), static_cast<size_t>(n)));
+      if (first_link.empty()) first_link = next;
+      if (target.is_absolute()) at = "/";
+      const fs::path rel = target.relative_path();
+      std::vector<fs::path> parts(rel.begin(), rel.end());
+      todo.insert(todo.begin(), parts.begin(), parts.end());
+      continue;
+    }
+    if (todo.empty()) {
+      // The file itself, then the folder holding it: neither may be
+      // writable by others, sticky or not.
+      if (auto r = check_one(next, st, "file"); !r.empty()) return r + via();
+      struct stat dst {};
+      if (::stat(at.c_str(), &dst) != 0) return at.string() + ": " + std::strerror(errno);
+      if (auto r = check_one(at, dst, "folder"); !r.empty()) return r + via();
+      return {};
+    }
+    if (!S_ISDIR(st.st_mode)) return next.string() + ": " + std::strerror(ENOTDIR) + via();
+    if (auto r = check_ancestor(next, st); !r.empty()) {
+      // Name the link when the folder's next entry is one: it is that hop
+      // whoever may write the folder can replace.
+      struct stat lst {};
+      const fs::path entry = next / todo.front();
+      if (::lstat(entry.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode))
+        return r + "; it holds the symbolic link " + entry.string() + " on the way to " + abs.string();
+      return r + via();
+    }
+    at = next;
   }
-  if (auto r = check_one(abs, lst, "file"); !r.empty()) return r;
-  return check_path(dir, "folder");
+  return {};
 }
 
 std::string key_id_hex(const std::array<unsigned char, 8>& id) {

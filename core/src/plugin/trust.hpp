@@ -27,11 +27,15 @@ struct EffectiveTrust {
 // (used when options.trusted_keys_dir is empty; default /etc/plinth/trusted-keys).
 EffectiveTrust resolve_trust(const TrustPolicy& options);
 
-// Empty when `path` (a library or manifest) is safe to read: the file, the
-// folder holding it, and (for a symbolic link) the target and its folder are
-// each owned by root or by this process's user and writable by no one else
-// (no group or other write bit). Otherwise one sentence naming the offending
-// path, its mode and owner.
+// Empty when `path` (a library, manifest, signature or key file) is safe to
+// read, as ssh's StrictModes and sudo's secure path: the path is resolved one
+// component at a time and every folder on the way is owned by root or this
+// process's user and writable by no one else (a sticky folder such as /tmp
+// excepted, as long as it is not the one holding the file or a link); each
+// symbolic link hop is owned by root or this user and its folder writable
+// by no one else (sticky or not); the file itself and its folder likewise.
+// Otherwise one sentence naming the offending path (and the link it holds
+// or was reached through), its mode and owner.
 std::string insecure_reason(const std::filesystem::path& path);
 
 // --- minisign -------------------------------------------------------------

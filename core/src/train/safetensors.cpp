@@ -1,8 +1,11 @@
 // safetensors.cpp — the safetensors container, checked on read: header size
-// within the file, known dtypes, offsets contiguous and inside the data.
+// within the file, known dtypes, no duplicate names, and data ranges that
+// tile the data section exactly (no overlap, no hole, nothing past the end).
 #include "train/safetensors.hpp"
 
+#include <algorithm>
 #include <fstream>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -79,11 +82,28 @@ Result<std::vector<NamedTensor>> read_safetensors(const std::filesystem::path& p
   uint64_t n = 0;
   for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[i])) << (8 * i);
   if (n > bytes.size() - 8) return bad("header length " + std::to_string(n) + " exceeds the file size");
+  // The parser keeps one of two equal keys silently, so duplicates are
+  // caught while parsing: a key of the top-level object seen twice.
+  std::set<std::string> top_keys;
+  std::string duplicate;
+  const nlohmann::json::parser_callback_t note_keys = [&](int depth, nlohmann::json::parse_event_t event,
+                                                          nlohmann::json& parsed) {
+    if (depth == 1 && event == nlohmann::json::parse_event_t::key && duplicate.empty() &&
+        !top_keys.insert(parsed.get<std::string>()).second)
+      duplicate = parsed.get<std::string>();
+    return true;
+  };
   nlohmann::json header =
-      nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<int64_t>(n), nullptr, false);
+      nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<int64_t>(n), note_keys, false);
   if (header.is_discarded() || !header.is_object()) return bad("the header is not a JSON object");
+  if (!duplicate.empty()) return bad("tensor '" + duplicate + "' is named twice in the header");
   const uint64_t data_size = bytes.size() - 8 - n;
   std::vector<NamedTensor> out;
+  struct Range {
+    uint64_t begin, end;
+    std::string name;
+  };
+  std::vector<Range> ranges;
   for (auto it = header.begin(); it != header.end(); ++it) {
     if (it.key() == "__metadata__") continue;
     const auto& e = it.value();
@@ -115,8 +135,38 @@ Result<std::vector<NamedTensor>> read_safetensors(const std::filesystem::path& p
       return bad("tensor '" + t.name + "': " + std::to_string(end - b) + " bytes do not match its shape");
     t.data.assign(bytes.begin() + 8 + static_cast<int64_t>(n + b),
                   bytes.begin() + 8 + static_cast<int64_t>(n + end));
+    ranges.push_back({b, end, t.name});
     out.push_back(std::move(t));
   }
+  // The ranges must tile [0, data_size): two tensors sharing bytes, bytes no
+  // tensor owns, or a data section longer than the tensors all mean the file
+  // is not what its writer meant. The header may list them in any order (the
+  // format asks for tiling, not sorting), so they are checked sorted by begin;
+  // empty tensors take no bytes and are left out.
+  ranges.erase(std::remove_if(ranges.begin(), ranges.end(), [](const Range& r) { return r.begin == r.end; }),
+               ranges.end());
+  std::sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) { return a.begin < b.begin; });
+  auto span = [](const Range& r) {
+    return "[" + std::to_string(r.begin) + ", " + std::to_string(r.end) + ")";
+  };
+  uint64_t at = 0;
+  const Range* prev = nullptr;
+  for (const Range& r : ranges) {
+    if (r.begin < at)
+      return bad("tensors '" + prev->name + "' " + span(*prev) + " and '" + r.name + "' " + span(r) +
+                 " overlap");
+    if (r.begin > at)
+      return bad("data bytes [" + std::to_string(at) + ", " + std::to_string(r.begin) +
+                 ") belong to no tensor (a hole " +
+                 (prev ? "after tensor '" + prev->name + "'" : "at the start") + ", before tensor '" +
+                 r.name + "')");
+    at = r.end;
+    prev = &r;
+  }
+  if (at != data_size)
+    return bad("data bytes [" + std::to_string(at) + ", " + std::to_string(data_size) +
+               ") belong to no tensor (" + (prev ? "after tensor '" + prev->name + "', " : "") +
+               "the data section is " + std::to_string(data_size) + " bytes)");
   return out;
 }
 

@@ -28,7 +28,10 @@ struct NamedTensor {
 Status write_safetensors(const std::filesystem::path& path, const std::vector<NamedTensor>& tensors,
                          const std::map<std::string, std::string>& metadata = {},
                          std::string* digest_hex = nullptr, bool atomic = true, Digest kind = Digest::sha256);
-// Every error names the path and, for a bad header, the offending entry.
+// Strict: no name twice, and the [begin, end) ranges must tile the data
+// section exactly (no overlap, no hole, no byte past the last range; the
+// header may list them in any order, as the format allows). Every error
+// names the path and, for a bad header, the offending entry or entries.
 Result<std::vector<NamedTensor>> read_safetensors(const std::filesystem::path& path);
 
 }  // namespace plinth

@@ -301,3 +301,112 @@ TEST(trust, verifies_a_signature_made_by_the_minisign_tool) {
   EXPECT_EQ(plugin(*r)->state, PluginState::loaded) << plugin(*r)->reason;
   fs::remove_all(keys);
 }
+
+// --- every symbolic link hop and every folder on the way -------------------
+
+namespace {
+
+// safe/real.so <- hops/mid.so <- plugin folder's lib: a chain whose middle
+// link sits in `hops`, made with mode `hops_mode`.
+struct Chain {
+  PluginDir d{"chain"};
+  fs::path hops = fresh("chain-hops"), safe = fresh("chain-safe");
+  explicit Chain(fs::perms hops_mode) {
+    fs::copy_file(d.lib, safe / "real.so");
+    fs::create_symlink(safe / "real.so", hops / "mid.so");
+    fs::remove(d.lib);
+    fs::create_symlink(hops / "mid.so", d.lib);
+    fs::permissions(hops, hops_mode);
+  }
+  ~Chain() {
+    fs::remove_all(hops);
+    fs::remove_all(safe);
+  }
+};
+
+}  // namespace
+
+TEST(trust, a_link_hop_in_a_world_writable_folder_is_refused_naming_it) {
+  Chain c(fs::perms(0777));
+  const std::string want = "insecure folder " + c.hops.string() +
+                           ": mode 0777 lets group and others write it (chmod go-w " + c.hops.string() +
+                           "); it holds the symbolic link " + (c.hops / "mid.so").string() +
+                           " on the way to " + c.d.lib.string();
+  EXPECT_EQ(insecure_reason(c.d.lib), want);
+  auto r = c.d.open();
+  EXPECT_EQ(plugin(*r)->state, PluginState::failed);
+  EXPECT_EQ(plugin(*r)->reason, "refused: " + want);
+}
+
+// Sticky (as /tmp): others cannot rename our link there, but they may
+// create the name first, and nothing says which link is ours: refused too.
+TEST(trust, a_link_hop_in_a_sticky_world_writable_folder_is_refused) {
+  Chain c(fs::perms(01777));
+  EXPECT_EQ(insecure_reason(c.d.lib),
+            "insecure folder " + c.hops.string() + ": mode 1777 lets group and others write it (chmod go-w " +
+                c.hops.string() + "); it holds the symbolic link " + (c.hops / "mid.so").string() +
+                " on the way to " + c.d.lib.string());
+}
+
+TEST(trust, a_chain_of_safe_links_is_loaded) {
+  Chain c(fs::perms(0755));
+  EXPECT_EQ(insecure_reason(c.d.lib), "");
+  auto r = c.d.open();
+  EXPECT_EQ(plugin(*r)->state, PluginState::loaded) << plugin(*r)->reason;
+}
+
+// A relative link with "..": resolved against the link's own folder.
+TEST(trust, a_relative_link_is_followed_from_its_folder) {
+  Chain c(fs::perms(0755));
+  fs::remove(c.d.lib);
+  fs::create_symlink(fs::path("..") / c.hops.filename() / "mid.so", c.d.lib);
+  EXPECT_EQ(insecure_reason(c.d.lib), "");
+  fs::permissions(c.safe / "real.so", fs::perms(0666));
+  EXPECT_EQ(insecure_reason(c.d.lib), "insecure file " + (c.safe / "real.so").string() +
+                                          ": mode 0666 lets group and others write it (chmod go-w " +
+                                          (c.safe / "real.so").string() +
+                                          ") (reached through the symbolic link " + c.d.lib.string() + ")");
+}
+
+// A folder further up that others may write (not sticky) lets them swap the
+// whole subtree: refused, naming it. A sticky one (as /tmp) is not.
+TEST(trust, every_folder_above_is_checked_and_a_sticky_one_allowed) {
+  const fs::path top = fresh("ancestor");
+  const fs::path deep = top / "a" / "b";
+  fs::create_directories(deep);
+  fs::permissions(top / "a", fs::perms(0755));
+  fs::permissions(deep, fs::perms(0755));
+  write(deep / "lib.so", "x");
+  fs::permissions(deep / "lib.so", fs::perms(0644));
+  EXPECT_EQ(insecure_reason(deep / "lib.so"), "");
+  fs::permissions(top, fs::perms(0777));
+  EXPECT_EQ(insecure_reason(deep / "lib.so"), "insecure folder " + top.string() +
+                                                  ": mode 0777 lets group and others write it (chmod go-w " +
+                                                  top.string() + ")");
+  fs::permissions(top, fs::perms(01777));
+  EXPECT_EQ(insecure_reason(deep / "lib.so"), "");
+  fs::remove_all(top);
+}
+
+TEST(trust, a_link_hop_owned_by_another_user_is_refused) {
+  if (::geteuid() != 0) GTEST_SKIP() << "lchown to another user needs root";
+  Chain c(fs::perms(0755));
+  ASSERT_EQ(::lchown((c.hops / "mid.so").c_str(), 4242, 4242), 0);
+  EXPECT_EQ(insecure_reason(c.d.lib),
+            "insecure symbolic link " + (c.hops / "mid.so").string() +
+                ": owned by uid 4242, neither root nor this user (uid 0); it is on the "
+                "way to " +
+                c.d.lib.string());
+}
+
+// An owner another user controls further up: a folder on the way owned by
+// another user is refused even when its mode is tight.
+TEST(trust, a_folder_on_the_way_owned_by_another_user_is_refused) {
+  if (::geteuid() != 0) GTEST_SKIP() << "chown to another user needs root";
+  Chain c(fs::perms(0755));
+  ASSERT_EQ(::chown(c.safe.c_str(), 4242, 4242), 0);
+  EXPECT_EQ(insecure_reason(c.d.lib), "insecure folder " + c.safe.string() +
+                                          ": owned by uid 4242, neither root nor this user (uid 0) (reached "
+                                          "through the symbolic link " +
+                                          c.d.lib.string() + ")");
+}
