@@ -6,6 +6,7 @@
 #include "run/run_folder.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -49,10 +50,18 @@ fs::path folder_path(const fs::path& out_dir, const std::string& name, int suffi
   return out_dir / (suffix == 0 ? name : name + "-" + std::to_string(suffix));
 }
 
-int free_suffix(const fs::path& out_dir, const std::string& name) {
-  int suffix = 0;
-  for (int i = 2; fs::exists(folder_path(out_dir, name, suffix)); ++i) suffix = i;
-  return suffix;
+std::string name_problem(const std::string& name) {
+  if (name.empty()) return "must not be empty";
+  if (name == "." || name == "..") return "must be a folder name, not '" + name + "'";
+  if (name.find('/') != std::string::npos)
+    return "must be one folder name, without '/' (it is a folder under out_dir), got '" + name + "'";
+  for (const unsigned char c : name)
+    if (c < 0x20 || c == 0x7f) {
+      char code[8];
+      std::snprintf(code, sizeof code, "U+%04X", c);
+      return std::string("must be printable: it holds the control character ") + code;
+    }
+  return "";
 }
 
 // ---------------------------------------------------------------------------
