@@ -228,16 +228,18 @@ case $case in
 
   second_writer)
     long
+    sed -i 's/^log_every = .*/log_every = 5/' "$work/pipeline.toml"
     train_bg
     first=$pid
     wait_for 30 has_ckpt_after 0 || fail "no first checkpoint"
-    (cd "$work" && "$plinth" --no-system-plugins --no-install-plugins --plugin-path "$manifests" \
+    # (a limit: a second writer that is let in would train on for a million steps)
+    (cd "$work" && timeout 60 "$plinth" --no-system-plugins --no-install-plugins --plugin-path "$manifests" \
       train --no-progress --resume pipeline.toml > "$work/log2" 2>&1)
     rc=$?
     [ "$rc" -eq 2 ] || fail "a second --resume: exit code $rc, expected 2 ($(cat "$work/log2"))"
     grep -q "error: .*runs/fault: another plinth process (PID $first) is writing this run folder" "$work/log2" \
       || fail "the refusal does not name the first run's PID $first: $(cat "$work/log2")"
-    (cd "$work" && "$plinth" export runs/fault --weights runs/fault/exported.safetensors > "$work/log2" 2>&1)
+    (cd "$work" && timeout 60 "$plinth" export runs/fault --weights runs/fault/exported.safetensors > "$work/log2" 2>&1)
     rc=$?
     [ "$rc" -eq 2 ] || fail "an export into the running run: exit code $rc, expected 2 ($(cat "$work/log2"))"
     grep -q "(PID $first)" "$work/log2" || fail "the export's refusal does not name PID $first"
@@ -275,12 +277,11 @@ case $case in
     grep -q "error: .*cannot resume into runs/fault: it is not a Plinth run (no pipeline.toml)" "$work/log" \
       || fail "the error does not say the folder is not a run"
     [ "$before" = "$(listing)" ] || fail "the folder changed: $(diff <(echo "$before") <(listing) | head -5)"
-    # A run of another model, without checkpoints: refused too.
+    # A run of another model (the same name), without checkpoints: refused too.
     rm -rf "$run_dir"
     sed 's/^out = 256/out = 128/; s/^max_steps = .*/max_steps = 5/' "$work/pipeline.toml" > "$work/other.toml"
     (cd "$work" && "$plinth" --no-system-plugins --no-install-plugins --plugin-path "$manifests" \
       train --no-progress other.toml > "$work/log" 2>&1) || fail "the other pipeline's run failed"
-    mv "$work/runs/other" "$run_dir"
     rm -rf "$ckpts"
     before=$(listing)
     train_fg --resume
