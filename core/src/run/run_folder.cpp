@@ -228,7 +228,8 @@ Summary Summary::from_json(const json& j) {
                 bytes("backend_peak")};
   }
   if (auto it = j.find("energy"); it != j.end() && it->is_object()) {
-    Energy& e = s.energy.emplace();
+    // From a value: clang 14 sees no default constructor of a nested struct with member initializers.
+    Energy& e = s.energy.emplace(Energy{});
     e.measured = bool_of(*it, "measured");
     e.joules = opt_num(*it, "joules");
     e.sources = str_of(*it, "sources");
