@@ -290,6 +290,11 @@ case $case in
     grep -q "cannot resume into runs/fault: it is a run of a different pipeline" "$work/log" \
       || fail "the error does not say the run is another pipeline's"
     [ "$before" = "$(listing)" ] || fail "the other run changed: $(diff <(echo "$before") <(listing) | head -5)"
+    # Its own pipeline resumes it (from the beginning: it has no checkpoint).
+    (cd "$work" && "$plinth" --no-system-plugins --no-install-plugins --plugin-path "$manifests" \
+      train --no-progress --resume other.toml > "$work/log" 2>&1) || fail "its own pipeline could not resume it: $(cat "$work/log")"
+    grep -q "no checkpoint in runs/fault/checkpoints: starting from the beginning" "$work/log" \
+      || fail "the resume by its own pipeline did not start from the beginning"
     # A name that leaves out_dir: refused before anything is written, with or without --resume.
     mkdir -p "$work/deep/er" && mv "$work/pipeline.toml" "$work/deep/er/"
     sed -i 's|^name = .*|name = "../../victim"|' "$work/deep/er/pipeline.toml"

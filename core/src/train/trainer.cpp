@@ -292,6 +292,7 @@ Status RunLoop::check_run_folder(const std::filesystem::path& dir) const {
 Status RunLoop::check_same_pipeline(const std::filesystem::path& dir) const {
   auto was = config::load_pipeline(dir / "pipeline.toml");
   if (was) {
+    was->source = p.source;  // named in the resolved text's first line
     config::set_backend_threads(*was, p.backend.threads);
     if (config::resolved_toml(*was) == resolved) return {};
   }
