@@ -15,6 +15,14 @@
 #   plugin_error        the optimizer plugin fails at step 25: the run stops
 #                       with its message (exit 1), checkpoints 10 and 20 are
 #                       intact and --resume finishes the run
+#   second_writer       while a run trains, `--resume` of it and an export
+#                       into its folder are refused naming its PID, and a
+#                       second plain run of the same name goes to fault-2;
+#                       the first writes every checkpoint and its metrics
+#                       stay in step order
+#   resume_not_a_run    `--resume` into a folder that is not a Plinth run, or
+#                       a run of another pipeline, is refused and changes
+#                       nothing there; a name leaving out_dir writes nothing
 # Exit 77 (skipped) when the fault cannot be set up here.
 set -u
 plinth=$1 manifests=$2 fault_manifests=$3 case=$4
@@ -216,6 +224,89 @@ case $case in
     train_fg --resume || fail "--resume after the plugin error failed"
     grep -q "resumed from step 20" "$work/log" || fail "--resume did not start at step 20"
     echo "the plugin's error stopped the run at step 25; resumed from step 20 and finished"
+    ;;
+
+  second_writer)
+    long
+    sed -i 's/^log_every = .*/log_every = 5/' "$work/pipeline.toml"
+    train_bg
+    first=$pid
+    wait_for 30 has_ckpt_after 0 || fail "no first checkpoint"
+    # (a limit: a second writer that is let in would train on for a million steps)
+    (cd "$work" && timeout 60 "$plinth" --no-system-plugins --no-install-plugins --plugin-path "$manifests" \
+      train --no-progress --resume pipeline.toml > "$work/log2" 2>&1)
+    rc=$?
+    [ "$rc" -eq 2 ] || fail "a second --resume: exit code $rc, expected 2 ($(cat "$work/log2"))"
+    grep -q "error: .*runs/fault: another plinth process (PID $first) is writing this run folder" "$work/log2" \
+      || fail "the refusal does not name the first run's PID $first: $(cat "$work/log2")"
+    (cd "$work" && timeout 60 "$plinth" export runs/fault --weights runs/fault/exported.safetensors > "$work/log2" 2>&1)
+    rc=$?
+    [ "$rc" -eq 2 ] || fail "an export into the running run: exit code $rc, expected 2 ($(cat "$work/log2"))"
+    grep -q "(PID $first)" "$work/log2" || fail "the export's refusal does not name PID $first"
+    [ ! -e "$run_dir/exported.safetensors" ] || fail "the refused export wrote into the run folder"
+    # A new run of the same name goes to a folder of its own.
+    sed 's/^max_steps = .*/max_steps = 20/' "$work/pipeline.toml" > "$work/short.toml"
+    (cd "$work" && "$plinth" --no-system-plugins --no-install-plugins --plugin-path "$manifests" \
+      train --no-progress short.toml > "$work/log2" 2>&1) || fail "a second run of the same name: $(cat "$work/log2")"
+    [ -f "$work/runs/fault-2/model.safetensors" ] || fail "the second run did not go to runs/fault-2"
+    kill -0 "$first" || fail "the first run ended early"
+    at=$(newest_step)
+    wait_for 30 has_ckpt_after "$at" || fail "the first run stopped checkpointing"
+    kill -TERM "$first"
+    wait "$first"
+    rc=$?
+    [ "$rc" -eq 0 ] || fail "the first run: exit code $rc after SIGTERM, expected 0"
+    ! grep -q "checkpoint not written" "$work/log" || fail "the first run lost checkpoint writes"
+    verify_checkpoints
+    sed -n 's/^{"step": *\([0-9]*\).*/\1/p' "$run_dir/metrics.jsonl" > "$work/steps"
+    [ -s "$work/steps" ] || fail "no step lines in metrics.jsonl"
+    sort -n -c -u "$work/steps" || fail "metrics.jsonl steps go backwards or repeat"
+    grep -qx "$first" "$run_dir/lock" || fail "the lock file does not hold the first run's PID"
+    echo "second writers refused with PID $first; the first run's checkpoints and metrics are whole"
+    ;;
+
+  resume_not_a_run)
+    mkdir -p "$run_dir/notes"
+    echo "not a run" > "$run_dir/README"
+    echo "keep me" > "$run_dir/notes/a.txt"
+    listing() { (cd "$work" && find runs -printf '%p %y %s %m\n' | sort && find runs -type f -exec sha256sum {} + | sort); }
+    before=$(listing)
+    train_fg --resume
+    rc=$?
+    [ "$rc" -eq 2 ] || fail "--resume into a folder of other files: exit code $rc, expected 2"
+    grep -q "error: .*cannot resume into runs/fault: it is not a Plinth run (no pipeline.toml)" "$work/log" \
+      || fail "the error does not say the folder is not a run"
+    [ "$before" = "$(listing)" ] || fail "the folder changed: $(diff <(echo "$before") <(listing) | head -5)"
+    # A run of another model (the same name), without checkpoints: refused too.
+    rm -rf "$run_dir"
+    sed 's/^out = 256/out = 128/; s/^max_steps = .*/max_steps = 5/' "$work/pipeline.toml" > "$work/other.toml"
+    (cd "$work" && "$plinth" --no-system-plugins --no-install-plugins --plugin-path "$manifests" \
+      train --no-progress other.toml > "$work/log" 2>&1) || fail "the other pipeline's run failed"
+    rm -rf "$ckpts"
+    before=$(listing)
+    train_fg --resume
+    rc=$?
+    [ "$rc" -eq 2 ] || fail "--resume into a run of another pipeline: exit code $rc, expected 2"
+    grep -q "cannot resume into runs/fault: it is a run of a different pipeline" "$work/log" \
+      || fail "the error does not say the run is another pipeline's"
+    [ "$before" = "$(listing)" ] || fail "the other run changed: $(diff <(echo "$before") <(listing) | head -5)"
+    # Its own pipeline resumes it (from the beginning: it has no checkpoint).
+    (cd "$work" && "$plinth" --no-system-plugins --no-install-plugins --plugin-path "$manifests" \
+      train --no-progress --resume other.toml > "$work/log" 2>&1) || fail "its own pipeline could not resume it: $(cat "$work/log")"
+    grep -q "no checkpoint in runs/fault/checkpoints: starting from the beginning" "$work/log" \
+      || fail "the resume by its own pipeline did not start from the beginning"
+    # A name that leaves out_dir: refused before anything is written, with or without --resume.
+    mkdir -p "$work/deep/er" && mv "$work/pipeline.toml" "$work/deep/er/"
+    sed -i 's|^name = .*|name = "../../victim"|' "$work/deep/er/pipeline.toml"
+    for args in --resume --no-progress; do
+      (cd "$work/deep/er" && "$plinth" --no-system-plugins --no-install-plugins --plugin-path "$manifests" \
+        train $args pipeline.toml > "$work/log" 2>&1)
+      rc=$?
+      [ "$rc" -eq 2 ] || fail "name ../../victim ($args): exit code $rc, expected 2"
+      grep -q 'pipeline.toml:.*run.name: must be one folder name' "$work/log" || fail "the error does not name run.name"
+      [ ! -e "$work/deep/victim" ] && [ ! -e "$work/deep/er/runs" ] || fail "a folder was written for ../../victim"
+    done
+    echo "--resume refused a folder of other files, a run of another pipeline and a name leaving out_dir"
     ;;
 
   *)

@@ -9,6 +9,7 @@
 #include "config/pipeline.hpp"
 #include "report/html_report.hpp"
 #include "report/run_info.hpp"
+#include "run/run_lock.hpp"
 #include "train/finetune.hpp"
 #include "train/safetensors.hpp"
 #include "util/files.hpp"
@@ -75,6 +76,9 @@ Result<ExportedWeights> export_weights(const std::filesystem::path& run_dir,
     if (!m) return m.status();
     e.merged_layers = *m;
   }
+  // Into a run folder (its own, or another's): only while no process writes it.
+  auto lock = run::lock_enclosing_run(out);
+  if (!lock) return lock.status();
   const std::map<std::string, std::string> metadata{{"format", "pt"}, {"source", w->from}};
   PLINTH_TRY(write_safetensors(out, w->tensors, metadata));
   e.tensors = w->tensors.size();

@@ -22,6 +22,7 @@
 #include "config/pipeline_schema.hpp"
 #include "config/schema.hpp"
 #include "graph/layers/layer.hpp"
+#include "run/run_folder.hpp"
 
 namespace plinth::config {
 namespace {
@@ -356,6 +357,10 @@ Result<Pipeline> parse_pipeline(std::string_view text, const fs::path& source) {
   p.run.name = source.stem().string();  // the one default no table knows
   PLINTH_TRY(r.table(doc, "", "run", t));
   PLINTH_TRY(read_closed(r, t ? *t : none, "run", run_schema(), p.run));
+  // The name is a folder under out_dir, so it must not lead out of it.
+  if (const std::string why = run::name_problem(p.run.name); !why.empty())
+    return r.fail(Reader::where(t ? *t : none, "name"), "run.name",
+                  t && t->contains("name") ? why : why + " (the default is the pipeline file's name)");
 
   PLINTH_TRY(r.table(doc, "", "backend", t));
   PLINTH_TRY(read_fields<BackendSection>(r, t ? *t : none, "backend", backend_schema().fields, p.backend));

@@ -31,7 +31,9 @@ const Section<RunSection>& run_schema() {
       {
           // The default, the file's stem, is set by the caller: it is not the table's to know.
           {{.name = "name",
-            .doc = "run name; outputs go to `<out_dir>/<name>/`",
+            .doc =
+                "run name; outputs go to `<out_dir>/<name>/`, so it is one folder name (no `/`, not `.` or "
+                "`..`, no control characters)",
             .doc_default = "the file's stem (`mnist.toml` → `mnist`)",
             .check = non_empty()},
            &S::name},

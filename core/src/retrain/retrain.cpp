@@ -14,6 +14,8 @@
 
 #include "config/pipeline.hpp"
 #include "plinth/log.hpp"
+#include "run/run_folder.hpp"
+#include "run/run_lock.hpp"
 #include "util/files.hpp"
 
 namespace plinth::retrain {
@@ -294,6 +296,8 @@ Result<Config> load_config(const fs::path& file) {
   std::string s;
   c.name = file.stem().string();
   PLINTH_TRY(str("name", c.name, false));
+  if (const std::string why = run::name_problem(c.name); !why.empty())
+    return key_error(file, t->get("name"), "name", why);
   s = "runs";
   PLINTH_TRY(str("out_dir", s, false));
   c.out_dir = s;
@@ -331,6 +335,10 @@ Result<int> process_pending(const Config& c, const Runner& run, const std::funct
   std::error_code ec;
   fs::create_directories(l.dir / "work", ec);
   if (ec) return error(errc::unavailable, (l.dir / "work").string() + ": cannot create: " + ec.message());
+  // One retrain process per state folder: two would promote over each other.
+  auto lock = run::RunLock::take(l.dir);
+  if (!lock) return lock.status();
+  lock->write_pid();
   if (fs::exists(l.dir / "state.json")) {
     auto s = read_json_file(l.dir / "state.json");
     if (!s) return s.status();

@@ -6,6 +6,7 @@
 #include "run/run_folder.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -49,10 +50,18 @@ fs::path folder_path(const fs::path& out_dir, const std::string& name, int suffi
   return out_dir / (suffix == 0 ? name : name + "-" + std::to_string(suffix));
 }
 
-int free_suffix(const fs::path& out_dir, const std::string& name) {
-  int suffix = 0;
-  for (int i = 2; fs::exists(folder_path(out_dir, name, suffix)); ++i) suffix = i;
-  return suffix;
+std::string name_problem(const std::string& name) {
+  if (name.empty()) return "must not be empty";
+  if (name == "." || name == "..") return "must be a folder name, not '" + name + "'";
+  if (name.find('/') != std::string::npos)
+    return "must be one folder name, without '/' (it is a folder under out_dir), got '" + name + "'";
+  for (const unsigned char c : name)
+    if (c < 0x20 || c == 0x7f) {
+      char code[8];
+      std::snprintf(code, sizeof code, "U+%04X", c);
+      return std::string("must be printable: it holds the control character ") + code;
+    }
+  return "";
 }
 
 // ---------------------------------------------------------------------------
@@ -219,7 +228,8 @@ Summary Summary::from_json(const json& j) {
                 bytes("backend_peak")};
   }
   if (auto it = j.find("energy"); it != j.end() && it->is_object()) {
-    Energy& e = s.energy.emplace();
+    // From a value: clang 14 sees no default constructor of a nested struct with member initializers.
+    Energy& e = s.energy.emplace(Energy{});
     e.measured = bool_of(*it, "measured");
     e.joules = opt_num(*it, "joules");
     e.sources = str_of(*it, "sources");

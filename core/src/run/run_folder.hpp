@@ -40,8 +40,10 @@ struct Folder {
 
 // <out_dir>/<name> for suffix 0, else <out_dir>/<name>-<suffix>.
 std::filesystem::path folder_path(const std::filesystem::path& out_dir, const std::string& name, int suffix);
-// The suffix of the first of <name>, <name>-2, <name>-3 ... that does not exist yet.
-int free_suffix(const std::filesystem::path& out_dir, const std::string& name);
+// Why `name` cannot name a run (or sweep) folder under out_dir, or "" when
+// it can: it must be one path component ("." and ".." and "/" would leave
+// out_dir) of printable characters (no control characters, no NUL).
+std::string name_problem(const std::string& name);
 
 // ---------------------------------------------------------------------------
 // Wall-clock seconds per phase of training (steady_clock), cumulative over a

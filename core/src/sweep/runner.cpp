@@ -26,6 +26,7 @@
 #include "plinth/child_process.hpp"
 #include "plinth/log.hpp"
 #include "run/run_folder.hpp"
+#include "run/run_lock.hpp"
 #include "sweep/sweep.hpp"
 #include "util/files.hpp"
 #include "util/rng.hpp"
@@ -340,6 +341,10 @@ Result<SweepOutcome> run_sweep(const SweepSpec& spec, const RunOptions& options)
   }
   fs::create_directories(s.dir, ec);
   if (ec) return error(errc::io, s.dir.string() + ": cannot create the sweep folder: " + ec.message());
+  // One sweep process per folder: a second would restart the same trials.
+  auto lock = run::RunLock::take(s.dir);
+  if (!lock) return lock.status();
+  lock->write_pid();
   PLINTH_TRY(write_file_atomic(s.dir / "sweep.toml", read_text(sp.source)));
   PLINTH_TRY(s.save());
 

@@ -10,6 +10,7 @@
 
 #include "config/did_you_mean.hpp"
 #include "config/pipeline.hpp"
+#include "run/run_folder.hpp"
 #include "sweep/sweep.hpp"
 #include "util/rng.hpp"
 #include "util/toml_names.hpp"
@@ -310,8 +311,8 @@ Result<SweepSpec> parse_sweep(std::string_view text, const fs::path& source) {
   PLINTH_TRY(get(source, *t, "sweep", "metric", s.metric));
   PLINTH_TRY(get(source, *t, "sweep", "mode", s.mode));
   auto where = [&](std::string_view k) { return t->get(k) ? t->get(k)->source() : t->source(); };
-  if (s.name.empty() || s.name.find('/') != std::string::npos || s.name == "." || s.name == "..")
-    return fail(source, where("name"), "sweep.name", "must be a plain folder name, got '" + s.name + "'");
+  if (const std::string why = run::name_problem(s.name); !why.empty())
+    return fail(source, where("name"), "sweep.name", why);
   if (s.method != "grid" && s.method != "random")
     return fail(source, where("method"), "sweep.method",
                 "expected 'grid' or 'random', got '" + s.method + "'");

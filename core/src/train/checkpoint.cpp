@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -127,20 +128,44 @@ Status write_checkpoint(const fs::path& dir, const Checkpoint& c) {
   return s;
 }
 
+Result<nlohmann::ordered_json> read_state(const fs::path& step_dir) {
+  const fs::path file = step_dir / "state.json";
+  auto state = read_json(file);
+  if (!state) return state.status();
+  const auto& j = *state;
+  const auto step = j.find("step");
+  const auto files = j.find("files");
+  if (step == j.end() || files == j.end())
+    return error(errc::bad_data, file.string() + ": missing 'step' or 'files'");
+  if (!step->is_number_integer())
+    return error(errc::bad_data, file.string() + ": 'step' must be an integer, got " + step->dump());
+  if (!files->is_object())
+    return error(errc::bad_data, file.string() + ": 'files' must be an object, got " + files->dump());
+  // The folder's name says which step it holds; a state.json that says
+  // another (or a step no run reaches: negative, 2^63) is not this folder's.
+  const int64_t named = step_of(step_dir.filename().string());
+  if ((step->is_number_unsigned() && step->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) ||
+      step->get<int64_t>() < 0 || (named >= 0 && step->get<int64_t>() != named))
+    return error(errc::bad_data,
+                 file.string() + ": 'step' is " + step->dump() +
+                     (named >= 0 ? ", not the folder's step " + std::to_string(named) : ", not a step >= 0"));
+  for (const char* f : kFiles) {
+    const auto want = files->find(f);
+    if (want == files->end() || !want->is_string())
+      return error(errc::bad_data, file.string() + ": no hash of " + f);
+  }
+  return state;
+}
+
 Result<Checkpoint> read_checkpoint(const fs::path& step_dir) {
   Checkpoint c;
   c.dir = step_dir;
-  auto state = read_json(step_dir / "state.json");
+  auto state = read_state(step_dir);
   if (!state) return state.status();
   c.state = std::move(*state);
-  if (!c.state.contains("step") || !c.state["step"].is_number_integer() || !c.state.contains("files") ||
-      !c.state["files"].is_object())
-    return error(errc::bad_data, (step_dir / "state.json").string() + ": missing 'step' or 'files'");
   c.step = c.state["step"].get<int64_t>();
   for (const char* f : kFiles) {
     const auto& want = c.state["files"][f];
-    if (!want.is_string())
-      return error(errc::bad_data, (step_dir / "state.json").string() + ": no hash of " + f);
     std::error_code ec;
     if (!fs::exists(step_dir / f, ec))
       return error(errc::bad_data, (step_dir / f).string() + ": missing (state.json lists it)");

@@ -38,6 +38,12 @@ std::vector<std::pair<int64_t, std::filesystem::path>> list_checkpoints(const st
 // checkpoint or a temporary folder that load and prune ignore.
 Status write_checkpoint(const std::filesystem::path& dir, const Checkpoint& c);
 
+// A checkpoint folder's state.json, read and checked for what the reader
+// needs: a JSON object whose integer 'step' is the folder's (step-<N>) and
+// whose 'files' holds a hash of each file. Not the trainer's keys
+// (LoopState::check_json) nor the files themselves (read_checkpoint).
+Result<nlohmann::ordered_json> read_state(const std::filesystem::path& step_dir);
+
 // Read and verify one checkpoint folder (state.json parsed, every listed
 // file's sha256 checked, safetensors parsed).
 Result<Checkpoint> read_checkpoint(const std::filesystem::path& step_dir);

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "plinth/status.hpp"
 #include "run/run_folder.hpp"
 
 namespace plinth::train {
@@ -53,6 +54,13 @@ struct LoopState {
   nlohmann::ordered_json to_json() const;
   // Keys absent (or of another type) keep the value they have in `defaults`.
   static LoopState from_json(const nlohmann::ordered_json& j, const LoopState& defaults);
+  // Whether `j` (a checkpoint's state.json, `file`) can be resumed from:
+  // the keys the loop cannot go on without are there, and every key that is
+  // there has its type and a value in range (counters whole and >= 0, below
+  // 2^53; the loss scale > 0; last_eval_step <= step). errc::bad_data naming
+  // the file and the key. Keys added later are optional; unknown keys are
+  // left alone.
+  static Status check_json(const nlohmann::ordered_json& j, const std::string& file);
 };
 
 }  // namespace plinth::train

@@ -65,14 +65,17 @@ struct SinkGuard {
   }
 };
 
-// The newest checkpoint of `dir`, which must verify: falling back to an
-// older one would silently drop the steps after it, so a damaged one is
-// refused and the operator decides (moving it aside resumes from the one
-// before). nullopt: there is none.
+// The newest checkpoint of `dir`, which must verify (its files and every
+// key of its state.json): falling back to an older one would silently drop
+// the steps after it, so a damaged one is refused and the operator decides
+// (moving it aside resumes from the one before). nullopt: there is none.
 Result<std::optional<Checkpoint>> newest_checkpoint(const std::filesystem::path& dir) {
   const auto all = list_checkpoints(dir);
   if (all.empty()) return std::optional<Checkpoint>();
   auto c = read_checkpoint(all.back().second);
+  if (c) {
+    if (Status s = LoopState::check_json(c->state, (c->dir / "state.json").string()); !s.ok()) c = s;
+  }
   if (!c) {
     const std::string older = all.size() > 1
                                   ? "the one before it, " + all[all.size() - 2].second.filename().string()
@@ -169,6 +172,8 @@ class RunLoop {
 
  private:
   Status open_folder();
+  Status check_run_folder(const std::filesystem::path& dir) const;
+  Status check_same_pipeline(const std::filesystem::path& dir) const;
   Status write_run_files();
   Status restore(const Checkpoint& c);
   Status one_step();
@@ -189,7 +194,7 @@ class RunLoop {
   const bool rank0;  // data parallel: rank 0 writes the run folder
   TrainOutcome out;
   run::Folder folder;
-  std::optional<run::RunLock> run_lock;  // `plinth runs` reports the run as running while this is held
+  std::optional<run::RunLock> run_lock;  // rank 0: this process is the folder's one writer
   std::string resolved;                  // the resolved pipeline
   json plugins;                          // plugins.json
   std::optional<Checkpoint> resume_from;
@@ -223,36 +228,83 @@ std::string RunLoop::energy_note() const {
 
 // The run folder: runs/<name>, or runs/<name>-2 ... when taken (reused when
 // resuming), created and locked; the checkpoint to resume from, checked.
+// Nothing is written here but the folder and its lock file: a resume that is
+// refused leaves the folder as it was.
 Status RunLoop::open_folder() {
-  int suffix = t.opt.resume ? 0 : run::free_suffix(p.run.out_dir, p.run.name);
+  // The name may also come from the API (Pipeline::set_name), past the file's check.
+  if (const std::string why = run::name_problem(p.run.name); !why.empty())
+    return error(errc::config, p.source.string() + ": run.name " + why);
+  out.rank = t.dp ? t.dp->rank() : 0;
+  resolved = config::resolved_toml(p);
+  std::filesystem::path dir = run::folder_path(p.run.out_dir, p.run.name, 0);
+  std::error_code ec;
+  const bool existing = t.opt.resume && std::filesystem::exists(dir, ec);
+  if (existing) PLINTH_TRY(check_run_folder(dir));
+  int suffix = 0;
+  if (rank0 && !t.opt.resume) {
+    auto claimed = run::claim_new_folder(p.run.out_dir, p.run.name);
+    if (!claimed) return claimed.status();
+    suffix = claimed->suffix;
+    run_lock.emplace(std::move(claimed->lock));
+  } else if (rank0) {
+    // Resuming: the run's own folder (created when there is none yet).
+    if (!existing) std::filesystem::create_directories(dir, ec);
+    if (ec) return error(errc::io, dir.string() + ": cannot create the run folder: " + ec.message());
+    auto lock = run::RunLock::take(dir);
+    if (!lock) return lock.status();
+    run_lock.emplace(std::move(*lock));
+  }
   // Data parallel: rank 0 writes the run folder; the others only read its
-  // checkpoints when resuming. Rank 0's choice of folder is the run's: the
-  // others looked while rank 0 may already have created it.
+  // checkpoints when resuming. Rank 0's choice of folder is the run's.
   if (t.dp && !t.opt.resume) {
     double chosen = rank0 ? suffix : -1;
     PLINTH_TRY(t.dp->all_reduce(&chosen, 1, PLINTH_REDUCE_OP_MAX));
     suffix = static_cast<int>(chosen);
   }
-  const std::filesystem::path dir = run::folder_path(p.run.out_dir, p.run.name, suffix);
-  out.rank = t.dp ? t.dp->rank() : 0;
-  std::error_code ec;
-  if (rank0) std::filesystem::create_directories(dir, ec);
-  if (ec) return error(errc::io, dir.string() + ": cannot create the run folder: " + ec.message());
+  dir = run::folder_path(p.run.out_dir, p.run.name, suffix);
   out.run_dir = dir;
   folder = run::Folder{dir};
-  if (rank0) run_lock.emplace(dir);
-  resolved = config::resolved_toml(p);
   if (!t.opt.resume) return {};
   auto newest = newest_checkpoint(folder.checkpoints());
   if (!newest) return newest.status();
   resume_from = std::move(*newest);
-  if (!resume_from) return {};
+  if (!resume_from) return existing ? check_same_pipeline(dir) : Status{};
   return check_resumable(t, *resume_from, LoopState::from_json(resume_from->state, LoopState{}), resolved);
+}
+
+// A folder `--resume` may write into: a Plinth run (it has the pipeline.toml
+// every run writes first), not a folder of other files that happens to have
+// the run's name.
+Status RunLoop::check_run_folder(const std::filesystem::path& dir) const {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec))
+    return error(errc::config, p.source.string() + ": cannot resume into " + dir.string() + ": not a folder");
+  if (!std::filesystem::is_regular_file(dir / "pipeline.toml", ec))
+    return error(errc::config, p.source.string() + ": cannot resume into " + dir.string() +
+                                   ": it is not a Plinth run (no pipeline.toml); give the run another name "
+                                   "or move the folder aside");
+  return {};
+}
+
+// A run folder without checkpoints: its pipeline.toml must be this
+// pipeline's (the thread count aside), or the resume would start another
+// model's run over this one's files.
+Status RunLoop::check_same_pipeline(const std::filesystem::path& dir) const {
+  auto was = config::load_pipeline(dir / "pipeline.toml");
+  if (was) {
+    was->source = p.source;  // named in the resolved text's first line
+    config::set_backend_threads(*was, p.backend.threads);
+    if (config::resolved_toml(*was) == resolved) return {};
+  }
+  return error(errc::config, p.source.string() + ": cannot resume into " + dir.string() +
+                                 ": it is a run of a different pipeline (compare its pipeline.toml with "
+                                 "`plinth resolve`)");
 }
 
 // What the run is (pipeline.toml, plugins.json, model.json, vocab.json), the
 // metrics of a resumed run cut back to its checkpoint, and the run's log.
 Status RunLoop::write_run_files() {
+  if (run_lock) run_lock->write_pid();
   if (rank0) PLINTH_TRY(write_file_atomic(folder.pipeline(), resolved));
   std::vector<run::PluginRow> rows;
   for (const auto& info : t.registry->plugins()) {
@@ -335,22 +387,24 @@ Status RunLoop::restore(const Checkpoint& c) {
   PLINTH_TRY(
       t.backend->upload(t.store->buffer(exec::Store::stats), t.store->slot("loss.sum").offset, &loss_sum, 4));
   out.resumed_from = c.step;
-  logger().info("resuming from {} (step {}, epoch {}, batch {})", c.dir.string(), c.step, ls.epoch,
-                ls.position);
   return {};
 }
 
 Status RunLoop::open() {
+  // Every check (the folder, the checkpoint, restoring it) before the first
+  // write: a refused resume changes nothing in the run folder.
   PLINTH_TRY(open_folder());
+  if (p.train.loss_scaling) ls.loss_scale = p.train.loss_scale_init;
+  if (resume_from) PLINTH_TRY(restore(*resume_from));
   PLINTH_TRY(write_run_files());
   logger().info("run {}: {} steps of batch {} x {} on backend '{}' ({})", folder.dir.string(), t.total_steps,
                 p.train.batch_size, p.train.grad_accum, t.backend->name(), t.backend->properties().name);
   if (t.dp)
     logger().info("data parallel: {} ranks, global batch {} x {}; {}", t.dp->size(), t.global_batch,
                   p.train.grad_accum, t.dp->traffic_note());
-  if (p.train.loss_scaling) ls.loss_scale = p.train.loss_scale_init;
   if (resume_from) {
-    PLINTH_TRY(restore(*resume_from));
+    logger().info("resuming from {} (step {}, epoch {}, batch {})", resume_from->dir.string(),
+                  resume_from->step, ls.epoch, ls.position);
   } else if (t.opt.resume) {
     logger().info("no checkpoint in {}: starting from the beginning", folder.checkpoints().string());
   }

@@ -81,7 +81,8 @@ TEST(run_info, status_of_interrupted_failed_and_running_runs) {
   fs::remove(r.dir / "summary.json");
   EXPECT_EQ(load_run(r.dir)->status, "failed");  // ended without a summary
   {
-    run::RunLock lock(r.dir);
+    auto lock = run::RunLock::take(r.dir);
+    ASSERT_TRUE(lock.ok()) << lock.status().message();
     // flock locks belong to the open file: a second open in this process does not share it.
     EXPECT_EQ(load_run(r.dir)->status, "running");
   }

@@ -188,15 +188,15 @@ TEST(run_folder, truncate_keeps_lines_up_to_the_step) {
   fs::remove_all(d);
 }
 
-TEST(run_folder, free_suffix_skips_taken_folders) {
-  const fs::path d = temp_dir("suffix");
-  EXPECT_EQ(free_suffix(d, "r"), 0);
-  fs::create_directories(folder_path(d, "r", 0));
-  EXPECT_EQ(free_suffix(d, "r"), 2);
-  fs::create_directories(folder_path(d, "r", 2));
-  EXPECT_EQ(free_suffix(d, "r"), 3);
-  EXPECT_EQ(folder_path(d, "r", 3), d / "r-3");
-  fs::remove_all(d);
+TEST(run_folder, a_name_is_one_printable_path_component) {
+  EXPECT_EQ(name_problem("mnist-2"), "");
+  EXPECT_EQ(name_problem("a b.c_d"), "");
+  const std::vector<std::string> bad_names = {
+      "",      ".",        "..",   "../../victim",         "/abs/name",
+      "a/b",   "a/",       "x\ny", std::string("x\0y", 3), "x\x1b[2J",
+      "x\x7f", "tab\there"};
+  for (const std::string& bad : bad_names) EXPECT_NE(name_problem(bad), "") << bad;
+  EXPECT_EQ(name_problem("x\ny"), "must be printable: it holds the control character U+000A");
 }
 
 TEST(run_folder, model_io_and_vocab_round_trip) {

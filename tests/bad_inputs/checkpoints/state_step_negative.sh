@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# a negative step (the resume once emptied metrics.jsonl before refusing it)
+# expect: cannot resume: the newest checkpoint is damaged: runs/ckpt/checkpoints/step-4/state.json: 'step' is -5, not the folder's step 4 (move runs/ckpt/checkpoints/step-4 aside to resume from the one before it, step-2)
+set -e
+sed -i "s/^  \"step\": [0-9]*/  \"step\": -5/" "$CKPT/state.json"
