@@ -44,16 +44,23 @@ using clock = std::chrono::steady_clock;
 using json = nlohmann::ordered_json;
 double seconds_since(clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); }
 
-// Ctrl-C and SIGTERM (a scheduler's stop) end the run after the current
-// step, with a final checkpoint. The handlers stay until run() returns: a
-// signal that comes while the final checkpoint, weights and summary are
-// written (the run is ending anyway) must not kill the process mid-way.
+// Ctrl-C, SIGTERM (a scheduler's stop) and SIGHUP (the terminal or ssh
+// session went away; left ignored when it was, as under nohup) end the run
+// after the current step, with a final checkpoint. The handlers stay until
+// run() returns: a signal that comes while the final checkpoint, weights and
+// summary are written (the run is ending anyway) must not kill the process
+// mid-way.
 struct StopHandlers {
   void (*old_int)(int) = std::signal(SIGINT, [](int sig) { request_stop(sig); });
   void (*old_term)(int) = std::signal(SIGTERM, [](int sig) { request_stop(sig); });
+  void (*old_hup)(int) = std::signal(SIGHUP, [](int sig) { request_stop(sig); });
+  StopHandlers() {
+    if (old_hup == SIG_IGN) std::signal(SIGHUP, SIG_IGN);
+  }
   ~StopHandlers() {
     std::signal(SIGINT, old_int);
     std::signal(SIGTERM, old_term);
+    std::signal(SIGHUP, old_hup);
   }
 };
 
@@ -224,7 +231,12 @@ std::string RunLoop::energy_note() const {
 // The run folder: runs/<name>, or runs/<name>-2 ... when taken (reused when
 // resuming), created and locked; the checkpoint to resume from, checked.
 Status RunLoop::open_folder() {
-  int suffix = t.opt.resume ? 0 : run::free_suffix(p.run.out_dir, p.run.name);
+  // A file or device at runs/<name> is refused below (create_output_folder),
+  // not stepped around to runs/<name>-2.
+  std::error_code ec;
+  const auto base = run::folder_path(p.run.out_dir, p.run.name, 0);
+  const bool base_not_folder = std::filesystem::exists(base, ec) && !std::filesystem::is_directory(base, ec);
+  int suffix = t.opt.resume || base_not_folder ? 0 : run::free_suffix(p.run.out_dir, p.run.name);
   // Data parallel: rank 0 writes the run folder; the others only read its
   // checkpoints when resuming. Rank 0's choice of folder is the run's: the
   // others looked while rank 0 may already have created it.
@@ -235,9 +247,7 @@ Status RunLoop::open_folder() {
   }
   const std::filesystem::path dir = run::folder_path(p.run.out_dir, p.run.name, suffix);
   out.rank = t.dp ? t.dp->rank() : 0;
-  std::error_code ec;
-  if (rank0) std::filesystem::create_directories(dir, ec);
-  if (ec) return error(errc::io, dir.string() + ": cannot create the run folder: " + ec.message());
+  if (rank0) PLINTH_TRY(create_output_folder(dir, "the run folder"));
   out.run_dir = dir;
   folder = run::Folder{dir};
   if (rank0) run_lock.emplace(dir);
