@@ -40,6 +40,11 @@ struct ReportArgs {
 // plinth export RUN --weights FILE: the run's weights as one safetensors
 // file that a pipeline without [model.lora] loads with [init] from.
 int write_weights(const std::filesystem::path& run, const std::filesystem::path& out) {
+  if (out == "-") {
+    std::fprintf(stderr,
+                 "plinth: error: --weights -: the weights are not written to standard output; name a file\n");
+    return kExitBadInput;
+  }
   auto w = export_weights(run, out);
   if (!w) return fail(w.status());
   std::fprintf(stderr, "exported: %s (%zu tensors from %s", out.c_str(), w->tensors, w->from.c_str());
@@ -65,7 +70,9 @@ void add_report_commands(CLI::App& app, Context& ctx) {
                    "Run folders (runs/<name>), or a sweep folder (its trials); several are overlaid")
       ->required();
   report
-      ->add_option("-o,--output", args->output, "The HTML file to write (default: report.html; - for stdout)")
+      ->add_option("-o,--output", args->output,
+                   "The HTML file to write (default: report.html; - for stdout; a symlink is written "
+                   "through, a device or FIFO refused)")
       ->option_text("FILE");
   report->add_option("--title", args->title, "The page's title (default: Plinth runs)");
   report->callback([&ctx, args] {
@@ -162,11 +169,14 @@ void add_report_commands(CLI::App& app, Context& ctx) {
       "export", "Export a run's metrics.jsonl as CSV, or its weights (LoRA adapters merged) as safetensors");
   exp->add_option("--weights", args->weights,
                   "Write the run's final weights (else its newest checkpoint's) to FILE, with any "
-                  "[model.lora] adapters merged into the weights they adapt")
+                  "[model.lora] adapters merged into the weights they adapt (a symlink is written "
+                  "through, a device or FIFO refused)")
       ->option_text("FILE");
   exp->add_option("run", args->folder, "The run folder (runs/<name>)")->required();
   exp->add_flag("--csv", args->csv, "CSV, one row per metrics line (the default and only format)");
-  exp->add_option("-o,--output", args->output, "The file to write (default: <run>/metrics.csv; - for stdout)")
+  exp->add_option("-o,--output", args->output,
+                  "The file to write (default: <run>/metrics.csv; - for stdout; a symlink is written "
+                  "through, a device or FIFO refused)")
       ->option_text("FILE");
   exp->callback([&ctx, args] {
     ctx.run = [args] {

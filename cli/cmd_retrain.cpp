@@ -1,7 +1,7 @@
 // cmd_retrain.cpp — `plinth retrain retrain.toml`: watch a folder for new
 // data and keep the model fresh (plinth/retrain.hpp). Training and
 // evaluation run as child `plinth train` / `plinth eval` processes of this
-// same executable, with the same global options; SIGINT/SIGTERM stop the
+// same executable, with the same global options; SIGINT/SIGTERM/SIGHUP stop the
 // loop between steps and are passed on to the running child.
 #include <signal.h>
 
@@ -81,6 +81,9 @@ void add_retrain_commands(CLI::App& app, Context& ctx) {
       sa.sa_handler = on_signal;
       ::sigaction(SIGINT, &sa, nullptr);
       ::sigaction(SIGTERM, &sa, nullptr);
+      struct sigaction old_hup {};
+      ::sigaction(SIGHUP, &sa, &old_hup);
+      if (old_hup.sa_handler == SIG_IGN) ::sigaction(SIGHUP, &old_hup, nullptr);  // nohup: keep ignoring it
       int n_log = 0;
       const std::filesystem::path work = c->state_dir() / "work";
       RetrainRunner runner = [&](const std::vector<std::string>& a) {

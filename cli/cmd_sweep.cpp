@@ -78,7 +78,8 @@ void add_sweep_commands(CLI::App& app, Context& ctx) {
                    : out->budget_reached ? " (max_minutes reached)"
                                          : "",
                    (out->dir / "summary.md").c_str());
-      if (out->interrupted) return out->stop_signal == SIGTERM ? kExitOk : kExitInterrupted;
+      if (out->interrupted)
+        return out->stop_signal == SIGTERM || out->stop_signal == SIGHUP ? kExitOk : kExitInterrupted;
       if (out->trials_started > 0 && out->failed == out->trials_started) return kExitFailure;
       return kExitOk;
     };

@@ -82,7 +82,11 @@ void add_train_commands(CLI::App& app, Context& ctx) {
       auto out = t->train();
       if (!out) return fail(out.status());
       // Data parallel: every rank holds the same outcome; rank 0 reports it.
-      if (out->rank != 0) return out->interrupted && out->stop_signal != SIGTERM ? kExitInterrupted : kExitOk;
+      // SIGTERM (a scheduler's stop) and SIGHUP (the session went away) end
+      // the run with its state saved: success. Ctrl-C: 130 (128 + SIGINT).
+      const bool stopped = out->stop_signal == SIGTERM || out->stop_signal == SIGHUP;
+      const int exit_code = out->interrupted && !stopped ? kExitInterrupted : kExitOk;
+      if (out->rank != 0) return exit_code;
       if (out->resumed_from >= 0)
         std::fprintf(stderr, "resumed from step %lld; ", static_cast<long long>(out->resumed_from));
       std::fprintf(stderr, "done: %lld steps in %.2f s", static_cast<long long>(out->steps), out->seconds);
@@ -97,16 +101,15 @@ void add_train_commands(CLI::App& app, Context& ctx) {
         std::fprintf(stderr, "; %lld checkpoint write(s) FAILED (see the log)",
                      static_cast<long long>(out->checkpoint_failures));
       std::fprintf(stderr, "%s%s; run: %s\n",
-                   out->stop_signal == SIGTERM ? " (stopped by SIGTERM)"
-                   : out->interrupted          ? " (interrupted)"
-                                               : "",
+                   out->stop_signal == SIGTERM  ? " (stopped by SIGTERM)"
+                   : out->stop_signal == SIGHUP ? " (stopped by SIGHUP)"
+                   : out->interrupted           ? " (interrupted)"
+                                                : "",
                    out->early_stopped ? " (stopped early)"
                    : out->paused      ? " (paused at --stop-at-step)"
                                       : "",
                    out->run_dir.c_str());
-      // Ctrl-C: 130 (128 + SIGINT, as shells report it). SIGTERM is how
-      // schedulers stop a job; the run saved its state, so that is success.
-      return out->interrupted && out->stop_signal != SIGTERM ? kExitInterrupted : kExitOk;
+      return exit_code;
     };
   });
 

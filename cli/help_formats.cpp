@@ -187,16 +187,20 @@ only), energy is reported as not measured, with the reason.
 Success.
 .TP
 .B 1
-Runtime failure: training failed, a file could not be written, or
+Runtime failure: training failed, a file or folder could not be written
+(a full disk, a read\-only folder), or
 .B plugins doctor
 found a broken plugin.
 .TP
 .B 2
-Bad input: a command line, pipeline, manifest or run folder error.
+Bad input: a command line, pipeline, manifest or run folder error, or an
+output path that is a device, FIFO, socket or folder (a symbolic link is
+written through to its target).
 .TP
 .B 130
 .B train
-was interrupted (Ctrl\-C); the run folder holds what was done.
+was interrupted (Ctrl\-C); the run folder holds what was done. SIGTERM and
+SIGHUP stop it the same way with exit 0.
 .SH EXAMPLES
 Train the packaged MNIST example in a scratch folder, then look at it:
 .PP

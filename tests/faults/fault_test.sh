@@ -12,6 +12,7 @@
 #                       in memory, so training goes on; a later --resume,
 #                       which opens it again, refuses with exit 2
 #   sigterm             SIGTERM: a final checkpoint, exit 0, --resume goes on
+#   sighup              SIGHUP (the session went away): the same as SIGTERM
 #   plugin_error        the optimizer plugin fails at step 25: the run stops
 #                       with its message (exit 1), checkpoints 10 and 20 are
 #                       intact and --resume finishes the run
@@ -192,24 +193,44 @@ case $case in
     echo "the CSV source reads its file whole at open: removing it mid-run changes nothing; --resume reports it"
     ;;
 
-  sigterm)
+  sigterm | sighup)
+    sig=$(echo "${case#sig}" | tr a-z A-Z)
     long
     train_bg
     wait_for 30 grep -q '"step"' "$run_dir/metrics.jsonl" || fail "no training step logged"
     sleep 0.3
-    kill -TERM "$pid"
+    kill -"$sig" "$pid"
     wait "$pid"
     rc=$?
-    [ "$rc" -eq 0 ] || fail "exit code $rc after SIGTERM, expected 0"
-    grep -q "stopped by SIGTERM" "$work/log" || fail "the final line does not say SIGTERM"
+    [ "$rc" -eq 0 ] || fail "exit code $rc after SIG$sig, expected 0"
+    grep -q "stopped by SIG$sig" "$work/log" || fail "the final line does not say SIG$sig"
     steps=$(sed -n 's/^  "steps": \([0-9]*\),/\1/p' "$run_dir/summary.json")
     [ -d "$ckpts/step-$steps" ] || fail "no final checkpoint step-$steps"
     verify_checkpoints
     train_bg --resume
     wait_for 30 grep -q "resuming from .*step-$steps (step $steps" "$work/log" || fail "--resume did not start at step $steps"
-    kill -TERM "$pid"
+    kill -"$sig" "$pid"
     wait "$pid" || fail "the resumed run: exit code $?"
-    echo "SIGTERM at step $steps: final checkpoint written, exit 0, resumed from it"
+    echo "SIG$sig at step $steps: final checkpoint written, exit 0, resumed from it"
+    ;;
+
+  sighup_ignored)
+    # Under nohup SIGHUP stays ignored: the run goes on, and SIGTERM ends it.
+    long
+    (cd "$work" && exec nohup "$plinth" --no-system-plugins --no-install-plugins --plugin-path "$manifests" \
+      --plugin-path "$fault_manifests" train --no-progress pipeline.toml > "$work/log" 2>&1) &
+    pid=$!
+    pids+=("$pid")
+    wait_for 30 grep -q '"step"' "$run_dir/metrics.jsonl" || fail "no training step logged"
+    kill -HUP "$pid"
+    sleep 0.3
+    at=$(newest_step)
+    wait_for 30 has_ckpt_after "${at:-0}" || fail "SIGHUP under nohup stopped the run"
+    kill -0 "$pid" 2> /dev/null || fail "SIGHUP under nohup ended the process"
+    kill -TERM "$pid"
+    wait "$pid" || fail "exit code $? after SIGTERM"
+    grep -q "stopped by SIGTERM" "$work/log" || fail "the final line does not say SIGTERM"
+    echo "SIGHUP ignored under nohup; SIGTERM stopped the run"
     ;;
 
   plugin_error)

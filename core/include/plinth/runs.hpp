@@ -64,7 +64,9 @@ Result<ExportedWeights> export_weights(const std::filesystem::path& run_dir,
 std::string format_seconds(double seconds);
 
 // Write a file so that a crash never leaves it half-written (a temporary in
-// the same folder, fsync, rename).
+// the same folder, fsync, rename). A symlink is written through (the link
+// stays, its target is replaced the same way); a device, FIFO, socket or
+// folder at the path is refused with an invalid_argument error (exit 2).
 Status write_file_atomic(const std::filesystem::path& path, std::string_view bytes);
 
 }  // namespace plinth

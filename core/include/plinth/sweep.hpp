@@ -28,7 +28,7 @@ struct SweepOptions {
 
 struct SweepResult {
   std::filesystem::path dir;  // runs/<sweep>
-  bool interrupted = false;   // Ctrl-C / SIGTERM: running the same sweep again continues
+  bool interrupted = false;   // Ctrl-C / SIGTERM / SIGHUP: running the same sweep again continues
   int stop_signal = 0;
   bool budget_reached = false;  // [sweep] max_minutes
   int64_t trials_started = 0;

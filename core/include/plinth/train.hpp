@@ -61,7 +61,7 @@ struct TrainResult {
   int64_t resumed_from = -1;        // the checkpoint's step; -1: started fresh
   int64_t skipped_steps = 0;        // updates dropped ([train] on_nonfinite = "skip")
   int64_t checkpoint_failures = 0;  // checkpoint writes that failed ([checkpoint] on_error = "continue")
-  int stop_signal = 0;              // SIGINT or SIGTERM when one stopped the run
+  int stop_signal = 0;              // SIGINT, SIGTERM or SIGHUP when one stopped the run
   int rank = 0;                     // data parallel: this process's rank (rank 0 writes the run)
 };
 

@@ -44,7 +44,9 @@ const Section<RunSection>& run_schema() {
            &S::seed},
           {{.name = "out_dir",
             .def = "\"runs\"",
-            .doc = "where runs are written, relative to the working directory",
+            .doc = "where runs are written, relative to the working directory; created when absent. A file "
+                   "or device there or at `<out_dir>/<name>` is refused (exit 2), a folder that cannot be "
+                   "created (read-only) is a run-time failure (exit 1)",
             .check = non_empty()},
            &S::out_dir},
       }};
@@ -427,8 +429,8 @@ const Section<CheckpointSection>& checkpoint_schema() {
            [](S& c) { c.best_mode = default_mode(c.best_metric); }},
           {{.name = "at_end",
             .def = "true",
-            .doc = "also write one when training ends: finished, interrupted with Ctrl-C or SIGTERM, stopped "
-                   "early or at the target"},
+            .doc = "also write one when training ends: finished, interrupted with Ctrl-C, SIGTERM or SIGHUP, "
+                   "stopped early or at the target"},
            &S::at_end},
           {{.name = "on_error",
             .def = "\"continue\"",

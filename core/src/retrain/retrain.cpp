@@ -333,8 +333,7 @@ Result<int> process_pending(const Config& c, const Runner& run, const std::funct
                  c.pipeline.string() + ": retrain needs [data.eval] (the model's reference metric)");
   l.base = base->document;
   std::error_code ec;
-  fs::create_directories(l.dir / "work", ec);
-  if (ec) return error(errc::unavailable, (l.dir / "work").string() + ": cannot create: " + ec.message());
+  PLINTH_TRY(create_output_folder(l.dir / "work", "the retrain folder"));
   // One retrain process per state folder: two would promote over each other.
   auto lock = run::RunLock::take(l.dir);
   if (!lock) return lock.status();

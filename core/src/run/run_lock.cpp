@@ -3,6 +3,8 @@
 // non-blocking probe `plinth runs` uses, and claiming a new run's folder.
 #include "run/run_lock.hpp"
 
+#include "util/files.hpp"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -111,14 +113,16 @@ Result<std::optional<RunLock>> lock_enclosing_run(const fs::path& file) {
 }
 
 Result<ClaimedFolder> claim_new_folder(const fs::path& out_dir, const std::string& name) {
-  std::error_code ec;
-  fs::create_directories(out_dir, ec);
-  if (ec) return error(errc::io, out_dir.string() + ": cannot create the output folder: " + ec.message());
+  PLINTH_TRY(create_output_folder(out_dir, "the output folder"));
   for (int suffix = 0;; suffix = suffix == 0 ? 2 : suffix + 1) {
     const fs::path dir = folder_path(out_dir, name, suffix);
     if (::mkdir(dir.c_str(), 0777) != 0) {
-      if (errno == EEXIST) continue;  // another run's, or being created by one now
-      return error(errc::io, dir.string() + ": cannot create the run folder: " + std::strerror(errno));
+      const int err = errno;
+      // A file, device or dangling link at runs/<name> is the user's mistake,
+      // refused rather than stepped around to runs/<name>-2.
+      if (err == EEXIST && suffix == 0) PLINTH_TRY(create_output_folder(dir, "the run folder"));
+      if (err == EEXIST) continue;  // another run's, or being created by one now
+      return error(errc::unavailable, dir.string() + ": cannot create the run folder: " + std::strerror(err));
     }
     auto lock = RunLock::take(dir);
     if (!lock) return lock.status();

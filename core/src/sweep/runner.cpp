@@ -339,8 +339,7 @@ Result<SweepOutcome> run_sweep(const SweepSpec& spec, const RunOptions& options)
   } else if (options.resume) {
     return error(errc::config, sp.source.string() + ": --resume: " + state_file.string() + " does not exist");
   }
-  fs::create_directories(s.dir, ec);
-  if (ec) return error(errc::io, s.dir.string() + ": cannot create the sweep folder: " + ec.message());
+  PLINTH_TRY(create_output_folder(s.dir, "the sweep folder"));
   // One sweep process per folder: a second would restart the same trials.
   auto lock = run::RunLock::take(s.dir);
   if (!lock) return lock.status();
@@ -352,18 +351,22 @@ Result<SweepOutcome> run_sweep(const SweepSpec& spec, const RunOptions& options)
   out.dir = s.dir;
   g_signal = 0;
   struct sigaction sa {
-  }, old_int{}, old_term{};
+  }, old_int{}, old_term{}, old_hup{};
   sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);
   ::sigaction(SIGINT, &sa, &old_int);
   ::sigaction(SIGTERM, &sa, &old_term);
+  // A lost session stops the sweep as SIGTERM does, unless SIGHUP was ignored (nohup).
+  ::sigaction(SIGHUP, &sa, &old_hup);
+  if (old_hup.sa_handler == SIG_IGN) ::sigaction(SIGHUP, &old_hup, nullptr);
   struct Restore {
-    struct sigaction i, t;
+    struct sigaction i, t, h;
     ~Restore() {
       ::sigaction(SIGINT, &i, nullptr);
       ::sigaction(SIGTERM, &t, nullptr);
+      ::sigaction(SIGHUP, &h, nullptr);
     }
-  } restore{old_int, old_term};
+  } restore{old_int, old_term, old_hup};
 
   std::vector<Child> running;
   Status failure;

@@ -157,7 +157,7 @@ struct SweepOutcome {
   double wall_seconds = 0;
 };
 
-// Run (or resume) the sweep. Ctrl-C / SIGTERM stop every running trial (each
+// Run (or resume) the sweep. Ctrl-C / SIGTERM / SIGHUP stop every running trial (each
 // checkpoints), save the state and return with `interrupted`; running the
 // same sweep file again continues from there.
 Result<SweepOutcome> run_sweep(const SweepSpec& spec, const RunOptions& options);

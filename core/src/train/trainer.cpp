@@ -44,16 +44,23 @@ using clock = std::chrono::steady_clock;
 using json = nlohmann::ordered_json;
 double seconds_since(clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); }
 
-// Ctrl-C and SIGTERM (a scheduler's stop) end the run after the current
-// step, with a final checkpoint. The handlers stay until run() returns: a
-// signal that comes while the final checkpoint, weights and summary are
-// written (the run is ending anyway) must not kill the process mid-way.
+// Ctrl-C, SIGTERM (a scheduler's stop) and SIGHUP (the terminal or ssh
+// session went away; left ignored when it was, as under nohup) end the run
+// after the current step, with a final checkpoint. The handlers stay until
+// run() returns: a signal that comes while the final checkpoint, weights and
+// summary are written (the run is ending anyway) must not kill the process
+// mid-way.
 struct StopHandlers {
   void (*old_int)(int) = std::signal(SIGINT, [](int sig) { request_stop(sig); });
   void (*old_term)(int) = std::signal(SIGTERM, [](int sig) { request_stop(sig); });
+  void (*old_hup)(int) = std::signal(SIGHUP, [](int sig) { request_stop(sig); });
+  StopHandlers() {
+    if (old_hup == SIG_IGN) std::signal(SIGHUP, SIG_IGN);
+  }
   ~StopHandlers() {
     std::signal(SIGINT, old_int);
     std::signal(SIGTERM, old_term);
+    std::signal(SIGHUP, old_hup);
   }
 };
 
@@ -248,8 +255,7 @@ Status RunLoop::open_folder() {
     run_lock.emplace(std::move(claimed->lock));
   } else if (rank0) {
     // Resuming: the run's own folder (created when there is none yet).
-    if (!existing) std::filesystem::create_directories(dir, ec);
-    if (ec) return error(errc::io, dir.string() + ": cannot create the run folder: " + ec.message());
+    if (!existing) PLINTH_TRY(create_output_folder(dir, "the run folder"));
     auto lock = run::RunLock::take(dir);
     if (!lock) return lock.status();
     run_lock.emplace(std::move(*lock));

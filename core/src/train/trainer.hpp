@@ -45,7 +45,7 @@ struct TrainOutcome {
   bool early_stopped = false;
   int64_t resumed_from = -1;        // the checkpoint's step, -1: started fresh
   int64_t skipped_steps = 0;        // steps whose update was dropped (on_nonfinite = "skip")
-  int stop_signal = 0;              // SIGINT or SIGTERM when that stopped the run, else 0
+  int stop_signal = 0;              // SIGINT, SIGTERM or SIGHUP when that stopped the run, else 0
   int64_t checkpoint_failures = 0;  // checkpoint writes that failed (on_error = "continue")
   bool paused = false;              // ended at TrainOptions::stop_at_step before the last step
   int rank = 0;                     // data parallel: this process's rank (rank 0 reports the run)

@@ -1,9 +1,13 @@
-// files.cpp — atomic writes (temp + fsync + rename) and file hashing. A
-// failed write (disk full, read-only folder) is errc::unavailable: the
-// storage failed at run time, which is not bad input (exit 1, not 2).
+// files.cpp — atomic writes (temp + fsync + rename), where an output path's
+// bytes may go (symlinks followed, devices and FIFOs refused), and file
+// hashing. A failed write (disk full, read-only folder) is errc::unavailable:
+// the storage failed at run time, which is not bad input (exit 1, not 2).
+// Something at an output path that must not be written (a device, a FIFO, a
+// folder) is errc::invalid_argument: the user named the wrong path (exit 2).
 #include "util/files.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -27,6 +31,52 @@ static Status io_error(const std::filesystem::path& p, const char* what) {
 }
 
 namespace {
+
+// "a FIFO", "a character device", ... for an error message.
+const char* kind_of(mode_t mode) {
+  if (S_ISDIR(mode)) return "a folder";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISLNK(mode)) return "a symbolic link";
+  if (S_ISREG(mode)) return "a regular file";
+  return "of an unknown kind";
+}
+
+Status not_writable_here(const std::string& label, mode_t mode) {
+  return error(errc::invalid_argument,
+               label + ": is " + kind_of(mode) + ", not a regular file; refusing to write to it");
+}
+
+// Opens `p` for writing, created with `mode` or truncated. A symlink at `p`
+// is not followed (O_NOFOLLOW) and a FIFO does not block the open
+// (O_NONBLOCK); whatever is there that is not a regular file is refused
+// before a byte is written or truncated.
+Result<int> open_regular(const std::filesystem::path& p, mode_t mode) {
+  int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode);
+  if (fd < 0) {
+    const int err = errno;
+    // ELOOP (a symlink), ENXIO (a FIFO no one reads), EISDIR: say what is there.
+    if (struct stat st{}; ::lstat(p.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+      return not_writable_here(p.string(), st.st_mode);
+    errno = err;
+    return io_error(p, "cannot create");
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    const mode_t m = st.st_mode;
+    ::close(fd);
+    return not_writable_here(p.string(), m);
+  }
+  if (::ftruncate(fd, 0) != 0) {
+    Status s = io_error(p, "cannot truncate");
+    ::close(fd);
+    return s;
+  }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  return fd;
+}
 
 std::string to_hex(const unsigned char* md, size_t len) {
   static const char* hex = "0123456789abcdef";
@@ -128,20 +178,82 @@ Status write_parts_fd(int fd, const std::filesystem::path& written, std::span<co
 
 }  // namespace
 
+Result<std::filesystem::path> output_target(const std::filesystem::path& path) {
+  std::filesystem::path p = path;
+  // Errors name the path as given and, past a link, where it led.
+  auto label = [&] { return p == path ? path.string() : path.string() + " -> " + p.string(); };
+  for (int hops = 0;; ++hops) {
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0) {
+      if (errno == ENOTDIR)
+        return error(errc::invalid_argument, label() + ": a part of the path is not a folder");
+      if (errno != ENOENT) return io_error(p, "cannot look at it");
+      // A new file: its folder must exist (the write creates no folders).
+      const std::filesystem::path dir = p.has_parent_path() ? p.parent_path() : ".";
+      struct stat ds {};
+      const int rc = ::stat(dir.c_str(), &ds);
+      if (rc != 0 ? (errno == ENOENT || errno == ENOTDIR) : !S_ISDIR(ds.st_mode))
+        return error(errc::invalid_argument, label() + ": no such folder: " + dir.string());
+      return p;
+    }
+    if (S_ISREG(st.st_mode)) return p;
+    if (!S_ISLNK(st.st_mode)) return not_writable_here(label(), st.st_mode);
+    if (hops >= 40) return error(errc::invalid_argument, label() + ": too many levels of symbolic links");
+    std::string to(static_cast<size_t>(st.st_size > 0 ? st.st_size : 4096) + 1, '\0');
+    const ssize_t n = ::readlink(p.c_str(), to.data(), to.size());
+    if (n < 0) return io_error(p, "cannot read the symbolic link");
+    to.resize(static_cast<size_t>(n));
+    p = std::filesystem::path(to).is_absolute() ? std::filesystem::path(to) : p.parent_path() / to;
+  }
+}
+
+Status create_output_folder(const std::filesystem::path& dir, const std::string& what) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (!ec) return {};
+  // The nearest existing path at or above `dir` that is not a folder (a
+  // symlink to nothing counts) is the user's mistake; else the storage failed.
+  for (std::filesystem::path q = dir; !q.empty(); q = q.parent_path()) {
+    struct stat st {};
+    if (::stat(q.c_str(), &st) == 0) {
+      if (!S_ISDIR(st.st_mode))
+        return error(errc::invalid_argument, dir.string() + ": cannot create " + what + ": " + q.string() +
+                                                 " is " + kind_of(st.st_mode) + ", not a folder");
+      break;
+    }
+    if (::lstat(q.c_str(), &st) == 0)
+      return error(errc::invalid_argument, dir.string() + ": cannot create " + what + ": " + q.string() +
+                                               " is a symbolic link to nothing");
+    if (q == q.parent_path()) break;
+  }
+  return error(errc::unavailable, dir.string() + ": cannot create " + what + ": " + ec.message());
+}
+
 Status write_file_parts(const std::filesystem::path& path, std::span<const std::string_view> parts,
                         std::string* digest_hex, bool atomic, Digest kind) {
-  std::filesystem::path target = path;
+  std::filesystem::path dest = path;
+  mode_t mode = 0644;
+  bool replaces = false;
+  if (atomic) {
+    auto t = output_target(path);
+    if (!t) return t.status();
+    dest = std::move(*t);
+    // A file that is replaced keeps its permission bits (a private one stays private).
+    if (struct stat st{}; ::stat(dest.c_str(), &st) == 0) mode = st.st_mode & 07777, replaces = true;
+  }
+  std::filesystem::path target = dest;
   if (atomic) target += ".tmp";
-  int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return io_error(target, "cannot create");
-  PLINTH_TRY(write_parts_fd(fd, target, parts, digest_hex, kind));
+  auto fd = open_regular(target, mode);
+  if (!fd) return fd.status();
+  if (replaces) ::fchmod(*fd, mode);
+  PLINTH_TRY(write_parts_fd(*fd, target, parts, digest_hex, kind));
   if (!atomic) return {};
-  if (::rename(target.c_str(), path.c_str()) != 0) {
-    Status s = io_error(path, "rename failed");
+  if (::rename(target.c_str(), dest.c_str()) != 0) {
+    Status s = io_error(dest, "rename failed");
     ::unlink(target.c_str());
     return s;
   }
-  auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  auto dir = dest.has_parent_path() ? dest.parent_path() : std::filesystem::path(".");
   if (int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
     ::fsync(dfd);
     ::close(dfd);
