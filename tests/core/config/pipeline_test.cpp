@@ -417,9 +417,13 @@ TEST(pipeline, epochs_zero_is_fine_with_max_steps) {
 
 TEST(pipeline, data_ranges) {
   EXPECT_EQ(parse_err("[data.train]\nsource = \"x\"\nworkers = -1\n"),
-            "p.toml:3:11: data.train.workers: workers must be >= 0, got -1");
+            "p.toml:3:11: data.train.workers: workers must be in [0, 256], got -1");
   EXPECT_EQ(parse_err("[data.train]\nsource = \"x\"\n[data.eval]\nsource = \"x\"\nprefetch = 0\n"),
-            "p.toml:5:12: data.eval.prefetch: prefetch must be >= 1, got 0");
+            "p.toml:5:12: data.eval.prefetch: prefetch must be in [1, 4096], got 0");
+  EXPECT_EQ(parse_err("[data.train]\nsource = \"x\"\nworkers = 257\n"),
+            "p.toml:3:11: data.train.workers: workers must be in [0, 256], got 257");
+  EXPECT_EQ(parse_err("[data.train]\nsource = \"x\"\nprefetch = 4097\n"),
+            "p.toml:3:12: data.train.prefetch: prefetch must be in [1, 4096], got 4097");
 }
 
 TEST(pipeline, layer_errors_name_the_layer_index_and_line) {
