@@ -21,7 +21,7 @@ struct csv_source final : plinth_data_source {
   std::vector<float> labels_f;    // (N) regression
   std::vector<int32_t> labels_i;  // (N) classification
 
-  void copy_sample(int f, uint64_t i, void* dst) const override {
+  plinth_status copy_sample(int f, uint64_t i, void* dst) const override {
     if (f == 0) {
       std::memcpy(dst, features.data() + i * num_features, num_features * sizeof(float));
     } else if (!labels_i.empty()) {
@@ -29,6 +29,7 @@ struct csv_source final : plinth_data_source {
     } else {
       std::memcpy(dst, &labels_f[i], sizeof(float));
     }
+    return PLINTH_OK;
   }
 };
 
@@ -136,6 +137,9 @@ plinth_status csv_open(const plinth_host* h, const plinth_config* cfg, plinth_da
       return PLINTH_OK;
     };
 
+    // " (\"name\")" for column c when there is a header, for messages.
+    auto column_name = [&](size_t c) { return names.empty() ? std::string() : " (\"" + names[c] + "\")"; };
+
     size_t line_no = 0, at = 0;
     bool header_pending = header;
     while (at < text.size()) {
@@ -159,10 +163,19 @@ plinth_status csv_open(const plinth_host* h, const plinth_config* cfg, plinth_da
       for (size_t c = 0; c < ncols; ++c) {
         double v = 0;
         if (!parse_number(cells[c], v)) {
-          std::string col = names.empty() ? "" : " (\"" + names[c] + "\")";
+          const std::string col = column_name(c);
           return sdk::failf(h, PLINTH_ERR_BAD_DATA,
                             "csv file '%s' line %zu column %zu%s: not a number: \"%.*s\"", path.c_str(),
                             line_no, c + 1, col.c_str(), static_cast<int>(cells[c].size()), cells[c].data());
+        }
+        // NaN and inf parse as numbers (and 1e39 overflows f32 to inf); any
+        // of them would end training at its first step without naming the row.
+        if (!std::isfinite(static_cast<float>(v))) {
+          const std::string col = column_name(c);
+          return sdk::failf(h, PLINTH_ERR_BAD_DATA,
+                            "csv file '%s' line %zu column %zu%s: not a finite f32 number: \"%.*s\"",
+                            path.c_str(), line_no, c + 1, col.c_str(), static_cast<int>(cells[c].size()),
+                            cells[c].data());
         }
         if (c != label_col) {
           src->features.push_back(static_cast<float>(v));

@@ -13,6 +13,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 
 #include <zlib.h>
@@ -69,9 +70,30 @@ struct file_view {
   file_view& operator=(const file_view&) = delete;
 };
 
+// What a regular file is not, for the message refusing it.
+const char* kind_of(mode_t m) {
+  if (S_ISDIR(m)) return "a folder";
+  if (S_ISFIFO(m)) return "a FIFO";
+  if (S_ISCHR(m) || S_ISBLK(m)) return "a device";
+  if (S_ISSOCK(m)) return "a socket";
+  return "not a regular file";
+}
+
+// The size a gzip file's header declares, read from its first inflated
+// bytes (a format header is short); k_size_unknown when it does not tell.
+unsigned long long declared_by_gzip(const std::string& path, declared_size_fn declared) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f) return k_size_unknown;
+  unsigned char head[64];
+  const int got = gzread(f, head, sizeof head);
+  gzclose(f);
+  return got > 0 ? declared(head, static_cast<size_t>(got)) : k_size_unknown;
+}
+
 // The fast path: `out` gets the file's contents, inflated when it is one
-// whole gzip member. false: zlib must read it (see the file comment).
-bool read_fast(const std::string& path, std::vector<unsigned char>& out) {
+// whole gzip member no larger than `limit`. false: zlib must read it (see
+// the file comment).
+bool read_fast(const std::string& path, std::vector<unsigned char>& out, unsigned long long limit) {
   const file_view raw(path);
   if (!raw.ok) return false;
   if (raw.size < 2 || raw.data[0] != 0x1f ||
@@ -89,7 +111,7 @@ bool read_fast(const std::string& path, std::vector<unsigned char>& out) {
   // DEFLATE expands at most 1032:1, so a larger ISIZE is damage (or a
   // member over 4 GiB, ISIZE being modulo 2^32): zlib reads it, and no
   // memory is reserved for a claimed size the data cannot hold.
-  if (isize > uint64_t{raw.size} * 1032) return false;
+  if (isize > uint64_t{raw.size} * 1032 || isize > limit) return false;
   libdeflate_decompressor* d = libdeflate_alloc_decompressor();
   if (!d) return false;
   reserve_huge(out, static_cast<size_t>(isize));
@@ -109,9 +131,23 @@ bool read_fast(const std::string& path, std::vector<unsigned char>& out) {
 }  // namespace
 
 plinth_status read_file(const plinth_host* host, const std::string& what, const std::string& path,
-                        std::vector<unsigned char>& out) {
+                        std::vector<unsigned char>& out, declared_size_fn declared) {
   out.clear();
-  if (read_fast(path, out)) return PLINTH_OK;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    return sdk::failf(host, PLINTH_ERR_BAD_DATA, "%s file '%s': %s, not a regular file", what.c_str(),
+                      path.c_str(), kind_of(st.st_mode));
+  unsigned long long limit = k_size_unknown;
+  bool gzip = false;
+  if (declared) {
+    unsigned char magic[2] = {};
+    if (FILE* f = std::fopen(path.c_str(), "rb")) {
+      gzip = std::fread(magic, 1, 2, f) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+      std::fclose(f);
+    }
+    if (gzip) limit = declared_by_gzip(path, declared);
+  }
+  if (read_fast(path, out, limit)) return PLINTH_OK;
   out.clear();
   errno = 0;
   gzFile f = gzopen(path.c_str(), "rb");
@@ -136,6 +172,16 @@ plinth_status read_file(const plinth_host* host, const std::string& what, const 
                         msg.c_str());
     }
     out.resize(at + static_cast<size_t>(got));
+    // A gzip bomb stops here, a chunk past the declared size, not at the
+    // end of its stream.
+    if (gzip && out.size() > limit) {
+      gzclose(f);
+      out.clear();
+      return sdk::failf(host, PLINTH_ERR_BAD_DATA,
+                        "%s file '%s': the gzip stream inflates past the %llu bytes its header declares "
+                        "(stopped after %zu bytes)",
+                        what.c_str(), path.c_str(), limit, at + static_cast<size_t>(got));
+    }
     if (static_cast<unsigned>(got) < chunk) break;
   }
   // gzread stops quietly at a cut-off gzip member; gzerror tells.

@@ -27,7 +27,7 @@ struct idx_source final : plinth_data_source {
   size_t pixels = 0;                  // rows * cols
   float lut[256] = {};                // u8 -> (u8 * scale - mean) / std
 
-  void copy_sample(int f, uint64_t i, void* dst) const override {
+  plinth_status copy_sample(int f, uint64_t i, void* dst) const override {
     if (f == 0) {
       const unsigned char* src = images.data() + i * pixels;
       float* out = static_cast<float*>(dst);
@@ -36,8 +36,24 @@ struct idx_source final : plinth_data_source {
       int32_t v = labels[i];
       std::memcpy(dst, &v, sizeof v);
     }
+    return PLINTH_OK;
   }
 };
+
+// The size an IDX header declares (header and data), for read_file's gzip
+// bound; k_size_unknown when the header is short or its dims overflow.
+unsigned long long idx_declared_size(const unsigned char* p, size_t n) {
+  if (n < 4) return k_size_unknown;
+  const size_t ndim = p[3];
+  const size_t header = 4 + 4 * ndim;
+  if (n < header) return k_size_unknown;
+  unsigned long long count = 1, total = 0;
+  for (size_t d = 0; d < ndim; ++d)
+    if (__builtin_mul_overflow(count, static_cast<unsigned long long>(be32(p + 4 + 4 * d)), &count))
+      return k_size_unknown;
+  if (__builtin_add_overflow(count, header, &total)) return k_size_unknown;
+  return total;
+}
 
 // Parse one IDX file: check magic, dims and exact size. `dims` gets the dims.
 plinth_status parse_idx(const plinth_host* h, const std::string& what, const std::string& path,
@@ -112,10 +128,18 @@ plinth_status idx_open(const plinth_host* h, const plinth_config* cfg, plinth_da
     src->host = h;
     src->component = "idx";
     std::vector<uint32_t> idims, ldims;
-    if ((s = read_file(h, "idx images", images_path, src->images)) != PLINTH_OK) return s;
+    if ((s = read_file(h, "idx images", images_path, src->images, idx_declared_size)) != PLINTH_OK) return s;
     if ((s = parse_idx(h, "idx images", images_path, src->images, k_images_magic, idims)) != PLINTH_OK)
       return s;
-    if ((s = read_file(h, "idx labels", labels_path, src->labels)) != PLINTH_OK) return s;
+    // An image of 0 rows or columns has no pixels: every later size
+    // (and a per-pixel division in the model's shape checks) breaks on it.
+    for (size_t d = 1; d < 3; ++d)
+      if (idims[d] == 0)
+        return sdk::failf(h, PLINTH_ERR_BAD_DATA,
+                          "idx images file '%s': the header's %s (dim %zu, byte offset %zu) is 0; an image "
+                          "needs at least one row and one column",
+                          images_path.c_str(), d == 1 ? "rows" : "columns", d + 1, 4 + 4 * d);
+    if ((s = read_file(h, "idx labels", labels_path, src->labels, idx_declared_size)) != PLINTH_OK) return s;
     if ((s = parse_idx(h, "idx labels", labels_path, src->labels, k_labels_magic, ldims)) != PLINTH_OK)
       return s;
     if (idims[0] != ldims[0])

@@ -80,7 +80,10 @@ plinth_status source_read(plinth_data_source* src, const uint64_t* indices, size
     for (size_t f = 0; f < src->fields.size(); ++f) {
       const size_t bps = src->fields[f].bytes_per_sample();
       auto* base = static_cast<unsigned char*>(buffers[f]);
-      for (size_t i = 0; i < n; ++i) src->copy_sample(static_cast<int>(f), indices[i], base + i * bps);
+      for (size_t i = 0; i < n; ++i)
+        if (const plinth_status s = src->copy_sample(static_cast<int>(f), indices[i], base + i * bps);
+            s != PLINTH_OK)
+          return s;
     }
     return PLINTH_OK;
   });

@@ -35,8 +35,9 @@ struct plinth_data_source {
 
   virtual ~plinth_data_source() = default;
   // Write sample `index` (< num_samples) of field `f` to `dst`. Must be const
-  // and thread-safe: several threads call it at once.
-  virtual void copy_sample(int f, uint64_t index, void* dst) const = 0;
+  // and thread-safe: several threads call it at once. Not OK only for a
+  // source that reads its file while training (tokens), with the message set.
+  virtual plinth_status copy_sample(int f, uint64_t index, void* dst) const = 0;
 };
 
 namespace plinth::data {

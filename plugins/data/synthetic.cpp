@@ -41,10 +41,10 @@ struct synthetic_source final : plinth_data_source {
   void features(uint64_t i, float* x) const {
     for (size_t j = 0; j < num_features; ++j) x[j] = static_cast<float>(normal(seed, 2 * i + 1, j));
   }
-  void copy_sample(int f, uint64_t i, void* dst) const override {
+  plinth_status copy_sample(int f, uint64_t i, void* dst) const override {
     if (f == 0) {
       features(i, static_cast<float*>(dst));
-      return;
+      return PLINTH_OK;
     }
     std::vector<float> x(num_features);
     features(i, x.data());
@@ -56,6 +56,7 @@ struct synthetic_source final : plinth_data_source {
       if (v > best_v) best_v = v, best = static_cast<int32_t>(c);
     }
     std::memcpy(dst, &best, sizeof best);
+    return PLINTH_OK;
   }
 };
 

@@ -30,9 +30,10 @@ struct text_source final : plinth_data_source {
   int64_t T = 0;             // block_size
   int64_t stride = 1;
 
-  void copy_sample(int f, uint64_t i, void* dst) const override {
+  plinth_status copy_sample(int f, uint64_t i, void* dst) const override {
     const int32_t* w = ids.data() + i * static_cast<uint64_t>(stride) + static_cast<uint64_t>(f);
     std::memcpy(dst, w, static_cast<size_t>(T) * sizeof(int32_t));
+    return PLINTH_OK;
   }
 };
 

@@ -2,17 +2,24 @@
 // token shards. format = "llmc" (default) is llm.c's shard: a 1024-byte header
 // of 256 little-endian int32 (magic 20240520, version 1, token count, the rest
 // unused), then that many uint16 little-endian tokens; format = "raw" is
-// nanoGPT's headerless uint16 .bin. Shards are memory-mapped; every id is
-// checked against vocab_size at open. Sample i is a window of T+1 tokens
+// nanoGPT's headerless uint16 .bin. Shards are read with pread(2), not
+// mapped: a shard truncated or rewritten while training then reads short and
+// is an error naming it, where a mapping would kill the process with SIGBUS
+// (a signal handler cannot tell which access failed, nor resume it safely).
+// The page cache keeps repeated reads cheap. Every id is checked against
+// vocab_size at open. Sample i is a window of T+1 tokens
 // inside one shard: tokens = w[0..T), targets = w[1..T+1). It does not read
 // llm.c's version-2 (uint32) shards and does not tokenize text.
+#include <fcntl.h>
 #include <glob.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <memory>
 
-#include "mapped_file.hpp"
 #include "source.hpp"
 
 namespace plinth::data {
@@ -32,10 +39,45 @@ uint16_t le16(const unsigned char* p) { return static_cast<uint16_t>(p[0] | (p[1
 
 struct shard {
   std::string path;
-  mapped_file map;
-  const unsigned char* tokens = nullptr;  // (n) uint16 little-endian
-  uint64_t n = 0;                         // tokens in the shard
-  uint64_t first_sample = 0;              // index of its first window
+  int fd = -1;
+  uint64_t file_size = 0;     // at open
+  uint64_t offset = 0;        // byte offset of the first token
+  uint64_t n = 0;             // tokens in the shard
+  uint64_t first_sample = 0;  // index of its first window
+
+  shard() = default;
+  shard(const shard&) = delete;
+  shard& operator=(const shard&) = delete;
+  ~shard() {
+    if (fd >= 0) ::close(fd);
+  }
+
+  // `len` bytes at byte offset `at`; a short read (the file shrank since
+  // open) or a read error is a message naming the shard.
+  plinth_status read(const plinth_host* h, uint64_t at, void* dst, size_t len) const {
+    auto* p = static_cast<unsigned char*>(dst);
+    size_t done = 0;
+    while (done < len) {
+      const ssize_t got = ::pread(fd, p + done, len - done, static_cast<off_t>(at + done));
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0)
+        return sdk::failf(h, PLINTH_ERR_IO,
+                          "tokens file '%s': read of %zu bytes at byte offset %llu failed: %s", path.c_str(),
+                          len, static_cast<unsigned long long>(at), std::strerror(errno));
+      if (got == 0) {
+        struct stat st {};
+        const long long now = ::fstat(fd, &st) == 0 ? static_cast<long long>(st.st_size) : -1;
+        return sdk::failf(
+            h, PLINTH_ERR_BAD_DATA,
+            "tokens file '%s': the file changed while in use: it had %llu bytes when opened and "
+            "now has %lld, so %zu bytes at byte offset %llu cannot be read",
+            path.c_str(), static_cast<unsigned long long>(file_size), now, len,
+            static_cast<unsigned long long>(at));
+      }
+      done += static_cast<size_t>(got);
+    }
+    return PLINTH_OK;
+  }
 };
 
 struct tokens_source final : plinth_data_source {
@@ -45,14 +87,23 @@ struct tokens_source final : plinth_data_source {
   int64_t stride = 1;
 
   // Fields 0 (tokens) and 1 (targets) differ only by a one-token shift.
-  void copy_sample(int f, uint64_t i, void* dst) const override {
+  plinth_status copy_sample(int f, uint64_t i, void* dst) const override {
     const size_t k =
         static_cast<size_t>(std::upper_bound(starts.begin(), starts.end(), i) - starts.begin()) - 1;
     const shard& s = *shards[k];
     const uint64_t at = (i - s.first_sample) * static_cast<uint64_t>(stride) + static_cast<uint64_t>(f);
-    const unsigned char* p = s.tokens + 2 * at;
     auto* out = static_cast<int32_t*>(dst);
-    for (int64_t t = 0; t < T; ++t) out[t] = le16(p + 2 * t);
+    constexpr int64_t chunk = 4096;  // tokens per read
+    unsigned char buf[2 * chunk];
+    for (int64_t t0 = 0; t0 < T; t0 += chunk) {
+      const int64_t m = std::min(chunk, T - t0);
+      if (const plinth_status st =
+              s.read(host, s.offset + 2 * (at + static_cast<uint64_t>(t0)), buf, static_cast<size_t>(2 * m));
+          st != PLINTH_OK)
+        return st;
+      for (int64_t t = 0; t < m; ++t) out[t0 + t] = le16(buf + 2 * t);
+    }
+    return PLINTH_OK;
   }
 };
 
@@ -106,20 +157,31 @@ plinth_status read_paths(const plinth_host* h, const plinth_config* cfg, std::ve
   return PLINTH_OK;
 }
 
-// Check the shard's header (llmc) or size (raw) and point s.tokens at the ids.
-plinth_status parse_shard(const plinth_host* h, bool raw, shard& s) {
-  const unsigned char* b = s.map.data();
-  const size_t size = s.map.size();
+// Open the shard, check its header (llmc) or size (raw) and set s.offset
+// and s.n.
+plinth_status open_shard(const plinth_host* h, bool raw, shard& s) {
   const char* path = s.path.c_str();
+  s.fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (s.fd < 0) return sdk::failf(h, PLINTH_ERR_IO, "tokens file '%s': %s", path, std::strerror(errno));
+  struct stat st {};
+  if (::fstat(s.fd, &st) != 0)
+    return sdk::failf(h, PLINTH_ERR_IO, "tokens file '%s': %s", path, std::strerror(errno));
+  if (!S_ISREG(st.st_mode))
+    return sdk::failf(h, PLINTH_ERR_BAD_DATA, "tokens file '%s': not a regular file", path);
+  const size_t size = static_cast<size_t>(st.st_size);
+  s.file_size = size;
   if (raw) {
     if (size % 2 != 0)
       return sdk::failf(h, PLINTH_ERR_BAD_DATA,
                         "tokens file '%s': %zu bytes is not a whole number of uint16 tokens (truncated?)",
                         path, size);
-    s.tokens = b;
+    s.offset = 0;
     s.n = size / 2;
     return PLINTH_OK;
   }
+  unsigned char b[k_llmc_header_bytes];
+  plinth_status r;
+  if ((r = s.read(h, 0, b, std::min(size, k_llmc_header_bytes))) != PLINTH_OK) return r;
   if (size >= 4 && le32(b) != k_llmc_magic)
     return sdk::failf(
         h, PLINTH_ERR_BAD_DATA,
@@ -149,8 +211,28 @@ plinth_status parse_shard(const plinth_host* h, bool raw, shard& s) {
         count < 0     ? "negative count"
         : need > size ? "truncated"
                       : "trailing bytes");
-  s.tokens = b + k_llmc_header_bytes;
+  s.offset = k_llmc_header_bytes;
   s.n = static_cast<uint64_t>(count);
+  return PLINTH_OK;
+}
+
+// Every id of the shard below vocab_size: one pass, read in chunks.
+plinth_status check_ids(const plinth_host* h, const shard& s, int64_t vocab_size) {
+  constexpr uint64_t chunk = uint64_t{1} << 19;  // tokens per read
+  std::vector<unsigned char> buf(2 * std::min(chunk, s.n));
+  for (uint64_t i0 = 0; i0 < s.n; i0 += chunk) {
+    const uint64_t m = std::min(chunk, s.n - i0);
+    if (const plinth_status st = s.read(h, s.offset + 2 * i0, buf.data(), static_cast<size_t>(2 * m));
+        st != PLINTH_OK)
+      return st;
+    for (uint64_t i = 0; i < m; ++i)
+      if (const uint16_t id = le16(buf.data() + 2 * i); id >= vocab_size)
+        return sdk::failf(h, PLINTH_ERR_BAD_DATA,
+                          "tokens file '%s': token id %u at byte offset %llu (token %llu) is not below "
+                          "vocab_size = %lld",
+                          s.path.c_str(), id, static_cast<unsigned long long>(s.offset + 2 * (i0 + i)),
+                          static_cast<unsigned long long>(i0 + i), static_cast<long long>(vocab_size));
+  }
   return PLINTH_OK;
 }
 
@@ -199,18 +281,8 @@ plinth_status tokens_open(const plinth_host* h, const plinth_config* cfg, plinth
     for (const auto& path : files) {
       auto sh = std::make_unique<shard>();
       sh->path = path;
-      if ((s = sh->map.open(h, "tokens", path)) != PLINTH_OK) return s;
-      if ((s = parse_shard(h, raw, *sh)) != PLINTH_OK) return s;
-      // Every id below vocab_size: one pass over the mapped file.
-      if (vocab_size < 65536)
-        for (uint64_t i = 0; i < sh->n; ++i)
-          if (const uint16_t id = le16(sh->tokens + 2 * i); id >= vocab_size)
-            return sdk::failf(h, PLINTH_ERR_BAD_DATA,
-                              "tokens file '%s': token id %u at byte offset %llu (token %llu) is not below "
-                              "vocab_size = %lld",
-                              path.c_str(), id,
-                              static_cast<unsigned long long>((sh->tokens - sh->map.data()) + 2 * i),
-                              static_cast<unsigned long long>(i), static_cast<long long>(vocab_size));
+      if ((s = open_shard(h, raw, *sh)) != PLINTH_OK) return s;
+      if (vocab_size < 65536 && (s = check_ids(h, *sh, vocab_size)) != PLINTH_OK) return s;
       const uint64_t need = static_cast<uint64_t>(block_size) + 1;
       if (sh->n < need)
         return sdk::failf(h, PLINTH_ERR_BAD_DATA,

@@ -11,6 +11,8 @@
 #   data_removed        the CSV file is deleted mid-epoch: the source holds it
 #                       in memory, so training goes on; a later --resume,
 #                       which opens it again, refuses with exit 2
+#   shard_truncated     a token shard is truncated mid-run (`truncate -s`): the
+#                       run ends with an error naming the shard, not SIGBUS
 #   sigterm             SIGTERM: a final checkpoint, exit 0, --resume goes on
 #   sighup              SIGHUP (the session went away): the same as SIGTERM
 #   plugin_error        the optimizer plugin fails at step 25: the run stops
@@ -191,6 +193,47 @@ case $case in
     [ "$rc" -eq 2 ] || fail "--resume without the data file: exit code $rc, expected 2"
     grep -q "csv file 'data.csv': No such file or directory" "$work/log" || fail "the error does not name the file"
     echo "the CSV source reads its file whole at open: removing it mid-run changes nothing; --resume reports it"
+    ;;
+
+  shard_truncated)
+    # A raw shard of 200,000 uint16 ids below 256, and a small model on it.
+    python3 -c 'import sys; sys.stdout.buffer.write(bytes(b for i in range(200000) for b in ((i * 37 + i // 256) % 256, 0)))' \
+      > "$work/shard.bin"
+    cat > "$work/pipeline.toml" << 'EOF2'
+[run]
+name = "fault"
+
+[data.train]
+source = "tokens"
+path = "shard.bin"
+format = "raw"
+block_size = 16
+vocab_size = 256
+
+[[model.layer]]
+type = "embedding"
+dim = 8
+
+[[model.layer]]
+type = "linear"
+out = 256
+
+[train]
+max_steps = 1000000
+batch_size = 8
+log_every = 1
+EOF2
+    train_bg
+    wait_for 30 grep -q '"step"' "$run_dir/metrics.jsonl" || fail "no training step logged"
+    truncate -s 2048 "$work/shard.bin"
+    wait_for 30 eval '! kill -0 "$pid" 2> /dev/null' || fail "training went on over a truncated shard"
+    wait "$pid"
+    rc=$?
+    [ "$rc" -ne 135 ] || fail "killed by SIGBUS"
+    [ "$rc" -eq 1 ] || [ "$rc" -eq 2 ] || fail "exit code $rc, expected 1 or 2"
+    grep -q "error: .*tokens file '.*shard.bin': the file changed while in use: it had 400000 bytes when opened and now has 2048" \
+      "$work/log" || fail "the error does not name the shard and its sizes"
+    echo "a shard truncated mid-run ends the run with exit $rc naming it"
     ;;
 
   sigterm | sighup)

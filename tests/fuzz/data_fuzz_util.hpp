@@ -1,9 +1,11 @@
 // data_fuzz_util.hpp — shared code for the data-source fuzz targets: find a
-// component's table in plinth-data-std (linked in as objects), and read a few
-// samples of an opened source into buffers sized from its schema.
+// component's table in plinth-data-std (linked in as objects), read a few
+// samples of an opened source into buffers sized from its schema, and check
+// a language-model source's windows.
 // Not here: writing the inputs (fuzz_util.hpp).
 #pragma once
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -63,6 +65,23 @@ inline size_t read_ends(const plinth_data_v1* t, plinth_data_source* src) {
   const uint64_t past = info.num_samples;
   if (t->read(src, &past, 1, ptrs.data()) == PLINTH_OK) std::abort();
   return first;
+}
+
+// For a language-model source (fields tokens and targets, each T i32): the
+// first and last of its `n` windows read, hold ids in [0, V), and their
+// targets are the tokens shifted by one.
+inline void check_windows(const plinth_data_v1* t, plinth_data_source* src, uint64_t n, int64_t T,
+                          int64_t V) {
+  std::vector<int32_t> x(static_cast<size_t>(T)), y(static_cast<size_t>(T));
+  void* bufs[2] = {x.data(), y.data()};
+  const uint64_t ends[2] = {0, n - 1};
+  for (uint64_t i : ends) {
+    if (t->read(src, &i, 1, bufs) != PLINTH_OK) std::abort();
+    for (int64_t k = 0; k < T; ++k) {
+      if (x[k] < 0 || x[k] >= V || y[k] < 0 || y[k] >= V) std::abort();
+      if (k + 1 < T && y[k] != x[k + 1]) std::abort();
+    }
+  }
 }
 
 }  // namespace plinth::fuzz

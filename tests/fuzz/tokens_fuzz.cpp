@@ -43,16 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   info.struct_size = PLINTH_DATA_INFO_STRUCT_SIZE;
   if (t->info(src, &info) != PLINTH_OK || info.num_fields != 2) std::abort();
   if (n < static_cast<uint64_t>(T) + 1 || info.num_samples != (n - T - 1) / stride + 1) std::abort();
-  std::vector<int32_t> x(static_cast<size_t>(T)), y(static_cast<size_t>(T));
-  void* bufs[2] = {x.data(), y.data()};
-  const uint64_t ends[2] = {0, info.num_samples - 1};
-  for (uint64_t i : ends) {
-    if (t->read(src, &i, 1, bufs) != PLINTH_OK) std::abort();
-    for (int64_t k = 0; k < T; ++k) {
-      if (x[k] < 0 || x[k] >= V || y[k] < 0 || y[k] >= V) std::abort();
-      if (k + 1 < T && y[k] != x[k + 1]) std::abort();
-    }
-  }
+  plinth::fuzz::check_windows(t, src, info.num_samples, T, V);
   plinth::fuzz::read_ends(t, src);
   t->close(src);
   return 0;

@@ -14,6 +14,7 @@
 #include <initializer_list>
 #include <limits>
 #include <map>
+#include <set>
 #include <sstream>
 #include <system_error>
 #include <vector>
@@ -29,6 +30,12 @@ namespace {
 
 namespace fs = std::filesystem;
 using names = std::initializer_list<std::string_view>;
+
+// The largest pipeline (or other TOML input) file read: far above any real
+// one, and docs/pipeline.md states it.
+constexpr size_t kMaxPipelineBytes = size_t{1} << 20;
+// How deep [[model.block]]s may nest (a block placing a block ...).
+constexpr int kMaxBlockDepth = 64;
 
 // --- the names the core owns --------------------------------------------------
 
@@ -186,6 +193,7 @@ Status read_model(const Reader& r, const toml::table& t, ModelSection& m) {
   if (const toml::node* bn = t.get("block")) {
     const toml::array* arr = bn->as_array();
     if (!arr) return r.type_error(*bn, "model.block", "an array of tables ([[model.block]])");
+    std::set<std::string> block_names;
     for (std::size_t i = 0; i < arr->size(); ++i) {
       const std::string path = "model.block[" + std::to_string(i) + "]";
       const toml::node& el = *arr->get(i);
@@ -198,7 +206,7 @@ Status read_model(const Reader& r, const toml::table& t, ModelSection& m) {
         return r.fail(bt.source(), path + ".name", "missing required key (the block's name)");
       PLINTH_TRY(r.get(bt, path, "name", b.name));
       PLINTH_TRY(r.require(!b.name.empty(), bt, path, "name", "must not be empty"));
-      if (m.block(b.name))
+      if (!block_names.insert(b.name).second)  // a set: thousands of blocks stay linear
         return r.fail(Reader::where(bt, "name"), path + ".name", "duplicate block name '" + b.name + "'");
       PLINTH_TRY(r.get(bt, path, "residual", b.residual));
       const toml::node* ln = bt.get("layers");
@@ -211,9 +219,15 @@ Status read_model(const Reader& r, const toml::table& t, ModelSection& m) {
   if (!n) return r.fail(t.source(), "model.layer", "missing: the model needs at least one [[model.layer]]");
   if (!n->as_array()) return r.type_error(*n, "model.layer", "an array of tables ([[model.layer]])");
   PLINTH_TRY(read_layers(r, *n, "model.layer", m.layers));
-  // Every `use` names a block, and no block contains itself.
-  std::function<Status(const std::vector<LayerSpec>&, std::vector<std::string>&)> check =
-      [&](const std::vector<LayerSpec>& layers, std::vector<std::string>& stack) -> Status {
+  // Every `use` names a block, no block contains itself, and blocks nest at
+  // most kMaxBlockDepth deep. Each block is walked once (its depth is kept),
+  // so a block placed many times costs one walk, and the recursion is never
+  // deeper than the limit (a long chain of blocks would overflow the stack).
+  std::map<const BlockSpec*, int> depths;  // walked blocks -> their depth (1: no block inside)
+  std::vector<const BlockSpec*> stack;     // the blocks being walked, outermost first
+  std::function<Status(const std::vector<LayerSpec>&, int&)> walk = [&](const std::vector<LayerSpec>& layers,
+                                                                        int& depth) -> Status {
+    depth = 0;
     for (const LayerSpec& l : layers) {
       if (l.type != "block") continue;
       const std::string use = l.string("use");
@@ -226,16 +240,30 @@ Status read_model(const Reader& r, const toml::table& t, ModelSection& m) {
                           (names.empty() ? std::string(" (there are none)")
                                          : "; the blocks are " + join_quoted(names)));
       }
-      if (std::find(stack.begin(), stack.end(), b->name) != stack.end())
+      if (std::find(stack.begin(), stack.end(), b) != stack.end())
         return r.fail(l.where, "use", "block '" + b->name + "' contains itself");
-      stack.push_back(b->name);
-      PLINTH_TRY(check(b->layers, stack));
-      stack.pop_back();
+      int inner = 0;
+      if (auto it = depths.find(b); it != depths.end()) {
+        inner = it->second;
+      } else if (stack.size() < static_cast<size_t>(kMaxBlockDepth)) {
+        stack.push_back(b);
+        PLINTH_TRY(walk(b->layers, inner));
+        stack.pop_back();
+        depths[b] = ++inner;
+      } else {
+        inner = kMaxBlockDepth;  // deeper than the limit: reported just below
+      }
+      if (static_cast<int>(stack.size()) + inner > kMaxBlockDepth)
+        return r.fail(l.where, "use",
+                      "blocks nest more than " + std::to_string(kMaxBlockDepth) + " deep (placing '" +
+                          b->name + "'" + (stack.empty() ? "" : " inside '" + stack.back()->name + "'") +
+                          ")");
+      depth = std::max(depth, inner);
     }
     return {};
   };
-  std::vector<std::string> stack;
-  return check(m.layers, stack);
+  int depth = 0;
+  return walk(m.layers, depth);
 }
 
 // The checks below span several keys; each key's own rule is in its table.
@@ -486,17 +514,37 @@ Status check_plugin_keys(const toml::table& table, std::string_view section,
   return {};
 }
 
-Result<toml::table> load_toml(const fs::path& file) {
+namespace {
+
+// A pipeline (or other TOML input) file's text. Only a regular file of at
+// most kMaxPipelineBytes is read: a FIFO or device named by mistake would
+// block or never end, and no pipeline needs more.
+Result<std::string> read_input_file(const fs::path& file, const std::string& what) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(file, ec);
+  if (!ec && fs::exists(st) && !fs::is_regular_file(st))
+    return error(errc::io, file.string() + ": cannot read " + what + " (" +
+                               (fs::is_directory(st) ? "a folder" : "not a regular file") + ")");
   std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    std::error_code ec;
-    return error(errc::io, file.string() + ": cannot read (" +
+  if (!in)
+    return error(errc::io, file.string() + ": cannot read " + what + " (" +
                                (fs::exists(file, ec) ? "permission denied or not a file" : "no such file") +
                                ")");
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_toml(ss.str(), file);
+  std::string text(kMaxPipelineBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > kMaxPipelineBytes)
+    return error(errc::config, file.string() + ": " + what + " is larger than " +
+                                   std::to_string(kMaxPipelineBytes) + " bytes (1 MiB), the limit");
+  return text;
+}
+
+}  // namespace
+
+Result<toml::table> load_toml(const fs::path& file) {
+  auto text = read_input_file(file, "the file");
+  if (!text) return text.status();
+  return parse_toml(*text, file);
 }
 
 void set_backend_threads(Pipeline& p, int threads) {
@@ -505,16 +553,9 @@ void set_backend_threads(Pipeline& p, int threads) {
 }
 
 Result<Pipeline> load_pipeline(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    std::error_code ec;
-    const bool exists = fs::exists(file, ec);
-    return error(errc::io, file.string() + ": cannot read the pipeline file (" +
-                               (exists ? "permission denied or not a file" : "no such file") + ")");
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_pipeline(ss.str(), file);
+  auto text = read_input_file(file, "the pipeline file");
+  if (!text) return text.status();
+  return parse_pipeline(*text, file);
 }
 
 std::string resolved_toml(const Pipeline& p) {

@@ -12,6 +12,7 @@
 #include "exec/backend.hpp"
 #include "graph/layers/layer.hpp"
 #include "graph/loss.hpp"
+#include "util/checked.hpp"
 
 namespace plinth::graph {
 
@@ -47,6 +48,36 @@ int Graph::add_strided(int of, std::vector<int64_t> shape, std::vector<int64_t> 
 // built is a forward reference (or, the layer itself or the block being
 // built, a cycle). `input` names the scope's input.
 namespace {
+
+// The largest tensor a pipeline may ask for, 2^40 bytes (1 TiB): past what
+// any host or device allocates, and far below where element counts, byte
+// counts and view offsets (int64) overflow, so no size computed from them
+// downstream can wrap. The same bound holds for all parameters together.
+constexpr int64_t kMaxTensorBytes = int64_t{1} << 40;
+// Layers a model may expand to (blocks times repeat, nested).
+constexpr size_t kMaxLayers = 100000;
+
+// "" or why a value of g.values[from..] is too large to allocate.
+std::string oversized(const Graph& g, size_t from) {
+  for (size_t v = from; v < g.values.size(); ++v) {
+    const Value& x = g.values[v];
+    const auto bytes = util::checked_size(x.shape, static_cast<int64_t>(exec::dtype_size(x.dtype)));
+    if (!bytes || *bytes > kMaxTensorBytes)
+      return "tensor '" + x.name + "' of shape " + shape_str(x.shape) + " needs " +
+             (bytes ? std::to_string(*bytes) + " bytes" : std::string("more bytes than int64 counts")) +
+             ", over the limit of 2^40 bytes (1 TiB) per tensor";
+  }
+  return "";
+}
+
+// The layer's integer keys, " (max_len = 8, ...)": what to make smaller.
+std::string integer_keys(const LayerSpec& l) {
+  std::string s;
+  for (const auto& [k, v] : l.keys)
+    if (const int64_t* i = std::get_if<int64_t>(&v))
+      s += (s.empty() ? " (" : ", ") + k + " = " + std::to_string(*i);
+  return s.empty() ? s : s + ")";
+}
 
 Status resolve(Context& c, const LayerSpec& l, const std::string& name, int& v) {
   if (name.find('.') != std::string::npos) {
@@ -116,8 +147,13 @@ Status Context::layers(const std::vector<LayerSpec>& ls, const std::string& pref
         if (g.values[v].dtype != PLINTH_DTYPE_F32)
           return err(l, "expects f32 input, got " + std::string(exec::dtype_name(g.values[v].dtype)) +
                             " (token ids need an embedding layer first)");
+    if (++layers_built > kMaxLayers)
+      return err(l, "the model expands to more than " + std::to_string(kMaxLayers) +
+                        " layers (blocks placed with repeat, nested)");
     int y = -1;
+    const size_t first_value = g.values.size();
     PLINTH_TRY(kind->build(*this, l, prefix + l.name, in, y));
+    if (const std::string why = oversized(g, first_value); !why.empty()) return err(l, why + integer_keys(l));
     scopes.back().built[l.name] = y;
     full_names[prefix + l.name] = y;
     h = y;
@@ -182,12 +218,28 @@ Result<Graph> build(const config::Pipeline& p, const DataShape& data, const Buil
                                    ": the input field must be f32 (features) or i32 (token ids), got " +
                                    exec::dtype_name(data.input_dtype));
   g.input = g.add_value("input", data.input_dtype, in_shape, Role::input);
+  if (const std::string why = oversized(g, 0); !why.empty())
+    return error(errc::config,
+                 p.source.string() + ": the input batch: " + why + " (batch size " + std::to_string(B) + ")");
 
   Context c{p, data, opt, g};
   c.gpt2 = p.model.init == "gpt2";
   c.lora_hits.assign(p.model.lora.targets.size(), 0);
   int h = -1;  // the model's output
   PLINTH_TRY(c.layers(p.model.layers, "", g.input, h));
+  int64_t param_bytes = 0;
+  for (const auto& prm : g.params) {
+    const Value& x = g.values[prm.value];
+    const auto add = util::checked_add(
+        param_bytes, *util::checked_size(x.shape, static_cast<int64_t>(exec::dtype_size(x.dtype))));
+    if (!add || *add > kMaxTensorBytes)
+      return error(errc::config,
+                   p.source.string() +
+                       ": the model's parameters together need more than 2^40 bytes (1 TiB), the "
+                       "limit (at '" +
+                       x.name + "')");
+    param_bytes = *add;
+  }
   PLINTH_TRY(mark_trainable(p, g, c.lora_hits));
   // GPT-2's init: each residual branch's output projection N(0, 0.02 / sqrt(branches)).
   if (c.gpt2 && !c.residual_outputs.empty())

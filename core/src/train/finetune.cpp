@@ -5,6 +5,8 @@
 
 #include <fnmatch.h>
 
+#include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <map>
 
@@ -27,6 +29,26 @@ std::string list(const std::vector<std::string>& names, size_t max = 6) {
   for (size_t i = 0; i < names.size() && i < max; ++i) s += (i ? ", " : "") + names[i];
   if (names.size() > max) s += ", ... (" + std::to_string(names.size()) + " in all)";
   return s.empty() ? "none" : s;
+}
+
+// The index of the first NaN or infinite element of f32 `t`, or -1. The
+// scan ORs exponent bits (all ones: NaN or inf) so it vectorises; a second
+// pass finds the index only when there is one.
+int64_t first_non_finite(const NamedTensor& t) {
+  const unsigned char* p = t.data.data();
+  const size_t n = t.data.size() / sizeof(uint32_t);
+  constexpr uint32_t kExp = 0x7f800000u;
+  auto bad = [&](size_t i) {
+    uint32_t b = 0;
+    std::memcpy(&b, p + i * sizeof b, sizeof b);
+    return (b & kExp) == kExp;
+  };
+  uint32_t any = 0;
+  for (size_t i = 0; i < n; ++i) any |= static_cast<uint32_t>(bad(i));
+  if (!any) return -1;
+  for (size_t i = 0; i < n; ++i)
+    if (bad(i)) return static_cast<int64_t>(i);
+  return -1;
 }
 
 }  // namespace
@@ -108,6 +130,17 @@ Result<InitPlan> plan_init(const config::Pipeline& p,
       return error(errc::config, at + ": " + from + ": tensor '" + t.name + "' is " + shape_str(t.shape) +
                                      (t.dtype != PLINTH_DTYPE_F32 ? " (not f32)" : "") + ", parameter '" +
                                      name + "' is f32 " + shape_str(shape));
+    // A NaN or inf weight would end the run at its first step without a name.
+    if (const int64_t bad = first_non_finite(t); bad >= 0) {
+      float x = 0;
+      std::memcpy(&x, t.data.data() + static_cast<size_t>(bad) * sizeof x, sizeof x);
+      return error(errc::bad_data, at + ": " + from + ": tensor '" + t.name + "' holds " +
+                                       (std::isnan(x) ? "NaN"
+                                        : x > 0       ? "inf"
+                                                      : "-inf") +
+                                       " at element " + std::to_string(bad) +
+                                       " (and maybe more); its weights must be finite");
+    }
     plan.loads.emplace_back(name, it->second);
   }
   for (size_t k = 0; k < hits.size(); ++k)

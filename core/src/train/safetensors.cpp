@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <fstream>
 #include <set>
+#include <system_error>
 
 #include <nlohmann/json.hpp>
 
@@ -74,6 +75,11 @@ Status write_safetensors(const std::filesystem::path& path, const std::vector<Na
 }
 
 Result<std::vector<NamedTensor>> read_safetensors(const std::filesystem::path& path) {
+  // A device or FIFO would be read without end (or block): refused first.
+  std::error_code ec;
+  if (const auto st = std::filesystem::status(path, ec);
+      !ec && std::filesystem::exists(st) && !std::filesystem::is_regular_file(st))
+    return error(errc::bad_data, path.string() + ": not a regular file");
   std::ifstream in(path, std::ios::binary);
   if (!in) return error(errc::io, path.string() + ": cannot open");
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <string>
 
@@ -414,9 +417,13 @@ TEST(pipeline, epochs_zero_is_fine_with_max_steps) {
 
 TEST(pipeline, data_ranges) {
   EXPECT_EQ(parse_err("[data.train]\nsource = \"x\"\nworkers = -1\n"),
-            "p.toml:3:11: data.train.workers: workers must be >= 0, got -1");
+            "p.toml:3:11: data.train.workers: workers must be in [0, 256], got -1");
   EXPECT_EQ(parse_err("[data.train]\nsource = \"x\"\n[data.eval]\nsource = \"x\"\nprefetch = 0\n"),
-            "p.toml:5:12: data.eval.prefetch: prefetch must be >= 1, got 0");
+            "p.toml:5:12: data.eval.prefetch: prefetch must be in [1, 4096], got 0");
+  EXPECT_EQ(parse_err("[data.train]\nsource = \"x\"\nworkers = 257\n"),
+            "p.toml:3:11: data.train.workers: workers must be in [0, 256], got 257");
+  EXPECT_EQ(parse_err("[data.train]\nsource = \"x\"\nprefetch = 4097\n"),
+            "p.toml:3:12: data.train.prefetch: prefetch must be in [1, 4096], got 4097");
 }
 
 TEST(pipeline, layer_errors_name_the_layer_index_and_line) {
@@ -611,3 +618,53 @@ TEST(pipeline, load_pipeline_reads_a_file_and_names_it_in_errors) {
 }
 
 }  // namespace
+
+// A chain of `n` blocks, b0 placing b1 ... placing b<n-1>, each placed
+// `fan` times by the one before.
+static std::string block_chain(int n, int fan) {
+  std::string s = kMinimal + "[[model.layer]]\ntype = \"block\"\nuse = \"b0\"\n";
+  for (int i = 0; i < n; ++i) {
+    s += "[[model.block]]\nname = \"b" + std::to_string(i) + "\"\nlayers = [";
+    for (int k = 0; k < fan; ++k)
+      s += std::string(k ? ", " : "") + (i + 1 < n
+                                             ? "{ type = \"block\", name = \"x" + std::to_string(k) +
+                                                   "\", use = \"b" + std::to_string(i + 1) + "\" }"
+                                             : "{ type = \"relu\", name = \"x" + std::to_string(k) + "\" }");
+    s += "]\n";
+  }
+  return s;
+}
+
+TEST(pipeline, blocks_nested_past_the_depth_limit_are_an_error_not_a_stack_overflow) {
+  const std::string e = parse_err(block_chain(20000, 1));
+  EXPECT_HAS(e, ": use: blocks nest more than 64 deep (placing 'b64' inside 'b63')");
+  EXPECT_HAS(e, "p.toml:");
+}
+
+TEST(pipeline, blocks_placed_many_times_are_checked_once_each) {
+  // 2^63 paths through 64 levels: walked path by path this would never end.
+  parse_ok(block_chain(64, 2));
+  EXPECT_HAS(parse_err(block_chain(65, 2)), "blocks nest more than 64 deep");
+}
+
+TEST(pipeline, load_pipeline_refuses_a_folder_a_fifo_and_a_file_over_1_mib) {
+  const fs::path dir = fs::temp_directory_path() / ("plinth-pipeline-limits-" + std::to_string(::getpid()));
+  fs::create_directories(dir / "folder.toml");
+  auto e = plinth::config::load_pipeline(dir / "folder.toml");
+  ASSERT_FALSE(e.ok());
+  EXPECT_HAS(e.status().message(), "folder.toml: cannot read the pipeline file (a folder)");
+  ASSERT_EQ(::mkfifo((dir / "fifo.toml").c_str(), 0600), 0);
+  e = plinth::config::load_pipeline(dir / "fifo.toml");  // would block without the check
+  ASSERT_FALSE(e.ok());
+  EXPECT_HAS(e.status().message(), "fifo.toml: cannot read the pipeline file (not a regular file)");
+  {
+    std::ofstream f(dir / "big.toml");
+    f << kMinimal << "# " << std::string(size_t{1} << 20, 'x') << "\n";
+  }
+  e = plinth::config::load_pipeline(dir / "big.toml");
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.status().exit_code(), 2);
+  EXPECT_HAS(e.status().message(),
+             "big.toml: the pipeline file is larger than 1048576 bytes (1 MiB), the limit");
+  fs::remove_all(dir);
+}

@@ -146,16 +146,21 @@ TEST(early_stop, needs_evaluation_data) {
   EXPECT_FALSE(fs::exists("/nonexistent-out"));
 }
 
-// 8 rows of 2 features and a class; row 3 (the second batch of 2) overflows
-// f32, so every epoch's second step has non-finite gradients.
+// 8 rows of 2 features and a class; row 3 (the second batch of 2) holds a
+// large finite f32 (a CSV cell past f32 is refused), which the model squares
+// past f32's range, so every epoch's second step has non-finite gradients.
 std::string nonfinite_pipeline(const fs::path& out, const std::string& train_keys) {
   return train_test::run_sections("f", out) +
          train_test::csv_train_data(
-             out, "0.5,1,0\n-1,0.25,1\n1e300,1,0\n0.1,0.2,1\n1,1,0\n-0.5,2,1\n0.3,-1,0\n2,0.5,1\n") +
+             out, "0.5,1,0\n-1,0.25,1\n3e38,1,0\n0.1,0.2,1\n1,1,0\n-0.5,2,1\n0.3,-1,0\n2,0.5,1\n") +
          R"(
 [[model.layer]]
 type = "linear"
+name = "a"
 out = 2
+[[model.layer]]
+type = "mul"
+inputs = ["a", "a"]
 [optimizer]
 name = "sgd"
 lr = 0.1

@@ -288,3 +288,25 @@ TEST(tokens, rejects_missing_files_keys_and_bad_values) {
   e = open_error(cfg(s, 4, "format = 'npy'\n"), PLINTH_ERR_INVALID_ARGUMENT);
   EXPECT_NE(e.find("'format'"), std::string::npos) << e;
 }
+
+TEST(tokens, a_shard_truncated_after_open_is_an_error_naming_it_not_sigbus) {
+  temp_dir d;
+  write_bytes(d / "s.bin", llmc_shard(0, 4000));
+  fake_host h;
+  opened o(h, "tokens", h.config(cfg("'s.bin'", 8), d.path));
+  ASSERT_EQ(o.status, PLINTH_OK) << h.last_error();
+  const uint64_t last = o.info().num_samples - 1;
+  auto [x, y] = read(o, {last}, 8);
+  EXPECT_EQ(x[0], id_at(0, static_cast<int64_t>(last)));
+  std::filesystem::resize_file(d / "s.bin", 1024 + 2 * 100);  // what `truncate -s` does mid-run
+  std::vector<int32_t> bx(8), by(8);
+  void* bufs[2] = {bx.data(), by.data()};
+  EXPECT_EQ(o.t->read(o.src, &last, 1, bufs), PLINTH_ERR_BAD_DATA);
+  EXPECT_NE(
+      h.last_error().find("s.bin': the file changed while in use: it had 9024 bytes when opened and now "
+                          "has 1224"),
+      std::string::npos)
+      << h.last_error();
+  const uint64_t first = 0;  // a window still inside the file reads
+  EXPECT_EQ(o.t->read(o.src, &first, 1, bufs), PLINTH_OK) << h.last_error();
+}

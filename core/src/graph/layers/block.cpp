@@ -7,6 +7,8 @@
 namespace plinth::graph {
 namespace {
 
+constexpr int64_t kMaxRepeat = 4096;  // the docs row states it
+
 constexpr config::LayerKey kKeys[] = {
     {"use",
      config::KeyType::string,
@@ -15,9 +17,13 @@ constexpr config::LayerKey kKeys[] = {
      "string",
      "the name of a [[model.block]]",
      "the `[[model.block]]` to place"},
-    {"repeat", config::KeyType::integer, config::LayerKey::defaulted, int64_t{1}, "integer > 0", "`1`",
-     "copies, each with its own parameters, named `<name>.0.`, `<name>.1.`, … (`<name>.` when 1)",
-     [](const LayerSpec& l) { return positive(l, "repeat"); }},
+    {"repeat", config::KeyType::integer, config::LayerKey::defaulted, int64_t{1}, "integer in [1, 4096]",
+     "`1`", "copies, each with its own parameters, named `<name>.0.`, `<name>.1.`, … (`<name>.` when 1)",
+     [](const LayerSpec& l) {
+       const int64_t v = l.integer("repeat");
+       return v >= 1 && v <= kMaxRepeat ? ""
+                                        : "repeat must be in [1, " + num(kMaxRepeat) + "], got " + num(v);
+     }},
 };
 
 // A block layer without a name is named after the block it places.

@@ -58,6 +58,7 @@ struct Context {
   std::vector<Scope> scopes;
   std::map<std::string, int> full_names;  // every built layer's full name ("h.0.mlp") -> its output
   const LayerSpec* last = nullptr;        // the latest layer built, for errors about the model's output
+  size_t layers_built = 0;                // every copy of every layer, for the model's size limit
 };
 
 // A layer type. `build` appends its forward nodes for layer `l`, named `name`
