@@ -128,7 +128,7 @@ echo keep > a-file
 p train --no-progress --out-dir a-file pipeline.toml > log 2>&1
 rc=$?
 [ "$rc" -eq 2 ] || fail "train --out-dir FILE: exit $rc, expected 2"
-grep -qF "a-file/report-test: cannot create the run folder: a-file is a regular file, not a folder" log ||
+grep -qF "a-file: cannot create the output folder: a-file is a regular file, not a folder" log ||
   fail "train --out-dir FILE: the error does not name a-file"
 [ "$(cat a-file)" = keep ] || fail "train --out-dir FILE changed the file"
 mkdir other
@@ -163,7 +163,7 @@ if [ "$can_drop" -eq 1 ]; then
   p train --no-progress --out-dir ro/runs pipeline.toml > log 2>&1
   rc=$?
   [ "$rc" -eq 1 ] || fail "train --out-dir in a read-only folder: exit $rc, expected 1"
-  grep -qF "ro/runs/report-test: cannot create the run folder: Permission denied" log ||
+  grep -qF "ro/runs: cannot create the output folder: Permission denied" log ||
     fail "train: the error does not name the run folder"
   as_user=()
 fi

@@ -77,7 +77,7 @@ TEST(run_lock, writing_into_a_locked_folder_is_refused) {
   EXPECT_FALSE(outside->has_value());
   auto held = RunLock::take(d / "run");
   ASSERT_TRUE(held.ok());
-  for (const fs::path f : {d / "run" / "model.safetensors", d / "run" / "checkpoints" / "x.safetensors"}) {
+  for (const fs::path& f : {d / "run" / "model.safetensors", d / "run" / "checkpoints" / "x.safetensors"}) {
     auto inside = lock_enclosing_run(f);
     ASSERT_FALSE(inside.ok()) << f;
     EXPECT_NE(inside.status().message().find("PID " + std::to_string(::getpid())), std::string::npos);
