@@ -773,7 +773,7 @@ Status RunLoop::write_summary(double first_step) {
   s.memory = {mem.parameters, mem.gradients,       mem.optimizer_state, mem.other_persistent,
               mem.arenas,     mem.activation_need, mem.need(),          mem.backend_peak};
   energy.sample();
-  auto& e = s.energy.emplace();
+  auto& e = s.energy.emplace(run::Summary::Energy{});  // from a value: see Summary::from_json
   e.measured = energy_measured();
   if (e.measured) {
     e.joules = energy_before + energy.joules();
