@@ -4,6 +4,7 @@
 #include "train/safetensors.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <fstream>
 #include <set>
 #include <system_error>
@@ -120,6 +121,9 @@ Result<std::vector<NamedTensor>> read_safetensors(const std::filesystem::path& p
       return bad("tensor '" + t.name + "': missing or unknown dtype");
     if (!e.contains("shape") || !e["shape"].is_array()) return bad("tensor '" + t.name + "': missing shape");
     uint64_t numel = 1;
+    // The bytes the shape spans over its non-zero dimensions: an empty tensor
+    // of shape (2^62, 0) holds nothing, but its strides would still overflow.
+    uint64_t span = exec::dtype_size(t.dtype);
     for (const auto& d : e["shape"]) {
       if (!d.is_number_integer() || d.get<int64_t>() < 0) return bad("tensor '" + t.name + "': bad shape");
       t.shape.push_back(d.get<int64_t>());
@@ -127,6 +131,9 @@ Result<std::vector<NamedTensor>> read_safetensors(const std::filesystem::path& p
       // (even zero) byte count and pass the size check below.
       if (__builtin_mul_overflow(numel, static_cast<uint64_t>(d.get<int64_t>()), &numel))
         return bad("tensor '" + t.name + "': shape has more elements than 2^64");
+      if (d.get<int64_t>() > 0 &&
+          (__builtin_mul_overflow(span, static_cast<uint64_t>(d.get<int64_t>()), &span) || span > INT64_MAX))
+        return bad("tensor '" + t.name + "': its dimensions span more than 2^63 bytes");
     }
     const auto& off = e.value("data_offsets", nlohmann::json());
     if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
