@@ -23,13 +23,22 @@ ref="$work/a/resume/model.safetensors"
 # Each kill comes after a random 20 ms .. ms/12: twelve of them cannot finish
 # the run however fast or slow the disk (checkpoints are fsynced) is. When
 # the run is so fast that ms/12 is within the start-up (summary.json's
-# first_step_s), the window reaches 40 ms past the first step instead, or
-# every kill would land before training starts and none during a write.
+# first_step_s), the window reaches past the first step by 40 ms or a
+# twelfth of the training time instead, or every kill would land before
+# training starts and none during a write.
 first_ms=$(grep -o '"first_step_s": [0-9.]*' "$work/a/resume/summary.json" | awk '{printf "%d", $2 * 1000}')
 [ -n "$first_ms" ] || { echo "no first_step_s in the reference summary"; exit 1; }
-floor=$((first_ms + 40))
+# Past the first step, the window spans at least a twelfth of the training
+# time too (a sanitizer build's step is slow: 40 ms may hold no write).
+train_ms=$(((ms - first_ms) / 12))
+# first_step_s counts from main(); loading the program and its libraries
+# comes before it (over 150 ms in a sanitizer build): timed with --version.
+l0=$(date +%s%N)
+"$plinth" --version > /dev/null 2>&1 || true
+load_ms=$((($(date +%s%N) - l0) / 1000000))
+floor=$((load_ms + first_ms + (train_ms > 40 ? train_ms : 40)))
 max_sleep=$((ms / 12 > floor ? ms / 12 : floor))
-echo "uninterrupted: $ms ms, first step after $first_ms ms; kills after 20..$max_sleep ms"
+echo "uninterrupted: $ms ms, first step after $first_ms ms (+ $load_ms ms to load); kills after 20..$max_sleep ms"
 ckpts="$work/b/resume/checkpoints"
 
 # The final weights and the logged losses of a resumed run in $1 must equal
