@@ -107,8 +107,7 @@ for writer in weights csv report; do
   [ -z "$(ls -A "$d/folder")" ] || fail "$writer: something was written into the folder"
 
   # A device node itself (root only: mknod), the /dev/full case made safe.
-  if [ "$root" -eq 1 ]; then
-    mknod "$d/full" c 1 7
+  if [ "$root" -eq 1 ] && mknod "$d/full" c 1 7 2> /dev/null; then
     expect_refused "$writer" "$d/full" "$d/full: is a character device"
     [ -c "$d/full" ] || fail "$writer: the device node was replaced"
   fi
