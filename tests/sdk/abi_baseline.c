@@ -120,11 +120,20 @@ _Static_assert(offsetof(plinth_reduce_params, struct_size) == 0, "plinth_reduce_
 _Static_assert(offsetof(plinth_reduce_params, fn) == 8, "plinth_reduce_params.fn");
 _Static_assert(offsetof(plinth_reduce_params, beta) == 12, "plinth_reduce_params.beta");
 
-_Static_assert(sizeof(plinth_xent_params) == 16, "sizeof plinth_xent_params");
+_Static_assert(sizeof(plinth_xent_params) == 24, "sizeof plinth_xent_params"); /* 1.0: 16; 1.2 appended label_smoothing */
 _Static_assert(_Alignof(plinth_xent_params) == 8, "alignof plinth_xent_params");
 _Static_assert(offsetof(plinth_xent_params, struct_size) == 0, "plinth_xent_params.struct_size");
 _Static_assert(offsetof(plinth_xent_params, ignore_index) == 8, "plinth_xent_params.ignore_index");
 _Static_assert(offsetof(plinth_xent_params, scale) == 12, "plinth_xent_params.scale");
+_Static_assert(offsetof(plinth_xent_params, label_smoothing) == 16, "plinth_xent_params.label_smoothing (ABI 1.2)");
+_Static_assert(PLINTH_XENT_PARAMS_STRUCT_SIZE == 20, "PLINTH_XENT_PARAMS_STRUCT_SIZE");
+_Static_assert(PLINTH_XENT_PARAMS_V1_STRUCT_SIZE == 16, "PLINTH_XENT_PARAMS_V1_STRUCT_SIZE");
+_Static_assert(sizeof(plinth_batchnorm_params) == 24, "sizeof plinth_batchnorm_params");
+_Static_assert(_Alignof(plinth_batchnorm_params) == 8, "alignof plinth_batchnorm_params");
+_Static_assert(offsetof(plinth_batchnorm_params, eps) == 8, "plinth_batchnorm_params.eps");
+_Static_assert(offsetof(plinth_batchnorm_params, momentum) == 12, "plinth_batchnorm_params.momentum");
+_Static_assert(offsetof(plinth_batchnorm_params, training) == 16, "plinth_batchnorm_params.training");
+_Static_assert(PLINTH_BATCHNORM_PARAMS_STRUCT_SIZE == 20, "PLINTH_BATCHNORM_PARAMS_STRUCT_SIZE");
 
 _Static_assert(sizeof(plinth_layernorm_params) == 16, "sizeof plinth_layernorm_params");
 _Static_assert(_Alignof(plinth_layernorm_params) == 8, "alignof plinth_layernorm_params");
@@ -276,7 +285,7 @@ _Static_assert(offsetof(plinth_data_field, ndim) == 76, "plinth_data_field.ndim"
 _Static_assert(offsetof(plinth_data_field, shape) == 80, "plinth_data_field.shape");
 _Static_assert(offsetof(plinth_data_field, num_classes) == 144, "plinth_data_field.num_classes");
 
-_Static_assert(sizeof(plinth_data_v1) == 80, "sizeof plinth_data_v1"); /* 1.0: 72; 1.1 appended metadata */
+_Static_assert(sizeof(plinth_data_v1) == 88, "sizeof plinth_data_v1"); /* 1.0: 72; 1.1 appended metadata; 1.2 read_ctx */
 _Static_assert(_Alignof(plinth_data_v1) == 8, "alignof plinth_data_v1");
 _Static_assert(offsetof(plinth_data_v1, struct_size) == 0, "plinth_data_v1.struct_size");
 _Static_assert(offsetof(plinth_data_v1, open) == 8, "plinth_data_v1.open");
@@ -288,6 +297,14 @@ _Static_assert(offsetof(plinth_data_v1, next) == 48, "plinth_data_v1.next");
 _Static_assert(offsetof(plinth_data_v1, save_position) == 56, "plinth_data_v1.save_position");
 _Static_assert(offsetof(plinth_data_v1, restore_position) == 64, "plinth_data_v1.restore_position");
 _Static_assert(offsetof(plinth_data_v1, metadata) == 72, "plinth_data_v1.metadata (ABI 1.1)");
+_Static_assert(offsetof(plinth_data_v1, read_ctx) == 80, "plinth_data_v1.read_ctx (ABI 1.2)");
+_Static_assert(PLINTH_DATA_V1_STRUCT_SIZE == 88, "PLINTH_DATA_V1_STRUCT_SIZE");
+_Static_assert(sizeof(plinth_data_read_context) == 32, "sizeof plinth_data_read_context");
+_Static_assert(offsetof(plinth_data_read_context, seed) == 8, "plinth_data_read_context.seed");
+_Static_assert(offsetof(plinth_data_read_context, epoch) == 16, "plinth_data_read_context.epoch");
+_Static_assert(offsetof(plinth_data_read_context, height) == 24, "plinth_data_read_context.height");
+_Static_assert(offsetof(plinth_data_read_context, width) == 28, "plinth_data_read_context.width");
+_Static_assert(PLINTH_DATA_READ_CONTEXT_STRUCT_SIZE == 32, "PLINTH_DATA_READ_CONTEXT_STRUCT_SIZE");
 
 /* --- backend.h, ABI 1.1 --- */
 _Static_assert(sizeof(plinth_conv2d_params) == 40, "sizeof plinth_conv2d_params");
@@ -378,6 +395,10 @@ _Static_assert(PLINTH_OP_CONV2D_BACKWARD == 26, "PLINTH_OP_CONV2D_BACKWARD");
 _Static_assert(PLINTH_OP_POOL2D == 27, "PLINTH_OP_POOL2D");
 _Static_assert(PLINTH_OP_POOL2D_BACKWARD == 28, "PLINTH_OP_POOL2D_BACKWARD");
 _Static_assert(PLINTH_OP_COUNT_V1_1 == 29, "PLINTH_OP_COUNT_V1_1");
+_Static_assert(PLINTH_OP_BATCHNORM == 29, "PLINTH_OP_BATCHNORM (ABI 1.2)");
+_Static_assert(PLINTH_OP_BATCHNORM_BACKWARD == 30, "PLINTH_OP_BATCHNORM_BACKWARD (ABI 1.2)");
+_Static_assert(PLINTH_OP_COUNT_V1_2 == 31, "PLINTH_OP_COUNT_V1_2");
+_Static_assert(PLINTH_UNARY_SILU == 13, "PLINTH_UNARY_SILU (ABI 1.2)");
 _Static_assert(PLINTH_POOL_MAX == 0, "PLINTH_POOL_MAX");
 _Static_assert(PLINTH_POOL_AVG == 1, "PLINTH_POOL_AVG");
 _Static_assert(PLINTH_UNARY_IDENTITY == 0, "PLINTH_UNARY_IDENTITY");

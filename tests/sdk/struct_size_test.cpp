@@ -145,9 +145,9 @@ TEST(sdk_abi, data_table_of_abi_1_0_ends_where_metadata_begins) {
   EXPECT_GE(t.struct_size, PLINTH_DATA_V1_MIN_STRUCT_SIZE);  // and it still loads
 }
 
-TEST(sdk_abi, version_is_1_1) {
+TEST(sdk_abi, version_is_1_2) {
   EXPECT_EQ(PLINTH_ABI_MAJOR, 1);
-  EXPECT_EQ(PLINTH_ABI_MINOR, 1);
+  EXPECT_EQ(PLINTH_ABI_MINOR, 2);
 }
 
 }  // namespace

@@ -258,7 +258,7 @@ int main(int argc, char** argv) {
     std::string name = upper(ops_list.substr(pos, comma - pos));
     if (!name.empty()) {
       bool known = false;
-      for (int k = 0; k < PLINTH_OP_COUNT_V1_1; ++k) known |= name == op_kind_name(k);
+      for (int k = 0; k < PLINTH_OP_COUNT_V1_2; ++k) known |= name == op_kind_name(k);
       if (!known) {
         std::fprintf(stderr, "plinth-plugin-check: unknown op '%s' in --ops\n", name.c_str());
         return kExitBadInput;

@@ -161,14 +161,14 @@ const char* op_name(plinth_op_kind kind) {
   // The SDK's names, lower-cased once ("MATMUL" -> "matmul").
   static const std::vector<std::string> names = [] {
     std::vector<std::string> v;
-    for (int32_t k = 0; k < PLINTH_OP_COUNT_V1_1; ++k) {
+    for (int32_t k = 0; k < PLINTH_OP_COUNT_V1_2; ++k) {
       std::string n = sdk::op_name(k);
       for (char& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       v.push_back(std::move(n));
     }
     return v;
   }();
-  return kind >= 0 && kind < PLINTH_OP_COUNT_V1_1 ? names[static_cast<size_t>(kind)].c_str() : "unknown-op";
+  return kind >= 0 && kind < PLINTH_OP_COUNT_V1_2 ? names[static_cast<size_t>(kind)].c_str() : "unknown-op";
 }
 
 }  // namespace plinth::exec

@@ -171,7 +171,27 @@ typedef enum plinth_op_kind PLINTH_ENUM_TYPE {
    * takes in[1] the forward's argmax (no recomputation), and dx[argmax] += dy.
    *                                                  params: plinth_pool2d_params */
   PLINTH_OP_POOL2D_BACKWARD = 28,
-  PLINTH_OP_COUNT_V1_1 = 29 /* number of ops in ABI 1.1 */
+  PLINTH_OP_COUNT_V1_1 = 29, /* number of ops in ABI 1.1 */
+  /* --- ABI 1.2 --- */
+  /* Batch normalisation over every dim but the channel, f32. x is viewed as
+   * (N, C, S) (S = H * W for images, 1 for (N, C) features). in[0] x,
+   * in[1] gamma (C), in[2] beta (C), in[3] running_mean (C), in[4]
+   * running_var (C).
+   * training != 0: out[0] y = (x - mean) * rstd * gamma + beta with the batch
+   *   mean and rstd = 1 / sqrt(biased var + eps) over N * S; out[1] mean (C)
+   *   f32 and out[2] rstd (C) f32 kept for backward; out[3] running_mean and
+   *   out[4] running_var, the same tensors as in[3] and in[4] (in place),
+   *   become (1 - momentum) * running + momentum * batch statistic, the
+   *   variance unbiased (N * S / (N * S - 1)), as torch's BatchNorm. With
+   *   num_outputs == 3 the running statistics are not touched.
+   * training == 0: out[0] y from the running statistics; no other output.
+   *                                               params: plinth_batchnorm_params */
+  PLINTH_OP_BATCHNORM = 29,
+  /* Training-mode backward. in[0] dy (N, C, S), in[1] x, in[2] gamma,
+   * in[3] mean (C), in[4] rstd (C) of the forward -> out[0] dx (written),
+   * out[1] dgamma (C) (+=), out[2] dbeta (C) (+=).  params: as forward */
+  PLINTH_OP_BATCHNORM_BACKWARD = 30,
+  PLINTH_OP_COUNT_V1_2 = 31 /* number of ops in ABI 1.2 */
 } plinth_op_kind;
 
 typedef struct plinth_fill_params {
@@ -193,7 +213,9 @@ typedef enum plinth_unary_fn PLINTH_ENUM_TYPE {
   PLINTH_UNARY_SQUARE = 9,
   PLINTH_UNARY_ABS = 10,
   PLINTH_UNARY_RECIPROCAL = 11,
-  PLINTH_UNARY_GELU_ERF = 12
+  PLINTH_UNARY_GELU_ERF = 12,
+  /* --- ABI 1.2 --- */
+  PLINTH_UNARY_SILU = 13 /* x * sigmoid(x) (torch's SiLU / swish) */
 } plinth_unary_fn;
 
 typedef struct plinth_unary_params {
@@ -254,8 +276,16 @@ typedef struct plinth_xent_params {
   size_t struct_size;
   int32_t ignore_index; /* target value whose row is skipped; -1 for none    */
   float scale;          /* backward with two inputs: dlogits *= scale         */
+  /* --- ABI 1.2 --- */
+  /* in [0, 1): the target distribution is (1 - s) onehot + s / C, as torch's
+   * cross_entropy(label_smoothing = s): loss = (1 - s) nll + s * mean_c(-log p_c),
+   * dlogits = probs - (1 - s) onehot - s / C. 0 (or a struct too short to
+   * hold it) is plain cross-entropy. The core sends s != 0 only to a backend
+   * built against ABI 1.2 or later. */
+  float label_smoothing;
 } plinth_xent_params;
-#define PLINTH_XENT_PARAMS_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_xent_params, scale)
+#define PLINTH_XENT_PARAMS_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_xent_params, label_smoothing)
+#define PLINTH_XENT_PARAMS_V1_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_xent_params, scale)
 
 typedef struct plinth_layernorm_params {
   size_t struct_size;
@@ -324,6 +354,15 @@ typedef struct plinth_pool2d_params {
                                  default), 0 by the in-bounds count */
 } plinth_pool2d_params;
 #define PLINTH_POOL2D_PARAMS_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_pool2d_params, count_include_pad)
+
+/* ABI 1.2. */
+typedef struct plinth_batchnorm_params {
+  size_t struct_size;
+  float eps;        /* added to the variance (torch: 1e-5) */
+  float momentum;   /* running statistics' update weight (torch: 0.1) */
+  int32_t training; /* 1: batch statistics (and running update); 0: running */
+} plinth_batchnorm_params;
+#define PLINTH_BATCHNORM_PARAMS_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_batchnorm_params, training)
 
 /* One op launch. Owned by the caller, valid during launch() only. */
 typedef struct plinth_op {

@@ -39,6 +39,23 @@ typedef struct plinth_data_field {
 } plinth_data_field;
 #define PLINTH_DATA_FIELD_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_data_field, num_classes)
 
+/* ABI 1.2. What a read is for, so a source can make its random draws
+ * (augmentation) a function of (seed, epoch, sample index) alone: the same
+ * sample of the same epoch reads the same bytes whichever thread, worker
+ * count, batch or resume reads it. */
+typedef struct plinth_data_read_context {
+  size_t struct_size;
+  uint64_t seed;  /* the run's seed ([run] seed), the same on every rank     */
+  uint64_t epoch; /* 0-based epoch of the samples read                       */
+  /* Output resolution of image fields for this read (progressive resizing):
+   * 0 means the field's own shape. A source that cannot produce another size
+   * returns PLINTH_ERR_UNSUPPORTED with a message. Samples are packed at the
+   * size asked for: (C, height, width). */
+  int32_t height;
+  int32_t width;
+} plinth_data_read_context;
+#define PLINTH_DATA_READ_CONTEXT_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_data_read_context, width)
+
 typedef struct plinth_data_v1 {
   size_t struct_size;
   /* Open from the pipeline's [data.<split>] table. May read files; reports
@@ -70,9 +87,17 @@ typedef struct plinth_data_v1 {
    * key the source lacks. Thread-safe. */
   plinth_status (*metadata)(const plinth_data_source* src, const char* key, char* buf, size_t cap,
                             size_t* len);
+  /* --- ABI 1.2 --- */
+  /* (optional) may be NULL: read() as above, for the epoch, seed and
+   * resolution in ctx (a reader checks ctx->struct_size before reading a
+   * field). The core calls it instead of read() when present. Keys a source
+   * may answer in metadata(): "classes", a JSON array of class names in
+   * label order, which the core writes to the run as classes.json. */
+  plinth_status (*read_ctx)(plinth_data_source* src, const plinth_data_read_context* ctx, const uint64_t* indices,
+                            size_t n, void* const* buffers);
 } plinth_data_v1;
 
-#define PLINTH_DATA_V1_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_data_v1, metadata)
+#define PLINTH_DATA_V1_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_data_v1, read_ctx)
 /* Required: open, close, info, field (and read unless streaming). */
 #define PLINTH_DATA_V1_MIN_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_data_v1, read)
 

@@ -57,7 +57,7 @@ constexpr const char* dtype_name(plinth_dtype d) {
   }
 }
 
-// "FILL" .. "POOL2D_BACKWARD" for the ops of ABI 1.1; nullptr for any other value.
+// "FILL" .. "BATCHNORM_BACKWARD" for the ops of ABI 1.2; nullptr for any other value.
 inline const char* op_name(int32_t kind) {
   static const char* const names[] = {"FILL",
                                       "CAST",
@@ -87,9 +87,11 @@ inline const char* op_name(int32_t kind) {
                                       "CONV2D",
                                       "CONV2D_BACKWARD",
                                       "POOL2D",
-                                      "POOL2D_BACKWARD"};
-  static_assert(sizeof names / sizeof names[0] == PLINTH_OP_COUNT_V1_1, "one name per op");
-  return kind >= 0 && kind < PLINTH_OP_COUNT_V1_1 ? names[kind] : nullptr;
+                                      "POOL2D_BACKWARD",
+                                      "BATCHNORM",
+                                      "BATCHNORM_BACKWARD"};
+  static_assert(sizeof names / sizeof names[0] == PLINTH_OP_COUNT_V1_2, "one name per op");
+  return kind >= 0 && kind < PLINTH_OP_COUNT_V1_2 ? names[kind] : nullptr;
 }
 
 }  // namespace plinth::sdk

@@ -34,7 +34,7 @@ extern "C" {
 /* ------------------------------------------------------------------------- */
 
 #define PLINTH_ABI_MAJOR 1
-#define PLINTH_ABI_MINOR 1
+#define PLINTH_ABI_MINOR 2
 
 /* Size of `type` up to and including `last_field`: what struct_size must be
  * for a writer that knows fields up to `last_field`. */

@@ -43,7 +43,7 @@ TEST(host, table_reports_this_core_abi_and_every_service) {
   const plinth_host* h = plugin_host();
   EXPECT_EQ(h->struct_size, PLINTH_HOST_STRUCT_SIZE);
   EXPECT_EQ(h->abi_major, 1u);
-  EXPECT_EQ(h->abi_minor, 1u);
+  EXPECT_EQ(h->abi_minor, 2u);
   EXPECT_TRUE(h->log && h->set_error && h->config_get_int && h->config_get_float && h->config_get_bool &&
               h->config_get_string && h->config_array_size && h->config_array_int && h->config_array_float &&
               h->config_array_string && h->config_get_path);
