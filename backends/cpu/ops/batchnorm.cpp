@@ -54,6 +54,14 @@ inline void add_row_sq(const float* r, int64_t S, double m, double* acc) {
 // formula of training and eval mode.
 void normalise(const float* x, float* y, int64_t N, int64_t C, int64_t S, int64_t lo, int64_t hi,
                const float* m, const float* r, const float* g, const float* b) {
+  if (S == 1) {  // (N, C): vectorised across channels
+    for (int64_t n = 0; n < N; ++n) {
+      const float* xr = x + n * C;
+      float* yr = y + n * C;
+      for (int64_t c = lo; c < hi; ++c) yr[c] = (xr[c] - m[c]) * r[c] * g[c] + b[c];
+    }
+    return;
+  }
   for (int64_t n = 0; n < N; ++n)
     for (int64_t c = lo; c < hi; ++c) {
       const float* xr = x + (n * C + c) * S;
@@ -96,20 +104,41 @@ plinth_status run_batchnorm(plinth_backend_ctx* ctx, const plinth_op& op) {
   const double mom = double(p->momentum);
   parallel_for(ctx, C, M * 4, [&](int64_t lo, int64_t hi) {
     const int64_t nc = hi - lo;
-    std::vector<double> acc(static_cast<size_t>(nc * k_lanes), 0.0), md(static_cast<size_t>(nc));
+    std::vector<double> acc(S == 1 ? 0 : size_t(nc * k_lanes), 0.0), md(static_cast<size_t>(nc));
+    // With S = 1 every value lands in lane 0: one double per channel, walked
+    // along each row (vectorised across channels), is the same sum.
+    std::vector<double> acc1(S == 1 ? size_t(nc) : 0, 0.0);
+    auto total = [&](int64_t c) {
+      return S == 1 ? acc1[size_t(c - lo)] : lanes_total(acc.data() + (c - lo) * k_lanes);
+    };
     // Pass 1: mean = sum x / M.
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t c = lo; c < hi; ++c) add_row(x + (n * C + c) * S, S, acc.data() + (c - lo) * k_lanes);
-    for (int64_t c = lo; c < hi; ++c)
-      md[size_t(c - lo)] = lanes_total(acc.data() + (c - lo) * k_lanes) / double(M);
+    for (int64_t n = 0; n < N; ++n) {
+      if (S == 1) {
+        const float* xr = x + n * C;
+        for (int64_t c = lo; c < hi; ++c) acc1[size_t(c - lo)] += double(xr[c]);
+      } else {
+        for (int64_t c = lo; c < hi; ++c) add_row(x + (n * C + c) * S, S, acc.data() + (c - lo) * k_lanes);
+      }
+    }
+    for (int64_t c = lo; c < hi; ++c) md[size_t(c - lo)] = total(c) / double(M);
     // Pass 2: biased var = sum (x - mean)^2 / M (two passes: no cancellation).
     std::fill(acc.begin(), acc.end(), 0.0);
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t c = lo; c < hi; ++c)
-        add_row_sq(x + (n * C + c) * S, S, md[size_t(c - lo)], acc.data() + (c - lo) * k_lanes);
+    std::fill(acc1.begin(), acc1.end(), 0.0);
+    for (int64_t n = 0; n < N; ++n) {
+      if (S == 1) {
+        const float* xr = x + n * C;
+        for (int64_t c = lo; c < hi; ++c) {
+          const double d = double(xr[c]) - md[size_t(c - lo)];
+          acc1[size_t(c - lo)] += d * d;
+        }
+      } else {
+        for (int64_t c = lo; c < hi; ++c)
+          add_row_sq(x + (n * C + c) * S, S, md[size_t(c - lo)], acc.data() + (c - lo) * k_lanes);
+      }
+    }
     for (int64_t c = lo; c < hi; ++c) {
       const double m = md[size_t(c - lo)];
-      const double var = lanes_total(acc.data() + (c - lo) * k_lanes) / double(M);
+      const double var = total(c) / double(M);
       mean[c] = float(m);
       rstd[c] = float(1.0 / std::sqrt(var + eps));
       if (rm_out) {
@@ -144,8 +173,19 @@ plinth_status run_batchnorm_backward(plinth_backend_ctx* ctx, const plinth_op& o
   //   dx = gamma rstd (dy - dbeta / M - xhat dgamma / M).
   parallel_for(ctx, C, M * 6, [&](int64_t lo, int64_t hi) {
     const int64_t nc = hi - lo;
-    std::vector<double> s1(static_cast<size_t>(nc * k_lanes), 0.0), s2(s1.size(), 0.0);
-    for (int64_t n = 0; n < N; ++n)
+    // S = 1: lane 0 only, one double per channel (as in the forward).
+    const int64_t lanes = S == 1 ? 1 : k_lanes;
+    std::vector<double> s1(static_cast<size_t>(nc * lanes), 0.0), s2(s1.size(), 0.0);
+    for (int64_t n = 0; n < N; ++n) {
+      if (S == 1) {
+        const float* gr = dy + n * C;
+        const float* xr = x + n * C;
+        for (int64_t c = lo; c < hi; ++c) {
+          s1[size_t(c - lo)] += double(gr[c]);
+          s2[size_t(c - lo)] += double(gr[c]) * double((xr[c] - mean[c]) * rstd[c]);
+        }
+        continue;
+      }
       for (int64_t c = lo; c < hi; ++c) {
         const float* gr = dy + (n * C + c) * S;
         const float* xr = x + (n * C + c) * S;
@@ -163,18 +203,29 @@ plinth_status run_batchnorm_backward(plinth_backend_ctx* ctx, const plinth_op& o
           a2[j] += double(gr[s]) * double((xr[s] - m) * r);
         }
       }
+    }
     std::vector<float> k(static_cast<size_t>(nc)), mdy(k.size()), mdyx(k.size());
     for (int64_t c = lo; c < hi; ++c) {
       const size_t i = size_t(c - lo);
-      const double sdy = lanes_total(s1.data() + (c - lo) * k_lanes);
-      const double sdyx = lanes_total(s2.data() + (c - lo) * k_lanes);
+      const double sdy = S == 1 ? s1[i] : lanes_total(s1.data() + (c - lo) * k_lanes);
+      const double sdyx = S == 1 ? s2[i] : lanes_total(s2.data() + (c - lo) * k_lanes);
       db[c] += float(sdy);
       dg[c] += float(sdyx);
       k[i] = g[c] * rstd[c];
       mdy[i] = float(sdy / double(M));
       mdyx[i] = float(sdyx / double(M));
     }
-    for (int64_t n = 0; n < N; ++n)
+    for (int64_t n = 0; n < N; ++n) {
+      if (S == 1) {
+        const float* gr = dy + n * C;
+        const float* xr = x + n * C;
+        float* o = dx + n * C;
+        for (int64_t c = lo; c < hi; ++c) {
+          const size_t i = size_t(c - lo);
+          o[c] = k[i] * (gr[c] - mdy[i] - (xr[c] - mean[c]) * rstd[c] * mdyx[i]);
+        }
+        continue;
+      }
       for (int64_t c = lo; c < hi; ++c) {
         const size_t i = size_t(c - lo);
         const float* gr = dy + (n * C + c) * S;
@@ -183,6 +234,7 @@ plinth_status run_batchnorm_backward(plinth_backend_ctx* ctx, const plinth_op& o
         const float m = mean[c], r = rstd[c], kc = k[i], a = mdy[i], bb = mdyx[i];
         for (int64_t s = 0; s < S; ++s) o[s] = kc * (gr[s] - a - (xr[s] - m) * r * bb);
       }
+    }
   });
   return PLINTH_OK;
 }
