@@ -194,6 +194,8 @@ PG_HD float unary_f(int fn, float u) {
       return 1.0f / u;
     case 12:
       return 0.5f * u * (1.0f + erff(u * k_inv_sqrt2));
+    case 13:  // SiLU; expf(-u) overflows to inf below about -88, giving u / inf = -0
+      return u / (1.0f + expf(-u));
     default:
       return u;
   }
@@ -233,6 +235,10 @@ PG_HD float unary_df(int fn, float u) {
       return -1.0f / (u * u);
     case 12:
       return 0.5f * (1.0f + erff(u * k_inv_sqrt2)) + u * k_inv_sqrt_2pi * expf(-0.5f * u * u);
+    case 13: {  // SiLU: s (1 + u (1 - s)), s = sigmoid(u)
+      const float sg = 1.0f / (1.0f + expf(-u));
+      return sg * (1.0f + u * (1.0f - sg));
+    }
     default:
       return 1.0f;
   }
@@ -372,8 +378,10 @@ PG_GLOBAL void k_softmax_backward(int64_t rows, int64_t C, const float* dy, cons
   for (int64_t c = 0; c < C; ++c) dx[n * C + c] = p[c] * (g[c] - dd);
 }
 
+// With label smoothing ls: loss = lse - (1 - ls) x[t] - ls mean(x) (torch's
+// (1 - ls) nll + ls mean_c(-log p_c)); dlogits = probs - (1 - ls) onehot - ls / C.
 PG_GLOBAL void k_cross_entropy(int64_t rows, int64_t C, const float* x, const int32_t* t, int32_t ignore,
-                               float* loss, float* probs) {
+                               float ls, float* loss, float* probs) {
   const int64_t n = PG_INDEX();
   if (n >= rows) return;
   const int32_t tn = t[n];
@@ -382,12 +390,22 @@ PG_GLOBAL void k_cross_entropy(int64_t rows, int64_t C, const float* x, const in
     for (int64_t c = 0; c < C; ++c) probs[n * C + c] = nan_f32();
     return;
   }
-  const double lse = softmax_row(x + n * C, probs + n * C, C);
-  loss[n] = tn == ignore ? 0.0f : float(lse - double(x[n * C + tn]));
+  const float* xr = x + n * C;
+  const double lse = softmax_row(xr, probs + n * C, C);
+  if (tn == ignore) {
+    loss[n] = 0.0f;
+  } else if (ls == 0.0f) {
+    loss[n] = float(lse - double(xr[tn]));
+  } else {
+    double sum = 0;
+    for (int64_t c = 0; c < C; ++c) sum += double(xr[c]);
+    loss[n] = float(lse - (1.0 - double(ls)) * double(xr[tn]) - double(ls) * sum / double(C));
+  }
 }
 
 PG_GLOBAL void k_cross_entropy_backward(int64_t rows, int64_t C, const float* probs, const int32_t* t,
-                                        const float* dloss, float scale, int32_t ignore, float* dx) {
+                                        const float* dloss, float scale, int32_t ignore, float ls,
+                                        float* dx) {
   const int64_t n = PG_INDEX();
   if (n >= rows) return;
   const int32_t tn = t[n];
@@ -402,7 +420,12 @@ PG_GLOBAL void k_cross_entropy_backward(int64_t rows, int64_t C, const float* pr
   }
   const float s = dloss ? dloss[n] : scale;
   const float* pp = probs + n * C;
-  for (int64_t c = 0; c < C; ++c) d[c] = (pp[c] - (c == tn ? 1.0f : 0.0f)) * s;
+  if (ls == 0.0f) {
+    for (int64_t c = 0; c < C; ++c) d[c] = (pp[c] - (c == tn ? 1.0f : 0.0f)) * s;
+    return;
+  }
+  const float off = float(double(ls) / double(C)), on = float(1.0 - double(ls) + double(off));
+  for (int64_t c = 0; c < C; ++c) d[c] = (pp[c] - (c == tn ? on : off)) * s;
 }
 
 // --- LAYERNORM ------------------------------------------------------------------
@@ -463,6 +486,93 @@ PG_GLOBAL void k_layernorm_backward_dw(int64_t rows, int64_t C, const float* dy,
   }
   dw[c] += float(aw);
   db[c] += float(ab);
+}
+
+// --- BATCHNORM -----------------------------------------------------------------
+// x viewed as (N, C, S), M = N * S values per channel. One thread per channel
+// sums in double (n, then s, in order); one thread per element applies.
+
+// Training: mean, rstd (biased variance) and, when rm_out, the running
+// statistics (1 - momentum) running + momentum batch, the variance unbiased.
+PG_GLOBAL void k_batchnorm_stats(int64_t N, int64_t C, int64_t S, const float* x, float eps, float momentum,
+                                 const float* rm_in, const float* rv_in, float* mean, float* rstd,
+                                 float* rm_out, float* rv_out) {
+  const int64_t c = PG_INDEX();
+  if (c >= C) return;
+  const double M = double(N * S);
+  double sum = 0;
+  for (int64_t n = 0; n < N; ++n) {
+    const float* xr = x + (n * C + c) * S;
+    for (int64_t s = 0; s < S; ++s) sum += double(xr[s]);
+  }
+  const double m = sum / M;
+  double v = 0;
+  for (int64_t n = 0; n < N; ++n) {
+    const float* xr = x + (n * C + c) * S;
+    for (int64_t s = 0; s < S; ++s) {
+      const double d = double(xr[s]) - m;
+      v += d * d;
+    }
+  }
+  v /= M;
+  mean[c] = float(m);
+  rstd[c] = float(1.0 / sqrt(v + double(eps)));
+  if (rm_out) {
+    const double mo = double(momentum), rm = double(rm_in[c]), rv = double(rv_in[c]);
+    rm_out[c] = float((1.0 - mo) * rm + mo * m);
+    rv_out[c] = float((1.0 - mo) * rv + mo * v * M / (M - 1.0));
+  }
+}
+
+// Eval: rstd from the running variance.
+PG_GLOBAL void k_batchnorm_eval_rstd(int64_t C, const float* rv, float eps, float* rstd) {
+  const int64_t c = PG_INDEX();
+  if (c >= C) return;
+  rstd[c] = float(1.0 / sqrt(double(rv[c]) + double(eps)));
+}
+
+// y = (x - mean) rstd gamma + beta, the CPU backend's formula.
+PG_GLOBAL void k_batchnorm_apply(int64_t total, int64_t C, int64_t S, const float* x, const float* mean,
+                                 const float* rstd, const float* g, const float* b, float* y) {
+  const int64_t i = PG_INDEX();
+  if (i >= total) return;
+  const int64_t c = (i / S) % C;
+  y[i] = (x[i] - mean[c]) * rstd[c] * g[c] + b[c];
+}
+
+// Backward sums per channel: dbeta += sum dy, dgamma += sum dy xhat, and
+// mean(dy), mean(dy xhat) into part (2 C) for the dx kernel.
+PG_GLOBAL void k_batchnorm_backward_sums(int64_t N, int64_t C, int64_t S, const float* dy, const float* x,
+                                         const float* mean, const float* rstd, float* dg, float* db,
+                                         float* part) {
+  const int64_t c = PG_INDEX();
+  if (c >= C) return;
+  const float m = mean[c], r = rstd[c];
+  double s1 = 0, s2 = 0;
+  for (int64_t n = 0; n < N; ++n) {
+    const float* gr = dy + (n * C + c) * S;
+    const float* xr = x + (n * C + c) * S;
+    for (int64_t s = 0; s < S; ++s) {
+      s1 += double(gr[s]);
+      s2 += double(gr[s]) * double((xr[s] - m) * r);
+    }
+  }
+  db[c] += float(s1);
+  dg[c] += float(s2);
+  const double M = double(N * S);
+  part[c] = float(s1 / M);
+  part[C + c] = float(s2 / M);
+}
+
+// dx = gamma rstd (dy - mean(dy) - xhat mean(dy xhat)).
+PG_GLOBAL void k_batchnorm_backward_dx(int64_t total, int64_t C, int64_t S, const float* dy, const float* x,
+                                       const float* g, const float* mean, const float* rstd,
+                                       const float* part, float* dx) {
+  const int64_t i = PG_INDEX();
+  if (i >= total) return;
+  const int64_t c = (i / S) % C;
+  const float m = mean[c], r = rstd[c];
+  dx[i] = (g[c] * r) * (dy[i] - part[c] - (x[i] - m) * r * part[C + c]);
 }
 
 // --- EMBEDDING ----------------------------------------------------------------
@@ -932,12 +1042,14 @@ err softmax_backward(void* stream, int64_t rows, int64_t C, const float* dy, con
   PG_RUN(rows, k_softmax_backward, stream, rows, C, dy, y, dx);
 }
 err cross_entropy(void* stream, int64_t rows, int64_t C, const float* x, const int32_t* t, int32_t ignore,
-                  float* loss, float* probs) {
-  PG_RUN(rows, k_cross_entropy, stream, rows, C, x, t, ignore, loss, probs);
+                  float label_smoothing, float* loss, float* probs) {
+  PG_RUN(rows, k_cross_entropy, stream, rows, C, x, t, ignore, label_smoothing, loss, probs);
 }
 err cross_entropy_backward(void* stream, int64_t rows, int64_t C, const float* probs, const int32_t* t,
-                           const float* dloss, float scale, int32_t ignore, float* dx) {
-  PG_RUN(rows, k_cross_entropy_backward, stream, rows, C, probs, t, dloss, scale, ignore, dx);
+                           const float* dloss, float scale, int32_t ignore, float label_smoothing,
+                           float* dx) {
+  PG_RUN(rows, k_cross_entropy_backward, stream, rows, C, probs, t, dloss, scale, ignore, label_smoothing,
+         dx);
 }
 err layernorm(void* stream, int64_t rows, int64_t C, const float* x, const float* w, const float* b,
               float eps, float* y, float* mean, float* rstd) {
@@ -949,6 +1061,29 @@ err layernorm_backward(void* stream, int64_t rows, int64_t C, const float* dy, c
     PG_LAUNCH(k_layernorm_backward_dx, blocks_for(rows), k_block, stream, rows, C, dy, x, w, mean, rstd, dx);
   if (err e = last_error()) return e;
   PG_RUN(C, k_layernorm_backward_dw, stream, rows, C, dy, x, mean, rstd, dw, db);
+}
+err batchnorm(void* stream, const bn_desc& d, const float* x, const float* g, const float* b,
+              const float* rm_in, const float* rv_in, float* y, float* mean, float* rstd, float* rm_out,
+              float* rv_out) {
+  if (d.N * d.S == 0 || d.C == 0) return nullptr;
+  if (d.training) {
+    PG_LAUNCH(k_batchnorm_stats, blocks_for(d.C), k_block, stream, d.N, d.C, d.S, x, d.eps, d.momentum, rm_in,
+              rv_in, mean, rstd, rm_out, rv_out);
+    if (err e = last_error()) return e;
+    PG_RUN(d.N * d.C * d.S, k_batchnorm_apply, stream, d.N * d.C * d.S, d.C, d.S, x, mean, rstd, g, b, y);
+  }
+  PG_LAUNCH(k_batchnorm_eval_rstd, blocks_for(d.C), k_block, stream, d.C, rv_in, d.eps, rstd);
+  if (err e = last_error()) return e;
+  PG_RUN(d.N * d.C * d.S, k_batchnorm_apply, stream, d.N * d.C * d.S, d.C, d.S, x, rm_in, rstd, g, b, y);
+}
+err batchnorm_backward(void* stream, const bn_desc& d, const float* dy, const float* x, const float* g,
+                       const float* mean, const float* rstd, float* dx, float* dg, float* db, float* part) {
+  if (d.N * d.S == 0 || d.C == 0) return nullptr;
+  PG_LAUNCH(k_batchnorm_backward_sums, blocks_for(d.C), k_block, stream, d.N, d.C, d.S, dy, x, mean, rstd, dg,
+            db, part);
+  if (err e = last_error()) return e;
+  PG_RUN(d.N * d.C * d.S, k_batchnorm_backward_dx, stream, d.N * d.C * d.S, d.C, d.S, dy, x, g, mean, rstd,
+         part, dx);
 }
 err embedding(void* stream, int64_t n_ids, const void* ids, bool ids64, int64_t V, int64_t C,
               const float* table, float* out) {

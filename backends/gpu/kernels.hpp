@@ -49,14 +49,29 @@ err softmax(void* stream, int64_t rows, int64_t C, const float* x, float* y);
 err softmax_backward(void* stream, int64_t rows, int64_t C, const float* dy, const float* y, float* dx);
 // Rows whose target is neither ignore_index nor in [0, C) get NaN (loss and
 // probabilities / gradient): a device cannot return an error without a sync.
+// label_smoothing (ABI 1.2): 0 for plain cross-entropy.
 err cross_entropy(void* stream, int64_t rows, int64_t C, const float* x, const int32_t* t, int32_t ignore,
-                  float* loss, float* probs);
+                  float label_smoothing, float* loss, float* probs);
 err cross_entropy_backward(void* stream, int64_t rows, int64_t C, const float* probs, const int32_t* t,
-                           const float* dloss, float scale, int32_t ignore, float* dx);
+                           const float* dloss, float scale, int32_t ignore, float label_smoothing, float* dx);
 err layernorm(void* stream, int64_t rows, int64_t C, const float* x, const float* w, const float* b,
               float eps, float* y, float* mean, float* rstd);
 err layernorm_backward(void* stream, int64_t rows, int64_t C, const float* dy, const float* x, const float* w,
                        const float* mean, const float* rstd, float* dx, float* dw, float* db);
+// BATCHNORM: x viewed as (N, C, S). Training writes mean and rstd (C) and,
+// when rm_out / rv_out are not null, the running statistics (rm_out may be
+// rm_in: in place). Eval writes y from rm_in / rv_in with `rstd` (C floats)
+// as scratch. Backward takes `part`, 2 C floats of scratch.
+struct bn_desc {
+  int64_t N = 0, C = 0, S = 1;
+  float eps = 1e-5f, momentum = 0.1f;
+  int training = 1;
+};
+err batchnorm(void* stream, const bn_desc& d, const float* x, const float* g, const float* b,
+              const float* rm_in, const float* rv_in, float* y, float* mean, float* rstd, float* rm_out,
+              float* rv_out);
+err batchnorm_backward(void* stream, const bn_desc& d, const float* dy, const float* x, const float* g,
+                       const float* mean, const float* rstd, float* dx, float* dg, float* db, float* part);
 // ids i32 or i64 (ids64); an id outside [0, V) gives a NaN row (forward) or is skipped (backward).
 err embedding(void* stream, int64_t n_ids, const void* ids, bool ids64, int64_t V, int64_t C,
               const float* table, float* out);

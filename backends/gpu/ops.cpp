@@ -1,7 +1,7 @@
 // ops.cpp — supports() and launch() of the GPU backend: the op checks of
 // backends/common/op_contract.hpp (the CPU backend's too, so the two accept
 // the same launches) with this backend's MATMUL, then the descriptors the
-// kernels take (kernels.hpp) and, for MATMUL on CUDA, the cuBLAS call. Every op of ABI 1.1 runs here; what
+// kernels take (kernels.hpp) and, for MATMUL on CUDA, the cuBLAS call. Every op of ABI 1.2 runs here; what
 // the kernels do not cover (e.g. FILL/CAST dtypes the CPU backend lacks too) is refused with
 // PLINTH_ERR_UNSUPPORTED, and the core falls back to the CPU.
 #include <cmath>
@@ -344,14 +344,16 @@ rt::err run(plinth_backend_ctx* ctx, plinth_stream* st, const plinth_op& op) {
       const auto* p = static_cast<const plinth_xent_params*>(op.params);
       const int64_t C = in[0].shape[in[0].ndim - 1];
       return k::cross_entropy(s, numel(in[1]), C, dev<const float>(in[0]), dev<const int32_t>(in[1]),
-                              p->ignore_index, dev<float>(out[0]), dev<float>(out[1]));
+                              p->ignore_index, contract::xent_label_smoothing(*p), dev<float>(out[0]),
+                              dev<float>(out[1]));
     }
     case PLINTH_OP_CROSS_ENTROPY_BACKWARD: {
       const auto* p = static_cast<const plinth_xent_params*>(op.params);
       const int64_t C = in[0].shape[in[0].ndim - 1];
       return k::cross_entropy_backward(s, numel(in[1]), C, dev<const float>(in[0]), dev<const int32_t>(in[1]),
                                        op.num_inputs == 3 ? dev<const float>(in[2]) : nullptr, p->scale,
-                                       p->ignore_index, dev<float>(out[0]));
+                                       p->ignore_index, contract::xent_label_smoothing(*p),
+                                       dev<float>(out[0]));
     }
     case PLINTH_OP_LAYERNORM: {
       const int64_t C = in[0].shape[in[0].ndim - 1];
@@ -467,6 +469,37 @@ rt::err run(plinth_backend_ctx* ctx, plinth_stream* st, const plinth_op& op) {
                                      *static_cast<const plinth_pool2d_params*>(op.params));
       return k::pool2d_backward(s, d, dev<const float>(in[0]), d.max ? dev<const int32_t>(in[1]) : nullptr,
                                 dev<float>(out[0]));
+    }
+    case PLINTH_OP_BATCHNORM:
+    case PLINTH_OP_BATCHNORM_BACKWARD: {
+      const auto* p = static_cast<const plinth_batchnorm_params*>(op.params);
+      const bool fwd = op.kind == PLINTH_OP_BATCHNORM;
+      check c;
+      contract::batchnorm_dims bd;
+      if (fwd)
+        contract::validate_batchnorm(op, bd, c);
+      else
+        contract::validate_batchnorm_backward(op, bd, c);
+      k::bn_desc d{bd.N, bd.C, bd.S, p->eps, p->momentum, p->training ? 1 : 0};
+      if (bd.N * bd.S == 0 || bd.C == 0) return nullptr;
+      if (fwd) {
+        // Eval needs C floats for rstd; training writes out[1], out[2].
+        void* tmp = nullptr;
+        if (!d.training)
+          if (rt::err e = scratch_of(ctx, st, size_t(bd.C) * sizeof(float), &tmp)) return e;
+        const bool running = d.training && op.num_outputs == 5;
+        return k::batchnorm(s, d, dev<const float>(in[0]), dev<const float>(in[1]), dev<const float>(in[2]),
+                            dev<const float>(in[3]), dev<const float>(in[4]), dev<float>(out[0]),
+                            d.training ? dev<float>(out[1]) : nullptr,
+                            d.training ? dev<float>(out[2]) : static_cast<float*>(tmp),
+                            running ? dev<float>(out[3]) : nullptr, running ? dev<float>(out[4]) : nullptr);
+      }
+      void* tmp = nullptr;
+      if (rt::err e = scratch_of(ctx, st, size_t(2 * bd.C) * sizeof(float), &tmp)) return e;
+      return k::batchnorm_backward(s, d, dev<const float>(in[0]), dev<const float>(in[1]),
+                                   dev<const float>(in[2]), dev<const float>(in[3]), dev<const float>(in[4]),
+                                   dev<float>(out[0]), dev<float>(out[1]), dev<float>(out[2]),
+                                   static_cast<float*>(tmp));
     }
     default:
       return "unknown op";

@@ -60,7 +60,7 @@ int main() {
   const auto ax = bytes(plinth_axpby_params{0, 1, 1}, PLINTH_AXPBY_PARAMS_STRUCT_SIZE);
   const auto mm = bytes(plinth_matmul_params{0, 0, 0, 1, 0}, PLINTH_MATMUL_PARAMS_STRUCT_SIZE);
   const auto red = bytes(plinth_reduce_params{0, PLINTH_REDUCE_MEAN, 0}, PLINTH_REDUCE_PARAMS_STRUCT_SIZE);
-  const auto xent = bytes(plinth_xent_params{0, -1, 1}, PLINTH_XENT_PARAMS_STRUCT_SIZE);
+  const auto xent = bytes(plinth_xent_params{0, -1, 1, 0}, PLINTH_XENT_PARAMS_STRUCT_SIZE);
   const auto ln = bytes(plinth_layernorm_params{0, 1e-5f}, PLINTH_LAYERNORM_PARAMS_STRUCT_SIZE);
   const auto at = bytes(plinth_attention_params{0, 1, 0.5f}, PLINTH_ATTENTION_PARAMS_STRUCT_SIZE);
   const auto dr = bytes(plinth_dropout_params{0, 0.1f, 1, 0}, PLINTH_DROPOUT_PARAMS_STRUCT_SIZE);
@@ -71,6 +71,12 @@ int main() {
   const auto conv = bytes(plinth_conv2d_params{0, 1, 1, 1, 1, 1, 1, 0}, PLINTH_CONV2D_PARAMS_STRUCT_SIZE);
   const auto pool =
       bytes(plinth_pool2d_params{0, PLINTH_POOL_MAX, 2, 2, 2, 2, 0, 0, 1}, PLINTH_POOL2D_PARAMS_STRUCT_SIZE);
+  const auto silu = bytes(plinth_unary_params{0, PLINTH_UNARY_SILU, 1, 0}, PLINTH_UNARY_PARAMS_STRUCT_SIZE);
+  const auto xent_ls = bytes(plinth_xent_params{0, -1, 1, 0.1f}, PLINTH_XENT_PARAMS_STRUCT_SIZE);
+  const auto xent_v1 = bytes(plinth_xent_params{0, -1, 1, 0.1f}, PLINTH_XENT_PARAMS_V1_STRUCT_SIZE);
+  const auto bn = bytes(plinth_batchnorm_params{0, 1e-5f, 0.1f, 1}, PLINTH_BATCHNORM_PARAMS_STRUCT_SIZE);
+  const auto bn_eval = bytes(plinth_batchnorm_params{0, 1e-5f, 0.1f, 0}, PLINTH_BATCHNORM_PARAMS_STRUCT_SIZE);
+  const auto x4 = T({2, 3, 4, 4}), c3 = T({3});
   const auto q = T({2, 3, 5, 4});
   std::vector<Probe> ps = {
       {"fill f32", K(PLINTH_OP_FILL), {}, {T({7})}, fill},
@@ -154,6 +160,29 @@ int main() {
        {T({1, 2, 2, 2}), T({1, 2, 2, 2}, I32)},
        {T({1, 2, 4, 4})},
        pool},
+      {"unary silu", K(PLINTH_OP_UNARY), {T({4})}, {T({4})}, silu},
+      {"unary_backward silu", K(PLINTH_OP_UNARY_BACKWARD), {T({4}), T({4})}, {T({4})}, silu},
+      {"cross_entropy label smoothing",
+       K(PLINTH_OP_CROSS_ENTROPY),
+       {T({3, 4}), T({3}, I32)},
+       {T({3}), T({3, 4})},
+       xent_ls},
+      {"cross_entropy 1.1 params",
+       K(PLINTH_OP_CROSS_ENTROPY),
+       {T({3, 4}), T({3}, I32)},
+       {T({3}), T({3, 4})},
+       xent_v1},
+      {"batchnorm train", K(PLINTH_OP_BATCHNORM), {x4, c3, c3, c3, c3}, {x4, c3, c3, c3, c3}, bn},
+      {"batchnorm train no running", K(PLINTH_OP_BATCHNORM), {x4, c3, c3, c3, c3}, {x4, c3, c3}, bn},
+      {"batchnorm eval", K(PLINTH_OP_BATCHNORM), {x4, c3, c3, c3, c3}, {x4}, bn_eval},
+      {"batchnorm eval extra outputs", K(PLINTH_OP_BATCHNORM), {x4, c3, c3, c3, c3}, {x4, c3, c3}, bn_eval},
+      {"batchnorm 1-d x", K(PLINTH_OP_BATCHNORM), {c3, c3, c3, c3, c3}, {c3}, bn_eval},
+      {"batchnorm_backward", K(PLINTH_OP_BATCHNORM_BACKWARD), {x4, x4, c3, c3, c3}, {x4, c3, c3}, bn},
+      {"batchnorm_backward eval",
+       K(PLINTH_OP_BATCHNORM_BACKWARD),
+       {x4, x4, c3, c3, c3},
+       {x4, c3, c3},
+       bn_eval},
       {"unknown kind", 99, {T({3})}, {T({3})}, {}},
   };
   plinth_backend_ctx ctx;  // no device: supports() never touches one
