@@ -66,8 +66,11 @@ std::vector<uint8_t> matmul_p(int ta, int tb, float alpha = 1, float beta = 0) {
 std::vector<uint8_t> reduce_p(plinth_reduce_fn fn, float beta = 0) {
   return bytes_of(plinth_reduce_params{0, fn, beta}, PLINTH_REDUCE_PARAMS_STRUCT_SIZE);
 }
-std::vector<uint8_t> xent_p(int32_t ignore, float scale = 1) {
-  return bytes_of(plinth_xent_params{0, ignore, scale}, PLINTH_XENT_PARAMS_STRUCT_SIZE);
+std::vector<uint8_t> xent_p(int32_t ignore, float scale = 1, float smoothing = 0) {
+  return bytes_of(plinth_xent_params{0, ignore, scale, smoothing}, PLINTH_XENT_PARAMS_STRUCT_SIZE);
+}
+std::vector<uint8_t> bn_p(int32_t training, float eps = 1e-5f, float momentum = 0.1f) {
+  return bytes_of(plinth_batchnorm_params{0, eps, momentum, training}, PLINTH_BATCHNORM_PARAMS_STRUCT_SIZE);
 }
 std::vector<uint8_t> ln_p(float eps) {
   return bytes_of(plinth_layernorm_params{0, eps}, PLINTH_LAYERNORM_PARAMS_STRUCT_SIZE);
@@ -136,9 +139,9 @@ std::vector<OpCase> build_cases() {
   add(PLINTH_OP_CAST, "f32 transposed [5,3] -> contiguous", {ts({5, 3}, {1, 5}), t({5, 3})}, {0}, {1});
 
   // UNARY and UNARY_BACKWARD, every function
-  const char* fn_names[] = {"IDENTITY", "RELU",  "GELU_TANH", "TANH", "SIGMOID",    "EXP",     "LOG",
-                            "SQRT",     "RSQRT", "SQUARE",    "ABS",  "RECIPROCAL", "GELU_ERF"};
-  for (int fn = 0; fn <= PLINTH_UNARY_GELU_ERF; ++fn) {
+  const char* fn_names[] = {"IDENTITY", "RELU",  "GELU_TANH", "TANH", "SIGMOID",    "EXP",      "LOG",
+                            "SQRT",     "RSQRT", "SQUARE",    "ABS",  "RECIPROCAL", "GELU_ERF", "SILU"};
+  for (int fn = 0; fn <= PLINTH_UNARY_SILU; ++fn) {
     const bool pos = fn == PLINTH_UNARY_LOG || fn == PLINTH_UNARY_SQRT || fn == PLINTH_UNARY_RSQRT ||
                      fn == PLINTH_UNARY_RECIPROCAL;
     const Gen g = pos ? Gen::positive : Gen::normal;
@@ -149,6 +152,10 @@ std::vector<OpCase> build_cases() {
   }
   add(PLINTH_OP_UNARY, "GELU_TANH alpha=0.5 beta=0.25 [17]", {t({17}), t({17})}, {0}, {1},
       unary_p(PLINTH_UNARY_GELU_TANH, 0.5f, 0.25f));
+  add(PLINTH_OP_UNARY, "SILU alpha=1.5 beta=-0.5 [3,17] (ABI 1.2)", {t({3, 17}), t({3, 17})}, {0}, {1},
+      unary_p(PLINTH_UNARY_SILU, 1.5f, -0.5f));
+  add(PLINTH_OP_UNARY_BACKWARD, "SILU alpha=1.5 beta=-0.5 [33] (ABI 1.2)", {t({33}), t({33}), t({33})},
+      {0, 1}, {2}, unary_p(PLINTH_UNARY_SILU, 1.5f, -0.5f));
   add(PLINTH_OP_UNARY, "RELU [0] empty", {t({0}), t({0})}, {0}, {1}, unary_p(PLINTH_UNARY_RELU));
   add(PLINTH_OP_UNARY_BACKWARD, "TANH alpha=2 [17]", {t({17}), t({17}), t({17})}, {0, 1}, {2},
       unary_p(PLINTH_UNARY_TANH, 2.0f, 0.0f));
@@ -237,6 +244,14 @@ std::vector<OpCase> build_cases() {
       {t({4, 17}), ti({4}, 17), t({4, 17}), t({4, 17}), t({4})}, {0, 1}, {2}, xent_p(-1, 0.25f))
       ->pre = PreOp{PLINTH_OP_CROSS_ENTROPY, {3, 1}, {4, 0}, xent_p(-1)};
 
+  // Label smoothing (ABI 1.2), with an ignored row
+  add(PLINTH_OP_CROSS_ENTROPY, "[5,33] label_smoothing=0.1 ignore_index=3 (ABI 1.2)",
+      {t({5, 33}), ti({5}, 33), t({5}), t({5, 33})}, {0, 1}, {2, 3}, xent_p(3, 1, 0.1f))
+      ->tweak = [](std::vector<std::vector<uint8_t>>& h) { store_value(h[1], PLINTH_DTYPE_I32, 1, 3); };
+  add(PLINTH_OP_CROSS_ENTROPY_BACKWARD, "[4,17] label_smoothing=0.2 with dloss (ABI 1.2)",
+      {t({4, 17}), ti({4}, 17), t({4}), t({4, 17}), t({4, 17}), t({4})}, {0, 1, 2}, {3}, xent_p(-1, 1, 0.2f))
+      ->pre = PreOp{PLINTH_OP_CROSS_ENTROPY, {4, 1}, {5, 0}, xent_p(-1, 1, 0.2f)};
+
   // LAYERNORM and backward (mean/rstd from the reference's forward)
   add(PLINTH_OP_LAYERNORM, "[4,33]", {t({4, 33}), t({33}), t({33}), t({4, 33}), t({4}), t({4})}, {0, 1, 2},
       {3, 4, 5}, ln_p(1e-5f));
@@ -246,6 +261,24 @@ std::vector<OpCase> build_cases() {
       {t({4, 33}), t({4, 33}), t({33}), t({4}), t({4}), t({4, 33}), t({33}), t({33}), t({33}), t({4, 33})},
       {0, 1, 2, 3, 4}, {5, 6, 7}, ln_p(1e-5f))
       ->pre = PreOp{PLINTH_OP_LAYERNORM, {1, 2, 8}, {9, 3, 4}, ln_p(1e-5f)};
+
+  // BATCHNORM and backward (ABI 1.2): x, gamma, beta, running_mean,
+  // running_var (positive) -> y, mean, rstd and the running statistics in
+  // place; backward's mean/rstd from the reference's forward
+  add(PLINTH_OP_BATCHNORM, "train [4,3,5,3] running stats in place",
+      {t({4, 3, 5, 3}), t({3}), t({3}), t({3}), t({3}, Gen::positive), t({4, 3, 5, 3}), t({3}), t({3})},
+      {0, 1, 2, 3, 4}, {5, 6, 7, 3, 4}, bn_p(1, 1e-5f, 0.1f));
+  add(PLINTH_OP_BATCHNORM, "train [9,5] (N, C) no running stats",
+      {t({9, 5}), t({5}), t({5}), t({5}), t({5}, Gen::positive), t({9, 5}), t({5}), t({5})}, {0, 1, 2, 3, 4},
+      {5, 6, 7}, bn_p(1, 1e-3f, 0.3f));
+  add(PLINTH_OP_BATCHNORM, "eval [2,3,4,4]",
+      {t({2, 3, 4, 4}), t({3}), t({3}), t({3}), t({3}, Gen::positive), t({2, 3, 4, 4})}, {0, 1, 2, 3, 4}, {5},
+      bn_p(0));
+  add(PLINTH_OP_BATCHNORM_BACKWARD, "[4,3,5,3] dgamma/dbeta accumulate",
+      {t({4, 3, 5, 3}), t({4, 3, 5, 3}), t({3}), t({3}), t({3}), t({4, 3, 5, 3}), t({3}), t({3}), t({3}),
+       t({3}, Gen::positive), t({4, 3, 5, 3})},
+      {0, 1, 2, 3, 4}, {5, 6, 7}, bn_p(1))
+      ->pre = PreOp{PLINTH_OP_BATCHNORM, {1, 2, 8, 8, 9}, {10, 3, 4}, bn_p(1)};
 
   // EMBEDDING and backward (ids repeat: the scatter must add)
   add(PLINTH_OP_EMBEDDING, "ids [2,3] table [11,17]", {ti({2, 3}, 11), t({11, 17}), t({2, 3, 17})}, {0, 1},
