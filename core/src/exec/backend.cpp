@@ -9,6 +9,7 @@
 
 #include "plinth/log.hpp"
 #include "plinth/ops.hpp"
+#include "plinth/plugin.hpp"
 #include "plugin/host.hpp"
 
 namespace plinth::exec {
@@ -28,6 +29,10 @@ Result<std::shared_ptr<Backend>> Backend::create(const Registry& registry, const
   b->name_ = name;
   b->table_ = static_cast<const plinth_backend_v1*>((*comp)->table);
   b->keep_alive_ = registry.keep_alive(*comp);
+  if (const PluginInfo* owner = registry.owner(*comp)) {
+    b->abi_major_ = owner->abi_major;
+    b->abi_minor_ = owner->abi_minor;
+  }
   // An installed backend without a device (no GPU, no driver) is bad input
   // for this machine: exit 2 with the plugin's own reason.
   const DeviceProbe probe = probe_devices(b->table_);
@@ -93,6 +98,16 @@ Status Backend::launch(const plinth_op& op, const char* what) {
   if (plinth_status s = launch_raw(op); s != PLINTH_OK)
     return plugin_status(s, "backend '" + name_ + "': " + op_name(op.kind) + " (" + what + ")");
   return {};
+}
+
+bool abi_covers(const plinth_op& op, uint32_t major, uint32_t minor) {
+  if (major != 1 || minor >= 2) return true;  // another major is refused at load
+  const int32_t kind = sdk::raw_enum(op.kind);
+  if ((kind == PLINTH_OP_CROSS_ENTROPY || kind == PLINTH_OP_CROSS_ENTROPY_BACKWARD) && op.params) {
+    const auto* p = static_cast<const plinth_xent_params*>(op.params);
+    if (p->struct_size >= PLINTH_XENT_PARAMS_STRUCT_SIZE && p->label_smoothing != 0.0f) return false;
+  }
+  return true;
 }
 
 DeviceProbe probe_devices(const plinth_backend_v1* table) {

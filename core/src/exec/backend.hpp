@@ -16,6 +16,12 @@ namespace plinth::exec {
 
 class Backend;
 
+// Whether a backend built against ABI major.minor can be sent `op`: false
+// when the op sets a field appended in a later minor that changes its result
+// and that an older plugin would not read (CROSS_ENTROPY's label_smoothing
+// != 0 needs 1.2), so the op runs on the CPU backend instead.
+bool abi_covers(const plinth_op& op, uint32_t major, uint32_t minor);
+
 // One device allocation; freed when the last owner drops it.
 class Buffer {
  public:
@@ -71,7 +77,11 @@ class Backend : public std::enable_shared_from_this<Backend> {
   Status download(void* dst, plinth_buffer* src, uint64_t offset, uint64_t size);
   Status synchronize();
 
-  bool supports(const plinth_op& op) const { return table_->supports(ctx_, &op) != 0; }
+  // The plugin's supports(), unless the op uses a field appended after the
+  // ABI the plugin was built against (see abi_covers).
+  bool supports(const plinth_op& op) const {
+    return abi_covers(op, abi_major_, abi_minor_) && table_->supports(ctx_, &op) != 0;
+  }
   // The hot path: no allocation, one indirect call.
   plinth_status launch_raw(const plinth_op& op) { return table_->launch(ctx_, nullptr, &op); }
   Status launch(const plinth_op& op, const char* what);
@@ -91,6 +101,7 @@ class Backend : public std::enable_shared_from_this<Backend> {
   const plinth_backend_v1* table_ = nullptr;
   plinth_backend_ctx* ctx_ = nullptr;
   std::shared_ptr<void> keep_alive_;
+  uint32_t abi_major_ = PLINTH_ABI_MAJOR, abi_minor_ = PLINTH_ABI_MINOR;  // the plugin's
   plinth_device_properties props_{};
   std::atomic<uint64_t> in_use_{0}, peak_{0};
 };
