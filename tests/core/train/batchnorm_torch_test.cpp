@@ -13,6 +13,7 @@
 #include "config/pipeline.hpp"
 #include "exec/program.hpp"
 #include "graph/build.hpp"
+#include "graph/precision.hpp"
 #include "torch_fixture.hpp"
 #include "train/safetensors.hpp"
 
@@ -118,6 +119,42 @@ TEST(batchnorm_against_torch, evaluation_uses_the_running_statistics) {
       const std::string& name = g->values[p.value].name;
       EXPECT_EQ(download(store, exec::Store::params, name), floats(find(f.fx, name))) << name;
     }
+}
+
+// [train] precision = "bf16": matmuls read bf16 copies, batchnorm stays f32;
+// the step still matches torch's f64 values to bf16's rounding, and the
+// gradient-accumulating graph (grad_accum > 1) gives the same gradients.
+TEST(batchnorm_against_torch, bf16_matmuls_and_accumulated_gradients_still_match) {
+  Fixture f;
+  ASSERT_NO_FATAL_FAILURE(load(f));
+  for (const bool accumulate : {false, true}) {
+    auto g = graph::build(f.pipeline, f.shape, {f.B, true, accumulate});
+    ASSERT_TRUE(g.ok()) << g.status().message();
+    if (!accumulate) {
+      auto pass = graph::cast_matmul_inputs(*g, PLINTH_DTYPE_BF16);
+      ASSERT_TRUE(pass.ok()) << pass.status().message();
+      EXPECT_GT(pass->matmuls, 0);
+    }
+    exec::Store store(*f.backend);
+    ASSERT_NO_FATAL_FAILURE(torch_fixture::load_fixture_weights(store, *g, f.fx));
+    if (accumulate) {  // gradients are summed into: start them at 0, as the trainer does
+      std::vector<unsigned char> zeros(store.group_bytes(exec::Store::grads));
+      ASSERT_TRUE(
+          store.backend().upload(store.buffer(exec::Store::grads), 0, zeros.data(), zeros.size()).ok());
+    }
+    std::unique_ptr<exec::Program> prog;
+    ASSERT_NO_FATAL_FAILURE(torch_fixture::run_on_fixture(store, *g, f.fx, prog));
+    const float want_loss = floats(find(f.fx, "loss"))[0];
+    const double tol = accumulate ? 1e-5 : 2e-2;
+    EXPECT_NEAR(torch_fixture::stat(store, "loss.sum") / static_cast<float>(f.B), want_loss,
+                tol * (1 + std::fabs(want_loss)));
+    for (const auto& p : g->params) {
+      if (p.buffer) continue;
+      const std::string& name = g->values[p.value].name;
+      expect_close(download(store, exec::Store::grads, name + ".grad"), floats(find(f.fx, name + ".grad")),
+                   accumulate ? 1e-5 : 2e-2, accumulate ? 1e-3 : 5e-2, name + ".grad");
+    }
+  }
 }
 
 TEST(batchnorm_layer, refuses_one_value_per_channel_when_training) {
