@@ -52,6 +52,9 @@ class Trainer {
   std::map<int64_t, std::unique_ptr<exec::Program>> train_progs, eval_progs;
   std::vector<graph::Parameter> params;
   std::vector<std::string> param_names;
+  // Data parallel: the indices into params of the gradients given to
+  // DataParallel::set_gradients (the trained parameters), in its order.
+  std::vector<size_t> grad_params;
   // [train] precision: the dtype MATMUL inputs are cast to (F32: no casts).
   plinth_dtype matmul_dtype = PLINTH_DTYPE_F32;
 
