@@ -250,6 +250,7 @@ Status make_store(Trainer& t, const graph::Graph& g) {
   {
     int64_t trained = 0, total = 0;
     for (const auto& prm : g.params) {
+      if (prm.buffer) continue;  // running statistics are not weights
       total += g.values[prm.value].numel();
       if (prm.trainable) trained += g.values[prm.value].numel();
     }
@@ -299,8 +300,12 @@ Status compile_training(Trainer& t) {
   const exec::Store& st = *t.store;
   std::vector<std::pair<uint64_t, uint64_t>> ranges;
   std::vector<std::vector<int64_t>> shapes;
-  for (const auto& name : t.param_names) {
-    const auto& gs = st.slot(name + ".grad");
+  // Only trained parameters have a gradient (frozen ones and buffers do not).
+  t.grad_params.clear();
+  for (size_t i = 0; i < t.param_names.size(); ++i) {
+    if (!t.params[i].trainable) continue;
+    t.grad_params.push_back(i);
+    const auto& gs = st.slot(t.param_names[i] + ".grad");
     ranges.emplace_back(gs.offset, gs.bytes);
     shapes.push_back(gs.dtype == PLINTH_DTYPE_F32 ? gs.shape : std::vector<int64_t>{});
   }

@@ -162,8 +162,8 @@ Status restore_powersgd(Trainer& t, const Checkpoint& c, const LoopState& saved)
     return error(errc::bad_data, c.dir.string() + ": no tensor '" + name + "' (PowerSGD state)");
   };
   for (auto& s : *want) {
-    PLINTH_TRY(find(t.param_names[s.param] + ".powersgd_q", s.q_shape, s.q));
-    PLINTH_TRY(find(t.param_names[s.param] + ".powersgd_error", s.e_shape, s.e));
+    PLINTH_TRY(find(t.param_names[t.grad_params[s.param]] + ".powersgd_q", s.q_shape, s.q));
+    PLINTH_TRY(find(t.param_names[t.grad_params[s.param]] + ".powersgd_error", s.e_shape, s.e));
   }
   return t.dp->restore_powersgd(*want, *saved.origin.powersgd_steps);
 }
@@ -554,8 +554,8 @@ Status RunLoop::checkpoint() {
     std::memcpy(nt.data.data(), v.data(), nt.data.size());
   };
   for (const auto& ps : psgd) {
-    put(t.param_names[ps.param] + ".powersgd_q", ps.q_shape, ps.q);
-    put(t.param_names[ps.param] + ".powersgd_error", ps.e_shape, ps.e);
+    put(t.param_names[t.grad_params[ps.param]] + ".powersgd_q", ps.q_shape, ps.q);
+    put(t.param_names[t.grad_params[ps.param]] + ".powersgd_error", ps.e_shape, ps.e);
   }
   c.optimizer.resize(n_opt);
   LoopState saved = ls;

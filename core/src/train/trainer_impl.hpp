@@ -52,6 +52,9 @@ class Trainer {
   std::map<int64_t, std::unique_ptr<exec::Program>> train_progs, eval_progs;
   std::vector<graph::Parameter> params;
   std::vector<std::string> param_names;
+  // Data parallel: the indices into params of the gradients given to
+  // DataParallel::set_gradients (the trained parameters), in its order.
+  std::vector<size_t> grad_params;
   // [train] precision: the dtype MATMUL inputs are cast to (F32: no casts).
   plinth_dtype matmul_dtype = PLINTH_DTYPE_F32;
 
@@ -109,6 +112,11 @@ class Trainer {
   bool can_launch(const plinth_op& op) const { return executor->can_run(op); }
   Status launch(const plinth_op& op, const char* what) { return executor->launch(op, what); }
   Status optimizer_step(int64_t step, double lr);
+  // Data parallel: every buffer (batch-norm running statistics, which each
+  // rank updates from its own rows) replaced by its mean over the ranks, so
+  // the ranks agree on every persistent tensor after each optimizer step.
+  Status average_buffers();
+  std::vector<double> buffer_host;  // average_buffers' staging (every buffer, in declaration order)
 };
 
 }  // namespace plinth::train
