@@ -320,6 +320,7 @@ Status make_loaders(Trainer& t) {
     o.workers = d.workers;
     o.prefetch = d.prefetch;
     o.seed = derive_seed(p.run.seed, stream);
+    o.read_seed = p.run.seed;
     if (t.dp) {
       o.shard_rank = t.dp->rank();
       o.shard_count = t.dp->size();
