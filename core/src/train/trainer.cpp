@@ -696,7 +696,13 @@ Status RunLoop::one_step() {
     // A resumed epoch starts at its saved batch position: the loader skips
     // the batches before it without reading them.
     const auto d0 = clock::now();
-    t.train_loader->start_epoch(ls.epoch, ls.position);
+    // [train.progressive]: the epoch's resolution is a function of the epoch,
+    // so a resumed run reads at the one it had.
+    const data::Resolution res = t.train_resolution(ls.epoch);
+    if (p.train.progressive.enabled)
+      logger().info("epoch {}: training at {}x{}", ls.epoch, res.is_default() ? t.full_res : res.height,
+                    res.is_default() ? t.full_res : res.width);
+    t.train_loader->start_epoch(ls.epoch, ls.position, res);
     ph.data += seconds_since(d0);
     epoch_started = true;
   }
