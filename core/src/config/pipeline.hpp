@@ -77,6 +77,7 @@ struct ModelSection {  // [model]
 
 struct LossSection {                   // [loss]
   std::string type = "cross_entropy";  // cross_entropy | mse
+  double label_smoothing = 0.0;        // cross_entropy: in [0, 1)
 };
 
 struct OptimizerSection {      // [optimizer]

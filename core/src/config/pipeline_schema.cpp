@@ -206,6 +206,13 @@ const Section<LossSection>& loss_schema() {
             .doc = "`cross_entropy` (softmax + negative log-likelihood on class indices) or `mse`",
             .check = one_of(kLossTypes, "loss type")},
            &S::type},
+          {{.name = "label_smoothing",
+            .def = "0.0",
+            .doc = "cross_entropy: the target is (1 − *s*)·onehot + *s*/*C* for *C* classes (torch's "
+                   "`cross_entropy(label_smoothing = s)`); training only, evaluation's loss is plain "
+                   "cross-entropy",
+            .check = within(0, 1, "[)")},
+           &S::label_smoothing},
       }};
   return s;
 }

@@ -45,10 +45,11 @@ struct Value {
   }
 };
 
-using Params = std::variant<std::monostate, plinth_fill_params, plinth_unary_params, plinth_binary_params,
-                            plinth_axpby_params, plinth_matmul_params, plinth_reduce_params,
-                            plinth_xent_params, plinth_layernorm_params, plinth_dropout_params,
-                            plinth_attention_params, plinth_conv2d_params, plinth_pool2d_params>;
+using Params =
+    std::variant<std::monostate, plinth_fill_params, plinth_unary_params, plinth_binary_params,
+                 plinth_axpby_params, plinth_matmul_params, plinth_reduce_params, plinth_xent_params,
+                 plinth_layernorm_params, plinth_dropout_params, plinth_attention_params,
+                 plinth_conv2d_params, plinth_pool2d_params, plinth_batchnorm_params>;
 
 struct Node;
 class Autodiff;  // graph/autodiff.hpp
@@ -78,6 +79,12 @@ struct Parameter {
   // no gradient is computed for it, and the optimizer has no state for it.
   bool trainable = true;
   bool lora = false;  // a LoRA adapter matrix (<layer>.lora_A / .lora_B .weight)
+  // Persistent state that a forward op updates in place, not a weight
+  // (batchnorm's running_mean / running_var, torch's "buffers"): never
+  // trainable, so no gradient, optimizer state or weight decay; saved,
+  // restored and loaded by [init] like a weight. Under data parallelism the
+  // trainer averages buffers over ranks after every optimizer step.
+  bool buffer = false;
 };
 
 struct Graph {

@@ -1,5 +1,6 @@
 // loss.cpp — the [loss] nodes after the model's output (cross_entropy: the
-// fused softmax cross-entropy per row or per position; mse: the mean squared
+// fused softmax cross-entropy per row or per position, with label smoothing
+// in the training graph when [loss] label_smoothing > 0; mse: the mean squared
 // error per row) and the running loss sum, with their derivative: the loss's
 // backward seeds dL/dprediction (Graph::loss_seed). Not here: the layers.
 //
@@ -90,7 +91,8 @@ Status build_loss(Context& c, const DataShape& data, int h) {
     g.forward.push_back({PLINTH_OP_CROSS_ENTROPY,
                          {logits, tgt},
                          {row_losses, probs},
-                         plinth_xent_params{sizeof(plinth_xent_params), -1, 1.f / static_cast<float>(rows)},
+                         plinth_xent_params{sizeof(plinth_xent_params), -1, 1.f / static_cast<float>(rows),
+                                            opt.training ? static_cast<float>(p.loss.label_smoothing) : 0.f},
                          "loss",
                          cross_entropy_backward});
     if (g.positions > 1) {  // a sample's loss: the mean over its positions
@@ -108,6 +110,9 @@ Status build_loss(Context& c, const DataShape& data, int h) {
       g.forward.push_back({PLINTH_OP_ARGMAX, {logits}, {g.argmax}, std::monostate{}, "loss", seeded});
     }
   } else if (p.loss.type == "mse") {
+    if (p.loss.label_smoothing != 0.0)
+      return error(errc::config,
+                   p.source.string() + ": loss.label_smoothing applies to cross_entropy only, not mse");
     std::vector<int64_t> ts{B};
     ts.insert(ts.end(), data.target_shape.begin(), data.target_shape.end());
     if (ts != ps && !(data.target_shape.empty() && ps.size() == 2 && ps[1] == 1))

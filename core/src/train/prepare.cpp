@@ -326,6 +326,7 @@ Status make_store(Trainer& t, const graph::Graph& g) {
   {
     int64_t trained = 0, total = 0;
     for (const auto& prm : g.params) {
+      if (prm.buffer) continue;  // running statistics are not weights
       total += g.values[prm.value].numel();
       if (prm.trainable) trained += g.values[prm.value].numel();
     }

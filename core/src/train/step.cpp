@@ -138,6 +138,46 @@ Status run_micro_batches(Trainer& t, LoopState& ls, run::Phases& ph) {
     const Status reduced = t.dp->finish();
     ph.comm += seconds_since(m0);
     PLINTH_TRY(reduced);
+    const auto b0 = clock::now();
+    PLINTH_TRY(t.average_buffers());
+    ph.comm += seconds_since(b0);
+  }
+  return {};
+}
+
+// One all-reduce (SUM, in double) over every buffer, then / ranks. Per-rank
+// batch statistics are what torch's DistributedDataParallel without
+// SyncBatchNorm uses; averaging the running statistics (instead of keeping
+// rank 0's) uses every rank's rows and leaves the ranks identical, so
+// evaluation, checkpoints and the final weights need no special case.
+Status Trainer::average_buffers() {
+  if (!dp) return {};
+  size_t total = 0;
+  for (const auto& prm : params)
+    if (prm.buffer) total += static_cast<size_t>(store->slot(param_names[&prm - params.data()]).bytes / 4);
+  if (total == 0) return {};
+  buffer_host.resize(total);
+  std::vector<float> f;
+  const auto& buf = store->buffer(exec::Store::params);
+  size_t at = 0;
+  for (const auto& prm : params) {
+    if (!prm.buffer) continue;
+    const exec::Slot& s = store->slot(param_names[&prm - params.data()]);
+    f.resize(s.bytes / 4);
+    PLINTH_TRY(backend->download(f.data(), buf, s.offset, s.bytes));
+    std::copy(f.begin(), f.end(), buffer_host.begin() + static_cast<std::ptrdiff_t>(at));
+    at += f.size();
+  }
+  PLINTH_TRY(dp->all_reduce(buffer_host.data(), total, PLINTH_REDUCE_OP_SUM));
+  const double ranks = dp->size();
+  at = 0;
+  for (const auto& prm : params) {
+    if (!prm.buffer) continue;
+    const exec::Slot& s = store->slot(param_names[&prm - params.data()]);
+    f.resize(s.bytes / 4);
+    for (size_t i = 0; i < f.size(); ++i) f[i] = static_cast<float>(buffer_host[at + i] / ranks);
+    at += f.size();
+    PLINTH_TRY(backend->upload(buf, s.offset, f.data(), s.bytes));
   }
   return {};
 }

@@ -120,6 +120,11 @@ class Trainer {
   bool can_launch(const plinth_op& op) const { return executor->can_run(op); }
   Status launch(const plinth_op& op, const char* what) { return executor->launch(op, what); }
   Status optimizer_step(int64_t step, double lr);
+  // Data parallel: every buffer (batch-norm running statistics, which each
+  // rank updates from its own rows) replaced by its mean over the ranks, so
+  // the ranks agree on every persistent tensor after each optimizer step.
+  Status average_buffers();
+  std::vector<double> buffer_host;  // average_buffers' staging (every buffer, in declaration order)
 };
 
 }  // namespace plinth::train

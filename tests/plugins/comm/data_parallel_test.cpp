@@ -1,13 +1,14 @@
 // data_parallel_test.cpp — `mpirun -np 2 plinth train` against one process:
 // two ranks of per-rank batch B reach the same weights as one process of
 // batch 2B (SGD, AdamW with accumulation, a short last batch), the sharded
-// evaluation matches, and a run resumes from a 2-rank checkpoint on 1 or 2
-// ranks. Weights are compared tensor by tensor in double; a 1-process run of
-// batch B is the control that shows the comparison can fail.
+// evaluation matches, a run resumes from a 2-rank checkpoint on 1 or 2
+// ranks, and batch-norm running statistics are averaged over ranks. Weights are compared tensor by tensor in
+// double; a 1-process run of batch B is the control that shows the comparison can fail.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -304,6 +305,59 @@ TEST_F(data_parallel, powersgd_rank_2_sends_far_fewer_bytes_and_trains_as_well) 
   // The weights differ from the uncompressed run's: the compression did act.
   auto [d, mag] = max_diff("p_none", "p_psgd");
   EXPECT_GT(d, 1e-4);
+}
+
+// A tensor of a run's model.safetensors, as floats.
+std::vector<float> tensor(const std::string& run, const std::string& name) {
+  for (const auto& t : weights(run))
+    if (t.name == name) {
+      std::vector<float> v(t.data.size() / 4);
+      std::memcpy(v.data(), t.data.data(), t.data.size());
+      return v;
+    }
+  ADD_FAILURE() << run << " has no tensor " << name;
+  return {};
+}
+
+// Each rank normalises with its own rows' statistics; after every step the
+// running statistics are averaged over ranks. With momentum 1 on the raw
+// pixels (a batchnorm right after flatten: its input does not depend on the
+// weights), running_mean after a step is the mean of that step's rows, so
+// 2 ranks of 64 must give what 1 process of 128 gives (the mean of the two
+// halves' means), and 1 process of 64 (the control: one half) must not.
+// The 2-rank run ending at all shows the ranks agreed on every parameter
+// (the final checksum comparison includes the buffers).
+TEST_F(data_parallel, batchnorm_running_statistics_are_averaged) {
+  const std::string opt = "max_steps = 6\n[optimizer]\nname = \"sgd\"\nlr = 0.05\n";
+  auto with_bn = [&](const std::string& name, int batch) {
+    std::string t = pipeline(name, batch, opt);
+    const std::string flatten = "[[model.layer]]\ntype = \"flatten\"\n";
+    t.replace(t.find(flatten), flatten.size(),
+              flatten + "[[model.layer]]\ntype = \"batchnorm\"\nname = \"bn\"\nmomentum = 1.0\n");
+    return t;
+  };
+  ASSERT_EQ(run(1, "bn1", with_bn("bn1", 128)), 0) << slurp(kWork / "bn1.out");
+  ASSERT_EQ(run(2, "bn2", with_bn("bn2", 64)), 0) << slurp(kWork / "bn2.out");
+  ASSERT_EQ(run(1, "bn_half", with_bn("bn_half", 64)), 0) << slurp(kWork / "bn_half.out");
+  const auto one = tensor("bn1", "bn.running_mean"), two = tensor("bn2", "bn.running_mean"),
+             half = tensor("bn_half", "bn.running_mean");
+  ASSERT_EQ(one.size(), 784u);
+  ASSERT_EQ(two.size(), one.size());
+  ASSERT_EQ(half.size(), one.size());
+  double d = 0, dc = 0, mag = 0;
+  for (size_t i = 0; i < one.size(); ++i) {
+    d = std::max(d, std::abs(static_cast<double>(one[i]) - two[i]));
+    dc = std::max(dc, std::abs(static_cast<double>(one[i]) - half[i]));
+    mag = std::max(mag, std::abs(static_cast<double>(one[i])));
+  }
+  EXPECT_GT(mag, 0.1);
+  EXPECT_LT(d, 1e-6 * std::max(1.0, mag)) << "2 ranks' averaged running_mean vs one process";
+  EXPECT_GT(dc, 1e-3) << "the control (half the rows) should differ";
+  // running_var averages each rank's unbiased variance: close to, not equal
+  // to, the global batch's.
+  const auto v1 = tensor("bn1", "bn.running_var"), v2 = tensor("bn2", "bn.running_var");
+  ASSERT_EQ(v1.size(), v2.size());
+  for (size_t i = 0; i < v1.size(); ++i) ASSERT_TRUE(std::isfinite(v2[i]) && v2[i] >= 0.f) << i;
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // activation.cpp — the elementwise activation layers relu, gelu (tanh
-// approximation, as GPT-2), tanh and sigmoid: one UNARY node each, and its
+// approximation, as GPT-2), tanh, sigmoid and silu (x * sigmoid(x), torch's
+// nn.SiLU): one UNARY node each, and its
 // derivative UNARY_BACKWARD. They have no keys and keep their input's shape.
 #include "graph/layers/layer.hpp"
 
@@ -30,5 +31,6 @@ const LayerKind kRelu{"relu", {}, 1, 1, nullptr, build<PLINTH_UNARY_RELU>};
 const LayerKind kGelu{"gelu", {}, 1, 1, nullptr, build<PLINTH_UNARY_GELU_TANH>};
 const LayerKind kTanh{"tanh", {}, 1, 1, nullptr, build<PLINTH_UNARY_TANH>};
 const LayerKind kSigmoid{"sigmoid", {}, 1, 1, nullptr, build<PLINTH_UNARY_SIGMOID>};
+const LayerKind kSilu{"silu", {}, 1, 1, nullptr, build<PLINTH_UNARY_SILU>};
 
 }  // namespace plinth::graph

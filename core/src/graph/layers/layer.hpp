@@ -43,6 +43,8 @@ struct Context {
   Status err(const LayerSpec& l, const std::string& what) const;
   // A new parameter value, listed in g.params in creation order.
   int param(const std::string& name, std::vector<int64_t> shape, ParamInit init, bool decay);
+  // A new buffer (Parameter::buffer): persistent, never trained, filled with `value` at start.
+  int buffer(const std::string& name, std::vector<int64_t> shape, double value);
   // Builds a list of layers (the model, or one repeat of a block's body)
   // named `prefix`<name>, from `input`, with its own name scope inside the
   // current ones; `out` is the last layer's output (graph/build.cpp).
@@ -126,8 +128,10 @@ Status image_geometry(Context& c, const LayerSpec& l, const std::string& name, i
   X(kGelu, "activation.cpp")                      \
   X(kTanh, "activation.cpp")                      \
   X(kSigmoid, "activation.cpp")                   \
+  X(kSilu, "activation.cpp")                      \
   X(kDropout, "dropout.cpp")                      \
   X(kLayernorm, "layernorm.cpp")                  \
+  X(kBatchnorm, "batchnorm.cpp")                  \
   X(kFlatten, "flatten.cpp")                      \
   X(kEmbedding, "embedding.cpp")                  \
   X(kPositionEmbedding, "position_embedding.cpp") \
@@ -136,6 +140,7 @@ Status image_geometry(Context& c, const LayerSpec& l, const std::string& name, i
   X(kConv2d, "conv2d.cpp")                        \
   X(kMaxpool, "pool.cpp")                         \
   X(kAvgpool, "pool.cpp")                         \
+  X(kGlobalAvgpool, "pool.cpp")                   \
   X(kAdd, "add.cpp")                              \
   X(kMul, "mul.cpp")                              \
   X(kConcat, "concat.cpp")

@@ -1,6 +1,9 @@
 // pool.cpp — the `maxpool` and `avgpool` layers (nn.MaxPool2d, nn.AvgPool2d
 // with count_include_pad), NCHW, as one POOL2D node each; maxpool keeps the
 // position of each window's first maximum for its backward while training.
+// And `global_avgpool` (nn.AdaptiveAvgPool2d(1) + flatten): (B, C, H, W) ->
+// (B, C), one POOL2D whose window is the whole plane, so a head after it
+// does not depend on the image size.
 //
 // Notation: B batch, C channels, k kernel, OH OW output size.
 #include "graph/layers/layer.hpp"
@@ -76,9 +79,29 @@ Status build(Context& c, const LayerSpec& l, const std::string& name, std::span<
   return {};
 }
 
+// (B, C, H, W) -> (B, C, 1, 1) by an average over the whole H x W plane,
+// read as (B, C); backward spreads dy evenly over the plane.
+Status build_global(Context& c, const LayerSpec& l, const std::string& name, std::span<const int> in,
+                    int& out) {
+  Graph& g = c.g;
+  const std::vector<int64_t> xs = g.values[in[0]].shape;
+  if (xs.size() != 4)
+    return c.err(l, "expects (B, C, H, W) images from " + input_name(l, 0) + ", got " + shape_str(xs));
+  const int64_t B = xs[0], C = xs[1], H = xs[2], W = xs[3];
+  if (H > 1 << 20 || W > 1 << 20 || H < 1 || W < 1)
+    return c.err(l, "the plane " + num(H) + " x " + num(W) + " is outside 1..1048576 per side");
+  const int32_t h32 = static_cast<int32_t>(H), w32 = static_cast<int32_t>(W);
+  plinth_pool2d_params pp{sizeof(plinth_pool2d_params), PLINTH_POOL_AVG, h32, w32, h32, w32, 0, 0, 1};
+  const int y = g.add_value(name + ".out4d", PLINTH_DTYPE_F32, {B, C, 1, 1}, Role::activation);
+  g.forward.push_back({PLINTH_OP_POOL2D, {in[0]}, {y}, pp, name, pool_backward});
+  out = g.add_view(y, {B, C}, name + ".out");
+  return {};
+}
+
 }  // namespace
 
 const LayerKind kMaxpool{"maxpool", kKeys, 1, 1, finish, build<PLINTH_POOL_MAX>};
 const LayerKind kAvgpool{"avgpool", kKeys, 1, 1, finish, build<PLINTH_POOL_AVG>};
+const LayerKind kGlobalAvgpool{"global_avgpool", {}, 1, 1, nullptr, build_global};
 
 }  // namespace plinth::graph

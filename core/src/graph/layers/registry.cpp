@@ -63,4 +63,13 @@ int Context::param(const std::string& name, std::vector<int64_t> shape, ParamIni
   return v;
 }
 
+int Context::buffer(const std::string& name, std::vector<int64_t> shape, double value) {
+  int v = g.add_value(name, PLINTH_DTYPE_F32, std::move(shape), Role::param);
+  Parameter prm{v, {ParamInit::constant, value}, false};
+  prm.trainable = false;
+  prm.buffer = true;
+  g.params.push_back(prm);
+  return v;
+}
+
 }  // namespace plinth::graph
