@@ -17,8 +17,9 @@ above --target when --stop-at-target is given.
 
 Progressive resizing (--res-start < 28): the training resolution of epoch
 e (0-based) is FFCV's rule, linear from --res-start at --ramp-start to 28 at
---ramp-end, rounded down to a multiple of --res-step; the cropped image is
-resized to it (bilinear, antialiased). Evaluation is always at 28.
+--ramp-end, rounded to the nearest multiple of --res-step (as Plinth's
+[train.progressive]); the cropped image is resized to it (bilinear,
+antialiased). Evaluation is always at 28.
 
 The clock starts before `import torch`. Prints one JSON line at the end
 (and one line per evaluation to stderr). Not here: Plinth's side or the
@@ -57,8 +58,8 @@ ap.add_argument("--stop-at-target", action="store_true")
 ap.add_argument("--seed", type=int, default=1)
 ap.add_argument("--channels-last", action="store_true")
 ap.add_argument("--res-start", type=int, default=28)
-ap.add_argument("--ramp-start", type=int, default=0)
-ap.add_argument("--ramp-end", type=int, default=0)
+ap.add_argument("--ramp-start", type=int, default=1)
+ap.add_argument("--ramp-end", type=int, default=4)
 ap.add_argument("--res-step", type=int, default=4)
 ap.add_argument("--max-train", type=int, default=0, help="only the first N training images (sizing runs)")
 a = ap.parse_args()
@@ -69,15 +70,16 @@ MEAN, STD = 0.2860, 0.3530  # Fashion-MNIST's training pixels / 255
 
 
 def resolution(epoch):
-    """FFCV's get_resolution: linear between the ramp epochs, rounded down to res_step."""
+    """FFCV's get_resolution with step --res-step (Plinth's [train.progressive]): linear between
+    the ramp epochs, rounded to the nearest multiple (half to even), kept within [start, 28]."""
     if a.res_start >= FULL:
         return FULL
     if epoch <= a.ramp_start:
         return a.res_start
     if epoch >= a.ramp_end:
         return FULL
-    r = a.res_start + (FULL - a.res_start) * (epoch - a.ramp_start) / (a.ramp_end - a.ramp_start)
-    return int(r) // a.res_step * a.res_step
+    x = a.res_start + (FULL - a.res_start) * (epoch - a.ramp_start) / (a.ramp_end - a.ramp_start)
+    return min(max(round(x / a.res_step) * a.res_step, a.res_start), FULL)
 
 
 class Train(torch.utils.data.Dataset):
@@ -184,7 +186,7 @@ for epoch in range(a.epochs):
         if a.stop_at_target:
             break
 print(json.dumps({"framework": "pytorch", "epochs_run": epoch + 1, "final_eval_accuracy": acc,
-                  "time_to_target": reached if reached is not None else -1, "target": a.target,
+                  "time_to_target_s": reached, "target": a.target,
                   "train_seconds": train_s, "seconds": time.perf_counter() - T0, "width": a.width,
                   "threads": a.threads, "workers": a.workers, "channels_last": a.channels_last,
                   "res_start": a.res_start, "torch": torch.__version__}))
