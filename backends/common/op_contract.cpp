@@ -3,6 +3,8 @@
 // gets the same error on every backend.
 #include "op_contract.hpp"
 
+#include <cmath>
+
 #include "plinth/ops.hpp"
 
 namespace plinth::contract {
@@ -242,7 +244,7 @@ bool unary_params(const plinth_op& op, check& c) {
   const auto* p =
       params_of<plinth_unary_params>(op, PLINTH_UNARY_PARAMS_STRUCT_SIZE, "plinth_unary_params", c);
   if (!p) return false;
-  if (raw_enum(p->fn) < 0 || raw_enum(p->fn) > PLINTH_UNARY_GELU_ERF)
+  if (raw_enum(p->fn) < 0 || raw_enum(p->fn) > PLINTH_UNARY_SILU)
     return c.unsupported("unknown unary fn " + std::to_string(raw_enum(p->fn)));
   return true;
 }
@@ -398,8 +400,14 @@ bool validate_rows(const plinth_op& op, int nins, check& c) {
 
 bool validate_xent_common(const plinth_op& op, const plinth_tensor& rows, const plinth_tensor& targets,
                           check& c) {
-  if (!params_of<plinth_xent_params>(op, PLINTH_XENT_PARAMS_STRUCT_SIZE, "plinth_xent_params", c))
-    return false;
+  // ABI 1.0/1.1 callers pass the struct without label_smoothing (read only
+  // when struct_size covers it, see xent_label_smoothing).
+  const auto* p =
+      params_of<plinth_xent_params>(op, PLINTH_XENT_PARAMS_V1_STRUCT_SIZE, "plinth_xent_params", c);
+  if (!p) return false;
+  const float s = xent_label_smoothing(*p);
+  if (!(s >= 0.0f && s < 1.0f))
+    return c.bad("params label_smoothing " + std::to_string(s) + " is outside [0, 1)");
   if (rows.ndim < 1) return c.bad("logits/probs must have at least 1 dim");
   if (!expect_dtype(targets, PLINTH_DTYPE_I32, "targets", c) || !expect_contiguous(targets, "targets", c))
     return false;
@@ -492,6 +500,92 @@ bool validate_layernorm_backward(const plinth_op& op, check& c) {
          expect_f32c(op.outputs[1], "out[1] dgamma", c) &&
          expect_numel(op.outputs[1], C, "out[1] dgamma", c) &&
          expect_f32c(op.outputs[2], "out[2] dbeta", c) && expect_numel(op.outputs[2], C, "out[2] dbeta", c);
+}
+
+// ---------------------------------------------------------------------------
+// BATCHNORM (and backward).
+// ---------------------------------------------------------------------------
+
+namespace {
+
+const plinth_batchnorm_params* batchnorm_params(const plinth_op& op, check& c) {
+  const auto* p = params_of<plinth_batchnorm_params>(op, PLINTH_BATCHNORM_PARAMS_STRUCT_SIZE,
+                                                     "plinth_batchnorm_params", c);
+  if (!p) return nullptr;
+  if (!(p->eps >= 0.0f) || !std::isfinite(p->eps)) {
+    c.bad("params eps " + std::to_string(p->eps) + " must be finite and >= 0");
+    return nullptr;
+  }
+  if (!(p->momentum >= 0.0f && p->momentum <= 1.0f)) {
+    c.bad("params momentum " + std::to_string(p->momentum) + " is outside [0, 1]");
+    return nullptr;
+  }
+  return p;
+}
+
+// x (N, C, S...) f32 contiguous with at least 2 dims; `what` names it.
+bool batchnorm_x(const plinth_tensor& x, const char* what, batchnorm_dims& d, check& c) {
+  if (!expect_f32c(x, what, c)) return false;
+  if (x.ndim < 2)
+    return c.bad(std::string(what) + " " + shape_str(x) + " must be (N, C, ...) with 2 or more dims");
+  d.N = x.shape[0];
+  d.C = x.shape[1];
+  d.S = 1;
+  for (int i = 2; i < x.ndim; ++i) d.S *= x.shape[i];
+  return true;
+}
+
+bool per_channel(const plinth_tensor& t, int64_t C, std::string_view what, check& c) {
+  return expect_f32c(t, what, c) && expect_numel(t, C, what, c);
+}
+
+}  // namespace
+
+bool validate_batchnorm(const plinth_op& op, batchnorm_dims& d, check& c) {
+  if (!expect_counts(op, 5, 5, 1, 5, c)) return false;
+  const plinth_batchnorm_params* p = batchnorm_params(op, c);
+  if (!p) return false;
+  const plinth_tensor& x = op.inputs[0];
+  if (!batchnorm_x(x, "in[0] x", d, c)) return false;
+  if (!per_channel(op.inputs[1], d.C, "in[1] gamma", c) || !per_channel(op.inputs[2], d.C, "in[2] beta", c) ||
+      !per_channel(op.inputs[3], d.C, "in[3] running_mean", c) ||
+      !per_channel(op.inputs[4], d.C, "in[4] running_var", c))
+    return false;
+  if (!expect_f32c(op.outputs[0], "out[0] y", c) || !expect_shape_of_x(op.outputs[0], x, "out[0] y", c))
+    return false;
+  if (!p->training) {
+    if (op.num_outputs != 1)
+      return c.bad("eval mode (training = 0) has 1 output (y), got " + std::to_string(op.num_outputs));
+    return true;
+  }
+  if (op.num_outputs != 3 && op.num_outputs != 5)
+    return c.bad("training mode has 3 outputs (y, mean, rstd) or 5 (and running_mean, running_var), got " +
+                 std::to_string(op.num_outputs));
+  if (!per_channel(op.outputs[1], d.C, "out[1] mean", c) ||
+      !per_channel(op.outputs[2], d.C, "out[2] rstd", c))
+    return false;
+  if (op.num_outputs == 5 && (!per_channel(op.outputs[3], d.C, "out[3] running_mean", c) ||
+                              !per_channel(op.outputs[4], d.C, "out[4] running_var", c)))
+    return false;
+  // torch: "Expected more than 1 value per channel when training".
+  if (d.N * d.S == 1) return c.bad("training needs more than 1 value per channel, got x " + shape_str(x));
+  return true;
+}
+
+bool validate_batchnorm_backward(const plinth_op& op, batchnorm_dims& d, check& c) {
+  if (!expect_counts(op, 5, 5, 3, 3, c)) return false;
+  const plinth_batchnorm_params* p = batchnorm_params(op, c);
+  if (!p) return false;
+  if (!p->training)
+    return c.bad("BATCHNORM_BACKWARD is the training-mode backward: params training must be 1");
+  const plinth_tensor& x = op.inputs[1];
+  if (!batchnorm_x(x, "in[1] x", d, c)) return false;
+  return expect_f32c(op.inputs[0], "in[0] dy", c) && expect_shape_of_x(op.inputs[0], x, "in[0] dy", c) &&
+         per_channel(op.inputs[2], d.C, "in[2] gamma", c) &&
+         per_channel(op.inputs[3], d.C, "in[3] mean", c) && per_channel(op.inputs[4], d.C, "in[4] rstd", c) &&
+         expect_f32c(op.outputs[0], "out[0] dx", c) && expect_shape_of_x(op.outputs[0], x, "out[0] dx", c) &&
+         per_channel(op.outputs[1], d.C, "out[1] dgamma", c) &&
+         per_channel(op.outputs[2], d.C, "out[2] dbeta", c);
 }
 
 // ---------------------------------------------------------------------------
@@ -961,6 +1055,14 @@ bool validate(const plinth_op& op, const op_rules& rules, check& c) {
       return validate_pool2d(op, c);
     case PLINTH_OP_POOL2D_BACKWARD:
       return validate_pool2d_backward(op, c);
+    case PLINTH_OP_BATCHNORM: {
+      batchnorm_dims d;
+      return validate_batchnorm(op, d, c);
+    }
+    case PLINTH_OP_BATCHNORM_BACKWARD: {
+      batchnorm_dims d;
+      return validate_batchnorm_backward(op, d, c);
+    }
     default:
       return c.unsupported("unknown op kind " + std::to_string(raw_enum(op.kind)));
   }

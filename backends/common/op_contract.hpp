@@ -154,6 +154,18 @@ struct pool2d_dims {
 bool pool2d_shapes(const plinth_tensor& x, const char* x_name, const plinth_tensor& y, const char* y_name,
                    const plinth_pool2d_params& p, pool2d_dims& s, check& c);
 
+// BATCHNORM's x viewed as (N, C, S): S the product of the dims after C (1
+// for (N, C) features).
+struct batchnorm_dims {
+  int64_t N = 0, C = 0, S = 1;
+};
+
+// CROSS_ENTROPY's label smoothing: the ABI 1.2 field when the caller's
+// struct covers it, else 0 (plain cross-entropy).
+inline float xent_label_smoothing(const plinth_xent_params& p) {
+  return p.struct_size >= PLINTH_XENT_PARAMS_STRUCT_SIZE ? p.label_smoothing : 0.0f;
+}
+
 // MATMUL's checks before and after a backend lays out its problem (the
 // layout, its chaining and batch broadcasting are the backend's, whose
 // representation differs): counts, params, dtypes and ranks; then the bias.
@@ -197,6 +209,10 @@ bool validate_conv2d(const plinth_op& op, conv2d_dims& s, check& c);
 bool validate_conv2d_backward(const plinth_op& op, conv2d_dims& s, check& c);
 bool validate_pool2d(const plinth_op& op, check& c);
 bool validate_pool2d_backward(const plinth_op& op, check& c);
+// x, the per-channel tensors and the outputs of each mode; training needs
+// N * S > 1 (the unbiased variance). Backward is training mode only.
+bool validate_batchnorm(const plinth_op& op, batchnorm_dims& d, check& c);
+bool validate_batchnorm_backward(const plinth_op& op, batchnorm_dims& d, check& c);
 
 // What a backend decides itself: MATMUL whole (see matmul_operands), and
 // what it adds to the contract of CONV2D and CONV2D_BACKWARD (called once

@@ -200,6 +200,8 @@ PLINTH_CPU_OP(adamw_step);
 PLINTH_CPU_OP(sgd_step);
 PLINTH_CPU_OP(pool2d);
 PLINTH_CPU_OP(pool2d_backward);
+PLINTH_CPU_OP(batchnorm);
+PLINTH_CPU_OP(batchnorm_backward);
 #undef PLINTH_CPU_OP
 
 // Matmul is validated whole here (the contract's parts, then whether oneDNN
@@ -309,6 +311,9 @@ struct simd_kernels {
   // `scratch` of attention_scratch_floats(T, D, backward) floats.
   void (*attention_forward)(const attention_slice& s, float* scratch);
   void (*attention_backward)(const attention_slice& s, float* scratch);
+  // SiLU of u = a x + b, and dy * silu'(u) * a (exp by polynomial).
+  void (*silu)(int64_t n, float a, float b, const float* x, float* out);
+  void (*silu_backward)(int64_t n, const float* dy, const float* x, float* out, float a, float b);
 };
 
 const simd_kernels& kernels();

@@ -90,6 +90,10 @@ plinth_status run_op(plinth_backend_ctx* ctx, const plinth_op& op) {
       return run_pool2d(ctx, op);
     case PLINTH_OP_POOL2D_BACKWARD:
       return run_pool2d_backward(ctx, op);
+    case PLINTH_OP_BATCHNORM:
+      return run_batchnorm(ctx, op);
+    case PLINTH_OP_BATCHNORM_BACKWARD:
+      return run_batchnorm_backward(ctx, op);
     default:
       return PLINTH_ERR_UNSUPPORTED;
   }

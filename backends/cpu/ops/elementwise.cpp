@@ -1,7 +1,9 @@
 // elementwise.cpp — FILL, CAST, UNARY, UNARY_BACKWARD, BINARY and AXPBY on
 // strided views (inputs broadcast through size-1/stride-0 dims). Contiguous
 // f32 runs go through the vector kernels of simd.cpp; transcendental
-// functions use the C library in f32. FILL and CAST cover every dtype pair
+// functions use the C library in f32, but SiLU, whose vector kernel is the
+// only one taking any alpha/beta, uses that kernel's polynomial exp on every
+// path. FILL and CAST cover every dtype pair
 // listed in cast_supported (backends/common/op_contract.cpp); the other ops are f32 only.
 #include <cmath>
 #include <limits>
@@ -11,6 +13,16 @@
 namespace plinth::cpu {
 
 namespace {
+
+// SiLU uses the vector kernels' polynomial exp on every path (see
+// simd_kernels.inc), so a strided view gets the bits of a contiguous one.
+#include "exp_poly.inc"
+
+inline float unary_silu(float u) { return u / (1.0f + exp_poly(-u)); }
+inline float unary_silu_df(float u) {
+  const float s = 1.0f / (1.0f + exp_poly(-u));
+  return s * (1.0f + u * (1.0f - s));
+}
 
 // ---------------------------------------------------------------------------
 // Shared validation: out[0] f32 (or any dtype for FILL/CAST), inputs
@@ -102,6 +114,8 @@ inline float unary_f(int fn, float u) {
       return 1.0f / u;
     case PLINTH_UNARY_GELU_ERF:
       return 0.5f * u * (1.0f + std::erf(u * k_inv_sqrt2));
+    case PLINTH_UNARY_SILU:
+      return unary_silu(u);
     default:
       return u;
   }
@@ -143,6 +157,8 @@ inline float unary_df(int fn, float u) {
       return -1.0f / (u * u);
     case PLINTH_UNARY_GELU_ERF:
       return 0.5f * (1.0f + std::erf(u * k_inv_sqrt2)) + u * k_inv_sqrt_2pi * std::exp(-0.5f * u * u);
+    case PLINTH_UNARY_SILU:
+      return unary_silu_df(u);
     default:
       return 1.0f;
   }
@@ -334,6 +350,10 @@ plinth_status run_unary(plinth_backend_ctx* ctx, const plinth_op& op) {
       kernels().gelu_tanh(n, xs, od);
       return;
     }
+    if (fn == PLINTH_UNARY_SILU && st[0] == 1 && st[1] == 1) {
+      kernels().silu(n, a, b, xs, od);
+      return;
+    }
     for (int64_t i = 0; i < n; ++i) od[i * st[0]] = unary_f(fn, a * xs[i * st[1]] + b);
   });
   return PLINTH_OK;
@@ -359,6 +379,10 @@ plinth_status run_unary_backward(plinth_backend_ctx* ctx, const plinth_op& op) {
     }
     if (fn == PLINTH_UNARY_RELU && st[0] == 1 && st[1] == 1 && st[2] == 1) {
       kernels().relu_backward(n, g, xs, od, a, b);
+      return;
+    }
+    if (fn == PLINTH_UNARY_SILU && st[0] == 1 && st[1] == 1 && st[2] == 1) {
+      kernels().silu_backward(n, g, xs, od, a, b);
       return;
     }
     for (int64_t i = 0; i < n; ++i) od[i * st[0]] = g[i * st[1]] * unary_df(fn, a * xs[i * st[2]] + b) * a;

@@ -64,10 +64,10 @@ plinth_status run_softmax_backward(plinth_backend_ctx* ctx, const plinth_op& op)
 
 // ---------------------------------------------------------------------------
 // CROSS_ENTROPY: in[0] logits (N, C), in[1] targets (N) i32 -> out[0] losses
-// (N), out[1] probs (N, C). loss = logsumexp(row) - row[target].
+// (N), out[1] probs (N, C). loss = logsumexp(row) - row[target]; with label
+// smoothing s (ABI 1.2), torch's (1 - s) nll + s mean_c(-log p_c), which is
+// logsumexp(row) - (1 - s) row[target] - s mean(row).
 // ---------------------------------------------------------------------------
-
-namespace {}  // namespace
 
 plinth_status run_cross_entropy(plinth_backend_ctx* ctx, const plinth_op& op) {
   const auto* p = static_cast<const plinth_xent_params*>(op.params);
@@ -83,10 +83,20 @@ plinth_status run_cross_entropy(plinth_backend_ctx* ctx, const plinth_op& op) {
       return sdk::failf(ctx->host, PLINTH_ERR_INVALID_ARGUMENT,
                         "cpu launch CROSS_ENTROPY: target %d of row %lld is outside [0, %lld)", t[n],
                         static_cast<long long>(n), static_cast<long long>(C));
+  const double ls = double(contract::xent_label_smoothing(*p));
   parallel_for(ctx, N, C * 8, [&](int64_t lo, int64_t hi) {
     for (int64_t n = lo; n < hi; ++n) {
-      const double lse = softmax_row(x + n * C, probs + n * C, C);
-      loss[n] = t[n] == p->ignore_index ? 0.0f : float(lse - double(x[n * C + t[n]]));
+      const float* xr = x + n * C;
+      const double lse = softmax_row(xr, probs + n * C, C);
+      if (t[n] == p->ignore_index) {
+        loss[n] = 0.0f;
+      } else if (ls == 0.0) {
+        loss[n] = float(lse - double(xr[t[n]]));
+      } else {
+        double sum = 0;
+        for (int64_t c = 0; c < C; ++c) sum += double(xr[c]);
+        loss[n] = float(lse - (1.0 - ls) * double(xr[t[n]]) - ls * sum / double(C));
+      }
     }
   });
   return PLINTH_OK;
@@ -106,6 +116,9 @@ plinth_status run_cross_entropy_backward(plinth_backend_ctx* ctx, const plinth_o
       return sdk::failf(ctx->host, PLINTH_ERR_INVALID_ARGUMENT,
                         "cpu launch CROSS_ENTROPY_BACKWARD: target %d of row %lld is outside [0, %lld)", t[n],
                         static_cast<long long>(n), static_cast<long long>(C));
+  const float ls = contract::xent_label_smoothing(*p);
+  const float off = C ? float(double(ls) / double(C)) : 0.0f;  // smoothed target of the other classes
+  const float on = float(1.0 - double(ls) + double(off));      // and of the target class
   parallel_for(ctx, N, C, [&](int64_t lo, int64_t hi) {
     for (int64_t n = lo; n < hi; ++n) {
       float* d = dx + n * C;
@@ -115,7 +128,12 @@ plinth_status run_cross_entropy_backward(plinth_backend_ctx* ctx, const plinth_o
       }
       const float s = g ? g[n] : p->scale;
       const float* pp = probs + n * C;
-      for (int64_t c = 0; c < C; ++c) d[c] = (pp[c] - (c == t[n] ? 1.0f : 0.0f)) * s;
+      if (ls == 0.0f) {
+        for (int64_t c = 0; c < C; ++c) d[c] = (pp[c] - (c == t[n] ? 1.0f : 0.0f)) * s;
+      } else {
+        // dlogits = probs - (1 - ls) onehot - ls / C
+        for (int64_t c = 0; c < C; ++c) d[c] = (pp[c] - (c == t[n] ? on : off)) * s;
+      }
     }
   });
   return PLINTH_OK;

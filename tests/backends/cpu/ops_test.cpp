@@ -41,6 +41,8 @@ double unary_ref(int fn, double u) {
       return 1 / u;
     case PLINTH_UNARY_GELU_ERF:
       return 0.5 * u * (1 + std::erf(u / std::sqrt(2.0)));
+    case PLINTH_UNARY_SILU:
+      return u / (1 + std::exp(-u));
   }
   return 0;
 }
@@ -298,7 +300,7 @@ TEST(cpu_cast, copies_a_transposed_view) {
 
 TEST(cpu_unary, every_fn_matches_double_reference) {
   backend b(2);
-  for (int fn = 0; fn <= PLINTH_UNARY_GELU_ERF; ++fn) {
+  for (int fn = 0; fn <= PLINTH_UNARY_SILU; ++fn) {
     for (int64_t n : {1, 3, 17, 33, 40000}) {
       auto xs = inputs_for(fn, n, uint32_t(fn * 100 + n));
       tensor x = b.make({n}, xs), y = b.make({n});
@@ -330,7 +332,7 @@ TEST(cpu_unary, broadcast_and_strided_input) {
 
 TEST(cpu_unary_backward, every_fn_matches_finite_differences) {
   backend b(2);
-  for (int fn = 0; fn <= PLINTH_UNARY_GELU_ERF; ++fn) {
+  for (int fn = 0; fn <= PLINTH_UNARY_SILU; ++fn) {
     const int64_t n = 37;
     auto xs = inputs_for(fn, n, uint32_t(fn + 5));
     tensor x = b.make({n}, xs), dy = b.randn({n}, uint32_t(fn + 9)), dx = b.make({n});
@@ -347,6 +349,44 @@ TEST(cpu_unary_backward, every_fn_matches_finite_differences) {
     }
     expect_close(want, dx.f(), 1e-4, 1e-5, ("unary backward fn " + std::to_string(fn)).c_str());
   }
+}
+
+// SiLU's contiguous kernel and its strided path run the same operations; far
+// out in either tail it stays finite (u below, 0 above the exp clamp).
+TEST(cpu_unary, silu_strided_matches_contiguous_bits_and_tails_are_finite) {
+  backend b(2);
+  const int64_t R = 37, C = 29;
+  tensor x = b.randn({R, C}, 7, 4.0f), xt = b.make({C, R});
+  for (int64_t r = 0; r < R; ++r)
+    for (int64_t c = 0; c < C; ++c) xt.f()[c * R + r] = x.f()[r * C + c];
+  x.f()[0] = -200.0f;
+  xt.f()[0] = -200.0f;
+  x.f()[1] = 200.0f;
+  xt.f()[R] = 200.0f;
+  plinth_tensor xtv = xt.t;  // (R, C) view of the transposed copy
+  xtv.shape[0] = R;
+  xtv.shape[1] = C;
+  xtv.strides[0] = 1;
+  xtv.strides[1] = R;
+  tensor y = b.make({R, C}), ys = b.make({R, C}), dy = b.randn({R, C}, 8), dx = b.make({R, C}),
+         dxs = b.make({R, C});
+  auto p = params<plinth_unary_params>();
+  p.fn = PLINTH_UNARY_SILU;
+  p.alpha = 1.25f;
+  p.beta = 0.5f;
+  ASSERT_EQ(b.run(PLINTH_OP_UNARY, {x.t}, {y.t}, &p), PLINTH_OK) << last_error();
+  ASSERT_EQ(b.run(PLINTH_OP_UNARY, {xtv}, {ys.t}, &p), PLINTH_OK) << last_error();
+  EXPECT_EQ(y.vec(), ys.vec());
+  ASSERT_EQ(b.run(PLINTH_OP_UNARY_BACKWARD, {dy.t, x.t}, {dx.t}, &p), PLINTH_OK) << last_error();
+  ASSERT_EQ(b.run(PLINTH_OP_UNARY_BACKWARD, {dy.t, xtv}, {dxs.t}, &p), PLINTH_OK) << last_error();
+  EXPECT_EQ(dx.vec(), dxs.vec());
+  EXPECT_TRUE(std::isfinite(y.f()[0]) && std::fabs(y.f()[0]) < 1e-30f) << y.f()[0];
+  EXPECT_EQ(y.f()[1], 1.25f * 200.0f + 0.5f);
+  EXPECT_TRUE(std::isfinite(dx.f()[0]) && std::fabs(dx.f()[0]) < 1e-30f) << dx.f()[0];
+  EXPECT_EQ(dx.f()[1], dy.f()[1] * 1.25f);
+  std::vector<double> want(size_t(R * C));
+  for (size_t i = 0; i < want.size(); ++i) want[i] = unary_ref(PLINTH_UNARY_SILU, 1.25 * x.f()[i] + 0.5);
+  expect_close(want, y.f(), 2e-6, 1e-6, "silu");
 }
 
 // ---------------------------------------------------------------------------
@@ -581,6 +621,73 @@ TEST(cpu_cross_entropy, forward_backward_and_ignore_index) {
   t.data<int32_t>()[2] = 11;
   EXPECT_EQ(b.run(PLINTH_OP_CROSS_ENTROPY, {x.t, t.t}, {loss.t, probs.t}, &p), PLINTH_ERR_INVALID_ARGUMENT);
   EXPECT_NE(last_error().find("row 2"), std::string::npos) << last_error();
+}
+
+// torch's cross_entropy(label_smoothing = s): (1 - s) nll + s mean_c(-log p_c)
+// per row, ignore_index rows 0; backward by finite differences of it.
+TEST(cpu_cross_entropy, label_smoothing_loss_and_gradient) {
+  backend b(2);
+  const int64_t N = 9, C = 13;
+  tensor x = b.randn({N, C}, 31, 2.5f), t = b.make({N}, PLINTH_DTYPE_I32);
+  const int32_t tg[N] = {0, 12, 3, -1, 5, 5, 1, 7, 11};
+  std::memcpy(t.data<int32_t>(), tg, sizeof tg);
+  tensor loss = b.make({N}), probs = b.make({N, C});
+  for (float s : {0.1f, 0.3f, 0.9f}) {
+    SCOPED_TRACE(s);
+    auto p = params<plinth_xent_params>();
+    p.ignore_index = -1;
+    p.scale = 0.5f;
+    p.label_smoothing = s;
+    ASSERT_EQ(b.run(PLINTH_OP_CROSS_ENTROPY, {x.t, t.t}, {loss.t, probs.t}, &p), PLINTH_OK) << last_error();
+    auto loss_ref = [&](const std::vector<double>& v) {
+      auto pr = softmax_ref(v, N, C);
+      std::vector<double> l(static_cast<size_t>(N));
+      for (int64_t n = 0; n < N; ++n) {
+        if (tg[n] == -1) continue;
+        double smooth = 0;
+        for (int64_t c = 0; c < C; ++c) smooth -= std::log(pr[size_t(n * C + c)]) / double(C);
+        l[size_t(n)] = -(1.0 - s) * std::log(pr[size_t(n * C + tg[n])]) + double(s) * smooth;
+      }
+      return l;
+    };
+    expect_close(loss_ref(to_d(x)), loss.f(), 1e-5, 1e-6, "smoothed losses");
+    tensor dl = b.randn({N}, 32), dx = b.make({N, C});
+    ASSERT_EQ(b.run(PLINTH_OP_CROSS_ENTROPY_BACKWARD, {probs.t, t.t, dl.t}, {dx.t}, &p), PLINTH_OK)
+        << last_error();
+    auto g = to_d(dl);
+    expect_close(fd_grad(to_d(x), [&](const std::vector<double>& v) { return dot(g, loss_ref(v)); }), dx.f(),
+                 1e-4, 1e-6, "smoothed backward");
+    ASSERT_EQ(b.run(PLINTH_OP_CROSS_ENTROPY_BACKWARD, {probs.t, t.t}, {dx.t}, &p), PLINTH_OK);
+    std::vector<double> half(static_cast<size_t>(N), 0.5);
+    expect_close(fd_grad(to_d(x), [&](const std::vector<double>& v) { return dot(half, loss_ref(v)); }),
+                 dx.f(), 1e-4, 1e-6, "smoothed backward scale");
+    for (int64_t c = 0; c < C; ++c) EXPECT_EQ(dx.f()[3 * C + c], 0.0f) << "ignored row";
+  }
+}
+
+// An ABI 1.0/1.1 caller's struct ends before label_smoothing: whatever lies
+// there is not read. A smoothing outside [0, 1) is refused.
+TEST(cpu_cross_entropy, label_smoothing_read_only_when_struct_covers_it) {
+  backend b(1);
+  const int64_t N = 3, C = 4;
+  tensor x = b.randn({N, C}, 41), t = b.make({N}, PLINTH_DTYPE_I32);
+  const int32_t tg[N] = {0, 3, 2};
+  std::memcpy(t.data<int32_t>(), tg, sizeof tg);
+  tensor l0 = b.make({N}), l1 = b.make({N}), probs = b.make({N, C});
+  auto p = params<plinth_xent_params>();
+  p.ignore_index = -100;
+  p.scale = 1.0f;
+  ASSERT_EQ(b.run(PLINTH_OP_CROSS_ENTROPY, {x.t, t.t}, {l0.t, probs.t}, &p), PLINTH_OK) << last_error();
+  p.struct_size = PLINTH_XENT_PARAMS_V1_STRUCT_SIZE;
+  p.label_smoothing = 0.5f;
+  ASSERT_EQ(b.run(PLINTH_OP_CROSS_ENTROPY, {x.t, t.t}, {l1.t, probs.t}, &p), PLINTH_OK) << last_error();
+  EXPECT_EQ(l0.vec(), l1.vec());
+  p.struct_size = PLINTH_XENT_PARAMS_STRUCT_SIZE;
+  for (float bad : {1.0f, -0.1f, std::numeric_limits<float>::quiet_NaN()}) {
+    p.label_smoothing = bad;
+    EXPECT_EQ(b.run(PLINTH_OP_CROSS_ENTROPY, {x.t, t.t}, {l1.t, probs.t}, &p), PLINTH_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("label_smoothing"), std::string::npos) << last_error();
+  }
 }
 
 // ---------------------------------------------------------------------------
