@@ -10,8 +10,10 @@ cd "$(dirname "$0")/.."
 packages=(
   cmake ninja-build g++ pkg-config git ca-certificates
   python3  # test helpers: corpus cases that write broken safetensors, the fault and retrain tests
+  python3-pil dataset-fashion-mnist  # examples/fashion-resnet: prepare_data.sh and the smoke test (tests/examples)
   libboost-dev libboost-filesystem-dev libtomlplusplus-dev libspdlog-dev libcli11-dev
   nlohmann-json3-dev libdnnl-dev ocl-icd-opencl-dev libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev libdeflate-dev libssl-dev libsodium-dev libxxhash-dev xxhash minisign libopenmpi-dev openmpi-bin
+  libturbojpeg0-dev libspng-dev  # the `images` data source (JPEG, PNG)
   nodejs npm
   hipcc libamdhip64-dev  # the ROCm HIP backend (backends/gpu); the CUDA one uses /usr/local/cuda when present
   chromium  # renders `plinth report` pages in the report test (tests/cli/report_cli_test.cpp)

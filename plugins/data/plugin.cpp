@@ -1,5 +1,5 @@
-// plugin.cpp — the plinth-data-std descriptor: five data-source components
-// (idx, csv, synthetic, tokens, text) and the one exported entry symbol.
+// plugin.cpp — the plinth-data-std descriptor: six data-source components
+// (idx, csv, synthetic, tokens, text, images) and the one exported entry symbol.
 // Nothing else.
 #include "source.hpp"
 
@@ -38,6 +38,12 @@ const plinth_component k_components[] = {
      .description = "character-level language-model windows over a UTF-8 text file",
      .table = &text_table,
      .config_keys = text_keys},
+    {.struct_size = PLINTH_COMPONENT_STRUCT_SIZE,
+     .kind = PLINTH_KIND_DATA,
+     .name = "images",
+     .description = "JPEG/PNG images from class folders or a path,label list, with augmentation",
+     .table = &images_table,
+     .config_keys = images_keys},
 };
 
 const plinth_plugin k_plugin = {

@@ -51,7 +51,7 @@ plinth_status source_metadata(const plinth_data_source* src, const char* key, ch
                               size_t* len);
 
 // Component tables and their config keys (idx.cpp, csv.cpp, synthetic.cpp,
-// tokens.cpp, text.cpp).
+// tokens.cpp, text.cpp, images.cpp).
 extern const plinth_data_v1 idx_table;
 extern const char* const idx_keys[];
 extern const plinth_data_v1 csv_table;
@@ -62,5 +62,7 @@ extern const plinth_data_v1 tokens_table;
 extern const char* const tokens_keys[];
 extern const plinth_data_v1 text_table;
 extern const char* const text_keys[];
+extern const plinth_data_v1 images_table;
+extern const char* const images_keys[];
 
 }  // namespace plinth::data

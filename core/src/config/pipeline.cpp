@@ -289,6 +289,20 @@ Status read_train(const Reader& r, const toml::table& t, TrainSection& tr) {
   PLINTH_TRY(r.require(!tr.stop_at_target || !tr.target_metric.empty(), t, p, "stop_at_target",
                        "stop_at_target needs train.target_metric"));
   if (const toml::node* n = t.get("freeze")) tr.freeze_where = n->source();
+  const toml::table* pt = nullptr;
+  PLINTH_TRY(r.table(t, p, "progressive", pt));
+  if (pt) {
+    const std::string_view pp = "train.progressive";
+    auto& pr = tr.progressive;
+    pr.enabled = true;
+    pr.where = pt->source();
+    PLINTH_TRY(read_closed(r, *pt, pp, progressive_schema(), pr));
+    PLINTH_TRY(r.require(
+        pr.end_ramp > pr.start_ramp, *pt, pp, "end_ramp",
+        "end_ramp (" + num(pr.end_ramp) + ") must be above start_ramp (" + num(pr.start_ramp) + ")"));
+    PLINTH_TRY(r.require(pr.max_res == 0 || pr.max_res >= pr.min_res, *pt, pp, "max_res",
+                         "max_res (" + num(pr.max_res) + ") is below min_res (" + num(pr.min_res) + ")"));
+  }
   return {};
 }
 
@@ -610,6 +624,8 @@ std::string resolved_toml(const Pipeline& p) {
   }
   write_closed(os, "[schedule]", schedule_schema(), p.schedule);
   write_closed(os, "[train]", train_schema(), p.train);
+  if (p.train.progressive.enabled)
+    write_closed(os, "[train.progressive]", progressive_schema(), p.train.progressive);
   write_closed(os, "[checkpoint]", checkpoint_schema(), p.checkpoint);
   if (p.early_stop.enabled) write_closed(os, "[early_stop]", early_stop_schema(), p.early_stop);
   // Written only when given, so other pipelines resolve as before.

@@ -112,6 +112,21 @@ struct InitSection {  // [init]: start from trained weights (fine-tuning)
   toml::source_region where;
 };
 
+// [train.progressive]: progressive resizing (FFCV's ResNet recipe). The
+// training resolution of epoch e (0-based) is min_res up to start_ramp,
+// max_res from end_ramp on, and in between the linear interpolation rounded
+// to a multiple of `step` (train/progressive.hpp). Evaluation is always at
+// the data's own size.
+struct ProgressiveSection {
+  bool enabled = false;       // the section is present
+  int64_t min_res = 0;        // side in pixels at the start (required)
+  int64_t max_res = 0;        // side at the end; 0: the input field's own size
+  int64_t start_ramp = 0;     // last epoch at min_res
+  int64_t end_ramp = 0;       // first epoch at max_res (required, > start_ramp)
+  int64_t step = 4;           // resolutions in between are multiples of this
+  toml::source_region where;  // the section, for errors found against the data and model
+};
+
 struct TrainSection {     // [train]
   int64_t epochs = 1;     // used when max_steps == 0
   int64_t max_steps = 0;  // optimizer steps; 0: run `epochs`
@@ -137,6 +152,7 @@ struct TrainSection {     // [train]
   int64_t loss_scale_growth_interval = 2000;  // >= 1
   double loss_scale_growth = 2.0;             // > 1
   double loss_scale_backoff = 0.5;            // in (0, 1)
+  ProgressiveSection progressive;             // [train.progressive]
 };
 
 struct CheckpointSection {                // [checkpoint]

@@ -396,6 +396,46 @@ const Section<TrainSection>& train_schema() {
             .doc_type = "array of glob patterns",
             .omit_empty = true},
            &S::freeze},
+          {{.name = "progressive",
+            .type = KeyType::table,
+            .doc = "progressive resizing ([train.progressive], below)",
+            .doc_default = "none"},
+           std::monostate{}},
+      }};
+  return s;
+}
+
+const Section<ProgressiveSection>& progressive_schema() {
+  using S = ProgressiveSection;
+  static const Section<S> s{
+      "train.progressive",
+      "### Progressive resizing: `[train.progressive]`",
+      {
+          {{.name = "min_res",
+            .doc = "image side in pixels the training starts at",
+            .required = "the starting resolution, e.g. 20",
+            .check = within(1, 65536, "[]")},
+           &S::min_res},
+          {{.name = "max_res",
+            .def = "0",
+            .doc = "image side in pixels from `end_ramp` on; `0` = the input field's own size",
+            .check = within(0, 65536, "[]")},
+           &S::max_res},
+          {{.name = "start_ramp",
+            .def = "0",
+            .doc = "the last epoch (counted from 0) at `min_res`",
+            .check = at_least(0)},
+           &S::start_ramp},
+          {{.name = "end_ramp",
+            .doc = "the first epoch (counted from 0) at `max_res`; must be above `start_ramp`",
+            .required = "the epoch the ramp ends at",
+            .check = at_least(1)},
+           &S::end_ramp},
+          {{.name = "step",
+            .def = "4",
+            .doc = "resolutions on the ramp are rounded to a multiple of this",
+            .check = within(1, 1024, "[]")},
+           &S::step},
       }};
   return s;
 }
@@ -564,11 +604,11 @@ const Section<PluginsSection>& plugins_schema() {
 }
 
 std::vector<SectionDoc> pipeline_schema_docs() {
-  return {doc_of(run_schema()),         doc_of(backend_schema()),    doc_of(data_schema()),
-          doc_of(model_schema()),       doc_of(lora_schema()),       doc_of(init_schema()),
-          doc_of(loss_schema()),        doc_of(optimizer_schema()),  doc_of(schedule_schema()),
-          doc_of(train_schema()),       doc_of(checkpoint_schema()), doc_of(early_stop_schema()),
-          doc_of(distributed_schema()), doc_of(plugins_schema())};
+  return {doc_of(run_schema()),        doc_of(backend_schema()),     doc_of(data_schema()),
+          doc_of(model_schema()),      doc_of(lora_schema()),        doc_of(init_schema()),
+          doc_of(loss_schema()),       doc_of(optimizer_schema()),   doc_of(schedule_schema()),
+          doc_of(train_schema()),      doc_of(progressive_schema()), doc_of(checkpoint_schema()),
+          doc_of(early_stop_schema()), doc_of(distributed_schema()), doc_of(plugins_schema())};
 }
 
 }  // namespace plinth::config

@@ -27,6 +27,7 @@ const Section<LossSection>& loss_schema();
 const Section<OptimizerSection>& optimizer_schema();  // open: other keys go to the optimizer plugin
 const Section<ScheduleSection>& schedule_schema();
 const Section<TrainSection>& train_schema();
+const Section<ProgressiveSection>& progressive_schema();
 const Section<CheckpointSection>& checkpoint_schema();
 const Section<EarlyStopSection>& early_stop_schema();
 const Section<DistributedSection>& distributed_schema();

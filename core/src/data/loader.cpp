@@ -41,8 +41,11 @@ void Loader::stop() {
   stopping_ = false;
 }
 
-void Loader::start_epoch(int64_t epoch, int64_t skip) {
+void Loader::start_epoch(int64_t epoch, int64_t skip, Resolution res) {
   stop();
+  epoch_ = epoch;
+  res_ = res;
+  res_status_ = source_->check_resolution(res);
   const uint64_t n = source_->size();
   if (opt_.shuffle) {
     order_ = shuffled_indices(n, derive_seed(opt_.seed, 0x5348554646ull + static_cast<uint64_t>(epoch)));
@@ -67,12 +70,23 @@ void Loader::fill(Batch& b, int64_t k) {
   const int64_t rows = global_begin + (r + 1) * m / W - begin;
   b.index = k;
   b.rows = rows;
+  b.res = res_;
+  b.sample_bytes.resize(b.fields.size());
   std::vector<void*> ptrs;
   for (size_t f = 0; f < b.fields.size(); ++f) {
-    b.fields[f].resize(source_->fields()[f].sample_bytes * static_cast<uint64_t>(opt_.batch));
+    b.sample_bytes[f] = sample_bytes_at(source_->fields()[f], res_);
+    b.fields[f].resize(b.sample_bytes[f] * static_cast<uint64_t>(opt_.batch));
     ptrs.push_back(b.fields[f].data());
   }
-  b.status = source_->read(order_.data() + begin, static_cast<size_t>(rows), ptrs.data());
+  if (!res_status_.ok()) {
+    b.status = res_status_;
+    return;
+  }
+  ReadContext ctx;
+  ctx.seed = opt_.read_seed;
+  ctx.epoch = static_cast<uint64_t>(epoch_);
+  ctx.res = res_;
+  b.status = source_->read(ctx, order_.data() + begin, static_cast<size_t>(rows), ptrs.data());
 }
 
 void Loader::worker() {

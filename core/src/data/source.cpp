@@ -1,5 +1,6 @@
 // source.cpp — opening a data-source plugin, reading its schema and its
-// metadata (ABI 1.1; absent from older tables).
+// metadata (ABI 1.1; absent from older tables), reads with a read context
+// (ABI 1.2 read_ctx; plain read() for older tables).
 #include "data/source.hpp"
 
 #include "exec/backend.hpp"
@@ -36,6 +37,23 @@ Result<std::shared_ptr<Source>> Source::open(const Registry& registry, const std
     s->fields_.push_back(std::move(fd));
   }
   return s;
+}
+
+bool is_image_field(const Field& f) { return f.shape.size() == 3 || f.shape.size() == 2; }
+
+std::vector<int64_t> shape_at(const Field& f, Resolution res) {
+  std::vector<int64_t> s = f.shape;
+  if (!is_image_field(f)) return s;
+  const size_t h = s.size() - 2, w = s.size() - 1;
+  if (res.height > 0) s[h] = res.height;
+  if (res.width > 0) s[w] = res.width;
+  return s;
+}
+
+uint64_t sample_bytes_at(const Field& f, Resolution res) {
+  uint64_t b = exec::dtype_size(f.dtype);
+  for (int64_t d : shape_at(f, res)) b *= static_cast<uint64_t>(d);
+  return b;
 }
 
 Source::~Source() {
@@ -92,6 +110,56 @@ Status Source::read(const uint64_t* indices, size_t n, void* const* buffers) {
     return {};
   }
   if (plinth_status st = table_->read(src_, indices, n, buffers); st != PLINTH_OK)
+    return plugin_status(st, what_);
+  return {};
+}
+
+bool Source::has_read_ctx() const {
+  if (mix_main_) return mix_main_->has_read_ctx() && mix_replay_->has_read_ctx();
+  return PLINTH_HAS_FIELD(table_, plinth_data_v1, read_ctx) && table_->read_ctx;
+}
+
+Status Source::check_resolution(Resolution res) const {
+  if (res.height < 0 || res.width < 0)
+    return error(errc::invalid_argument, what_ + ": negative resolution " + std::to_string(res.height) + "x" +
+                                             std::to_string(res.width));
+  if (res.is_default() || has_read_ctx()) return {};
+  for (const auto& f : fields_)
+    if (shape_at(f, res) != f.shape)
+      return error(errc::unsupported, what_ + ": field '" + f.name + "' cannot be read at " +
+                                          std::to_string(res.height) + "x" + std::to_string(res.width) +
+                                          ": the source has no read context (ABI 1.2 read_ctx)");
+  return {};
+}
+
+Status Source::read(const ReadContext& ctx, const uint64_t* indices, size_t n, void* const* buffers) {
+  if (mix_main_) {
+    const uint64_t n_main = mix_main_->size(), n_extra = size() - n_main, n_replay = mix_replay_->size();
+    std::vector<void*> one(fields_.size());
+    for (size_t k = 0; k < n; ++k) {
+      for (size_t f = 0; f < fields_.size(); ++f)
+        one[f] = static_cast<unsigned char*>(buffers[f]) + k * sample_bytes_at(fields_[f], ctx.res);
+      const uint64_t i = indices[k];
+      if (i < n_main) {
+        PLINTH_TRY(mix_main_->read(ctx, &i, 1, one.data()));
+      } else {
+        const uint64_t j = (i - n_main) * n_replay / n_extra;
+        PLINTH_TRY(mix_replay_->read(ctx, &j, 1, one.data()));
+      }
+    }
+    return {};
+  }
+  if (!has_read_ctx()) {
+    PLINTH_TRY(check_resolution(ctx.res));
+    return read(indices, n, buffers);
+  }
+  plinth_data_read_context c{};
+  c.struct_size = sizeof c;
+  c.seed = ctx.seed;
+  c.epoch = ctx.epoch;
+  c.height = ctx.res.height;
+  c.width = ctx.res.width;
+  if (plinth_status st = table_->read_ctx(src_, &c, indices, n, buffers); st != PLINTH_OK)
     return plugin_status(st, what_);
   return {};
 }

@@ -14,7 +14,8 @@ Result<std::unique_ptr<Program>> Program::compile(const graph::Graph& g, Store& 
 }
 
 Result<std::unique_ptr<Program>> Program::compile(const graph::Graph& g, Store& store,
-                                                  std::shared_ptr<Executor> executor) {
+                                                  std::shared_ptr<Executor> executor,
+                                                  std::shared_ptr<Buffer> shared) {
   auto prog = std::unique_ptr<Program>(new Program());
   Program& p = *prog;
   p.graph_ = g;
@@ -61,9 +62,13 @@ Result<std::unique_ptr<Program>> Program::compile(const graph::Graph& g, Store& 
   }
   p.activation_need_ = peak_live_bytes(items);
   uint64_t arena = plan_offsets(items);
-  auto buf = store.backend().alloc(arena);
-  if (!buf) return buf.status();
-  p.arena_ = std::move(*buf);
+  if (shared && shared->size() >= arena) {
+    p.arena_ = std::move(shared);
+  } else {
+    auto buf = store.backend().alloc(arena);
+    if (!buf) return buf.status();
+    p.arena_ = std::make_shared<Buffer>(std::move(*buf));
+  }
   p.offset_.assign(nv, 0);
   for (size_t i = 0; i < items.size(); ++i) p.offset_[item_value[i]] = items[i].offset;
 
@@ -112,7 +117,7 @@ plinth_tensor Program::tensor_of(int v) const {
   plinth_tensor t;
   if (root.role == graph::Role::activation || root.role == graph::Role::input ||
       root.role == graph::Role::target) {
-    t = make_tensor(arena_.get(), offset_[r], val.dtype, val.shape);
+    t = make_tensor(arena_->get(), offset_[r], val.dtype, val.shape);
   } else {
     plinth_tensor s = store_->tensor(root.name);
     t = make_tensor(s.buffer, s.offset, val.dtype, val.shape);
@@ -184,18 +189,18 @@ std::vector<int64_t> Program::last_writers(const plinth_buffer* buffer,
 
 Status Program::upload_input(const void* data, uint64_t bytes) {
   int r = graph_.root(graph_.input);
-  return store_->backend().upload(arena_, offset_[r], data, bytes);
+  return store_->backend().upload(*arena_, offset_[r], data, bytes);
 }
 
 Status Program::upload_target(const void* data, uint64_t bytes) {
   int r = graph_.root(graph_.target);
-  return store_->backend().upload(arena_, offset_[r], data, bytes);
+  return store_->backend().upload(*arena_, offset_[r], data, bytes);
 }
 
 Status Program::download_argmax(int32_t* out) {
   if (graph_.argmax < 0) return error(errc::internal, "this program has no argmax");
   int r = graph_.root(graph_.argmax);
-  return store_->backend().download(out, arena_, offset_[r],
+  return store_->backend().download(out, *arena_, offset_[r],
                                     static_cast<uint64_t>(graph_.batch * graph_.positions) * sizeof(int32_t));
 }
 
@@ -206,7 +211,7 @@ Status Program::download_prediction(float* out) {
     return error(errc::internal, "the prediction is not a contiguous f32 tensor");
   if (graph_.values[r].role != graph::Role::activation)
     return error(errc::internal, "the prediction is not an activation");
-  return store_->backend().download(out, arena_, offset_[r] + static_cast<uint64_t>(v.offset) * 4,
+  return store_->backend().download(out, *arena_, offset_[r] + static_cast<uint64_t>(v.offset) * 4,
                                     static_cast<uint64_t>(v.numel()) * 4);
 }
 

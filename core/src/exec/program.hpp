@@ -24,8 +24,12 @@ class Program {
   // `executor` (on the store's backend). An op the backend does not support
   // runs through the executor's fallback, or is an error (errc::unsupported)
   // naming the op and layer when there is none.
+  // `arena` (optional): run in this buffer when it is large enough, else in
+  // one of its own: programs that never run at once can share one arena
+  // (the trainer's programs for several batch sizes and resolutions).
   static Result<std::unique_ptr<Program>> compile(const graph::Graph& g, Store& store,
-                                                  std::shared_ptr<Executor> executor);
+                                                  std::shared_ptr<Executor> executor,
+                                                  std::shared_ptr<Buffer> arena = nullptr);
   // The same on the store's backend alone (no fallback).
   static Result<std::unique_ptr<Program>> compile(const graph::Graph& g, Store& store);
 
@@ -51,7 +55,8 @@ class Program {
   void set_loss_scale(float scale);
 
   const graph::Graph& graph() const { return graph_; }
-  uint64_t arena_bytes() const { return arena_.size(); }
+  uint64_t arena_bytes() const { return arena_->size(); }
+  const std::shared_ptr<Buffer>& arena() const { return arena_; }
   // The most transient bytes live at once (exec::peak_live_bytes): the least
   // any arena for this launch order could be.
   uint64_t activation_need_bytes() const { return activation_need_; }
@@ -71,7 +76,7 @@ class Program {
   graph::Graph graph_;
   Store* store_ = nullptr;
   std::shared_ptr<Executor> exec_;
-  Buffer arena_;
+  std::shared_ptr<Buffer> arena_;  // possibly shared with other programs
   uint64_t activation_need_ = 0;
   std::vector<uint64_t> offset_;  // per root value, in the arena
   std::vector<plinth_tensor> tensors_;

@@ -31,6 +31,7 @@ struct Folder {
   std::filesystem::path plugins() const { return dir / "plugins.json"; }    // the loaded plugin set
   std::filesystem::path model_io() const { return dir / "model.json"; }     // what the model reads
   std::filesystem::path vocab() const { return dir / "vocab.json"; }        // the source's tokens
+  std::filesystem::path classes() const { return dir / "classes.json"; }    // class names, label order
   std::filesystem::path metrics() const { return dir / "metrics.jsonl"; }   // a line per log / eval
   std::filesystem::path summary() const { return dir / "summary.json"; }    // written when it ends
   std::filesystem::path log() const { return dir / "log.txt"; }

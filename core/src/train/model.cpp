@@ -4,36 +4,54 @@
 // [init] from, uploading batches, evaluation and what it all holds in
 // memory. Not here: the step (step.cpp) or the loop (trainer.cpp).
 #include <cmath>
+#include <set>
 #include <span>
 
 #include "graph/precision.hpp"
 #include "plinth/log.hpp"
 #include "train/finetune.hpp"
+#include "train/progressive.hpp"
 #include "train/trainer_impl.hpp"
 #include "util/rng.hpp"
 
 namespace plinth::train {
 
-Result<const graph::Graph*> Trainer::graph_for(int64_t rows, bool training) {
-  const auto key = std::make_pair(rows, training);
+Result<const graph::Graph*> Trainer::graph_for(int64_t rows, bool training, int64_t res) {
+  if (res == full_res) res = 0;
+  const auto key = std::make_tuple(rows, training, res);
   if (auto it = graphs.find(key); it != graphs.end()) return &it->second;
-  auto g = graph::build(p, shape, {rows, training, training && p.train.grad_accum > 1});
+  graph::DataShape at = shape;
+  if (res > 0) {  // (C, H, W) or (H, W): the last two dims
+    const size_t n = at.input_shape.size();
+    at.input_shape[n - 1] = at.input_shape[n - 2] = res;
+  }
+  auto g = graph::build(p, at, {rows, training, training && p.train.grad_accum > 1});
   if (!g) return g.status();
   return &graphs.emplace(key, std::move(*g)).first->second;
 }
 
-Result<exec::Program*> Trainer::program(int64_t rows, bool training) {
+Result<exec::Program*> Trainer::program(int64_t rows, bool training, int64_t res) {
+  if (res == full_res) res = 0;
   auto& progs = training ? train_progs : eval_progs;
-  if (auto it = progs.find(rows); it != progs.end()) return it->second.get();
-  auto built = graph_for(rows, training);
+  const auto key = std::make_pair(rows, res);
+  if (auto it = progs.find(key); it != progs.end()) return it->second.get();
+  auto built = graph_for(rows, training, res);
   if (!built) return built.status();
   graph::Graph g = **built;  // the matmul casts change the compiled copy, not the cached graph
   if (auto pass = graph::cast_matmul_inputs(g, matmul_dtype); !pass) return pass.status();
-  auto prog = exec::Program::compile(g, *store, executor);
+  auto prog = exec::Program::compile(g, *store, executor, training ? train_arena : nullptr);
   if (!prog) return prog.status();
   exec::Program* raw = prog->get();
-  progs[rows] = std::move(*prog);
+  if (training && !train_arena) train_arena = raw->arena();
+  progs[key] = std::move(*prog);
   return raw;
+}
+
+data::Resolution Trainer::train_resolution(int64_t epoch) const {
+  if (!p.train.progressive.enabled) return {};
+  const int64_t r = progressive_resolution(p.train.progressive, epoch, full_res);
+  if (r == full_res) return {};
+  return {static_cast<int32_t>(r), static_cast<int32_t>(r)};
 }
 
 Status Trainer::init_params() {
@@ -108,9 +126,13 @@ Status Trainer::check_labels(const data::Batch& b) const {
 }
 
 Status Trainer::upload(exec::Program& prog, const data::Batch& b) {
-  PLINTH_TRY(
-      prog.upload_input(b.fields[in_field].data(), b.rows * train_src->fields()[in_field].sample_bytes));
-  return prog.upload_target(b.fields[tgt_field].data(), b.rows * train_src->fields()[tgt_field].sample_bytes);
+  // Per-sample bytes at the batch's resolution (progressive resizing).
+  auto bytes = [&](int f) {
+    return b.sample_bytes.size() > static_cast<size_t>(f) ? b.sample_bytes[f]
+                                                          : train_src->fields()[f].sample_bytes;
+  };
+  PLINTH_TRY(prog.upload_input(b.fields[in_field].data(), b.rows * bytes(in_field)));
+  return prog.upload_target(b.fields[tgt_field].data(), b.rows * bytes(tgt_field));
 }
 
 Result<std::pair<double, double>> Trainer::evaluate() {
@@ -159,9 +181,10 @@ MemoryUse memory_use(const Trainer& t) {
     if (t.store->has(scratch_slot(s))) m.other_persistent += t.store->slot(scratch_slot(s)).bytes;
   m.optimizer_state = t.store->group_bytes(exec::Store::state) - m.other_persistent;
   m.other_persistent += t.store->group_bytes(exec::Store::stats);
+  std::set<const exec::Buffer*> counted;  // training programs share one arena
   for (const auto* progs : {&t.train_progs, &t.eval_progs})
-    for (const auto& [rows, prog] : *progs) {
-      m.arenas += prog->arena_bytes();
+    for (const auto& [key, prog] : *progs) {
+      if (counted.insert(prog->arena().get()).second) m.arenas += prog->arena_bytes();
       m.activation_need = std::max(m.activation_need, prog->activation_need_bytes());
     }
   m.backend_peak = t.backend->peak_bytes();

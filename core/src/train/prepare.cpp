@@ -11,8 +11,10 @@
 #include <spdlog/spdlog.h>
 
 #include "config/did_you_mean.hpp"
+#include "graph/layers/layer.hpp"
 #include "graph/precision.hpp"
 #include "plinth/log.hpp"
+#include "train/progressive.hpp"
 #include "train/trainer_impl.hpp"
 #include "util/rng.hpp"
 
@@ -194,6 +196,80 @@ Status open_data(Trainer& t) {
   return {};
 }
 
+// [train.progressive]: the input must be square images the training source
+// can read at every resolution of the ramp. Sets t.full_res.
+Status check_progressive_data(Trainer& t) {
+  const auto& p = t.p;
+  const auto& pr = p.train.progressive;
+  if (!pr.enabled) return {};
+  const std::string at =
+      p.source.string() + ":" + std::to_string(pr.where.begin.line) + ": [train.progressive]";
+  const data::Field& f = t.train_src->fields()[t.in_field];
+  const size_t n = f.shape.size();
+  if (!data::is_image_field(f) || f.shape[n - 1] != f.shape[n - 2])
+    return error(errc::config,
+                 at + " needs square images, (C, H, W) or (H, W) with H = W; [data.train] field '" + f.name +
+                     "' is " + graph::shape_str(f.shape));
+  t.full_res = f.shape[n - 1];
+  const int64_t epochs = std::max(p.train.epochs, pr.end_ramp + 1);
+  for (int64_t r : progressive_resolutions(pr, epochs, t.full_res)) {
+    if (r == t.full_res) continue;
+    const Status st = t.train_src->check_resolution({static_cast<int32_t>(r), static_cast<int32_t>(r)});
+    if (!st.ok())
+      return error(
+          errc::config,
+          at + ": the [data.train] source '" + p.train_data.source + "' cannot read images at " +
+              std::to_string(r) + "x" + std::to_string(r) +
+              " (progressive resizing needs a source that resizes, such as `images`): " + st.message());
+  }
+  return {};
+}
+
+// [train.progressive]: the model must have the same parameters and output
+// at every resolution of the ramp (a model that flattens its feature map
+// into a linear layer does not; one with global average pooling does).
+Status check_progressive_model(Trainer& t, const graph::Graph& full) {
+  const auto& p = t.p;
+  const auto& pr = p.train.progressive;
+  if (!pr.enabled) return {};
+  const std::string at =
+      p.source.string() + ":" + std::to_string(pr.where.begin.line) + ": [train.progressive]";
+  const int64_t epochs = std::max(p.train.epochs, pr.end_ramp + 1);
+  const std::string full_name = std::to_string(t.full_res) + "x" + std::to_string(t.full_res);
+  for (int64_t r : progressive_resolutions(pr, epochs, t.full_res)) {
+    if (r == t.full_res) continue;
+    const std::string name = std::to_string(r) + "x" + std::to_string(r);
+    auto g = t.graph_for(p.train.batch_size, true, r);
+    if (!g)
+      return error(errc::config, at + ": the model cannot be built for " + name + " images (the data is " +
+                                     full_name + "): " + g.status().message());
+    const graph::Graph& small = **g;
+    auto differs = [&](const std::string& what, const std::vector<int64_t>& a,
+                       const std::vector<int64_t>& b) {
+      return error(
+          errc::config,
+          at + ": the model depends on the image size, so it cannot train at " + name + ": " + what + " is " +
+              graph::shape_str(a) + " at " + full_name + " but " + graph::shape_str(b) + " at " + name +
+              "; pool the feature map globally before the classifier (global average pooling instead "
+              "of flatten) so its parameters and output do not depend on the resolution");
+    };
+    if (small.params.size() != full.params.size())
+      return error(errc::config, at + ": the model has " + std::to_string(full.params.size()) +
+                                     " parameters at " + full_name + " but " +
+                                     std::to_string(small.params.size()) + " at " + name);
+    for (size_t i = 0; i < full.params.size(); ++i) {
+      const auto& a = full.values[full.params[i].value];
+      const auto& b = small.values[small.params[i].value];
+      if (a.name != b.name || a.shape != b.shape)
+        return differs("parameter '" + a.name + "'", a.shape, b.shape);
+    }
+    const auto& pa = full.values[full.prediction].shape;
+    const auto& pb = small.values[small.prediction].shape;
+    if (pa != pb) return differs("the model's output", pa, pb);
+  }
+  return {};
+}
+
 // The optimizer plugin and the state slots it declares per parameter.
 Status open_optimizer(Trainer& t) {
   const auto& p = t.p;
@@ -292,6 +368,17 @@ Status check_gradient_ops(Trainer& t) {
 // The training program for the full batch; data parallel: its gradient
 // buckets, in the order backward finishes them.
 Status compile_training(Trainer& t) {
+  // First the largest training program, whose arena every other shares.
+  int64_t largest = 0;
+  if (t.p.train.progressive.enabled)
+    largest =
+        progressive_resolutions(t.p.train.progressive,
+                                std::max(t.p.train.epochs, t.p.train.progressive.end_ramp + 1), t.full_res)
+            .front();
+  if (largest > t.full_res) {
+    auto big = t.program(t.p.train.batch_size, true, largest);
+    if (!big) return big.status();
+  }
   auto prog = t.program(t.p.train.batch_size, true);
   if (!prog) return prog.status();
   const auto& g = (*prog)->graph();
@@ -325,6 +412,7 @@ Status make_loaders(Trainer& t) {
     o.workers = d.workers;
     o.prefetch = d.prefetch;
     o.seed = derive_seed(p.run.seed, stream);
+    o.read_seed = p.run.seed;
     if (t.dp) {
       o.shard_rank = t.dp->rank();
       o.shard_count = t.dp->size();
@@ -372,9 +460,11 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
 
   PLINTH_TRY(open_backend(*t));
   PLINTH_TRY(open_data(*t));
+  PLINTH_TRY(check_progressive_data(*t));
   // The graph for the full batch (kept for its program): validates the model against the data.
   auto g = t->graph_for(p.train.batch_size, true);
   if (!g) return g.status();
+  PLINTH_TRY(check_progressive_model(*t, **g));
   PLINTH_TRY(open_optimizer(*t));
   make_executor(*t);
   PLINTH_TRY(make_store(*t, **g));

@@ -111,7 +111,7 @@ Status run_micro_batches(Trainer& t, LoopState& ls, run::Phases& ph) {
       PLINTH_TRY(zeroed);
       continue;
     }
-    auto prog = t.program(b->rows, true);
+    auto prog = t.program(b->rows, true, b->res.height);  // res: [train.progressive]
     if (!prog) return prog.status();
     exec::Program& pr = **prog;
     // dL/dlogits carries 1 / (rows of the step) and the loss scale S.

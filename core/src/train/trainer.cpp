@@ -307,7 +307,8 @@ Status RunLoop::check_same_pipeline(const std::filesystem::path& dir) const {
                                  "`plinth resolve`)");
 }
 
-// What the run is (pipeline.toml, plugins.json, model.json, vocab.json), the
+// What the run is (pipeline.toml, plugins.json, model.json, vocab.json,
+// classes.json), the
 // metrics of a resumed run cut back to its checkpoint, and the run's log.
 Status RunLoop::write_run_files() {
   if (run_lock) run_lock->write_pid();
@@ -331,6 +332,10 @@ Status RunLoop::write_run_files() {
   auto vocab = t.train_src->metadata("vocab");
   if (!vocab) return vocab.status();
   if (*vocab && rank0) PLINTH_TRY(write_file_atomic(folder.vocab(), **vocab + "\n"));
+  // The class names in label order, when the train source has them (e.g. `images`).
+  auto classes = t.train_src->metadata("classes");
+  if (!classes) return classes.status();
+  if (*classes && rank0) PLINTH_TRY(write_file_atomic(folder.classes(), **classes + "\n"));
   if (t.opt.resume && rank0)
     PLINTH_TRY(run::truncate_metrics(folder.metrics(), resume_from ? resume_from->step : 0));
   if (rank0) {
@@ -691,7 +696,13 @@ Status RunLoop::one_step() {
     // A resumed epoch starts at its saved batch position: the loader skips
     // the batches before it without reading them.
     const auto d0 = clock::now();
-    t.train_loader->start_epoch(ls.epoch, ls.position);
+    // [train.progressive]: the epoch's resolution is a function of the epoch,
+    // so a resumed run reads at the one it had.
+    const data::Resolution res = t.train_resolution(ls.epoch);
+    if (p.train.progressive.enabled)
+      logger().info("epoch {}: training at {}x{}", ls.epoch, res.is_default() ? t.full_res : res.height,
+                    res.is_default() ? t.full_res : res.width);
+    t.train_loader->start_epoch(ls.epoch, ls.position, res);
     ph.data += seconds_since(d0);
     epoch_started = true;
   }

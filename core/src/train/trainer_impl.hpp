@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -46,10 +47,17 @@ class Trainer {
   std::unique_ptr<data::Loader> train_loader, eval_loader;
 
   // The model: parameters, gradients, optimizer state and stats in the
-  // store; a graph built once per (batch rows, training) and compiled once.
+  // store; a graph built once per (batch rows, training, resolution) and
+  // compiled once. Resolution 0 is the data's own size; others only with
+  // [train.progressive]. Every training program runs in the arena of the
+  // first one compiled (the full batch at the largest training resolution,
+  // so the largest), since no two run at once.
   std::unique_ptr<exec::Store> store;
-  std::map<std::pair<int64_t, bool>, graph::Graph> graphs;
-  std::map<int64_t, std::unique_ptr<exec::Program>> train_progs, eval_progs;
+  std::map<std::tuple<int64_t, bool, int64_t>, graph::Graph> graphs;
+  std::map<std::pair<int64_t, int64_t>, std::unique_ptr<exec::Program>> train_progs, eval_progs;
+  std::shared_ptr<exec::Buffer> train_arena;
+  // [train.progressive]: the input images' own side (0: not progressive).
+  int64_t full_res = 0;
   std::vector<graph::Parameter> params;
   std::vector<std::string> param_names;
   // Data parallel: the indices into params of the gradients given to
@@ -96,8 +104,11 @@ class Trainer {
 
   // model.cpp: the graph and program for a batch of `rows`, built and
   // compiled on first use; parameters; batches; evaluation.
-  Result<const graph::Graph*> graph_for(int64_t rows, bool training);
-  Result<exec::Program*> program(int64_t rows, bool training);
+  // `res`: the side of the input images (progressive resizing); 0: their own size.
+  Result<const graph::Graph*> graph_for(int64_t rows, bool training, int64_t res = 0);
+  Result<exec::Program*> program(int64_t rows, bool training, int64_t res = 0);
+  // The resolution epoch `epoch` trains at: {} (the data's own) unless progressive.
+  data::Resolution train_resolution(int64_t epoch) const;
   Status init_params();
   Status load_init(const graph::Graph& g);  // [init] from: trained weights over the fresh ones
   Status check_labels(const data::Batch& b) const;

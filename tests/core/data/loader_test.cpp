@@ -173,3 +173,61 @@ TEST(loader, starting_an_epoch_part_way_gives_the_rest_of_that_epoch) {
 
 }  // namespace
 }  // namespace plinth::data
+
+namespace plinth::data {
+namespace {
+
+// A resolution: image fields (rank 2 or 3) change shape, others do not; a
+// source without read_ctx (synthetic) reads at its own shape and refuses
+// another with an error naming it, in the batch's status.
+TEST(loader, resolution_of_a_source_without_read_context) {
+  Field img{"x", PLINTH_DTYPE_F32, {3, 8, 6}, 0, 3 * 8 * 6 * 4};
+  Field lab{"y", PLINTH_DTYPE_I32, {}, 4, 4};
+  EXPECT_TRUE(is_image_field(img));
+  EXPECT_FALSE(is_image_field(lab));
+  EXPECT_EQ(shape_at(img, {4, 5}), (std::vector<int64_t>{3, 4, 5}));
+  EXPECT_EQ(shape_at(img, {}), img.shape);
+  EXPECT_EQ(sample_bytes_at(img, {4, 5}), 3u * 4 * 5 * 4);
+  EXPECT_EQ(sample_bytes_at(lab, {4, 5}), 4u);
+
+  Fixture f(30);  // synthetic, shape [3]: no image field
+  LoaderOptions o;
+  o.batch = 8;
+  Loader l(f.source, o);
+  l.start_epoch(0, 0, {16, 16});  // nothing to resize: fine
+  const Batch* b = l.next();
+  ASSERT_NE(b, nullptr);
+  EXPECT_TRUE(b->status.ok()) << b->status.message();
+  EXPECT_EQ(b->res, (Resolution{16, 16}));
+  EXPECT_EQ(b->sample_bytes[0], f.source->fields()[0].sample_bytes);
+}
+
+TEST(loader, refuses_a_resolution_the_source_cannot_give) {
+  DiscoveryOptions d;
+  d.pipeline_manifests = {std::filesystem::path(PLINTH_BINARY_DIR) / "share/plinth/plugins.d"};
+  d.use_environment = d.use_system = d.use_install = false;
+  auto r = Registry::open(d);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  toml::table t = toml::parse("samples = 20\nshape = [1, 4, 4]\nnum_classes = 2\n");
+  auto cfg = make_plugin_config(t, "test.toml");
+  auto s = Source::open(**r, "synthetic", cfg.get(), "[data.train]");
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_FALSE((*s)->has_read_ctx());
+  LoaderOptions o;
+  o.batch = 5;
+  o.workers = 2;
+  Loader l(*s, o);
+  l.start_epoch(0, 0, {4, 4});  // its own shape: read as usual
+  const Batch* b = l.next();
+  ASSERT_NE(b, nullptr);
+  EXPECT_TRUE(b->status.ok()) << b->status.message();
+  l.start_epoch(0, 0, {2, 2});
+  b = l.next();
+  ASSERT_NE(b, nullptr);
+  ASSERT_FALSE(b->status.ok());
+  EXPECT_NE(b->status.message().find("[data.train]"), std::string::npos) << b->status.message();
+  EXPECT_NE(b->status.message().find("2x2"), std::string::npos) << b->status.message();
+}
+
+}  // namespace
+}  // namespace plinth::data
