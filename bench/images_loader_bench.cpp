@@ -55,8 +55,8 @@ int main(int argc, char** argv) {
   info.struct_size = PLINTH_DATA_INFO_STRUCT_SIZE;
   t->info(src, &info);
   const uint64_t n = info.num_samples;
-  std::vector<float> img(size_t(batch) * 3 * size * size);
-  std::vector<int32_t> lab(size_t(batch));
+  std::vector<float> img(static_cast<size_t>(batch) * 3 * size * size);
+  std::vector<int32_t> lab(static_cast<size_t>(batch));
   void* bufs[] = {img.data(), lab.data()};
   std::vector<uint64_t> order(n);
   std::iota(order.begin(), order.end(), 0);
