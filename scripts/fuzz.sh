@@ -4,13 +4,13 @@
 # printing its exec count. New inputs go to build-fuzz/fuzz-corpus/<target>;
 # the committed seeds in tests/fuzz/corpus/<target> are read, never written.
 # Usage: scripts/fuzz.sh [seconds] [target...]   (targets: pipeline manifest
-# safetensors state idx csv tokens text). Crash inputs land in build-fuzz/fuzz-artifacts/.
+# safetensors state idx csv tokens text images). Crash inputs land in build-fuzz/fuzz-artifacts/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(pipeline manifest safetensors state idx csv tokens text)
+[ ${#targets[@]} -gt 0 ] || targets=(pipeline manifest safetensors state idx csv tokens text images)
 build="${PLINTH_FUZZ_BUILD_DIR:-build-fuzz}"
 jobs="${PLINTH_JOBS:-2}"
 

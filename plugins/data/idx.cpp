@@ -177,6 +177,7 @@ const plinth_data_v1 idx_table = {
     .save_position = nullptr,
     .restore_position = nullptr,
     .metadata = source_metadata,
+    .read_ctx = nullptr,
 };
 
 }  // namespace plinth::data

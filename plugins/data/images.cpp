@@ -91,12 +91,14 @@ plinth_status images_source::read_one(const plinth_data_read_context& ctx, uint6
     box = random_resized_crop(hd.width, hd.height, scale_lo, scale_hi, ratio_lo, ratio_hi, rng);
   else if (center)
     box = resize_center_crop(hd.width, hd.height, resize > 0 ? resize : std::min(hd.width, hd.height), H, W);
-  else if (resize > 0)  // resize alone: the shorter side's center square region at the output's aspect
+  else if (resize > 0)  // resize alone: the shorter side to `resize`, then the center output size
     box = resize_center_crop(hd.width, hd.height, resize, H, W);
   // Decode no larger than the box needs at the output size (JPEG DCT scaling).
-  const auto min_w = static_cast<int32_t>(std::ceil(double(ow) * hd.width / std::max(1e-9, box.x1 - box.x0)));
-  const auto min_h =
-      static_cast<int32_t>(std::ceil(double(oh) * hd.height / std::max(1e-9, box.y1 - box.y0)));
+  // (Capped: a tiny box of a large image would ask for more than int32.)
+  auto need = [](double out, double full, double span) {
+    return static_cast<int32_t>(std::min(std::ceil(out * full / std::max(1e-9, span)), double(1 << 30)));
+  };
+  const int32_t min_w = need(ow, hd.width, box.x1 - box.x0), min_h = need(oh, hd.height, box.y1 - box.y0);
   if (!decode_image(bytes.data(), bytes.size(), C, max_pixels, min_w, min_h, im, err))
     return bad(host, path, err);
   if (im.width != hd.width || im.height != hd.height) {

@@ -133,6 +133,7 @@ const plinth_data_v1 synthetic_table = {
     .save_position = nullptr,
     .restore_position = nullptr,
     .metadata = source_metadata,
+    .read_ctx = nullptr,
 };
 
 }  // namespace plinth::data

@@ -281,6 +281,7 @@ const plinth_data_v1 text_table = {
     .save_position = nullptr,
     .restore_position = nullptr,
     .metadata = source_metadata,
+    .read_ctx = nullptr,
 };
 
 }  // namespace plinth::data

@@ -316,6 +316,7 @@ const plinth_data_v1 tokens_table = {
     .save_position = nullptr,
     .restore_position = nullptr,
     .metadata = source_metadata,
+    .read_ctx = nullptr,
 };
 
 }  // namespace plinth::data

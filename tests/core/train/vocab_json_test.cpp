@@ -1,7 +1,8 @@
 // vocab_json_test.cpp — the run folder's vocab.json: a run whose train source
 // is `text` writes the source's vocabulary (checked against the sorted
 // distinct characters of the file, computed here), and a run on a source
-// without one (synthetic) writes none.
+// without one (synthetic) writes none. Likewise classes.json: an `images`
+// run writes its class folders' names in label (byte) order.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -66,6 +67,31 @@ TEST(vocab_json, a_run_on_a_source_without_a_vocabulary_writes_none) {
   ASSERT_FALSE(run.empty());
   EXPECT_TRUE(fs::exists(run / "plugins.json"));
   EXPECT_FALSE(fs::exists(run / "vocab.json"));
+  EXPECT_FALSE(fs::exists(run / "classes.json"));
+  fs::remove_all(dir);
+}
+
+TEST(vocab_json, an_images_run_writes_its_class_names) {
+  const fs::path dir = fs::path(testing::TempDir()) / "plinth_classes_json_images";
+  fs::remove_all(dir);
+  const fs::path fx = fs::path(PLINTH_SOURCE_DIR) / "tests/fixtures/images";
+  for (const char* c : {"b_dog", "a_cat", "Zebra"}) {
+    fs::create_directories(dir / "img" / c);
+    fs::copy_file(fx / "rgb.png", dir / "img" / c / "0.png");
+    fs::copy_file(fx / "rgb.png", dir / "img" / c / "1.png");
+  }
+  const auto run = train("[run]\nname = \"i\"\nout_dir = \"" + (dir / "runs").string() +
+                         "\"\n[backend]\nthreads = 1\n"
+                         "[data.train]\nsource = \"images\"\nroot = \"" +
+                         (dir / "img").string() +
+                         "\"\nsize = 8\nflip = true\n"
+                         "[[model.layer]]\ntype = \"flatten\"\n"
+                         "[[model.layer]]\ntype = \"linear\"\nout = 3\n"
+                         "[optimizer]\nname = \"sgd\"\nlr = 0.1\n[train]\nbatch_size = 2\nmax_steps = 2\n");
+  ASSERT_FALSE(run.empty());
+  std::ifstream in(run / "classes.json");
+  ASSERT_TRUE(in) << (run / "classes.json");
+  EXPECT_EQ(nlohmann::json::parse(in), nlohmann::json::parse(R"(["Zebra", "a_cat", "b_dog"])"));
   fs::remove_all(dir);
 }
 
