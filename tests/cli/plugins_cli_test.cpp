@@ -41,7 +41,7 @@ TEST(cli, version_names_the_abi) {
   CliRun r = plinth("--version");
   EXPECT_EQ(r.rc, 0);
   EXPECT_EQ(r.out.rfind("plinth ", 0), 0u) << r.out;
-  EXPECT_TRUE(has(r.out, "(ABI 1.1)")) << r.out;
+  EXPECT_TRUE(has(r.out, "(ABI 1.2)")) << r.out;
 }
 
 TEST(cli, help_works_on_every_command) {
@@ -78,7 +78,7 @@ TEST(cli, list_shows_a_table_of_plugins) {
 TEST(cli, inspect_shows_what_a_backend_declares_and_its_devices) {
   CliRun r = plinth("--log-level warn --plugin-path " + kFx + "/good plugins inspect fx-good-backend");
   EXPECT_EQ(r.rc, 0) << r.out;
-  for (const char* part : {"state:        loaded", "version:      1.0.0", "abi:          1.1",
+  for (const char* part : {"state:        loaded", "version:      1.0.0", "abi:          1.2",
                            "score:        7", "sha256:", "vendor:       Plinth tests", "backend 'fx-host'",
                            "device_count: 1", "fixture host device", "memory_kind: host"})
     EXPECT_TRUE(has(r.out, part)) << part << "\n" << r.out;
@@ -110,7 +110,7 @@ TEST(cli, doctor_explains_every_broken_fixture_and_exits_1) {
                            "FAILED    fx-no-entry",
                            "PLINTH_EXPORT",
                            "FAILED    fx-abi2",
-                           "built for ABI 2.0, this core provides ABI 1.1",
+                           "built for ABI 2.0, this core provides ABI 1.2",
                            "rebuild against Plinth SDK 1",
                            "FAILED    fx-small-table",
                            "FAILED    fx-null-fn",

@@ -162,7 +162,7 @@ const Broken kBroken[] = {
     {"fx-missing-file", "library not found", "check the path in"},
     {"fx-not-elf", "not a shared library", "must name the plugin's .so"},
     {"fx-no-entry", "no exported symbol plinth_plugin_get", "PLINTH_EXPORT"},
-    {"fx-abi2", "built for ABI 2.0, this core provides ABI 1.1", "rebuild against Plinth SDK 1"},
+    {"fx-abi2", "built for ABI 2.0, this core provides ABI 1.2", "rebuild against Plinth SDK 1"},
     {"fx-small-table", "struct_size is 88, the minimum for ABI 1 is", "struct_size"},
     {"fx-null-fn", "required function launch left NULL", "(optional)"},
     {"fx-init-error", "init() failed: cannot open /dev/fx0: no such device", ""},
@@ -225,7 +225,7 @@ TEST(registry, rejects_a_declared_abi_before_running_plugin_code) {
   auto reg = open_or_die(only({fixtures_dir() / "abi-refused"}));
   const PluginInfo* p = info(*reg, "fx-init-abort", PluginState::failed);
   ASSERT_TRUE(p);
-  EXPECT_NE(p->reason.find("declares ABI 2, this core provides ABI 1.1"), std::string::npos) << p->reason;
+  EXPECT_NE(p->reason.find("declares ABI 2, this core provides ABI 1.2"), std::string::npos) << p->reason;
   EXPECT_NE(p->hint.find("rebuild against Plinth SDK 1"), std::string::npos);
   EXPECT_EQ(p->sha256, "");  // not even read
 }
