@@ -118,7 +118,7 @@ run("build embed" ${CMAKE_COMMAND} --build ${WORK}/build-embed -j 2)
 run("run embed" ${WORK}/build-embed/embed)
 expect("${OUT}" "plinth-backend-cpu loaded" "embedding application")
 run("run pc_c" ${WORK}/build-embed/pc_c)
-expect("${OUT}" "ABI 1\\.1" "plinth.pc C program")
+expect("${OUT}" "ABI 1\\.2" "plinth.pc C program")
 # examples/embed: trains the MNIST example's model (synthetic digits: the
 # real ones need the network) with its own callbacks, finding the prefix's
 # plugins next to the installed libplinth.
