@@ -182,5 +182,61 @@ name = "bn"
   EXPECT_TRUE(graph::build(*p, features, {2, true}).ok());
 }
 
+// global_avgpool makes the head independent of the image size: the same
+// parameters (names and shapes) at 8x8 and 12x12, and the prediction (B, 3).
+TEST(global_avgpool_layer, the_head_does_not_depend_on_the_resolution) {
+  Fixture f;
+  ASSERT_NO_FATAL_FAILURE(load(f));
+  graph::DataShape big = f.shape;
+  big.input_shape = {2, 12, 12};
+  auto a = graph::build(f.pipeline, f.shape, {f.B, true});
+  auto b = graph::build(f.pipeline, big, {f.B, true});
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  ASSERT_EQ(a->params.size(), b->params.size());
+  for (size_t i = 0; i < a->params.size(); ++i) {
+    EXPECT_EQ(a->values[a->params[i].value].name, b->values[b->params[i].value].name);
+    EXPECT_EQ(a->values[a->params[i].value].shape, b->values[b->params[i].value].shape);
+  }
+  EXPECT_EQ(b->values[b->prediction].shape, (std::vector<int64_t>{f.B, 3}));
+}
+
+TEST(global_avgpool_layer, refuses_an_input_that_is_not_an_image) {
+  graph::DataShape features;
+  features.input_shape = {5};
+  features.num_classes = 3;
+  auto p = config::parse_pipeline(R"(
+[data.train]
+source = "synthetic"
+[[model.layer]]
+type = "global_avgpool"
+name = "gap"
+)",
+                                  "gap.toml");
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  auto g = graph::build(*p, features, {4, true});
+  ASSERT_FALSE(g.ok());
+  EXPECT_NE(g.status().message().find("gap.toml:"), std::string::npos) << g.status().message();
+  EXPECT_NE(g.status().message().find("expects (B, C, H, W) images"), std::string::npos)
+      << g.status().message();
+}
+
+TEST(label_smoothing, only_with_cross_entropy_and_within_0_and_1) {
+  const std::string base =
+      "[data.train]\nsource = \"synthetic\"\n[[model.layer]]\ntype = \"linear\"\nout = 3\n";
+  auto bad = config::parse_pipeline(base + "[loss]\nlabel_smoothing = 1.0\n", "ls.toml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("label_smoothing"), std::string::npos) << bad.status().message();
+  auto mse = config::parse_pipeline(base + "[loss]\ntype = \"mse\"\nlabel_smoothing = 0.1\n", "ls.toml");
+  ASSERT_TRUE(mse.ok()) << mse.status().message();
+  graph::DataShape shape;
+  shape.input_shape = {5};
+  shape.target_dtype = PLINTH_DTYPE_F32;
+  shape.target_shape = {3};
+  auto g = graph::build(*mse, shape, {4, true});
+  ASSERT_FALSE(g.ok());
+  EXPECT_NE(g.status().message().find("cross_entropy only"), std::string::npos) << g.status().message();
+}
+
 }  // namespace
 }  // namespace plinth
