@@ -30,21 +30,22 @@ threads="${THREADS:-2}"
 workers="${WORKERS:-1}"
 target="${TARGET:-0.93}"
 seeds="${SEEDS:-1 2 3}"
+data="${DATA:-$root/examples/fashion-resnet/data}"  # a folder with train/ and test/ (DATA: another, e.g. a small one to try the script)
 py=/usr/bin/python3
 
 [[ -x "$plinth" ]] || { echo "fashion_resnet.sh: $plinth not found; build first (cmake --build $build)" >&2; exit 1; }
-bash examples/fashion-resnet/prepare_data.sh >/dev/null
+[[ -n "${DATA:-}" ]] || bash examples/fashion-resnet/prepare_data.sh >/dev/null
 
 work="$(mktemp -d /tmp/plinth-fashion-bench.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 
 # A pipeline for this run: absolute data paths, stop at the target, the seed.
 make_pipeline() {  # $1: source toml, $2: seed, $3: output
-  "$py" - "$1" "$2" "$3" "$root/examples/fashion-resnet" "$target" <<'PY'
+  "$py" - "$1" "$2" "$3" "$data" "$target" <<'PY'
 import re, sys
-src, seed, out, folder, target = sys.argv[1:]
+src, seed, out, data, target = sys.argv[1:]
 t = open(src).read()
-t = t.replace('root = "data/', f'root = "{folder}/data/')
+t = t.replace('root = "data/', f'root = "{data}/')
 t = re.sub(r"(?m)^seed = \d+", f"seed = {seed}", t)
 t = re.sub(r"(?m)^target_value = .*", f"target_value = {target}", t)
 t = t.replace("[train]\n", "[train]\nstop_at_target = true\n", 1)
@@ -73,7 +74,7 @@ torch_env=(env OMP_NUM_THREADS="$threads")
   torch_env+=(LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2)
 [[ -d /usr/lib/x86_64-linux-gnu/openblas-openmp ]] &&
   torch_env+=(LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp)
-torch_args=(--stop-at-target --threads "$threads" --workers "$workers" --target "$target")
+torch_args=(--stop-at-target --threads "$threads" --workers "$workers" --target "$target" --data "$data")
 [[ "${CHANNELS_LAST:-0}" == 1 ]] && torch_args+=(--channels-last)
 
 run_torch() {  # $1: seed, extra args...; prints "time_to_target wall epochs accuracy"
@@ -88,11 +89,11 @@ print(t if t is not None else "nan", float(sys.argv[3]) - float(sys.argv[2]), r[
     "$out" "$t0" "$t1"
 }
 
-summarize() {  # stdin: "label time wall epochs acc" lines; $1: the two labels to compare
+summarize() {  # $1: file of "label time wall epochs acc" lines; $2, $3: the two labels to compare
   "$py" - "$@" <<'PY'
 import math, statistics, sys
-a, b = sys.argv[1], sys.argv[2]
-rows = [l.split() for l in sys.stdin if l.strip()]
+path, a, b = sys.argv[1], sys.argv[2], sys.argv[3]
+rows = [l.split() for l in open(path) if l.strip()]
 def col(label, i):
     return [float(r[i]) for r in rows if r[0] == label]
 print()
@@ -124,7 +125,7 @@ if [[ "${PROGRESSIVE:-0}" == 1 ]]; then
       echo "$label $(run_plinth "$work/$variant-$seed.toml" "$work/$variant-$seed")" | tee -a "$results" >&2
     done
   done
-  summarize fixed progressive <"$results"
+  summarize "$results" fixed progressive
 else
   make_pipeline examples/fashion-resnet/pipeline.toml 1 "$work/pipeline.toml"
   for ((i = 0; i < rounds; ++i)); do
@@ -133,6 +134,6 @@ else
     echo "pytorch, round $((i + 1)) ..." >&2
     echo "pytorch $(run_torch 1)" | tee -a "$results" >&2
   done
-  summarize plinth pytorch <"$results"
+  summarize "$results" plinth pytorch
 fi
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

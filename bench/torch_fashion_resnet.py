@@ -61,7 +61,8 @@ ap.add_argument("--res-start", type=int, default=28)
 ap.add_argument("--ramp-start", type=int, default=1)
 ap.add_argument("--ramp-end", type=int, default=4)
 ap.add_argument("--res-step", type=int, default=4)
-ap.add_argument("--max-train", type=int, default=0, help="only the first N training images (sizing runs)")
+ap.add_argument("--max-train", type=int, default=0, help="only N training images, evenly spaced (sizing runs)")
+ap.add_argument("--max-test", type=int, default=0, help="only N test images, evenly spaced (sizing runs)")
 a = ap.parse_args()
 torch.set_num_threads(a.threads)
 torch.manual_seed(a.seed)
@@ -138,6 +139,8 @@ if a.max_train:
 test_set = torchvision.datasets.ImageFolder(
     os.path.join(a.data, "test"), transform=T.Compose([T.ToTensor(), T.Normalize([MEAN], [STD])]),
     loader=lambda p: torchvision.datasets.folder.pil_loader(p).convert("L"))
+if a.max_test:
+    test_set = torch.utils.data.Subset(test_set, range(0, len(test_set), len(test_set) // a.max_test))
 steps_per_epoch = (len(train_set) + a.batch - 1) // a.batch
 sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=a.epochs * steps_per_epoch,
                                             pct_start=a.pct_start)
