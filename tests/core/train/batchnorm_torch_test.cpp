@@ -26,6 +26,10 @@ using torch_fixture::floats;
 struct Fixture {
   std::vector<NamedTensor> fx;
   config::Pipeline pipeline;
+  // Kept for the test's length (declared before the backend, so it outlives
+  // it), not in a static: unloading plugins during static destruction at
+  // exit can crash.
+  std::shared_ptr<Registry> reg;
   std::shared_ptr<exec::Backend> backend;
   graph::DataShape shape;
   int64_t B = 0;
@@ -39,8 +43,8 @@ void load(Fixture& f) {
   auto pipeline = config::load_pipeline(dir / "bn_resnet_pipeline.toml");
   ASSERT_TRUE(pipeline.ok()) << pipeline.status().message();
   f.pipeline = std::move(*pipeline);
-  static auto reg = torch_fixture::build_tree_registry();
-  auto backend = exec::Backend::create(*reg, "cpu", nullptr, 0);
+  f.reg = torch_fixture::build_tree_registry();
+  auto backend = exec::Backend::create(*f.reg, "cpu", nullptr, 0);
   ASSERT_TRUE(backend.ok()) << backend.status().message();
   f.backend = *backend;
   const NamedTensor& input = find(f.fx, "input");
