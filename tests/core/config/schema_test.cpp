@@ -202,7 +202,7 @@ TEST(pipeline_schema, resolve_writes_each_section_in_table_order) {
   std::size_t at = text.find("[train]\n");
   ASSERT_NE(at, std::string::npos);
   for (std::string_view k : train) {
-    if (k == "freeze") continue;  // omitted when empty
+    if (k == "freeze" || k == "progressive") continue;  // omitted when empty / absent ([train.progressive])
     std::string needle(1, '\n');
     needle.append(k).append(" = ");
     const std::size_t next = text.find(needle, at);
