@@ -7,6 +7,7 @@
 // checkpoint taken between them at the resolution of its epoch (bit-exact
 // resume across processes: tests/examples/resume_progressive.toml).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdint>
@@ -217,14 +218,24 @@ std::string folder_pipeline(const fs::path& data, const fs::path& out, const std
          progressive;
 }
 
+// The image folder the tests share, built once per process and removed at its exit.
+struct DataFolder {
+  fs::path path;
+  DataFolder() {
+    // Per process: ctest runs this file's tests side by side, each building it.
+    path = train_test::fresh_dir("progressive_data_" + std::to_string(::getpid()));
+    write_folder(path, "train", 24, 7);
+    write_folder(path, "test", 8, 8);
+  }
+  ~DataFolder() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
 const fs::path& data_folder() {
-  static const fs::path d = [] {
-    fs::path p = train_test::fresh_dir("progressive_data");
-    write_folder(p, "train", 24, 7);
-    write_folder(p, "test", 8, 8);
-    return p;
-  }();
-  return d;
+  static const DataFolder d;
+  return d.path;
 }
 
 // 12x12 data: epoch 0 at 8, epoch 1 at 10 (interp 10), epoch 2 at 12.
