@@ -16,8 +16,12 @@
 # Needs: a Release build in ./build (PLINTH_BUILD_DIR), the data folder
 # (examples/fashion-resnet/prepare_data.sh is run first; it needs
 # dataset-fashion-mnist and python3-pil), /usr/bin/python3 with python3-torch
-# and python3-torchvision. PyTorch runs with jemalloc and OpenMP OpenBLAS when
-# installed (as bench/run.sh), OMP_NUM_THREADS = THREADS, WORKERS loader
+# and python3-torchvision. PyTorch runs in its default environment (its best
+# here: for 6,400 training images at width 24, channels_last, 1 worker, on
+# 2026-12-07, train seconds were 10.1 default, 10.6 with OpenMP OpenBLAS,
+# 13.3 with ATEN_CPU_CAPABILITY=avx512 and 35.9 with jemalloc preloaded, the
+# settings that help its GEMM-bound workloads in bench/run.sh; TORCH_ENV adds
+# others, e.g. TORCH_ENV="ATEN_CPU_CAPABILITY=avx512"), OMP_NUM_THREADS = THREADS, WORKERS loader
 # processes (default 1) and channels_last unless CHANNELS_LAST=0 (channels_last was 1.3x faster here: 6.1 s against 8.1 s for 6,400 images).
 # Not part of the test run.
 set -euo pipefail
@@ -70,10 +74,8 @@ PY
 }
 
 torch_env=(env OMP_NUM_THREADS="$threads")
-[[ -e /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 ]] &&
-  torch_env+=(LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2)
-[[ -d /usr/lib/x86_64-linux-gnu/openblas-openmp ]] &&
-  torch_env+=(LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp)
+# shellcheck disable=SC2206  # TORCH_ENV is a list of NAME=VALUE words
+[[ -n "${TORCH_ENV:-}" ]] && torch_env+=(${TORCH_ENV})
 torch_args=(--stop-at-target --threads "$threads" --workers "$workers" --target "$target" --data "$data")
 [[ "${CHANNELS_LAST:-1}" == 1 ]] && torch_args+=(--channels-last)
 
