@@ -41,7 +41,8 @@ py=/usr/bin/python3
 [[ -n "${DATA:-}" ]] || bash examples/fashion-resnet/prepare_data.sh >/dev/null
 
 work="$(mktemp -d /tmp/plinth-fashion-bench.XXXXXX)"
-trap 'rm -rf "$work"' EXIT
+# KEEP=1 keeps the runs' logs and folders there (printed at the end).
+if [[ "${KEEP:-0}" == 1 ]]; then trap 'echo "logs and runs kept in $work"' EXIT; else trap 'rm -rf "$work"' EXIT; fi
 
 # A pipeline for this run: absolute data paths, stop at the target, the seed.
 make_pipeline() {  # $1: source toml, $2: seed, $3: output
@@ -83,8 +84,8 @@ run_torch() {  # $1: seed, extra args...; prints "time_to_target wall epochs acc
   local seed="$1" t0 t1 out
   shift
   t0=$(date +%s.%N)
-  out=$("${torch_env[@]}" "$py" bench/torch_fashion_resnet.py "${torch_args[@]}" --seed "$seed" "$@" 2>"$work/torch.log") ||
-    { echo "pytorch failed:" >&2; tail -20 "$work/torch.log" >&2; exit 1; }
+  out=$("${torch_env[@]}" "$py" bench/torch_fashion_resnet.py "${torch_args[@]}" --seed "$seed" "$@" 2>"$work/torch-$seed.log") ||
+    { echo "pytorch failed:" >&2; tail -20 "$work/torch-$seed.log" >&2; exit 1; }
   t1=$(date +%s.%N)
   "$py" -c 'import json, sys; r = json.loads(sys.argv[1]); t = r["time_to_target_s"]
 print(t if t is not None else "nan", float(sys.argv[3]) - float(sys.argv[2]), r["epochs_run"], r["final_eval_accuracy"])' \
