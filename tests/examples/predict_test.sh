@@ -167,6 +167,12 @@ run predict "$r" --input "$work/digits.gz" --labels "$data/t10k-labels-idx1-ubyt
   > "$work/labels.jsonl" 2>/dev/null || { echo "--labels was not read"; fail=1; }
 [ "$(wc -l < "$work/labels.jsonl")" -eq 2000 ] || { echo "--labels: expected 2000 rows"; fail=1; }
 expect_error "$work: is a folder, not a regular file" "$r" --input "$images" --output "$work"
+# A model over token ids (its model.json says so): refused, pointing at `plinth sample`.
+cp -r "$r" "$work/tokens"
+printf '{"input": {"dtype": "i32", "shape": [16]}, "target": {"dtype": "i32", "shape": [16]}, "num_classes": 10, "outputs": 10}\n' \
+  > "$work/tokens/model.json"
+expect_error "the model reads token sequences (i32 (16,)); \`plinth predict\` reads images and features. Generate text with \`plinth sample" \
+  "$work/tokens" --input "$images"
 
 # ---------------------------------------------------------------------------
 # A folder of class folders: 3 classes of 8x8 grey images (dark, mid, light).

@@ -49,14 +49,14 @@ struct PredictOptions {
 
 struct PredictResult {
   int64_t samples = 0;
-  bool labeled = false;    // the input had labels (or regression targets)
-  int64_t correct = 0;     // classification with labels: predicted class == label
-  double accuracy = -1;    // correct / samples; -1: no labels or not a classification
-  double mse = -1;         // regression with targets: mean squared error; else -1
-  std::string weights;     // the file the weights came from
-  std::string source;      // the data source component and the section its settings came from
-  std::string labels;      // idx: the labels file read; else empty
-  double seconds = 0;      // wall time of the forward passes and writing
+  bool labeled = false;  // the input had labels (or regression targets)
+  int64_t correct = 0;   // classification with labels: predicted class == label
+  double accuracy = -1;  // correct / samples; -1: no labels or not a classification
+  double mse = -1;       // regression with targets: mean squared error; else -1
+  std::string weights;   // the file the weights came from
+  std::string source;    // the data source component and the section its settings came from
+  std::string labels;    // idx: the labels file read; else empty
+  double seconds = 0;    // wall time of the forward passes and writing
 };
 
 // Predict every sample of options.input with the run in `run_dir`. Nothing

@@ -72,19 +72,22 @@ fs::path idx_labels_beside(const fs::path& images) {
 // The section's file key replaced by the input (absolute, since the table's
 // relative paths resolve against the run's pipeline.toml). Augmentation is
 // switched off when the settings come from [data.train].
-Status replace_input(config::DataSection& d, const PredictOptions& o, const fs::path& input,
-                     bool from_train, const std::string& section, fs::path* labels_used) {
+Status replace_input(config::DataSection& d, const PredictOptions& o, const fs::path& input, bool from_train,
+                     const std::string& section, fs::path* labels_used) {
   std::error_code ec;
   const bool is_dir = fs::is_directory(input, ec);
   toml::table& t = d.table;
   if (d.source == "idx") {
-    if (is_dir) return error(errc::invalid_argument, input.string() + ": is a folder; the run's idx source reads an IDX images file");
+    if (is_dir)
+      return error(errc::invalid_argument,
+                   input.string() + ": is a folder; the run's idx source reads an IDX images file");
     fs::path labels = o.labels.empty() ? idx_labels_beside(input) : fs::absolute(o.labels);
     if (labels.empty())
       return error(errc::invalid_argument,
-                   input.string() + ": the run's idx source reads images with their labels, and no labels "
-                                    "file was found beside it (a name with 'labels-idx1' for 'images-idx3'); "
-                                    "pass --labels FILE");
+                   input.string() +
+                       ": the run's idx source reads images with their labels, and no labels "
+                       "file was found beside it (a name with 'labels-idx1' for 'images-idx3'); "
+                       "pass --labels FILE");
     if (!fs::exists(labels, ec)) return error(errc::io, labels.string() + ": no such labels file (--labels)");
     t.insert_or_assign("images", input.string());
     t.insert_or_assign("labels", labels.string());
@@ -92,10 +95,12 @@ Status replace_input(config::DataSection& d, const PredictOptions& o, const fs::
     return {};
   }
   if (!o.labels.empty())
-    return error(errc::invalid_argument, "--labels is for an idx source; the run's " + section + " source is '" +
-                                             d.source + "', whose input holds its labels");
+    return error(errc::invalid_argument, "--labels is for an idx source; the run's " + section +
+                                             " source is '" + d.source + "', whose input holds its labels");
   if (d.source == "csv") {
-    if (is_dir) return error(errc::invalid_argument, input.string() + ": is a folder; the run's csv source reads one CSV file");
+    if (is_dir)
+      return error(errc::invalid_argument,
+                   input.string() + ": is a folder; the run's csv source reads one CSV file");
     t.insert_or_assign("path", input.string());
     return {};
   }
@@ -111,10 +116,11 @@ Status replace_input(config::DataSection& d, const PredictOptions& o, const fs::
     }
     return {};
   }
-  return error(errc::unsupported,
-               "the run's " + section + " source '" + d.source +
-                   "' has no input file that `plinth predict` knows how to replace (it replaces idx 'images', "
-                   "csv 'path' and images 'root'/'list')");
+  return error(
+      errc::invalid_argument,
+      "the run's " + section + " source '" + d.source +
+          "' has no input file that `plinth predict` knows how to replace (it replaces idx 'images', "
+          "csv 'path' and images 'root'/'list')");
 }
 
 // Where the ops run, as the trainer has it: the backend, and the CPU backend
@@ -181,7 +187,7 @@ Result<PredictResult> predict(const fs::path& run_dir, std::shared_ptr<Registry>
   if (!tg_dt) return tg_dt.status();
   shape = {*in_dt, mj->input.shape, *tg_dt, mj->target.shape, mj->num_classes};
   if (shape.input_dtype == PLINTH_DTYPE_I32)
-    return error(errc::unsupported,
+    return error(errc::invalid_argument,
                  run_dir.string() + ": the model reads token sequences (" +
                      shape_text(shape.input_dtype, shape.input_shape) +
                      "); `plinth predict` reads images and features. Generate text with `plinth sample " +
@@ -303,9 +309,9 @@ Result<PredictResult> predict(const fs::path& run_dir, std::shared_ptr<Registry>
   auto g0 = graph::build(*p, shape, {B, false});
   if (!g0) return Status(g0.status()).with_context(folder.pipeline().string());
   if (g0->positions != 1)
-    return error(errc::unsupported, run_dir.string() + ": the model predicts at " +
-                                        std::to_string(g0->positions) +
-                                        " positions per sample; `plinth predict` writes one prediction per sample");
+    return error(errc::invalid_argument,
+                 run_dir.string() + ": the model predicts at " + std::to_string(g0->positions) +
+                     " positions per sample; `plinth predict` writes one prediction per sample");
   exec::Store store(*backend);
   for (const auto& prm : g0->params) {
     const auto& v = g0->values[prm.value];
@@ -359,7 +365,8 @@ Result<PredictResult> predict(const fs::path& run_dir, std::shared_ptr<Registry>
     } else {
       for (int64_t k = 0; k < K; ++k) text += K == 1 ? ",output" : ",output_" + std::to_string(k);
       const int64_t T = static_cast<int64_t>(target_bytes / 4);
-      for (int64_t k = 0; res.labeled && k < T; ++k) text += T == 1 ? ",label" : ",label_" + std::to_string(k);
+      for (int64_t k = 0; res.labeled && k < T; ++k)
+        text += T == 1 ? ",label" : ",label_" + std::to_string(k);
     }
     text += '\n';
   }
