@@ -11,9 +11,12 @@
 #  - a run on a folder of class folders (predict_images.toml) predicts a
 #    folder (its accuracy is its eval_accuracy too) and a folder holding only
 #    some of the classes (labels mapped by class name);
+#  - a linear regression on a CSV (no [data.eval]) writes outputs equal to
+#    w . x + b computed here from model.safetensors, and its mse;
 #  - bad input exits 2 with one message naming the file: a missing run, a
 #    run without weights, an input of the wrong shape, a missing input, an
-#    idx input without labels, an output path that is a folder.
+#    idx input without labels, an output path that is a folder, a model
+#    over token ids (pointed at `plinth sample`).
 # Skips (77) when the MNIST data has not been prepared (examples/mnist/prepare_data.sh).
 set -u
 plinth=$1 src=$2 manifests=$3 tests=$4
@@ -224,4 +227,53 @@ for b in bad[:20]:
     print("FAIL:", b)
 sys.exit(1 if bad else 0)
 PY
+
+# ---------------------------------------------------------------------------
+# Regression on a CSV (no [data.eval]: the [data.train] settings read the
+# input): the outputs match w . x + b from model.safetensors in double
+# precision; a CSV with a third feature is the wrong shape.
+mkdir -p "$work/csv"
+cp "$tests/predict_csv.toml" "$work/csv/"
+python3 - "$work/csv" <<'PY'
+import random, sys
+d = sys.argv[1]
+rng = random.Random(9)
+for name, n, extra in (("train.csv", 64, False), ("new.csv", 10, False), ("wide.csv", 4, True)):
+    with open(f"{d}/{name}", "w") as f:
+        f.write("x1,x2," + ("x3," if extra else "") + "y\n")
+        for _ in range(n):
+            a, b = rng.uniform(-1, 1), rng.uniform(-1, 1)
+            f.write(f"{a:.6f},{b:.6f}," + ("0," if extra else "") + f"{2 * a - b + 0.5:.6f}\n")
+PY
+run train --no-progress --out-dir "$work/out" "$work/csv/predict_csv.toml" > "$work/train_csv.log" 2>&1 ||
+  { echo "training on a CSV failed"; cat "$work/train_csv.log"; exit 1; }
+rc="$work/out/predict-csv"
+run predict "$rc" --input "$work/csv/new.csv" --output "$work/reg.jsonl" --no-progress 2> "$work/reg.log" ||
+  { echo "predict on a CSV failed"; cat "$work/reg.log"; fail=1; }
+grep -q "mse " "$work/reg.log" || { echo "no mse in the summary: $(cat "$work/reg.log")"; fail=1; }
+python3 - "$rc" "$work" <<'PY' || fail=1
+import json, struct, sys
+run, work = sys.argv[1:]
+blob = open(f"{run}/model.safetensors", "rb").read()
+n = struct.unpack("<Q", blob[:8])[0]
+h = json.loads(blob[8:8 + n])
+def t(suffix):
+    name = next(k for k in h if k.endswith(suffix))
+    a, b = h[name]["data_offsets"]
+    return struct.unpack(f"<{(b - a) // 4}f", blob[8 + n + a:8 + n + b])
+w, bias = t(".weight"), t(".bias")
+rows = [json.loads(l) for l in open(f"{work}/reg.jsonl")]
+lines = open(f"{work}/csv/new.csv").read().split("\n")[1:11]
+bad = len(rows) != 10
+worst = 0.0
+for r, line in zip(rows, lines):
+    x1, x2, y = map(float, line.split(","))
+    ref = w[0] * x1 + w[1] * x2 + bias[0]
+    worst = max(worst, abs(r["output"] - ref))
+    bad |= abs(r["label"] - y) > 1e-6
+print(f"regression: {len(rows)} rows, outputs vs w.x + b in double: at most {worst:.3g} apart")
+sys.exit(1 if bad or worst > 1e-5 else 0)
+PY
+expect_error "$work/csv/wide.csv: its samples are f32 (3,) (field 'features'), but the run's model reads f32 (2,)" \
+  "$rc" --input "$work/csv/wide.csv"
 exit $fail
