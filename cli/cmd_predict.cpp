@@ -18,7 +18,7 @@ namespace plinth::cli {
 namespace {
 
 std::atomic<bool> g_interrupted{false};
-extern "C" void on_sigint(int) { g_interrupted.store(true); }
+void on_sigint(int) { g_interrupted.store(true); }
 
 }  // namespace
 

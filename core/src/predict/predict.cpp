@@ -274,7 +274,7 @@ Result<PredictResult> predict(const fs::path& run_dir, std::shared_ptr<Registry>
   }
 
   // Weights: a given checkpoint, the final model, or the newest checkpoint.
-  std::vector<train::NamedTensor> weights;
+  std::vector<NamedTensor> weights;
   if (!o.checkpoint.empty()) {
     auto c = train::read_checkpoint(o.checkpoint);
     if (!c) return c.status();
@@ -322,7 +322,7 @@ Result<PredictResult> predict(const fs::path& run_dir, std::shared_ptr<Registry>
   for (const auto& prm : g0->params) {
     const auto& v = g0->values[prm.value];
     auto it = std::find_if(weights.begin(), weights.end(),
-                           [&](const train::NamedTensor& t) { return t.name == v.name; });
+                           [&](const NamedTensor& t) { return t.name == v.name; });
     if (it == weights.end()) return error(errc::bad_data, res.weights + ": no tensor '" + v.name + "'");
     if (it->shape != v.shape || it->dtype != PLINTH_DTYPE_F32)
       return error(errc::bad_data, res.weights + ": tensor '" + v.name + "' is not the model's " +
