@@ -321,8 +321,8 @@ Result<PredictResult> predict(const fs::path& run_dir, std::shared_ptr<Registry>
   PLINTH_TRY(store.allocate());
   for (const auto& prm : g0->params) {
     const auto& v = g0->values[prm.value];
-    auto it = std::find_if(weights.begin(), weights.end(),
-                           [&](const NamedTensor& t) { return t.name == v.name; });
+    auto it =
+        std::find_if(weights.begin(), weights.end(), [&](const NamedTensor& t) { return t.name == v.name; });
     if (it == weights.end()) return error(errc::bad_data, res.weights + ": no tensor '" + v.name + "'");
     if (it->shape != v.shape || it->dtype != PLINTH_DTYPE_F32)
       return error(errc::bad_data, res.weights + ": tensor '" + v.name + "' is not the model's " +
