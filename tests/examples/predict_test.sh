@@ -217,6 +217,7 @@ correct = sum(r["class"] == r["label"] for r in rows)
 expect = round(json.load(open(f"{run}/summary.json"))["eval_accuracy"] * 48)
 print(f"images folder: {correct}/48 correct, the run's eval_accuracy gives {expect}/48")
 if correct != expect: bad.append(f"{correct} correct, eval_accuracy says {expect}")
+if correct < 40: bad.append(f"only {correct}/48 correct: the run did not learn the three brightness classes")
 for r in rows:
     if r["class_name"] != names[int(r["class"])]: bad.append(f"row {r['index']}: class_name {r['class_name']}")
     if abs(sum(float(r[f"p_{k}"]) for k in range(3)) - 1) > 1e-6: bad.append(f"row {r['index']}: sum of p")
