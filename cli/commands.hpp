@@ -55,6 +55,7 @@ struct Context {
 void add_plugins_commands(CLI::App& app, Context& ctx);  // cmd_plugins.cpp
 void add_train_commands(CLI::App& app, Context& ctx);    // cmd_train.cpp: train, validate, resolve
 void add_sample_commands(CLI::App& app, Context& ctx);   // cmd_sample.cpp: sample
+void add_predict_commands(CLI::App& app, Context& ctx);  // cmd_predict.cpp: predict
 void add_report_commands(CLI::App& app, Context& ctx);   // cmd_report.cpp: report, runs, export
 void add_retrain_commands(CLI::App& app, Context& ctx);  // cmd_retrain.cpp: retrain
 void add_sweep_commands(CLI::App& app, Context& ctx);    // cmd_sweep.cpp: sweep

@@ -83,6 +83,7 @@ int run_main(int argc, char** argv) {
   // Training commands (train, validate, resolve) live in cmd_train.cpp.
   add_train_commands(app, ctx);
   add_sample_commands(app, ctx);
+  add_predict_commands(app, ctx);
   add_report_commands(app, ctx);
   add_retrain_commands(app, ctx);
   add_sweep_commands(app, ctx);

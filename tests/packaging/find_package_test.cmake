@@ -35,7 +35,8 @@ file(MAKE_DIRECTORY ${WORK})
 run("install" ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${PREFIX})
 foreach(_f include/plinth/plugin.h include/plinth/backend.h include/plinth/plugin.hpp include/plinth/registry.hpp
            include/plinth/status.hpp include/plinth/log.hpp include/plinth/pipeline.hpp include/plinth/train.hpp
-           include/plinth/runs.hpp include/plinth/sample.hpp include/plinth/sweep.hpp include/plinth/retrain.hpp
+           include/plinth/runs.hpp include/plinth/sample.hpp include/plinth/predict.hpp include/plinth/sweep.hpp
+           include/plinth/retrain.hpp
            include/plinth/backend_instance.hpp include/plinth/plugins.hpp lib/cmake/Plinth/PlinthConfig.cmake
            lib/cmake/Plinth/PlinthConfigVersion.cmake lib/cmake/Plinth/PlinthTargets.cmake
            lib/cmake/Plinth/PlinthAddPlugin.cmake lib/pkgconfig/plinth.pc bin/plinth lib/libplinth.so
