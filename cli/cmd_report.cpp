@@ -60,7 +60,8 @@ int write_weights(const std::filesystem::path& run, const std::filesystem::path&
 // ONNX, and inputs with Plinth's outputs for them to check a runtime against.
 int write_onnx(const Context& ctx, const std::filesystem::path& run, const ReportArgs& a) {
   if (a.onnx == "-") {
-    std::fprintf(stderr, "plinth: error: --onnx -: the model is not written to standard output; name a file\n");
+    std::fprintf(stderr,
+                 "plinth: error: --onnx -: the model is not written to standard output; name a file\n");
     return kExitBadInput;
   }
   std::shared_ptr<Registry> registry;
@@ -71,8 +72,8 @@ int write_onnx(const Context& ctx, const std::filesystem::path& run, const Repor
   }
   auto e = export_onnx(run, a.onnx, registry, a.onnx_options);
   if (!e) return fail(e.status());
-  std::fprintf(stderr, "exported: %s (ONNX opset 17, %zu nodes, %zu initializers from %s", a.onnx.c_str(), e->nodes,
-               e->initializers, e->from.c_str());
+  std::fprintf(stderr, "exported: %s (ONNX opset 17, %zu nodes, %zu initializers from %s", a.onnx.c_str(),
+               e->nodes, e->initializers, e->from.c_str());
   if (e->merged_layers > 0) std::fprintf(stderr, "; LoRA adapters merged into %d layer(s)", e->merged_layers);
   std::fprintf(stderr, ")\n  %s\n  %s\n", e->input.c_str(), e->output.c_str());
   if (!a.onnx_options.test_data.empty())
@@ -193,9 +194,9 @@ void add_report_commands(CLI::App& app, Context& ctx) {
     };
   });
 
-  auto* exp = app.add_subcommand(
-      "export",
-      "Export a run's metrics.jsonl as CSV, its weights (LoRA adapters merged) as safetensors, or its model as ONNX");
+  auto* exp = app.add_subcommand("export",
+                                 "Export a run's metrics.jsonl as CSV, its weights (LoRA adapters merged) as "
+                                 "safetensors, or its model as ONNX");
   exp->add_option("--weights", args->weights,
                   "Write the run's final weights (else its newest checkpoint's) to FILE, with any "
                   "[model.lora] adapters merged into the weights they adapt (a symlink is written "

@@ -22,50 +22,33 @@ P=("$plinth" --no-system-plugins --no-install-plugins --plugin-path "$manifests"
 # Text for a character source: a few thousand characters of varied lines.
 awk 'BEGIN { for (i = 0; i < 300; ++i) printf "line %d: the quick brown fox %s\n", i, (i % 3 ? "jumps" : "naps") }' \
   >"$work/text.txt"
-meta=()
-prefix=()
+# example_pipeline EXAMPLE: the example's model, loss and optimizer, its
+# data, run name, length and schedule replaced (3 steps of batch 8).
+example_pipeline() {
+  local data
+  case $1 in
+    char-gpt) data=$'source = "text"\npath = "text.txt"\nblock_size = 64' ;;
+    mnist | mnist-cnn) data=$'source = "synthetic"\nsamples = 64\nshape = [28, 28]\nnum_classes = 10' ;;
+    fashion-resnet) data=$'source = "synthetic"\nsamples = 64\nshape = [1, 28, 28]\nnum_classes = 10' ;;
+    *) echo "unknown example '$1'" >&2; return 1 ;;
+  esac
+  awk '/^\[/ { skip = ($0 ~ /^\[data\./ || $0 ~ /^\[train\]/ || $0 ~ /^\[run\]/ || $0 ~ /^\[schedule\]/) } !skip' \
+    "$src/examples/$1/pipeline.toml"
+  printf '\n[run]\nname = "onnx-%s"\nseed = 5\n\n[data.train]\n%s\n\n[train]\nmax_steps = 3\nbatch_size = 8\nlog_every = 1\n' \
+    "$1" "$data"
+}
+
+meta=()    # metadata keys the model must carry besides plinth_version and pipeline
+prefix=()  # a causal token model: also compare the first 17 positions alone
 case $example in
   *.toml)
     cp "$here/$example" "$work/pipeline.toml"
     example=${example%.toml}
-    [ "$example" = layers_tokens ] && meta=(vocabulary)
+    if [ "$example" = layers_tokens ]; then meta=(vocabulary); fi
     ;;
   *)
-# The example's model, loss and optimizer; everything about data and length replaced.
-awk '/^\[/ { skip = ($0 ~ /^\[data\./ || $0 ~ /^\[train\]/ || $0 ~ /^\[run\]/ || $0 ~ /^\[schedule\]/) } !skip' \
-  "$src/examples/$example/pipeline.toml" >"$work/pipeline.toml"
-case $example in
-  char-gpt)
-    data='source = "text"
-path = "text.txt"
-block_size = 64'
-    meta=(vocabulary)
-    prefix=(--prefix 17)
-    ;;
-  mnist | mnist-cnn) data='source = "synthetic"
-samples = 64
-shape = [28, 28]
-num_classes = 10' ;;
-  fashion-resnet) data='source = "synthetic"
-samples = 64
-shape = [1, 28, 28]
-num_classes = 10' ;;
-  *) echo "unknown example '$example'"; exit 2 ;;
-esac
-cat >>"$work/pipeline.toml" <<TOML
-
-[run]
-name = "onnx-$example"
-seed = 5
-
-[data.train]
-$data
-
-[train]
-max_steps = 3
-batch_size = 8
-log_every = 1
-TOML
+    example_pipeline "$example" >"$work/pipeline.toml"
+    if [ "$example" = char-gpt ]; then meta=(vocabulary) prefix=(--prefix 17); fi
     ;;
 esac
 

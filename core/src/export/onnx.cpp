@@ -86,8 +86,9 @@ Result<std::string> OnnxContext::weight(const Context& c, const std::string& nam
     if (w.name == name) t = &w;
   if (!t) return error(errc::bad_data, impl_->from + ": no tensor '" + name + "' (the model's parameter)");
   if (t->dtype != PLINTH_DTYPE_F32 || t->shape != want->shape)
-    return error(errc::bad_data, impl_->from + ": tensor '" + name + "' is not f32 " + shape_str(want->shape) +
-                                     ", the model's shape (got " + shape_str(t->shape) + ")");
+    return error(errc::bad_data, impl_->from + ": tensor '" + name + "' is not f32 " +
+                                     shape_str(want->shape) + ", the model's shape (got " +
+                                     shape_str(t->shape) + ")");
   ::onnx::TensorProto* p = impl_->graph.add_initializer();
   p->set_name(name);
   p->set_data_type(::onnx::TensorProto::FLOAT);
@@ -108,7 +109,8 @@ std::string OnnxContext::ints(const std::string& name, std::vector<int64_t> valu
   return n;
 }
 
-std::string OnnxContext::floats(const std::string& name, std::vector<float> values, std::vector<int64_t> shape) {
+std::string OnnxContext::floats(const std::string& name, std::vector<float> values,
+                                std::vector<int64_t> shape) {
   const std::string n = impl_->unique(name);
   ::onnx::TensorProto* p = impl_->graph.add_initializer();
   p->set_name(n);
@@ -138,10 +140,10 @@ void set_type(::onnx::ValueInfoProto* vi, const std::string& name, bool i32, con
 
 }  // namespace
 
-Result<std::string> OnnxContext::model(const std::string& graph_name, const std::string& input_name,
-                                       bool input_i32, const std::vector<int64_t>& input_shape, int output,
-                                       const std::vector<int64_t>& output_shape, const std::string& output_name,
-                                       const std::vector<std::pair<std::string, std::string>>& metadata) const {
+Result<std::string> OnnxContext::model(
+    const std::string& graph_name, const std::string& input_name, bool input_i32,
+    const std::vector<int64_t>& input_shape, int output, const std::vector<int64_t>& output_shape,
+    const std::string& output_name, const std::vector<std::pair<std::string, std::string>>& metadata) const {
   auto out = tensor(output);
   if (!out) return out.status();
   ::onnx::ModelProto m;
@@ -175,7 +177,8 @@ Result<std::string> OnnxContext::model(const std::string& graph_name, const std:
     return error(errc::invalid_argument,
                  "the ONNX model needs more than 2 GiB, protobuf's limit (external data files are not "
                  "written)");
-  if (!m.SerializeToString(&bytes)) return error(errc::internal, "onnx export: protobuf serialisation failed");
+  if (!m.SerializeToString(&bytes))
+    return error(errc::internal, "onnx export: protobuf serialisation failed");
   return bytes;
 }
 
@@ -185,8 +188,9 @@ size_t OnnxContext::initializer_count() const { return static_cast<size_t>(impl_
 Status onnx_layer(OnnxContext& x, Context& c, const LayerKind& kind, const config::LayerSpec& l,
                   const std::string& name, std::span<const int> in, int out) {
   if (!kind.onnx)
-    return c.err(l, "no ONNX form because " +
-                        (kind.no_onnx.empty() ? std::string("its type has no ONNX export") : std::string(kind.no_onnx)));
+    return c.err(l,
+                 "no ONNX form because " + (kind.no_onnx.empty() ? std::string("its type has no ONNX export")
+                                                                 : std::string(kind.no_onnx)));
   PLINTH_TRY(kind.onnx(x, c, l, name, in, out));
   if (!x.tensor(out)) return error(errc::internal, "onnx export: layer '" + name + "' left no output tensor");
   return {};

@@ -36,7 +36,8 @@ Result<plinth_dtype> dtype_of(const run::ModelIO::Field& f, const fs::path& file
 }
 
 // "input: f32 (batch, 28, 28)"
-std::string describe(const std::string& name, bool i32, const std::vector<int64_t>& per_sample, bool sequence) {
+std::string describe(const std::string& name, bool i32, const std::vector<int64_t>& per_sample,
+                     bool sequence) {
   std::string s = name + ": " + (i32 ? "i32" : "f32") + " (batch";
   for (size_t i = 0; i < per_sample.size(); ++i)
     s += ", " + (i == 0 && sequence ? std::string("sequence") : std::to_string(per_sample[i]));
@@ -46,8 +47,8 @@ std::string describe(const std::string& name, bool i32, const std::vector<int64_
 // Plinth's forward outputs for `inputs` (B rows) with the run's weights.
 Result<std::vector<float>> forward(const config::Pipeline& pipeline, const graph::Graph& g,
                                    const std::vector<NamedTensor>& weights, const std::string& from,
-                                   Registry& registry, const fs::path& run_dir, const std::vector<unsigned char>& in,
-                                   size_t target_bytes) {
+                                   Registry& registry, const fs::path& run_dir,
+                                   const std::vector<unsigned char>& in, size_t target_bytes) {
   config::Pipeline p = pipeline;
   if (p.backend.name == "auto") {  // a run folder written before "auto" was resolved there
     auto chosen = exec::select_backend(registry, p.backend.name, p.backend.device);
@@ -71,8 +72,8 @@ Result<std::vector<float>> forward(const config::Pipeline& pipeline, const graph
     const auto& v = g.values[prm.value];
     auto it = std::find_if(weights.begin(), weights.end(), [&](const auto& t) { return t.name == v.name; });
     if (it == weights.end()) return error(errc::bad_data, from + ": no tensor '" + v.name + "'");
-    PLINTH_TRY((*backend)->upload(store.buffer(exec::Store::params), store.slot(v.name).offset, it->data.data(),
-                                  it->data.size()));
+    PLINTH_TRY((*backend)->upload(store.buffer(exec::Store::params), store.slot(v.name).offset,
+                                  it->data.data(), it->data.size()));
   }
   auto prog = exec::Program::compile(g, store);
   if (!prog) return prog.status();
@@ -87,8 +88,8 @@ Result<std::vector<float>> forward(const config::Pipeline& pipeline, const graph
 
 }  // namespace
 
-Result<OnnxExported> export_onnx(const fs::path& run_dir, const fs::path& out, std::shared_ptr<Registry> registry,
-                                 const OnnxExportOptions& o) {
+Result<OnnxExported> export_onnx(const fs::path& run_dir, const fs::path& out,
+                                 std::shared_ptr<Registry> registry, const OnnxExportOptions& o) {
   std::error_code ec;
   if (!fs::is_directory(run_dir, ec)) return error(errc::io, run_dir.string() + ": no such run folder");
   const bool test = !o.test_data.empty();
@@ -97,7 +98,8 @@ Result<OnnxExported> export_onnx(const fs::path& run_dir, const fs::path& out, s
   if (test && !registry) return error(errc::internal, "export_onnx: test data needs a plugin registry");
   const run::Folder folder{run_dir};
   if (!fs::is_regular_file(folder.pipeline(), ec))
-    return error(errc::io, folder.pipeline().string() + ": missing (not a run folder written by plinth train)");
+    return error(errc::io,
+                 folder.pipeline().string() + ": missing (not a run folder written by plinth train)");
   auto p = config::load_pipeline(folder.pipeline());
   if (!p) return p.status();
   auto mj = run::read_model_io(folder);
@@ -120,7 +122,8 @@ Result<OnnxExported> export_onnx(const fs::path& run_dir, const fs::path& out, s
   OnnxExported e;
   e.from = w->from;
   if (p->model.lora.enabled) {
-    auto m = train::merge_lora(w->tensors, p->model.lora.alpha / static_cast<double>(p->model.lora.rank), w->from);
+    auto m =
+        train::merge_lora(w->tensors, p->model.lora.alpha / static_cast<double>(p->model.lora.rank), w->from);
     if (!m) return m.status();
     e.merged_layers = *m;
     p->model.lora.enabled = false;

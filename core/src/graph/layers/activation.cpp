@@ -68,11 +68,11 @@ Status onnx(OnnxContext& x, Context&, const LayerSpec&, const std::string& name,
 }  // namespace
 
 const LayerKind kRelu{"relu", {}, 1, 1, nullptr, build<PLINTH_UNARY_RELU>, false, onnx<PLINTH_UNARY_RELU>};
-const LayerKind kGelu{"gelu",  {},    1, 1, nullptr, build<PLINTH_UNARY_GELU_TANH>,
-                      false,   onnx<PLINTH_UNARY_GELU_TANH>};
+const LayerKind kGelu{
+    "gelu", {}, 1, 1, nullptr, build<PLINTH_UNARY_GELU_TANH>, false, onnx<PLINTH_UNARY_GELU_TANH>};
 const LayerKind kTanh{"tanh", {}, 1, 1, nullptr, build<PLINTH_UNARY_TANH>, false, onnx<PLINTH_UNARY_TANH>};
-const LayerKind kSigmoid{"sigmoid", {}, 1, 1, nullptr, build<PLINTH_UNARY_SIGMOID>, false,
-                         onnx<PLINTH_UNARY_SIGMOID>};
+const LayerKind kSigmoid{
+    "sigmoid", {}, 1, 1, nullptr, build<PLINTH_UNARY_SIGMOID>, false, onnx<PLINTH_UNARY_SIGMOID>};
 const LayerKind kSilu{"silu", {}, 1, 1, nullptr, build<PLINTH_UNARY_SILU>, false, onnx<PLINTH_UNARY_SILU>};
 
 }  // namespace plinth::graph

@@ -104,12 +104,14 @@ Status onnx(OnnxContext& x, Context& c, const LayerSpec& l, const std::string& n
                                   x.ints(name + names[i] + "_end", {(i + 1) * C}), last},
                                  name + names[i] + "_btc");
     const std::string r = x.node("Reshape", {s, heads}, name + names[i] + "_bthd");
-    const std::vector<int64_t> perm = i == 1 ? std::vector<int64_t>{0, 2, 3, 1} : std::vector<int64_t>{0, 2, 1, 3};
+    const std::vector<int64_t> perm =
+        i == 1 ? std::vector<int64_t>{0, 2, 3, 1} : std::vector<int64_t>{0, 2, 1, 3};
     part[i] = x.node("Transpose", {r}, name + names[i], {{"perm", perm}});
   }
-  const std::string scale = x.floats(name + ".scale", {static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)))});
-  std::string scores =
-      x.node("Mul", {x.node("MatMul", {part[0], part[1]}, name + ".qk"), scale}, name + ".scores");  // (B, H, T, T)
+  const std::string scale =
+      x.floats(name + ".scale", {static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)))});
+  std::string scores = x.node("Mul", {x.node("MatMul", {part[0], part[1]}, name + ".qk"), scale},
+                              name + ".scores");  // (B, H, T, T)
   if (l.boolean("causal")) {
     const std::string T = x.node("Shape", {*xin}, name + ".T", {{"start", int64_t{1}}, {"end", int64_t{2}}});
     const std::string TT = x.node("Concat", {T, T}, name + ".TT", {{"axis", int64_t{0}}});
@@ -121,7 +123,8 @@ Status onnx(OnnxContext& x, Context& c, const LayerSpec& l, const std::string& n
   }
   const std::string p = x.node("Softmax", {scores}, name + ".probs", {{"axis", int64_t{-1}}});
   const std::string yh = x.node("MatMul", {p, part[2]}, name + ".yh");  // (B, H, T, D)
-  const std::string yt = x.node("Transpose", {yh}, name + ".y_bthd", {{"perm", std::vector<int64_t>{0, 2, 1, 3}}});
+  const std::string yt =
+      x.node("Transpose", {yh}, name + ".y_bthd", {{"perm", std::vector<int64_t>{0, 2, 1, 3}}});
   const std::string y = x.node("Reshape", {yt, x.ints(name + ".y_shape", {0, 0, C})}, name + ".y");
   auto o = proj(name + ".c_proj", y);
   if (!o) return o.status();

@@ -37,7 +37,8 @@ Status build(Context& c, const LayerSpec& l, const std::string& name, std::span<
 }
 
 // ONNX: nothing; at evaluation the layer is the identity (build returns its input).
-Status onnx(OnnxContext& x, Context&, const LayerSpec&, const std::string&, std::span<const int> in, int out) {
+Status onnx(OnnxContext& x, Context&, const LayerSpec&, const std::string&, std::span<const int> in,
+            int out) {
   auto t = x.tensor(in[0]);
   if (!t) return t.status();
   x.bind(out, *t);

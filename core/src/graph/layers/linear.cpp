@@ -143,7 +143,8 @@ Result<std::string> onnx_linear(OnnxContext& x, const Context&, const std::strin
     return x.node("Gemm", ins, name + ".out", {{"transB", int64_t{1}}});
   }
   // (B, T, .., in) @ W^T (in, out): MatMul broadcasts over the leading dims.
-  const std::string wt = x.node("Transpose", {weight}, name + ".weight_t", {{"perm", std::vector<int64_t>{1, 0}}});
+  const std::string wt =
+      x.node("Transpose", {weight}, name + ".weight_t", {{"perm", std::vector<int64_t>{1, 0}}});
   if (bias.empty()) return x.node("MatMul", {in, wt}, name + ".out");
   const std::string mm = x.node("MatMul", {in, wt}, name + ".matmul");
   return x.node("Add", {mm, bias}, name + ".out");

@@ -115,8 +115,8 @@ Status onnx(OnnxContext& x, Context& c, const LayerSpec& l, const std::string& n
 }
 
 // ONNX: GlobalAveragePool (B, C, 1, 1), then Flatten to (B, C).
-Status onnx_global(OnnxContext& x, Context&, const LayerSpec&, const std::string& name, std::span<const int> in,
-                   int out) {
+Status onnx_global(OnnxContext& x, Context&, const LayerSpec&, const std::string& name,
+                   std::span<const int> in, int out) {
   auto t = x.tensor(in[0]);
   if (!t) return t.status();
   const std::string y = x.node("GlobalAveragePool", {*t}, name + ".out4d");
@@ -126,8 +126,10 @@ Status onnx_global(OnnxContext& x, Context&, const LayerSpec&, const std::string
 
 }  // namespace
 
-const LayerKind kMaxpool{"maxpool", kKeys, 1, 1, finish, build<PLINTH_POOL_MAX>, false, onnx<PLINTH_POOL_MAX>};
-const LayerKind kAvgpool{"avgpool", kKeys, 1, 1, finish, build<PLINTH_POOL_AVG>, false, onnx<PLINTH_POOL_AVG>};
+const LayerKind kMaxpool{
+    "maxpool", kKeys, 1, 1, finish, build<PLINTH_POOL_MAX>, false, onnx<PLINTH_POOL_MAX>};
+const LayerKind kAvgpool{
+    "avgpool", kKeys, 1, 1, finish, build<PLINTH_POOL_AVG>, false, onnx<PLINTH_POOL_AVG>};
 const LayerKind kGlobalAvgpool{"global_avgpool", {}, 1, 1, nullptr, build_global, false, onnx_global};
 
 }  // namespace plinth::graph
