@@ -69,7 +69,7 @@ Status build(Context& c, const LayerSpec& l, const std::string& name, std::span<
   return {};
 }
 
-// ONNX: c_attn, Split into q, k, v (B, T, C) each, Reshape (B, T, H, D) and
+// ONNX: c_attn, three Slices into q, k, v (B, T, C), each Reshaped (B, T, H, D) and
 // Transpose to heads (B, H, T, D) (k to (B, H, D, T)), scores = q k^T / sqrt(D),
 // the causal mask as Where(lower triangle of a (T, T) Trilu, scores, -inf),
 // Softmax over the last axis, @ v, back to (B, T, C), and c_proj. T is read
@@ -93,7 +93,7 @@ Status onnx(OnnxContext& x, Context& c, const LayerSpec& l, const std::string& n
   };
   auto qkv = proj(name + ".c_attn", *xin);
   if (!qkv) return qkv.status();
-  // Split has three outputs: written as three Slices of the last axis instead.
+  // q, k, v: thirds of the last axis (Slice: one output each).
   const std::string last = x.ints(name + ".last_axis", {-1});
   const std::string heads = x.ints(name + ".heads_shape", {0, 0, H, D});
   std::string part[3];

@@ -82,7 +82,7 @@ struct LayerKind {
   // refuses the layer, saying why with `no_onnx`.
   Status (*onnx)(OnnxContext&, Context&, const LayerSpec& l, const std::string& name, std::span<const int> in,
                  int out) = nullptr;
-  std::string_view no_onnx;
+  std::string_view no_onnx = {};
 };
 
 // Every layer type (registry.cpp), in docs/pipeline.md's order.
