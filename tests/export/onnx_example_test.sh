@@ -45,6 +45,19 @@ case $example in
     cp "$here/$example" "$work/pipeline.toml"
     example=${example%.toml}
     if [ "$example" = layers_tokens ]; then meta=(vocabulary); fi
+    if [ "$example" = layers_image ]; then
+      # An images folder of three classes, six random 8x8 grey PNGs each.
+      /usr/bin/python3 - "$work/imgs" <<'PY'
+import os, random, sys
+from PIL import Image
+random.seed(3)
+for c in ["cat", "dog", "owl"]:
+    os.makedirs(f"{sys.argv[1]}/{c}")
+    for i in range(6):
+        Image.frombytes("L", (8, 8), bytes(random.randrange(256) for _ in range(64))).save(f"{sys.argv[1]}/{c}/{i}.png")
+PY
+      meta=('classes=["cat","dog","owl"]')
+    fi
     ;;
   *)
     example_pipeline "$example" >"$work/pipeline.toml"
