@@ -86,9 +86,10 @@ Result<std::string> OnnxContext::weight(const Context& c, const std::string& nam
     if (w.name == name) t = &w;
   if (!t) return error(errc::bad_data, impl_->from + ": no tensor '" + name + "' (the model's parameter)");
   if (t->dtype != PLINTH_DTYPE_F32 || t->shape != want->shape)
-    return error(errc::bad_data, impl_->from + ": tensor '" + name + "' is not f32 " +
-                                     shape_str(want->shape) + ", the model's shape (got " +
-                                     shape_str(t->shape) + ")");
+    return error(errc::bad_data, impl_->from + ": tensor '" + name + "' is " +
+                                     (t->dtype == PLINTH_DTYPE_F32 ? "f32 " : "not f32, ") +
+                                     shape_str(t->shape) + ", but the model's parameter is f32 " +
+                                     shape_str(want->shape));
   ::onnx::TensorProto* p = impl_->graph.add_initializer();
   p->set_name(name);
   p->set_data_type(::onnx::TensorProto::FLOAT);
