@@ -1,7 +1,7 @@
 // cmd_report.cpp — looking at runs after (or while) they train:
 // `plinth report` (one self-contained HTML page), `plinth runs` (a table of
 // the runs in a folder) and `plinth export` (metrics.jsonl as CSV, or the
-// weights as safetensors with LoRA adapters merged).
+// weights as safetensors with LoRA adapters merged, or the model as ONNX).
 // Not here: reading run folders or rendering (plinth/runs.hpp).
 #include <unistd.h>
 
@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "commands.hpp"
+#include "plinth/onnx_export.hpp"
 #include "plinth/runs.hpp"
 
 namespace plinth::cli {
@@ -35,6 +36,8 @@ struct ReportArgs {
   std::string folder = "runs";
   bool csv = true;
   std::string weights;  // export: write the weights here instead of the CSV
+  std::string onnx;     // export: write the model as ONNX here
+  OnnxExportOptions onnx_options;
 };
 
 // plinth export RUN --weights FILE: the run's weights as one safetensors
@@ -50,6 +53,32 @@ int write_weights(const std::filesystem::path& run, const std::filesystem::path&
   std::fprintf(stderr, "exported: %s (%zu tensors from %s", out.c_str(), w->tensors, w->from.c_str());
   if (w->merged_layers > 0) std::fprintf(stderr, "; LoRA adapters merged into %d layer(s)", w->merged_layers);
   std::fprintf(stderr, ")\n");
+  return kExitOk;
+}
+
+// plinth export RUN --onnx FILE [--test-data DIR --samples N]: the model as
+// ONNX, and inputs with Plinth's outputs for them to check a runtime against.
+int write_onnx(const Context& ctx, const std::filesystem::path& run, const ReportArgs& a) {
+  if (a.onnx == "-") {
+    std::fprintf(stderr,
+                 "plinth: error: --onnx -: the model is not written to standard output; name a file\n");
+    return kExitBadInput;
+  }
+  std::shared_ptr<Registry> registry;
+  if (!a.onnx_options.test_data.empty()) {  // Plinth's forward runs on a backend plugin
+    int code = kExitOk;
+    registry = ctx.open_registry(&code);
+    if (!registry) return code;
+  }
+  auto e = export_onnx(run, a.onnx, registry, a.onnx_options);
+  if (!e) return fail(e.status());
+  std::fprintf(stderr, "exported: %s (ONNX opset 17, %zu nodes, %zu initializers from %s", a.onnx.c_str(),
+               e->nodes, e->initializers, e->from.c_str());
+  if (e->merged_layers > 0) std::fprintf(stderr, "; LoRA adapters merged into %d layer(s)", e->merged_layers);
+  std::fprintf(stderr, ")\n  %s\n  %s\n", e->input.c_str(), e->output.c_str());
+  if (!a.onnx_options.test_data.empty())
+    std::fprintf(stderr, "test data: %s/inputs.safetensors, outputs.safetensors (%lld samples)\n",
+                 a.onnx_options.test_data.c_str(), static_cast<long long>(a.onnx_options.samples));
   return kExitOk;
 }
 
@@ -165,13 +194,28 @@ void add_report_commands(CLI::App& app, Context& ctx) {
     };
   });
 
-  auto* exp = app.add_subcommand(
-      "export", "Export a run's metrics.jsonl as CSV, or its weights (LoRA adapters merged) as safetensors");
+  auto* exp = app.add_subcommand("export",
+                                 "Export a run's metrics.jsonl as CSV, its weights (LoRA adapters merged) as "
+                                 "safetensors, or its model as ONNX");
   exp->add_option("--weights", args->weights,
                   "Write the run's final weights (else its newest checkpoint's) to FILE, with any "
                   "[model.lora] adapters merged into the weights they adapt (a symlink is written "
                   "through, a device or FIFO refused)")
       ->option_text("FILE");
+  exp->add_option("--onnx", args->onnx,
+                  "Write the model's forward graph (evaluation mode, LoRA merged) to FILE as ONNX (opset 17, "
+                  "the weights as initializers, a symbolic batch dim); see docs/export.md")
+      ->option_text("FILE");
+  auto* td = exp->add_option("--test-data", args->onnx_options.test_data,
+                             "With --onnx: write DIR/inputs.safetensors (synthetic inputs) and "
+                             "DIR/outputs.safetensors (Plinth's outputs for them)")
+                 ->option_text("DIR");
+  exp->add_option("--samples", args->onnx_options.samples, "With --test-data: rows of test data (1..4096)")
+      ->capture_default_str()
+      ->needs(td);
+  exp->add_option("--seed", args->onnx_options.seed, "With --test-data: seed of the synthetic inputs")
+      ->capture_default_str()
+      ->needs(td);
   exp->add_option("run", args->folder, "The run folder (runs/<name>)")->required();
   exp->add_flag("--csv", args->csv, "CSV, one row per metrics line (the default and only format)");
   exp->add_option("-o,--output", args->output,
@@ -179,11 +223,20 @@ void add_report_commands(CLI::App& app, Context& ctx) {
                   "through, a device or FIFO refused)")
       ->option_text("FILE");
   exp->callback([&ctx, args] {
-    ctx.run = [args] {
+    ctx.run = [&ctx, args] {
       const std::filesystem::path run = args->folder;
       std::error_code ec;
       if (!std::filesystem::is_directory(run, ec)) {
         std::fprintf(stderr, "plinth: error: %s: not a run folder\n", run.c_str());
+        return kExitBadInput;
+      }
+      if (!args->weights.empty() && !args->onnx.empty()) {
+        std::fprintf(stderr, "plinth: error: --weights and --onnx: one export at a time\n");
+        return kExitBadInput;
+      }
+      if (!args->onnx.empty()) return write_onnx(ctx, run, *args);
+      if (!args->onnx_options.test_data.empty()) {
+        std::fprintf(stderr, "plinth: error: --test-data needs --onnx FILE\n");
         return kExitBadInput;
       }
       if (!args->weights.empty()) return write_weights(run, args->weights);

@@ -15,6 +15,7 @@ packages=(
   nlohmann-json3-dev libdnnl-dev ocl-icd-opencl-dev libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev libdeflate-dev libssl-dev libsodium-dev libxxhash-dev xxhash minisign libopenmpi-dev openmpi-bin
   libturbojpeg0-dev libspng-dev  # the `images` data source (JPEG, PNG)
   nodejs npm
+  libonnx-dev libprotobuf-dev python3-onnx  # `plinth export --onnx` (onnx_proto) and its checker test (tests/export)
   hipcc libamdhip64-dev  # the ROCm HIP backend (backends/gpu); the CUDA one uses /usr/local/cuda when present
   chromium  # renders `plinth report` pages in the report test (tests/cli/report_cli_test.cpp)
 )

@@ -153,6 +153,7 @@ Status Context::layers(const std::vector<LayerSpec>& ls, const std::string& pref
     int y = -1;
     const size_t first_value = g.values.size();
     PLINTH_TRY(kind->build(*this, l, prefix + l.name, in, y));
+    if (opt.onnx) PLINTH_TRY(onnx_layer(*opt.onnx, *this, *kind, l, prefix + l.name, in, y));
     if (const std::string why = oversized(g, first_value); !why.empty()) return err(l, why + integer_keys(l));
     scopes.back().built[l.name] = y;
     full_names[prefix + l.name] = y;
@@ -222,6 +223,7 @@ Result<Graph> build(const config::Pipeline& p, const DataShape& data, const Buil
     return error(errc::config,
                  p.source.string() + ": the input batch: " + why + " (batch size " + std::to_string(B) + ")");
 
+  if (opt.onnx) opt.onnx->bind(g.input, "input");
   Context c{p, data, opt, g};
   c.gpt2 = p.model.init == "gpt2";
   c.lora_hits.assign(p.model.lora.targets.size(), 0);

@@ -20,12 +20,17 @@ struct DataShape {
   int64_t num_classes = 0;            // 0: unknown / not a label
 };
 
+class OnnxContext;  // export/onnx.hpp
+
 struct BuildOptions {
   int64_t batch = 1;
   bool training = true;  // false: dropout is the identity, no backward, argmax kept
   // Parameter gradients are added to (+=) instead of written, so several
   // micro-batches sum into them; the caller zeroes them once per optimizer step.
   bool accumulate_param_grads = false;
+  // Non-null (with training = false): each layer also writes its ONNX form
+  // here (`plinth export --onnx`).
+  OnnxContext* onnx = nullptr;
 };
 
 // The forward graph (model + loss) for `batch` rows, with backward when training.

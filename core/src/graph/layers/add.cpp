@@ -15,7 +15,22 @@ Status build(Context& c, const LayerSpec& l, const std::string& name, std::span<
   return {};
 }
 
+// ONNX: Add, whose broadcasting is NumPy's too.
+Status onnx(OnnxContext& x, Context&, const LayerSpec&, const std::string& name, std::span<const int> in,
+            int out) {
+  return onnx_add(x, in[0], in[1], out, name);
+}
+
 }  // namespace
+
+Status onnx_add(OnnxContext& x, int a, int b, int y, const std::string& name) {
+  auto ta = x.tensor(a);
+  if (!ta) return ta.status();
+  auto tb = x.tensor(b);
+  if (!tb) return tb.status();
+  x.bind(y, x.node("Add", {*ta, *tb}, name + ".out"));
+  return {};
+}
 
 std::string input_name(const LayerSpec& l, size_t i) {
   return i < l.inputs.size() ? "'" + l.inputs[i] + "'" : std::string("the previous layer");
@@ -123,6 +138,6 @@ void sum_into_broadcast(Autodiff& ad, int in, int dy, const std::string& layer) 
                    layer});
 }
 
-const LayerKind kAdd{"add", {}, 2, 2, nullptr, build};
+const LayerKind kAdd{"add", {}, 2, 2, nullptr, build, false, onnx};
 
 }  // namespace plinth::graph

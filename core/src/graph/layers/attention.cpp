@@ -5,6 +5,7 @@
 //
 // Notation: B batch, T positions, C width, H heads, D = C / H head size.
 #include <cmath>
+#include <limits>
 
 #include "graph/layers/layer.hpp"
 
@@ -68,8 +69,71 @@ Status build(Context& c, const LayerSpec& l, const std::string& name, std::span<
   return {};
 }
 
+// ONNX: c_attn, three Slices into q, k, v (B, T, C), each Reshaped (B, T, H, D) and
+// Transpose to heads (B, H, T, D) (k to (B, H, D, T)), scores = q k^T / sqrt(D),
+// the causal mask as Where(lower triangle of a (T, T) Trilu, scores, -inf),
+// Softmax over the last axis, @ v, back to (B, T, C), and c_proj. T is read
+// from the input (Shape), so any sequence length works.
+Status onnx(OnnxContext& x, Context& c, const LayerSpec& l, const std::string& name, std::span<const int> in,
+            int out) {
+  auto xin = x.tensor(in[0]);
+  if (!xin) return xin.status();
+  const int64_t C = c.g.values[in[0]].shape[2], H = l.integer("heads"), D = C / H;
+  const bool bias = l.boolean("bias");
+  auto proj = [&](const std::string& layer, const std::string& input) -> Result<std::string> {
+    auto w = x.weight(c, layer + ".weight");
+    if (!w) return w.status();
+    std::string b;
+    if (bias) {
+      auto bt = x.weight(c, layer + ".bias");
+      if (!bt) return bt.status();
+      b = *bt;
+    }
+    return onnx_linear(x, c, input, 3, *w, b, layer);
+  };
+  auto qkv = proj(name + ".c_attn", *xin);
+  if (!qkv) return qkv.status();
+  // q, k, v: thirds of the last axis (Slice: one output each).
+  const std::string last = x.ints(name + ".last_axis", {-1});
+  const std::string heads = x.ints(name + ".heads_shape", {0, 0, H, D});
+  std::string part[3];
+  const char* names[3] = {".q", ".k", ".v"};
+  for (int i = 0; i < 3; ++i) {
+    const std::string s = x.node("Slice",
+                                 {*qkv, x.ints(name + names[i] + "_start", {i * C}),
+                                  x.ints(name + names[i] + "_end", {(i + 1) * C}), last},
+                                 name + names[i] + "_btc");
+    const std::string r = x.node("Reshape", {s, heads}, name + names[i] + "_bthd");
+    const std::vector<int64_t> perm =
+        i == 1 ? std::vector<int64_t>{0, 2, 3, 1} : std::vector<int64_t>{0, 2, 1, 3};
+    part[i] = x.node("Transpose", {r}, name + names[i], {{"perm", perm}});
+  }
+  const std::string scale =
+      x.floats(name + ".scale", {static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)))});
+  std::string scores = x.node("Mul", {x.node("MatMul", {part[0], part[1]}, name + ".qk"), scale},
+                              name + ".scores");  // (B, H, T, T)
+  if (l.boolean("causal")) {
+    const std::string T = x.node("Shape", {*xin}, name + ".T", {{"start", int64_t{1}}, {"end", int64_t{2}}});
+    const std::string TT = x.node("Concat", {T, T}, name + ".TT", {{"axis", int64_t{0}}});
+    const std::string ones = x.node("Expand", {x.floats(name + ".one", {1.f}), TT}, name + ".ones");
+    const std::string tri = x.node("Trilu", {ones}, name + ".tril", {{"upper", int64_t{0}}});
+    const std::string keep = x.node("Cast", {tri}, name + ".keep", {{"to", int64_t{9}}});  // BOOL
+    const std::string ninf = x.floats(name + ".neg_inf", {-std::numeric_limits<float>::infinity()});
+    scores = x.node("Where", {keep, scores, ninf}, name + ".masked");
+  }
+  const std::string p = x.node("Softmax", {scores}, name + ".probs", {{"axis", int64_t{-1}}});
+  const std::string yh = x.node("MatMul", {p, part[2]}, name + ".yh");  // (B, H, T, D)
+  const std::string yt =
+      x.node("Transpose", {yh}, name + ".y_bthd", {{"perm", std::vector<int64_t>{0, 2, 1, 3}}});
+  const std::string y = x.node("Reshape", {yt, x.ints(name + ".y_shape", {0, 0, C})}, name + ".y");
+  auto o = proj(name + ".c_proj", y);
+  if (!o) return o.status();
+  x.bind(out, *o);
+  return {};
+}
+
 }  // namespace
 
-const LayerKind kAttention{"attention", kKeys, 1, 1, nullptr, build};
+const LayerKind kAttention{"attention", kKeys, 1, 1, nullptr, build, false, onnx};
 
 }  // namespace plinth::graph

@@ -99,8 +99,27 @@ Status build(Context& c, const LayerSpec& l, const std::string& name, std::span<
   return {};
 }
 
+// ONNX: BatchNormalization in inference mode (the running statistics); over
+// dim 1, which a token model's sequence would be, so T stays fixed then.
+Status onnx(OnnxContext& x, Context& c, const LayerSpec& l, const std::string& name, std::span<const int> in,
+            int out) {
+  auto xin = x.tensor(in[0]);
+  if (!xin) return xin.status();
+  std::vector<std::string> ins{*xin};
+  for (const char* p : {".weight", ".bias", ".running_mean", ".running_var"}) {
+    auto w = x.weight(c, name + p);
+    if (!w) return w.status();
+    ins.push_back(*w);
+  }
+  x.sequence_dynamic = false;
+  x.bind(out, x.node("BatchNormalization", ins, name + ".out",
+                     {{"epsilon", static_cast<float>(l.number("eps"))},
+                      {"momentum", 1.f - static_cast<float>(l.number("momentum"))}}));
+  return {};
+}
+
 }  // namespace
 
-const LayerKind kBatchnorm{"batchnorm", kKeys, 1, 1, nullptr, build};
+const LayerKind kBatchnorm{"batchnorm", kKeys, 1, 1, nullptr, build, false, onnx};
 
 }  // namespace plinth::graph

@@ -53,7 +53,10 @@ Status build(Context& c, const LayerSpec& l, const std::string& name, std::span<
         return c.err(l, "residual block '" + b->name + "' maps " + shape_str(g.values[x].shape) + " to " +
                             shape_str(g.values[h].shape) + "; its output must have its input's shape");
       if (c.last_linear_param >= 0) c.residual_outputs.push_back(c.last_linear_param);
-      h = emit_add(c, x, h, copy + ".residual");
+      const int body = h;
+      h = emit_add(c, x, body, copy + ".residual");
+      // The next copy's layers read it: its ONNX Add is written now.
+      if (c.opt.onnx) PLINTH_TRY(onnx_add(*c.opt.onnx, x, body, h, copy + ".residual"));
     }
     if (repeat > 1) c.full_names[copy] = h;
   }
@@ -61,8 +64,14 @@ Status build(Context& c, const LayerSpec& l, const std::string& name, std::span<
   return {};
 }
 
+// ONNX: nothing of its own; each copy's layers and residual Add were written
+// while build placed them.
+Status onnx(OnnxContext&, Context&, const LayerSpec&, const std::string&, std::span<const int>, int) {
+  return {};
+}
+
 }  // namespace
 
-const LayerKind kBlock{"block", kKeys, 1, 1, finish, build, true};
+const LayerKind kBlock{"block", kKeys, 1, 1, finish, build, true, onnx};
 
 }  // namespace plinth::graph

@@ -62,8 +62,25 @@ Status build(Context& c, const LayerSpec& l, const std::string& name, std::span<
   return {};
 }
 
+// ONNX: Concat along the same axis (counted from the end when negative,
+// which ONNX reads the same way).
+Status onnx(OnnxContext& x, Context& c, const LayerSpec& l, const std::string& name, std::span<const int> in,
+            int out) {
+  std::vector<std::string> ins;
+  for (int v : in) {
+    auto t = x.tensor(v);
+    if (!t) return t.status();
+    ins.push_back(*t);
+  }
+  int64_t axis = l.integer("axis");
+  if (axis < 0) axis += static_cast<int64_t>(c.g.values[in[0]].shape.size());
+  if (axis == 1) x.sequence_dynamic = false;  // joined along T: its length is part of the shape
+  x.bind(out, x.node("Concat", ins, name + ".out", {{"axis", axis}}));
+  return {};
+}
+
 }  // namespace
 
-const LayerKind kConcat{"concat", kKeys, 2, -1, nullptr, build};
+const LayerKind kConcat{"concat", kKeys, 2, -1, nullptr, build, false, onnx};
 
 }  // namespace plinth::graph

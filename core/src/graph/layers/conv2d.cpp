@@ -108,7 +108,35 @@ Status build(Context& c, const LayerSpec& l, const std::string& name, std::span<
   return {};
 }
 
+// ONNX: Conv with the same square kernel, strides and symmetric pads.
+Status onnx(OnnxContext& x, Context& c, const LayerSpec& l, const std::string& name, std::span<const int> in,
+            int out) {
+  auto img = onnx_image(x, c, in[0], name);
+  if (!img) return img.status();
+  auto w = x.weight(c, name + ".weight");
+  if (!w) return w.status();
+  std::vector<std::string> ins{*img, *w};
+  if (l.boolean("bias")) {
+    auto b = x.weight(c, name + ".bias");
+    if (!b) return b.status();
+    ins.push_back(*b);
+  }
+  const int64_t k = l.integer("kernel"), s = l.integer("stride"), p = l.integer("padding");
+  x.bind(out, x.node("Conv", ins, name + ".out",
+                     {{"kernel_shape", std::vector<int64_t>{k, k}},
+                      {"strides", std::vector<int64_t>{s, s}},
+                      {"pads", std::vector<int64_t>{p, p, p, p}}}));
+  return {};
+}
+
 }  // namespace
+
+Result<std::string> onnx_image(OnnxContext& x, const Context& c, int in, const std::string& name) {
+  auto t = x.tensor(in);
+  if (!t) return t.status();
+  if (c.g.values[in].shape.size() != 3) return *t;
+  return x.node("Unsqueeze", {*t, x.ints(name + ".channel_axis", {1})}, name + ".in");
+}
 
 Status image_geometry(Context& c, const LayerSpec& l, const std::string& name, int in, ImageGeometry& geo) {
   Graph& g = c.g;
@@ -130,6 +158,6 @@ Status image_geometry(Context& c, const LayerSpec& l, const std::string& name, i
   return {};
 }
 
-const LayerKind kConv2d{"conv2d", kKeys, 1, 1, nullptr, build};
+const LayerKind kConv2d{"conv2d", kKeys, 1, 1, nullptr, build, false, onnx};
 
 }  // namespace plinth::graph

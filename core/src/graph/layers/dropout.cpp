@@ -36,8 +36,17 @@ Status build(Context& c, const LayerSpec& l, const std::string& name, std::span<
   return {};
 }
 
+// ONNX: nothing; at evaluation the layer is the identity (build returns its input).
+Status onnx(OnnxContext& x, Context&, const LayerSpec&, const std::string&, std::span<const int> in,
+            int out) {
+  auto t = x.tensor(in[0]);
+  if (!t) return t.status();
+  x.bind(out, *t);
+  return {};
+}
+
 }  // namespace
 
-const LayerKind kDropout{"dropout", kKeys, 1, 1, nullptr, build};
+const LayerKind kDropout{"dropout", kKeys, 1, 1, nullptr, build, false, onnx};
 
 }  // namespace plinth::graph

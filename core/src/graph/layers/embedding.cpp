@@ -67,8 +67,19 @@ Status build(Context& c, const LayerSpec& l, const std::string& name, std::span<
   return {};
 }
 
+// ONNX: Gather(table, ids, axis = 0), the i32 ids as indices.
+Status onnx(OnnxContext& x, Context& c, const LayerSpec&, const std::string& name, std::span<const int> in,
+            int out) {
+  auto ids = x.tensor(in[0]);
+  if (!ids) return ids.status();
+  auto table = x.weight(c, name + ".weight");
+  if (!table) return table.status();
+  x.bind(out, x.node("Gather", {*table, *ids}, name + ".out", {{"axis", int64_t{0}}}));
+  return {};
+}
+
 }  // namespace
 
-const LayerKind kEmbedding{"embedding", kKeys, 1, 1, nullptr, build, true};
+const LayerKind kEmbedding{"embedding", kKeys, 1, 1, nullptr, build, true, onnx};
 
 }  // namespace plinth::graph

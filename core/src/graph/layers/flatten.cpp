@@ -14,8 +14,19 @@ Status build(Context& c, const LayerSpec&, const std::string& name, std::span<co
   return {};
 }
 
+// ONNX: Flatten(axis = 1); the feature count then includes T, so a token
+// model's sequence length stays fixed.
+Status onnx(OnnxContext& x, Context&, const LayerSpec&, const std::string& name, std::span<const int> in,
+            int out) {
+  auto xin = x.tensor(in[0]);
+  if (!xin) return xin.status();
+  x.sequence_dynamic = false;
+  x.bind(out, x.node("Flatten", {*xin}, name + ".out", {{"axis", int64_t{1}}}));
+  return {};
+}
+
 }  // namespace
 
-const LayerKind kFlatten{"flatten", {}, 1, 1, nullptr, build, true};
+const LayerKind kFlatten{"flatten", {}, 1, 1, nullptr, build, true, onnx};
 
 }  // namespace plinth::graph

@@ -14,6 +14,7 @@
 
 #include "config/layer_spec.hpp"
 #include "config/pipeline.hpp"
+#include "export/onnx.hpp"
 #include "graph/autodiff.hpp"
 #include "graph/build.hpp"
 #include "graph/graph.hpp"
@@ -76,6 +77,12 @@ struct LayerKind {
   std::pair<std::string, std::string> (*finish)(LayerSpec&) = nullptr;
   Status (*build)(Context&, const LayerSpec& l, const std::string& name, std::span<const int> in, int& out);
   bool any_dtype = false;  // takes non-f32 inputs (token ids, reshapes); others need f32
+  // Its ONNX form (export/onnx.hpp): the nodes that compute `out` from `in`
+  // in an evaluation graph, for `plinth export --onnx`. Null: the export
+  // refuses the layer, saying why with `no_onnx`.
+  Status (*onnx)(OnnxContext&, Context&, const LayerSpec& l, const std::string& name, std::span<const int> in,
+                 int out) = nullptr;
+  std::string_view no_onnx = {};
 };
 
 // Every layer type (registry.cpp), in docs/pipeline.md's order.

@@ -73,8 +73,22 @@ Status build(Context& c, const LayerSpec& l, const std::string& name, std::span<
   return {};
 }
 
+// ONNX: LayerNormalization over the last axis (opset 17).
+Status onnx(OnnxContext& x, Context& c, const LayerSpec& l, const std::string& name, std::span<const int> in,
+            int out) {
+  auto xin = x.tensor(in[0]);
+  if (!xin) return xin.status();
+  auto gamma = x.weight(c, name + ".weight");
+  if (!gamma) return gamma.status();
+  auto beta = x.weight(c, name + ".bias");
+  if (!beta) return beta.status();
+  x.bind(out, x.node("LayerNormalization", {*xin, *gamma, *beta}, name + ".out",
+                     {{"axis", int64_t{-1}}, {"epsilon", static_cast<float>(l.number("eps"))}}));
+  return {};
+}
+
 }  // namespace
 
-const LayerKind kLayernorm{"layernorm", kKeys, 1, 1, nullptr, build};
+const LayerKind kLayernorm{"layernorm", kKeys, 1, 1, nullptr, build, false, onnx};
 
 }  // namespace plinth::graph

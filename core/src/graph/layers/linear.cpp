@@ -113,7 +113,42 @@ Status build(Context& c, const LayerSpec& l, const std::string& name, std::span<
   return {};
 }
 
+// ONNX: Gemm (2-D input) or MatMul + Add, with the run's weight (or the tied table).
+Status onnx(OnnxContext& x, Context& c, const LayerSpec& l, const std::string& name, std::span<const int> in,
+            int out) {
+  auto xin = x.tensor(in[0]);
+  if (!xin) return xin.status();
+  const std::string tie = l.string("tie");
+  auto w = x.weight(c, tie.empty() ? name + ".weight" : tie + ".weight");
+  if (!w) return w.status();
+  std::string b;
+  if (l.boolean("bias")) {
+    auto bt = x.weight(c, name + ".bias");
+    if (!bt) return bt.status();
+    b = *bt;
+  }
+  auto y = onnx_linear(x, c, *xin, c.g.values[in[0]].shape.size(), *w, b, name);
+  if (!y) return y.status();
+  x.bind(out, *y);
+  return {};
+}
+
 }  // namespace
+
+Result<std::string> onnx_linear(OnnxContext& x, const Context&, const std::string& in, size_t rank,
+                                const std::string& weight, const std::string& bias, const std::string& name) {
+  if (rank == 2) {  // Gemm: Y = X W^T (+ b), W kept (out, in) as torch stores it
+    std::vector<std::string> ins{in, weight};
+    if (!bias.empty()) ins.push_back(bias);
+    return x.node("Gemm", ins, name + ".out", {{"transB", int64_t{1}}});
+  }
+  // (B, T, .., in) @ W^T (in, out): MatMul broadcasts over the leading dims.
+  const std::string wt =
+      x.node("Transpose", {weight}, name + ".weight_t", {{"perm", std::vector<int64_t>{1, 0}}});
+  if (bias.empty()) return x.node("MatMul", {in, wt}, name + ".out");
+  const std::string mm = x.node("MatMul", {in, wt}, name + ".matmul");
+  return x.node("Add", {mm, bias}, name + ".out");
+}
 
 int emit_linear(Context& c, int x, int64_t out, bool bias, const std::string& name, int w) {
   Graph& g = c.g;
@@ -172,6 +207,6 @@ int emit_linear(Context& c, int x, int64_t out, bool bias, const std::string& na
   return emit_add(c, y, d, name);
 }
 
-const LayerKind kLinear{"linear", kKeys, 1, 1, finish, build};
+const LayerKind kLinear{"linear", kKeys, 1, 1, finish, build, false, onnx};
 
 }  // namespace plinth::graph

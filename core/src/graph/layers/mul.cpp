@@ -46,8 +46,19 @@ Status build(Context& c, const LayerSpec& l, const std::string& name, std::span<
   return {};
 }
 
+// ONNX: Mul, broadcasting as NumPy.
+Status onnx(OnnxContext& x, Context&, const LayerSpec&, const std::string& name, std::span<const int> in,
+            int out) {
+  auto a = x.tensor(in[0]);
+  if (!a) return a.status();
+  auto b = x.tensor(in[1]);
+  if (!b) return b.status();
+  x.bind(out, x.node("Mul", {*a, *b}, name + ".out"));
+  return {};
+}
+
 }  // namespace
 
-const LayerKind kMul{"mul", {}, 2, 2, nullptr, build};
+const LayerKind kMul{"mul", {}, 2, 2, nullptr, build, false, onnx};
 
 }  // namespace plinth::graph

@@ -98,10 +98,38 @@ Status build_global(Context& c, const LayerSpec& l, const std::string& name, std
   return {};
 }
 
+// ONNX: MaxPool (padding never the maximum, as here) or AveragePool with
+// count_include_pad = 1, floor rounding (ceil_mode 0) as the output size here.
+template <plinth_pool_fn Fn>
+Status onnx(OnnxContext& x, Context& c, const LayerSpec& l, const std::string& name, std::span<const int> in,
+            int out) {
+  auto img = onnx_image(x, c, in[0], name);
+  if (!img) return img.status();
+  const int64_t k = l.integer("kernel"), s = l.integer("stride"), p = l.integer("padding");
+  std::vector<OnnxAttr> attrs{{"kernel_shape", std::vector<int64_t>{k, k}},
+                              {"strides", std::vector<int64_t>{s, s}},
+                              {"pads", std::vector<int64_t>{p, p, p, p}}};
+  if (Fn == PLINTH_POOL_AVG) attrs.push_back({"count_include_pad", int64_t{1}});
+  x.bind(out, x.node(Fn == PLINTH_POOL_MAX ? "MaxPool" : "AveragePool", {*img}, name + ".out", attrs));
+  return {};
+}
+
+// ONNX: GlobalAveragePool (B, C, 1, 1), then Flatten to (B, C).
+Status onnx_global(OnnxContext& x, Context&, const LayerSpec&, const std::string& name,
+                   std::span<const int> in, int out) {
+  auto t = x.tensor(in[0]);
+  if (!t) return t.status();
+  const std::string y = x.node("GlobalAveragePool", {*t}, name + ".out4d");
+  x.bind(out, x.node("Flatten", {y}, name + ".out", {{"axis", int64_t{1}}}));
+  return {};
+}
+
 }  // namespace
 
-const LayerKind kMaxpool{"maxpool", kKeys, 1, 1, finish, build<PLINTH_POOL_MAX>};
-const LayerKind kAvgpool{"avgpool", kKeys, 1, 1, finish, build<PLINTH_POOL_AVG>};
-const LayerKind kGlobalAvgpool{"global_avgpool", {}, 1, 1, nullptr, build_global};
+const LayerKind kMaxpool{
+    "maxpool", kKeys, 1, 1, finish, build<PLINTH_POOL_MAX>, false, onnx<PLINTH_POOL_MAX>};
+const LayerKind kAvgpool{
+    "avgpool", kKeys, 1, 1, finish, build<PLINTH_POOL_AVG>, false, onnx<PLINTH_POOL_AVG>};
+const LayerKind kGlobalAvgpool{"global_avgpool", {}, 1, 1, nullptr, build_global, false, onnx_global};
 
 }  // namespace plinth::graph

@@ -34,8 +34,23 @@ Status build(Context& c, const LayerSpec& l, const std::string& name, std::span<
   return {};
 }
 
+// ONNX: x + table[0..T), the rows sliced by the input's own T (Shape of
+// dim 1), so the sequence length may vary up to max_len.
+Status onnx(OnnxContext& x, Context& c, const LayerSpec&, const std::string& name, std::span<const int> in,
+            int out) {
+  auto xin = x.tensor(in[0]);
+  if (!xin) return xin.status();
+  auto table = x.weight(c, name + ".weight");
+  if (!table) return table.status();
+  const std::string T = x.node("Shape", {*xin}, name + ".T", {{"start", int64_t{1}}, {"end", int64_t{2}}});
+  const std::string rows =
+      x.node("Slice", {*table, x.ints(name + ".zero", {0}), T, x.ints(name + ".axis", {0})}, name + ".rows");
+  x.bind(out, x.node("Add", {*xin, rows}, name + ".out"));
+  return {};
+}
+
 }  // namespace
 
-const LayerKind kPositionEmbedding{"position_embedding", kKeys, 1, 1, nullptr, build};
+const LayerKind kPositionEmbedding{"position_embedding", kKeys, 1, 1, nullptr, build, false, onnx};
 
 }  // namespace plinth::graph
