@@ -118,7 +118,7 @@ TEST_F(set_cli, resolve_prints_the_overridden_pipeline_and_lists_the_overrides) 
                   "# p.toml, resolved: every default filled in.\n# --set optimizer.lr=3e-4\n"
                   "# --set train.batch_size=16\n"))
       << r.out;
-  EXPECT_TRUE(has(r.out, "\nlr = 0.0003\n")) << r.out;
+  EXPECT_TRUE(has(r.out, "\nlr = 3e-04\n")) << r.out;  // the shortest text that reads back
   EXPECT_TRUE(has(r.out, "\nbatch_size = 16\n")) << r.out;
   EXPECT_TRUE(has(r.out, "\nshape = [2, 3]\n")) << r.out;
   EXPECT_TRUE(has(r.out, "\nout = 12\n")) << r.out;

@@ -107,7 +107,7 @@ std::optional<toml::table> parse_value(const std::string& text, const std::strin
 }
 
 // A TOML text that parses to the string `s`.
-std::string quoted(std::string_view s) {
+std::string toml_string(std::string_view s) {
   std::ostringstream os;
   write_string(os, s);
   return os.str();
@@ -167,7 +167,7 @@ Result<toml::table> typed_value(const Arg& a, const std::string& dotted, Want wa
       // Taken as given; a TOML string in quotes is read as one (for escapes).
       if (!text.empty() && (text.front() == '"' || text.front() == '\'') && v && v->is_string())
         return std::move(*parsed);
-      return made(quoted(text));
+      return made(toml_string(text));
     case Want::strings: {
       if (v && v->is_array()) return std::move(*parsed);
       // [a, b] with bare words: each item a string.
@@ -178,7 +178,7 @@ Result<toml::table> typed_value(const Arg& a, const std::string& dotted, Want wa
           const size_t c = rest.find(',');
           std::string item = trim(rest.substr(0, c));
           if (item.empty()) return expected(want_name(want));
-          list += (list.size() > 1 ? ", " : "") + quoted(item);
+          list += (list.size() > 1 ? ", " : "") + toml_string(item);
           if (c == std::string_view::npos) break;
           rest = rest.substr(c + 1);
         }
@@ -196,7 +196,7 @@ Result<toml::table> typed_value(const Arg& a, const std::string& dotted, Want wa
     case Want::any:
       if (v && (v->is_number() || v->is_boolean() || v->is_string() || v->is_array() || v->is_table()))
         return std::move(*parsed);
-      return made(quoted(text));  // a path, a name: a string
+      return made(toml_string(text));  // a path, a name: a string
   }
   return expected(want_name(want));
 }
@@ -403,9 +403,9 @@ Result<Slot> locate(toml::table& doc, const Arg& a) {
     if (!st) return st.status();
     return in_section(a, **st, "data." + split, *section_doc("data.train"), 2);
   }
-  const SectionDoc* doc = section_doc(s);
-  if (!doc) return error(errc::internal, "no key table for section [" + s + "]");
-  return in_section(a, **t, s, *doc, 1);
+  const SectionDoc* sd = section_doc(s);
+  if (!sd) return error(errc::internal, "no key table for section [" + s + "]");
+  return in_section(a, **t, s, *sd, 1);
 }
 
 Status apply_one(toml::table& doc, const std::string& arg) {
