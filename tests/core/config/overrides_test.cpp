@@ -8,7 +8,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../../../core/src/config/pipeline.hpp"
@@ -152,6 +154,19 @@ TEST(overrides, nested_table_absent_from_the_file_is_created) {
   EXPECT_EQ(l.model.lora.alpha, 4.0);  // derived from the overridden rank
 }
 
+TEST(overrides, table_value_takes_an_inline_table) {
+  const Pipeline p =
+      set_ok({"init.from=runs/x", "init.rename={ \"transformer.\" = \"\", \"h.\" = \"blocks.\" }"});
+  EXPECT_EQ(p.init.from, "runs/x");
+  const std::vector<std::pair<std::string, std::string>> want{{"h.", "blocks."}, {"transformer.", ""}};
+  auto got = p.init.rename;
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, want);
+  EXPECT_HAS(set_err({"init.from=runs/x", "init.rename=transformer."}),
+             "--set init.rename=transformer.: init.rename: expected an inline table, e.g. { a = \"b\" }, got "
+             "'transformer.'");
+}
+
 TEST(overrides, array_of_tables_entries_by_index) {
   const Pipeline p = set_ok({"model.layer.0.out=32", "model.layer.2.name=head",
                              "model.block.0.layers.0.out=4", "model.block.0.residual=true"});
@@ -161,6 +176,9 @@ TEST(overrides, array_of_tables_entries_by_index) {
   ASSERT_EQ(p.model.blocks.size(), 1u);
   EXPECT_EQ(p.model.blocks[0].layers[0].integer("out"), 4);
   EXPECT_TRUE(p.model.blocks[0].residual);
+  // `inputs` is an array of layer names.
+  EXPECT_EQ(set_ok({"model.layer.2.inputs=[linear0]"}).model.layers[2].inputs,
+            std::vector<std::string>{"linear0"});
   // A layer's keys are typed by its type's table.
   EXPECT_HAS(set_err({"model.layer.0.out=wide"}),
              "--set model.layer.0.out=wide: model.layer.0.out: expected an integer, got 'wide'");
