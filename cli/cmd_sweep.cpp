@@ -20,6 +20,7 @@ namespace {
 struct SweepArgs {
   std::string file;
   bool resume = false;
+  std::vector<std::string> sets;  // --set key=value on the base pipeline
 };
 
 // This program's path, so the trials run the same build.
@@ -40,6 +41,12 @@ void add_sweep_commands(CLI::App& app, Context& ctx) {
   sweep->add_option("sweep", args->file, "The sweep TOML file ([sweep] base, params, asha)")->required();
   sweep->add_flag("--resume", args->resume,
                   "Require runs/<sweep>/sweep.json and continue it (running the same file again does too)");
+  sweep
+      ->add_option("--set", args->sets,
+                   "Override a key of the base pipeline in every trial, e.g. --set train.epochs=2 "
+                   "(repeatable; not a key the sweep varies)")
+      ->allow_extra_args(false)
+      ->type_name("KEY=VALUE");
   sweep->callback([&ctx, args] {
     ctx.run = [&ctx, args] {
       auto spec = Sweep::load(args->file);
@@ -49,6 +56,7 @@ void add_sweep_commands(CLI::App& app, Context& ctx) {
       }
       SweepOptions o;
       o.resume = args->resume;
+      o.overrides = args->sets;
       o.plinth_argv.push_back(self_path());
       for (const auto& p : ctx.plugin_paths) o.plinth_argv.insert(o.plinth_argv.end(), {"--plugin-path", p});
       if (ctx.no_system_plugins) o.plinth_argv.push_back("--no-system-plugins");

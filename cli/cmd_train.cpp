@@ -1,5 +1,6 @@
 // cmd_train.cpp — `plinth train`, `plinth validate`, `plinth eval` and `plinth resolve`:
-// load a pipeline, open the plugins it needs and hand it to the trainer.
+// load a pipeline (with its --set overrides), open the plugins it needs and
+// hand it to the trainer.
 // Not here: the training loop itself (plinth/train.hpp).
 #include <chrono>
 #include <csignal>
@@ -22,11 +23,21 @@ int fail(const Status& s) {
 struct TrainArgs {
   std::string pipeline;
   bool no_progress = false;
-  std::string out_dir;       // overrides [run] out_dir
-  bool resume = false;       // continue runs/<name>/ from its newest good checkpoint
-  int64_t stop_at_step = 0;  // > 0: pause after this step (checkpoint, resumable)
-  int threads = 0;           // > 0: overrides [backend] threads
+  std::string out_dir;            // overrides [run] out_dir
+  bool resume = false;            // continue runs/<name>/ from its newest good checkpoint
+  int64_t stop_at_step = 0;       // > 0: pause after this step (checkpoint, resumable)
+  int threads = 0;                // > 0: overrides [backend] threads
+  std::vector<std::string> sets;  // --set key=value, in order
 };
+
+// --set on a command that reads a pipeline (repeatable, one key=value each).
+void add_set_option(CLI::App* cmd, std::vector<std::string>& sets) {
+  cmd->add_option("--set", sets,
+                  "Override a pipeline key, e.g. --set optimizer.lr=3e-4 or --set model.layer.2.out=64 "
+                  "(repeatable; typed by the key; the last of several on one key wins)")
+      ->allow_extra_args(false)
+      ->type_name("KEY=VALUE");
+}
 
 // Load the pipeline and everything it names; nothing is written. The
 // manifests a pipeline names in [plugins] must load whole: a broken entry or
@@ -34,9 +45,9 @@ struct TrainArgs {
 // elsewhere (--plugin-path, system folders) is only a warning.
 Result<Trainer> prepare_pipeline(const Context& ctx, const std::string& file, bool progress,
                                  std::chrono::steady_clock::time_point started, int* exit_code,
-                                 const std::string& out_dir = {}, bool resume = false,
-                                 int64_t stop_at_step = 0, int threads = 0) {
-  auto p = Pipeline::load(file);
+                                 const std::vector<std::string>& sets, const std::string& out_dir = {},
+                                 bool resume = false, int64_t stop_at_step = 0, int threads = 0) {
+  auto p = Pipeline::load(file, sets);
   if (!p) return p.status();
   if (!out_dir.empty()) p->set_out_dir(out_dir);
   if (threads > 0) p->set_backend_threads(threads);
@@ -72,12 +83,13 @@ void add_train_commands(CLI::App& app, Context& ctx) {
       ->add_option("--threads", args->threads,
                    "Backend threads instead of [backend] threads (a resumed run may change it)")
       ->check(CLI::PositiveNumber);
+  add_set_option(train, args->sets);
   train->callback([&ctx, args] {
     ctx.run = [&ctx, args] {
       const auto started = std::chrono::steady_clock::now();
       int code = kExitOk;
-      auto t = prepare_pipeline(ctx, args->pipeline, !args->no_progress, started, &code, args->out_dir,
-                                args->resume, args->stop_at_step, args->threads);
+      auto t = prepare_pipeline(ctx, args->pipeline, !args->no_progress, started, &code, args->sets,
+                                args->out_dir, args->resume, args->stop_at_step, args->threads);
       if (!t) return code != kExitOk ? code : fail(t.status());
       auto out = t->train();
       if (!out) return fail(out.status());
@@ -116,10 +128,12 @@ void add_train_commands(CLI::App& app, Context& ctx) {
   auto* validate =
       app.add_subcommand("validate", "Check a pipeline, its plugins, data and model without training");
   validate->add_option("pipeline", args->pipeline, "The pipeline TOML file")->required();
+  add_set_option(validate, args->sets);
   validate->callback([&ctx, args] {
     ctx.run = [&ctx, args] {
       int code = kExitOk;
-      auto t = prepare_pipeline(ctx, args->pipeline, false, std::chrono::steady_clock::now(), &code);
+      auto t =
+          prepare_pipeline(ctx, args->pipeline, false, std::chrono::steady_clock::now(), &code, args->sets);
       if (!t) return code != kExitOk ? code : fail(t.status());
       std::printf("%s: ok\n", args->pipeline.c_str());
       return kExitOk;
@@ -129,10 +143,12 @@ void add_train_commands(CLI::App& app, Context& ctx) {
   auto* eval = app.add_subcommand(
       "eval", "Evaluate a pipeline's model as [init] from loads it (no training, nothing written)");
   eval->add_option("pipeline", args->pipeline, "The pipeline TOML file (with [data.eval])")->required();
+  add_set_option(eval, args->sets);
   eval->callback([&ctx, args] {
     ctx.run = [&ctx, args] {
       int code = kExitOk;
-      auto t = prepare_pipeline(ctx, args->pipeline, false, std::chrono::steady_clock::now(), &code);
+      auto t =
+          prepare_pipeline(ctx, args->pipeline, false, std::chrono::steady_clock::now(), &code, args->sets);
       if (!t) return code != kExitOk ? code : fail(t.status());
       auto r = t->evaluate();
       if (!r) return fail(r.status());
@@ -150,9 +166,10 @@ void add_train_commands(CLI::App& app, Context& ctx) {
 
   auto* resolve = app.add_subcommand("resolve", "Print a pipeline with every default filled in");
   resolve->add_option("pipeline", args->pipeline, "The pipeline TOML file")->required();
+  add_set_option(resolve, args->sets);
   resolve->callback([args, &ctx] {
     ctx.run = [args] {
-      auto p = Pipeline::load(args->pipeline);
+      auto p = Pipeline::load(args->pipeline, args->sets);
       if (!p) return fail(p.status());
       std::cout << p->resolved_toml();
       return kExitOk;

@@ -20,9 +20,15 @@ namespace plinth {
 class Pipeline {
  public:
   // Read and validate a pipeline file. Errors are errc::config (bad input).
-  static Result<Pipeline> load(const std::filesystem::path& file);
+  // `overrides` ("key=value" each, as `--set` takes them: "optimizer.lr=3e-4",
+  // "model.layer.2.out=64") are applied in order to the parsed file before it
+  // is validated, each typed by the key (docs/pipeline.md, "Overriding keys:
+  // --set"); an error about one names its "--set key=value".
+  static Result<Pipeline> load(const std::filesystem::path& file,
+                               const std::vector<std::string>& overrides = {});
   // The same from text; `source` names it in errors and anchors relative paths.
-  static Result<Pipeline> parse(std::string_view text, const std::filesystem::path& source);
+  static Result<Pipeline> parse(std::string_view text, const std::filesystem::path& source,
+                                const std::vector<std::string>& overrides = {});
 
   Pipeline(const Pipeline& other);
   Pipeline& operator=(const Pipeline& other);
@@ -45,7 +51,10 @@ class Pipeline {
   // the precision at load (loss scaling on for fp16) are left as they were.
   Status set_precision(std::string precision);
 
-  // The pipeline with every default filled in, as TOML (`plinth resolve`).
+  const std::vector<std::string>& overrides() const;  // the --set arguments applied, as given
+
+  // The pipeline with every default filled in, as TOML (`plinth resolve`),
+  // with a "# --set key=value" comment line per override after the first line.
   std::string resolved_toml() const;
 
   // [plugins] manifests (absolute) and the trust it asks for.

@@ -24,6 +24,9 @@ struct SweepOptions {
   std::function<Status(const std::string& text, const std::filesystem::path& file)> validate;
   bool resume = false;  // runs/<sweep>/sweep.json must exist and is continued
   unsigned cores = 0;   // 0: all the machine's
+  // `--set key=value` overrides of the base pipeline, applied before the
+  // sweep's parameters (a key the sweep varies cannot be overridden too).
+  std::vector<std::string> overrides;
 };
 
 struct SweepResult {

@@ -7,6 +7,8 @@
 #include <utility>
 
 #include "api/pipeline_impl.hpp"
+#include "config/overrides.hpp"
+#include "util/toml_names.hpp"
 
 namespace plinth {
 namespace {
@@ -29,14 +31,16 @@ Pipeline::Pipeline(Pipeline&&) noexcept = default;
 Pipeline& Pipeline::operator=(Pipeline&&) noexcept = default;
 Pipeline::~Pipeline() = default;
 
-Result<Pipeline> Pipeline::load(const std::filesystem::path& file) {
-  auto p = config::load_pipeline(file);
+Result<Pipeline> Pipeline::load(const std::filesystem::path& file,
+                                const std::vector<std::string>& overrides) {
+  auto p = config::load_pipeline(file, overrides);
   if (!p) return p.status();
   return Pipeline(std::make_unique<Impl>(Impl{std::move(*p)}));
 }
 
-Result<Pipeline> Pipeline::parse(std::string_view text, const std::filesystem::path& source) {
-  auto p = config::parse_pipeline(text, source);
+Result<Pipeline> Pipeline::parse(std::string_view text, const std::filesystem::path& source,
+                                 const std::vector<std::string>& overrides) {
+  auto p = config::parse_pipeline(text, source, overrides);
   if (!p) return p.status();
   return Pipeline(std::make_unique<Impl>(Impl{std::move(*p)}));
 }
@@ -58,7 +62,10 @@ Status Pipeline::set_precision(std::string precision) {
   impl_->p.train.precision = std::move(precision);
   return {};
 }
-std::string Pipeline::resolved_toml() const { return config::resolved_toml(impl_->p); }
+const std::vector<std::string>& Pipeline::overrides() const { return impl_->p.overrides; }
+std::string Pipeline::resolved_toml() const {
+  return config::with_override_comments(config::resolved_toml(impl_->p), impl_->p.overrides);
+}
 
 std::vector<std::filesystem::path> Pipeline::plugin_manifests() const { return impl_->p.plugins.manifests; }
 
@@ -84,10 +91,7 @@ Status Pipeline::check_manifests_exist() const {
     std::error_code ec;
     if (std::filesystem::exists(p.plugins.manifests[i], ec)) continue;
     std::string at = p.source.string();
-    if (arr && i < arr->size()) {
-      const auto& b = arr->get(i)->source().begin;
-      at.append(":").append(std::to_string(b.line)).append(":").append(std::to_string(b.column));
-    }
+    if (arr && i < arr->size()) at = toml_where(at, arr->get(i)->source());
     return error(errc::config, at + ": plugins.manifests[" + std::to_string(i) +
                                    "]: no such manifest file or folder: " + p.plugins.manifests[i].string());
   }

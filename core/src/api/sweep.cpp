@@ -31,6 +31,7 @@ Result<SweepResult> Sweep::run(const SweepOptions& options) const {
   o.validate = options.validate;
   o.resume = options.resume;
   o.cores = options.cores;
+  o.overrides = options.overrides;
   auto out = sweep::run_sweep(impl_->spec, o);
   if (!out) return out.status();
   SweepResult r;

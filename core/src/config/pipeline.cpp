@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "config/did_you_mean.hpp"
+#include "config/overrides.hpp"
 #include "config/pipeline_schema.hpp"
 #include "config/schema.hpp"
 #include "graph/layers/layer.hpp"
@@ -36,13 +37,6 @@ using names = std::initializer_list<std::string_view>;
 constexpr size_t kMaxPipelineBytes = size_t{1} << 20;
 // How deep [[model.block]]s may nest (a block placing a block ...).
 constexpr int kMaxBlockDepth = 64;
-
-// --- the names the core owns --------------------------------------------------
-
-constexpr std::string_view kSections[] = {"run",       "backend",  "data",       "model",      "loss",
-                                          "optimizer", "schedule", "train",      "checkpoint", "early_stop",
-                                          "plugins",   "init",     "distributed"};
-constexpr std::string_view kBlockKeys[] = {"name", "residual", "layers"};
 
 // --- sections ----------------------------------------------------------------
 
@@ -379,16 +373,19 @@ void write_closed(std::ostream& os, std::string_view header, const Section<S>& s
 }
 }  // namespace
 
-Result<Pipeline> parse_pipeline(std::string_view text, const fs::path& source) {
+Result<Pipeline> parse_pipeline(std::string_view text, const fs::path& source,
+                                std::span<const std::string> overrides) {
   const Reader r(source);
   Result<toml::table> parsed = parse_toml(text, source);
   if (!parsed) return parsed.status();
   toml::table& doc = parsed.value();
+  PLINTH_TRY(apply_overrides(doc, overrides));
   Pipeline p;
   p.source = source;
+  p.overrides.assign(overrides.begin(), overrides.end());
 
   // Top level: only the known sections, each a table.
-  PLINTH_TRY(r.check_keys(doc, "", kSections, "unknown section"));
+  PLINTH_TRY(r.check_keys(doc, "", kPipelineSections, "unknown section"));
   for (auto&& [k, v] : doc)
     if (!v.is_table()) return r.type_error(v, k.str(), "a table");
 
@@ -481,6 +478,7 @@ Result<Pipeline> parse_pipeline(std::string_view text, const fs::path& source) {
   // so their nodes keep file positions; the document, parsed a second time, is kept whole.
   Result<toml::table> again = parse_toml(text, source);  // cannot fail: it parsed above
   if (!again) return again.status();
+  PLINTH_TRY(apply_overrides(again.value(), overrides));
   p.document = std::move(again.value());
   p.backend.table = take_table(doc, {"backend"});
   p.optimizer.table = take_table(doc, {"optimizer"});
@@ -566,10 +564,10 @@ void set_backend_threads(Pipeline& p, int threads) {
   p.backend.table.insert_or_assign("threads", static_cast<int64_t>(threads));
 }
 
-Result<Pipeline> load_pipeline(const fs::path& file) {
+Result<Pipeline> load_pipeline(const fs::path& file, std::span<const std::string> overrides) {
   auto text = read_input_file(file, "the pipeline file");
   if (!text) return text.status();
-  return parse_pipeline(*text, file);
+  return parse_pipeline(*text, file, overrides);
 }
 
 std::string resolved_toml(const Pipeline& p) {

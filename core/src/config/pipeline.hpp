@@ -215,19 +215,26 @@ struct Pipeline {
   EarlyStopSection early_stop;
   PluginsSection plugins;
   DistributedSection distributed;
-  toml::table document;  // the parsed file, for plinth resolve
+  toml::table document;  // the parsed file (with the overrides applied), for plinth resolve
+  // The `--set key=value` arguments applied to the file before it was read,
+  // in order, as given (config/overrides.hpp).
+  std::vector<std::string> overrides;
 };
 
 // Parse and validate a pipeline file. Errors (errc::config) read
 // "<file>:<line>:<col>: <key>: <what>" with a "did you mean" for unknown keys.
 // A TOML file parsed, errors as "file:line:col: syntax: ..." (other tools' files: sweep, retrain).
 Result<toml::table> load_toml(const std::filesystem::path& file);
-Result<Pipeline> load_pipeline(const std::filesystem::path& file);
+// `overrides` ("key=value" each, from --set) are applied in order to the
+// parsed file first; an error about an overridden value names its argument.
+Result<Pipeline> load_pipeline(const std::filesystem::path& file,
+                               std::span<const std::string> overrides = {});
 // [backend] threads = n, in the parsed value and in the table the backend
 // plugin reads (a command-line override must change both).
 void set_backend_threads(Pipeline& p, int threads);
 // Parse from a string (tests); `source` names it in errors.
-Result<Pipeline> parse_pipeline(std::string_view text, const std::filesystem::path& source);
+Result<Pipeline> parse_pipeline(std::string_view text, const std::filesystem::path& source,
+                                std::span<const std::string> overrides = {});
 // The pipeline with every default filled in, as TOML text; parse_pipeline
 // reads it back to an equal Pipeline (plugin manifests are absolute paths).
 std::string resolved_toml(const Pipeline& p);

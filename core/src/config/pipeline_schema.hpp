@@ -13,6 +13,13 @@
 
 namespace plinth::config {
 
+// The top-level sections of pipeline.toml (each a table).
+inline constexpr std::string_view kPipelineSections[] = {
+    "run",   "backend",    "data",       "model",   "loss", "optimizer",  "schedule",
+    "train", "checkpoint", "early_stop", "plugins", "init", "distributed"};
+// The keys of one [[model.block]].
+inline constexpr std::string_view kBlockKeys[] = {"name", "residual", "layers"};
+
 // Adding a key to a section: its member (with the same default) in
 // pipeline.hpp, its row in the section's table, and the same row in
 // docs/pipeline.md (core_config_schema_docs_test prints the row it expects).

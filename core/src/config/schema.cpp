@@ -96,10 +96,7 @@ std::string markdown_table(const SectionDoc& s) {
 
 // --- the reader ----------------------------------------------------------------------------
 
-std::string Reader::at(const toml::source_region& r) const {
-  if (r.begin.line == 0) return file_.string();  // a node built in memory has no position
-  return file_.string() + ":" + std::to_string(r.begin.line) + ":" + std::to_string(r.begin.column);
-}
+std::string Reader::at(const toml::source_region& r) const { return toml_where(file_.string(), r); }
 
 Status Reader::fail(const toml::source_region& r, std::string_view key, std::string_view what) const {
   return error(errc::config, at(r) + ": " + std::string(key) + ": " + std::string(what));

@@ -110,7 +110,9 @@ class Reader {
  public:
   explicit Reader(std::filesystem::path file) : file_(std::move(file)) {}
 
-  std::string at(const toml::source_region& r) const;  // "file:line:col" (just "file" without a position)
+  // "file:line:col" (just "file" without a position; "--set key=value" for a
+  // value given on the command line: config/overrides.hpp).
+  std::string at(const toml::source_region& r) const;
   Status fail(const toml::source_region& r, std::string_view key, std::string_view what) const;
   // Where a key's value is, or the table's header when the key is absent.
   static const toml::source_region& where(const toml::table& t, std::string_view key);

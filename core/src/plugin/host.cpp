@@ -19,10 +19,7 @@ namespace {
 thread_local std::string t_plugin_error;
 
 std::string where(const plinth_config* cfg, const toml::node& n) {
-  std::ostringstream o;
-  o << (cfg->source.empty() ? std::string("<config>") : cfg->source.string());
-  if (n.source().begin.line > 0) o << ':' << n.source().begin.line << ':' << n.source().begin.column;
-  return o.str();
+  return toml_where(cfg->source.empty() ? std::string("<config>") : cfg->source.string(), n.source());
 }
 
 plinth_status type_error(const plinth_config* cfg, const toml::node& n, const char* key, const char* want) {

@@ -22,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/overrides.hpp"
 #include "config/pipeline.hpp"
 #include "plinth/child_process.hpp"
 #include "plinth/log.hpp"
@@ -227,7 +228,14 @@ struct Child {
 
 Result<SweepOutcome> run_sweep(const SweepSpec& spec, const RunOptions& options) {
   // Everything is checked before runs/<sweep>/ is touched.
-  auto base = config::load_pipeline(spec.base);
+  // A key both overridden and varied would be set twice: refused.
+  for (const std::string& o : options.overrides)
+    for (const Param& p : spec.params)
+      if (config::override_key(o) == p.key)
+        return error(errc::config, "--set " + o + ": " + p.key + ": the sweep varies this key (" +
+                                       spec.source.string() + ":" + std::to_string(p.line) +
+                                       "); set it in [sweep.params] or leave it out there");
+  auto base = config::load_pipeline(spec.base, options.overrides);
   if (!base)
     return error(base.status().code(), spec.source.string() + ": sweep.base: " + base.status().message());
   SweepSpec sp = spec;
@@ -246,6 +254,8 @@ Result<SweepOutcome> run_sweep(const SweepSpec& spec, const RunOptions& options)
   s.rungs = sp.asha.enabled ? rung_steps(sp.asha.min_steps, sp.asha.max_steps, sp.asha.reduction_factor)
                             : std::vector<int64_t>{0};
   s.fingerprint = sha256_file(sp.source) + sha256_file(sp.base);
+  for (const std::string& o : options.overrides)
+    s.fingerprint += "\n--set " + o;  // another --set: another sweep
   s.n_trials = static_cast<int>(all->size());
   if (sp.max_trials > 0) s.n_trials = std::min<int>(s.n_trials, static_cast<int>(sp.max_trials));
   for (auto& t : *all) {
@@ -308,7 +318,7 @@ Result<SweepOutcome> run_sweep(const SweepSpec& spec, const RunOptions& options)
       return error(errc::config,
                    sp.source.string() + ": cannot resume " + s.dir.string() + ": " +
                        state_file.filename().string() +
-                       " was written for another version of the sweep file or its base pipeline "
+                       " was written for another version of the sweep file, its base pipeline or its --set "
                        "(give the sweep another name, or move the folder aside)");
     s.elapsed_before = j.value("elapsed_s", 0.0);
     s.next_new = j.value("next_new", 0);

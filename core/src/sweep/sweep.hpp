@@ -144,6 +144,9 @@ struct RunOptions {
   std::function<Status(const std::string& text, const std::filesystem::path& file)> validate;
   bool resume = false;  // --resume: runs/<sweep>/sweep.json must exist
   unsigned cores = 0;   // 0: std::thread::hardware_concurrency()
+  // --set key=value overrides of the base pipeline (config/overrides.hpp),
+  // applied before the parameters; part of the sweep's fingerprint.
+  std::vector<std::string> overrides;
 };
 
 struct SweepOutcome {

@@ -17,6 +17,7 @@
 #include "train/progressive.hpp"
 #include "train/trainer_impl.hpp"
 #include "util/rng.hpp"
+#include "util/toml_names.hpp"
 
 namespace plinth::train {
 namespace {
@@ -39,12 +40,7 @@ std::string key_at(const config::Pipeline& p, const toml::node* t, std::string_v
   const toml::table* tt = t ? t->as_table() : nullptr;
   if (tt) {
     const toml::node* n = tt->get(key);
-    const auto& b = (n ? n->source() : tt->source()).begin;
-    if (b.line > 0) {
-      std::ostringstream o;
-      o << ':' << b.line << ':' << b.column;
-      at.append(o.str());
-    }
+    at = toml_where(at, n ? n->source() : tt->source());
   }
   at.append(": ");
   at.append(dotted);

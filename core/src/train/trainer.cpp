@@ -18,11 +18,13 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <fstream>
 #include <optional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "config/overrides.hpp"
 #include "plinth/log.hpp"
 #include "run/run_folder.hpp"
 #include "run/run_lock.hpp"
@@ -94,6 +96,25 @@ Result<std::optional<Checkpoint>> newest_checkpoint(const std::filesystem::path&
   return std::optional<Checkpoint>(std::move(*c));
 }
 
+// "; the run was started with --set a=1" when a refused resume's --set
+// arguments differ from those the run folder's pipeline.toml lists (the
+// usual cause: a run started with --set resumes with the same --set).
+std::string overrides_hint(const std::filesystem::path& run_dir, const std::vector<std::string>& now) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(run_dir / "pipeline.toml", ec)) return {};
+  std::ifstream in(run_dir / "pipeline.toml");
+  std::ostringstream text;
+  text << in.rdbuf();
+  const std::vector<std::string> was = config::override_comments(text.str());
+  if (was == now) return {};
+  auto list = [](const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& o : v) out += (out.empty() ? "--set " : " --set ") + o;
+    return out.empty() ? std::string("no --set") : out;
+  };
+  return "; the run was started with " + list(was) + ", this command gives " + list(now);
+}
+
 // A checkpoint this run can resume from: written by the same pipeline (the
 // thread count may differ: it sets the speed, not the model or the data
 // order), holding every tensor the run restores with its shape. Checked
@@ -111,7 +132,8 @@ Status check_resumable(const Trainer& t, const Checkpoint& c, const LoopState& s
       (*saved.origin.pipeline != resolved && *saved.origin.pipeline != same_threads))
     return error(errc::config, p.source.string() + ": cannot resume from " + c.dir.string() +
                                    ": it was written by a different pipeline (compare its state.json "
-                                   "'pipeline' with `plinth resolve`)");
+                                   "'pipeline' with `plinth resolve`)" +
+                                   overrides_hint(c.dir.parent_path().parent_path(), p.overrides));
   auto check = [&](const std::vector<NamedTensor>& ts, const char* file, const std::string& name) -> Status {
     const auto& slot = t.store->slot(name);
     for (const auto& nt : ts)
@@ -304,7 +326,8 @@ Status RunLoop::check_same_pipeline(const std::filesystem::path& dir) const {
   }
   return error(errc::config, p.source.string() + ": cannot resume into " + dir.string() +
                                  ": it is a run of a different pipeline (compare its pipeline.toml with "
-                                 "`plinth resolve`)");
+                                 "`plinth resolve`)" +
+                                 overrides_hint(dir, p.overrides));
 }
 
 // What the run is (pipeline.toml, plugins.json, model.json, vocab.json,
@@ -312,7 +335,8 @@ Status RunLoop::check_same_pipeline(const std::filesystem::path& dir) const {
 // metrics of a resumed run cut back to its checkpoint, and the run's log.
 Status RunLoop::write_run_files() {
   if (run_lock) run_lock->write_pid();
-  if (rank0) PLINTH_TRY(write_file_atomic(folder.pipeline(), resolved));
+  if (rank0)
+    PLINTH_TRY(write_file_atomic(folder.pipeline(), config::with_override_comments(resolved, p.overrides)));
   std::vector<run::PluginRow> rows;
   for (const auto& info : t.registry->plugins()) {
     if (info.state != PluginState::loaded) continue;
@@ -410,6 +434,7 @@ Status RunLoop::open() {
   PLINTH_TRY(write_run_files());
   logger().info("run {}: {} steps of batch {} x {} on backend '{}' ({})", folder.dir.string(), t.total_steps,
                 p.train.batch_size, p.train.grad_accum, t.backend->name(), t.backend->properties().name);
+  for (const std::string& o : p.overrides) logger().info("overridden: --set {}", o);
   if (t.dp)
     logger().info("data parallel: {} ranks, global batch {} x {}; {}", t.dp->size(), t.global_batch,
                   p.train.grad_accum, t.dp->traffic_note());
@@ -802,7 +827,9 @@ Status RunLoop::write_summary(double first_step) {
     s.target = run::Summary::Target{p.train.target_metric, p.train.target_value};
     if (out.time_to_target >= 0) s.time_to_target_s = out.time_to_target;
   }
-  return write_file_atomic(folder.summary(), s.to_json().dump(2) + "\n");
+  json j = s.to_json();
+  if (!p.overrides.empty()) j["overrides"] = p.overrides;  // the --set arguments, as given
+  return write_file_atomic(folder.summary(), j.dump(2) + "\n");
 }
 
 Result<TrainOutcome> RunLoop::finish() {
