@@ -76,8 +76,9 @@ struct Model {
     for (const auto& prm : g.params) {
       const auto& v = g.values[prm.value];
       ASSERT_TRUE(store->declare(v.name, exec::Store::params, PLINTH_DTYPE_F32, v.shape).ok());
-      if (v.grad >= 0)
+      if (v.grad >= 0) {
         ASSERT_TRUE(store->declare(v.name + ".grad", exec::Store::grads, PLINTH_DTYPE_F32, v.shape).ok());
+      }
     }
     ASSERT_TRUE(store->declare(g.values[g.loss_sum].name, exec::Store::stats, PLINTH_DTYPE_F32, {}).ok());
     ASSERT_TRUE(store->allocate().ok());
