@@ -472,6 +472,23 @@ Result<Pipeline> parse_pipeline(std::string_view text, const fs::path& source,
   if (t) {
     p.distributed.present = true;
     PLINTH_TRY(read_closed(r, *t, "distributed", distributed_schema(), p.distributed));
+    const auto& d = p.distributed;
+    if (d.sync != "every_step") {
+      // Local steps send parameters, not gradients; a late gradient cannot
+      // go through PowerSGD's error feedback or dynamic loss scaling's
+      // skip-and-back-off, which assume the gradient of this step.
+      const bool local = d.sync == "local_sgd" || d.sync == "diloco";
+      if (d.compression == "powersgd" || (local && d.compression != "none"))
+        return r.fail(Reader::where(*t, "compression"), "distributed.compression",
+                      "compression = \"" + d.compression + "\" does not combine with sync = \"" + d.sync +
+                          "\"" + (local ? " (parameters are averaged in fp32)" : "") +
+                          "; use sync = \"every_step\" or compression = \"none\"");
+      if (p.train.loss_scaling)
+        return r.fail(Reader::where(*t, "sync"), "distributed.sync",
+                      "sync = \"" + d.sync +
+                          "\" does not combine with [train] loss_scaling (fp16's dynamic loss scale); train "
+                          "in bf16 or fp32, or use sync = \"every_step\"");
+    }
   }
 
   // Everything is valid: hand the plugin-owned tables over, moved (not copied)

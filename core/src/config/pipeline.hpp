@@ -187,6 +187,15 @@ struct DistributedSection {
   std::string compression = "none";   // none | bf16 | fp16: the dtype gradients travel in; powersgd: low rank
   int64_t powersgd_rank = 4;          // powersgd: rank of each compressed gradient matrix
   int64_t powersgd_warmup_steps = 10;  // powersgd: optimizer steps all-reduced uncompressed first
+  // How often ranks meet: every_step (gradients all-reduced each step),
+  // local_sgd (parameters averaged every sync_every steps), diloco (an outer
+  // Nesterov step on the averaged delta every sync_every steps), delayed (the
+  // all-reduce of step k overlaps step k+1 and is applied one step late).
+  std::string sync = "every_step";
+  int64_t sync_every = 8;         // local_sgd, diloco: optimizer steps between meetings (H)
+  int64_t sync_warmup_steps = 0;  // local_sgd, diloco: synchronous steps first
+  double outer_lr = 0.7;          // diloco: the outer optimizer's learning rate
+  double outer_momentum = 0.9;    // diloco: its Nesterov momentum
 };
 
 struct PluginsSection {                          // [plugins]

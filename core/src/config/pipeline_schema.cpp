@@ -14,6 +14,7 @@ constexpr std::string_view kScheduleTypes[] = {"constant", "step",      "linear"
 constexpr std::string_view kNonfinite[] = {"stop", "skip"};
 constexpr std::string_view kCheckpointOnError[] = {"continue", "stop"};
 constexpr std::string_view kCompressions[] = {"none", "bf16", "fp16", "powersgd"};
+constexpr std::string_view kSyncModes[] = {"every_step", "local_sgd", "diloco", "delayed"};
 constexpr std::string_view kEvalMetrics[] = {"eval.loss", "eval.accuracy"};
 constexpr std::string_view kModes[] = {"min", "max"};
 constexpr std::string_view kTargetMetrics[] = {"", "eval.accuracy", "eval.loss"};
@@ -569,6 +570,34 @@ const Section<DistributedSection>& distributed_schema() {
             .doc = "`powersgd`: optimizer steps all-reduced uncompressed before compression starts",
             .check = at_least(0)},
            &S::powersgd_warmup_steps},
+          {{.name = "sync",
+            .def = "\"every_step\"",
+            .doc = "when ranks meet: `\"every_step\"` (gradients all-reduced every step), `\"local_sgd\"` "
+                   "(parameters averaged every `sync_every` steps), `\"diloco\"` (an outer Nesterov step on "
+                   "the averaged change every `sync_every` steps), `\"delayed\"` (a step's all-reduce runs "
+                   "during the next step and is applied one step late); see below",
+            .check = one_of(kSyncModes, "sync")},
+           &S::sync},
+          {{.name = "sync_every",
+            .def = "8",
+            .doc = "`local_sgd`, `diloco`: optimizer steps each rank takes alone between meetings (H)",
+            .check = at_least(1)},
+           &S::sync_every},
+          {{.name = "sync_warmup_steps",
+            .def = "0",
+            .doc = "`local_sgd`, `diloco`: optimizer steps taken with every-step gradient all-reduce first",
+            .check = at_least(0)},
+           &S::sync_warmup_steps},
+          {{.name = "outer_lr",
+            .def = "0.7",
+            .doc = "`diloco`: the outer optimizer's learning rate (SGD with Nesterov momentum)",
+            .check = above(0, "outer_lr")},
+           &S::outer_lr},
+          {{.name = "outer_momentum",
+            .def = "0.9",
+            .doc = "`diloco`: the outer optimizer's Nesterov momentum",
+            .check = within(0, 1, "[)")},
+           &S::outer_momentum},
       }};
   return s;
 }

@@ -121,6 +121,14 @@ Result<std::unique_ptr<DataParallel>> DataParallel::create(const config::Pipelin
   dp->psgd_rank_ = d.powersgd_rank;
   dp->psgd_warmup_ = d.powersgd_warmup_steps;
   dp->bucket_bytes_ = d.bucket_mb * 1024.0 * 1024.0;
+  dp->sync_ = d.sync == "local_sgd" ? Sync::local_sgd
+              : d.sync == "diloco"  ? Sync::diloco
+              : d.sync == "delayed" ? Sync::delayed
+                                    : Sync::every_step;
+  dp->sync_every_ = d.sync_every;
+  dp->sync_warmup_ = d.sync_warmup_steps;
+  dp->outer_lr_ = d.outer_lr;
+  dp->outer_mu_ = d.outer_momentum;
   dp->cfg_table_.insert("timeout_s", d.timeout);
   dp->cfg_ = make_plugin_config(dp->cfg_table_, p.source);
   if (plinth_status s = dp->table_->create(reg.host(), dp->cfg_.get(), &dp->comm_); s != PLINTH_OK)
@@ -398,6 +406,18 @@ Status DataParallel::restore_powersgd(const std::vector<PowerSgdState>& state, i
 }
 
 std::string DataParallel::traffic_note() const {
+  if (local()) {
+    uint64_t param_bytes = 0;
+    for (const auto& r : regions_) param_bytes += r.second;
+    return (sync_warmup_ > 0 ? "all-reduce of " + std::to_string(full_bytes_) + " gradient bytes per step for " +
+                                   std::to_string(sync_warmup_) + " warm-up step(s), then "
+                             : std::string()) +
+           "all-reduce of " + std::to_string(param_bytes) + " parameter bytes every " +
+           std::to_string(sync_every_) + " steps (" + std::string(sync_name()) + ", fp32)";
+  }
+  if (sync_ == Sync::delayed)
+    return "all-reduce of " + std::to_string(full_bytes_) + " bytes per step, applied one step late (" +
+           (compression_ == "none" ? std::string("fp32") : compression_) + ")";
   if (compression_ == "powersgd")
     return "all-reduce of " + std::to_string(full_bytes_) + " bytes per step for " +
            std::to_string(psgd_warmup_) + " warm-up step(s), then " + std::to_string(psgd_bytes_) +
@@ -413,19 +433,24 @@ double DataParallel::comm_seconds() const {
 
 Status DataParallel::reduce_bucket(size_t k) {
   const Bucket& bk = buckets_[k];
-  float* g = (host_ ? host_ : staging_.data()) + bk.offset / 4;
+  float* base = reduce_base_ ? reduce_base_ : host_ ? host_ : staging_.data();
+  float* g = base + bk.offset / 4;
   const uint64_t n = bk.bytes / 4;
   std::lock_guard<std::mutex> lk(comm_mu_);
-  if (compression_ == "powersgd" && compress_now_) return reduce_powersgd(k, host_ ? host_ : staging_.data());
-  if (compression_ == "none" || compression_ == "powersgd")
+  if (compression_ == "powersgd" && compress_now_) return reduce_powersgd(k, base);
+  const bool count = sync_ != Sync::delayed;  // delayed_launch() counts its step
+  if (compression_ == "none" || compression_ == "powersgd") {
+    if (count) sent_ += n * 4;
     return call(table_->all_reduce(comm_, g, g, n, PLINTH_DTYPE_F32, PLINTH_REDUCE_OP_SUM, PLINTH_MEMORY_HOST,
                                    nullptr),
                 "gradient all-reduce (bucket " + std::to_string(k) + ")");
+  }
   // Cast compression: each rank's share rounded to 16 bits, summed in f32
   // by the communicator, the sum rounded once more.
   const bool bf = compression_ == "bf16";
   uint16_t* w = wire16_.data() + bk.offset / 4;
   for (uint64_t i = 0; i < n; ++i) w[i] = bf ? to_bf16(g[i]) : to_f16(g[i]);
+  if (count) sent_ += n * 2;
   PLINTH_TRY(call(table_->all_reduce(comm_, w, w, n, bf ? PLINTH_DTYPE_BF16 : PLINTH_DTYPE_F16,
                                      PLINTH_REDUCE_OP_SUM, PLINTH_MEMORY_HOST, nullptr),
                   "gradient all-reduce (bucket " + std::to_string(k) + ", " + compression_ + ")"));
@@ -459,6 +484,7 @@ Status DataParallel::reduce_powersgd(size_t k, float* grads) {
     }
   }
   const std::string what = "gradient all-reduce (bucket " + std::to_string(k) + ", PowerSGD ";
+  sent_ += 4 * (np + nq);
   PLINTH_TRY(call(table_->all_reduce(comm_, pbuf.data(), pbuf.data(), np, PLINTH_DTYPE_F32,
                                      PLINTH_REDUCE_OP_SUM, PLINTH_MEMORY_HOST, nullptr),
                   what + "P)"));

@@ -6,6 +6,7 @@
 // training loop (train/trainer.cpp).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -92,6 +93,66 @@ class DataParallel {
   // optimizer steps (compressing when steps >= powersgd_warmup_steps).
   Status restore_powersgd(const std::vector<PowerSgdState>& state, int64_t steps);
 
+  // [distributed] sync. every_step: the calls above, every step.
+  // local_sgd / diloco: past sync_warmup_steps a rank's gradients stay its
+  // own (no begin/finish) and every sync_every optimizer steps
+  // sync_parameters() meets the others. delayed: delayed_exchange() after
+  // backward, delayed_launch() once the step's own collectives are done.
+  enum class Sync { every_step, local_sgd, diloco, delayed };
+  Sync sync() const { return sync_; }
+  bool local() const { return sync_ == Sync::local_sgd || sync_ == Sync::diloco; }
+  int64_t sync_every() const { return sync_every_; }
+  int64_t sync_warmup() const { return sync_warmup_; }
+  // local_sgd / diloco: optimizer step `step` (1-based) is taken alone.
+  bool local_step(int64_t step) const { return local() && step > sync_warmup_; }
+  // local_sgd / diloco: step `step` ends with a meeting (its last local
+  // step of a period).
+  bool sync_step(int64_t step) const {
+    return local_step(step) && (step - sync_warmup_) % sync_every_ == 0;
+  }
+  const char* sync_name() const;
+
+  // The tensors local steps keep apart, as (offset, bytes) in the parameter
+  // buffer `params`, and which of them the optimizer trains (diloco's outer
+  // step moves those; the rest, batch-norm statistics, are averaged).
+  void set_parameters(exec::Backend& b, const exec::Buffer& params,
+                      const std::vector<std::pair<uint64_t, uint64_t>>& regions, const std::vector<bool>& trained);
+  // local_sgd: the mean over ranks; diloco: the outer step (delta = outer -
+  // mean, Nesterov momentum, every rank set to the new outer parameters).
+  Status sync_parameters();
+  // The mean over ranks of the parameters into `into` (host, regions in
+  // order), without changing them: evaluation between meetings. Also
+  // `mine`: this rank's own (to put back afterwards).
+  Status mean_parameters(std::vector<float>& mine, std::vector<float>& mean);
+  Status put_parameters(const std::vector<float>& v);  // upload regions from a host copy
+  // diloco: the outer parameters and momentum (trained regions, in order);
+  // empty before the first local step.
+  bool has_outer() const { return !outer_.empty(); }
+  Status start_outer();  // outer = the parameters now (the ranks agree here)
+  const std::vector<float>& outer() const { return outer_; }
+  const std::vector<float>& outer_momentum() const { return outer_m_; }
+  size_t trained_floats() const;
+  void restore_outer(std::vector<float> outer, std::vector<float> momentum);
+  // Every rank's `mine` (the same length on each) into `all`, rank by rank.
+  Status all_gather(const std::vector<float>& mine, std::vector<float>& all, const std::string& what);
+
+  // delayed: after backward, take this step's gradients (the all-reduce
+  // starts at delayed_launch()) and put the previous step's, summed over
+  // ranks, in their place. false: there was none (the first step), no
+  // update to apply.
+  Result<bool> delayed_exchange();
+  Status delayed_launch();
+  // The held gradient, summed over ranks (reduced now if still waiting):
+  // for a checkpoint, and for the last step, which applies it at once.
+  // null: none is held.
+  Result<const std::vector<float>*> delayed_held();
+  Status delayed_apply_held();  // the held gradient into the gradient buffer, and no longer held
+  void restore_delayed(std::vector<float> g);
+  Status wait_idle();  // the gradient thread's queue drained (its error, if any)
+
+  // Bytes this rank has sent into gradient and parameter collectives.
+  uint64_t bytes_sent() const { return sent_.load(); }
+
   size_t num_buckets() const { return buckets_.size(); }
   // Bytes sent into the all-reduces by the last step (before the first: what one will send).
   uint64_t wire_bytes_per_step() const { return wire_bytes_; }
@@ -107,6 +168,7 @@ class DataParallel {
   Status call(plinth_status s, const std::string& what);
   void worker();
   Status reduce_bucket(size_t k);
+  Status reduce_params(float* v, size_t n, const std::string& what);  // SUM then / ranks
   Status reduce_powersgd(size_t k, float* grads);
   void enqueue(size_t k);
   // Per bucket, the launch of `prog` after which it is complete.
@@ -162,6 +224,21 @@ class DataParallel {
   Status error_;
   double comm_s_ = 0, wait_s_ = 0;
   std::mutex comm_mu_;  // one caller of the communicator at a time
+  std::atomic<uint64_t> sent_{0};
+
+  // [distributed] sync.
+  Sync sync_ = Sync::every_step;
+  int64_t sync_every_ = 8, sync_warmup_ = 0;
+  double outer_lr_ = 0.7, outer_mu_ = 0.9;
+  const exec::Buffer* params_buf_ = nullptr;
+  std::vector<std::pair<uint64_t, uint64_t>> regions_;
+  std::vector<bool> trained_;
+  std::vector<float> local_, outer_, outer_m_;
+  // delayed: the held gradient (this rank's share until reduced), and where
+  // the bucket thread reads (null: the gradient buffer or its staging).
+  std::vector<float> held_, spare_;
+  enum class Held { none, raw, in_flight, reduced } held_state_ = Held::none;
+  float* reduce_base_ = nullptr;
 };
 
 }  // namespace plinth::train

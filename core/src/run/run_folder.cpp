@@ -100,6 +100,7 @@ json StepLine::to_json() const {
   if (parallel) {
     j["world_size"] = parallel->world_size;
     j["allreduce_bytes_per_step"] = parallel->allreduce_bytes_per_step;
+    j["allreduce_bytes_total"] = parallel->allreduce_bytes_total;
     j["allreduce_busy_s"] = parallel->allreduce_busy_s;
   }
   phases.put(j, true);

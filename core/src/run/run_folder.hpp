@@ -77,7 +77,8 @@ struct StepLine {
   std::optional<double> loss_scale;  // dynamic loss scaling on
   struct Parallel {                  // data parallel
     int world_size = 1;
-    uint64_t allreduce_bytes_per_step = 0;
+    uint64_t allreduce_bytes_per_step = 0;  // the mean over the steps since the last line
+    uint64_t allreduce_bytes_total = 0;     // since this process started
     double allreduce_busy_s = 0;
   };
   std::optional<Parallel> parallel;

@@ -6,6 +6,7 @@
 // step needs, the loaders and the schedule.
 // Not here: the step (step.cpp) or the loop (trainer.cpp).
 #include <cmath>
+#include <cstdlib>
 #include <sstream>
 
 #include <spdlog/spdlog.h>
@@ -392,8 +393,20 @@ Status compile_training(Trainer& t) {
     ranges.emplace_back(gs.offset, gs.bytes);
     shapes.push_back(gs.dtype == PLINTH_DTYPE_F32 ? gs.shape : std::vector<int64_t>{});
   }
-  return t.dp->set_gradients(*t.backend, st.buffer(exec::Store::grads), st.group_bytes(exec::Store::grads),
-                             ranges, **prog, shapes);
+  PLINTH_TRY(t.dp->set_gradients(*t.backend, st.buffer(exec::Store::grads), st.group_bytes(exec::Store::grads),
+                                 ranges, **prog, shapes));
+  // Local steps: what the ranks keep apart between meetings (trained
+  // parameters and batch-norm statistics; frozen weights stay rank 0's).
+  std::vector<std::pair<uint64_t, uint64_t>> regions;
+  std::vector<bool> trained;
+  for (size_t i = 0; i < t.param_names.size(); ++i) {
+    if (!t.params[i].trainable && !t.params[i].buffer) continue;
+    const auto& ps = st.slot(t.param_names[i]);
+    regions.emplace_back(ps.offset, ps.bytes);
+    trained.push_back(t.params[i].trainable);
+  }
+  t.dp->set_parameters(*t.backend, st.buffer(exec::Store::params), regions, trained);
+  return {};
 }
 
 // Loaders (this rank's shard) and the schedule over the run's steps.
@@ -433,6 +446,45 @@ Status make_loaders(Trainer& t) {
   return {};
 }
 
+// PLINTH_STRAGGLER="RANK:DELAY": RANK a rank or "*" (one drawn per step),
+// DELAY "<n>ms" or "<n>%" of that rank's own step. Anything else is an
+// error naming the variable (a bench that mistypes it must not run unslowed).
+Result<Straggler> parse_straggler(const DataParallel* dp) {
+  Straggler s;
+  const char* v = std::getenv("PLINTH_STRAGGLER");
+  if (!v || !*v) return s;
+  const std::string text = v;
+  auto bad = [&](const std::string& why) {
+    return error(errc::config, "PLINTH_STRAGGLER=\"" + text + "\": " + why +
+                                   " (expected RANK:DELAY, e.g. 1:30% or *:20ms)");
+  };
+  const auto colon = text.find(':');
+  if (colon == std::string::npos) return bad("no ':'");
+  const std::string who = text.substr(0, colon), delay = text.substr(colon + 1);
+  if (who == "*") {
+    s.rank = Straggler::any;
+  } else {
+    char* end = nullptr;
+    const long r = std::strtol(who.c_str(), &end, 10);
+    if (who.empty() || *end || r < 0 || r >= (dp ? dp->size() : 1))
+      return bad("the rank must be '*' or a rank of this run (0 to " + std::to_string(dp ? dp->size() - 1 : 0) +
+                 ")");
+    s.rank = static_cast<int>(r);
+  }
+  char* end = nullptr;
+  const double x = std::strtod(delay.c_str(), &end);
+  const std::string unit = end ? end : "";
+  if (delay.empty() || end == delay.c_str() || !std::isfinite(x) || x < 0 || x > 1e6 ||
+      (unit != "ms" && unit != "%"))
+    return bad("the delay must be a number of milliseconds ('ms') or a percentage ('%')");
+  if (unit == "ms") s.ms = x;
+  else s.fraction = x / 100.0;
+  if (dp)
+    logger().info("PLINTH_STRAGGLER: {} sleeps {} per step", s.rank == Straggler::any ? "a rank drawn per step" : "rank " + who,
+                  unit == "ms" ? delay : delay + " of its own step's time");
+  return s;
+}
+
 }  // namespace
 
 void TrainerDeleter::operator()(Trainer* t) const { delete t; }
@@ -453,6 +505,9 @@ Result<TrainerPtr> prepare(config::Pipeline pipeline, std::shared_ptr<Registry> 
   t->dp = std::move(*dp);
   t->global_batch = p.train.batch_size * (t->dp ? t->dp->size() : 1);
   if (t->dp && t->dp->rank() != 0) logger().set_level(spdlog::level::warn);  // rank 0 reports
+  auto straggler = parse_straggler(t->dp.get());
+  if (!straggler) return straggler.status();
+  t->straggler = *straggler;
 
   PLINTH_TRY(open_backend(*t));
   PLINTH_TRY(open_data(*t));

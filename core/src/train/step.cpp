@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 
 #include "plinth/log.hpp"
 #include "train/loop_state.hpp"
@@ -74,8 +75,27 @@ Status Trainer::optimizer_step(int64_t step, double lr) {
   return {};
 }
 
+// PLINTH_STRAGGLER (tests and benches): one rank, or a rank drawn per step
+// from the run's seed ("*"), sleeps a fixed time or a share of its own
+// step's time after its micro-batches, before it meets the others.
+namespace {
+void straggle(const Trainer& t, const LoopState& ls) {
+  const auto& s = t.straggler;
+  if (!t.dp || s.rank == Straggler::off) return;
+  int slow = s.rank;
+  if (slow == Straggler::any)
+    slow = static_cast<int>(derive_seed(t.p.run.seed ^ 0x5354524147ull, static_cast<uint64_t>(ls.step)) %
+                            static_cast<uint64_t>(t.dp->size()));
+  if (slow != t.dp->rank()) return;
+  const double busy = seconds_since(t.step_started);
+  const double sleep_s = s.ms > 0 ? s.ms / 1e3 : busy * s.fraction;
+  std::this_thread::sleep_for(std::chrono::duration<double>(sleep_s));
+}
+}  // namespace
+
 Status run_micro_batches(Trainer& t, LoopState& ls, run::Phases& ph) {
   const auto& p = t.p;
+  t.step_started = clock::now();
   const int64_t per_epoch = t.train_loader->batches_per_epoch();
   const int64_t k = p.train.grad_accum;
   const bool accumulate = k > 1;
@@ -84,9 +104,20 @@ Status run_micro_batches(Trainer& t, LoopState& ls, run::Phases& ph) {
   // One optimizer step: up to k micro-batches, not crossing the epoch's end.
   const int64_t group = std::min(k, per_epoch - ls.position);
   // The loss of the step is the sum over its rows (of every rank) divided by their count.
+  // Local steps ([distributed] sync = local_sgd, diloco): this rank's rows only.
+  const bool alone = t.dp && t.dp->local_step(ls.step + 1);
+  const bool delayed = t.dp && t.dp->sync() == DataParallel::Sync::delayed;
   int64_t step_rows = 0;
   if (accumulate || t.dp) {
-    for (int64_t i = 0; i < group; ++i) step_rows += t.rows_of(ls.position + i);
+    for (int64_t i = 0; i < group; ++i) {
+      const int64_t m = t.rows_of(ls.position + i);
+      if (alone) {  // this rank's part of the global batch, as the loader splits it
+        const int64_t W = t.dp->size(), r = t.dp->rank();
+        step_rows += (r + 1) * m / W - r * m / W;
+      } else {
+        step_rows += m;
+      }
+    }
   }
   if (accumulate) {
     const auto c0 = clock::now();
@@ -105,7 +136,7 @@ Status run_micro_batches(Trainer& t, LoopState& ls, run::Phases& ph) {
     const bool last = i == group - 1;
     if (b->rows == 0) {  // this rank's share of a short last batch: it adds nothing
       const Status zeroed = accumulate ? Status() : t.launch(t.zero_op, "zeroing the gradients");
-      if (t.dp && last) t.dp->begin(nullptr);
+      if (t.dp && last && !alone && !delayed) t.dp->begin(nullptr);
       ph.compute += seconds_since(c0);
       ls.position = b->index + 1;
       PLINTH_TRY(zeroed);
@@ -121,7 +152,7 @@ Status run_micro_batches(Trainer& t, LoopState& ls, run::Phases& ph) {
     PLINTH_TRY(t.upload(pr, *b));
     // Dropout counters: one block per micro-batch of the whole run.
     pr.set_dropout(dropout_seed, static_cast<uint64_t>(ls.epoch * per_epoch + b->index));
-    if (t.dp && last) {
+    if (t.dp && last && !alone && !delayed) {
       // The step's gradients are final as this run writes them: each
       // bucket's all-reduce starts as soon as backward has finished it.
       t.dp->begin(&pr);
@@ -133,11 +164,22 @@ Status run_micro_batches(Trainer& t, LoopState& ls, run::Phases& ph) {
     ls.samples_since_log += b->rows;
     ls.position = b->index + 1;
   }
-  if (t.dp) {  // the all-reduce still running after backward
+  straggle(t, ls);
+  t.update_ready = true;
+  t.update_lag = delayed ? 1 : 0;
+  if (t.dp && delayed) {  // the previous step's gradients, summed, in this step's place
+    const auto m0 = clock::now();
+    auto had = t.dp->delayed_exchange();
+    ph.comm += seconds_since(m0);
+    if (!had) return had.status();
+    t.update_ready = *had;
+  } else if (t.dp && !alone) {  // the all-reduce still running after backward
     const auto m0 = clock::now();
     const Status reduced = t.dp->finish();
     ph.comm += seconds_since(m0);
     PLINTH_TRY(reduced);
+  }
+  if (t.dp && !alone) {  // local steps average batch-norm statistics when they meet
     const auto b0 = clock::now();
     PLINTH_TRY(t.average_buffers());
     ph.comm += seconds_since(b0);
@@ -250,18 +292,25 @@ Status apply_update(Trainer& t, LoopState& ls, bool log_now, StepUpdate& u) {
   const auto& p = t.p;
   const bool scaling = p.train.loss_scaling;
   u = StepUpdate{};
+  // [distributed] sync = "delayed": the gradients are step k-1's, applied
+  // with its learning rate and count; the first step has none.
+  const int64_t lag = t.update_lag;
+  if (!t.update_ready) {
+    u.lr = t.schedule->lr(ls.step);
+    return {};
+  }
   if (scaling) {  // unscale first: clipping, the check and the update see the true gradients
     t.scale_params.alpha = static_cast<float>(1.0 / ls.loss_scale);
     PLINTH_TRY(t.launch(t.scale_op, "loss-scale unscaling"));
   }
   auto finite = norm_and_clip(t, log_now, u);
   if (!finite) return finite.status();
-  u.lr = t.schedule->lr(ls.step);
+  u.lr = t.schedule->lr(ls.step - lag);
   if (!*finite) return skip_update(t, ls, u);
   ls.nonfinite_run = 0;
   // The optimizer counts the updates it applied (Adam's bias correction),
   // as torch's optimizers do when a step is skipped.
-  PLINTH_TRY(t.optimizer_step(ls.step - ls.skipped, u.lr));
+  PLINTH_TRY(t.optimizer_step(ls.step - lag - ls.skipped, u.lr));
   // GradScaler.update(): grow S after `interval` clean steps in a row.
   if (scaling && ++ls.scale_clean >= p.train.loss_scale_growth_interval) {
     const double grown = ls.loss_scale * p.train.loss_scale_growth;

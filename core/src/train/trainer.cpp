@@ -246,7 +246,22 @@ class RunLoop {
   double first_step_s = -1;  // from the command's start to this process's first update
   bool epoch_started = false;
   bool dp_stop = false;  // data parallel: a stop request seen by any rank, agreed at the step's end
+  uint64_t bytes_at_log = 0;  // data parallel: bytes sent and step at the last metrics line
+  int64_t step_at_log = 0;
   Status failure;
+
+  // [distributed] sync = local_sgd / diloco: step `step` was taken alone
+  // and ended without a meeting (the last step of the run always meets).
+  bool apart(int64_t step) const {
+    return t.dp && t.dp->local_step(step) && !t.dp->sync_step(step) && step != t.total_steps;
+  }
+  bool meets(int64_t step) const {
+    return t.dp && t.dp->local_step(step) && (t.dp->sync_step(step) || step == t.total_steps);
+  }
+  // local_sgd / diloco: this rank's own parameters and optimizer state,
+  // (trained parameters and buffers, then each trained parameter's slots).
+  std::vector<std::pair<std::string, exec::Store::Group>> own_tensors() const;
+  Status restore_sync_state(const Checkpoint& c);
 };
 
 std::string RunLoop::energy_note() const {
@@ -370,6 +385,93 @@ Status RunLoop::write_run_files() {
   return {};
 }
 
+std::vector<std::pair<std::string, exec::Store::Group>> RunLoop::own_tensors() const {
+  std::vector<std::pair<std::string, exec::Store::Group>> out;
+  for (size_t i = 0; i < t.param_names.size(); ++i)
+    if (t.params[i].trainable || t.params[i].buffer) out.emplace_back(t.param_names[i], exec::Store::params);
+  for (size_t i = 0; i < t.param_names.size(); ++i) {
+    if (!t.params[i].trainable) continue;
+    for (const auto& sl : t.slot_names) out.emplace_back(t.param_names[i] + "." + sl, exec::Store::state);
+  }
+  return out;
+}
+
+// [distributed] sync's state in a checkpoint (see checkpoint()): the held
+// gradient (delayed), this rank's own tensors (local steps; the same world
+// size is needed, each rank resumes as itself), the outer state (diloco).
+Status RunLoop::restore_sync_state(const Checkpoint& c) {
+  auto find = [&](const std::string& name) -> const NamedTensor* {
+    for (const auto& nt : c.optimizer)
+      if (nt.name == name) return &nt;
+    return nullptr;
+  };
+  auto floats = [](const NamedTensor& nt) {
+    std::vector<float> v(nt.data.size() / 4);
+    std::memcpy(v.data(), nt.data.data(), v.size() * 4);
+    return v;
+  };
+  const std::string where = (c.dir / "optimizer.safetensors").string();
+  if (t.dp->sync() == DataParallel::Sync::delayed) {
+    if (const NamedTensor* g = find("delayed.gradient")) {
+      const uint64_t want = t.store->group_bytes(exec::Store::grads);
+      if (g->data.size() != want || g->dtype != PLINTH_DTYPE_F32)
+        return error(errc::bad_data, where + ": tensor 'delayed.gradient' holds " +
+                                         std::to_string(g->data.size()) + " bytes, this model's gradients " +
+                                         std::to_string(want));
+      t.dp->restore_delayed(floats(*g));
+    }
+    return {};
+  }
+  if (!t.dp->local()) return {};
+  const int was = ls.origin.world_size;
+  if (was != t.dp->size())
+    return error(errc::config, c.dir.string() + ": written by " + std::to_string(was) +
+                                   " ranks with [distributed] sync = \"" + t.dp->sync_name() +
+                                   "\", which keeps each rank's own parameters; resume it with " +
+                                   std::to_string(was) + " ranks (this run has " + std::to_string(t.dp->size()) +
+                                   ")");
+  const int r = t.dp->rank();
+  for (const auto& [name, group] : r == 0 ? decltype(own_tensors()){} : own_tensors()) {
+    // Rank 0's are the plain tensors, restored with the model.
+    const auto& sl = t.store->slot(name);
+    const std::string key = "rank" + std::to_string(r) + "/" + name;
+    const NamedTensor* nt = find(key);
+    if (!nt)
+      return error(errc::bad_data, where + ": no tensor '" + key + "' (rank " + std::to_string(r) +
+                                       "'s own state under sync = \"" + t.dp->sync_name() + "\")");
+    if (nt->data.size() != sl.bytes || nt->shape != sl.shape)
+      return error(errc::bad_data, where + ": tensor '" + key + "' has another shape than the model's");
+    PLINTH_TRY(t.backend->upload(t.store->buffer(group), sl.offset, nt->data.data(), sl.bytes));
+  }
+  if (t.dp->sync() == DataParallel::Sync::diloco) {
+    std::vector<float> outer, momentum;
+    size_t found = 0, trained = 0;
+    for (size_t i = 0; i < t.param_names.size(); ++i) {
+      if (!t.params[i].trainable) continue;
+      ++trained;
+      const auto& sl = t.store->slot(t.param_names[i]);
+      const NamedTensor* o = find(t.param_names[i] + ".diloco_outer");
+      const NamedTensor* m = find(t.param_names[i] + ".diloco_momentum");
+      if (!o || !m) continue;
+      if (o->data.size() != sl.bytes || m->data.size() != sl.bytes)
+        return error(errc::bad_data, where + ": DiLoCo state of '" + t.param_names[i] +
+                                         "' has another shape than the model's");
+      ++found;
+      const auto ov = floats(*o), mv = floats(*m);
+      outer.insert(outer.end(), ov.begin(), ov.end());
+      momentum.insert(momentum.end(), mv.begin(), mv.end());
+    }
+    if (found != 0 && found != trained)
+      return error(errc::bad_data, where + ": DiLoCo state for " + std::to_string(found) + " of " +
+                                       std::to_string(trained) + " trained parameters");
+    if (found == 0 && t.dp->local_step(c.step))
+      return error(errc::bad_data, where + ": no DiLoCo outer state ('<param>.diloco_outer'), though step " +
+                                       std::to_string(c.step) + " was a local step");
+    if (found) t.dp->restore_outer(std::move(outer), std::move(momentum));
+  }
+  return {};
+}
+
 // Restore a checkpoint: weights, optimizer state, the loss accumulator, the
 // schedule and the loop's counters.
 Status RunLoop::restore(const Checkpoint& c) {
@@ -395,6 +497,15 @@ Status RunLoop::restore(const Checkpoint& c) {
   const LoopState fresh = ls;
   ls = LoopState::from_json(c.state, fresh);
   if (t.dp && t.dp->powersgd()) PLINTH_TRY(restore_powersgd(t, c, ls));
+  if (t.dp) PLINTH_TRY(restore_sync_state(c));
+  if (!t.dp)
+    for (const auto& nt : c.optimizer)
+      if (nt.name.rfind("rank1/", 0) == 0) {
+        logger().warn("{}: written by {} ranks taking local steps ([distributed] sync); one process "
+                      "resumes from rank 0's own parameters and optimizer state",
+                      c.dir.string(), ls.origin.world_size);
+        break;
+      }
   ls.step = c.step;
   // Another world size: the epoch's position is kept in samples (global
   // batches change size), rounded down to a whole batch of the new size.
@@ -431,6 +542,7 @@ Status RunLoop::open() {
   PLINTH_TRY(open_folder());
   if (p.train.loss_scaling) ls.loss_scale = p.train.loss_scale_init;
   if (resume_from) PLINTH_TRY(restore(*resume_from));
+  step_at_log = ls.step;
   PLINTH_TRY(write_run_files());
   logger().info("run {}: {} steps of batch {} x {} on backend '{}' ({})", folder.dir.string(), t.total_steps,
                 p.train.batch_size, p.train.grad_accum, t.backend->name(), t.backend->properties().name);
@@ -438,6 +550,19 @@ Status RunLoop::open() {
   if (t.dp)
     logger().info("data parallel: {} ranks, global batch {} x {}; {}", t.dp->size(), t.global_batch,
                   p.train.grad_accum, t.dp->traffic_note());
+  if (t.dp && t.dp->local())
+    logger().info("data parallel: sync = {}: {} rank alone for {} optimizer step(s) between meetings{}{}",
+                  t.dp->sync_name(), "each", t.dp->sync_every(),
+                  t.dp->sync_warmup() > 0 ? ", after " + std::to_string(t.dp->sync_warmup()) +
+                                                " synchronous step(s)"
+                                          : std::string(),
+                  t.dp->sync() == DataParallel::Sync::diloco
+                      ? fmt::format(" (outer SGD, lr {}, Nesterov momentum {})", p.distributed.outer_lr,
+                                    p.distributed.outer_momentum)
+                      : std::string());
+  else if (t.dp && t.dp->sync() == DataParallel::Sync::delayed)
+    logger().info("data parallel: sync = delayed: each step's all-reduce runs during the next step and is "
+                  "applied one step late");
   if (resume_from) {
     logger().info("resuming from {} (step {}, epoch {}, batch {})", resume_from->dir.string(),
                   resume_from->step, ls.epoch, ls.position);
@@ -470,7 +595,16 @@ Status RunLoop::open() {
 // schedule's plateau, the best metric and early stopping see it.
 Status RunLoop::evaluate() {
   const auto e0 = clock::now();
+  // Local steps between meetings: the model evaluated is the mean of the
+  // ranks' parameters; each rank then goes on from its own.
+  const bool mean = apart(ls.step);
+  std::vector<float> mine, avg;
+  if (mean) {
+    PLINTH_TRY(t.dp->mean_parameters(mine, avg));
+    PLINTH_TRY(t.dp->put_parameters(avg));
+  }
   auto ev = t.evaluate();
+  if (mean) PLINTH_TRY(t.dp->put_parameters(mine));
   ph.eval += seconds_since(e0);
   if (!ev) return ev.status();
   auto [loss, acc] = *ev;
@@ -532,6 +666,8 @@ Status RunLoop::checkpoint() {
     since_log[0] = sum;
   }
   std::vector<DataParallel::PowerSgdState> psgd;
+  std::vector<float> held, every_rank;  // delayed: the held gradient; local steps: every rank's own state
+  const auto own = t.dp && t.dp->local() ? own_tensors() : decltype(own_tensors()){};
   if (t.dp) {
     const auto m0 = clock::now();
     PLINTH_TRY(t.dp->all_reduce(since_log, 2, PLINTH_REDUCE_OP_SUM));
@@ -539,6 +675,21 @@ Status RunLoop::checkpoint() {
       auto st = t.dp->powersgd_state(true);
       if (!st) return st.status();
       psgd = std::move(*st);
+    }
+    if (t.dp->sync() == DataParallel::Sync::delayed) {
+      auto h = t.dp->delayed_held();
+      if (!h) return h.status();
+      if (*h) held = **h;
+    }
+    if (!own.empty()) {
+      std::vector<float> mine;
+      for (const auto& [name, group] : own) {
+        const auto& sl = t.store->slot(name);
+        const size_t at = mine.size();
+        mine.resize(at + sl.bytes / 4);
+        PLINTH_TRY(t.backend->download(mine.data() + at, t.store->buffer(group), sl.offset, sl.bytes));
+      }
+      PLINTH_TRY(t.dp->all_gather(mine, every_rank, "all-gather of every rank's parameters for a checkpoint"));
     }
     ph.comm += seconds_since(m0);
   }
@@ -586,6 +737,39 @@ Status RunLoop::checkpoint() {
   for (const auto& ps : psgd) {
     put(t.param_names[t.grad_params[ps.param]] + ".powersgd_q", ps.q_shape, ps.q);
     put(t.param_names[t.grad_params[ps.param]] + ".powersgd_error", ps.e_shape, ps.e);
+  }
+  // [distributed] sync: delayed, the gradient summed over ranks and not yet
+  // applied ("delayed.gradient"); local steps, ranks 1.. own parameters and
+  // optimizer state ("rank<r>/<tensor>"; rank 0's are the plain names);
+  // diloco, the outer parameters and momentum.
+  if (!held.empty()) put("delayed.gradient", {static_cast<int64_t>(held.size())}, held);
+  if (!every_rank.empty()) {
+    const size_t per = every_rank.size() / static_cast<size_t>(t.dp->size());
+    for (int r = 1; r < t.dp->size(); ++r) {
+      const float* at = every_rank.data() + per * static_cast<size_t>(r);
+      for (const auto& [name, group] : own) {
+        const auto& sl = t.store->slot(name);
+        NamedTensor& nt = slot(c.optimizer, n_opt, "rank" + std::to_string(r) + "/" + name, sl.shape);
+        nt.data.resize(sl.bytes);
+        std::memcpy(nt.data.data(), at, sl.bytes);
+        at += sl.bytes / 4;
+      }
+    }
+  }
+  if (t.dp && t.dp->sync() == DataParallel::Sync::diloco && t.dp->has_outer()) {
+    size_t at = 0;
+    for (size_t i = 0; i < t.param_names.size(); ++i) {
+      if (!t.params[i].trainable) continue;
+      const auto& sl = t.store->slot(t.param_names[i]);
+      const size_t n = sl.bytes / 4;
+      put(t.param_names[i] + ".diloco_outer", sl.shape,
+          std::vector<float>(t.dp->outer().begin() + static_cast<std::ptrdiff_t>(at),
+                             t.dp->outer().begin() + static_cast<std::ptrdiff_t>(at + n)));
+      put(t.param_names[i] + ".diloco_momentum", sl.shape,
+          std::vector<float>(t.dp->outer_momentum().begin() + static_cast<std::ptrdiff_t>(at),
+                             t.dp->outer_momentum().begin() + static_cast<std::ptrdiff_t>(at + n)));
+      at += n;
+    }
   }
   c.optimizer.resize(n_opt);
   LoopState saved = ls;
@@ -658,7 +842,16 @@ Status RunLoop::log_step(const StepUpdate& u) {
   j.grad_norm = u.grad_norm;
   j.skipped_steps = ls.skipped;
   if (p.train.loss_scaling) j.loss_scale = ls.loss_scale;
-  if (t.dp) j.parallel = {t.dp->size(), t.dp->wire_bytes_per_step(), t.dp->comm_seconds()};
+  if (t.dp) {
+    // The mean over the steps since the last line: local steps send nothing
+    // between meetings, a meeting sends every parameter.
+    const uint64_t sent = t.dp->bytes_sent();
+    const int64_t steps = std::max<int64_t>(1, ls.step - step_at_log);
+    j.parallel = {t.dp->size(), (sent - bytes_at_log) / static_cast<uint64_t>(steps), sent,
+                  t.dp->comm_seconds()};
+    bytes_at_log = sent;
+    step_at_log = ls.step;
+  }
   j.phases = ph;
   energy.sample();
   if (energy_measured()) j.energy_j = energy_before + energy.joules();
@@ -731,6 +924,10 @@ Status RunLoop::one_step() {
     ph.data += seconds_since(d0);
     epoch_started = true;
   }
+  // DiLoCo: the outer parameters are the ones the ranks share as their
+  // first local step starts (after the warm-up's synchronous steps).
+  if (t.dp && t.dp->sync() == DataParallel::Sync::diloco && !t.dp->has_outer() && t.dp->local_step(ls.step + 1))
+    PLINTH_TRY(t.dp->start_outer());
   PLINTH_TRY(run_micro_batches(t, ls, ph));
   ++ls.step;
 
@@ -741,7 +938,24 @@ Status RunLoop::one_step() {
   const Status updated = apply_update(t, ls, log_now, u);
   if (u.skipped) ++out.skipped_steps;
   PLINTH_TRY(updated);
+  if (t.dp && t.dp->sync() == DataParallel::Sync::delayed && ls.step == t.total_steps) {
+    // The last step applies its own gradient too, once summed: none is left over.
+    const auto m0 = clock::now();
+    PLINTH_TRY(t.dp->delayed_apply_held());
+    ph.comm += seconds_since(m0);
+    t.update_ready = true;
+    t.update_lag = 0;
+    StepUpdate last;
+    const Status flushed = apply_update(t, ls, log_now, last);
+    if (last.skipped) ++out.skipped_steps;
+    PLINTH_TRY(flushed);
+  }
   ph.optimizer += seconds_since(o0);
+  if (meets(ls.step)) {  // local_sgd / diloco: the ranks meet
+    const auto m0 = clock::now();
+    PLINTH_TRY(t.dp->sync_parameters());
+    ph.comm += seconds_since(m0);
+  }
   if (first_step_s < 0) {
     first_step_s = seconds_since(t.opt.started);
     logger().debug("first step done {:.3f} s after the start", first_step_s);
@@ -766,7 +980,14 @@ Status RunLoop::one_step() {
   if (!t.dp && (due_steps || due_time) && ls.step < t.total_steps) PLINTH_TRY(checkpoint());
   // An embedding application's stop request ends the run as Ctrl-C does.
   if (t.opt.stop_requested && !g_stop.load() && t.opt.stop_requested()) request_stop();
-  if (t.dp) PLINTH_TRY(agree_across_ranks(due_steps, due_time));
+  // Local steps agree on stop requests and timed checkpoints only where
+  // the ranks meet anyway (a meeting, a metrics line, an evaluation, an
+  // epoch's end, a checkpoint by steps), so a slow rank holds the others
+  // back only there.
+  const bool meet = !t.dp || !t.dp->local_step(ls.step) || meets(ls.step) || log_now ||
+                    ls.last_eval_step == ls.step || epoch_done || due_steps;
+  if (t.dp && meet) PLINTH_TRY(agree_across_ranks(due_steps, due_time));
+  if (t.dp) PLINTH_TRY(t.dp->delayed_launch());  // delayed: this step's all-reduce runs during the next
   return {};
 }
 
@@ -833,9 +1054,24 @@ Status RunLoop::write_summary(double first_step) {
 }
 
 Result<TrainOutcome> RunLoop::finish() {
+  // delayed: the last step's all-reduce, still running, must end before
+  // this thread's own collectives.
+  if (t.dp)
+    if (Status s = t.dp->wait_idle(); !s.ok() && failure.ok()) failure = s;
   // Paused at stop_at_step: the metric at that step (unless just evaluated)
   // and a checkpoint to resume from, whatever [checkpoint] at_end says.
   const int64_t pause_at = t.opt.stop_at_step;
+  // Local steps that end the run (a target or early stop) between meetings:
+  // the final parameters are the mean, as evaluated. A pause or a stop
+  // request keeps each rank's own, for the checkpoint to resume from.
+  const bool pausing = dp_stop || (pause_at > 0 && ls.step >= pause_at && ls.step < t.total_steps);
+  bool ranks_apart = apart(ls.step);
+  if (failure.ok() && ranks_apart && !pausing) {
+    std::vector<float> mine, avg;
+    failure = t.dp->mean_parameters(mine, avg);
+    if (failure.ok()) failure = t.dp->put_parameters(avg);
+    ranks_apart = false;
+  }
   out.paused = failure.ok() && !g_stop && !ls.stopped && pause_at > 0 && ls.step >= pause_at &&
                ls.step < t.total_steps;
   if (out.paused && t.eval_loader && ls.last_eval_step != ls.step) failure = evaluate();
@@ -863,20 +1099,31 @@ Result<TrainOutcome> RunLoop::finish() {
   };
   // Data parallel: the ranks must still agree on every parameter.
   const exec::Store& store = *t.store;
-  if (t.dp && failure.ok())
+  if (t.dp && failure.ok() && !ranks_apart)
     failure = t.dp->check_identical(*t.backend, store.buffer(exec::Store::params),
                                     store.group_bytes(exec::Store::params), "the final parameters");
+  // Paused between meetings: model.safetensors holds the mean of the
+  // ranks' parameters (each rank's own are in the checkpoint).
+  std::vector<float> own_params, mean_params;
+  if (t.dp && failure.ok() && ranks_apart) failure = t.dp->mean_parameters(own_params, mean_params);
   if (!rank0) {
     if (!failure.ok()) return failure;
     return out;
   }
   std::vector<NamedTensor> weights;
-  for (const auto& name : t.param_names) {
+  size_t mean_at = 0;
+  for (size_t i = 0; i < t.param_names.size(); ++i) {
+    const auto& name = t.param_names[i];
     const auto& s = store.slot(name);
     NamedTensor nt{name, PLINTH_DTYPE_F32, s.shape, std::vector<unsigned char>(s.bytes)};
-    if (Status s2 = t.backend->download(nt.data.data(), store.buffer(exec::Store::params), s.offset, s.bytes);
-        !s2.ok())
+    if (!mean_params.empty() && (t.params[i].trainable || t.params[i].buffer)) {
+      std::memcpy(nt.data.data(), mean_params.data() + mean_at, s.bytes);
+      mean_at += s.bytes / 4;
+    } else if (Status s2 =
+                   t.backend->download(nt.data.data(), store.buffer(exec::Store::params), s.offset, s.bytes);
+               !s2.ok()) {
       return failure.ok() ? s2 : failure;
+    }
     weights.push_back(std::move(nt));
   }
   PLINTH_TRY(keep_first(

@@ -6,6 +6,7 @@
 // (step.cpp) or the loop (trainer.cpp).
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -29,6 +30,13 @@ namespace plinth::train {
 
 // The optimizer's scratch tensor `s`, one for all parameters (see prepare.cpp).
 std::string scratch_slot(int32_t s);
+
+// PLINTH_STRAGGLER, parsed (parse_straggler in prepare.cpp).
+struct Straggler {
+  static constexpr int off = -1, any = -2;
+  int rank = off;
+  double ms = 0, fraction = 0;
+};
 
 class Trainer {
  public:
@@ -89,6 +97,14 @@ class Trainer {
   // batches of batch_size * world rows; rank 0 writes the run folder.
   std::unique_ptr<DataParallel> dp;
   int64_t global_batch = 0;  // batch_size * world
+  // PLINTH_STRAGGLER="RANK:DELAY" (RANK a number or "*", a rank drawn per
+  // step; DELAY "<n>ms" or "<n>%" of the rank's own step): tests, benches.
+  Straggler straggler;
+  std::chrono::steady_clock::time_point step_started;
+  // This step's gradients are to be applied (false: [distributed] sync =
+  // "delayed" on its first step, which has no earlier gradient yet).
+  bool update_ready = true;
+  int64_t update_lag = 0;  // the applied gradients are step ls.step - update_lag's
   bool writer() const { return !dp || dp->rank() == 0; }
 
   int64_t total_steps = 0;

@@ -37,7 +37,7 @@ TEST(run_folder, step_line_keys_in_order_and_nan_as_null) {
   l.grad_norm = NAN;
   l.skipped_steps = 2;
   l.loss_scale = 1024.0;
-  l.parallel = StepLine::Parallel{2, 4096, 0.5};
+  l.parallel = StepLine::Parallel{2, 4096, 81920, 0.5};
   l.energy_j = 3.5;
   const json j = l.to_json();
   EXPECT_EQ(keys(j), (std::vector<std::string>{"step",
@@ -52,6 +52,7 @@ TEST(run_folder, step_line_keys_in_order_and_nan_as_null) {
                                                "loss_scale",
                                                "world_size",
                                                "allreduce_bytes_per_step",
+                                               "allreduce_bytes_total",
                                                "allreduce_busy_s",
                                                "data_wait_s",
                                                "forward_backward_s",
@@ -63,6 +64,7 @@ TEST(run_folder, step_line_keys_in_order_and_nan_as_null) {
   EXPECT_TRUE(j["loss"].is_null());
   EXPECT_TRUE(j["grad_norm"].is_null());
   EXPECT_TRUE(j["allreduce_bytes_per_step"].is_number_unsigned());
+  EXPECT_EQ(j["allreduce_bytes_total"].get<uint64_t>(), 81920u);
   // The optional keys are left out when unset.
   EXPECT_EQ(keys(StepLine{}.to_json()).size(), 13u);
   EXPECT_FALSE(is_eval_line(j));
