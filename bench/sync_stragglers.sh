@@ -74,12 +74,7 @@ echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "| ranks | straggler | sync | median time to 95% (s) | vs every_step | median steps | ms per step | bytes per step per rank |"
 echo "|---|---|---|---|---|---|---|---|"
-awk -F'\t' '
-  function median(list,   n, a, i, j, t) {
-    n = split(list, a, " ")
-    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-  }
+awk -F'\t' "$(cat "$src/bench/median.awk")"'
   {
     k = $1 SUBSEP $2 SUBSEP $3
     if (!(k in seen)) { seen[k] = 1; order[++n] = k }

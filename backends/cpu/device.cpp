@@ -1,10 +1,14 @@
 // device.cpp — the CPU "device": properties (model name from /proc/cpuinfo and
 // the vector ISA picked at load), instance create/destroy (thread count from
-// the [backend] table), and the trivial streams and events of a synchronous
+// the [backend] table; 0: OMP_NUM_THREADS, or the cores divided among the
+// ranks a launcher started on this machine), and the trivial streams and events of a synchronous
 // backend. Buffers live in buffer.cpp, ops in ops/.
 #include <omp.h>
+#include <sched.h>
 
+#include <cstdlib>
 #include <fstream>
+#include <utility>
 
 #include "cpu_backend.hpp"
 
@@ -45,6 +49,45 @@ uint64_t total_memory_bytes() {
 int hardware_threads() {
   unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 1 : int(n);
+}
+
+// A positive integer environment variable (the first of a comma list, as
+// OMP_NUM_THREADS may be), or 0.
+int env_count(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return 0;
+  char* end = nullptr;
+  const long n = std::strtol(v, &end, 10);
+  if (end == v || (*end && *end != ',') || n < 1 || n > 4096) return 0;
+  return int(n);
+}
+
+// threads = 0: how many, and why. OMP_NUM_THREADS when set; otherwise the
+// cores this process may run on (its affinity mask: taskset, cgroup
+// cpusets, mpirun --bind-to) divided among the ranks a launcher started on
+// this machine, so N ranks on one machine do not run N teams of every core.
+std::pair<int, std::string> default_threads() {
+  if (int n = env_count("OMP_NUM_THREADS"))
+    return {n, "OMP_NUM_THREADS=" + std::string(std::getenv("OMP_NUM_THREADS"))};
+  int cores = hardware_threads();
+  std::string where = std::to_string(cores) + " cores";
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    const int mine = CPU_COUNT(&set);
+    if (mine >= 1 && mine < cores) {
+      cores = mine;
+      where = std::to_string(mine) + " cores in this process's affinity mask";
+    }
+  }
+  for (const char* local : {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "PMIX_LOCAL_SIZE",
+                            "MV2_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS_PER_NODE"}) {
+    const int ranks = env_count(local);
+    if (ranks > 1) {
+      const int n = cores / ranks > 0 ? cores / ranks : 1;
+      return {n, where + " shared by " + std::to_string(ranks) + " ranks on this machine (" + local + ")"};
+    }
+  }
+  return {cores, where};
 }
 
 }  // namespace
@@ -106,7 +149,7 @@ plinth_status create(const plinth_host* host, const plinth_config* cfg, int32_t 
     if (plinth_status s = sdk::config_int(host, cfg, "threads", threads); s != PLINTH_OK) return s;
     if (threads < 0 || threads > 4096)
       return sdk::failf(host, PLINTH_ERR_INVALID_ARGUMENT,
-                        "cpu backend: threads = %lld is out of range (0 = all cores, or 1..4096)",
+                        "cpu backend: threads = %lld is out of range (0 = automatic, or 1..4096)",
                         static_cast<long long>(threads));
     bool allow_fallback = true;
     if (plinth_status s = sdk::config_bool(host, cfg, "allow_fallback", allow_fallback); s != PLINTH_OK)
@@ -116,13 +159,24 @@ plinth_status create(const plinth_host* host, const plinth_config* cfg, int32_t 
 
     auto ctx = std::make_unique<plinth_backend_ctx>();
     ctx->host = host;
-    ctx->threads = threads == 0 ? hardware_threads() : int(threads);
+    std::string why = "[backend] threads";
+    bool telling = false;  // a choice the user may not expect: said at info level
+    if (threads == 0) {
+      auto [n, reason] = default_threads();
+      threads = n;
+      telling = n != hardware_threads();
+      why = "threads = 0: " + reason;
+    }
+    ctx->threads = int(threads);
     ctx->allow_fallback = allow_fallback;
     ctx->name = name;
     ctx->pool = std::make_unique<thread_pool>(ctx->threads);
     ctx->matmul = matmul_cache_create();
     ctx->conv = conv_cache_create();
     ctx->sgemm_warm_up = start_sgemm_warm_up();
+    sdk::log(host, telling ? PLINTH_LOG_INFO : PLINTH_LOG_DEBUG, k_plugin_name,
+             "cpu backend: " + std::to_string(ctx->threads) + " thread" + (ctx->threads == 1 ? "" : "s") + " (" +
+                 why + ")");
     sdk::log(host, PLINTH_LOG_DEBUG, k_plugin_name,
              "cpu backend: " + std::to_string(ctx->threads) + " threads, kernels " + kernels().isa +
                  ", oneDNN with OpenMP (" + std::to_string(omp_get_max_threads()) +

@@ -15,6 +15,9 @@
 #include "plinth/registry.hpp"
 
 #include <algorithm>
+#include <thread>
+#include <chrono>
+#include <cstdlib>
 #include <exception>
 #include <fstream>
 #include <mutex>
@@ -32,11 +35,79 @@
 #include "plugin/host.hpp"
 #include "plugin/library.hpp"
 #include "plugin/manifest.hpp"
+#include "plugin/openmp_waits.hpp"
 #include "plugin/trust.hpp"
 
 namespace plinth {
 
 namespace {
+
+// OpenMP threads that wait for the next parallel region spin before they
+// sleep (libgomp's default: 300,000 polls, about a millisecond). On a quiet
+// machine that is what makes the step fast; when other processes want the
+// cores, spinning threads steal their time and the step is up to 2.4x slower
+// than with OMP_WAIT_POLICY=passive (docs/PERFORMANCE.md, "On a busy
+// machine"). Unless the user chose (OMP_WAIT_POLICY, GOMP_SPINCOUNT), look
+// at the machine as the run starts: when other processes are running on at
+// least a quarter of its cores (procs_running in /proc/stat, the median of 5
+// samples over ~10 ms, less this process and the other ranks a launcher
+// started here), threads sleep at once. libgomp reads the variable once, when
+// the first plugin that needs it is loaded: so this runs before any plugin is
+// opened (or probed in a child, which inherits it).
+}  // namespace
+
+std::string& openmp_wait_note() {
+  static std::string note;
+  return note;
+}
+
+namespace {
+
+int procs_running() {
+  std::ifstream f("/proc/stat");
+  std::string key;
+  long long v = 0;
+  while (f >> key) {
+    if (key == "procs_running" && f >> v) return static_cast<int>(v);
+    f.ignore(1 << 20, '\n');
+  }
+  return -1;
+}
+
+int local_ranks() {
+  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "PMIX_LOCAL_SIZE"})
+    if (const char* v = std::getenv(name)) {
+      const int n = std::atoi(v);
+      if (n > 0) return n;
+    }
+  return 1;
+}
+
+void tune_openmp_waiting() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;
+    int samples[5];
+    for (int i = 0; i < 5; ++i) {
+      samples[i] = procs_running();
+      if (samples[i] < 0) return;  // no /proc/stat: libgomp's default
+      if (i < 4) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    std::sort(samples, samples + 5);
+    const int cores = std::max(1u, std::thread::hardware_concurrency());
+    const int others = samples[2] - 1 - (local_ranks() - 1);
+    if (others >= std::max(1, cores / 4)) {
+      ::setenv("OMP_WAIT_POLICY", "passive", 0);
+      openmp_wait_note() = fmt::format(
+          "OpenMP threads sleep while they wait (OMP_WAIT_POLICY=passive): {} other process{} running on {} "
+          "cores as this one started; set OMP_WAIT_POLICY=active to keep them spinning",
+          others, others == 1 ? " was" : "es were", cores);
+      logger().debug("{}", openmp_wait_note());
+    } else {
+      logger().debug("OpenMP waits: libgomp's default (the machine looked quiet: {} other running)", others);
+    }
+  });
+}
 
 // Minimum struct sizes the core accepts: frozen at their ABI 1.0 values.
 // (A later minor appends fields; these stay as they are.)
@@ -425,6 +496,7 @@ bool RegistryImpl::load_one(PluginInfo& info) {
          "`path` in " + at_line(e) + " must name the plugin's .so built with plinth_add_plugin");
     return false;
   }
+  tune_openmp_waiting();
   if (probe_timeout_s_ > 0) {
     if (auto f = probe(info)) {
       fail(info, f->reason, f->hint);

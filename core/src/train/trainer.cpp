@@ -26,6 +26,7 @@
 
 #include "config/overrides.hpp"
 #include "plinth/log.hpp"
+#include "plugin/openmp_waits.hpp"
 #include "run/run_folder.hpp"
 #include "run/run_lock.hpp"
 #include "train/checkpoint.hpp"
@@ -547,6 +548,7 @@ Status RunLoop::open() {
   logger().info("run {}: {} steps of batch {} x {} on backend '{}' ({})", folder.dir.string(), t.total_steps,
                 p.train.batch_size, p.train.grad_accum, t.backend->name(), t.backend->properties().name);
   for (const std::string& o : p.overrides) logger().info("overridden: --set {}", o);
+  if (!openmp_wait_note().empty()) logger().info("{}", openmp_wait_note());
   if (t.dp)
     logger().info("data parallel: {} ranks, global batch {} x {}; {}", t.dp->size(), t.global_batch,
                   p.train.grad_accum, t.dp->traffic_note());

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# fault_test.sh <plinth> stop|kill — a 2-rank run whose rank 1 is stopped
+# fault_test.sh <plinth> stop|kill [sync] — a 2-rank run whose rank 1 is stopped
 # (SIGSTOP: alive but silent) or killed (SIGKILL) mid-run. Rank 0 must end
 # within [distributed] timeout (+ the grace for naming the rank), with an
 # error naming rank 1, never hang. Skips (77) without mpirun.
 set -u
 plinth=$1
 mode=$2
+sync=${3:-every_step}  # [distributed] sync: a silent rank is found at the next meeting
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../../.." && pwd)
 command -v mpirun >/dev/null || { echo "SKIP: mpirun not found (install openmpi-bin)"; exit 77; }
@@ -40,6 +41,7 @@ batch_size = 32
 log_every = 50
 [distributed]
 timeout = $timeout
+sync = "$sync"
 TOML
 bash "$here/run_mpi.sh" 2 "$plinth" train --no-progress "$work/p.toml" > "$work/out" 2>&1 &
 launcher=$!
