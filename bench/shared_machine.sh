@@ -8,6 +8,9 @@
 #                   waited before it chose)
 #   plinth-passive  OMP_WAIT_POLICY=passive (threads sleep at once)
 #   pytorch         bench/torch_mnist.py, the same job in PyTorch, 2 threads
+# and the char-GPT step (examples/char-gpt, 30 steps of batch 12 x 64 tokens,
+# 2 threads; plinth-bench-step and bench/torch_char_gpt.py --mode time, in
+# milliseconds per step) in the same four ways (CHAR_GPT=0 leaves it out).
 # Then the README's 2-rank command as written
 # (OMP_NUM_THREADS=1 mpirun -np 2 --bind-to none plinth train
 # examples/mnist/pipeline.toml), the same without OMP_NUM_THREADS, and with
@@ -51,12 +54,34 @@ plinth_run() {  # plinth_run ENV...: the example, into a fresh folder
 }
 
 : > "$work/results.tsv"
+: > "$work/steps.tsv"
+[ "${CHAR_GPT:-1}" = 1 ] && bash "$src/examples/char-gpt/prepare_data.sh" > /dev/null
+step() {  # step LABEL BUSY [ENV...]: one char-GPT step measurement (ms)
+  local label=$1 busy=$2 ms
+  shift 2
+  if [ "$label" = pytorch ]; then
+    ms=$("${clean_env[@]}" bash -c "cd '$src' && /usr/bin/python3 bench/torch_char_gpt.py --mode time --threads 2" |
+      /usr/bin/python3 -c "import json,sys; print(round(json.load(sys.stdin)['ms_per_step'], 2))")
+  else
+    ms=$("${clean_env[@]}" "$@" "$(dirname "$plinth")/../bench/plinth-bench-step" \
+      "$src/examples/char-gpt/pipeline.toml" --threads 2 --steps 30 |
+      /usr/bin/python3 -c "import json,sys; print(round(json.load(sys.stdin)['ms_per_step'], 2))")
+  fi
+  printf '%s\t%s\t%s\n' "$label" "$busy" "$ms" >> "$work/steps.tsv"
+  printf '%-16s busy %s  char-GPT step %s ms\n' "$label" "$busy" "$ms"
+}
 for busy in 0 1 3; do
   for _ in $(seq 1 "$busy"); do
     sh -c 'while :; do :; done' &
     busy_pids+=($!)
   done
   for r in $(seq 1 "$runs"); do
+    if [ "${CHAR_GPT:-1}" = 1 ]; then
+      step plinth "$busy"
+      step plinth-spin "$busy" GOMP_SPINCOUNT=300000
+      step plinth-passive "$busy" OMP_WAIT_POLICY=passive
+      [ $torch = 1 ] && step pytorch "$busy"
+    fi
     timed plinth "$busy" plinth_run
     timed plinth-spin "$busy" plinth_run GOMP_SPINCOUNT=300000
     timed plinth-passive "$busy" plinth_run OMP_WAIT_POLICY=passive
@@ -97,3 +122,17 @@ awk -F'\t' "$(cat "$src/bench/median.awk")"'
         p == "" ? "" : sprintf("%.2fx", p / m)
     }
   }' "$work/results.tsv"
+if [ -s "$work/steps.tsv" ]; then
+  echo
+  echo "| char-GPT step | busy processes | median ms per step | vs plinth-spin | vs plinth-passive |"
+  echo "|---|---|---|---|---|"
+  awk -F'\t' "$(cat "$src/bench/median.awk")"'
+    { k = $1 SUBSEP $2; if (!(k in v)) order[++n] = k; v[k] = v[k] " " $3 }
+    END {
+      for (i = 1; i <= n; i++) {
+        split(order[i], f, SUBSEP); m = median(v[order[i]])
+        printf "| %s | %s | %.1f | %.2fx | %.2fx |\n", f[1], f[2], m, median(v["plinth-spin" SUBSEP f[2]]) / m,
+          median(v["plinth-passive" SUBSEP f[2]]) / m
+      }
+    }' "$work/steps.tsv"
+fi
