@@ -10,7 +10,7 @@
 # folder of the same name already exists, so every rank must use rank 0's
 # runs/<name>-2, and only rank 0 reports `done:`. Skips (77) without mpirun
 # or the MNIST data.
-set -euo pipefail
+set -eu
 plinth=$1 manifests=$2 mode=$3
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/mnist_common.sh"
@@ -23,7 +23,8 @@ case $mode in
   *) echo "usage: $0 PLINTH MANIFESTS bf16|powersgd"; exit 2 ;;
 esac
 # The example, with the short schedule, run as "mnist" under $work/runs.
-mnist_short_pipeline 6 | sed "s#^name = \"mnist-mlp\"#name = \"mnist\"\nout_dir = \"$work/runs\"#" > "$work/p.toml"
+mnist_short_pipeline 6 > "$work/example.toml"
+sed "s#^name = \"mnist-mlp\"#name = \"mnist\"\nout_dir = \"$work/runs\"#" "$work/example.toml" > "$work/p.toml"
 grep -q '^out_dir' "$work/p.toml" || { echo "FAIL: the example changed: no run name to replace"; exit 1; }
 printf '\n[distributed]\ntimeout = 60\n%s\n' "$dist" >> "$work/p.toml"
 mkdir -p "$work/runs/mnist"  # taken: the run goes to runs/mnist-2

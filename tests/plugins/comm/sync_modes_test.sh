@@ -22,7 +22,7 @@
 # --resume; rank 0's model.safetensors must be byte-identical. local_sgd
 # and diloco also refuse a resume on 4 ranks, naming the 2 it needs.
 # Skips (77) without mpirun or the MNIST data.
-set -euo pipefail
+set -eu
 plinth=$1 manifests=$2 what=$3
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/mnist_common.sh"
@@ -57,7 +57,8 @@ P=$((4 * (784 * 512 + 512 + 512 * 256 + 256 + 256 * 10 + 10)))
 fail=0
 
 if [ "$what" = reach ]; then
-  mnist_short_pipeline $((np > 2 ? 12 : 6)) | sed "s#^name = \"mnist-mlp\"#name = \"mnist\"\nout_dir = \"$work/runs\"#" > "$work/p.toml"
+  mnist_short_pipeline $((np > 2 ? 12 : 6)) > "$work/example.toml"
+  sed "s#^name = \"mnist-mlp\"#name = \"mnist\"\nout_dir = \"$work/runs\"#" "$work/example.toml" > "$work/p.toml"
   grep -q '^out_dir' "$work/p.toml" || { echo "FAIL: the example changed: no run name to replace"; exit 1; }
   printf '\n[distributed]\ntimeout = 120\nsync = "%s"\nsync_every = 8\n' "$mode" >> "$work/p.toml"
   start=$(date +%s.%N)
