@@ -278,8 +278,13 @@ std::optional<Failure> validate(const plinth_plugin* p, const ManifestEntry& e, 
     if (!c->name || !*c->name) return Failure{idx + " has no name", ""};
     const std::string cname = std::string("component '") + c->name + "'";
     if (static_cast<int>(c->kind) != declared) {
-      const char* actual = kind_from_name(kind_name(c->kind)) ? kind_name(c->kind) : "of unknown kind";
-      return Failure{cname + " is a " + std::string(actual) + ", the manifest declares kind '" + e.kind + "'",
+      // "a backend", "an optimizer", or "of unknown kind".
+      std::string what = "of unknown kind";
+      if (kind_from_name(kind_name(c->kind))) {
+        what = kind_name(c->kind);
+        what.insert(0, what.find_first_of("aeiou") == 0 ? "an " : "a ");
+      }
+      return Failure{cname + " is " + what + ", the manifest declares kind '" + e.kind + "'",
                      "fix `kind` in " + at_line(e)};
     }
     if (!seen.insert(c->name).second) return Failure{cname + " is listed twice", ""};
