@@ -46,9 +46,11 @@ void add_set_option(CLI::App* cmd, std::vector<std::string>& sets) {
 Result<Trainer> prepare_pipeline(const Context& ctx, const std::string& file, bool progress,
                                  std::chrono::steady_clock::time_point started, int* exit_code,
                                  const std::vector<std::string>& sets, const std::string& out_dir = {},
-                                 bool resume = false, int64_t stop_at_step = 0, int threads = 0) {
+                                 bool resume = false, int64_t stop_at_step = 0, int threads = 0,
+                                 bool* has_target = nullptr) {
   auto p = Pipeline::load(file, sets);
   if (!p) return p.status();
+  if (has_target) *has_target = p->has_target();
   if (!out_dir.empty()) p->set_out_dir(out_dir);
   if (threads > 0) p->set_backend_threads(threads);
   PLINTH_TRY(p->check_manifests_exist());
@@ -88,8 +90,9 @@ void add_train_commands(CLI::App& app, Context& ctx) {
     ctx.run = [&ctx, args] {
       const auto started = std::chrono::steady_clock::now();
       int code = kExitOk;
+      bool has_target = false;
       auto t = prepare_pipeline(ctx, args->pipeline, !args->no_progress, started, &code, args->sets,
-                                args->out_dir, args->resume, args->stop_at_step, args->threads);
+                                args->out_dir, args->resume, args->stop_at_step, args->threads, &has_target);
       if (!t) return code != kExitOk ? code : fail(t.status());
       auto out = t->train();
       if (!out) return fail(out.status());
@@ -107,7 +110,7 @@ void add_train_commands(CLI::App& app, Context& ctx) {
       if (out->final_eval_loss >= 0) std::fprintf(stderr, ", eval loss %.4f", out->final_eval_loss);
       if (out->time_to_target >= 0)
         std::fprintf(stderr, ", time to target %.2f s", out->time_to_target);
-      else
+      else if (has_target)  // no [train] target: nothing to report
         std::fprintf(stderr, ", target not reached");
       if (out->checkpoint_failures > 0)
         std::fprintf(stderr, "; %lld checkpoint write(s) FAILED (see the log)",

@@ -258,3 +258,17 @@ TEST_F(set_cli, sweep_applies_the_overrides_to_every_trial) {
 }
 
 }  // namespace
+
+// The closing `done:` line says "target not reached" only for a run that had
+// a target ([train] target_metric); a run without one has nothing to report.
+TEST_F(set_cli, done_line_names_an_unreached_target_only_when_one_was_set) {
+  const CliRun none = plinth("train --no-progress p.toml");
+  ASSERT_EQ(none.rc, 0) << none.out;
+  EXPECT_TRUE(has(none.out, "\ndone: ")) << none.out;
+  EXPECT_FALSE(has(none.out, "target")) << none.out;
+  const CliRun missed = plinth(
+      "train --no-progress p.toml --set run.name=missed --set train.target_metric=eval.loss "
+      "--set train.target_value=1e-9");
+  ASSERT_EQ(missed.rc, 0) << missed.out;
+  EXPECT_TRUE(has(missed.out, ", target not reached; run: ")) << missed.out;
+}

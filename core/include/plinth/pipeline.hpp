@@ -47,6 +47,7 @@ class Pipeline {
   int64_t max_steps() const;              // [train] max_steps; 0: [train] epochs decide
   void set_max_steps(int64_t steps);
   const std::string& precision() const;  // [train] precision
+  bool has_target() const;               // [train] target_metric is set
   // "fp32" | "bf16" | "fp16", else invalid_argument. Defaults derived from
   // the precision at load (loss scaling on for fp16) are left as they were.
   Status set_precision(std::string precision);

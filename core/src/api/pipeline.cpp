@@ -55,6 +55,7 @@ const std::string& Pipeline::backend() const { return impl_->p.backend.name; }
 void Pipeline::set_backend_threads(int threads) { config::set_backend_threads(impl_->p, threads); }
 int64_t Pipeline::max_steps() const { return impl_->p.train.max_steps; }
 void Pipeline::set_max_steps(int64_t steps) { impl_->p.train.max_steps = steps; }
+bool Pipeline::has_target() const { return !impl_->p.train.target_metric.empty(); }
 const std::string& Pipeline::precision() const { return impl_->p.train.precision; }
 Status Pipeline::set_precision(std::string precision) {
   if (precision != "fp32" && precision != "bf16" && precision != "fp16")
