@@ -45,7 +45,7 @@ EOF2
 run train --no-progress lora.toml > lora.log 2>&1 || { cat lora.log; fail "LoRA training"; }
 share=$(sed -n 's/.*training [0-9]* of [0-9]* weights (\([0-9.]*\)%).*/\1/p' lora.log)
 [ -n "$share" ] || { cat lora.log; fail "no 'training N of M weights' line"; }
-after=$(sed -n 's/.*eval loss \([0-9.]*\),.*/\1/p' lora.log | tail -n1)
+after=$(sed -n 's/.*eval loss \([0-9.]*\)[,;].*/\1/p' lora.log | tail -n1)
 echo "trained share ${share}%; validation loss on the new text: base $before, LoRA-tuned $after"
 awk -v s="$share" 'BEGIN { exit !(s > 0 && s < 20) }' || fail "trained share ${share}% (only the adapters should train)"
 awk -v a="$after" -v b="$before" 'BEGIN { exit !(a > 0 && a < b / 2) }' || fail "the LoRA-tuned loss $after is not below half the base's $before"
