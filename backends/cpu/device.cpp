@@ -175,8 +175,8 @@ plinth_status create(const plinth_host* host, const plinth_config* cfg, int32_t 
     ctx->conv = conv_cache_create();
     ctx->sgemm_warm_up = start_sgemm_warm_up();
     sdk::log(host, telling ? PLINTH_LOG_INFO : PLINTH_LOG_DEBUG, k_plugin_name,
-             "cpu backend: " + std::to_string(ctx->threads) + " thread" + (ctx->threads == 1 ? "" : "s") + " (" +
-                 why + ")");
+             "cpu backend: " + std::to_string(ctx->threads) + " thread" + (ctx->threads == 1 ? "" : "s") +
+                 " (" + why + ")");
     sdk::log(host, PLINTH_LOG_DEBUG, k_plugin_name,
              "cpu backend: " + std::to_string(ctx->threads) + " threads, kernels " + kernels().isa +
                  ", oneDNN with OpenMP (" + std::to_string(omp_get_max_threads()) +

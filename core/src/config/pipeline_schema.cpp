@@ -67,7 +67,11 @@ const Section<BackendSection>& backend_schema() {
            &S::name},
           {{.name = "device", .def = "0", .doc = "device index on that backend", .check = at_least(0)},
            &S::device},
-          {{.name = "threads", .def = "0", .doc = "worker threads; `0`: `OMP_NUM_THREADS` when set, else the cores this process may use divided among the ranks a launcher started on this machine (the log says which)", .check = at_least(0)},
+          {{.name = "threads",
+            .def = "0",
+            .doc = "worker threads; `0`: `OMP_NUM_THREADS` when set, else the cores this process may use "
+                   "divided among the ranks a launcher started on this machine (the log says which)",
+            .check = at_least(0)},
            &S::threads},
           {{.name = "allow_fallback",
             .def = "true",

@@ -409,9 +409,10 @@ std::string DataParallel::traffic_note() const {
   if (local()) {
     uint64_t param_bytes = 0;
     for (const auto& r : regions_) param_bytes += r.second;
-    return (sync_warmup_ > 0 ? "all-reduce of " + std::to_string(full_bytes_) + " gradient bytes per step for " +
-                                   std::to_string(sync_warmup_) + " warm-up step(s), then "
-                             : std::string()) +
+    return (sync_warmup_ > 0
+                ? "all-reduce of " + std::to_string(full_bytes_) + " gradient bytes per step for " +
+                      std::to_string(sync_warmup_) + " warm-up step(s), then "
+                : std::string()) +
            "all-reduce of " + std::to_string(param_bytes) + " parameter bytes every " +
            std::to_string(sync_every_) + " steps (" + std::string(sync_name()) + ", fp32)";
   }

@@ -107,16 +107,15 @@ class DataParallel {
   bool local_step(int64_t step) const { return local() && step > sync_warmup_; }
   // local_sgd / diloco: step `step` ends with a meeting (its last local
   // step of a period).
-  bool sync_step(int64_t step) const {
-    return local_step(step) && (step - sync_warmup_) % sync_every_ == 0;
-  }
+  bool sync_step(int64_t step) const { return local_step(step) && (step - sync_warmup_) % sync_every_ == 0; }
   const char* sync_name() const;
 
   // The tensors local steps keep apart, as (offset, bytes) in the parameter
   // buffer `params`, and which of them the optimizer trains (diloco's outer
   // step moves those; the rest, batch-norm statistics, are averaged).
   void set_parameters(exec::Backend& b, const exec::Buffer& params,
-                      const std::vector<std::pair<uint64_t, uint64_t>>& regions, const std::vector<bool>& trained);
+                      const std::vector<std::pair<uint64_t, uint64_t>>& regions,
+                      const std::vector<bool>& trained);
   // local_sgd: the mean over ranks; diloco: the outer step (delta = outer -
   // mean, Nesterov momentum, every rank set to the new outer parameters).
   Status sync_parameters();

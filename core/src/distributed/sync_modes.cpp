@@ -21,10 +21,14 @@ namespace plinth::train {
 
 const char* DataParallel::sync_name() const {
   switch (sync_) {
-    case Sync::local_sgd: return "local_sgd";
-    case Sync::diloco: return "diloco";
-    case Sync::delayed: return "delayed";
-    default: return "every_step";
+    case Sync::local_sgd:
+      return "local_sgd";
+    case Sync::diloco:
+      return "diloco";
+    case Sync::delayed:
+      return "delayed";
+    default:
+      return "every_step";
   }
 }
 
@@ -102,8 +106,9 @@ void DataParallel::restore_outer(std::vector<float> outer, std::vector<float> mo
 
 Status DataParallel::sync_parameters() {
   PLINTH_TRY(download_regions(*backend_, *params_buf_, regions_, local_.data()));
-  PLINTH_TRY(reduce_params(local_.data(), local_.size(),
-                           sync_ == Sync::diloco ? "DiLoCo parameter all-reduce" : "local SGD parameter average"));
+  PLINTH_TRY(
+      reduce_params(local_.data(), local_.size(),
+                    sync_ == Sync::diloco ? "DiLoCo parameter all-reduce" : "local SGD parameter average"));
   if (sync_ == Sync::diloco) {
     if (outer_.size() != trained_floats())
       return error(errc::internal, "DiLoCo: the outer parameters were not set before the first meeting");
@@ -139,7 +144,8 @@ Status DataParallel::mean_parameters(std::vector<float>& mine, std::vector<float
   return {};
 }
 
-Status DataParallel::all_gather(const std::vector<float>& mine, std::vector<float>& all, const std::string& what) {
+Status DataParallel::all_gather(const std::vector<float>& mine, std::vector<float>& all,
+                                const std::string& what) {
   all.resize(mine.size() * static_cast<size_t>(info_.size));
   std::lock_guard<std::mutex> lk(comm_mu_);
   return call(table_->all_gather(comm_, mine.data(), all.data(), mine.size(), PLINTH_DTYPE_F32,

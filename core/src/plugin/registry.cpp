@@ -15,7 +15,6 @@
 #include "plinth/registry.hpp"
 
 #include <algorithm>
-#include <thread>
 #include <chrono>
 #include <cstdlib>
 #include <exception>
@@ -23,6 +22,7 @@
 #include <mutex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "plinth/backend.h"
 #include "plinth/child_process.hpp"

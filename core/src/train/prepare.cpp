@@ -393,8 +393,8 @@ Status compile_training(Trainer& t) {
     ranges.emplace_back(gs.offset, gs.bytes);
     shapes.push_back(gs.dtype == PLINTH_DTYPE_F32 ? gs.shape : std::vector<int64_t>{});
   }
-  PLINTH_TRY(t.dp->set_gradients(*t.backend, st.buffer(exec::Store::grads), st.group_bytes(exec::Store::grads),
-                                 ranges, **prog, shapes));
+  PLINTH_TRY(t.dp->set_gradients(*t.backend, st.buffer(exec::Store::grads),
+                                 st.group_bytes(exec::Store::grads), ranges, **prog, shapes));
   // Local steps: what the ranks keep apart between meetings (trained
   // parameters and batch-norm statistics; frozen weights stay rank 0's).
   std::vector<std::pair<uint64_t, uint64_t>> regions;
@@ -467,8 +467,8 @@ Result<Straggler> parse_straggler(const DataParallel* dp) {
     char* end = nullptr;
     const long r = std::strtol(who.c_str(), &end, 10);
     if (who.empty() || *end || r < 0 || r >= (dp ? dp->size() : 1))
-      return bad("the rank must be '*' or a rank of this run (0 to " + std::to_string(dp ? dp->size() - 1 : 0) +
-                 ")");
+      return bad("the rank must be '*' or a rank of this run (0 to " +
+                 std::to_string(dp ? dp->size() - 1 : 0) + ")");
     s.rank = static_cast<int>(r);
   }
   char* end = nullptr;
@@ -477,10 +477,13 @@ Result<Straggler> parse_straggler(const DataParallel* dp) {
   if (delay.empty() || end == delay.c_str() || !std::isfinite(x) || x < 0 || x > 1e6 ||
       (unit != "ms" && unit != "%"))
     return bad("the delay must be a number of milliseconds ('ms') or a percentage ('%')");
-  if (unit == "ms") s.ms = x;
-  else s.fraction = x / 100.0;
+  if (unit == "ms")
+    s.ms = x;
+  else
+    s.fraction = x / 100.0;
   if (dp)
-    logger().info("PLINTH_STRAGGLER: {} sleeps {} per step", s.rank == Straggler::any ? "a rank drawn per step" : "rank " + who,
+    logger().info("PLINTH_STRAGGLER: {} sleeps {} per step",
+                  s.rank == Straggler::any ? "a rank drawn per step" : "rank " + who,
                   unit == "ms" ? delay : delay + " of its own step's time");
   return s;
 }

@@ -246,7 +246,7 @@ class RunLoop {
   double last_log_t = 0, last_print_t = -1, stall_at_log = 0;
   double first_step_s = -1;  // from the command's start to this process's first update
   bool epoch_started = false;
-  bool dp_stop = false;  // data parallel: a stop request seen by any rank, agreed at the step's end
+  bool dp_stop = false;       // data parallel: a stop request seen by any rank, agreed at the step's end
   uint64_t bytes_at_log = 0;  // data parallel: bytes sent and step at the last metrics line
   int64_t step_at_log = 0;
   Status failure;
@@ -429,8 +429,8 @@ Status RunLoop::restore_sync_state(const Checkpoint& c) {
     return error(errc::config, c.dir.string() + ": written by " + std::to_string(was) +
                                    " ranks with [distributed] sync = \"" + t.dp->sync_name() +
                                    "\", which keeps each rank's own parameters; resume it with " +
-                                   std::to_string(was) + " ranks (this run has " + std::to_string(t.dp->size()) +
-                                   ")");
+                                   std::to_string(was) + " ranks (this run has " +
+                                   std::to_string(t.dp->size()) + ")");
   const int r = t.dp->rank();
   for (const auto& [name, group] : r == 0 ? decltype(own_tensors()){} : own_tensors()) {
     // Rank 0's are the plain tensors, restored with the model.
@@ -502,9 +502,10 @@ Status RunLoop::restore(const Checkpoint& c) {
   if (!t.dp)
     for (const auto& nt : c.optimizer)
       if (nt.name.rfind("rank1/", 0) == 0) {
-        logger().warn("{}: written by {} ranks taking local steps ([distributed] sync); one process "
-                      "resumes from rank 0's own parameters and optimizer state",
-                      c.dir.string(), ls.origin.world_size);
+        logger().warn(
+            "{}: written by {} ranks taking local steps ([distributed] sync); one process "
+            "resumes from rank 0's own parameters and optimizer state",
+            c.dir.string(), ls.origin.world_size);
         break;
       }
   ls.step = c.step;
@@ -555,16 +556,17 @@ Status RunLoop::open() {
   if (t.dp && t.dp->local())
     logger().info("data parallel: sync = {}: {} rank alone for {} optimizer step(s) between meetings{}{}",
                   t.dp->sync_name(), "each", t.dp->sync_every(),
-                  t.dp->sync_warmup() > 0 ? ", after " + std::to_string(t.dp->sync_warmup()) +
-                                                " synchronous step(s)"
-                                          : std::string(),
+                  t.dp->sync_warmup() > 0
+                      ? ", after " + std::to_string(t.dp->sync_warmup()) + " synchronous step(s)"
+                      : std::string(),
                   t.dp->sync() == DataParallel::Sync::diloco
                       ? fmt::format(" (outer SGD, lr {}, Nesterov momentum {})", p.distributed.outer_lr,
                                     p.distributed.outer_momentum)
                       : std::string());
   else if (t.dp && t.dp->sync() == DataParallel::Sync::delayed)
-    logger().info("data parallel: sync = delayed: each step's all-reduce runs during the next step and is "
-                  "applied one step late");
+    logger().info(
+        "data parallel: sync = delayed: each step's all-reduce runs during the next step and is "
+        "applied one step late");
   if (resume_from) {
     logger().info("resuming from {} (step {}, epoch {}, batch {})", resume_from->dir.string(),
                   resume_from->step, ls.epoch, ls.position);
@@ -691,7 +693,8 @@ Status RunLoop::checkpoint() {
         mine.resize(at + sl.bytes / 4);
         PLINTH_TRY(t.backend->download(mine.data() + at, t.store->buffer(group), sl.offset, sl.bytes));
       }
-      PLINTH_TRY(t.dp->all_gather(mine, every_rank, "all-gather of every rank's parameters for a checkpoint"));
+      PLINTH_TRY(
+          t.dp->all_gather(mine, every_rank, "all-gather of every rank's parameters for a checkpoint"));
     }
     ph.comm += seconds_since(m0);
   }
@@ -928,7 +931,8 @@ Status RunLoop::one_step() {
   }
   // DiLoCo: the outer parameters are the ones the ranks share as their
   // first local step starts (after the warm-up's synchronous steps).
-  if (t.dp && t.dp->sync() == DataParallel::Sync::diloco && !t.dp->has_outer() && t.dp->local_step(ls.step + 1))
+  if (t.dp && t.dp->sync() == DataParallel::Sync::diloco && !t.dp->has_outer() &&
+      t.dp->local_step(ls.step + 1))
     PLINTH_TRY(t.dp->start_outer());
   PLINTH_TRY(run_micro_batches(t, ls, ph));
   ++ls.step;
