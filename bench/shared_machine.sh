@@ -109,30 +109,25 @@ if command -v mpirun > /dev/null; then
 fi
 echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| run | busy processes | median wall (s) | vs plinth-spin | vs plinth-passive |"
-echo "|---|---|---|---|---|"
-awk -F'\t' "$(cat "$src/bench/median.awk")"'
-  { k = $1 SUBSEP $2; if (!(k in v)) order[++n] = k; v[k] = v[k] " " $3 }
-  END {
-    for (i = 1; i <= n; i++) {
-      split(order[i], f, SUBSEP); m = median(v[order[i]])
-      s = f[1] ~ /^2 ranks/ ? "" : median(v["plinth-spin" SUBSEP f[2]])
-      p = f[1] ~ /^2 ranks/ ? "" : median(v["plinth-passive" SUBSEP f[2]])
-      printf "| %s | %s | %.2f | %s | %s |\n", f[1], f[2], m, s == "" ? "" : sprintf("%.2fx", s / m),
-        p == "" ? "" : sprintf("%.2fx", p / m)
-    }
-  }' "$work/results.tsv"
-if [ -s "$work/steps.tsv" ]; then
-  echo
-  echo "| char-GPT step | busy processes | median ms per step | vs plinth-spin | vs plinth-passive |"
-  echo "|---|---|---|---|---|"
-  awk -F'\t' "$(cat "$src/bench/median.awk")"'
+table() {  # table FILE FORMAT: medians per (run, busy), with ratios to plinth-spin and plinth-passive
+  awk -F'\t' -v fmt="$2" "$(cat "$src/bench/median.awk")"'
     { k = $1 SUBSEP $2; if (!(k in v)) order[++n] = k; v[k] = v[k] " " $3 }
     END {
       for (i = 1; i <= n; i++) {
         split(order[i], f, SUBSEP); m = median(v[order[i]])
-        printf "| %s | %s | %.1f | %.2fx | %.2fx |\n", f[1], f[2], m, median(v["plinth-spin" SUBSEP f[2]]) / m,
-          median(v["plinth-passive" SUBSEP f[2]]) / m
+        alone = f[1] !~ /^2 ranks/  # the 2-rank runs have no single-process peer to compare with
+        s = alone && ("plinth-spin" SUBSEP f[2]) in v ? sprintf("%.2fx", median(v["plinth-spin" SUBSEP f[2]]) / m) : ""
+        p = alone && ("plinth-passive" SUBSEP f[2]) in v ? sprintf("%.2fx", median(v["plinth-passive" SUBSEP f[2]]) / m) : ""
+        printf "| %s | %s | " fmt " | %s | %s |\n", f[1], f[2], m, s, p
       }
-    }' "$work/steps.tsv"
+    }' "$1"
+}
+echo "| run | busy processes | median wall (s) | vs plinth-spin | vs plinth-passive |"
+echo "|---|---|---|---|---|"
+table "$work/results.tsv" %.2f
+if [ -s "$work/steps.tsv" ]; then
+  echo
+  echo "| char-GPT step | busy processes | median ms per step | vs plinth-spin | vs plinth-passive |"
+  echo "|---|---|---|---|---|"
+  table "$work/steps.tsv" %.1f
 fi

@@ -12,7 +12,7 @@ packages=(
   python3  # test helpers: corpus cases that write broken safetensors, the fault and retrain tests
   python3-pil dataset-fashion-mnist  # examples/fashion-resnet: prepare_data.sh and the smoke test (tests/examples)
   libboost-dev libboost-filesystem-dev libtomlplusplus-dev libspdlog-dev libcli11-dev
-  nlohmann-json3-dev libdnnl-dev ocl-icd-opencl-dev libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev libdeflate-dev libssl-dev libsodium-dev libxxhash-dev xxhash minisign libopenmpi-dev openmpi-bin
+  nlohmann-json3-dev libdnnl-dev ocl-icd-opencl-dev libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev libdeflate-dev libssl-dev libsodium-dev libxxhash-dev xxhash minisign libopenmpi-dev openmpi-bin procps
   libturbojpeg0-dev libspng-dev  # the `images` data source (JPEG, PNG)
   nodejs npm
   libonnx-dev libprotobuf-dev python3-onnx  # `plinth export --onnx` (onnx_proto) and its checker test (tests/export)

@@ -167,7 +167,8 @@ class DataParallel {
   Status call(plinth_status s, const std::string& what);
   void worker();
   Status reduce_bucket(size_t k);
-  Status reduce_params(float* v, size_t n, const std::string& what);  // SUM then / ranks
+  // SUM then / ranks; `count`: into bytes_sent() (training traffic, not evaluation's).
+  Status reduce_params(float* v, size_t n, const std::string& what, bool count = true);
   Status reduce_powersgd(size_t k, float* grads);
   void enqueue(size_t k);
   // Per bucket, the launch of `prog` after which it is complete.

@@ -73,10 +73,10 @@ Status DataParallel::put_parameters(const std::vector<float>& v) {
   return {};
 }
 
-Status DataParallel::reduce_params(float* v, size_t n, const std::string& what) {
+Status DataParallel::reduce_params(float* v, size_t n, const std::string& what, bool count) {
   {
     std::lock_guard<std::mutex> lk(comm_mu_);
-    sent_ += n * 4;
+    if (count) sent_ += n * 4;
     PLINTH_TRY(call(table_->all_reduce(comm_, v, v, n, PLINTH_DTYPE_F32, PLINTH_REDUCE_OP_SUM,
                                        PLINTH_MEMORY_HOST, nullptr),
                     what));
@@ -135,13 +135,7 @@ Status DataParallel::mean_parameters(std::vector<float>& mine, std::vector<float
   mine.resize(local_.size());
   PLINTH_TRY(download_regions(*backend_, *params_buf_, regions_, mine.data()));
   mean = mine;
-  std::lock_guard<std::mutex> lk(comm_mu_);
-  PLINTH_TRY(call(table_->all_reduce(comm_, mean.data(), mean.data(), mean.size(), PLINTH_DTYPE_F32,
-                                     PLINTH_REDUCE_OP_SUM, PLINTH_MEMORY_HOST, nullptr),
-                  "all-reduce of the parameters for evaluation"));
-  const float inv = 1.f / static_cast<float>(info_.size);
-  for (float& x : mean) x *= inv;
-  return {};
+  return reduce_params(mean.data(), mean.size(), "all-reduce of the parameters for evaluation", false);
 }
 
 Status DataParallel::all_gather(const std::vector<float>& mine, std::vector<float>& all,
