@@ -252,7 +252,6 @@ Status DataParallel::set_gradients(exec::Backend& b, const exec::Buffer& grads, 
   full_bytes_ = 0;
   for (const auto& bk : buckets_)
     full_bytes_ += compression_ == "bf16" || compression_ == "fp16" ? bk.bytes / 2 : bk.bytes;
-  wire_bytes_ = full_bytes_;
   // PowerSGD: matrices (a tensor's first dimension by the rest) where the
   // factors are smaller than the matrix; the rest travel as they are.
   psgd_.clear();
@@ -294,7 +293,6 @@ Status DataParallel::set_gradients(exec::Backend& b, const exec::Buffer& grads, 
   }
   steps_ = 0;
   compress_now_ = compression_ == "powersgd" && psgd_warmup_ == 0;
-  if (compress_now_) wire_bytes_ = psgd_bytes_;
   logger().info(
       "data parallel: rank {} of {} ({} communicator), {} gradient bucket(s) of up to {:.2f} MiB{}{}{}",
       info_.rank, info_.size, name_, buckets_.size(), bucket_bytes_ / 1048576.0,
@@ -353,16 +351,10 @@ Status DataParallel::finish() {
     PLINTH_TRY(backend_->synchronize());
   }
   while (next_ < order_.size()) enqueue(order_[next_++]);
-  Status err;
-  {
-    std::unique_lock<std::mutex> lk(mu_);
-    cv_.wait(lk, [&] { return pending_ == 0; });
-    err = error_;
-  }
+  Status err = wait_idle();
   if (err.ok() && !host_) err = backend_->upload(*grads_, 0, staging_.data(), grads_bytes_);
   wait_s_ += since(t0);
   // The next step's mode; the gradient thread is idle until it is queued.
-  wire_bytes_ = compress_now_ ? psgd_bytes_ : full_bytes_;
   ++steps_;
   compress_now_ = compression_ == "powersgd" && steps_ >= psgd_warmup_;
   current_ready_.clear();
@@ -401,7 +393,6 @@ Status DataParallel::restore_powersgd(const std::vector<PowerSgdState>& state, i
   }
   steps_ = steps;
   compress_now_ = compression_ == "powersgd" && steps_ >= psgd_warmup_;
-  wire_bytes_ = compress_now_ ? psgd_bytes_ : full_bytes_;
   return {};
 }
 

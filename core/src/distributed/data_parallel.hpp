@@ -153,8 +153,6 @@ class DataParallel {
   uint64_t bytes_sent() const { return sent_.load(); }
 
   size_t num_buckets() const { return buckets_.size(); }
-  // Bytes sent into the all-reduces by the last step (before the first: what one will send).
-  uint64_t wire_bytes_per_step() const { return wire_bytes_; }
   int64_t steps() const { return steps_; }  // optimizer steps reduced (a resume restores the count)
   // The gradient bytes each step sends into the all-reduces, for the run's
   // log: "all-reduce of 1071648 bytes per step (bf16)", ...
@@ -203,7 +201,6 @@ class DataParallel {
   std::vector<int64_t> current_ready_;  // this step's last program; empty: all queued in finish()
   size_t next_ = 0;                     // next entry of order_ to queue
   bool overlap_ = false;
-  uint64_t wire_bytes_ = 0;
 
   // PowerSGD: per gradient its compressor (null: all-reduced as it is), per
   // bucket its gradients and the bytes a compressed step sends.

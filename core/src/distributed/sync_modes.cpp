@@ -170,7 +170,6 @@ Result<bool> DataParallel::delayed_exchange() {
   held_.swap(spare_);
   held_state_ = Held::raw;
   wait_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  wire_bytes_ = full_bytes_;
   ++steps_;
   return had;
 }
