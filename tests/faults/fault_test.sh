@@ -359,6 +359,13 @@ EOF2
       train --no-progress --resume other.toml > "$work/log" 2>&1) || fail "its own pipeline could not resume it: $(cat "$work/log")"
     grep -q "no checkpoint in runs/fault/checkpoints: starting from the beginning" "$work/log" \
       || fail "the resume by its own pipeline did not start from the beginning"
+    # A run killed after it made its folder and lock, before pipeline.toml:
+    # nothing of it to lose, so --resume starts it from the beginning.
+    rm -rf "$run_dir" && mkdir -p "$run_dir" && : > "$run_dir/lock"
+    (cd "$work" && "$plinth" --no-system-plugins --no-install-plugins --plugin-path "$manifests" \
+      train --no-progress --resume other.toml > "$work/log" 2>&1) \
+      || fail "a folder holding only its lock could not be resumed: $(cat "$work/log")"
+    [ -f "$run_dir/model.safetensors" ] || fail "the resume into a lock-only folder wrote no model"
     # A name that leaves out_dir: refused before anything is written, with or without --resume.
     mkdir -p "$work/deep/er" && mv "$work/pipeline.toml" "$work/deep/er/"
     sed -i 's|^name = .*|name = "../../victim"|' "$work/deep/er/pipeline.toml"

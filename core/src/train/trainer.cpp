@@ -312,18 +312,29 @@ Status RunLoop::open_folder() {
   auto newest = newest_checkpoint(folder.checkpoints());
   if (!newest) return newest.status();
   resume_from = std::move(*newest);
-  if (!resume_from) return existing ? check_same_pipeline(dir) : Status{};
+  // A folder without pipeline.toml here is one stopped before it wrote anything.
+  std::error_code ec2;
+  if (!resume_from && existing && std::filesystem::exists(dir / "pipeline.toml", ec2))
+    return check_same_pipeline(dir);
+  if (!resume_from) return {};
   return check_resumable(t, *resume_from, LoopState::from_json(resume_from->state, LoopState{}), resolved);
 }
 
 // A folder `--resume` may write into: a Plinth run (it has the pipeline.toml
-// every run writes first), not a folder of other files that happens to have
-// the run's name.
+// every run writes first), or one that was stopped before it wrote anything
+// (empty, or only its lock file), not a folder of other files that happens
+// to have the run's name.
 Status RunLoop::check_run_folder(const std::filesystem::path& dir) const {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec))
     return error(errc::config, p.source.string() + ": cannot resume into " + dir.string() + ": not a folder");
-  if (!std::filesystem::is_regular_file(dir / "pipeline.toml", ec))
+  auto only_lock = [&] {
+    std::error_code it_ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, it_ec))
+      if (e.path().filename() != "lock") return false;
+    return !it_ec;
+  };
+  if (!std::filesystem::is_regular_file(dir / "pipeline.toml", ec) && !only_lock())
     return error(errc::config, p.source.string() + ": cannot resume into " + dir.string() +
                                    ": it is not a Plinth run (no pipeline.toml); give the run another name "
                                    "or move the folder aside");
