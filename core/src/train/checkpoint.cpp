@@ -85,7 +85,8 @@ std::vector<std::pair<int64_t, fs::path>> list_checkpoints(const fs::path& dir) 
 
 namespace {
 
-Status write_into(const fs::path& dir, const fs::path& tmp, const fs::path& final_dir, const Checkpoint& c) {
+Status write_into(const fs::path& dir, const fs::path& tmp, const fs::path& final_dir, const Checkpoint& c,
+                  StagingBuffer* direct) {
   std::error_code ec;
   fs::create_directory(tmp, ec);
   if (ec) return error(errc::unavailable, tmp.string() + ": cannot create: " + ec.message());
@@ -93,8 +94,9 @@ Status write_into(const fs::path& dir, const fs::path& tmp, const fs::path& fina
   // Straight into the temporary folder (its rename is what makes the
   // checkpoint appear), hashed from memory while written.
   std::string hashes[2];
-  PLINTH_TRY(write_safetensors(tmp / kFiles[0], c.model, meta, &hashes[0], false, Digest::xxh3_128));
-  PLINTH_TRY(write_safetensors(tmp / kFiles[1], c.optimizer, meta, &hashes[1], false, Digest::xxh3_128));
+  PLINTH_TRY(write_safetensors(tmp / kFiles[0], c.model, meta, &hashes[0], false, Digest::xxh3_128, direct));
+  PLINTH_TRY(
+      write_safetensors(tmp / kFiles[1], c.optimizer, meta, &hashes[1], false, Digest::xxh3_128, direct));
   nlohmann::ordered_json state = c.state;
   state["step"] = c.step;
   nlohmann::ordered_json files = nlohmann::ordered_json::object();
@@ -113,7 +115,7 @@ Status write_into(const fs::path& dir, const fs::path& tmp, const fs::path& fina
 
 }  // namespace
 
-Status write_checkpoint(const fs::path& dir, const Checkpoint& c) {
+Status write_checkpoint(const fs::path& dir, const Checkpoint& c, StagingBuffer* direct) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec)
@@ -121,7 +123,7 @@ Status write_checkpoint(const fs::path& dir, const Checkpoint& c) {
   const std::string name = "step-" + std::to_string(c.step);
   const fs::path tmp = dir / (".tmp-" + name), final_dir = dir / name;
   fs::remove_all(tmp, ec);
-  Status s = write_into(dir, tmp, final_dir, c);
+  Status s = write_into(dir, tmp, final_dir, c, direct);
   // A failed write leaves nothing behind (a full disk gets its space back);
   // the checkpoints written before are untouched.
   if (!s.ok()) fs::remove_all(tmp, ec);
@@ -232,7 +234,7 @@ Status prune_checkpoints(const fs::path& dir, int64_t keep_last, int64_t keep_be
 void CheckpointWriter::submit(Checkpoint c) {
   wait();
   thread_ = std::thread([this, c = std::move(c)]() mutable {
-    Status s = write_checkpoint(dir_, c);
+    Status s = write_checkpoint(dir_, c, &staging_);
     spare_ = std::move(c);
     if (s.ok()) {
       // The new checkpoint is safe; an old one that cannot be removed only

@@ -36,7 +36,9 @@ std::vector<std::pair<int64_t, std::filesystem::path>> list_checkpoints(const st
 // file's sha256, is written last; then the folder is renamed into place
 // and <dir> is fsynced. A crash at any point leaves either the whole
 // checkpoint or a temporary folder that load and prune ignore.
-Status write_checkpoint(const std::filesystem::path& dir, const Checkpoint& c);
+// `direct`: the tensor files go out with O_DIRECT through it (write_file_parts).
+Status write_checkpoint(const std::filesystem::path& dir, const Checkpoint& c,
+                        StagingBuffer* direct = nullptr);
 
 // A checkpoint folder's state.json, read and checked for what the reader
 // needs: a JSON object whose integer 'step' is the folder's (step-<N>) and
@@ -84,7 +86,8 @@ class CheckpointWriter {
   std::thread thread_;
   std::mutex mu_;
   Status error_;
-  Checkpoint spare_;  // written by the writer thread; read after wait()
+  Checkpoint spare_;       // written by the writer thread; read after wait()
+  StagingBuffer staging_;  // the writer thread's, for O_DIRECT writes
 };
 
 }  // namespace plinth::train

@@ -53,7 +53,7 @@ bool parse_dtype(const std::string& s, plinth_dtype& out) {
 
 Status write_safetensors(const std::filesystem::path& path, const std::vector<NamedTensor>& tensors,
                          const std::map<std::string, std::string>& metadata, std::string* digest_hex,
-                         bool atomic, Digest kind) {
+                         bool atomic, Digest kind, StagingBuffer* direct) {
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   uint64_t offset = 0;
@@ -72,7 +72,7 @@ Status write_safetensors(const std::filesystem::path& path, const std::vector<Na
   std::vector<std::string_view> parts{head};
   for (const auto& t : tensors)
     parts.emplace_back(reinterpret_cast<const char*>(t.data.data()), t.data.size());
-  return write_file_parts(path, parts, digest_hex, atomic, kind);
+  return write_file_parts(path, parts, digest_hex, atomic, kind, direct);
 }
 
 Result<std::vector<NamedTensor>> read_safetensors(const std::filesystem::path& path) {

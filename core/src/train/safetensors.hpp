@@ -24,10 +24,11 @@ struct NamedTensor {
   std::vector<unsigned char> data;
 };
 
-// digest_hex, atomic and kind: as write_file_parts (util/files.hpp).
+// digest_hex, atomic, kind and direct: as write_file_parts (util/files.hpp).
 Status write_safetensors(const std::filesystem::path& path, const std::vector<NamedTensor>& tensors,
                          const std::map<std::string, std::string>& metadata = {},
-                         std::string* digest_hex = nullptr, bool atomic = true, Digest kind = Digest::sha256);
+                         std::string* digest_hex = nullptr, bool atomic = true, Digest kind = Digest::sha256,
+                         StagingBuffer* direct = nullptr);
 // Strict: no name twice, and the [begin, end) ranges must tile the data
 // section exactly (no overlap, no hole, no byte past the last range; the
 // header may list them in any order, as the format allows). Every error
