@@ -17,6 +17,13 @@ Sections (SECTIONS, default all, in this order):
   mnist    Time to 95% on the MNIST example, from the command's launch to the
            evaluation that reached it, both stopping there; and Plinth's
            start-up to its first step.
+  scale    GPT-2-style models a hundred times the char-GPT (bench/gpt-6x384.toml,
+           T = 256, batch 8; bench/gpt-12x768.toml, 85 M parameters, T = 256,
+           batch 4), fp32 and bf16, against the same model in PyTorch; model
+           FLOPs utilisation against the GEMM ceiling measured in this run
+           (the micro section's, or measured here when it did not run), and
+           the backend's peak memory against the need. Not in the default
+           SECTIONS (about 15 minutes on 2 cores): SECTIONS=scale.
 
 Every figure is printed as it is measured; the last lines are a summary table.
 PyTorch runs in its best configuration found on these machines (see
@@ -190,6 +197,60 @@ def gpt():
         shutil.rmtree(work, ignore_errors=True)
 
 
+# --- scale -----------------------------------------------------------------------
+SCALE = (("bench/gpt-6x384.toml", dict(L=6, C=384, H=6, T=256, B=8), 3, 10),
+         ("bench/gpt-12x768.toml", dict(L=12, C=768, H=12, T=256, B=4), 2, 5))
+
+
+def measure_ceiling():
+    exe = os.path.join(BUILD, "bench", "cpu_matmul_bench")
+    env = dict(os.environ, PLINTH_BENCH_THREADS=str(THREADS))
+    r = subprocess.run([exe, "--benchmark_format=json", "--benchmark_min_time=0.3", "--benchmark_repetitions=3",
+                        "--benchmark_report_aggregates_only=true", "--benchmark_filter=ceiling"],
+                       env=env, check=True, stdout=subprocess.PIPE, text=True)
+    bm = [b for b in json.loads(r.stdout)["benchmarks"] if b.get("aggregate_name") == "median"]
+    for dt, code in (("f32", "dtype:0"), ("bf16", "dtype:2")):
+        ceiling[dt] = max(b["GFLOP/s"] for b in bm if code in b["name"]) / 1e9
+        say(f"GEMM ceiling {dt} (best of 1024^3, 2048^3, {THREADS} threads): {ceiling[dt]:.0f} GFLOP/s")
+
+
+def scale():
+    subprocess.run(["bash", "examples/char-gpt/prepare_data.sh"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    if "f32" not in ceiling:
+        measure_ceiling()
+    for pipeline, m, warmup, steps in SCALE:
+        L, C, H, T, B = m["L"], m["C"], m["H"], m["T"], m["B"]
+        name = f"GPT {L}x{C}"
+        flops = gpt_flops(B=B, T=T, C=C, L=L, H=H)
+        for dtype, ceil in (("fp32", "f32"), ("bf16", "bf16")):
+            a, b, mem, torch_rss = [], [], None, []
+            for _ in range(ROUNDS):
+                r = run_json([os.path.join(BUILD, "bench", "plinth-bench-step"), pipeline, "--threads", str(THREADS),
+                              "--precision", dtype, "--warmup", str(warmup), "--steps", str(steps)])
+                a.append(r["ms_per_step"])
+                mem = r["memory_bytes"]
+                t = run_json([PY, "bench/torch_char_gpt.py", "--mode", "time", "--threads", str(THREADS),
+                              "--dtype", dtype, "--layers", str(L), "--heads", str(H), "--width", str(C),
+                              "--block", str(T), "--batch", str(B), "--warmup", str(warmup), "--timed", str(steps)],
+                             env=TORCH_ENV)
+                b.append(t["ms_per_step"])
+                torch_rss.append(t["process_peak_rss"])
+            pm, tm = med(a), med(b)
+            mfu = flops / (pm * 1e-3) / 1e9 / ceiling[ceil]
+            tmfu = flops / (tm * 1e-3) / 1e9 / ceiling[ceil]
+            say(f"{name} T={T} batch {B} {dtype}: plinth {pm:.0f} ms/step [{runs(a, '{:.0f}')}], pytorch {tm:.0f} "
+                f"[{runs(b, '{:.0f}')}], speedup x{tm / pm:.2f}; {flops / 1e9:.0f} GFLOP/step -> plinth "
+                f"{mfu * 100:.0f}%, pytorch {tmfu * 100:.0f}% of the {ceil} GEMM ceiling ({ceiling[ceil]:.0f} GFLOP/s)")
+            say(f"  memory: plinth backend peak {mem['backend_peak'] / 1e9:.2f} GB against a need of "
+                f"{mem['need'] / 1e9:.2f} GB (parameters {mem['parameters'] / 1e9:.2f}, gradients "
+                f"{mem['gradients'] / 1e9:.2f}, optimizer state {mem['optimizer_state'] / 1e9:.2f}, activations "
+                f"{mem['activation_need'] / 1e9:.2f}): x{mem['backend_peak'] / mem['need']:.2f}; process peak RSS "
+                f"plinth {mem['process_peak_rss'] / 1e9:.2f} GB, pytorch {med(torch_rss) / 1e9:.2f} GB")
+            target = 0.85 if dtype == "fp32" else 0.80
+            note(f"{name} {dtype} MFU (x{tm / pm:.2f} vs PyTorch)", f"{mfu * 100:.0f}%",
+                 f">= {target * 100:.0f}% of the {ceil} ceiling", mfu >= target)
+
+
 # --- mnist -----------------------------------------------------------------------
 def mnist():
     subprocess.run(["bash", "examples/mnist/prepare_data.sh"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
@@ -238,7 +299,7 @@ def main():
         f"rounds={ROUNDS}, load average {os.getloadavg()[0]:.1f}; pytorch env: jemalloc, openblas-openmp, avx512, "
         "OPENBLAS_CORETYPE unset")
     for s in SECTIONS:
-        {"micro": micro, "mlp": mlp, "gpt": gpt, "mnist": mnist}[s]()
+        {"micro": micro, "mlp": mlp, "gpt": gpt, "mnist": mnist, "scale": scale}[s]()
     say(f"# summary (load average at the end {os.getloadavg()[0]:.1f})")
     for name, value, target, met in summary:
         say(f"  {name:45s} {value:>10s}   target {target:28s} {met}")

@@ -14,6 +14,7 @@ random offsets, validation over every non-overlapping window of block + 1.
 import argparse
 import json
 import math
+import resource
 import time
 
 import torch
@@ -28,11 +29,18 @@ ap.add_argument("--steps", type=int, default=2000)
 ap.add_argument("--warmup", type=int, default=5)
 ap.add_argument("--timed", type=int, default=30)
 ap.add_argument("--dtype", choices=["fp32", "bf16"], default="fp32")
+# The model's size (defaults: the example's); bench/run.py's "scale" section
+# widens it to the pipelines bench/gpt-6x384.toml and bench/gpt-12x768.toml.
+ap.add_argument("--layers", type=int, default=4)
+ap.add_argument("--heads", type=int, default=4)
+ap.add_argument("--width", type=int, default=128)
+ap.add_argument("--block", type=int, default=64)
+ap.add_argument("--batch", type=int, default=12)
 args = ap.parse_args()
 torch.set_num_threads(args.threads)
 torch.manual_seed(args.seed)
 
-N_LAYER, N_HEAD, N_EMBD, BLOCK, BATCH = 4, 4, 128, 64, 12
+N_LAYER, N_HEAD, N_EMBD, BLOCK, BATCH = args.layers, args.heads, args.width, args.block, args.batch
 LR, MIN_LR, WARMUP, WD, CLIP = 1e-3, 1e-4, 100, 0.1, 1.0
 
 text = open(args.text, encoding="utf-8").read()
@@ -137,7 +145,8 @@ if args.mode == "time":
     for _ in range(args.timed):
         step(x, y)
     ms = (time.perf_counter() - t0) / args.timed * 1e3
-    print(json.dumps({"peer": "pytorch", "ms_per_step": ms, "dtype": args.dtype}))
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"peer": "pytorch", "ms_per_step": ms, "dtype": args.dtype, "process_peak_rss": peak_rss}))
 else:
     t0 = time.perf_counter()
     for s in range(1, args.steps + 1):
