@@ -31,7 +31,7 @@ DiscoveryOptions Context::discovery(const std::vector<std::filesystem::path>& ex
   o.trust.require_signature = trust.require_signature || trust_in.require_signature;
   o.trust.trusted_keys_dir =
       !trust.trusted_keys_dir.empty() ? trust.trusted_keys_dir : trust_in.trusted_keys_dir;
-  for (const auto& p : plugin_paths) o.pipeline_manifests.emplace_back(p);
+  for (const auto& p : plugin_paths) o.command_line_manifests.emplace_back(p);
   for (const auto& p : extra) o.pipeline_manifests.push_back(p);
   o.use_user = !no_system_plugins;
   o.use_system = !no_system_plugins;

@@ -96,6 +96,9 @@ TEST(cli, doctor_is_happy_with_the_good_fixtures) {
   CliRun r = plinth("plugins doctor --plugin-path " + kFx + "/good");
   EXPECT_EQ(r.rc, 0) << r.out;
   EXPECT_TRUE(has(r.out, "4 loaded, 0 failed")) << r.out;
+  // Manifests given with --plugin-path say so (not "(pipeline)").
+  EXPECT_TRUE(has(r.out, "/good/10-backend.toml (--plugin-path): 1 entry")) << r.out;
+  EXPECT_FALSE(has(r.out, "(pipeline)")) << r.out;
 }
 
 TEST(cli, doctor_explains_every_broken_fixture_and_exits_1) {

@@ -29,6 +29,7 @@ struct ManifestEntry {
   std::filesystem::path path;      // absolute, resolved against the manifest's folder
   std::filesystem::path manifest;  // the file it came from
   int line = 0;                    // line of the [[plugin]] header in that file
+  int abi_line = 0;                // line of its `abi` key (0: none; the header's then)
   std::string abi;                 // the declared ABI range as written ("1", "1.0-1.3"); empty: any 1.x
   std::optional<std::string> sha256;
   int priority = 0;
@@ -100,6 +101,9 @@ const char* state_name(PluginState state);  // "loaded" | "failed" | "shadowed" 
 // folder, /etc/plinth/plugins.d, the install's share/plinth/plugins.d.
 struct DiscoveryOptions {
   std::vector<std::filesystem::path> pipeline_manifests;  // files or folders
+  // The command line's --plugin-path (files or folders): searched first, and,
+  // like a pipeline's, loaded at once; named "--plugin-path" as their origin.
+  std::vector<std::filesystem::path> command_line_manifests;
   bool use_environment = true;  // $PLINTH_PLUGIN_PATH, and the user folder when use_user
   bool use_user = true;         // $XDG_CONFIG_HOME/plinth/plugins.d (or ~/.config/plinth/plugins.d)
   bool use_system = true;       // /etc/plinth/plugins.d

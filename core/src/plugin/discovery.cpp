@@ -104,6 +104,9 @@ std::vector<fs::path> install_manifest_dirs() {
 Result<std::vector<FoundManifest>> discover_manifests(const DiscoveryOptions& options) {
   std::vector<FoundManifest> out;
   Collector c(out);
+  for (const auto& p : options.command_line_manifests) {
+    if (!c.add(p, "--plugin-path")) return error(errc::io, "plugin manifest path not found: " + p.string());
+  }
   for (const auto& p : options.pipeline_manifests) {
     if (!c.add(p, "pipeline")) return error(errc::io, "plugin manifest path not found: " + p.string());
   }

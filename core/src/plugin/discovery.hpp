@@ -14,7 +14,7 @@ namespace plinth {
 
 struct FoundManifest {
   std::filesystem::path file;  // absolute
-  std::string origin;          // "pipeline", "PLINTH_PLUGIN_PATH", "user", "system", "install"
+  std::string origin;  // "--plugin-path", "pipeline", "PLINTH_PLUGIN_PATH", "user", "system", "install"
 };
 
 // The manifest files to read, in precedence order, each file once. A folder

@@ -22,14 +22,16 @@ Result<std::shared_ptr<Library>> Library::open(const std::filesystem::path& path
   lib.load(boost::dll::fs::path(path.string()),
            boost::dll::load_mode::rtld_local | boost::dll::load_mode::rtld_now, ec);
   if (ec || !lib.is_loaded()) {
-    // Boost.DLL reports dlerror() text only through its exception form, so
-    // ask the dynamic loader again for the reason when the code says little.
+    // Boost.DLL gives dlerror()'s text only inside its exception's, with the
+    // errno of the last failed system call appended (": Bad file
+    // descriptor", which says nothing here), so ask the dynamic loader again
+    // with the same flags for its own words.
     std::string why = ec ? ec.message() : "unknown error";
-    try {
-      boost::dll::shared_library again(boost::dll::fs::path(path.string()),
-                                       boost::dll::load_mode::rtld_local | boost::dll::load_mode::rtld_now);
-    } catch (const std::exception& e) {
-      why = e.what();
+    ::dlerror();
+    if (void* h = ::dlopen(path.c_str(), RTLD_LOCAL | RTLD_NOW)) {
+      ::dlclose(h);
+    } else if (const char* e = ::dlerror()) {
+      why = e;
     }
     return error(errc::bad_data, "the dynamic loader refused it: " + why);
   }

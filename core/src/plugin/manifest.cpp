@@ -81,6 +81,7 @@ bool parse_entry(const toml::table& t, const std::filesystem::path& file, Manife
     if (key == "name" || key == "kind" || key == "path") continue;
     const std::string vat = where(file, v.source());
     if (key == "abi") {
+      e.abi_line = static_cast<int>(v.source().begin.line);
       if (v.is_integer()) {
         e.abi = std::to_string(v.as_integer()->get());
       } else if (v.is_string()) {
@@ -241,7 +242,7 @@ ManifestFile read_manifest(const std::filesystem::path& file) {
   if (!in) {
     ManifestFile mf;
     mf.file = abs;
-    mf.errors.push_back(abs.string() + ":0:0: cannot read manifest");
+    mf.errors.push_back(abs.string() + ": cannot read manifest");
     return mf;
   }
   std::ostringstream ss;

@@ -651,7 +651,7 @@ void RegistryImpl::load(const std::vector<FoundManifest>& files) {
     if (!trust_.allow_insecure) {
       if (std::string why = insecure_reason(f.file); !why.empty()) {
         ms.refused = why;
-        const std::string err = f.file.string() + ":0:0: manifest refused: " + why +
+        const std::string err = f.file.string() + ": manifest refused: " + why +
                                 " (or set allow_insecure_plugins = true in [plugins], or "
                                 "PLINTH_ALLOW_INSECURE_PLUGINS=1)";
         logger().warn("plugin manifest {}", err);
@@ -683,9 +683,16 @@ void RegistryImpl::load(const std::vector<FoundManifest>& files) {
         range ? abi_range_mismatch(*range, PLINTH_ABI_MAJOR, PLINTH_ABI_MINOR) : range.status().message();
     if (!why.empty()) {
       prefailed[i] = true;
+      // Most often a typo in `abi`; a library really built for another
+      // major ABI needs a rebuild, and its own plinth_plugin says so once loaded.
+      const ManifestEntry& e = plugins_[i].entry;
+      const std::string major = std::to_string(PLINTH_ABI_MAJOR);
       fail(plugins_[i], "manifest " + why,
-           "rebuild against Plinth SDK " + std::to_string(PLINTH_ABI_MAJOR) + " and fix `abi` in " +
-               at_line(plugins_[i].entry));
+           "set `abi` in " + e.manifest.string() + ":" +
+               std::to_string(e.abi_line > 0 ? e.abi_line : e.line) +
+               " to the ABI the library was built for (this core loads \"" + major + "\" and \"" + major +
+               ".0\" to \"" + major + "." + std::to_string(PLINTH_ABI_MINOR) +
+               "\"); a library built for another major ABI needs a rebuild against Plinth SDK " + major);
     }
   }
   // Same name: best (priority, then precedence) loadable entry wins.
@@ -707,7 +714,7 @@ void RegistryImpl::load(const std::vector<FoundManifest>& files) {
   // A manifest named explicitly is loaded whole: a broken entry there is the
   // caller's error, reported now (`[plugins] manifests`, --plugin-path).
   std::lock_guard<std::mutex> hold(mutex_);
-  open_groups([](const PluginInfo& p) { return p.origin == "pipeline"; });
+  open_groups([](const PluginInfo& p) { return p.origin == "pipeline" || p.origin == "--plugin-path"; });
 }
 
 void RegistryImpl::open_group(Group& g) {

@@ -226,6 +226,14 @@ TEST(registry, rejects_a_declared_abi_before_running_plugin_code) {
   const PluginInfo* p = info(*reg, "fx-init-abort", PluginState::failed);
   ASSERT_TRUE(p);
   EXPECT_NE(p->reason.find("declares ABI 2, this core provides ABI 1.2"), std::string::npos) << p->reason;
+  // Most often a typo: the hint names the `abi` key's own line (the 5th of
+  // the fixture manifest) and the values this core loads, then the rebuild.
+  EXPECT_NE(p->hint.find("set `abi` in "), std::string::npos) << p->hint;
+  EXPECT_NE(
+      p->hint.find("abi2.toml:5 to the ABI the library was built for (this core loads \"1\" and \"1.0\" to "
+                   "\"1.2\")"),
+      std::string::npos)
+      << p->hint;
   EXPECT_NE(p->hint.find("rebuild against Plinth SDK 1"), std::string::npos);
   EXPECT_EQ(p->sha256, "");  // not even read
 }
