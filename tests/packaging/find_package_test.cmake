@@ -97,10 +97,11 @@ expect("${OUT}" "vendor-matmul worker thread" "plinth plugins inspect vendor-mat
 expect("${OUT}" "Example Vendor" "plinth plugins inspect vendor-matmul (vendor)")
 run("plugins inspect" ${PLINTH} --no-system-plugins --no-install-plugins ${_paths} plugins inspect template-data)
 expect("${OUT}" "samples" "plinth plugins inspect template-data (config keys)")
-# The installed conformance kit passes on both out-of-tree backends: what
-# they claim in supports() matches the CPU backend (the reference comes from
-# the prefix's own manifests).
-foreach(_name vendor-matmul template-backend)
+# The installed conformance kit passes on every out-of-tree plugin, one of
+# each kind but comm: the backends' supports() matches the CPU backend (the
+# reference comes from the prefix's own manifests), the template optimizer's
+# malformed steps are refused, the template data source keeps data.h's rules.
+foreach(_name vendor-matmul template-backend template-optimizer template-data)
   run("plinth-plugin-check ${_name}" ${PREFIX}/bin/plinth-plugin-check
       --manifest ${WORK}/build-${_name}/share/plinth/plugins.d)
   expect("${OUT}" " 0 fail" "plinth-plugin-check ${_name}")

@@ -227,6 +227,59 @@ TEST(plugin_check, optimizer_that_ignores_apply_weight_decay_fails_the_decay_cas
   EXPECT_EQ(failed, 4);  // 2 configurations with decay, fused offered and composed
 }
 
+// A data source's settings for --data-config, in a file of its own.
+std::string data_config(const std::string& name, const std::string& toml) {
+  const std::string path = ::testing::TempDir() + "plugin_check_" + name + ".toml";
+  FILE* f = std::fopen(path.c_str(), "w");
+  EXPECT_NE(f, nullptr);
+  std::fputs(toml.c_str(), f);
+  std::fclose(f);
+  return path;
+}
+
+TEST(plugin_check, data_sources_of_the_standard_plugin_pass) {
+  // idx on the MNIST digits the test suite prepares, and synthetic with its defaults.
+  const std::string idx = data_config("idx", std::string("images = \"") + MNIST_DATA +
+                                                 "/train-images-idx3-ubyte.gz\"\nlabels = \"" + MNIST_DATA +
+                                                 "/train-labels-idx1-ubyte.gz\"\n");
+  for (const std::string& args :
+       {"--component idx --data-config " + idx, std::string("--component synthetic")}) {
+    Outcome r = run_check("--json " + args + " " + DATA_STD);
+    EXPECT_EQ(r.code, 0) << args << "\n" << r.out.substr(0, 4000);
+    auto doc = parse(r);
+    EXPECT_EQ(doc["kind"], "data");
+    EXPECT_GE(doc["results"].size(), 18u) << r.out.substr(0, 4000);
+    for (const auto& x : doc["results"]) EXPECT_EQ(x["status"], "pass") << args << " " << x.dump();
+  }
+}
+
+TEST(plugin_check, each_broken_data_source_fails_the_case_of_its_rule) {
+  const std::pair<const char*, const char*> bugs[] = {
+      {"changes", "the same read again gives the same bytes"},
+      {"order", "indices in another order give each sample's same bytes"},
+      {"past_end", "index num_samples (past the end) is an error"},
+      {"labels", "field 'label': labels lie in [0, 4)"},
+      {"field_range", "field(-1) (out of range) is an error"},
+  };
+  // Without a bug, every case passes: the failures below are the bugs'.
+  Outcome ok =
+      run_check("--json --data-config " + data_config("none", "bug = \"none\"\n") + " " + BROKEN_DATA);
+  EXPECT_EQ(ok.code, 0) << ok.out.substr(0, 4000);
+  const auto ok_doc = parse(ok);
+  EXPECT_GE(ok_doc["results"].size(), 18u);
+  for (const auto& x : ok_doc["results"]) EXPECT_EQ(x["status"], "pass") << x.dump();
+  for (const auto& [bug, expected] : bugs) {
+    Outcome r = run_check("--json --data-config " + data_config(bug, std::string("bug = \"") + bug + "\"\n") +
+                          " " + BROKEN_DATA);
+    EXPECT_EQ(r.code, 1) << bug << "\n" << r.out.substr(0, 4000);
+    bool named = false;
+    const auto doc = parse(r);
+    for (const auto& x : doc["results"])
+      if (x["status"] == "fail") named |= x["case"].get<std::string>() == expected;
+    EXPECT_TRUE(named) << bug << ": no failed case '" << expected << "'\n" << r.out.substr(0, 4000);
+  }
+}
+
 TEST(plugin_check, communicator_with_short_copies_and_unchecked_root_fails_those_cases) {
   Outcome r = run_check(std::string("--json ") + BROKEN_COMM);
   EXPECT_EQ(r.code, 1) << r.out.substr(0, 4000);

@@ -62,4 +62,9 @@ CommRun run_comm(const Registry& reg, const std::string& name, double timeout_s,
 void run_optimizer(const Registry& reg, const std::string& name, const std::string& rule,
                    BackendInstance& exec, uint64_t seed, std::vector<CaseResult>& out);
 
+// Data-source checks (data.cpp) on component `name`, opened with `config`
+// (the [data.*] table's keys, from --data-config). Rows have section "data".
+void run_data(const Registry& reg, const std::string& name, const toml::table& config, uint64_t seed,
+              std::vector<CaseResult>& out);
+
 }  // namespace plinth::plugin_check

@@ -18,6 +18,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "check.hpp"
 #include "plinth/child_process.hpp"
@@ -218,7 +219,9 @@ int main(int argc, char** argv) {
   bool json = false;
   uint64_t seed = 1;
   int device = 0;
-  app.add_option("--manifest", manifests, "manifest file or folder of the plugin under test (repeatable)");
+  // One path per flag (repeatable), so a library named after it stays the positional argument.
+  app.add_option("--manifest", manifests, "manifest file or folder of the plugin under test (repeatable)")
+      ->allow_extra_args(false);
   app.add_option("--component", component,
                  "component to check (needed when the manifests hold several backends or several kinds)");
   app.add_option("--kind", kind,
@@ -227,7 +230,8 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed, "seed of the random inputs");
   app.add_option("--device", device, "device index of the plugin under test");
   app.add_option("--reference-manifest", ref_manifests,
-                 "extra manifest file or folder for the reference backend (repeatable)");
+                 "extra manifest file or folder for the reference backend (repeatable)")
+      ->allow_extra_args(false);
   app.add_option("--reference", reference, "reference backend component");
   app.add_flag("--json", json, "print one JSON object instead of the table");
   std::string optimizer_rule;
@@ -237,6 +241,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"sgd", "adamw"}));
   app.add_option("--comm-timeout", comm_timeout, "timeout_s given to a communicator (seconds)")
       ->check(CLI::PositiveNumber);
+  std::string data_config;
+  app.add_option("--data-config", data_config,
+                 "TOML file of the settings a data source is opened with (the keys of its [data.*] table)");
   double probe_timeout = 10;
   app.add_option("--probe-timeout", probe_timeout,
                  "seconds the plugin's load and init may take in the probe process, which runs them first "
@@ -323,7 +330,8 @@ int main(int argc, char** argv) {
   auto finish = [load_failed](int rc) { return load_failed ? std::max(rc, kExitBadInput) : rc; };
   const std::vector<std::string> backends = (*reg)->names(PLINTH_KIND_BACKEND),
                                  comms = (*reg)->names(PLINTH_KIND_COMM),
-                                 optims = (*reg)->names(PLINTH_KIND_OPTIMIZER);
+                                 optims = (*reg)->names(PLINTH_KIND_OPTIMIZER),
+                                 datas = (*reg)->names(PLINTH_KIND_DATA);
   auto listed = [](const std::vector<std::string>& v, const std::string& n) {
     return std::find(v.begin(), v.end(), n) != v.end();
   };
@@ -335,10 +343,11 @@ int main(int argc, char** argv) {
     what = listed(backends, component) ? "backend"
            : listed(comms, component)  ? "comm"
            : listed(optims, component) ? "optimizer"
+           : listed(datas, component)  ? "data"
                                        : "";
     if (what.empty()) {
       std::string list;
-      for (const auto* v : {&backends, &comms, &optims})
+      for (const auto* v : {&backends, &comms, &optims, &datas})
         for (const auto& b : *v) list += (list.empty() ? "" : ", ") + b;
       std::fprintf(stderr,
                    "plinth-plugin-check: no component '%s' loaded from the manifests given (loaded: %s)\n",
@@ -347,21 +356,59 @@ int main(int argc, char** argv) {
     }
     targets = {component};
   } else {
-    const int kinds = int(!backends.empty()) + int(!comms.empty()) + int(!optims.empty());
+    const int kinds =
+        int(!backends.empty()) + int(!comms.empty()) + int(!optims.empty()) + int(!datas.empty());
     std::string list;
-    for (const auto* v : {&backends, &comms, &optims})
+    for (const auto* v : {&backends, &comms, &optims, &datas})
       for (const auto& b : *v) list += (list.empty() ? "" : ", ") + b;
     if (kinds == 0 || (kinds == 1 && backends.size() > 1) || kinds > 1) {
-      std::fprintf(stderr, "plinth-plugin-check: %s\n",
-                   kinds == 0
-                       ? "no backend, communicator or optimizer component loaded from the manifests given"
-                       : ("several components loaded (" + list + "): choose one with --component").c_str());
+      std::fprintf(
+          stderr, "plinth-plugin-check: %s\n",
+          kinds == 0 ? "no backend, communicator, optimizer or data component loaded from the manifests given"
+                     : ("several components loaded (" + list + "): choose one with --component").c_str());
       return kExitBadInput;
     }
-    what = !backends.empty() ? "backend" : !comms.empty() ? "comm" : "optimizer";
-    targets = !backends.empty() ? backends : !comms.empty() ? comms : optims;
+    what = !backends.empty() ? "backend" : !comms.empty() ? "comm" : !optims.empty() ? "optimizer" : "data";
+    targets = !backends.empty() ? backends : !comms.empty() ? comms : !optims.empty() ? optims : datas;
   }
   if (what == "comm") return finish(check_comms(**reg, targets, comm_timeout, json));
+  if (what == "data") {
+    toml::table config;
+    if (!data_config.empty()) {
+      std::ifstream in(data_config, std::ios::binary);
+      if (!in) {
+        std::fprintf(stderr, "plinth-plugin-check: --data-config %s: cannot read\n", data_config.c_str());
+        return kExitBadInput;
+      }
+      std::ostringstream text;
+      text << in.rdbuf();
+      auto bad = [&](const toml::parse_error& e) {
+        std::fprintf(stderr, "plinth-plugin-check: %s:%u:%u: %s\n", data_config.c_str(),
+                     unsigned(e.source().begin.line), unsigned(e.source().begin.column),
+                     std::string(e.description()).c_str());
+        return kExitBadInput;
+      };
+#if TOML_EXCEPTIONS
+      try {
+        config = toml::parse(text.str(), data_config);
+      } catch (const toml::parse_error& e) {
+        return bad(e);
+      }
+#else
+      toml::parse_result r = toml::parse(text.str(), data_config);
+      if (!r) return bad(r.error());
+      config = std::move(r).table();
+#endif
+    }
+    std::vector<CaseResult> results;
+    for (const auto& name : targets) run_data(**reg, name, config, seed, results);
+    std::string names;
+    for (const auto& n : targets) names += (names.empty() ? "" : ", ") + n;
+    return finish(report(results, json, "data", names, "",
+                         "expected values: the source's own first reads" +
+                             (data_config.empty() ? std::string() : ", settings from " + data_config),
+                         seed));
+  }
 
   // Backends and optimizers need the reference backend: the discovery
   // `plinth` uses, plus --reference-manifest.

@@ -64,12 +64,17 @@ typedef struct plinth_data_v1 {
   plinth_status (*open)(const plinth_host* host, const plinth_config* cfg, plinth_data_source** out);
   void (*close)(plinth_data_source* src);
   plinth_status (*info)(const plinth_data_source* src, plinth_data_info* out);
-  /* Field `index` in [0, num_fields). Caller sets out->struct_size. */
+  /* Field `index` in [0, num_fields). Caller sets out->struct_size.
+   * An index out of range is an error status, never a crash. */
   plinth_status (*field)(const plinth_data_source* src, int32_t index, plinth_data_field* out);
   /* Read samples indices[0..n) into buffers[f] for every field f: sample i
    * of field f lands at buffers[f] + i * (bytes per sample of f), packed.
    * Thread-safe: several threads call it at once on one source. Not for
-   * streaming sources (may be NULL there). */
+   * streaming sources (may be NULL there). A sample's bytes depend only on
+   * its index (and ctx, for read_ctx): not on the call, the order of the
+   * indices, the thread or the instance. An index >= num_samples is an
+   * error status with a message naming it, never a crash; n = 0 succeeds.
+   * plinth-plugin-check checks each of these. */
   plinth_status (*read)(plinth_data_source* src, const uint64_t* indices, size_t n, void* const* buffers);
   /* --- streaming sources only; (optional) NULL otherwise --- */
   /* Read up to n next samples; *got < n only at the end of the stream. */

@@ -54,7 +54,12 @@ typedef struct plinth_optim_step_info {
 
 typedef struct plinth_optimizer_v1 {
   size_t struct_size;
-  /* Create from the pipeline's [optimizer] table. */
+  /* Create from the pipeline's [optimizer] table.
+   * Malformed input, each an error status (with host->set_error naming the
+   * key) and *out untouched or NULL, never a crash: out NULL
+   * (PLINTH_ERR_INVALID_ARGUMENT); a key of the wrong type ("lr" = "fast")
+   * or out of range (lr <= 0, NaN, infinite). plinth-plugin-check makes
+   * these calls. */
   plinth_status (*create)(const plinth_host* host, const plinth_config* cfg, plinth_optimizer** out);
   void (*destroy)(plinth_optimizer* opt);
   /* The base learning rate the schedule scales (from config). */
@@ -65,7 +70,15 @@ typedef struct plinth_optimizer_v1 {
   /* Scratch tensors per parameter the unfused path needs (not saved). */
   int32_t (*num_scratch_slots)(const plinth_optimizer* opt);
   /* Update one parameter. Called once per parameter per step, from one
-   * thread. Must not keep pointers from `p` past return. */
+   * thread. Must not keep pointers from `p` past return.
+   * Malformed input, each PLINTH_ERR_INVALID_ARGUMENT (or UNSUPPORTED for a
+   * dtype) with a set_error message, the parameter and state unchanged,
+   * never a crash: opt, ops, p or info NULL; info->step < 1; info->lr NaN,
+   * infinite or negative; p->struct_size or info->struct_size 0 (smaller
+   * than the fields read); param or grad not f32, or of other shapes; state
+   * NULL when num_state_slots > 0, scratch NULL when num_scratch_slots > 0.
+   * A larger struct_size than this header's (a newer host) is valid: read
+   * only the fields you know. plinth-plugin-check makes these calls. */
   plinth_status (*step)(plinth_optimizer* opt, const plinth_optim_ops* ops, const plinth_optim_param* p,
                         const plinth_optim_step_info* info);
 } plinth_optimizer_v1;

@@ -108,6 +108,7 @@ const plinth_data_v1 k_table = {
     .save_position = nullptr,
     .restore_position = nullptr,
     .metadata = nullptr,  // ABI 1.1, optional: named metadata such as "vocab"
+    .read_ctx = nullptr,  // ABI 1.2, optional: reads for a (seed, epoch, resolution)
 };
 
 const char* const k_config_keys[] = {"samples", "num_classes", nullptr};

@@ -3,6 +3,7 @@
 // state and launches one PLINTH_OP_AXPBY per parameter through the host's op
 // table, so it runs on whatever backend holds the parameters.
 // Config ([optimizer] table): lr (float > 0, default 0.01).
+#include <cmath>
 #include <memory>
 
 #include "plinth/optimizer.h"
@@ -44,8 +45,24 @@ plinth_status step(plinth_optimizer* o, const plinth_optim_ops* ops, const plint
                    const plinth_optim_step_info* info) {
   const plinth_host* h = o ? o->host : nullptr;
   return guard(h, [&]() -> plinth_status {
+    // Malformed input as optimizer.h lists it: an error with a message and
+    // the parameter untouched (plinth-plugin-check makes each of these calls).
     if (!o || !ops || !p || !info)
       return fail(h, PLINTH_ERR_INVALID_ARGUMENT, "template-optimizer: NULL argument");
+    if (p->struct_size < PLINTH_STRUCT_SIZE(plinth_optim_param, grad) ||
+        info->struct_size < PLINTH_STRUCT_SIZE(plinth_optim_step_info, step))
+      return fail(h, PLINTH_ERR_INVALID_ARGUMENT, "template-optimizer: struct_size too small");
+    if (info->step < 1)
+      return plinth::sdk::failf(h, PLINTH_ERR_INVALID_ARGUMENT,
+                                "template-optimizer: step %lld (steps count from 1)",
+                                static_cast<long long>(info->step));
+    if (!std::isfinite(info->lr) || info->lr < 0)
+      return plinth::sdk::failf(h, PLINTH_ERR_INVALID_ARGUMENT, "template-optimizer: lr %g", info->lr);
+    if (p->param.dtype != PLINTH_DTYPE_F32 || p->grad.dtype != PLINTH_DTYPE_F32)
+      return fail(h, PLINTH_ERR_UNSUPPORTED, "template-optimizer: parameter and gradient must be f32");
+    bool same = p->param.ndim == p->grad.ndim;
+    for (int32_t d = 0; same && d < p->param.ndim; ++d) same = p->param.shape[d] == p->grad.shape[d];
+    if (!same) return fail(h, PLINTH_ERR_INVALID_ARGUMENT, "template-optimizer: gradient shape differs");
     // param = (-lr) * grad + 1 * param; in[1] aliases out[0], which AXPBY allows.
     plinth_axpby_params prm{};
     prm.struct_size = PLINTH_AXPBY_PARAMS_STRUCT_SIZE;
