@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -208,7 +209,7 @@ TEST(plugin_check, an_optimizer_checked_against_the_wrong_rule_fails) {
 }
 
 TEST(plugin_check, optimizer_that_ignores_apply_weight_decay_fails_the_decay_cases) {
-  Outcome r = run_check(std::string("--json ") + BROKEN_SGD);
+  Outcome r = run_check(std::string("--json --component sgd ") + BROKEN_SGD);
   EXPECT_EQ(r.code, 1) << r.out.substr(0, 4000);
   auto doc = parse(r);
   int failed = 0;
@@ -278,6 +279,37 @@ TEST(plugin_check, each_broken_data_source_fails_the_case_of_its_rule) {
       if (x["status"] == "fail") named |= x["case"].get<std::string>() == expected;
     EXPECT_TRUE(named) << bug << ": no failed case '" << expected << "'\n" << r.out.substr(0, 4000);
   }
+}
+
+TEST(plugin_check, an_optimizer_without_a_reference_rule_gets_the_properties_any_optimizer_must_have) {
+  // The template optimizer keeps them; counting-sgd keeps a call count in the
+  // instance, so a resumed instance and another parameter order differ.
+  Outcome good = run_check(std::string("--json ") + TEMPLATE_OPTIMIZER);
+  EXPECT_EQ(good.code, 0) << good.out.substr(0, 4000);
+  const auto gdoc = parse(good);
+  int properties = 0;
+  for (const auto& x : gdoc["results"]) {
+    const std::string c = x["case"];
+    if (c.find("resumed from the state slots") != std::string::npos ||
+        c.find("in another order") != std::string::npos ||
+        c.find("learning rate of 0") != std::string::npos ||
+        c.find("keep the parameters and state finite") != std::string::npos) {
+      ++properties;
+      EXPECT_EQ(x["status"], "pass") << x.dump();
+    }
+  }
+  EXPECT_EQ(properties, 4) << good.out.substr(0, 4000);
+  Outcome bad = run_check(std::string("--json --component counting-sgd ") + BROKEN_SGD);
+  EXPECT_EQ(bad.code, 1) << bad.out.substr(0, 4000);
+  const auto bdoc = parse(bad);
+  std::set<std::string> failed;
+  for (const auto& x : bdoc["results"])
+    if (x["status"] == "fail") failed.insert(x["case"].get<std::string>());
+  EXPECT_EQ(failed,
+            (std::set<std::string>{
+                "lr=0.01: a new instance resumed from the state slots continues as the uninterrupted one",
+                "lr=0.01: the parameters stepped in another order give the same result"}))
+      << bad.out.substr(0, 4000);
 }
 
 TEST(plugin_check, communicator_with_short_copies_and_unchecked_root_fails_those_cases) {

@@ -198,8 +198,18 @@ constexpr double kThreshold = 1e-8;
 // Run one case: kSteps steps (a new optimizer instance from step
 // kResumeAfter + 1, its state restored), compare param and state with the
 // reference after every step. Returns the worst NMSE, or sets `why`.
+// RunOpts vary the run for the properties any optimizer must have (checked
+// against another run of itself, whatever its rule): no resume halfway, the
+// parameters stepped in reverse order, the learning rate scaled (0: none),
+// and the parameters and state slots at the end, as floats, into `final`.
+struct RunOpts {
+  bool resume = true, reverse = false;
+  double lr_scale = 1;
+  std::vector<std::vector<float>>* final = nullptr;    // per parameter: param, then each state slot
+  std::vector<std::vector<float>>* initial = nullptr;  // per parameter: param before the first step
+};
 double run_case(const plinth_optimizer_v1* t, const Registry& reg, const std::string& rule, const OptCase& oc,
-                BackendInstance& be, bool fused, uint64_t seed, std::string& why) {
+                BackendInstance& be, bool fused, uint64_t seed, std::string& why, const RunOpts& o = {}) {
   Created cr = create(t, reg, oc.table);
   if (!cr.opt) {
     why = cr.error;
@@ -269,12 +279,21 @@ double run_case(const plinth_optimizer_v1* t, const Registry& reg, const std::st
     ps.push_back(std::move(d));
     refs.push_back(std::move(r));
   }
+  if (o.initial)
+    for (const auto& r : refs) o.initial->emplace_back(r.p.begin(), r.p.end());
+  // Every step's gradients, drawn in one order whatever order the steps take.
+  std::vector<std::vector<std::vector<double>>> grads(kSteps + 1);
+  for (int64_t step = 1; step <= kSteps; ++step)
+    for (const auto& d : ps) {
+      grads[size_t(step)].emplace_back(d.n());
+      for (auto& x : grads[size_t(step)].back()) x = double(float(normal(rng)));
+    }
   Exec ex{&be, fused};
   plinth_optim_ops ops{PLINTH_OPTIM_OPS_STRUCT_SIZE, &ex, exec_supports, exec_launch};
   double worst = 0;
   plinth_optimizer* opt = cr.opt;
   for (int64_t step = 1; step <= kSteps && why.empty(); ++step) {
-    if (step == kResumeAfter + 1) {
+    if (o.resume && step == kResumeAfter + 1) {
       // As a resumed run: the state slots survive, the instance does not.
       t->destroy(opt);
       Created again = create(t, reg, oc.table);
@@ -284,11 +303,11 @@ double run_case(const plinth_optimizer_v1* t, const Registry& reg, const std::st
       }
       opt = again.opt;
     }
-    const double lr = oc.h.lr * (1.0 - 0.1 * double(step - 1));  // a decaying schedule
-    for (size_t k = 0; k < ps.size() && why.empty(); ++k) {
+    const double lr = o.lr_scale * oc.h.lr * (1.0 - 0.1 * double(step - 1));  // a decaying schedule
+    for (size_t kk = 0; kk < ps.size() && why.empty(); ++kk) {
+      const size_t k = o.reverse ? ps.size() - 1 - kk : kk;
       DevParam& d = ps[k];
-      std::vector<double> g(d.n());
-      for (auto& x : g) x = double(float(normal(rng)));
+      const std::vector<double>& g = grads[size_t(step)][k];
       (void)upload_f(be, d.grad, g);
       for (auto& s : d.scratch)  // scratch holds no promise: NaN until written
         (void)upload_f(be, s, std::vector<double>(d.n(), std::numeric_limits<double>::quiet_NaN()));
@@ -340,8 +359,67 @@ double run_case(const plinth_optimizer_v1* t, const Registry& reg, const std::st
               " against the reference";
     }
   }
+  for (size_t k = 0; o.final && why.empty() && k < ps.size(); ++k) {
+    for (int sl = -1; sl < slots && why.empty(); ++sl) {
+      auto v = download_f(be, sl < 0 ? ps[k].param : ps[k].state[size_t(sl)], ps[k].n());
+      if (!v)
+        why = v.status().message();
+      else
+        o.final->emplace_back(v->begin(), v->end());
+    }
+  }
   t->destroy(opt);
   return worst;
+}
+
+// The properties any optimizer must have, whatever its update rule, each
+// checked against another run of the same configuration (so they hold for
+// rules the tool has no reference for): finite in, finite out; a new
+// instance resumed from the state slots halfway continues exactly as the
+// uninterrupted one; the order the parameters are stepped in does not
+// matter; a learning rate of 0 leaves every parameter as it was.
+void property_cases(const plinth_optimizer_v1* t, const Registry& reg, const std::string& comp,
+                    const OptCase& oc, BackendInstance& be, uint64_t seed, std::vector<CaseResult>& out) {
+  auto add = [&](const std::string& name, bool ok, const std::string& why) {
+    out.push_back(
+        CaseResult{"optim", comp, oc.name + ": " + name, ok ? "pass" : "fail", 0, 0, ok ? "" : why});
+  };
+  std::vector<std::vector<float>> plain, resumed, reversed, still, before;
+  std::string why;
+  RunOpts o;
+  o.resume = false;
+  o.final = &plain;
+  run_case(t, reg, "", oc, be, true, seed, why, o);
+  if (!why.empty()) return add("six steps run", false, why);
+  bool finite = true;
+  for (const auto& v : plain)
+    for (float x : v) finite &= std::isfinite(x);
+  add("finite gradients keep the parameters and state finite", finite, "a NaN or infinity after 6 steps");
+  o = RunOpts{};
+  o.final = &resumed;
+  run_case(t, reg, "", oc, be, true, seed, why, o);
+  add("a new instance resumed from the state slots continues as the uninterrupted one",
+      why.empty() && resumed == plain, why.empty() ? "the parameters or state differ after 6 steps" : why);
+  why.clear();
+  o = RunOpts{};
+  o.resume = false;
+  o.reverse = true;
+  o.final = &reversed;
+  run_case(t, reg, "", oc, be, true, seed, why, o);
+  add("the parameters stepped in another order give the same result", why.empty() && reversed == plain,
+      why.empty() ? "the result depends on the order of the parameters" : why);
+  why.clear();
+  o = RunOpts{};
+  o.resume = false;
+  o.lr_scale = 0;
+  o.final = &still;
+  o.initial = &before;
+  run_case(t, reg, "", oc, be, true, seed, why, o);
+  bool unchanged = why.empty() && !before.empty() && still.size() % before.size() == 0;
+  const size_t per = before.empty() ? 0 : still.size() / before.size();  // param, then its slots
+  for (size_t k = 0; unchanged && k < before.size(); ++k) unchanged = still[k * per] == before[k];
+  add("a learning rate of 0 leaves every parameter as it was", unchanged,
+      why.empty() ? "a parameter changed with lr = 0" : why);
 }
 
 // Malformed steps and configs on an instance of the case's config: each must
@@ -514,6 +592,7 @@ void run_optimizer(const Registry& reg, const std::string& name, const std::stri
       out.push_back(r);
     }
   }
+  if (rule.empty()) property_cases(t, reg, name, cases.back(), be, seed, out);
   error_cases(t, reg, name, cases.back(), be, out);
 }
 

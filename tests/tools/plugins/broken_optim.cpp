@@ -3,7 +3,11 @@
 // composes its update from AXPBY ops and checks its arguments as the header
 // asks, but applies weight decay to every parameter, ignoring
 // apply_weight_decay = 0. The kit must report the weight-decay cases,
-// naming the parameter that should not have decayed.
+// naming the parameter that should not have decayed. A second component,
+// `counting-sgd` (no reference rule in the tool), scales its learning rate
+// by a count of its own calls instead of using info->step: a resumed
+// instance and another parameter order step differently, which the
+// properties every optimizer must have catch.
 #include <cmath>
 #include <new>
 #include <string>
@@ -16,6 +20,8 @@ struct plinth_optimizer {
   const plinth_host* host;
   double lr = 0.01, momentum = 0, dampening = 0, weight_decay = 0;
   bool nesterov = false;
+  bool counting = false;
+  int64_t calls = 0;
 };
 
 namespace {
@@ -40,6 +46,11 @@ plinth_status create(const plinth_host* h, const plinth_config* cfg, plinth_opti
     *out = new plinth_optimizer(o);
     return PLINTH_OK;
   });
+}
+plinth_status create_counting(const plinth_host* h, const plinth_config* cfg, plinth_optimizer** out) {
+  const plinth_status s = create(h, cfg, out);
+  if (s == PLINTH_OK) (*out)->counting = true;
+  return s;
 }
 void destroy(plinth_optimizer* o) { delete o; }
 double base_lr(const plinth_optimizer* o) { return o->lr; }
@@ -71,7 +82,8 @@ plinth_status step(plinth_optimizer* o, const plinth_optim_ops* ops, const plint
     return fail(h, PLINTH_ERR_INVALID_ARGUMENT, "broken sgd: bad step or lr");
   if ((num_state_slots(o) && !p->state) || (num_scratch_slots(o) && !p->scratch))
     return fail(h, PLINTH_ERR_INVALID_ARGUMENT, "broken sgd: NULL state or scratch");
-  const double lr = info->lr, mu = o->momentum;
+  // counting-sgd's bug: state kept in the instance, not in the state slots.
+  const double lr = o->counting ? info->lr / double(1 + o->calls++) : info->lr, mu = o->momentum;
   const double wd = o->weight_decay;  // the deliberate bug: p->apply_weight_decay is ignored
   plinth_status s;
   const plinth_tensor* d = &p->grad;
@@ -102,8 +114,20 @@ const plinth_optimizer_v1 g_table = {PLINTH_OPTIMIZER_V1_STRUCT_SIZE,
                                      num_scratch_slots,
                                      step};
 
-const plinth_component g_components[] = {{PLINTH_COMPONENT_STRUCT_SIZE, PLINTH_KIND_OPTIMIZER, "sgd",
-                                          "SGD that decays every parameter (test)", &g_table, g_keys}};
+const plinth_optimizer_v1 g_counting_table = {PLINTH_OPTIMIZER_V1_STRUCT_SIZE,
+                                              create_counting,
+                                              destroy,
+                                              base_lr,
+                                              num_state_slots,
+                                              state_slot_name,
+                                              num_scratch_slots,
+                                              step};
+
+const plinth_component g_components[] = {
+    {PLINTH_COMPONENT_STRUCT_SIZE, PLINTH_KIND_OPTIMIZER, "sgd", "SGD that decays every parameter (test)",
+     &g_table, g_keys},
+    {PLINTH_COMPONENT_STRUCT_SIZE, PLINTH_KIND_OPTIMIZER, "counting-sgd",
+     "SGD whose rate counts its own calls (test)", &g_counting_table, g_keys}};
 
 const plinth_plugin g_plugin = {PLINTH_PLUGIN_STRUCT_SIZE,
                                 PLINTH_ABI_MAJOR,
@@ -111,7 +135,7 @@ const plinth_plugin g_plugin = {PLINTH_PLUGIN_STRUCT_SIZE,
                                 "broken-sgd",
                                 "1.0.0",
                                 "Plinth tests",
-                                1,
+                                2,
                                 g_components,
                                 nullptr,
                                 nullptr};
