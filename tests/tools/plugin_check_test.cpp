@@ -312,6 +312,28 @@ TEST(plugin_check, an_optimizer_without_a_reference_rule_gets_the_properties_any
       << bad.out.substr(0, 4000);
 }
 
+TEST(plugin_check, a_library_exporting_more_than_the_entry_points_is_flagged) {
+  // plinth_add_plugin's build exports plinth_plugin_get only; the same source
+  // built by hand exports a helper too: a warning naming it (the plugin works).
+  for (const auto& [lib, leaky] : {std::pair<std::string, bool>{BROKEN_DATA, false}, {LEAKY_DATA, true}}) {
+    Outcome r = run_check("--json " + lib);
+    EXPECT_EQ(r.code, 0) << lib << "\n" << r.out.substr(0, 3000);
+    const auto doc = parse(r);
+    int rows = 0;
+    for (const auto& x : doc["results"]) {
+      if (x["op"] != "exports") continue;
+      ++rows;
+      EXPECT_EQ(x["status"], leaky ? "warn" : "pass") << x.dump();
+      if (leaky) {
+        const std::string d = x["detail"];
+        EXPECT_NE(d.find("broken_data_leaky_helper"), std::string::npos) << d;
+        EXPECT_NE(d.find("plinth_add_plugin"), std::string::npos) << d;
+      }
+    }
+    EXPECT_EQ(rows, 1) << lib;
+  }
+}
+
 TEST(plugin_check, communicator_with_short_copies_and_unchecked_root_fails_those_cases) {
   Outcome r = run_check(std::string("--json ") + BROKEN_COMM);
   EXPECT_EQ(r.code, 1) << r.out.substr(0, 4000);

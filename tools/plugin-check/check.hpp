@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
@@ -61,6 +62,10 @@ CommRun run_comm(const Registry& reg, const std::string& name, double timeout_s,
 // empty: none (the numeric cases are no-reference). Rows have section "optim".
 void run_optimizer(const Registry& reg, const std::string& name, const std::string& rule,
                    BackendInstance& exec, uint64_t seed, std::vector<CaseResult>& out);
+
+// The symbols `lib` exports besides plinth_plugin_get and
+// plinth_plugin_score, from its ELF dynamic symbol table (exports.cpp).
+Result<std::vector<std::string>> extra_exports(const std::filesystem::path& lib);
 
 // Data-source checks (data.cpp) on component `name`, opened with `config`
 // (the [data.*] table's keys, from --data-config). Rows have section "data".

@@ -18,6 +18,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "check.hpp"
@@ -176,12 +177,46 @@ int report(const std::vector<CaseResult>& rs, bool json, const std::string& kind
   return failed ? kExitFail : 0;
 }
 
+// A row for the library of each component checked: it exports the entry
+// points only (a warning otherwise, naming what else it exports).
+void export_rows(const Registry& reg, plinth_kind kind, const std::vector<std::string>& names,
+                 std::vector<CaseResult>& out) {
+  std::set<std::string> seen;
+  for (const auto& p : reg.plugins()) {
+    if (p.state != PluginState::loaded || seen.count(p.entry.path.string())) continue;
+    bool mine = false;
+    for (const auto& c : p.components)
+      mine |= c.kind == kind && std::find(names.begin(), names.end(), c.name) != names.end();
+    if (!mine) continue;
+    seen.insert(p.entry.path.string());
+    CaseResult r{"lib", "exports", "exports only plinth_plugin_get (and plinth_plugin_score)", "pass", 0,
+                 0,     ""};
+    auto extra = extra_exports(p.entry.path);
+    if (!extra) {
+      r.status = "warn";
+      r.detail = extra.status().message();
+    } else if (!extra->empty()) {
+      r.status = "warn";
+      r.detail = p.entry.path.filename().string() + " also exports " + std::to_string(extra->size()) +
+                 " symbol(s): ";
+      for (size_t i = 0; i < extra->size() && i < 6; ++i) r.detail += (i ? ", " : "") + (*extra)[i];
+      if (extra->size() > 6) r.detail += ", ...";
+      r.detail +=
+          "; they can bind to another library's copy at load time. hint: build with plinth_add_plugin(), or "
+          "link with -fvisibility=hidden and a version script exporting only the entry points "
+          "(sdk/README.md, section 4)";
+    }
+    out.push_back(std::move(r));
+  }
+}
+
 // Communicator components: every rank runs the cases; rank 0 reports,
 // the others print only their failures (to stderr, "rank N: ...").
 int check_comms(const Registry& reg, const std::vector<std::string>& names, double timeout, bool json) {
   int rc = 0;
   for (const auto& name : names) {
     std::vector<CaseResult> results;
+    export_rows(reg, PLINTH_KIND_COMM, {name}, results);
     CommRun run = run_comm(reg, name, timeout, results);
     if (!run.error.empty()) {
       std::fprintf(stderr, "plinth-plugin-check: %s\n", run.error.c_str());
@@ -401,6 +436,7 @@ int main(int argc, char** argv) {
 #endif
     }
     std::vector<CaseResult> results;
+    export_rows(**reg, PLINTH_KIND_DATA, targets, results);
     for (const auto& name : targets) run_data(**reg, name, config, seed, results);
     std::string names;
     for (const auto& n : targets) names += (names.empty() ? "" : ", ") + n;
@@ -430,6 +466,7 @@ int main(int argc, char** argv) {
   }
 
   std::vector<CaseResult> results;
+  export_rows(**reg, what == "optimizer" ? PLINTH_KIND_OPTIMIZER : PLINTH_KIND_BACKEND, targets, results);
   if (what == "optimizer") {
     for (const auto& name : targets) {
       const std::string r = !optimizer_rule.empty()              ? optimizer_rule

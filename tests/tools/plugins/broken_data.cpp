@@ -114,3 +114,9 @@ const plinth_plugin k_plugin = {PLINTH_PLUGIN_STRUCT_SIZE,
 }  // namespace
 
 extern "C" PLINTH_EXPORT const plinth_plugin* plinth_plugin_get(void) { return &k_plugin; }
+
+#ifdef BROKEN_DATA_LEAKY
+// Built without plinth_add_plugin's version script (tests/tools/CMakeLists.txt):
+// a symbol of its own beside the entry point, as a plugin built by hand exports.
+extern "C" __attribute__((visibility("default"))) int broken_data_leaky_helper(void) { return 1; }
+#endif
