@@ -51,7 +51,8 @@ set(_common -G ${GENERATOR} -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=${CX
 
 # --- 2. vendor projects against the installed prefix only
 set(_projects vendor-matmul=examples/vendor-backend template-backend=sdk/template/backend
-              template-optimizer=sdk/template/optimizer template-data=sdk/template/data)
+              template-optimizer=sdk/template/optimizer template-data=sdk/template/data
+              template-comm=sdk/template/comm)
 set(_libs)
 foreach(_p ${_projects})
   string(REPLACE "=" ";" _p ${_p})
@@ -98,10 +99,11 @@ expect("${OUT}" "Example Vendor" "plinth plugins inspect vendor-matmul (vendor)"
 run("plugins inspect" ${PLINTH} --no-system-plugins --no-install-plugins ${_paths} plugins inspect template-data)
 expect("${OUT}" "samples" "plinth plugins inspect template-data (config keys)")
 # The installed conformance kit passes on every out-of-tree plugin, one of
-# each kind but comm: the backends' supports() matches the CPU backend (the
-# reference comes from the prefix's own manifests), the template optimizer's
-# malformed steps are refused, the template data source keeps data.h's rules.
-foreach(_name vendor-matmul template-backend template-optimizer template-data)
+# each kind: the backends' supports() matches the CPU backend (the reference
+# comes from the prefix's own manifests), the template optimizer's malformed
+# steps are refused, the template data source keeps data.h's rules, the
+# template communicator's collectives are right for its one rank.
+foreach(_name vendor-matmul template-backend template-optimizer template-data template-comm)
   run("plinth-plugin-check ${_name}" ${PREFIX}/bin/plinth-plugin-check
       --manifest ${WORK}/build-${_name}/share/plinth/plugins.d)
   expect("${OUT}" " 0 fail" "plinth-plugin-check ${_name}")
@@ -109,7 +111,7 @@ endforeach()
 # From the prefix's share/plinth/plugins.d, next to the core's own plugins.
 run("plugins doctor (installed)" ${PLINTH} --no-system-plugins plugins doctor)
 run("plugins list (installed)" ${PLINTH} --no-system-plugins plugins list)
-foreach(_name vendor-matmul template-backend template-optimizer template-data plinth-backend-cpu)
+foreach(_name vendor-matmul template-backend template-optimizer template-data template-comm plinth-backend-cpu)
   expect("${OUT}" "${_name}[^\n]*loaded" "installed plinth plugins list")
 endforeach()
 
