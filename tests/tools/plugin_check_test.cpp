@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -331,6 +332,65 @@ TEST(plugin_check, a_library_exporting_more_than_the_entry_points_is_flagged) {
       }
     }
     EXPECT_EQ(rows, 1) << lib;
+  }
+}
+
+// A plugin that crashes or hangs in some cases, for every kind checked in
+// child processes: each such case is a failed row naming how the plugin
+// ended, the run goes on to the end (later cases pass), and the exit code is 1.
+struct Ended {
+  std::vector<std::string> cases;  // failed rows that say how the plugin ended
+  std::vector<std::string> passed;
+};
+Ended ended_cases(const Outcome& r, const std::string& how) {
+  Ended e;
+  const auto doc = parse(r);
+  for (const auto& x : doc["results"]) {
+    if (x["status"] == "pass") e.passed.push_back(x["case"]);
+    if (x["status"] == "fail" && x.value("detail", "").find(how) != std::string::npos)
+      e.cases.push_back(x["case"]);
+  }
+  return e;
+}
+
+TEST(plugin_check, a_crashing_or_hanging_plugin_is_named_by_case_and_the_run_goes_on) {
+  const std::string bk = BROKEN_MANIFESTS;
+  // Backends: the large ADD cases end the plugin; the malformed launches run after them.
+  for (const auto& [name, how] :
+       {std::pair<std::string, std::string>{"crash-add", "died of SIGSEGV (signal 11)"},
+        {"hang-add", "hung: no case finished within 2 s"}}) {
+    Outcome r = run_check("--json --case-timeout 2 --manifest " + bk + "/" + name + ".toml");
+    EXPECT_EQ(r.code, 1) << name << "\n" << r.out.substr(0, 3000);
+    const Ended e = ended_cases(r, how);
+    EXPECT_GE(e.cases.size(), 1u) << name << "\n" << r.out.substr(0, 3000);
+    const bool errors_ran = std::any_of(e.passed.begin(), e.passed.end(), [](const std::string& c) {
+      return c.find("returns an error") != std::string::npos || c.find("NULL") != std::string::npos;
+    });
+    EXPECT_TRUE(errors_ran) << name << ": the malformed launches after the ended cases did not run\n"
+                            << r.out.substr(0, 3000);
+  }
+  // Optimizers: step 5 of the bias ends the plugin in both numeric cases and
+  // the properties; the malformed calls still run and pass.
+  for (const auto& [name, how] : {std::pair<std::string, std::string>{"crashing-sgd", "died of SIGSEGV"},
+                                  {"hanging-sgd", "hung: no case finished within 1 s"}}) {
+    Outcome r = run_check("--json --case-timeout 1 --component " + name + " " + BROKEN_SGD);
+    EXPECT_EQ(r.code, 1) << name << "\n" << r.out.substr(0, 3000);
+    const Ended e = ended_cases(r, how);
+    EXPECT_EQ(e.cases, (std::vector<std::string>{"lr=0.01 (fused ops offered)", "lr=0.01 (composed ops)",
+                                                 "the properties any optimizer must have"}))
+        << name << "\n"
+        << r.out.substr(0, 3000);
+    EXPECT_GE(e.passed.size(), 8u) << name << ": the malformed calls did not run\n" << r.out.substr(0, 3000);
+  }
+  // Data sources: the reads end the plugin; the schema checks before them pass.
+  for (const auto& [bug, how] : {std::pair<std::string, std::string>{"crash", "died of SIGSEGV"},
+                                 {"hang", "hung: no case finished within 1 s"}}) {
+    Outcome r = run_check("--json --case-timeout 1 --data-config " +
+                          data_config(bug, "bug = \"" + bug + "\"\n") + " " + BROKEN_DATA);
+    EXPECT_EQ(r.code, 1) << bug << "\n" << r.out.substr(0, 3000);
+    const Ended e = ended_cases(r, how);
+    EXPECT_EQ(e.cases, (std::vector<std::string>{"reads"})) << bug << "\n" << r.out.substr(0, 3000);
+    EXPECT_GE(e.passed.size(), 8u) << bug << "\n" << r.out.substr(0, 3000);
   }
 }
 

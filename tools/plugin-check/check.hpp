@@ -29,6 +29,29 @@ struct CaseResult {
   std::string detail;    // why it failed, or the plugin's message
 };
 
+// The rows of a run, with the hooks that let each case run in a child
+// process (isolate.cpp): in a child, every case's start and every row go to
+// stdout as JSON lines as they happen, and the cases before `first` are
+// skipped (an earlier child already ran them, or died in one). A section
+// calls begin() at the top of each case and skips the case when it says no.
+struct Rows : std::vector<CaseResult> {
+  bool stream = false;  // a child: print begins and rows as they happen
+  size_t first = 0;     // skip the cases with a smaller index
+  // Case `index` of the section (stable from run to run) starts: `op` and
+  // `name` say which, should it crash or hang. False: skip it.
+  bool begin(size_t index, const std::string& op, const std::string& name);
+  void push_back(CaseResult r);
+};
+
+// Runs `unit` (see main.cpp) in child processes of this program (`argv`:
+// its own command line), appending their rows to `out` (as `section`
+// rows); a case whose child crashed, exited or hung is a failed row, and a
+// new child goes on from the next case (isolate.cpp).
+void run_isolated(const std::vector<std::string>& argv, const std::string& unit, const std::string& section,
+                  double case_timeout_s, Rows& out);
+// A child's last line: its unit ran to the end.
+void unit_done();
+
 // A plugin's settings as the plinth_config it reads: `table` written out as
 // TOML and parsed back by the core (which owns the view's storage).
 Result<PluginConfig> plugin_config(const toml::table& table);
@@ -40,12 +63,12 @@ double load_value(const std::vector<uint8_t>& bytes, plinth_dtype d, size_t i);
 void store_value(std::vector<uint8_t>& bytes, plinth_dtype d, size_t i, double v);
 
 // API contract checks on `plugin`, without the error paths.
-void run_contract(BackendInstance& plugin, uint64_t seed, std::vector<CaseResult>& out);
+void run_contract(BackendInstance& plugin, uint64_t seed, Rows& out);
 // Malformed launches; run last, since a broken plugin may crash on them.
-void run_error_checks(BackendInstance& plugin, std::vector<CaseResult>& out);
+void run_error_checks(BackendInstance& plugin, Rows& out);
 // Every op case whose op is in `ops` (all when empty), on the plugin and the reference.
 void run_ops(BackendInstance& plugin, BackendInstance& reference, uint64_t seed,
-             const std::vector<std::string>& ops, std::vector<CaseResult>& out);
+             const std::vector<std::string>& ops, Rows& out);
 
 // Communicator checks (comm.cpp) on component `name`, at the world size the
 // launcher gave. Rows have section "comm".
@@ -61,7 +84,7 @@ CommRun run_comm(const Registry& reg, const std::string& name, double timeout_s,
 // (the CPU backend); `rule` "sgd" | "adamw" picks the reference update,
 // empty: none (the numeric cases are no-reference). Rows have section "optim".
 void run_optimizer(const Registry& reg, const std::string& name, const std::string& rule,
-                   BackendInstance& exec, uint64_t seed, std::vector<CaseResult>& out);
+                   BackendInstance& exec, uint64_t seed, Rows& out);
 
 // The symbols `lib` exports besides plinth_plugin_get and
 // plinth_plugin_score, from its ELF dynamic symbol table (exports.cpp).
@@ -70,6 +93,6 @@ Result<std::vector<std::string>> extra_exports(const std::filesystem::path& lib)
 // Data-source checks (data.cpp) on component `name`, opened with `config`
 // (the [data.*] table's keys, from --data-config). Rows have section "data".
 void run_data(const Registry& reg, const std::string& name, const toml::table& config, uint64_t seed,
-              std::vector<CaseResult>& out);
+              Rows& out);
 
 }  // namespace plinth::plugin_check

@@ -154,7 +154,7 @@ namespace {
 
 // Records checks of one API area.
 struct Recorder {
-  std::vector<CaseResult>& out;
+  Rows& out;
   void check(const std::string& area, const std::string& name, bool ok, const std::string& why = {}) {
     out.push_back(CaseResult{"api", area, name, ok ? "pass" : "fail", 0, 0, ok ? std::string() : why});
   }
@@ -201,7 +201,8 @@ bool round_trip(BackendInstance& be, std::mt19937_64& rng, uint64_t size, uint64
 
 }  // namespace
 
-void run_contract(BackendInstance& be, uint64_t seed, std::vector<CaseResult>& out) {
+void run_contract(BackendInstance& be, uint64_t seed, Rows& out) {
+  if (!out.begin(0, "api", "the table's contract (devices, buffers, copies, streams, events)")) return;
   Recorder rec{out};
   const auto* t = be.table();
   auto* ctx = be.ctx();
@@ -338,7 +339,8 @@ void run_contract(BackendInstance& be, uint64_t seed, std::vector<CaseResult>& o
   }
 }
 
-void run_error_checks(BackendInstance& be, std::vector<CaseResult>& out) {
+void run_error_checks(BackendInstance& be, Rows& out) {
+  if (!out.begin(0, "api", "malformed launches")) return;
   Recorder rec{out};
   const auto* t = be.table();
   auto* ctx = be.ctx();

@@ -38,7 +38,7 @@ using Batch = std::vector<std::vector<uint8_t>>;
 
 class Checker {
  public:
-  Checker(const Registry& reg, std::string name, const plinth_data_v1* t, std::vector<CaseResult>& out)
+  Checker(const Registry& reg, std::string name, const plinth_data_v1* t, Rows& out)
       : reg_(reg), name_(std::move(name)), t_(t), out_(out) {}
 
   void add(const std::string& area, const std::string& c, bool ok, const std::string& why,
@@ -363,39 +363,45 @@ class Checker {
   const Registry& reg_;
   std::string name_;
   const plinth_data_v1* t_;
-  std::vector<CaseResult>& out_;
+  Rows& out_;
 };
 
 }  // namespace
 
 void run_data(const Registry& reg, const std::string& name, const toml::table& config, uint64_t seed,
-              std::vector<CaseResult>& out) {
+              Rows& out) {
   auto comp = reg.find(PLINTH_KIND_DATA, name);
   if (!comp) {
     out.push_back(CaseResult{"data", name, "component", "fail", 0, 0, comp.status().message()});
     return;
   }
   const auto* t = static_cast<const plinth_data_v1*>((*comp)->table);
-  Checker ck(reg, name, t, out);
+  // Case 0 (the table, open, info and fields) runs in every child process,
+  // since the later cases read the source it opens; its rows are kept only
+  // where it is not skipped (isolate.cpp).
+  Rows skipped;
+  Checker ck0(reg, name, t, out.begin(0, name, "the table, open, info and fields") ? out : skipped);
   if (t->struct_size < PLINTH_DATA_V1_MIN_STRUCT_SIZE || !t->open || !t->close || !t->info || !t->field) {
-    ck.add("table", "struct_size and the required entries (open, close, info, field)", false,
-           "struct_size " + std::to_string(t->struct_size) + " or a required entry is NULL");
+    ck0.add("table", "struct_size and the required entries (open, close, info, field)", false,
+            "struct_size " + std::to_string(t->struct_size) + " or a required entry is NULL");
     return;
   }
   auto cfg = plugin_config(config);
   if (!cfg) {
-    ck.add("open", "the --data-config settings", false, cfg.status().message());
+    ck0.add("open", "the --data-config settings", false, cfg.status().message());
     return;
   }
-  plinth_data_source* src = ck.open(*cfg, "open with the settings given");
+  plinth_data_source* src = ck0.open(*cfg, "open with the settings given");
   if (!src) return;
   Schema sc;
-  if (ck.schema(src, sc)) {
-    if (sc.streaming)
-      ck.streaming(src, sc);
-    else if (t->read && sc.samples > 0)  // none: the info case has failed already
-      ck.random_access(src, sc, *cfg, seed);
-    ck.metadata(src);
+  if (ck0.schema(src, sc)) {
+    Checker ck(reg, name, t, out);
+    if (sc.streaming) {
+      if (out.begin(1, name, "a stream's position saved and restored")) ck.streaming(src, sc);
+    } else if (t->read && sc.samples > 0) {  // none: the info case has failed already
+      if (out.begin(2, name, "reads")) ck.random_access(src, sc, *cfg, seed);
+    }
+    if (out.begin(3, name, "metadata")) ck.metadata(src);
   }
   t->close(src);
 }

@@ -279,6 +279,19 @@ int main(int argc, char** argv) {
   std::string data_config;
   app.add_option("--data-config", data_config,
                  "TOML file of the settings a data source is opened with (the keys of its [data.*] table)");
+  bool in_process = false;
+  double case_timeout = 120;
+  std::string unit;
+  size_t unit_first = 0;
+  app.add_flag("--in-process", in_process,
+               "run every case in this process: faster, but a plugin that crashes or hangs ends the run");
+  app.add_option("--case-timeout", case_timeout,
+                 "seconds a case may run without finishing before it counts as hung (default 120)")
+      ->check(CLI::PositiveNumber);
+  // Internal: the part of the checks a child process runs (isolate.cpp).
+  app.add_option("--unit", unit)->group("");
+  app.add_option("--unit-first", unit_first)->group("");
+  const std::vector<std::string> self(argv, argv + argc);
   double probe_timeout = 10;
   app.add_option("--probe-timeout", probe_timeout,
                  "seconds the plugin's load and init may take in the probe process, which runs them first "
@@ -435,9 +448,22 @@ int main(int argc, char** argv) {
       config = std::move(r).table();
 #endif
     }
-    std::vector<CaseResult> results;
+    Rows results;
+    if (!unit.empty()) {  // a child: one data source's cases, from unit_first on
+      results.stream = true;
+      results.first = unit_first;
+      for (const auto& name : targets)
+        if (unit == "data:" + name) run_data(**reg, name, config, seed, results);
+      unit_done();
+      return 0;
+    }
     export_rows(**reg, PLINTH_KIND_DATA, targets, results);
-    for (const auto& name : targets) run_data(**reg, name, config, seed, results);
+    for (const auto& name : targets) {
+      if (in_process)
+        run_data(**reg, name, config, seed, results);
+      else
+        run_isolated(self, "data:" + name, "data", case_timeout, results);
+    }
     std::string names;
     for (const auto& n : targets) names += (names.empty() ? "" : ", ") + n;
     return finish(report(results, json, "data", names, "",
@@ -465,14 +491,29 @@ int main(int argc, char** argv) {
     return kExitBadInput;
   }
 
-  std::vector<CaseResult> results;
-  export_rows(**reg, what == "optimizer" ? PLINTH_KIND_OPTIMIZER : PLINTH_KIND_BACKEND, targets, results);
+  Rows results;
+  const bool child = !unit.empty();
+  if (child) {
+    results.stream = true;
+    results.first = unit_first;
+  } else {
+    export_rows(**reg, what == "optimizer" ? PLINTH_KIND_OPTIMIZER : PLINTH_KIND_BACKEND, targets, results);
+  }
   if (what == "optimizer") {
     for (const auto& name : targets) {
       const std::string r = !optimizer_rule.empty()              ? optimizer_rule
                             : (name == "sgd" || name == "adamw") ? name
                                                                  : "";
-      run_optimizer(**reg, name, r, *ref, seed, results);
+      if (child && unit == "optim:" + name)
+        run_optimizer(**reg, name, r, *ref, seed, results);
+      else if (!child && in_process)
+        run_optimizer(**reg, name, r, *ref, seed, results);
+      else if (!child)
+        run_isolated(self, "optim:" + name, "optim", case_timeout, results);
+    }
+    if (child) {
+      unit_done();
+      return 0;
     }
     std::string names;
     for (const auto& n : targets) names += (names.empty() ? "" : ", ") + n;
@@ -486,9 +527,25 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "plinth-plugin-check: %s\n", plugin.status().message().c_str());
     return kExitBadInput;
   }
-  run_contract(*plugin, seed, results);
-  run_ops(*plugin, *ref, seed, ops, results);
-  run_error_checks(*plugin, results);
+  // Three units, each in child processes unless --in-process: the table's
+  // contract, the op cases, the malformed launches (run last, since a broken
+  // plugin may crash on them).
+  const std::pair<const char*, const char*> units[] = {
+      {"contract", "api"}, {"ops", "ops"}, {"errors", "api"}};
+  for (const auto& [name, section] : units) {
+    if (child && unit != name) continue;
+    if (!child && !in_process) {
+      run_isolated(self, name, section, case_timeout, results);
+      continue;
+    }
+    if (std::string_view(name) == "contract") run_contract(*plugin, seed, results);
+    if (std::string_view(name) == "ops") run_ops(*plugin, *ref, seed, ops, results);
+    if (std::string_view(name) == "errors") run_error_checks(*plugin, results);
+  }
+  if (child) {
+    unit_done();
+    return 0;
+  }
   return finish(report(results, json, "backend", component, plugin->properties().name,
                        "reference '" + reference + "'", seed));
 }

@@ -447,12 +447,13 @@ bool is_float(plinth_dtype d) {
 }  // namespace
 
 void run_ops(BackendInstance& plugin, BackendInstance& reference, uint64_t seed,
-             const std::vector<std::string>& ops, std::vector<CaseResult>& out) {
+             const std::vector<std::string>& ops, Rows& out) {
   const auto cases = build_cases();
   for (size_t ci = 0; ci < cases.size(); ++ci) {
     const OpCase& c = cases[ci];
     const std::string opn = op_kind_name(c.kind);
     if (!ops.empty() && std::find(ops.begin(), ops.end(), opn) == ops.end()) continue;
+    if (!out.begin(ci, opn, c.name)) continue;
     CaseResult r{"ops", opn, c.name, "", 0, 0, ""};
     Launch probe;
     make_views(c.tensors, {}, c.kind, c.inputs, c.outputs, c.params, probe);

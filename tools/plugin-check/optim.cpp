@@ -379,7 +379,7 @@ double run_case(const plinth_optimizer_v1* t, const Registry& reg, const std::st
 // uninterrupted one; the order the parameters are stepped in does not
 // matter; a learning rate of 0 leaves every parameter as it was.
 void property_cases(const plinth_optimizer_v1* t, const Registry& reg, const std::string& comp,
-                    const OptCase& oc, BackendInstance& be, uint64_t seed, std::vector<CaseResult>& out) {
+                    const OptCase& oc, BackendInstance& be, uint64_t seed, Rows& out) {
   auto add = [&](const std::string& name, bool ok, const std::string& why) {
     out.push_back(
         CaseResult{"optim", comp, oc.name + ": " + name, ok ? "pass" : "fail", 0, 0, ok ? "" : why});
@@ -425,7 +425,7 @@ void property_cases(const plinth_optimizer_v1* t, const Registry& reg, const std
 // Malformed steps and configs on an instance of the case's config: each must
 // return an error (not crash) and leave the parameter as it was.
 void error_cases(const plinth_optimizer_v1* t, const Registry& reg, const std::string& comp,
-                 const OptCase& oc, BackendInstance& be, std::vector<CaseResult>& out) {
+                 const OptCase& oc, BackendInstance& be, Rows& out) {
   auto add = [&](const std::string& name, bool ok, const std::string& why, const char* fail = "fail") {
     out.push_back(CaseResult{"optim", comp, name, ok ? "pass" : fail, 0, 0, ok ? "" : why});
   };
@@ -568,7 +568,7 @@ void error_cases(const plinth_optimizer_v1* t, const Registry& reg, const std::s
 }  // namespace
 
 void run_optimizer(const Registry& reg, const std::string& name, const std::string& rule, BackendInstance& be,
-                   uint64_t seed, std::vector<CaseResult>& out) {
+                   uint64_t seed, Rows& out) {
   auto comp = reg.find(PLINTH_KIND_OPTIMIZER, name);
   if (!comp) {
     out.push_back(CaseResult{"optim", name, "component", "fail", 0, 0, comp.status().message()});
@@ -576,10 +576,12 @@ void run_optimizer(const Registry& reg, const std::string& name, const std::stri
   }
   const auto* t = static_cast<const plinth_optimizer_v1*>((*comp)->table);
   const auto cases = cases_for(rule);
+  size_t index = 0;
   for (const auto& oc : cases) {
     for (bool fused : {true, false}) {
       CaseResult r{"optim",    name, oc.name + (fused ? " (fused ops offered)" : " (composed ops)"), "", 0,
                    kThreshold, ""};
+      if (!out.begin(index++, name, r.name)) continue;
       std::string why;
       r.error = run_case(t, reg, rule, oc, be, fused, seed, why);
       if (!why.empty())
@@ -592,8 +594,9 @@ void run_optimizer(const Registry& reg, const std::string& name, const std::stri
       out.push_back(r);
     }
   }
-  if (rule.empty()) property_cases(t, reg, name, cases.back(), be, seed, out);
-  error_cases(t, reg, name, cases.back(), be, out);
+  if (rule.empty() && out.begin(index++, name, "the properties any optimizer must have"))
+    property_cases(t, reg, name, cases.back(), be, seed, out);
+  if (out.begin(index++, name, "malformed calls")) error_cases(t, reg, name, cases.back(), be, out);
 }
 
 }  // namespace plinth::plugin_check

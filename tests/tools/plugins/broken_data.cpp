@@ -8,7 +8,12 @@
 //   bug = "past_end"    an index past the end reads as sample 0 (PLINTH_OK)
 //   bug = "labels"      labels run to 4, outside num_classes
 //   bug = "field_range" field(-1) and field(2) return PLINTH_OK
+//   bug = "crash"       a read of 8 or more indices dies of SIGSEGV
+//   bug = "hang"        a read of 8 or more indices never returns
+#include <unistd.h>
+
 #include <atomic>
+#include <csignal>
 #include <cstring>
 #include <string>
 
@@ -66,6 +71,8 @@ plinth_status field(const plinth_data_source* s, int32_t index, plinth_data_fiel
 plinth_status read(plinth_data_source* s, const uint64_t* idx, size_t n, void* const* buf) {
   if (!s) return PLINTH_ERR_INVALID_ARGUMENT;
   const uint32_t call = s->calls.fetch_add(1);
+  if (n >= 8 && s->bug == "crash") ::raise(SIGSEGV);
+  while (n >= 8 && s->bug == "hang") ::pause();
   auto* x = static_cast<float*>(buf[0]);
   auto* label = static_cast<int32_t*>(buf[1]);
   for (size_t i = 0; i < n; ++i) {

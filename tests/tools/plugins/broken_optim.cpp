@@ -7,8 +7,13 @@
 // `counting-sgd` (no reference rule in the tool), scales its learning rate
 // by a count of its own calls instead of using info->step: a resumed
 // instance and another parameter order step differently, which the
-// properties every optimizer must have catch.
+// properties every optimizer must have catch. `crashing-sgd` dies of SIGSEGV
+// and `hanging-sgd` never returns at step 5 of a parameter without weight
+// decay: the kit names each case they end and goes on with the next.
+#include <unistd.h>
+
 #include <cmath>
+#include <csignal>
 #include <new>
 #include <string>
 #include <utility>
@@ -20,7 +25,7 @@ struct plinth_optimizer {
   const plinth_host* host;
   double lr = 0.01, momentum = 0, dampening = 0, weight_decay = 0;
   bool nesterov = false;
-  bool counting = false;
+  int mode = 0;  // which component: kSgd, kCounting, kCrashing, kHanging
   int64_t calls = 0;
 };
 
@@ -47,9 +52,11 @@ plinth_status create(const plinth_host* h, const plinth_config* cfg, plinth_opti
     return PLINTH_OK;
   });
 }
-plinth_status create_counting(const plinth_host* h, const plinth_config* cfg, plinth_optimizer** out) {
+enum { kSgd, kCounting, kCrashing, kHanging };
+template <int Mode>
+plinth_status create_as(const plinth_host* h, const plinth_config* cfg, plinth_optimizer** out) {
   const plinth_status s = create(h, cfg, out);
-  if (s == PLINTH_OK) (*out)->counting = true;
+  if (s == PLINTH_OK) (*out)->mode = Mode;
   return s;
 }
 void destroy(plinth_optimizer* o) { delete o; }
@@ -82,8 +89,12 @@ plinth_status step(plinth_optimizer* o, const plinth_optim_ops* ops, const plint
     return fail(h, PLINTH_ERR_INVALID_ARGUMENT, "broken sgd: bad step or lr");
   if ((num_state_slots(o) && !p->state) || (num_scratch_slots(o) && !p->scratch))
     return fail(h, PLINTH_ERR_INVALID_ARGUMENT, "broken sgd: NULL state or scratch");
+  if ((o->mode == kCrashing || o->mode == kHanging) && info->step == 5 && !p->apply_weight_decay) {
+    if (o->mode == kCrashing) ::raise(SIGSEGV);
+    for (;;) ::pause();
+  }
   // counting-sgd's bug: state kept in the instance, not in the state slots.
-  const double lr = o->counting ? info->lr / double(1 + o->calls++) : info->lr, mu = o->momentum;
+  const double lr = o->mode == kCounting ? info->lr / double(1 + o->calls++) : info->lr, mu = o->momentum;
   const double wd = o->weight_decay;  // the deliberate bug: p->apply_weight_decay is ignored
   plinth_status s;
   const plinth_tensor* d = &p->grad;
@@ -105,29 +116,29 @@ plinth_status step(plinth_optimizer* o, const plinth_optim_ops* ops, const plint
 
 const char* const g_keys[] = {"lr", "momentum", "dampening", "nesterov", "weight_decay", nullptr};
 
-const plinth_optimizer_v1 g_table = {PLINTH_OPTIMIZER_V1_STRUCT_SIZE,
-                                     create,
-                                     destroy,
-                                     base_lr,
-                                     num_state_slots,
-                                     state_slot_name,
-                                     num_scratch_slots,
-                                     step};
-
-const plinth_optimizer_v1 g_counting_table = {PLINTH_OPTIMIZER_V1_STRUCT_SIZE,
-                                              create_counting,
-                                              destroy,
-                                              base_lr,
-                                              num_state_slots,
-                                              state_slot_name,
-                                              num_scratch_slots,
-                                              step};
+template <int Mode>
+constexpr plinth_optimizer_v1 table_as() {
+  return {PLINTH_OPTIMIZER_V1_STRUCT_SIZE,
+          create_as<Mode>,
+          destroy,
+          base_lr,
+          num_state_slots,
+          state_slot_name,
+          num_scratch_slots,
+          step};
+}
+const plinth_optimizer_v1 g_table = table_as<kSgd>(), g_counting_table = table_as<kCounting>(),
+                          g_crashing_table = table_as<kCrashing>(), g_hanging_table = table_as<kHanging>();
 
 const plinth_component g_components[] = {
     {PLINTH_COMPONENT_STRUCT_SIZE, PLINTH_KIND_OPTIMIZER, "sgd", "SGD that decays every parameter (test)",
      &g_table, g_keys},
     {PLINTH_COMPONENT_STRUCT_SIZE, PLINTH_KIND_OPTIMIZER, "counting-sgd",
-     "SGD whose rate counts its own calls (test)", &g_counting_table, g_keys}};
+     "SGD whose rate counts its own calls (test)", &g_counting_table, g_keys},
+    {PLINTH_COMPONENT_STRUCT_SIZE, PLINTH_KIND_OPTIMIZER, "crashing-sgd", "SGD that dies at step 5 (test)",
+     &g_crashing_table, g_keys},
+    {PLINTH_COMPONENT_STRUCT_SIZE, PLINTH_KIND_OPTIMIZER, "hanging-sgd",
+     "SGD that never returns at step 5 (test)", &g_hanging_table, g_keys}};
 
 const plinth_plugin g_plugin = {PLINTH_PLUGIN_STRUCT_SIZE,
                                 PLINTH_ABI_MAJOR,
@@ -135,7 +146,7 @@ const plinth_plugin g_plugin = {PLINTH_PLUGIN_STRUCT_SIZE,
                                 "broken-sgd",
                                 "1.0.0",
                                 "Plinth tests",
-                                2,
+                                4,
                                 g_components,
                                 nullptr,
                                 nullptr};

@@ -8,7 +8,10 @@
 //                         must report the copy checks failing.
 // BROKEN_NAME is the plugin and component name. Everything else (streams,
 // errors) follows the contract.
+#include <unistd.h>
 #include <cstdlib>
+
+#include <csignal>
 #include <cstring>
 #include <new>
 
@@ -180,7 +183,18 @@ plinth_status launch(plinth_backend_ctx* ctx, plinth_stream*, const plinth_op* o
     const float* a = data_of(op->inputs[0], n);
     const float* b = data_of(op->inputs[1], n);
     if (n > 0 && (!a || !b)) return fail(PLINTH_ERR_INVALID_ARGUMENT, BROKEN_NAME ": input out of range");
-#if defined(BROKEN_ADD_ERRORS)
+#if defined(BROKEN_ADD_CRASHES) || defined(BROKEN_ADD_HANGS)
+    // The deliberate bug: an ADD of more than 32 elements crashes (hangs).
+    if (n > 32) {
+#if defined(BROKEN_ADD_CRASHES)
+      ::raise(SIGSEGV);
+#else
+      for (;;) ::pause();
+#endif
+    }
+    for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
+    return PLINTH_OK;
+#elif defined(BROKEN_ADD_ERRORS)
     (void)a;
     (void)b;
     // The deliberate bug: supports() said yes, the launch says no.
