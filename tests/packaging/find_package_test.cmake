@@ -108,6 +108,37 @@ foreach(_name vendor-matmul template-backend template-optimizer template-data te
       --manifest ${WORK}/build-${_name}/share/plinth/plugins.d)
   expect("${OUT}" " 0 fail" "plinth-plugin-check ${_name}")
 endforeach()
+# Crashing and hanging plugins of three kinds, built out of tree the same
+# way: the installed kit names each case the plugin ended (by signal, or
+# killed after --case-timeout), reaches its report and exits 1.
+run("configure broken plugins" ${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/packaging/broken -B ${WORK}/build-broken
+    ${_common})
+run("build broken plugins" ${CMAKE_COMMAND} --build ${WORK}/build-broken -j 2)
+set(_bm ${WORK}/build-broken/share/plinth/plugins.d)
+file(WRITE ${WORK}/crash.toml "bug = \"crash\"\n")
+file(WRITE ${WORK}/hang.toml "bug = \"hang\"\n")
+function(expect_ended what how)  # ARGN: the tool's arguments
+  execute_process(COMMAND ${PREFIX}/bin/plinth-plugin-check --case-timeout 1 ${ARGN} RESULT_VARIABLE _rc
+                  OUTPUT_VARIABLE _out ERROR_VARIABLE _err)
+  if(NOT _rc EQUAL 1)
+    message(FATAL_ERROR "plinth-plugin-check on the ${what}: exit ${_rc}, expected 1:\n${_out}\n${_err}")
+  endif()
+  expect("${_out}" "${how}" "plinth-plugin-check on the ${what}")
+  expect("${_out}" "[0-9]+ checks: [0-9]+ pass, [1-9][0-9]* fail" "plinth-plugin-check on the ${what} (its report)")
+endfunction()
+set(_died "fail *\n *the plugin died of SIGSEGV \\(signal 11\\) during this case")
+set(_hung "fail *\n *hung: no case finished within 1 s")
+expect_ended("crashing optimizer" "lr=0.01 \\(fused ops offered\\) +${_died}" --manifest ${_bm}/broken-sgd.toml
+             --component crashing-sgd)
+expect_ended("hanging optimizer" "lr=0.01 \\(fused ops offered\\) +${_hung}" --manifest ${_bm}/broken-sgd.toml
+             --component hanging-sgd)
+expect_ended("crashing backend" "ADD \\[3,17\\] +${_died}" --manifest ${_bm}/crash-add.toml)
+expect_ended("hanging backend" "ADD \\[3,17\\] +${_hung}" --manifest ${_bm}/hang-add.toml)
+expect_ended("crashing data source" "reads +${_died}" --manifest ${_bm}/plinth-test-broken-data.toml
+             --data-config ${WORK}/crash.toml)
+expect_ended("hanging data source" "reads +${_hung}" --manifest ${_bm}/plinth-test-broken-data.toml
+             --data-config ${WORK}/hang.toml)
+
 # From the prefix's share/plinth/plugins.d, next to the core's own plugins.
 run("plugins doctor (installed)" ${PLINTH} --no-system-plugins plugins doctor)
 run("plugins list (installed)" ${PLINTH} --no-system-plugins plugins list)
