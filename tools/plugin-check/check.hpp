@@ -41,6 +41,8 @@ struct Rows : std::vector<CaseResult> {
   // `name` say which, should it crash or hang. False: skip it.
   bool begin(size_t index, const std::string& op, const std::string& name);
   void push_back(CaseResult r);
+  // A row the parent took from a child: kept, not streamed again.
+  void keep(CaseResult r) { std::vector<CaseResult>::push_back(std::move(r)); }
 };
 
 // Runs `unit` (see main.cpp) in child processes of this program (`argv`:

@@ -38,8 +38,7 @@ using Batch = std::vector<std::vector<uint8_t>>;
 
 class Checker {
  public:
-  Checker(const Registry& reg, std::string name, const plinth_data_v1* t, Rows& out)
-      : reg_(reg), name_(std::move(name)), t_(t), out_(out) {}
+  Checker(const Registry& reg, const plinth_data_v1* t, Rows& out) : reg_(reg), t_(t), out_(out) {}
 
   void add(const std::string& area, const std::string& c, bool ok, const std::string& why,
            const char* lax = "fail") {
@@ -361,7 +360,6 @@ class Checker {
 
  private:
   const Registry& reg_;
-  std::string name_;
   const plinth_data_v1* t_;
   Rows& out_;
 };
@@ -380,7 +378,7 @@ void run_data(const Registry& reg, const std::string& name, const toml::table& c
   // since the later cases read the source it opens; its rows are kept only
   // where it is not skipped (isolate.cpp).
   Rows skipped;
-  Checker ck0(reg, name, t, out.begin(0, name, "the table, open, info and fields") ? out : skipped);
+  Checker ck0(reg, t, out.begin(0, name, "the table, open, info and fields") ? out : skipped);
   if (t->struct_size < PLINTH_DATA_V1_MIN_STRUCT_SIZE || !t->open || !t->close || !t->info || !t->field) {
     ck0.add("table", "struct_size and the required entries (open, close, info, field)", false,
             "struct_size " + std::to_string(t->struct_size) + " or a required entry is NULL");
@@ -395,7 +393,7 @@ void run_data(const Registry& reg, const std::string& name, const toml::table& c
   if (!src) return;
   Schema sc;
   if (ck0.schema(src, sc)) {
-    Checker ck(reg, name, t, out);
+    Checker ck(reg, t, out);
     if (sc.streaming) {
       if (out.begin(1, name, "a stream's position saved and restored")) ck.streaming(src, sc);
     } else if (t->read && sc.samples > 0) {  // none: the info case has failed already

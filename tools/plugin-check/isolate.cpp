@@ -124,7 +124,7 @@ void run_isolated(const std::vector<std::string>& argv, const std::string& unit,
                        r.value("status", "fail"),   r.value("error", 0.0), r.value("threshold", 0.0),
                        r.value("detail", "")};
           if (c.error >= 1e300) c.error = std::numeric_limits<double>::infinity();
-          out.std::vector<CaseResult>::push_back(std::move(c));
+          out.keep(std::move(c));
           deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(case_timeout_s);
         } else if (j.contains("done")) {
           done = true;
@@ -144,13 +144,13 @@ void run_isolated(const std::vector<std::string>& argv, const std::string& unit,
     if (!have_case || case_index < first) {
       // It died before a case of its own began (in the set-up every child
       // repeats): nothing later can run.
-      out.std::vector<CaseResult>::push_back(
-          CaseResult{section, case_op, case_name + " (the rest of the " + unit + " checks could not run)",
-                     "fail", 0, 0, why});
+      out.keep(CaseResult{section, case_op,
+                          case_name + " (the rest of the " + unit + " checks could not run)", "fail", 0, 0,
+                          why});
       return;
     }
-    out.std::vector<CaseResult>::push_back(CaseResult{section, case_op, case_name, "fail", 0, 0,
-                                                      why + "; the checks went on from the next case"});
+    out.keep(CaseResult{section, case_op, case_name, "fail", 0, 0,
+                        why + "; the checks went on from the next case"});
     first = case_index + 1;
   }
 }

@@ -386,35 +386,25 @@ void property_cases(const plinth_optimizer_v1* t, const Registry& reg, const std
   };
   std::vector<std::vector<float>> plain, resumed, reversed, still, before;
   std::string why;
-  RunOpts o;
-  o.resume = false;
-  o.final = &plain;
-  run_case(t, reg, "", oc, be, true, seed, why, o);
-  if (!why.empty()) return add("six steps run", false, why);
+  // Each run against the uninterrupted one; `why` holds the first failure.
+  auto run = [&](const RunOpts& o) {
+    why.clear();
+    run_case(t, reg, "", oc, be, true, seed, why, o);
+    return why.empty();
+  };
+  if (!run({.resume = false, .final = &plain})) return add("six steps run", false, why);
   bool finite = true;
   for (const auto& v : plain)
     for (float x : v) finite &= std::isfinite(x);
   add("finite gradients keep the parameters and state finite", finite, "a NaN or infinity after 6 steps");
-  o = RunOpts{};
-  o.final = &resumed;
-  run_case(t, reg, "", oc, be, true, seed, why, o);
-  add("a new instance resumed from the state slots continues as the uninterrupted one",
-      why.empty() && resumed == plain, why.empty() ? "the parameters or state differ after 6 steps" : why);
-  why.clear();
-  o = RunOpts{};
-  o.resume = false;
-  o.reverse = true;
-  o.final = &reversed;
-  run_case(t, reg, "", oc, be, true, seed, why, o);
-  add("the parameters stepped in another order give the same result", why.empty() && reversed == plain,
+  // (the run first: its `why` is the detail when it fails)
+  bool same = run({.final = &resumed}) && resumed == plain;
+  add("a new instance resumed from the state slots continues as the uninterrupted one", same,
+      why.empty() ? "the parameters or state differ after 6 steps" : why);
+  same = run({.resume = false, .reverse = true, .final = &reversed}) && reversed == plain;
+  add("the parameters stepped in another order give the same result", same,
       why.empty() ? "the result depends on the order of the parameters" : why);
-  why.clear();
-  o = RunOpts{};
-  o.resume = false;
-  o.lr_scale = 0;
-  o.final = &still;
-  o.initial = &before;
-  run_case(t, reg, "", oc, be, true, seed, why, o);
+  run({.resume = false, .lr_scale = 0, .final = &still, .initial = &before});
   bool unchanged = why.empty() && !before.empty() && still.size() % before.size() == 0;
   const size_t per = before.empty() ? 0 : still.size() / before.size();  // param, then its slots
   for (size_t k = 0; unchanged && k < before.size(); ++k) unchanged = still[k * per] == before[k];

@@ -133,18 +133,22 @@ class Hasher {
   XXH3_state_t* xxh_ = nullptr;
 };
 
+// A failed write of `written` (open as fd): the error, with errno's words;
+// fd closed and the partial file removed.
+Status fail_write(int fd, const std::filesystem::path& written, const char* what) {
+  Status s = io_error(written, what);
+  ::close(fd);
+  ::unlink(written.c_str());
+  return s;
+}
+
 // Writes every part in order with writev (no concatenated copy), hashing each
 // part from memory as it goes, then fsyncs. Closes fd; unlinks `written` on failure.
 Status write_parts_fd(int fd, const std::filesystem::path& written, std::span<const std::string_view> parts,
                       std::string* digest_hex, Digest kind) {
   std::optional<Hasher> hasher;
   if (digest_hex) hasher.emplace(kind);
-  auto fail = [&](const char* what) {
-    Status s = io_error(written, what);
-    ::close(fd);
-    ::unlink(written.c_str());
-    return s;
-  };
+  auto fail = [&](const char* what) { return fail_write(fd, written, what); };
   size_t i = 0, done = 0;  // part i, bytes of it already written
   while (i < parts.size()) {
     iovec iov[64];
@@ -193,12 +197,7 @@ constexpr size_t kDirectChunk = size_t{16} << 20;
 // without O_DIRECT. Closes fd; unlinks `written` on failure.
 Status write_direct_fd(int fd, const std::filesystem::path& written, std::span<const std::string_view> parts,
                        std::string* digest_hex, Digest kind, char* buf) {
-  auto fail = [&](const char* what) {
-    Status s = io_error(written, what);
-    ::close(fd);
-    ::unlink(written.c_str());
-    return s;
-  };
+  auto fail = [&](const char* what) { return fail_write(fd, written, what); };
   auto buffered = [&] { return ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_DIRECT) == 0; };
   std::optional<Hasher> hasher;
   if (digest_hex) hasher.emplace(kind);

@@ -98,8 +98,8 @@ typedef struct plinth_data_v1 {
    * field). The core calls it instead of read() when present. Keys a source
    * may answer in metadata(): "classes", a JSON array of class names in
    * label order, which the core writes to the run as classes.json. */
-  plinth_status (*read_ctx)(plinth_data_source* src, const plinth_data_read_context* ctx, const uint64_t* indices,
-                            size_t n, void* const* buffers);
+  plinth_status (*read_ctx)(plinth_data_source* src, const plinth_data_read_context* ctx,
+                            const uint64_t* indices, size_t n, void* const* buffers);
 } plinth_data_v1;
 
 #define PLINTH_DATA_V1_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_data_v1, read_ctx)
