@@ -26,7 +26,8 @@ uint64_t peak_rss_bytes() {
 
 int main(int argc, char** argv) {
   CLI::App app{"Time Plinth training steps of a pipeline"};
-  std::string file, manifests = PLINTH_MANIFEST_DIR, precision;
+  std::string file, precision;
+  std::vector<std::string> manifests{PLINTH_MANIFEST_DIR};
   int64_t steps = 30, warmup = 5, loader_epochs = 0;
   int threads = 0;
   app.add_option("pipeline", file)->required();
@@ -34,7 +35,8 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", warmup);
   app.add_option("--threads", threads, "override [backend] threads");
   app.add_option("--precision", precision, "override [train] precision");
-  app.add_option("--manifests", manifests, "plugin manifest folder");
+  app.add_option("--manifests", manifests, "a plugin manifest folder (repeatable; replaces the build's)")
+      ->allow_extra_args(false);
   app.add_option("--loader-epochs", loader_epochs,
                  "instead of steps: read this many epochs of [data.train] and print samples/s");
   CLI11_PARSE(app, argc, argv);
@@ -46,7 +48,7 @@ int main(int argc, char** argv) {
     if (plinth::Status s = pipeline->set_precision(precision); !s)
       return std::fprintf(stderr, "%s\n", s.message().c_str()), 2;
   plinth::DiscoveryOptions d;
-  d.pipeline_manifests = {manifests};
+  d.pipeline_manifests.assign(manifests.begin(), manifests.end());
   d.use_environment = d.use_system = d.use_install = false;
   auto registry = plinth::Registry::open(d);
   if (!registry) return std::fprintf(stderr, "%s\n", registry.status().message().c_str()), 2;
@@ -64,12 +66,13 @@ int main(int argc, char** argv) {
   const auto m = trainer->memory_use();
   std::printf(
       "{\"peer\": \"plinth\", \"pipeline\": \"%s\", \"precision\": \"%s\", \"ms_per_step\": %.4f, "
-      "\"cpu_ms_per_step\": %.4f, \"memory_bytes\": {\"parameters\": %llu, \"gradients\": %llu, "
+      "\"optimizer_ms_per_step\": %.4f, \"cpu_ms_per_step\": %.4f, \"memory_bytes\": {\"parameters\": %llu, "
+      "\"gradients\": %llu, "
       "\"optimizer_state\": %llu, \"other_persistent\": %llu, \"activation_arenas\": %llu, "
       "\"activation_need\": %llu, \"need\": %llu, \"backend_peak\": %llu, \"process_peak_rss\": %llu}}\n",
       file.c_str(), precision.empty() ? "as in the file" : precision.c_str(), t->seconds_per_step * 1e3,
-      t->cpu_seconds_per_step * 1e3, ull(m.parameters), ull(m.gradients), ull(m.optimizer_state),
-      ull(m.other_persistent), ull(m.arenas), ull(m.activation_need), ull(m.need()), ull(m.backend_peak),
-      ull(peak_rss_bytes()));
+      t->optimizer_seconds_per_step * 1e3, t->cpu_seconds_per_step * 1e3, ull(m.parameters), ull(m.gradients),
+      ull(m.optimizer_state), ull(m.other_persistent), ull(m.arenas), ull(m.activation_need), ull(m.need()),
+      ull(m.backend_peak), ull(peak_rss_bytes()));
   return 0;
 }

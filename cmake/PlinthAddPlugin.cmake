@@ -9,7 +9,9 @@
 #
 # Builds <name> as a MODULE library with hidden visibility (the entry symbol
 # is the only export), linked to the SDK only, and writes its manifest
-# fragment next to the build tree's other manifests. Installs the library into
+# fragment next to the build tree's other manifests, plus a copy beside the
+# library whose path is the library's file name (the pair survives being
+# copied anywhere together). Installs the library and that copy into
 # <libdir>/plinth/plugins and an install-relative manifest into
 # <datadir>/plinth/plugins.d.
 #
@@ -77,13 +79,20 @@ function(plinth_add_plugin name)
   set(_file "lib${name}.so")
   file(RELATIVE_PATH _build_rel ${PLINTH_MANIFEST_BUILD_DIR} ${PLINTH_PLUGIN_BUILD_DIR}/${_file})
   file(RELATIVE_PATH _inst_rel /${PLINTH_INSTALL_MANIFESTDIR} /${PLINTH_INSTALL_PLUGINDIR}/${_file})
-  foreach(_which build install)
+  # Three copies: the build tree's and the install's share/plinth/plugins.d
+  # manifests (paths relative to those folders), and one beside the library
+  # (path = "lib<name>.so") that travels with it: copy the two files into
+  # any plugins.d folder and they load.
+  foreach(_which build install beside)
     if(_which STREQUAL build)
       set(_path ${_build_rel})
       set(_out ${PLINTH_MANIFEST_BUILD_DIR}/${name}.toml)
-    else()
+    elseif(_which STREQUAL install)
       set(_path ${_inst_rel})
       set(_out ${CMAKE_CURRENT_BINARY_DIR}/install-manifest/${name}.toml)
+    else()
+      set(_path ${_file})
+      set(_out ${PLINTH_PLUGIN_BUILD_DIR}/${name}.toml)
     endif()
     file(WRITE ${_out}
       "# Manifest fragment for ${name}, written by plinth_add_plugin().\n"
@@ -101,5 +110,7 @@ function(plinth_add_plugin name)
     install(TARGETS ${name} LIBRARY DESTINATION ${PLINTH_INSTALL_PLUGINDIR} COMPONENT plinth)
     install(FILES ${CMAKE_CURRENT_BINARY_DIR}/install-manifest/${name}.toml
             DESTINATION ${PLINTH_INSTALL_MANIFESTDIR} COMPONENT plinth)
+    install(FILES ${PLINTH_PLUGIN_BUILD_DIR}/${name}.toml DESTINATION ${PLINTH_INSTALL_PLUGINDIR}
+            COMPONENT plinth)
   endif()
 endfunction()

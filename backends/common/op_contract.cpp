@@ -244,7 +244,7 @@ bool unary_params(const plinth_op& op, check& c) {
   const auto* p =
       params_of<plinth_unary_params>(op, PLINTH_UNARY_PARAMS_STRUCT_SIZE, "plinth_unary_params", c);
   if (!p) return false;
-  if (raw_enum(p->fn) < 0 || raw_enum(p->fn) > PLINTH_UNARY_SILU)
+  if (raw_enum(p->fn) < 0 || raw_enum(p->fn) > PLINTH_UNARY_SIGN)
     return c.unsupported("unknown unary fn " + std::to_string(raw_enum(p->fn)));
   return true;
 }
@@ -281,14 +281,24 @@ bool validate_binary(const plinth_op& op, check& c) {
   const auto* p =
       params_of<plinth_binary_params>(op, PLINTH_BINARY_PARAMS_STRUCT_SIZE, "plinth_binary_params", c);
   if (!p) return false;
-  if (raw_enum(p->fn) < 0 || raw_enum(p->fn) > PLINTH_BINARY_MIN)
+  if (raw_enum(p->fn) < 0 || raw_enum(p->fn) > PLINTH_BINARY_NE)
     return c.unsupported("unknown binary fn " + std::to_string(raw_enum(p->fn)));
   return true;
 }
 
+bool validate_select(const plinth_op& op, check& c) { return validate_map(op, 3, true, c); }
+
 bool validate_axpby(const plinth_op& op, check& c) {
-  return validate_map(op, 2, true, c) &&
-         params_of<plinth_axpby_params>(op, PLINTH_AXPBY_PARAMS_STRUCT_SIZE, "plinth_axpby_params", c);
+  if (!validate_map(op, 2, true, c)) return false;
+  // ABI 1.0/1.1 callers pass the struct without fn (read only when
+  // struct_size covers it, see axpby_fn).
+  const auto* p =
+      params_of<plinth_axpby_params>(op, PLINTH_AXPBY_PARAMS_V1_STRUCT_SIZE, "plinth_axpby_params", c);
+  if (!p) return false;
+  const int fn = axpby_fn(*p);
+  if (fn < 0 || fn > PLINTH_UNARY_SIGN)
+    return c.unsupported("unknown unary fn " + std::to_string(fn) + " in params fn");
+  return true;
 }
 
 // ---------------------------------------------------------------------------
@@ -986,6 +996,20 @@ bool validate_pool2d_backward(const plinth_op& op, check& c) {
   return true;
 }
 
+bool validate_lion_step(const plinth_op& op, check& c) {
+  if (!expect_counts(op, 3, 3, 2, 2, c)) return false;
+  if (!params_of<plinth_lion_params>(op, PLINTH_LION_PARAMS_STRUCT_SIZE, "plinth_lion_params", c))
+    return false;
+  const plinth_tensor& w = op.inputs[0];
+  static const char* in_names[] = {"in[0] param", "in[1] grad", "in[2] m"};
+  static const char* out_names[] = {"out[0] param", "out[1] m"};
+  for (int i = 0; i < 3; ++i)
+    if (!expect_param(op.inputs[i], w, in_names[i], c)) return false;
+  for (int i = 0; i < 2; ++i)
+    if (!expect_param(op.outputs[i], w, out_names[i], c)) return false;
+  return true;
+}
+
 // ---------------------------------------------------------------------------
 // Every op kind.
 // ---------------------------------------------------------------------------
@@ -1063,6 +1087,10 @@ bool validate(const plinth_op& op, const op_rules& rules, check& c) {
       batchnorm_dims d;
       return validate_batchnorm_backward(op, d, c);
     }
+    case PLINTH_OP_SELECT:
+      return validate_select(op, c);
+    case PLINTH_OP_LION_STEP:
+      return validate_lion_step(op, c);
     default:
       return c.unsupported("unknown op kind " + std::to_string(raw_enum(op.kind)));
   }

@@ -162,6 +162,11 @@ struct batchnorm_dims {
 
 // CROSS_ENTROPY's label smoothing: the ABI 1.2 field when the caller's
 // struct covers it, else 0 (plain cross-entropy).
+// AXPBY's function on its result (ABI 1.2); IDENTITY for an older caller's struct.
+inline int axpby_fn(const plinth_axpby_params& p) {
+  return p.struct_size >= PLINTH_AXPBY_PARAMS_STRUCT_SIZE ? static_cast<int>(p.fn) : 0;
+}
+
 inline float xent_label_smoothing(const plinth_xent_params& p) {
   return p.struct_size >= PLINTH_XENT_PARAMS_STRUCT_SIZE ? p.label_smoothing : 0.0f;
 }
@@ -187,6 +192,7 @@ bool validate_unary(const plinth_op& op, check& c);
 bool validate_unary_backward(const plinth_op& op, check& c);
 bool validate_binary(const plinth_op& op, check& c);
 bool validate_axpby(const plinth_op& op, check& c);
+bool validate_select(const plinth_op& op, check& c);
 bool validate_reduce(const plinth_op& op, check& c);
 bool validate_argmax(const plinth_op& op, check& c);
 bool validate_softmax(const plinth_op& op, check& c);
@@ -205,6 +211,7 @@ bool validate_squared_norm(const plinth_op& op, check& c);
 bool validate_is_finite(const plinth_op& op, check& c);
 bool validate_adamw_step(const plinth_op& op, check& c);
 bool validate_sgd_step(const plinth_op& op, check& c);
+bool validate_lion_step(const plinth_op& op, check& c);
 bool validate_conv2d(const plinth_op& op, conv2d_dims& s, check& c);
 bool validate_conv2d_backward(const plinth_op& op, conv2d_dims& s, check& c);
 bool validate_pool2d(const plinth_op& op, check& c);

@@ -202,6 +202,8 @@ PLINTH_CPU_OP(pool2d);
 PLINTH_CPU_OP(pool2d_backward);
 PLINTH_CPU_OP(batchnorm);
 PLINTH_CPU_OP(batchnorm_backward);
+PLINTH_CPU_OP(select);
+PLINTH_CPU_OP(lion_step);
 #undef PLINTH_CPU_OP
 
 // Matmul is validated whole here (the contract's parts, then whether oneDNN
@@ -314,6 +316,12 @@ struct simd_kernels {
   // SiLU of u = a x + b, and dy * silu'(u) * a (exp by polynomial).
   void (*silu)(int64_t n, float a, float b, const float* x, float* out);
   void (*silu_backward)(int64_t n, const float* dy, const float* x, float* out, float a, float b);
+  // out = sign(a x + b) (torch.sign: 0 and NaN pass through).
+  void (*sign)(int64_t n, float a, float b, const float* x, float* out);
+  // out = c != 0 ? x : y.
+  void (*select)(int64_t n, const float* c, const float* x, const float* y, float* out);
+  // Lion on n elements (see ops/optim.cpp for the formula).
+  void (*lion)(int64_t n, float* p, const float* g, float* m, float decay, float lr, float b1, float b2);
 };
 
 const simd_kernels& kernels();

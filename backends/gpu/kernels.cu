@@ -196,6 +196,8 @@ PG_HD float unary_f(int fn, float u) {
       return 0.5f * u * (1.0f + erff(u * k_inv_sqrt2));
     case 13:  // SiLU; expf(-u) overflows to inf below about -88, giving u / inf = -0
       return u / (1.0f + expf(-u));
+    case 14:  // SIGN: 0, -0 and NaN pass through (torch.sign)
+      return u > 0.0f ? 1.0f : (u < 0.0f ? -1.0f : u);
     default:
       return u;
   }
@@ -239,6 +241,8 @@ PG_HD float unary_df(int fn, float u) {
       const float sg = 1.0f / (1.0f + expf(-u));
       return sg * (1.0f + u * (1.0f - sg));
     }
+    case 14:  // SIGN
+      return 0.0f;
     default:
       return 1.0f;
   }
@@ -258,6 +262,18 @@ PG_HD float binary_f(int fn, float x, float y) {
       return x > y ? x : (y > x ? y : (x != x ? x : y));
     case 5:
       return x < y ? x : (y < x ? y : (x != x ? x : y));
+    case 6:
+      return x > y ? 1.0f : 0.0f;
+    case 7:
+      return x >= y ? 1.0f : 0.0f;
+    case 8:
+      return x < y ? 1.0f : 0.0f;
+    case 9:
+      return x <= y ? 1.0f : 0.0f;
+    case 10:
+      return x == y ? 1.0f : 0.0f;
+    case 11:
+      return x != y ? 1.0f : 0.0f;
     default:
       return 0.0f;
   }
@@ -289,12 +305,22 @@ PG_GLOBAL void k_binary(ew_desc d, const float* a, const float* b, float* out, i
   out[off[0]] = beta == 0.0f ? r : beta * out[off[0]] + r;
 }
 
-PG_GLOBAL void k_axpby(ew_desc d, const float* x, const float* y, float* out, float alpha, float beta) {
+PG_GLOBAL void k_axpby(ew_desc d, const float* x, const float* y, float* out, float alpha, float beta,
+                       int fn) {
   const int64_t i = PG_INDEX();
   if (i >= d.n) return;
   int64_t off[4] = {0, 0, 0, 0};
   ew_offsets(d, i, off);
-  out[off[0]] = beta == 0.0f ? alpha * x[off[1]] : alpha * x[off[1]] + beta * y[off[2]];
+  const float r = beta == 0.0f ? alpha * x[off[1]] : alpha * x[off[1]] + beta * y[off[2]];
+  out[off[0]] = fn == 0 ? r : unary_f(fn, r);
+}
+
+PG_GLOBAL void k_select(ew_desc d, const float* c, const float* a, const float* b, float* out) {
+  const int64_t i = PG_INDEX();
+  if (i >= d.n) return;
+  int64_t off[4] = {0, 0, 0, 0};
+  ew_offsets(d, i, off);
+  out[off[0]] = c[off[1]] != 0.0f ? a[off[2]] : b[off[3]];
 }
 
 // --- REDUCE / ARGMAX ----------------------------------------------------------
@@ -788,6 +814,17 @@ PG_GLOBAL void k_adamw(int64_t n, const float* pin, const float* g, const float*
   v[i] = vi;
 }
 
+PG_GLOBAL void k_lion(int64_t n, const float* pin, const float* g, const float* min, float* p, float* m,
+                      float decay, float lr, float b1, float b2) {
+  const int64_t i = PG_INDEX();
+  if (i >= n) return;
+  const float gi = g[i], mi = min[i];
+  const float u = b1 * mi + (1.0f - b1) * gi;
+  const float sg = u > 0.0f ? 1.0f : (u < 0.0f ? -1.0f : u);
+  p[i] = pin[i] * decay - lr * sg;
+  m[i] = b2 * mi + (1.0f - b2) * gi;
+}
+
 PG_GLOBAL void k_sgd(int64_t n, const float* pin, const float* g, const float* bin, float* p, float* buf,
                      float lr, float wd, float mom, float damp, int nesterov, int first) {
   const int64_t i = PG_INDEX();
@@ -1025,9 +1062,12 @@ err unary_backward(void* stream, const ew_desc& d, const float* dy, const float*
 err binary(void* stream, const ew_desc& d, const float* a, const float* b, float* out, int fn, float beta) {
   PG_RUN(d.n, k_binary, stream, d, a, b, out, fn, beta);
 }
-err axpby(void* stream, const ew_desc& d, const float* x, const float* y, float* out, float alpha,
-          float beta) {
-  PG_RUN(d.n, k_axpby, stream, d, x, y, out, alpha, beta);
+err axpby(void* stream, const ew_desc& d, const float* x, const float* y, float* out, float alpha, float beta,
+          int fn) {
+  PG_RUN(d.n, k_axpby, stream, d, x, y, out, alpha, beta, fn);
+}
+err select(void* stream, const ew_desc& d, const float* c, const float* a, const float* b, float* out) {
+  PG_RUN(d.n, k_select, stream, d, c, a, b, out);
 }
 err reduce(void* stream, const reduce_desc& d, const float* x, float* out, int fn, float beta) {
   PG_RUN(d.n_out, k_reduce, stream, d, x, out, fn, beta);
@@ -1135,6 +1175,10 @@ err adamw(void* stream, int64_t n, const float* pin, const float* g, const float
           float* p, float* m, float* v, float decay, float b1, float b2, float step_size, float bc2_sqrt_inv,
           float eps) {
   PG_RUN(n, k_adamw, stream, n, pin, g, min, vin, p, m, v, decay, b1, b2, step_size, bc2_sqrt_inv, eps);
+}
+err lion(void* stream, int64_t n, const float* pin, const float* g, const float* min, float* p, float* m,
+         float decay, float lr, float b1, float b2) {
+  PG_RUN(n, k_lion, stream, n, pin, g, min, p, m, decay, lr, b1, b2);
 }
 err sgd(void* stream, int64_t n, const float* pin, const float* g, const float* bin, float* p, float* buf,
         float lr, float wd, float momentum, float damp, int nesterov, int first) {

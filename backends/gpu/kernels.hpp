@@ -31,8 +31,11 @@ err unary(void* stream, const ew_desc& d, const float* x, float* out, int fn, fl
 err unary_backward(void* stream, const ew_desc& d, const float* dy, const float* x, float* out, int fn,
                    float alpha, float beta);
 err binary(void* stream, const ew_desc& d, const float* a, const float* b, float* out, int fn, float beta);
-err axpby(void* stream, const ew_desc& d, const float* x, const float* y, float* out, float alpha,
-          float beta);
+// fn (ABI 1.2): a plinth_unary_fn applied to the result; 0 (IDENTITY) for none.
+err axpby(void* stream, const ew_desc& d, const float* x, const float* y, float* out, float alpha, float beta,
+          int fn);
+// SELECT (ABI 1.2): out = c != 0 ? a : b; view 1 c, 2 a, 3 b.
+err select(void* stream, const ew_desc& d, const float* c, const float* a, const float* b, float* out);
 
 // REDUCE: n_out outputs, each over `count` inputs; kept dims (k*) address the
 // output and its input base, reduced dims (r*) walk the input in row-major order.
@@ -108,6 +111,9 @@ err adamw(void* stream, int64_t n, const float* pin, const float* g, const float
           float eps);
 err sgd(void* stream, int64_t n, const float* pin, const float* g, const float* bin, float* p, float* buf,
         float lr, float wd, float momentum, float damp, int nesterov, int first);
+// LION_STEP (ABI 1.2); decay = 1 - lr * weight_decay.
+err lion(void* stream, int64_t n, const float* pin, const float* g, const float* min, float* p, float* m,
+         float decay, float lr, float b1, float b2);
 
 struct conv_desc {
   int64_t N = 0, C = 0, H = 0, W = 0, O = 0, KH = 0, KW = 0, OH = 0, OW = 0, sh = 1, sw = 1, ph = 0, pw = 0,

@@ -289,7 +289,12 @@ rt::err run(plinth_backend_ctx* ctx, plinth_stream* st, const plinth_op& op) {
       const auto* p = static_cast<const plinth_axpby_params*>(op.params);
       const plinth_tensor* ins[2] = {&in[0], &in[1]};
       return k::axpby(s, make_ew(out[0], ins, 2), dev<const float>(in[0]), dev<const float>(in[1]),
-                      dev<float>(out[0]), p->alpha, p->beta);
+                      dev<float>(out[0]), p->alpha, p->beta, contract::axpby_fn(*p));
+    }
+    case PLINTH_OP_SELECT: {
+      const plinth_tensor* ins[3] = {&in[0], &in[1], &in[2]};
+      return k::select(s, make_ew(out[0], ins, 3), dev<const float>(in[0]), dev<const float>(in[1]),
+                       dev<const float>(in[2]), dev<float>(out[0]));
     }
     case PLINTH_OP_MATMUL: {
       check c;
@@ -443,6 +448,12 @@ rt::err run(plinth_backend_ctx* ctx, plinth_stream* st, const plinth_op& op) {
       return k::sgd(s, numel(in[0]), dev<const float>(in[0]), dev<const float>(in[1]), bin,
                     dev<float>(out[0]), buf, p->lr, p->weight_decay, p->momentum, 1.0f - p->dampening,
                     p->nesterov, p->step == 1 ? 1 : 0);
+    }
+    case PLINTH_OP_LION_STEP: {
+      const auto* p = static_cast<const plinth_lion_params*>(op.params);
+      return k::lion(s, numel(in[0]), dev<const float>(in[0]), dev<const float>(in[1]),
+                     dev<const float>(in[2]), dev<float>(out[0]), dev<float>(out[1]),
+                     1.0f - p->lr * p->weight_decay, p->lr, p->beta1, p->beta2);
     }
     case PLINTH_OP_CONV2D: {
       const k::conv_desc d =

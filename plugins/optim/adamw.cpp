@@ -26,24 +26,7 @@ plinth_status adamw_create(const plinth_host* h, const plinth_config* cfg, plint
     if ((s = read_positive(h, cfg, "adamw", "lr", o->lr)) != PLINTH_OK) return s;
     if ((s = read_positive(h, cfg, "adamw", "eps", o->eps)) != PLINTH_OK) return s;
     if ((s = read_nonnegative(h, cfg, "adamw", "weight_decay", o->weight_decay)) != PLINTH_OK) return s;
-    if (cfg) {
-      size_t n = 0;
-      s = h->config_array_size(h->ctx, cfg, "betas", &n);
-      if (s == PLINTH_OK) {
-        if (n != 2)
-          return sdk::failf(h, PLINTH_ERR_INVALID_ARGUMENT,
-                            "adamw: 'betas' must be an array of two numbers [beta1, beta2], got %zu", n);
-        if ((s = h->config_array_float(h->ctx, cfg, "betas", 0, &o->beta1)) != PLINTH_OK) return s;
-        if ((s = h->config_array_float(h->ctx, cfg, "betas", 1, &o->beta2)) != PLINTH_OK) return s;
-      } else if (s != PLINTH_ERR_NOT_FOUND) {
-        return s;
-      }
-    }
-    const double b[2] = {o->beta1, o->beta2};
-    for (int i = 0; i < 2; ++i)
-      if (!(b[i] >= 0.0 && b[i] < 1.0))
-        return sdk::failf(h, PLINTH_ERR_INVALID_ARGUMENT, "adamw: 'betas'[%d] must be in [0, 1), got %g", i,
-                          b[i]);
+    if ((s = read_betas(h, cfg, "adamw", o->beta1, o->beta2)) != PLINTH_OK) return s;
     *out = o.release();
     return PLINTH_OK;
   });

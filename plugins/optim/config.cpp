@@ -8,9 +8,9 @@
 namespace plinth::optim {
 
 plinth_status op_launcher::axpby(const plinth_tensor& out, const plinth_tensor& a, double alpha,
-                                 const plinth_tensor& b, double beta) const {
+                                 const plinth_tensor& b, double beta, plinth_unary_fn fn) const {
   plinth_axpby_params prm{PLINTH_AXPBY_PARAMS_STRUCT_SIZE, static_cast<float>(alpha),
-                          static_cast<float>(beta)};
+                          static_cast<float>(beta), fn};
   plinth_tensor in[2] = {a, b};
   plinth_op op{PLINTH_OP_STRUCT_SIZE, PLINTH_OP_AXPBY, 2, in, 1, &out, &prm};
   return ops->launch(ops->ctx, &op);
@@ -85,6 +85,29 @@ plinth_status read_nonnegative(const plinth_host* h, const plinth_config* c, con
   if (!(out >= 0.0) || !std::isfinite(out))
     return sdk::failf(h, PLINTH_ERR_INVALID_ARGUMENT, "%s: '%s' must be a finite number >= 0, got %g", comp,
                       key, out);
+  return PLINTH_OK;
+}
+
+plinth_status read_betas(const plinth_host* h, const plinth_config* c, const char* comp, double& beta1,
+                         double& beta2) {
+  if (c) {
+    size_t n = 0;
+    plinth_status s = h->config_array_size(h->ctx, c, "betas", &n);
+    if (s == PLINTH_OK) {
+      if (n != 2)
+        return sdk::failf(h, PLINTH_ERR_INVALID_ARGUMENT,
+                          "%s: 'betas' must be an array of two numbers [beta1, beta2], got %zu", comp, n);
+      if ((s = h->config_array_float(h->ctx, c, "betas", 0, &beta1)) != PLINTH_OK) return s;
+      if ((s = h->config_array_float(h->ctx, c, "betas", 1, &beta2)) != PLINTH_OK) return s;
+    } else if (s != PLINTH_ERR_NOT_FOUND) {
+      return s;
+    }
+  }
+  const double b[2] = {beta1, beta2};
+  for (int i = 0; i < 2; ++i)
+    if (!(b[i] >= 0.0 && b[i] < 1.0))
+      return sdk::failf(h, PLINTH_ERR_INVALID_ARGUMENT, "%s: 'betas'[%d] must be in [0, 1), got %g", comp, i,
+                        b[i]);
   return PLINTH_OK;
 }
 

@@ -1,7 +1,7 @@
-// optim.hpp — what the sgd and adamw components share: the optimizer object
+// optim.hpp — what the sgd, adamw and lion components share: the optimizer object
 // (hyper-parameters read once at create), the op wrappers that launch generic
 // backend ops through plinth_optim_ops, and the step-argument checks.
-// The update rules themselves live in sgd.cpp and adamw.cpp.
+// The update rules themselves live in sgd.cpp, adamw.cpp and lion.cpp.
 #pragma once
 
 #include <string>
@@ -9,17 +9,17 @@
 #include "plinth/optimizer.h"
 #include "plinth/plugin.hpp"
 
-// The opaque handle of optimizer.h, one struct for both components.
+// The opaque handle of optimizer.h, one struct for every component.
 struct plinth_optimizer {
   const plinth_host* host = nullptr;
-  const char* component = "";  // "sgd" or "adamw"
+  const char* component = "";  // "sgd", "adamw" or "lion"
   double lr = 0.0;
   double weight_decay = 0.0;
   // sgd
   double momentum = 0.0;
   double dampening = 0.0;
   bool nesterov = false;
-  // adamw
+  // adamw and lion (lion: betas default [0.9, 0.99])
   double beta1 = 0.9;
   double beta2 = 0.999;
   double eps = 1e-8;
@@ -31,9 +31,11 @@ namespace plinth::optim {
 // launch status (the host has recorded any message).
 struct op_launcher {
   const plinth_optim_ops* ops;
-  // out = alpha * a + beta * b   (b may alias out)
+  // out = fn(alpha * a + beta * b)   (b may alias out; fn other than
+  // IDENTITY needs ABI 1.2, which the core gives older backends through its
+  // CPU fallback)
   plinth_status axpby(const plinth_tensor& out, const plinth_tensor& a, double alpha, const plinth_tensor& b,
-                      double beta) const;
+                      double beta, plinth_unary_fn fn = PLINTH_UNARY_IDENTITY) const;
   // out = a (fn) b   (out aliases neither)
   plinth_status binary(plinth_binary_fn fn, const plinth_tensor& out, const plinth_tensor& a,
                        const plinth_tensor& b) const;
@@ -55,11 +57,17 @@ plinth_status read_positive(const plinth_host* h, const plinth_config* c, const 
                             double& out);
 plinth_status read_nonnegative(const plinth_host* h, const plinth_config* c, const char* comp,
                                const char* key, double& out);
+// The optional 'betas' array: two numbers, each in [0, 1); the arguments keep
+// their defaults when the key is absent.
+plinth_status read_betas(const plinth_host* h, const plinth_config* c, const char* comp, double& beta1,
+                         double& beta2);
 
 extern const plinth_optimizer_v1 sgd_table;
 extern const char* const sgd_keys[];
 extern const plinth_optimizer_v1 adamw_table;
 extern const char* const adamw_keys[];
+extern const plinth_optimizer_v1 lion_table;
+extern const char* const lion_keys[];
 
 // Shared trivial entries.
 void optimizer_destroy(plinth_optimizer* opt);

@@ -1,4 +1,4 @@
-// plugin.cpp — the plinth-optim-std descriptor: the sgd and adamw optimizer
+// plugin.cpp — the plinth-optim-std descriptor: the sgd, adamw and lion optimizer
 // components and the one exported entry symbol. Nothing else.
 #include "optim.hpp"
 
@@ -19,6 +19,12 @@ const plinth_component k_components[] = {
      .description = "AdamW with decoupled weight decay (torch.optim.AdamW)",
      .table = &adamw_table,
      .config_keys = adamw_keys},
+    {.struct_size = PLINTH_COMPONENT_STRUCT_SIZE,
+     .kind = PLINTH_KIND_OPTIMIZER,
+     .name = "lion",
+     .description = "Lion: sign of interpolated momentum, decoupled weight decay (Chen et al. 2023)",
+     .table = &lion_table,
+     .config_keys = lion_keys},
 };
 
 const plinth_plugin k_plugin = {

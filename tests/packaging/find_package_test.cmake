@@ -1,8 +1,9 @@
 # find_package_test.cmake — tests the installed package, as a vendor and an
 # embedding application use it:
 #   1. install the Plinth build into a fresh prefix;
-#   2. configure, build and install examples/vendor-backend and the three
-#      sdk/template projects against that prefix alone (find_package);
+#   2. configure, build and install examples/vendor-backend,
+#      examples/optimizer-lion and the sdk/template projects against that
+#      prefix alone (find_package);
 #      check each build tree's manifest and each installed manifest;
 #      run the vendor backend's own tests; check exported symbols;
 #   3. load them with the installed plinth (plugins list / inspect), from
@@ -52,7 +53,7 @@ set(_common -G ${GENERATOR} -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=${CX
 # --- 2. vendor projects against the installed prefix only
 set(_projects vendor-matmul=examples/vendor-backend template-backend=sdk/template/backend
               template-optimizer=sdk/template/optimizer template-data=sdk/template/data
-              template-comm=sdk/template/comm)
+              template-comm=sdk/template/comm example-lion=examples/optimizer-lion)
 set(_libs)
 foreach(_p ${_projects})
   string(REPLACE "=" ";" _p ${_p})
@@ -70,9 +71,18 @@ foreach(_p ${_projects})
   file(READ ${_m} _text)
   expect("${_text}" "path = \"../../../lib/plinth/plugins/lib${_name}.so\"" "${_m}")
   # Installed into the Plinth prefix, as a distribution package would.
+  # The copy beside the library names it by file name alone.
+  file(READ ${_b}/lib/plinth/plugins/${_name}.toml _text)
+  expect("${_text}" "path = \"lib${_name}.so\"" "${_b}/lib/plinth/plugins/${_name}.toml")
   run("install ${_src}" ${CMAKE_COMMAND} --install ${_b} --prefix ${PREFIX})
   file(READ ${PREFIX}/share/plinth/plugins.d/${_name}.toml _text)
   expect("${_text}" "path = \"../../../lib/plinth/plugins/lib${_name}.so\"" "installed ${_name}.toml")
+  file(READ ${PREFIX}/lib/plinth/plugins/${_name}.toml _text)
+  expect("${_text}" "path = \"lib${_name}.so\"" "installed lib/plinth/plugins/${_name}.toml")
+  # The user-folder route (sdk/README.md section 6): the library and the
+  # manifest beside it, copied together into one folder.
+  file(COPY ${_b}/lib/plinth/plugins/lib${_name}.so ${_b}/lib/plinth/plugins/${_name}.toml
+       DESTINATION ${WORK}/copied)
   list(APPEND _libs ${_b}/lib/plinth/plugins/lib${_name}.so)
 endforeach()
 run("vendor-backend tests" ${CMAKE_CTEST_COMMAND} --test-dir ${WORK}/build-vendor-matmul --output-on-failure)
@@ -93,6 +103,26 @@ foreach(_p ${_projects})
   string(REGEX REPLACE "=.*" "" _name ${_p})
   expect("${OUT}" "${_name}[^\n]*loaded" "plinth plugins list")
 endforeach()
+# Copied pairs load from wherever they were copied to (here through
+# $XDG_CONFIG_HOME/plinth/plugins.d, the user's folder); a share/ manifest
+# copied without its library is refused naming the folder its relative path
+# was resolved against and the pair to copy instead.
+file(MAKE_DIRECTORY ${WORK}/xdg/plinth)
+file(RENAME ${WORK}/copied ${WORK}/xdg/plinth/plugins.d)
+set(ENV{XDG_CONFIG_HOME} ${WORK}/xdg)
+run("plugins list (user folder)" ${PLINTH} --no-install-plugins plugins list)
+foreach(_p ${_projects})
+  string(REGEX REPLACE "=.*" "" _name ${_p})
+  expect("${OUT}" "${_name}[^\n]*loaded" "plinth plugins list (copied into the user folder)")
+endforeach()
+file(MAKE_DIRECTORY ${WORK}/lonely)
+file(COPY ${WORK}/build-example-lion/share/plinth/plugins.d/example-lion.toml DESTINATION ${WORK}/lonely)
+execute_process(COMMAND ${PLINTH} --no-system-plugins --no-install-plugins --plugin-path ${WORK}/lonely
+                        plugins doctor RESULT_VARIABLE _rc OUTPUT_VARIABLE _out ERROR_VARIABLE _out)
+expect("${_out}" "library not found" "a share/ manifest copied alone")
+expect("${_out}" "relative to the manifest's folder \\(${WORK}/lonely\\)" "a share/ manifest copied alone")
+expect("${_out}" "libexample-lion.so and example-lion.toml" "a share/ manifest copied alone")
+unset(ENV{XDG_CONFIG_HOME})
 run("plugins inspect" ${PLINTH} --no-system-plugins --no-install-plugins ${_paths} plugins inspect vendor-matmul)
 expect("${OUT}" "vendor-matmul worker thread" "plinth plugins inspect vendor-matmul (device)")
 expect("${OUT}" "Example Vendor" "plinth plugins inspect vendor-matmul (vendor)")
@@ -103,11 +133,17 @@ expect("${OUT}" "samples" "plinth plugins inspect template-data (config keys)")
 # comes from the prefix's own manifests), the template optimizer's malformed
 # steps are refused, the template data source keeps data.h's rules, the
 # template communicator's collectives are right for its one rank.
-foreach(_name vendor-matmul template-backend template-optimizer template-data template-comm)
+foreach(_name vendor-matmul template-backend template-optimizer template-data template-comm example-lion)
   run("plinth-plugin-check ${_name}" ${PREFIX}/bin/plinth-plugin-check
       --manifest ${WORK}/build-${_name}/share/plinth/plugins.d)
   expect("${OUT}" " 0 fail" "plinth-plugin-check ${_name}")
 endforeach()
+# The composed Lion against the kit's own Lion rule (fused ops offered or
+# not, it composes: both rows are checked against the reference).
+run("plinth-plugin-check example-lion --optimizer-rule lion" ${PREFIX}/bin/plinth-plugin-check
+    --manifest ${WORK}/build-example-lion/share/plinth/plugins.d --optimizer-rule lion)
+expect("${OUT}" " 0 fail" "plinth-plugin-check example-lion --optimizer-rule lion")
+expect("${OUT}" "betas=\\[0.95,0.98\\] weight_decay=0 \\(composed ops\\) +pass" "example-lion against the lion rule")
 # Crashing and hanging plugins of three kinds, built out of tree the same
 # way: the installed kit names each case the plugin ended (by signal, or
 # killed after --case-timeout), reaches its report and exits 1.
@@ -142,7 +178,8 @@ expect_ended("hanging data source" "reads +${_hung}" --manifest ${_bm}/plinth-te
 # From the prefix's share/plinth/plugins.d, next to the core's own plugins.
 run("plugins doctor (installed)" ${PLINTH} --no-system-plugins plugins doctor)
 run("plugins list (installed)" ${PLINTH} --no-system-plugins plugins list)
-foreach(_name vendor-matmul template-backend template-optimizer template-data template-comm plinth-backend-cpu)
+foreach(_name vendor-matmul template-backend template-optimizer template-data template-comm example-lion
+              plinth-backend-cpu)
   expect("${OUT}" "${_name}[^\n]*loaded" "installed plinth plugins list")
 endforeach()
 
@@ -174,4 +211,4 @@ run("configure against the build tree" ${CMAKE_COMMAND} -S ${SOURCE_DIR}/sdk/tem
 file(READ ${WORK}/build-tree-template/CMakeCache.txt _cache)
 expect("${_cache}" "Plinth_DIR:PATH=${BUILD_DIR}/lib/cmake/Plinth" "Plinth_DIR of a build-tree consumer")
 run("build against the build tree" ${CMAKE_COMMAND} --build ${WORK}/build-tree-template)
-message(STATUS "packaging: install, 4 out-of-tree plugins, loading, embedding and build-tree export all work")
+message(STATUS "packaging: install, 6 out-of-tree plugins, loading, embedding and build-tree export all work")

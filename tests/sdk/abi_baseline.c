@@ -100,11 +100,14 @@ _Static_assert(offsetof(plinth_binary_params, struct_size) == 0, "plinth_binary_
 _Static_assert(offsetof(plinth_binary_params, fn) == 8, "plinth_binary_params.fn");
 _Static_assert(offsetof(plinth_binary_params, beta) == 12, "plinth_binary_params.beta");
 
-_Static_assert(sizeof(plinth_axpby_params) == 16, "sizeof plinth_axpby_params");
+_Static_assert(sizeof(plinth_axpby_params) == 24, "sizeof plinth_axpby_params (1.0: 16)");
 _Static_assert(_Alignof(plinth_axpby_params) == 8, "alignof plinth_axpby_params");
 _Static_assert(offsetof(plinth_axpby_params, struct_size) == 0, "plinth_axpby_params.struct_size");
 _Static_assert(offsetof(plinth_axpby_params, alpha) == 8, "plinth_axpby_params.alpha");
 _Static_assert(offsetof(plinth_axpby_params, beta) == 12, "plinth_axpby_params.beta");
+_Static_assert(offsetof(plinth_axpby_params, fn) == 16, "plinth_axpby_params.fn (ABI 1.2)");
+_Static_assert(PLINTH_AXPBY_PARAMS_STRUCT_SIZE == 20, "PLINTH_AXPBY_PARAMS_STRUCT_SIZE");
+_Static_assert(PLINTH_AXPBY_PARAMS_V1_STRUCT_SIZE == 16, "PLINTH_AXPBY_PARAMS_V1_STRUCT_SIZE");
 
 _Static_assert(sizeof(plinth_matmul_params) == 24, "sizeof plinth_matmul_params");
 _Static_assert(_Alignof(plinth_matmul_params) == 8, "alignof plinth_matmul_params");
@@ -120,12 +123,14 @@ _Static_assert(offsetof(plinth_reduce_params, struct_size) == 0, "plinth_reduce_
 _Static_assert(offsetof(plinth_reduce_params, fn) == 8, "plinth_reduce_params.fn");
 _Static_assert(offsetof(plinth_reduce_params, beta) == 12, "plinth_reduce_params.beta");
 
-_Static_assert(sizeof(plinth_xent_params) == 24, "sizeof plinth_xent_params"); /* 1.0: 16; 1.2 appended label_smoothing */
+_Static_assert(sizeof(plinth_xent_params) == 24,
+               "sizeof plinth_xent_params"); /* 1.0: 16; 1.2 appended label_smoothing */
 _Static_assert(_Alignof(plinth_xent_params) == 8, "alignof plinth_xent_params");
 _Static_assert(offsetof(plinth_xent_params, struct_size) == 0, "plinth_xent_params.struct_size");
 _Static_assert(offsetof(plinth_xent_params, ignore_index) == 8, "plinth_xent_params.ignore_index");
 _Static_assert(offsetof(plinth_xent_params, scale) == 12, "plinth_xent_params.scale");
-_Static_assert(offsetof(plinth_xent_params, label_smoothing) == 16, "plinth_xent_params.label_smoothing (ABI 1.2)");
+_Static_assert(offsetof(plinth_xent_params, label_smoothing) == 16,
+               "plinth_xent_params.label_smoothing (ABI 1.2)");
 _Static_assert(PLINTH_XENT_PARAMS_STRUCT_SIZE == 20, "PLINTH_XENT_PARAMS_STRUCT_SIZE");
 _Static_assert(PLINTH_XENT_PARAMS_V1_STRUCT_SIZE == 16, "PLINTH_XENT_PARAMS_V1_STRUCT_SIZE");
 _Static_assert(sizeof(plinth_batchnorm_params) == 24, "sizeof plinth_batchnorm_params");
@@ -134,6 +139,13 @@ _Static_assert(offsetof(plinth_batchnorm_params, eps) == 8, "plinth_batchnorm_pa
 _Static_assert(offsetof(plinth_batchnorm_params, momentum) == 12, "plinth_batchnorm_params.momentum");
 _Static_assert(offsetof(plinth_batchnorm_params, training) == 16, "plinth_batchnorm_params.training");
 _Static_assert(PLINTH_BATCHNORM_PARAMS_STRUCT_SIZE == 20, "PLINTH_BATCHNORM_PARAMS_STRUCT_SIZE");
+_Static_assert(sizeof(plinth_lion_params) == 24, "sizeof plinth_lion_params");
+_Static_assert(_Alignof(plinth_lion_params) == 8, "alignof plinth_lion_params");
+_Static_assert(offsetof(plinth_lion_params, lr) == 8, "plinth_lion_params.lr");
+_Static_assert(offsetof(plinth_lion_params, beta1) == 12, "plinth_lion_params.beta1");
+_Static_assert(offsetof(plinth_lion_params, beta2) == 16, "plinth_lion_params.beta2");
+_Static_assert(offsetof(plinth_lion_params, weight_decay) == 20, "plinth_lion_params.weight_decay");
+_Static_assert(PLINTH_LION_PARAMS_STRUCT_SIZE == 24, "PLINTH_LION_PARAMS_STRUCT_SIZE");
 
 _Static_assert(sizeof(plinth_layernorm_params) == 16, "sizeof plinth_layernorm_params");
 _Static_assert(_Alignof(plinth_layernorm_params) == 8, "alignof plinth_layernorm_params");
@@ -285,7 +297,8 @@ _Static_assert(offsetof(plinth_data_field, ndim) == 76, "plinth_data_field.ndim"
 _Static_assert(offsetof(plinth_data_field, shape) == 80, "plinth_data_field.shape");
 _Static_assert(offsetof(plinth_data_field, num_classes) == 144, "plinth_data_field.num_classes");
 
-_Static_assert(sizeof(plinth_data_v1) == 88, "sizeof plinth_data_v1"); /* 1.0: 72; 1.1 appended metadata; 1.2 read_ctx */
+_Static_assert(sizeof(plinth_data_v1) == 88,
+               "sizeof plinth_data_v1"); /* 1.0: 72; 1.1 appended metadata; 1.2 read_ctx */
 _Static_assert(_Alignof(plinth_data_v1) == 8, "alignof plinth_data_v1");
 _Static_assert(offsetof(plinth_data_v1, struct_size) == 0, "plinth_data_v1.struct_size");
 _Static_assert(offsetof(plinth_data_v1, open) == 8, "plinth_data_v1.open");
@@ -397,8 +410,11 @@ _Static_assert(PLINTH_OP_POOL2D_BACKWARD == 28, "PLINTH_OP_POOL2D_BACKWARD");
 _Static_assert(PLINTH_OP_COUNT_V1_1 == 29, "PLINTH_OP_COUNT_V1_1");
 _Static_assert(PLINTH_OP_BATCHNORM == 29, "PLINTH_OP_BATCHNORM (ABI 1.2)");
 _Static_assert(PLINTH_OP_BATCHNORM_BACKWARD == 30, "PLINTH_OP_BATCHNORM_BACKWARD (ABI 1.2)");
-_Static_assert(PLINTH_OP_COUNT_V1_2 == 31, "PLINTH_OP_COUNT_V1_2");
+_Static_assert(PLINTH_OP_SELECT == 31, "PLINTH_OP_SELECT (ABI 1.2)");
+_Static_assert(PLINTH_OP_LION_STEP == 32, "PLINTH_OP_LION_STEP (ABI 1.2)");
+_Static_assert(PLINTH_OP_COUNT_V1_2 == 33, "PLINTH_OP_COUNT_V1_2");
 _Static_assert(PLINTH_UNARY_SILU == 13, "PLINTH_UNARY_SILU (ABI 1.2)");
+_Static_assert(PLINTH_UNARY_SIGN == 14, "PLINTH_UNARY_SIGN (ABI 1.2)");
 _Static_assert(PLINTH_POOL_MAX == 0, "PLINTH_POOL_MAX");
 _Static_assert(PLINTH_POOL_AVG == 1, "PLINTH_POOL_AVG");
 _Static_assert(PLINTH_UNARY_IDENTITY == 0, "PLINTH_UNARY_IDENTITY");
@@ -420,6 +436,12 @@ _Static_assert(PLINTH_BINARY_MUL == 2, "PLINTH_BINARY_MUL");
 _Static_assert(PLINTH_BINARY_DIV == 3, "PLINTH_BINARY_DIV");
 _Static_assert(PLINTH_BINARY_MAX == 4, "PLINTH_BINARY_MAX");
 _Static_assert(PLINTH_BINARY_MIN == 5, "PLINTH_BINARY_MIN");
+_Static_assert(PLINTH_BINARY_GT == 6, "PLINTH_BINARY_GT (ABI 1.2)");
+_Static_assert(PLINTH_BINARY_GE == 7, "PLINTH_BINARY_GE (ABI 1.2)");
+_Static_assert(PLINTH_BINARY_LT == 8, "PLINTH_BINARY_LT (ABI 1.2)");
+_Static_assert(PLINTH_BINARY_LE == 9, "PLINTH_BINARY_LE (ABI 1.2)");
+_Static_assert(PLINTH_BINARY_EQ == 10, "PLINTH_BINARY_EQ (ABI 1.2)");
+_Static_assert(PLINTH_BINARY_NE == 11, "PLINTH_BINARY_NE (ABI 1.2)");
 _Static_assert(PLINTH_REDUCE_SUM == 0, "PLINTH_REDUCE_SUM");
 _Static_assert(PLINTH_REDUCE_MEAN == 1, "PLINTH_REDUCE_MEAN");
 _Static_assert(PLINTH_REDUCE_MAX == 2, "PLINTH_REDUCE_MAX");

@@ -17,6 +17,8 @@ int main(void) {
   plinth_plugin p;
   p.struct_size = PLINTH_PLUGIN_STRUCT_SIZE;
   if (p.struct_size != sizeof(plinth_plugin)) return 1;
-  if (PLINTH_OP_COUNT_V1 != 25 || PLINTH_OP_COUNT_V1_1 != 29 || PLINTH_OP_COUNT_V1_2 != 31 || PLINTH_DTYPE_COUNT_V1 != 8) return 1;
+  if (PLINTH_OP_COUNT_V1 != 25 || PLINTH_OP_COUNT_V1_1 != 29 || PLINTH_OP_COUNT_V1_2 != 33 ||
+      PLINTH_DTYPE_COUNT_V1 != 8)
+    return 1;
   return plinth_abi_baseline_checked() ? 0 : 1;
 }

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -184,7 +185,7 @@ TEST(plugin_check, standard_optimizers_pass_against_the_reference_rules) {
   ASSERT_EQ(r.code, 0) << r.out.substr(0, 6000);
   auto doc = parse(r);
   EXPECT_EQ(doc["kind"], "optimizer");
-  int sgd = 0, adamw = 0, errors = 0;
+  int sgd = 0, adamw = 0, lion = 0, errors = 0;
   for (const auto& x : doc["results"]) {
     EXPECT_EQ(x["status"], "pass") << x.dump();
     const std::string c = x["case"];
@@ -194,11 +195,12 @@ TEST(plugin_check, standard_optimizers_pass_against_the_reference_rules) {
     }
     if (x.contains("error")) {
       EXPECT_LE(x["error"].get<double>(), 1e-8) << x.dump();
-      (x["op"] == "sgd" ? sgd : adamw) += 1;
+      (x["op"] == "sgd" ? sgd : x["op"] == "lion" ? lion : adamw) += 1;
     }
   }
   EXPECT_EQ(sgd, 8);    // 4 configurations, fused and composed
   EXPECT_EQ(adamw, 6);  // 3 configurations, fused and composed
+  EXPECT_EQ(lion, 4);   // 2 configurations, fused and composed
   EXPECT_GT(errors, 20);
 }
 
@@ -313,6 +315,27 @@ TEST(plugin_check, an_optimizer_without_a_reference_rule_gets_the_properties_any
       << bad.out.substr(0, 4000);
 }
 
+TEST(plugin_check, a_declared_config_key_the_optimizer_never_reads_fails_its_case) {
+  // unused-key-sgd declares 'warmup' and never reads it; its other keys
+  // (momentum, dampening beside momentum, nesterov, weight_decay) change the
+  // steps and pass.
+  Outcome r = run_check(std::string("--json --component unused-key-sgd ") + BROKEN_SGD);
+  EXPECT_EQ(r.code, 1) << r.out.substr(0, 4000);
+  const auto doc = parse(r);
+  std::map<std::string, std::string> keys;
+  for (const auto& x : doc["results"]) {
+    const std::string c = x["case"];
+    if (c.find("declared key") != std::string::npos) keys[c] = x["status"];
+  }
+  EXPECT_EQ(keys, (std::map<std::string, std::string>{
+                      {"lr=0.01: declared key 'dampening' changes the steps", "pass"},
+                      {"lr=0.01: declared key 'momentum' changes the steps", "pass"},
+                      {"lr=0.01: declared key 'nesterov' changes the steps", "pass"},
+                      {"lr=0.01: declared key 'warmup' changes the steps", "fail"},
+                      {"lr=0.01: declared key 'weight_decay' changes the steps", "pass"}}))
+      << r.out.substr(0, 4000);
+}
+
 TEST(plugin_check, a_library_exporting_more_than_the_entry_points_is_flagged) {
   // plinth_add_plugin's build exports plinth_plugin_get only; the same source
   // built by hand exports a helper too: a warning naming it (the plugin works).
@@ -370,8 +393,8 @@ TEST(plugin_check, a_crashing_or_hanging_plugin_is_named_by_case_and_the_run_goe
     EXPECT_TRUE(errors_ran) << name << ": the malformed launches after the ended cases did not run\n"
                             << r.out.substr(0, 3000);
   }
-  // Optimizers: step 5 of the bias ends the plugin in both numeric cases and
-  // the properties; the malformed calls still run and pass.
+  // Optimizers: step 5 of the bias ends the plugin in both numeric cases, the
+  // properties and the declared keys' runs; the malformed calls still run and pass.
   for (const auto& [name, how] :
        {std::pair<std::string, std::string>{"crashing-sgd", "the plugin died of SIG"},
         {"hanging-sgd", "hung: no case finished within 1 s"}}) {
@@ -379,7 +402,8 @@ TEST(plugin_check, a_crashing_or_hanging_plugin_is_named_by_case_and_the_run_goe
     EXPECT_EQ(r.code, 1) << name << "\n" << r.out.substr(0, 3000);
     const Ended e = ended_cases(r, how);
     EXPECT_EQ(e.cases, (std::vector<std::string>{"lr=0.01 (fused ops offered)", "lr=0.01 (composed ops)",
-                                                 "the properties any optimizer must have"}))
+                                                 "the properties any optimizer must have",
+                                                 "its declared config keys are used"}))
         << name << "\n"
         << r.out.substr(0, 3000);
     EXPECT_GE(e.passed.size(), 8u) << name << ": the malformed calls did not run\n" << r.out.substr(0, 3000);

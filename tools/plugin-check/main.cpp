@@ -272,8 +272,8 @@ int main(int argc, char** argv) {
   std::string optimizer_rule;
   double comm_timeout = 60;
   app.add_option("--optimizer-rule", optimizer_rule,
-                 "reference update rule for an optimizer component not named sgd or adamw")
-      ->check(CLI::IsMember({"sgd", "adamw"}));
+                 "reference update rule for an optimizer component not named sgd, adamw or lion")
+      ->check(CLI::IsMember({"sgd", "adamw", "lion"}));
   app.add_option("--comm-timeout", comm_timeout, "timeout_s given to a communicator (seconds)")
       ->check(CLI::PositiveNumber);
   std::string data_config;
@@ -501,9 +501,9 @@ int main(int argc, char** argv) {
   }
   if (what == "optimizer") {
     for (const auto& name : targets) {
-      const std::string r = !optimizer_rule.empty()              ? optimizer_rule
-                            : (name == "sgd" || name == "adamw") ? name
-                                                                 : "";
+      const std::string r = !optimizer_rule.empty()                                ? optimizer_rule
+                            : (name == "sgd" || name == "adamw" || name == "lion") ? name
+                                                                                   : "";
       if (child && unit == "optim:" + name)
         run_optimizer(**reg, name, r, *ref, seed, results);
       else if (!child && in_process)

@@ -139,9 +139,10 @@ std::vector<OpCase> build_cases() {
   add(PLINTH_OP_CAST, "f32 transposed [5,3] -> contiguous", {ts({5, 3}, {1, 5}), t({5, 3})}, {0}, {1});
 
   // UNARY and UNARY_BACKWARD, every function
-  const char* fn_names[] = {"IDENTITY", "RELU",  "GELU_TANH", "TANH", "SIGMOID",    "EXP",      "LOG",
-                            "SQRT",     "RSQRT", "SQUARE",    "ABS",  "RECIPROCAL", "GELU_ERF", "SILU"};
-  for (int fn = 0; fn <= PLINTH_UNARY_SILU; ++fn) {
+  const char* fn_names[] = {"IDENTITY", "RELU",       "GELU_TANH", "TANH",  "SIGMOID",
+                            "EXP",      "LOG",        "SQRT",      "RSQRT", "SQUARE",
+                            "ABS",      "RECIPROCAL", "GELU_ERF",  "SILU",  "SIGN"};
+  for (int fn = 0; fn <= PLINTH_UNARY_SIGN; ++fn) {
     const bool pos = fn == PLINTH_UNARY_LOG || fn == PLINTH_UNARY_SQRT || fn == PLINTH_UNARY_RSQRT ||
                      fn == PLINTH_UNARY_RECIPROCAL;
     const Gen g = pos ? Gen::positive : Gen::normal;
@@ -161,13 +162,22 @@ std::vector<OpCase> build_cases() {
       unary_p(PLINTH_UNARY_TANH, 2.0f, 0.0f));
 
   // BINARY
-  const char* bin_names[] = {"ADD", "SUB", "MUL", "DIV", "MAX", "MIN"};
-  for (int fn = 0; fn <= PLINTH_BINARY_MIN; ++fn) {
+  const char* bin_names[] = {"ADD", "SUB", "MUL", "DIV", "MAX", "MIN", "GT", "GE", "LT", "LE", "EQ", "NE"};
+  for (int fn = 0; fn <= PLINTH_BINARY_NE; ++fn) {
     const Gen gb = fn == PLINTH_BINARY_DIV ? Gen::positive : Gen::normal;
     add(PLINTH_OP_BINARY, std::string(bin_names[fn]) + " [3,17]", {t({3, 17}), t({3, 17}, gb), t({3, 17})},
         {0, 1}, {2}, binary_p(plinth_binary_fn(fn)));
   }
   add(PLINTH_OP_BINARY, "ADD [1]", {t({1}), t({1}), t({1})}, {0, 1}, {2}, binary_p(PLINTH_BINARY_ADD));
+  // The comparisons on ties (a copy of in[0] in in[1]'s first row) and with
+  // accumulation (ABI 1.2).
+  for (plinth_binary_fn fn : {PLINTH_BINARY_GE, PLINTH_BINARY_EQ, PLINTH_BINARY_NE}) {
+    add(PLINTH_OP_BINARY, std::string(bin_names[fn]) + " with ties [3,17] (ABI 1.2)",
+        {t({3, 17}), t({3, 17}), t({3, 17})}, {0, 1}, {2}, binary_p(fn))
+        ->tweak = [](std::vector<std::vector<uint8_t>>& h) { std::memcpy(h[1].data(), h[0].data(), 17 * 4); };
+  }
+  add(PLINTH_OP_BINARY, "LT beta=0.5 accumulate [33] (ABI 1.2)", {t({33}), t({33}), t({33})}, {0, 1}, {2},
+      binary_p(PLINTH_BINARY_LT, 0.5f));
   add(PLINTH_OP_BINARY, "ADD row broadcast [3,33]+[33]", {t({3, 33}), ts({3, 33}, {0, 1}), t({3, 33})},
       {0, 1}, {2}, binary_p(PLINTH_BINARY_ADD));
   add(PLINTH_OP_BINARY, "MUL column broadcast [17,3]*[17,1]", {t({17, 3}), ts({17, 3}, {1, 0}), t({17, 3})},
@@ -178,13 +188,35 @@ std::vector<OpCase> build_cases() {
       binary_p(PLINTH_BINARY_ADD));
 
   // AXPBY
-  auto axpby = [](float a, float b) {
-    return bytes_of(plinth_axpby_params{0, a, b}, PLINTH_AXPBY_PARAMS_STRUCT_SIZE);
+  auto axpby = [](float a, float b, plinth_unary_fn fn = PLINTH_UNARY_IDENTITY) {
+    return bytes_of(plinth_axpby_params{0, a, b, fn}, PLINTH_AXPBY_PARAMS_STRUCT_SIZE);
   };
   add(PLINTH_OP_AXPBY, "[33] alpha=0.7 beta=-1.3", {t({33}), t({33}), t({33})}, {0, 1}, {2},
       axpby(0.7f, -1.3f));
   add(PLINTH_OP_AXPBY, "[1]", {t({1}), t({1}), t({1})}, {0, 1}, {2}, axpby(2.0f, 0.5f));
   add(PLINTH_OP_AXPBY, "[3,17] in[1] is out[0]", {t({3, 17}), t({3, 17})}, {0, 1}, {1}, axpby(0.25f, 1.0f));
+  // fn on the result (ABI 1.2): Lion's sign in place, Adafactor's rsqrt, a
+  // broadcast row through tanh; and an ABI 1.1 caller's 16-byte struct.
+  add(PLINTH_OP_AXPBY, "fn=SIGN [33] in[1] is out[0] (ABI 1.2)", {t({33}), t({33})}, {0, 1}, {1},
+      axpby(0.1f, 0.9f, PLINTH_UNARY_SIGN));
+  add(PLINTH_OP_AXPBY, "fn=RSQRT [3,17] (ABI 1.2)",
+      {t({3, 17}, Gen::positive), t({3, 17}, Gen::positive), t({3, 17})}, {0, 1}, {2},
+      axpby(0.5f, 0.25f, PLINTH_UNARY_RSQRT));
+  add(PLINTH_OP_AXPBY, "fn=TANH row broadcast [3,33] (ABI 1.2)",
+      {t({3, 33}), ts({3, 33}, {0, 1}), t({3, 33})}, {0, 1}, {2}, axpby(1.5f, -0.5f, PLINTH_UNARY_TANH));
+  add(PLINTH_OP_AXPBY, "ABI 1.1 params (struct_size 16) [17]", {t({17}), t({17}), t({17})}, {0, 1}, {2},
+      bytes_of(plinth_axpby_params{0, 0.5f, 2.0f, PLINTH_UNARY_SIGN}, PLINTH_AXPBY_PARAMS_V1_STRUCT_SIZE));
+
+  // SELECT (ABI 1.2): cond from a comparison (zeros and ones) or random
+  // (nonzero everywhere: selects a), with broadcasting.
+  add(PLINTH_OP_SELECT, "cond 0/1 [3,17]", {t({3, 17}), t({3, 17}), t({3, 17}), t({3, 17})}, {0, 1, 2}, {3})
+      ->pre = PreOp{PLINTH_OP_BINARY, {1, 2}, {0}, binary_p(PLINTH_BINARY_GT)};
+  add(PLINTH_OP_SELECT, "cond row broadcast [3,33] b column broadcast",
+      {ts({3, 33}, {0, 1}), t({3, 33}), ts({3, 33}, {1, 0}), t({3, 33})}, {0, 1, 2}, {3})
+      ->tweak = [](std::vector<std::vector<uint8_t>>& h) {  // every other column of cond 0
+    for (size_t k = 0; k < h[0].size() / 4; k += 2) std::memset(h[0].data() + 4 * k, 0, 4);
+  };
+  add(PLINTH_OP_SELECT, "cond nonzero [17]", {t({17}), t({17}), t({17}), t({17})}, {0, 1, 2}, {3});
 
   // MATMUL
   add(PLINTH_OP_MATMUL, "f32 [3,17]@[17,5]", {t({3, 17}), t({17, 5}), t({3, 5})}, {0, 1}, {2},
@@ -334,6 +366,11 @@ std::vector<OpCase> build_cases() {
       bytes_of(plinth_sgd_params{0, 0.05f, 0.9f, 0.0f, 0.0f, 1, 1}, PLINTH_SGD_PARAMS_STRUCT_SIZE));
   add(PLINTH_OP_SGD_STEP, "[17] plain (no momentum)", {t({17}), t({17})}, {0, 1}, {0},
       bytes_of(plinth_sgd_params{0, 0.1f, 0.0f, 0.0f, 0.0f, 0, 1}, PLINTH_SGD_PARAMS_STRUCT_SIZE));
+  add(PLINTH_OP_LION_STEP, "[33] weight_decay=0.1 (ABI 1.2)", {t({33}), t({33}), t({33})}, {0, 1, 2}, {0, 2},
+      bytes_of(plinth_lion_params{0, 1e-3f, 0.9f, 0.99f, 0.1f}, PLINTH_LION_PARAMS_STRUCT_SIZE));
+  add(PLINTH_OP_LION_STEP, "[1000] zero state (ABI 1.2)", {t({1000}), t({1000}), t({1000}, Gen::zeros)},
+      {0, 1, 2}, {0, 2},
+      bytes_of(plinth_lion_params{0, 3e-4f, 0.95f, 0.98f, 0.0f}, PLINTH_LION_PARAMS_STRUCT_SIZE));
   // CONV2D and backward (ABI 1.1); dx of the backward skipped by a 0-element out[0]
   auto conv_p = [](int32_t s, int32_t pad, int32_t d, float beta = 0) {
     return bytes_of(plinth_conv2d_params{0, s, s, pad, pad, d, d, beta}, PLINTH_CONV2D_PARAMS_STRUCT_SIZE);

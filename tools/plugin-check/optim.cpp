@@ -1,6 +1,7 @@
 // optim.cpp — the optimizer checks of plinth-plugin-check: several steps of
 // each configuration, with a schedule-like learning rate, against the
-// update rules of torch.optim.SGD and torch.optim.AdamW implemented here in
+// update rules of torch.optim.SGD and torch.optim.AdamW, and of Lion (Chen
+// et al. 2023, Algorithm 2, decoupled weight decay), implemented here in
 // double (plugins/optim/README.md documents those semantics). Ops run on the
 // CPU backend through a plinth_optim_ops the tool provides, once offering
 // the fused step ops and once refusing them (the composed path). Halfway the
@@ -12,6 +13,7 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <map>
 
 #include "check.hpp"
 #include "plinth/optimizer.h"
@@ -61,9 +63,19 @@ void ref_adamw(const Hyper& h, RefParam& r, const std::vector<double>& g, double
   }
 }
 
+void ref_lion(const Hyper& h, RefParam& r, const std::vector<double>& g, double lr, bool decay) {
+  const double wd = decay ? h.weight_decay : 0.0;
+  for (size_t i = 0; i < r.p.size(); ++i) {
+    const double u = h.beta1 * r.s0[i] + (1 - h.beta1) * g[i];
+    r.p[i] = r.p[i] * (1 - lr * wd) - lr * (u > 0 ? 1.0 : u < 0 ? -1.0 : 0.0);
+    r.s0[i] = h.beta2 * r.s0[i] + (1 - h.beta2) * g[i];
+  }
+}
+
 // The documented state slots of each rule, in order.
 std::vector<std::string> ref_slots(const std::string& rule, const Hyper& h) {
   if (rule == "adamw") return {"exp_avg", "exp_avg_sq"};
+  if (rule == "lion") return {"exp_avg"};
   if (rule == "sgd" && h.momentum != 0) return {"momentum_buffer"};
   return {};
 }
@@ -82,6 +94,9 @@ std::vector<OptCase> cases_for(const std::string& rule) {
       oc.table.insert("weight_decay", h.weight_decay);
       oc.table.insert("eps", h.eps);
       if (h.betas) oc.table.insert("betas", toml::array{h.beta1, h.beta2});
+    } else if (rule == "lion") {  // every key given: the paper's defaults are not the tool's to assume
+      oc.table.insert("weight_decay", h.weight_decay);
+      oc.table.insert("betas", toml::array{h.beta1, h.beta2});
     }
     c.push_back(std::move(oc));
   };
@@ -98,6 +113,9 @@ std::vector<OptCase> cases_for(const std::string& rule) {
     b.betas = true;
     add("betas=[0.8,0.95] eps=1e-6 weight_decay=0.1", b);
     add("weight_decay=0", Hyper{0.003, 0, 0, 0.0});
+  } else if (rule == "lion") {
+    add("lr=0.001 betas=[0.9,0.99] weight_decay=1", Hyper{0.001, 0, 0, 1.0, 0.9, 0.99});
+    add("lr=0.003 betas=[0.95,0.98] weight_decay=0", Hyper{0.003, 0, 0, 0.0, 0.95, 0.98});
   } else {
     add("lr=0.01", Hyper{0.01});  // an optimizer without a reference rule: contract checks only
   }
@@ -106,18 +124,21 @@ std::vector<OptCase> cases_for(const std::string& rule) {
 
 // The plinth_optim_ops the tool offers: the CPU backend, with or without
 // the fused step ops.
+bool is_fused_step(plinth_op_kind k) {
+  return k == PLINTH_OP_ADAMW_STEP || k == PLINTH_OP_SGD_STEP || k == PLINTH_OP_LION_STEP;
+}
 struct Exec {
   BackendInstance* be;
   bool fused;
 };
 int32_t exec_supports(void* ctx, const plinth_op* op) {
   auto* e = static_cast<Exec*>(ctx);
-  if (!e->fused && (op->kind == PLINTH_OP_ADAMW_STEP || op->kind == PLINTH_OP_SGD_STEP)) return 0;
+  if (!e->fused && is_fused_step(op->kind)) return 0;
   return e->be->supports(*op) ? 1 : 0;
 }
 plinth_status exec_launch(void* ctx, const plinth_op* op) {
   auto* e = static_cast<Exec*>(ctx);
-  if (!e->fused && (op->kind == PLINTH_OP_ADAMW_STEP || op->kind == PLINTH_OP_SGD_STEP))
+  if (!e->fused && is_fused_step(op->kind))
     return plugin_host()->set_error(plugin_host()->ctx, PLINTH_ERR_UNSUPPORTED,
                                     "plinth-plugin-check: the fused step was refused by supports()");
   return e->be->launch_raw(*op);
@@ -335,6 +356,8 @@ double run_case(const plinth_optimizer_v1* t, const Registry& reg, const std::st
       if (rule.empty()) continue;
       if (rule == "sgd")
         ref_sgd(oc.h, refs[k], g, lr, step, d.decay);
+      else if (rule == "lion")
+        ref_lion(oc.h, refs[k], g, lr, d.decay);
       else
         ref_adamw(oc.h, refs[k], g, lr, step, d.decay);
       auto got = download_f(be, d.param, d.n());
@@ -378,6 +401,81 @@ double run_case(const plinth_optimizer_v1* t, const Registry& reg, const std::st
 // instance resumed from the state slots halfway continues exactly as the
 // uninterrupted one; the order the parameters are stepped in does not
 // matter; a learning rate of 0 leaves every parameter as it was.
+// Whether each key the component declares (config_keys) other than lr is
+// read and used: two values create() accepts must give two trajectories,
+// with the other keys as the case sets them or each at a value create()
+// accepts (so a key that only matters beside another, as SGD's dampening
+// beside momentum, is still seen to matter). The tool does not know a key's
+// meaning, so it tries a few numbers, booleans and pairs.
+void key_cases(const plinth_optimizer_v1* t, const Registry& reg, const std::string& comp, const OptCase& oc,
+               const char* const* keys, BackendInstance& be, uint64_t seed, Rows& out) {
+  std::vector<std::string> names;
+  for (const char* const* k = keys; k && *k; ++k)
+    if (std::string(*k) != "lr") names.emplace_back(*k);
+  if (names.empty()) return;
+  std::vector<toml::table> tries;  // candidate values, each a one-key table {"v": value}
+  for (double d : {0.5, 0.05, 0.9, 2.0}) tries.push_back(toml::table{{"v", d}});
+  for (int64_t i : {2, 5}) tries.push_back(toml::table{{"v", i}});
+  for (bool b : {true, false}) tries.push_back(toml::table{{"v", b}});
+  tries.push_back(toml::table{{"v", toml::array{0.8, 0.95}}});
+  tries.push_back(toml::table{{"v", toml::array{0.5, 0.9}}});
+  auto with = [](toml::table tb, const std::string& key, const toml::table& value) {
+    tb.insert_or_assign(key, *value.get("v"));
+    return tb;
+  };
+  auto accepted = [&](const toml::table& tb) {
+    Created c = create(t, reg, tb);
+    if (c.opt) t->destroy(c.opt);
+    return c.opt != nullptr;
+  };
+  // Per key, the candidates create() accepts on the case's table (up to 3).
+  std::map<std::string, std::vector<const toml::table*>> ok;
+  for (const auto& k : names)
+    for (const auto& v : tries)
+      if (ok[k].size() < 3 && accepted(with(oc.table, k, v))) ok[k].push_back(&v);
+  auto final_of = [&](const toml::table& tb, std::vector<std::vector<float>>& f, std::string& why) {
+    OptCase c{oc.name, oc.h, tb};
+    run_case(t, reg, "", c, be, true, seed, why, RunOpts{.resume = false, .final = &f});
+    return why.empty();
+  };
+  for (const auto& k : names) {
+    const std::string name = oc.name + ": declared key '" + k + "' changes the steps";
+    if (ok[k].size() < 2) {
+      out.push_back(
+          CaseResult{"optim", comp, name, "warn", 0, 0,
+                     "create() accepted fewer than two of the values tried for it (numbers, integers, "
+                     "booleans, pairs); not checked"});
+      continue;
+    }
+    // The others as the case sets them, then each at its first accepted value.
+    toml::table others = oc.table;
+    for (const auto& o : names)
+      if (o != k && !ok[o].empty()) others = with(others, o, *ok[o][0]);
+    bool differs = false, ran = false;
+    std::string why;
+    for (const toml::table* base :
+         {static_cast<const toml::table*>(&oc.table), static_cast<const toml::table*>(&others)}) {
+      std::vector<std::vector<float>> first;
+      for (size_t i = 0; i < ok[k].size() && !differs; ++i) {
+        std::vector<std::vector<float>> f;
+        std::string w;
+        if (!final_of(with(*base, k, *ok[k][i]), f, w)) continue;  // refused beside the others
+        if (!ran)
+          first = f, ran = true;
+        else
+          differs = f != first;
+      }
+      if (differs) break;
+      ran = false;
+    }
+    out.push_back(CaseResult{"optim", comp, name, differs ? "pass" : "fail", 0, 0,
+                             differs ? ""
+                                     : "every value create() accepted for '" + k +
+                                           "' gave the same parameters and state after 6 steps: the key "
+                                           "is declared but not used"});
+  }
+}
+
 void property_cases(const plinth_optimizer_v1* t, const Registry& reg, const std::string& comp,
                     const OptCase& oc, BackendInstance& be, uint64_t seed, Rows& out) {
   auto add = [&](const std::string& name, bool ok, const std::string& why) {
@@ -586,6 +684,8 @@ void run_optimizer(const Registry& reg, const std::string& name, const std::stri
   }
   if (rule.empty() && out.begin(index++, name, "the properties any optimizer must have"))
     property_cases(t, reg, name, cases.back(), be, seed, out);
+  if (rule.empty() && out.begin(index++, name, "its declared config keys are used"))
+    key_cases(t, reg, name, cases.back(), (*comp)->config_keys, be, seed, out);
   if (out.begin(index++, name, "malformed calls")) error_cases(t, reg, name, cases.back(), be, out);
 }
 

@@ -94,6 +94,10 @@ plinth_status run_op(plinth_backend_ctx* ctx, const plinth_op& op) {
       return run_batchnorm(ctx, op);
     case PLINTH_OP_BATCHNORM_BACKWARD:
       return run_batchnorm_backward(ctx, op);
+    case PLINTH_OP_SELECT:
+      return run_select(ctx, op);
+    case PLINTH_OP_LION_STEP:
+      return run_lion_step(ctx, op);
     default:
       return PLINTH_ERR_UNSUPPORTED;
   }

@@ -1,4 +1,4 @@
-// elementwise.cpp — FILL, CAST, UNARY, UNARY_BACKWARD, BINARY and AXPBY on
+// elementwise.cpp — FILL, CAST, UNARY, UNARY_BACKWARD, BINARY, AXPBY and SELECT on
 // strided views (inputs broadcast through size-1/stride-0 dims). Contiguous
 // f32 runs go through the vector kernels of simd.cpp; transcendental
 // functions use the C library in f32, but SiLU, whose vector kernel is the
@@ -116,6 +116,8 @@ inline float unary_f(int fn, float u) {
       return 0.5f * u * (1.0f + std::erf(u * k_inv_sqrt2));
     case PLINTH_UNARY_SILU:
       return unary_silu(u);
+    case PLINTH_UNARY_SIGN:
+      return u > 0.0f ? 1.0f : (u < 0.0f ? -1.0f : u);
     default:
       return u;
   }
@@ -159,6 +161,8 @@ inline float unary_df(int fn, float u) {
       return 0.5f * (1.0f + std::erf(u * k_inv_sqrt2)) + u * k_inv_sqrt_2pi * std::exp(-0.5f * u * u);
     case PLINTH_UNARY_SILU:
       return unary_silu_df(u);
+    case PLINTH_UNARY_SIGN:
+      return 0.0f;
     default:
       return 1.0f;
   }
@@ -178,6 +182,18 @@ inline float binary_f(int fn, float x, float y) {
       return x > y ? x : (y > x ? y : (x != x ? x : y));
     case PLINTH_BINARY_MIN:
       return x < y ? x : (y < x ? y : (x != x ? x : y));
+    case PLINTH_BINARY_GT:
+      return x > y ? 1.0f : 0.0f;
+    case PLINTH_BINARY_GE:
+      return x >= y ? 1.0f : 0.0f;
+    case PLINTH_BINARY_LT:
+      return x < y ? 1.0f : 0.0f;
+    case PLINTH_BINARY_LE:
+      return x <= y ? 1.0f : 0.0f;
+    case PLINTH_BINARY_EQ:
+      return x == y ? 1.0f : 0.0f;
+    case PLINTH_BINARY_NE:
+      return x != y ? 1.0f : 0.0f;
     default:
       return 0.0f;
   }
@@ -339,7 +355,8 @@ plinth_status run_unary(plinth_backend_ctx* ctx, const plinth_op& op) {
   const int fn = p->fn;
   const float a = p->alpha, b = p->beta;
   const bool cheap = fn == PLINTH_UNARY_IDENTITY || fn == PLINTH_UNARY_RELU;
-  for_each_run(ctx, it, cheap ? 1 : 16, [&](int64_t n, const int64_t* off, const int64_t* st) {
+  const int64_t grain = cheap || fn == PLINTH_UNARY_SIGN ? 1 : 16;
+  for_each_run(ctx, it, grain, [&](int64_t n, const int64_t* off, const int64_t* st) {
     float* od = o + off[0];
     const float* xs = x + off[1];
     if (cheap && st[0] == 1 && st[1] == 1) {
@@ -352,6 +369,10 @@ plinth_status run_unary(plinth_backend_ctx* ctx, const plinth_op& op) {
     }
     if (fn == PLINTH_UNARY_SILU && st[0] == 1 && st[1] == 1) {
       kernels().silu(n, a, b, xs, od);
+      return;
+    }
+    if (fn == PLINTH_UNARY_SIGN && st[0] == 1 && st[1] == 1) {
+      kernels().sign(n, a, b, xs, od);
       return;
     }
     for (int64_t i = 0; i < n; ++i) od[i * st[0]] = unary_f(fn, a * xs[i * st[1]] + b);
@@ -433,19 +454,59 @@ plinth_status run_axpby(plinth_backend_ctx* ctx, const plinth_op& op) {
   const float* x = data_of<float>(op.inputs[0]);
   const float* y = data_of<float>(op.inputs[1]);
   const float alpha = p->alpha, beta = p->beta;
+  const int fn = contract::axpby_fn(*p);
+  for_each_run(ctx, it, fn == PLINTH_UNARY_IDENTITY ? 1 : 4,
+               [&](int64_t n, const int64_t* off, const int64_t* st) {
+                 float* od = o + off[0];
+                 const float* xs = x + off[1];
+                 const float* ys = y + off[2];
+                 if (st[0] == 1 && st[1] == 1 && st[2] == 1) {
+                   kernels().axpby(n, alpha, xs, beta, ys, od);
+                   // The function on the run just written, while it is in cache (the
+                   // vector kernels where UNARY has them, so the bits are UNARY's).
+                   if (fn == PLINTH_UNARY_SIGN)
+                     kernels().sign(n, 1.0f, 0.0f, od, od);
+                   else if (fn == PLINTH_UNARY_SILU)
+                     kernels().silu(n, 1.0f, 0.0f, od, od);
+                   else if (fn == PLINTH_UNARY_GELU_TANH)
+                     kernels().gelu_tanh(n, od, od);
+                   else if (fn == PLINTH_UNARY_RELU)
+                     kernels().affine(n, 1.0f, 0.0f, od, od, 1);
+                   else if (fn != PLINTH_UNARY_IDENTITY)
+                     for (int64_t i = 0; i < n; ++i) od[i] = unary_f(fn, od[i]);
+                   return;
+                 }
+                 if (beta == 0.0f) {
+                   for (int64_t i = 0; i < n; ++i) od[i * st[0]] = unary_f(fn, alpha * xs[i * st[1]]);
+                 } else {
+                   for (int64_t i = 0; i < n; ++i)
+                     od[i * st[0]] = unary_f(fn, alpha * xs[i * st[1]] + beta * ys[i * st[2]]);
+                 }
+               });
+  return PLINTH_OK;
+}
+
+// ---------------------------------------------------------------------------
+// SELECT
+// ---------------------------------------------------------------------------
+
+plinth_status run_select(plinth_backend_ctx* ctx, const plinth_op& op) {
+  const plinth_tensor* ins[3] = {&op.inputs[0], &op.inputs[1], &op.inputs[2]};
+  strided_iter it = make_iter(op.outputs[0], ins, 3);
+  float* o = data_of<float>(op.outputs[0]);
+  const float* c = data_of<float>(op.inputs[0]);
+  const float* a = data_of<float>(op.inputs[1]);
+  const float* b = data_of<float>(op.inputs[2]);
   for_each_run(ctx, it, 1, [&](int64_t n, const int64_t* off, const int64_t* st) {
     float* od = o + off[0];
-    const float* xs = x + off[1];
-    const float* ys = y + off[2];
-    if (st[0] == 1 && st[1] == 1 && st[2] == 1) {
-      kernels().axpby(n, alpha, xs, beta, ys, od);
+    const float* cs = c + off[1];
+    const float* as = a + off[2];
+    const float* bs = b + off[3];
+    if (st[0] == 1 && st[1] == 1 && st[2] == 1 && st[3] == 1) {
+      kernels().select(n, cs, as, bs, od);
       return;
     }
-    if (beta == 0.0f) {
-      for (int64_t i = 0; i < n; ++i) od[i * st[0]] = alpha * xs[i * st[1]];
-    } else {
-      for (int64_t i = 0; i < n; ++i) od[i * st[0]] = alpha * xs[i * st[1]] + beta * ys[i * st[2]];
-    }
+    for (int64_t i = 0; i < n; ++i) od[i * st[0]] = cs[i * st[1]] != 0.0f ? as[i * st[2]] : bs[i * st[3]];
   });
   return PLINTH_OK;
 }

@@ -5,6 +5,8 @@
 //          p -= (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 //   SGD:   g += wd p; if momentum: buf = (t == 1 ? g : momentum buf +
 //          (1 - dampening) g); g = nesterov ? g + momentum buf : buf; p -= lr g
+// and Lion (Chen et al. 2023, Algorithm 2; lucidrains/lion-pytorch's update):
+//   Lion:  p *= 1 - lr*wd; p -= lr * sign(b1 m + (1-b1) g); m = b2 m + (1-b2) g
 // Element-wise, so any split across threads gives the same bits.
 #include <cmath>
 
@@ -66,6 +68,23 @@ plinth_status run_sgd_step(plinth_backend_ctx* ctx, const plinth_op& op) {
       }
       pw[i] = w - lr * d;
     }
+  });
+  return PLINTH_OK;
+}
+
+plinth_status run_lion_step(plinth_backend_ctx* ctx, const plinth_op& op) {
+  const auto* p = static_cast<const plinth_lion_params*>(op.params);
+  const int64_t n = numel(op.inputs[0]);
+  const float* pin = data_of<float>(op.inputs[0]);
+  const float* g = data_of<float>(op.inputs[1]);
+  const float* min = data_of<float>(op.inputs[2]);
+  float* pw = data_of<float>(op.outputs[0]);
+  float* m = data_of<float>(op.outputs[1]);
+  const float decay = 1.0f - p->lr * p->weight_decay;
+  parallel_for(ctx, n, 8, [&](int64_t lo, int64_t hi) {
+    if (pw != pin) std::memcpy(pw + lo, pin + lo, size_t(hi - lo) * 4);
+    if (m != min) std::memcpy(m + lo, min + lo, size_t(hi - lo) * 4);
+    kernels().lion(hi - lo, pw + lo, g + lo, m + lo, decay, p->lr, p->beta1, p->beta2);
   });
   return PLINTH_OK;
 }

@@ -47,7 +47,8 @@ namespace {
   simd_kernels {                                                                                          \
     name, ns::binary, ns::axpby, ns::affine, ns::gelu_tanh, ns::gelu_tanh_backward, ns::relu_backward,    \
         ns::sum_squares, ns::all_finite, ns::adamw, ns::to_bf16, ns::from_bf16, ns::to_f16, ns::from_f16, \
-        ns::attention_forward, ns::attention_backward, ns::silu, ns::silu_backward                        \
+        ns::attention_forward, ns::attention_backward, ns::silu, ns::silu_backward, ns::sign, ns::select, \
+        ns::lion                                                                                          \
   }
 
 // PLINTH_CPU_ISA=x86-64|avx2 forces a narrower variant (tests compare them).

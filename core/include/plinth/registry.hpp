@@ -27,6 +27,7 @@ struct ManifestEntry {
   std::string name;
   std::string kind;                // "backend" | "comm" | "optimizer" | "data"
   std::filesystem::path path;      // absolute, resolved against the manifest's folder
+  bool path_relative = false;      // `path` was written relative (to the manifest's folder)
   std::filesystem::path manifest;  // the file it came from
   int line = 0;                    // line of the [[plugin]] header in that file
   int abi_line = 0;                // line of its `abi` key (0: none; the header's then)

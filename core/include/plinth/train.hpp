@@ -75,6 +75,9 @@ struct StepTiming {
   double cpu_seconds_per_step = 0;  // CPU time of the whole process per step
   int64_t steps = 0;
   int64_t batch = 0;
+  // Of seconds_per_step, the optimizer's update of every parameter (the
+  // backend synchronised before and after it).
+  double optimizer_seconds_per_step = 0;
 };
 
 // Bytes the prepared run holds on its backend (see memory_use()).

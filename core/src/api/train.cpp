@@ -65,7 +65,8 @@ Result<EvalResult> Trainer::evaluate() {
 Result<StepTiming> Trainer::time_steps(int64_t warmup, int64_t steps) {
   auto t = train::time_steps(*impl_->trainer, warmup, steps);
   if (!t) return t.status();
-  return StepTiming{t->seconds_per_step, t->cpu_seconds_per_step, t->steps, t->batch};
+  return StepTiming{t->seconds_per_step, t->cpu_seconds_per_step, t->steps, t->batch,
+                    t->optimizer_seconds_per_step};
 }
 
 MemoryUse Trainer::memory_use() const {

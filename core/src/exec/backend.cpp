@@ -107,6 +107,10 @@ bool abi_covers(const plinth_op& op, uint32_t major, uint32_t minor) {
     const auto* p = static_cast<const plinth_xent_params*>(op.params);
     if (p->struct_size >= PLINTH_XENT_PARAMS_STRUCT_SIZE && p->label_smoothing != 0.0f) return false;
   }
+  if (kind == PLINTH_OP_AXPBY && op.params) {  // a 1.0/1.1 backend would not see fn
+    const auto* p = static_cast<const plinth_axpby_params*>(op.params);
+    if (p->struct_size >= PLINTH_AXPBY_PARAMS_STRUCT_SIZE && p->fn != PLINTH_UNARY_IDENTITY) return false;
+  }
   return true;
 }
 

@@ -67,7 +67,7 @@ void Autodiff::finish(std::pair<int, int> t, const std::string& layer) {
   bw.push_back({PLINTH_OP_AXPBY,
                 {t.first, t.second},
                 {t.second},
-                plinth_axpby_params{sizeof(plinth_axpby_params), 1.f, 1.f},
+                plinth_axpby_params{sizeof(plinth_axpby_params), 1.f, 1.f, PLINTH_UNARY_IDENTITY},
                 layer});
 }
 

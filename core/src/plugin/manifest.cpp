@@ -73,6 +73,7 @@ bool parse_entry(const toml::table& t, const std::filesystem::path& file, Manife
   }
   if (!path.empty()) {
     std::filesystem::path p(path);
+    e.path_relative = p.is_relative();
     if (p.is_relative()) p = file.parent_path() / p;
     e.path = std::filesystem::absolute(p).lexically_normal();
   }

@@ -464,7 +464,16 @@ bool RegistryImpl::load_one(PluginInfo& info) {
   const ManifestEntry& e = info.entry;
   std::error_code ec;
   if (!std::filesystem::exists(e.path, ec)) {
-    fail(info, "library not found", "check the path in " + at_line(e));
+    // A manifest copied away from its tree keeps a path relative to where
+    // it was: say where the copy looked, and which pair travels together.
+    fail(info, "library not found",
+         e.path_relative ? "check the path in " + at_line(e) + ": it is relative to the manifest's folder (" +
+                               e.manifest.parent_path().string() +
+                               "); copy the library into that folder together with the manifest that sits "
+                               "beside it (" +
+                               e.path.filename().string() + " and " + e.name +
+                               ".toml from the plugin folder), or write an absolute path"
+                         : "check the path in " + at_line(e));
     return false;
   }
   if (!std::filesystem::is_regular_file(e.path, ec)) {

@@ -1197,11 +1197,18 @@ Result<StepTiming> time_steps(Trainer& t, int64_t warmup, int64_t steps) {
   if (!prog) return prog.status();
   PLINTH_TRY(t.upload(**prog, *b));
   const double lr = t.opt_table->base_lr(t.optimizer);
+  double optimizer_s = 0;
   auto one = [&](int64_t step) -> Status {
     PLINTH_TRY((*prog)->run());
-    return t.optimizer_step(step, lr);
+    PLINTH_TRY(t.backend->synchronize());
+    const auto o0 = clock::now();
+    PLINTH_TRY(t.optimizer_step(step, lr));
+    PLINTH_TRY(t.backend->synchronize());
+    optimizer_s += seconds_since(o0);
+    return {};
   };
   for (int64_t i = 1; i <= warmup; ++i) PLINTH_TRY(one(i));
+  optimizer_s = 0;
   PLINTH_TRY(t.backend->synchronize());
   auto cpu_now = [] {
     timespec ts{};
@@ -1213,7 +1220,7 @@ Result<StepTiming> time_steps(Trainer& t, int64_t warmup, int64_t steps) {
   for (int64_t i = 1; i <= steps; ++i) PLINTH_TRY(one(warmup + i));
   PLINTH_TRY(t.backend->synchronize());
   const double n = static_cast<double>(steps);
-  return StepTiming{seconds_since(t0) / n, (cpu_now() - c0) / n, steps, b->rows};
+  return StepTiming{seconds_since(t0) / n, (cpu_now() - c0) / n, steps, b->rows, optimizer_s / n};
 }
 
 }  // namespace plinth::train

@@ -72,6 +72,7 @@ struct StepTiming {
   double cpu_seconds_per_step = 0;  // CPU time of the whole process (all threads) per step
   int64_t steps = 0;
   int64_t batch = 0;
+  double optimizer_seconds_per_step = 0;  // the optimizer's share, synchronised before and after
 };
 Result<StepTiming> time_steps(Trainer& trainer, int64_t warmup, int64_t steps);
 

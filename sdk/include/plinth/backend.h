@@ -85,7 +85,10 @@ typedef enum plinth_op_kind PLINTH_ENUM_TYPE {
    * out[0] = beta*out[0] + that when beta != 0.      params: plinth_binary_params */
   PLINTH_OP_BINARY = 4,
   /* out[0] = alpha * in[0] + beta * in[1]; in[1] may alias out[0].
-   *                                                  params: plinth_axpby_params */
+   * ABI 1.2: out[0] = fn(alpha * in[0] + beta * in[1]) with params fn (a
+   * unary function applied to the result, as a BLAS epilogue; IDENTITY is
+   * plain AXPBY), so a blend and its function (Lion's sign, Adafactor's
+   * rsqrt) take one pass.                           params: plinth_axpby_params */
   PLINTH_OP_AXPBY = 5,
   /* out[0] (.., M, N) = alpha * op(in[0]) (.., M, K) @ op(in[1]) (.., K, N)
    * + beta * out[0]; leading dims are batch dims (broadcast by stride 0).
@@ -191,7 +194,20 @@ typedef enum plinth_op_kind PLINTH_ENUM_TYPE {
    * in[3] mean (C), in[4] rstd (C) of the forward -> out[0] dx (written),
    * out[1] dgamma (C) (+=), out[2] dbeta (C) (+=).  params: as forward */
   PLINTH_OP_BATCHNORM_BACKWARD = 30,
-  PLINTH_OP_COUNT_V1_2 = 31 /* number of ops in ABI 1.2 */
+  /* Elementwise choice, f32 (torch.where with a float mask): in[0] cond,
+   * in[1] a, in[2] b, each broadcasting to out[0] as BINARY's inputs ->
+   * out[0] = cond != 0 ? a : b (a NaN cond is != 0 and selects a). No
+   * params (NULL). With the BINARY comparisons, which write 1 or 0, it
+   * composes clipping, masking and trust ratios in one launch each. */
+  PLINTH_OP_SELECT = 31,
+  /* Fused Lion (Chen et al. 2023, "Symbolic Discovery of Optimization
+   * Algorithms", Algorithm 2 with decoupled weight decay):
+   *   p *= 1 - lr*wd;  p -= lr * sign(b1*m + (1-b1)*g);  m = b2*m + (1-b2)*g
+   * with sign(0) = 0. in[0] param, in[1] grad, in[2] m -> out[0] param,
+   * out[1] m, each output the same tensor as its input (in place); f32,
+   * contiguous, one size.                           params: plinth_lion_params */
+  PLINTH_OP_LION_STEP = 32,
+  PLINTH_OP_COUNT_V1_2 = 33 /* number of ops in ABI 1.2 */
 } plinth_op_kind;
 
 typedef struct plinth_fill_params {
@@ -215,7 +231,8 @@ typedef enum plinth_unary_fn PLINTH_ENUM_TYPE {
   PLINTH_UNARY_RECIPROCAL = 11,
   PLINTH_UNARY_GELU_ERF = 12,
   /* --- ABI 1.2 --- */
-  PLINTH_UNARY_SILU = 13 /* x * sigmoid(x) (torch's SiLU / swish) */
+  PLINTH_UNARY_SILU = 13, /* x * sigmoid(x) (torch's SiLU / swish) */
+  PLINTH_UNARY_SIGN = 14  /* -1, 0 or 1 (NaN stays NaN), as torch.sign; derivative 0 */
 } plinth_unary_fn;
 
 typedef struct plinth_unary_params {
@@ -231,8 +248,16 @@ typedef enum plinth_binary_fn PLINTH_ENUM_TYPE {
   PLINTH_BINARY_SUB = 1,
   PLINTH_BINARY_MUL = 2,
   PLINTH_BINARY_DIV = 3,
-  PLINTH_BINARY_MAX = 4,
-  PLINTH_BINARY_MIN = 5
+  PLINTH_BINARY_MAX = 4, /* a NaN operand gives NaN, as torch.maximum */
+  PLINTH_BINARY_MIN = 5, /* a NaN operand gives NaN, as torch.minimum */
+  /* --- ABI 1.2: comparisons, 1.0 where a op b holds, else 0.0 (IEEE: a NaN
+   * operand makes every comparison false but NE). Feed SELECT's cond. --- */
+  PLINTH_BINARY_GT = 6,
+  PLINTH_BINARY_GE = 7,
+  PLINTH_BINARY_LT = 8,
+  PLINTH_BINARY_LE = 9,
+  PLINTH_BINARY_EQ = 10,
+  PLINTH_BINARY_NE = 11
 } plinth_binary_fn;
 
 typedef struct plinth_binary_params {
@@ -246,8 +271,11 @@ typedef struct plinth_axpby_params {
   size_t struct_size;
   float alpha;
   float beta;
+  /* --- ABI 1.2 --- */
+  plinth_unary_fn fn; /* applied to the result (no affine); IDENTITY (0): plain AXPBY */
 } plinth_axpby_params;
-#define PLINTH_AXPBY_PARAMS_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_axpby_params, beta)
+#define PLINTH_AXPBY_PARAMS_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_axpby_params, fn)
+#define PLINTH_AXPBY_PARAMS_V1_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_axpby_params, beta) /* 1.0 / 1.1 */
 
 typedef struct plinth_matmul_params {
   size_t struct_size;
@@ -363,6 +391,16 @@ typedef struct plinth_batchnorm_params {
   int32_t training; /* 1: batch statistics (and running update); 0: running */
 } plinth_batchnorm_params;
 #define PLINTH_BATCHNORM_PARAMS_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_batchnorm_params, training)
+
+/* ABI 1.2. */
+typedef struct plinth_lion_params {
+  size_t struct_size;
+  float lr;
+  float beta1;        /* interpolation for the update's sign (paper: 0.9) */
+  float beta2;        /* momentum decay (paper: 0.99) */
+  float weight_decay; /* decoupled: p -= lr * wd * p */
+} plinth_lion_params;
+#define PLINTH_LION_PARAMS_STRUCT_SIZE PLINTH_STRUCT_SIZE(plinth_lion_params, weight_decay)
 
 /* One op launch. Owned by the caller, valid during launch() only. */
 typedef struct plinth_op {

@@ -57,7 +57,7 @@ constexpr const char* dtype_name(plinth_dtype d) {
   }
 }
 
-// "FILL" .. "BATCHNORM_BACKWARD" for the ops of ABI 1.2; nullptr for any other value.
+// "FILL" .. "LION_STEP" for the ops of ABI 1.2; nullptr for any other value.
 inline const char* op_name(int32_t kind) {
   static const char* const names[] = {"FILL",
                                       "CAST",
@@ -89,7 +89,9 @@ inline const char* op_name(int32_t kind) {
                                       "POOL2D",
                                       "POOL2D_BACKWARD",
                                       "BATCHNORM",
-                                      "BATCHNORM_BACKWARD"};
+                                      "BATCHNORM_BACKWARD",
+                                      "SELECT",
+                                      "LION_STEP"};
   static_assert(sizeof names / sizeof names[0] == PLINTH_OP_COUNT_V1_2, "one name per op");
   return kind >= 0 && kind < PLINTH_OP_COUNT_V1_2 ? names[kind] : nullptr;
 }

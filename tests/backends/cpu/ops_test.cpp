@@ -43,6 +43,8 @@ double unary_ref(int fn, double u) {
       return 0.5 * u * (1 + std::erf(u / std::sqrt(2.0)));
     case PLINTH_UNARY_SILU:
       return u / (1 + std::exp(-u));
+    case PLINTH_UNARY_SIGN:
+      return u > 0 ? 1 : u < 0 ? -1 : 0;
   }
   return 0;
 }
@@ -300,7 +302,7 @@ TEST(cpu_cast, copies_a_transposed_view) {
 
 TEST(cpu_unary, every_fn_matches_double_reference) {
   backend b(2);
-  for (int fn = 0; fn <= PLINTH_UNARY_SILU; ++fn) {
+  for (int fn = 0; fn <= PLINTH_UNARY_SIGN; ++fn) {
     for (int64_t n : {1, 3, 17, 33, 40000}) {
       auto xs = inputs_for(fn, n, uint32_t(fn * 100 + n));
       tensor x = b.make({n}, xs), y = b.make({n});
@@ -332,7 +334,7 @@ TEST(cpu_unary, broadcast_and_strided_input) {
 
 TEST(cpu_unary_backward, every_fn_matches_finite_differences) {
   backend b(2);
-  for (int fn = 0; fn <= PLINTH_UNARY_SILU; ++fn) {
+  for (int fn = 0; fn <= PLINTH_UNARY_SIGN; ++fn) {
     const int64_t n = 37;
     auto xs = inputs_for(fn, n, uint32_t(fn + 5));
     tensor x = b.make({n}, xs), dy = b.randn({n}, uint32_t(fn + 9)), dx = b.make({n});
@@ -395,7 +397,7 @@ TEST(cpu_unary, silu_strided_matches_contiguous_bits_and_tails_are_finite) {
 
 TEST(cpu_binary, every_fn_with_broadcast_and_beta) {
   backend b(2);
-  for (int fn = 0; fn <= PLINTH_BINARY_MIN; ++fn) {
+  for (int fn = 0; fn <= PLINTH_BINARY_NE; ++fn) {
     for (auto dims : std::vector<std::array<int64_t, 3>>{{1, 1, 1}, {3, 17, 33}, {2, 64, 300}}) {
       const int64_t A = dims[0], B = dims[1], C = dims[2];
       tensor x = b.randn({A, B, C}, 1), yb = b.randn({1, B, 1}, 2);  // y broadcasts over dims 0 and 2
@@ -413,18 +415,129 @@ TEST(cpu_binary, every_fn_with_broadcast_and_beta) {
             for (int64_t k = 0; k < C; ++k) {
               const size_t o = size_t((i * B + j) * C + k);
               const double u = x.f()[o], v = yb.f()[j];
-              double r = fn == 0   ? u + v
-                         : fn == 1 ? u - v
-                         : fn == 2 ? u * v
-                         : fn == 3 ? u / v
-                         : fn == 4 ? std::max(u, v)
-                                   : std::min(u, v);
+              double r = fn == 0    ? u + v
+                         : fn == 1  ? u - v
+                         : fn == 2  ? u * v
+                         : fn == 3  ? u / v
+                         : fn == 4  ? std::max(u, v)
+                         : fn == 5  ? std::min(u, v)
+                         : fn == 6  ? double(u > v)
+                         : fn == 7  ? double(u >= v)
+                         : fn == 8  ? double(u < v)
+                         : fn == 9  ? double(u <= v)
+                         : fn == 10 ? double(u == v)
+                                    : double(u != v);
               want[o] = beta * old[o] + r;
             }
         expect_close(want, out.f(), 1e-6, 1e-6, ("binary fn " + std::to_string(fn)).c_str());
       }
     }
   }
+}
+
+// The comparisons on ties and NaN (IEEE: every comparison with a NaN is
+// false but NE), and MAX/MIN propagating NaN, as torch.maximum/minimum.
+TEST(cpu_binary, comparisons_on_ties_and_nan) {
+  backend b(1);
+  const float nan = std::nanf("");
+  tensor x = b.make({4}, {1.0f, 2.0f, nan, -0.0f}), y = b.make({4}, {1.0f, 3.0f, 0.0f, 0.0f});
+  struct want_row {
+    plinth_binary_fn fn;
+    std::vector<float> r;
+  };
+  for (const auto& w : std::vector<want_row>{{PLINTH_BINARY_GT, {0, 0, 0, 0}},
+                                             {PLINTH_BINARY_GE, {1, 0, 0, 1}},
+                                             {PLINTH_BINARY_LT, {0, 1, 0, 0}},
+                                             {PLINTH_BINARY_LE, {1, 1, 0, 1}},
+                                             {PLINTH_BINARY_EQ, {1, 0, 0, 1}},
+                                             {PLINTH_BINARY_NE, {0, 1, 1, 0}}}) {
+    tensor out = b.make({4});
+    auto p = params<plinth_binary_params>();
+    p.fn = w.fn;
+    ASSERT_EQ(b.run(PLINTH_OP_BINARY, {x.t, y.t}, {out.t}, &p), PLINTH_OK) << last_error();
+    EXPECT_EQ(out.vec(), w.r) << "binary fn " << w.fn;
+  }
+  for (plinth_binary_fn fn : {PLINTH_BINARY_MAX, PLINTH_BINARY_MIN}) {
+    tensor out = b.make({4}), rev = b.make({4});
+    auto p = params<plinth_binary_params>();
+    p.fn = fn;
+    ASSERT_EQ(b.run(PLINTH_OP_BINARY, {x.t, y.t}, {out.t}, &p), PLINTH_OK);
+    ASSERT_EQ(b.run(PLINTH_OP_BINARY, {y.t, x.t}, {rev.t}, &p), PLINTH_OK);
+    EXPECT_TRUE(std::isnan(out.f()[2]) && std::isnan(rev.f()[2])) << "fn " << fn;
+  }
+}
+
+// SIGN: -1 / 1, and 0, -0 and NaN pass through (torch.sign); strided views
+// give the contiguous kernel's values.
+TEST(cpu_unary, sign_of_zero_nan_and_strided) {
+  backend b(2);
+  const float nan = std::nanf("");
+  tensor x = b.make({2, 3}, {-2.5f, 0.0f, 3.0f, -0.0f, nan, 1e-30f}), y = b.make({2, 3});
+  auto p = params<plinth_unary_params>();
+  p.fn = PLINTH_UNARY_SIGN;
+  p.alpha = 1.0f;
+  p.beta = 0.0f;
+  ASSERT_EQ(b.run(PLINTH_OP_UNARY, {x.t}, {y.t}, &p), PLINTH_OK) << last_error();
+  EXPECT_EQ(y.f()[0], -1.0f);
+  EXPECT_EQ(y.f()[1], 0.0f);
+  EXPECT_EQ(y.f()[2], 1.0f);
+  EXPECT_EQ(y.f()[3], 0.0f);  // -0 + beta 0 is +0: zero either way
+  EXPECT_TRUE(std::isnan(y.f()[4]));
+  EXPECT_EQ(y.f()[5], 1.0f);
+  plinth_tensor xt = x.t;  // (3, 2) transposed view
+  xt.shape[0] = 3;
+  xt.shape[1] = 2;
+  xt.strides[0] = 1;
+  xt.strides[1] = 3;
+  tensor yt = b.make({3, 2});
+  ASSERT_EQ(b.run(PLINTH_OP_UNARY, {xt}, {yt.t}, &p), PLINTH_OK) << last_error();
+  for (int r = 0; r < 3; ++r)
+    for (int c = 0; c < 2; ++c) {
+      const float a = yt.f()[r * 2 + c], e = y.f()[c * 3 + r];
+      EXPECT_TRUE(a == e || (std::isnan(a) && std::isnan(e))) << r << "," << c;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// SELECT
+// ---------------------------------------------------------------------------
+
+TEST(cpu_select, picks_a_where_cond_is_nonzero_with_broadcast) {
+  backend b(2);
+  for (int64_t n : {1, 17, 5000}) {
+    tensor a = b.randn({3, n}, 1), bb = b.randn({1, n}, 2), c = b.randn({3, 1}, 3), out = b.make({3, n});
+    c.f()[0] = 0.0f;
+    c.f()[1] = std::nanf("");  // NaN != 0: selects a
+    c.f()[2] = -0.0f;          // -0 == 0: selects b
+    ASSERT_EQ(b.run(PLINTH_OP_SELECT, {c.t, a.t, bb.t}, {out.t}, nullptr), PLINTH_OK) << last_error();
+    for (int64_t r = 0; r < 3; ++r)
+      for (int64_t i = 0; i < n; ++i)
+        ASSERT_EQ(out.f()[r * n + i], r == 1 ? a.f()[r * n + i] : bb.f()[i]) << r << "," << i;
+  }
+  // cond from a comparison: clip to [-0.5, 0.5] with GT/LT and two SELECTs.
+  tensor x = b.randn({999}, 4), hi = b.make({1}, {0.5f}), lo = b.make({1}, {-0.5f}), m = b.make({999}),
+         t1 = b.make({999}), t2 = b.make({999});
+  plinth_tensor hiv = hi.t, lov = lo.t;
+  hiv.shape[0] = lov.shape[0] = 999;
+  hiv.strides[0] = lov.strides[0] = 0;
+  auto p = params<plinth_binary_params>();
+  p.fn = PLINTH_BINARY_GT;
+  ASSERT_EQ(b.run(PLINTH_OP_BINARY, {x.t, hiv}, {m.t}, &p), PLINTH_OK);
+  ASSERT_EQ(b.run(PLINTH_OP_SELECT, {m.t, hiv, x.t}, {t1.t}, nullptr), PLINTH_OK);
+  p.fn = PLINTH_BINARY_LT;
+  ASSERT_EQ(b.run(PLINTH_OP_BINARY, {t1.t, lov}, {m.t}, &p), PLINTH_OK);
+  ASSERT_EQ(b.run(PLINTH_OP_SELECT, {m.t, lov, t1.t}, {t2.t}, nullptr), PLINTH_OK);
+  for (int i = 0; i < 999; ++i) ASSERT_EQ(t2.f()[i], std::clamp(x.f()[i], -0.5f, 0.5f)) << i;
+}
+
+TEST(cpu_select, refuses_wrong_counts_dtypes_and_shapes) {
+  backend b(1);
+  tensor a = b.make({4}), c = b.make({4}), out = b.make({4}), wide = b.make({5});
+  tensor ci = b.make({4}, PLINTH_DTYPE_I32);
+  EXPECT_NE(b.run(PLINTH_OP_SELECT, {c.t, a.t}, {out.t}, nullptr), PLINTH_OK);
+  EXPECT_NE(b.run(PLINTH_OP_SELECT, {ci.t, a.t, a.t}, {out.t}, nullptr), PLINTH_OK);
+  EXPECT_NE(b.run(PLINTH_OP_SELECT, {c.t, a.t, wide.t}, {out.t}, nullptr), PLINTH_OK);
+  EXPECT_NE(last_error().find("broadcast"), std::string::npos) << last_error();
 }
 
 TEST(cpu_binary, stride_zero_input_broadcasts) {
@@ -453,6 +566,38 @@ TEST(cpu_axpby, matches_reference_and_allows_alias) {
     ASSERT_EQ(b.run(PLINTH_OP_AXPBY, {x.t, y.t}, {y.t}, &p), PLINTH_OK);  // in[1] aliases out[0]
     expect_close(want, y.f(), 1e-6, 1e-6);
   }
+}
+
+// AXPBY's fn (ABI 1.2): every function on the result, contiguous (the vector
+// kernels) and broadcast (element by element); a 16-byte ABI 1.1 struct is
+// plain AXPBY whatever lies past it.
+TEST(cpu_axpby, fn_on_the_result_matches_unary_of_the_sum) {
+  backend b(2);
+  for (int fn = 0; fn <= PLINTH_UNARY_SIGN; ++fn) {
+    for (int64_t n : {1, 33, 20001}) {
+      auto xs = inputs_for(fn, n, uint32_t(fn * 7 + n));
+      tensor x = b.make({n}, xs), y = b.make({n}, std::vector<float>(size_t(n), 0.25f)), out = b.make({n});
+      plinth_axpby_params p{PLINTH_AXPBY_PARAMS_STRUCT_SIZE, 0.75f, 0.5f, plinth_unary_fn(fn)};
+      ASSERT_EQ(b.run(PLINTH_OP_AXPBY, {x.t, y.t}, {out.t}, &p), PLINTH_OK) << last_error();
+      std::vector<double> want(static_cast<size_t>(n));
+      for (int64_t i = 0; i < n; ++i) want[size_t(i)] = unary_ref(fn, 0.75 * double(xs[size_t(i)]) + 0.125);
+      expect_close(want, out.f(), 2e-6, 1e-6, ("axpby fn " + std::to_string(fn)).c_str());
+    }
+  }
+  tensor x = b.randn({3, 17}, 5), row = b.randn({1, 17}, 6), out = b.make({3, 17});
+  plinth_axpby_params p{PLINTH_AXPBY_PARAMS_STRUCT_SIZE, 1.0f, -1.0f, PLINTH_UNARY_SIGN};
+  ASSERT_EQ(b.run(PLINTH_OP_AXPBY, {x.t, row.t}, {out.t}, &p), PLINTH_OK) << last_error();
+  for (int r = 0; r < 3; ++r)
+    for (int c = 0; c < 17; ++c) {
+      const float d = x.f()[r * 17 + c] - row.f()[c];
+      EXPECT_EQ(out.f()[r * 17 + c], d > 0 ? 1.0f : d < 0 ? -1.0f : 0.0f) << r << "," << c;
+    }
+  tensor a = b.make({4}, {1, -2, 3, -4}), z = b.make({4}, {0, 0, 0, 0}), o = b.make({4});
+  plinth_axpby_params old{PLINTH_AXPBY_PARAMS_V1_STRUCT_SIZE, 2.0f, 0.0f, PLINTH_UNARY_SIGN};
+  ASSERT_EQ(b.run(PLINTH_OP_AXPBY, {a.t, z.t}, {o.t}, &old), PLINTH_OK) << last_error();
+  EXPECT_EQ(o.vec(), (std::vector<float>{2, -4, 6, -8}));
+  plinth_axpby_params bad{PLINTH_AXPBY_PARAMS_STRUCT_SIZE, 1.0f, 0.0f, plinth_unary_fn(99)};
+  EXPECT_NE(b.run(PLINTH_OP_AXPBY, {a.t, z.t}, {o.t}, &bad), PLINTH_OK);
 }
 
 // ---------------------------------------------------------------------------
@@ -900,6 +1045,50 @@ TEST(cpu_adamw, matches_torch_algorithm_over_steps) {
   expect_close(rw, w.f(), 1e-5, 1e-6, "param");
   expect_close(rm, m.f(), 1e-5, 1e-7, "m");
   expect_close(rv, v.f(), 1e-5, 1e-9, "v");
+}
+
+// Lion (Chen et al. 2023, Algorithm 2) in double: decoupled decay, the sign
+// of the interpolation (sign(0) = 0: zero gradients and state give no step),
+// then the momentum update; element-wise, so any thread split agrees.
+TEST(cpu_lion, matches_the_paper_algorithm) {
+  for (int threads : {1, 2}) {
+    backend b(threads);
+    const int64_t n = 10007;
+    tensor w = b.randn({n}, 1), m = b.make({n}, std::vector<float>(size_t(n), 0.0f));
+    std::vector<double> rw = to_d(w), rm(size_t(n), 0.0);
+    auto p = params<plinth_lion_params>();
+    p.lr = 3e-3f;
+    p.beta1 = 0.9f;
+    p.beta2 = 0.99f;
+    p.weight_decay = 0.5f;
+    for (int step = 1; step <= 5; ++step) {
+      tensor g = b.randn({n}, uint32_t(30 + step));
+      if (step == 1) g.f()[0] = 0.0f;  // u = 0 at step 1: no step for element 0
+      ASSERT_EQ(b.run(PLINTH_OP_LION_STEP, {w.t, g.t, m.t}, {w.t, m.t}, &p), PLINTH_OK) << last_error();
+      const double b1 = p.beta1, b2 = p.beta2, lr = p.lr, wd = p.weight_decay;
+      for (int64_t i = 0; i < n; ++i) {
+        const double gi = g.f()[i];
+        const double u = b1 * rm[size_t(i)] + (1 - b1) * gi;
+        rw[size_t(i)] = rw[size_t(i)] * (1 - lr * wd) - lr * (u > 0 ? 1 : u < 0 ? -1 : 0);
+        rm[size_t(i)] = b2 * rm[size_t(i)] + (1 - b2) * gi;
+      }
+      if (step == 1) EXPECT_FLOAT_EQ(w.f()[0], float(rw[0])) << "sign(0) must be 0";
+    }
+    expect_close(rw, w.f(), 1e-6, 1e-6, "param");
+    expect_close(rm, m.f(), 1e-5, 1e-7, "m");
+  }
+}
+
+TEST(cpu_lion, refuses_wrong_counts_and_sizes) {
+  backend b(1);
+  tensor w = b.make({8}), g = b.make({8}), m = b.make({8}), short_m = b.make({7});
+  auto p = params<plinth_lion_params>();
+  p.lr = 1e-3f;
+  p.beta1 = 0.9f;
+  p.beta2 = 0.99f;
+  EXPECT_NE(b.run(PLINTH_OP_LION_STEP, {w.t, g.t}, {w.t, m.t}, &p), PLINTH_OK);
+  EXPECT_NE(b.run(PLINTH_OP_LION_STEP, {w.t, g.t, short_m.t}, {w.t, short_m.t}, &p), PLINTH_OK);
+  EXPECT_NE(b.run(PLINTH_OP_LION_STEP, {w.t, g.t, m.t}, {w.t, m.t}, nullptr), PLINTH_OK);
 }
 
 TEST(cpu_sgd, matches_torch_algorithm_for_momentum_dampening_nesterov) {

@@ -57,7 +57,7 @@ int main() {
   const auto un_bad =
       bytes(plinth_unary_params{0, plinth_unary_fn(99), 1, 0}, PLINTH_UNARY_PARAMS_STRUCT_SIZE);
   const auto bin = bytes(plinth_binary_params{0, PLINTH_BINARY_MUL, 0}, PLINTH_BINARY_PARAMS_STRUCT_SIZE);
-  const auto ax = bytes(plinth_axpby_params{0, 1, 1}, PLINTH_AXPBY_PARAMS_STRUCT_SIZE);
+  const auto ax = bytes(plinth_axpby_params{0, 1, 1, PLINTH_UNARY_IDENTITY}, PLINTH_AXPBY_PARAMS_STRUCT_SIZE);
   const auto mm = bytes(plinth_matmul_params{0, 0, 0, 1, 0}, PLINTH_MATMUL_PARAMS_STRUCT_SIZE);
   const auto red = bytes(plinth_reduce_params{0, PLINTH_REDUCE_MEAN, 0}, PLINTH_REDUCE_PARAMS_STRUCT_SIZE);
   const auto xent = bytes(plinth_xent_params{0, -1, 1, 0}, PLINTH_XENT_PARAMS_STRUCT_SIZE);

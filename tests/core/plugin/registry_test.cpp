@@ -159,7 +159,7 @@ struct Broken {
 void PrintTo(const Broken& b, std::ostream* os) { *os << b.name; }
 
 const Broken kBroken[] = {
-    {"fx-missing-file", "library not found", "check the path in"},
+    {"fx-missing-file", "library not found", "it is relative to the manifest's folder"},
     {"fx-not-elf", "not a shared library", "must name the plugin's .so"},
     {"fx-no-entry", "no exported symbol plinth_plugin_get", "PLINTH_EXPORT"},
     {"fx-abi2", "built for ABI 2.0, this core provides ABI 1.2", "rebuild against Plinth SDK 1"},

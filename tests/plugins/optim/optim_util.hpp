@@ -1,7 +1,8 @@
 // optim_util.hpp — a host-memory op table for the optimizer tests. The
-// generic ops (AXPBY, BINARY, UNARY identity/sqrt) run as naive loops and
-// refuse aliasing the op contract does not allow; the fused ADAMW_STEP and
-// SGD_STEP are a separate, independently written per-element implementation.
+// generic ops (AXPBY, BINARY, UNARY identity/sqrt/sign) run as naive loops
+// and refuse aliasing the op contract does not allow; the fused ADAMW_STEP,
+// SGD_STEP and LION_STEP are a separate, independently written per-element
+// implementation.
 // Every launch is logged so tests can see which ops an optimizer used.
 // Tensors here are contiguous f32 arrays: buffer = the float pointer.
 #pragma once
@@ -56,7 +57,9 @@ struct host_ops {
     table.supports = [](void* ctx, const plinth_op* op) -> int32_t {
       auto* self = static_cast<host_ops*>(ctx);
       self->asked.push_back(op->kind);
-      if (op->kind == PLINTH_OP_ADAMW_STEP || op->kind == PLINTH_OP_SGD_STEP) return self->fused ? 1 : 0;
+      if (op->kind == PLINTH_OP_ADAMW_STEP || op->kind == PLINTH_OP_SGD_STEP ||
+          op->kind == PLINTH_OP_LION_STEP)
+        return self->fused ? 1 : 0;
       return 1;
     };
     table.launch = [](void* ctx, const plinth_op* op) { return static_cast<host_ops*>(ctx)->run(*op); };
@@ -85,11 +88,16 @@ struct host_ops {
       if (numel(op.inputs[i]) != n) return PLINTH_ERR_INVALID_ARGUMENT;
     float* out = ptr(op.outputs[0]);
     switch (op.kind) {
-      case PLINTH_OP_AXPBY: {  // out = alpha*a + beta*b; only b may alias out
+      case PLINTH_OP_AXPBY: {  // out = fn(alpha*a + beta*b); only b may alias out
         auto* p = static_cast<const plinth_axpby_params*>(op.params);
         const float *a = ptr(op.inputs[0]), *b = ptr(op.inputs[1]);
         if (a == out) return PLINTH_ERR_INVALID_ARGUMENT;
-        for (size_t i = 0; i < n; ++i) out[i] = p->alpha * a[i] + (p->beta != 0 ? p->beta * b[i] : 0.0f);
+        const int fn = p->struct_size >= PLINTH_AXPBY_PARAMS_STRUCT_SIZE ? p->fn : PLINTH_UNARY_IDENTITY;
+        if (fn != PLINTH_UNARY_IDENTITY && fn != PLINTH_UNARY_SIGN) return PLINTH_ERR_UNSUPPORTED;
+        for (size_t i = 0; i < n; ++i) {
+          const float z = p->alpha * a[i] + (p->beta != 0 ? p->beta * b[i] : 0.0f);
+          out[i] = fn == PLINTH_UNARY_SIGN ? (z > 0 ? 1.0f : z < 0 ? -1.0f : z) : z;
+        }
         return PLINTH_OK;
       }
       case PLINTH_OP_BINARY: {
@@ -128,6 +136,8 @@ struct host_ops {
             out[i] = z;
           else if (p->fn == PLINTH_UNARY_SQRT)
             out[i] = std::sqrt(z);
+          else if (p->fn == PLINTH_UNARY_SIGN)
+            out[i] = z > 0 ? 1.0f : z < 0 ? -1.0f : z;
           else
             return PLINTH_ERR_UNSUPPORTED;
         }
@@ -147,6 +157,19 @@ struct host_ops {
           p[i] = pi - q->lr * (mi / c1) / (std::sqrt(vi / c2) + q->eps);
           m[i] = mi;
           v[i] = vi;
+        }
+        return PLINTH_OK;
+      }
+      case PLINTH_OP_LION_STEP: {  // in: p, g, m; out: p, m
+        auto* q = static_cast<const plinth_lion_params*>(op.params);
+        if (op.num_inputs != 3 || op.num_outputs != 2) return PLINTH_ERR_INVALID_ARGUMENT;
+        float *p = ptr(op.outputs[0]), *m = ptr(op.outputs[1]);
+        const float* g = ptr(op.inputs[1]);
+        for (size_t i = 0; i < n; ++i) {
+          const float c = q->beta1 * m[i] + (1 - q->beta1) * g[i];
+          p[i] = p[i] - q->lr * q->weight_decay * p[i];
+          p[i] -= q->lr * (c > 0 ? 1.0f : c < 0 ? -1.0f : 0.0f);
+          m[i] = q->beta2 * m[i] + (1 - q->beta2) * g[i];
         }
         return PLINTH_OK;
       }

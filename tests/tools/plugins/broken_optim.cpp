@@ -70,7 +70,7 @@ int32_t num_scratch_slots(const plinth_optimizer* o) { return o->weight_decay !=
 // out = alpha * a + beta * b
 plinth_status axpby(const plinth_optim_ops* ops, const plinth_tensor& out, const plinth_tensor& a,
                     double alpha, const plinth_tensor& b, double beta) {
-  plinth_axpby_params prm{PLINTH_AXPBY_PARAMS_STRUCT_SIZE, float(alpha), float(beta)};
+  plinth_axpby_params prm{PLINTH_AXPBY_PARAMS_STRUCT_SIZE, float(alpha), float(beta), PLINTH_UNARY_IDENTITY};
   plinth_tensor in[2] = {a, b};
   plinth_op op{PLINTH_OP_STRUCT_SIZE, PLINTH_OP_AXPBY, 2, in, 1, &out, &prm};
   return ops->launch(ops->ctx, &op);
@@ -115,6 +115,9 @@ plinth_status step(plinth_optimizer* o, const plinth_optim_ops* ops, const plint
 }
 
 const char* const g_keys[] = {"lr", "momentum", "dampening", "nesterov", "weight_decay", nullptr};
+// unused-key-sgd declares a key its create() never reads.
+const char* const g_unused_keys[] = {"lr",           "momentum", "dampening", "nesterov",
+                                     "weight_decay", "warmup",   nullptr};
 
 template <int Mode>
 constexpr plinth_optimizer_v1 table_as() {
@@ -138,7 +141,9 @@ const plinth_component g_components[] = {
     {PLINTH_COMPONENT_STRUCT_SIZE, PLINTH_KIND_OPTIMIZER, "crashing-sgd", "SGD that dies at step 5 (test)",
      &g_crashing_table, g_keys},
     {PLINTH_COMPONENT_STRUCT_SIZE, PLINTH_KIND_OPTIMIZER, "hanging-sgd",
-     "SGD that never returns at step 5 (test)", &g_hanging_table, g_keys}};
+     "SGD that never returns at step 5 (test)", &g_hanging_table, g_keys},
+    {PLINTH_COMPONENT_STRUCT_SIZE, PLINTH_KIND_OPTIMIZER, "unused-key-sgd",
+     "SGD declaring a key 'warmup' it never reads (test)", &g_table, g_unused_keys}};
 
 const plinth_plugin g_plugin = {PLINTH_PLUGIN_STRUCT_SIZE,
                                 PLINTH_ABI_MAJOR,
@@ -146,7 +151,7 @@ const plinth_plugin g_plugin = {PLINTH_PLUGIN_STRUCT_SIZE,
                                 "broken-sgd",
                                 "1.0.0",
                                 "Plinth tests",
-                                4,
+                                sizeof g_components / sizeof g_components[0],
                                 g_components,
                                 nullptr,
                                 nullptr};
