@@ -144,7 +144,7 @@ run("plinth-plugin-check example-lion --optimizer-rule lion" ${PREFIX}/bin/plint
     --manifest ${WORK}/build-example-lion/share/plinth/plugins.d --optimizer-rule lion)
 expect("${OUT}" " 0 fail" "plinth-plugin-check example-lion --optimizer-rule lion")
 expect("${OUT}" "betas=\\[0.95,0.98\\] weight_decay=0 \\(composed ops\\) +pass" "example-lion against the lion rule")
-# Crashing and hanging plugins of three kinds, built out of tree the same
+# Crashing and hanging plugins of every kind, built out of tree the same
 # way: the installed kit names each case the plugin ended (by signal, or
 # killed after --case-timeout), reaches its report and exits 1.
 run("configure broken plugins" ${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/packaging/broken -B ${WORK}/build-broken
@@ -174,6 +174,14 @@ expect_ended("crashing data source" "reads +${_died}" --manifest ${_bm}/plinth-t
              --data-config ${WORK}/crash.toml)
 expect_ended("hanging data source" "reads +${_hung}" --manifest ${_bm}/plinth-test-broken-data.toml
              --data-config ${WORK}/hang.toml)
+# The communicator's bug is chosen by PLINTH_TEST_COMM_BUG; its child is not
+# replaced (a new process cannot re-join the world), so the rest is named.
+set(_not_run "; the cases after it did not run")
+set(ENV{PLINTH_TEST_COMM_BUG} crash)
+expect_ended("crashing communicator" "all_gather cases +${_died}${_not_run}" --manifest ${_bm}/broken-comm.toml)
+set(ENV{PLINTH_TEST_COMM_BUG} hang)
+expect_ended("hanging communicator" "all_gather cases +${_hung}" --manifest ${_bm}/broken-comm.toml)
+unset(ENV{PLINTH_TEST_COMM_BUG})
 
 # From the prefix's share/plinth/plugins.d, next to the core's own plugins.
 run("plugins doctor (installed)" ${PLINTH} --no-system-plugins plugins doctor)

@@ -25,8 +25,9 @@ struct Outcome {
   std::string out;
 };
 
-Outcome run_check(const std::string& args) {
-  const std::string cmd = std::string(PLUGIN_CHECK) + " " + args + " 2>/dev/null";
+// `env`: VAR=value words put before the command.
+Outcome run_check(const std::string& args, const std::string& env = "") {
+  const std::string cmd = env + " " + std::string(PLUGIN_CHECK) + " " + args + " 2>/dev/null";
   Outcome r;
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;
@@ -446,6 +447,31 @@ TEST(plugin_check, communicator_with_short_copies_and_unchecked_root_fails_those
   Outcome t = run_check(BROKEN_COMM);
   EXPECT_EQ(t.code, 1);
   EXPECT_NE(t.out.find("broadcast from root = size returns an error"), std::string::npos) << t.out;
+}
+
+// A communicator that crashes or hangs in all_gather: the rows before it
+// (all_reduce, reduce_scatter) are reported, the case it ended in is a
+// failed row naming how, and the tool reaches its report and exits 1.
+TEST(plugin_check, a_crashing_or_hanging_communicator_is_named_by_case) {
+  for (const auto& [bug, how] : {std::pair<std::string, std::string>{"crash", "the plugin died of SIG"},
+                                 {"hang", "hung: no case finished within 2 s"}}) {
+    Outcome r =
+        run_check("--json --case-timeout 2 " + std::string(BROKEN_COMM), "PLINTH_TEST_COMM_BUG=" + bug);
+    EXPECT_EQ(r.code, 1) << bug << "\n" << r.out.substr(0, 4000);
+    const auto doc = parse(r);
+    bool ended = false, before = false;
+    for (const auto& x : doc["results"]) {
+      const std::string detail = x.value("detail", "");
+      if (x["case"] == "all_gather cases" && x["status"] == "fail") {
+        ended = detail.find(how) != std::string::npos && detail.find("did not run") != std::string::npos;
+        EXPECT_TRUE(ended) << x.dump();
+      }
+      before |= x["op"] == "all_reduce" && x["status"] == "pass";
+    }
+    EXPECT_TRUE(ended) << bug << "\n" << r.out.substr(0, 4000);
+    EXPECT_TRUE(before) << bug << ": the all_reduce rows before the crash are missing\n"
+                        << r.out.substr(0, 4000);
+  }
 }
 
 TEST(plugin_check, bad_input_exits_2) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -37,6 +38,10 @@ struct CaseResult {
 struct Rows : std::vector<CaseResult> {
   bool stream = false;  // a child: print begins and rows as they happen
   size_t first = 0;     // skip the cases with a smaller index
+  // Named values a child hands its parent beside the rows (a communicator's
+  // rank and world size).
+  std::map<std::string, std::string> facts;
+  void fact(const std::string& key, const std::string& value);
   // Case `index` of the section (stable from run to run) starts: `op` and
   // `name` say which, should it crash or hang. False: skip it.
   bool begin(size_t index, const std::string& op, const std::string& name);
@@ -48,9 +53,11 @@ struct Rows : std::vector<CaseResult> {
 // Runs `unit` (see main.cpp) in child processes of this program (`argv`:
 // its own command line), appending their rows to `out` (as `section`
 // rows); a case whose child crashed, exited or hung is a failed row, and a
-// new child goes on from the next case (isolate.cpp).
+// new child goes on from the next case (isolate.cpp) — unless `restart` is
+// false (a communicator: a new process cannot re-join its world), when the
+// cases after it are named as not run.
 void run_isolated(const std::vector<std::string>& argv, const std::string& unit, const std::string& section,
-                  double case_timeout_s, Rows& out);
+                  double case_timeout_s, Rows& out, bool restart = true);
 // A child's last line: its unit ran to the end.
 void unit_done();
 
@@ -79,8 +86,7 @@ struct CommRun {
   int world_failures = -1;  // failures summed over every rank; -1 when unknown
   std::string error;        // non-empty: the communicator could not be created
 };
-CommRun run_comm(const Registry& reg, const std::string& name, double timeout_s,
-                 std::vector<CaseResult>& out);
+CommRun run_comm(const Registry& reg, const std::string& name, double timeout_s, Rows& out);
 
 // Optimizer checks (optim.cpp) on component `name`, launching ops on `exec`
 // (the CPU backend); `rule` "sgd" | "adamw" picks the reference update,

@@ -80,7 +80,7 @@ struct Ctx {
   const plinth_comm_v1* t;
   plinth_comm* comm;
   int rank, size;
-  std::vector<CaseResult>& out;
+  Rows& out;
 
   void add(const std::string& coll, const std::string& name, const std::string& status,
            const std::string& detail = {}) {
@@ -349,9 +349,10 @@ void struct_size_cases(Ctx& c) {
 
 }  // namespace
 
-CommRun run_comm(const Registry& reg, const std::string& name, double timeout_s,
-                 std::vector<CaseResult>& out) {
+CommRun run_comm(const Registry& reg, const std::string& name, double timeout_s, Rows& out) {
   CommRun run;
+  size_t index = 0;
+  (void)out.begin(index++, "info", "create, then rank and size agree with the launcher");
   auto comp = reg.find(PLINTH_KIND_COMM, name);
   if (!comp) {
     run.error = comp.status().message();
@@ -406,18 +407,18 @@ CommRun run_comm(const Registry& reg, const std::string& name, double timeout_s,
                            host ? "" : "this tool checks host-memory collectives only"});
   Ctx c{t, comm, info.rank, info.size, out};
   if (host) {
-    all_reduce_cases(c);
-    reduce_scatter_cases(c);
-    all_gather_cases(c);
-    broadcast_cases(c);
-    barrier_case(c);
-    struct_size_cases(c);
-    error_cases(c);
-    still_usable(c);
+    // Each group begins a case: a crash or hang inside it is named by it.
+    const std::pair<const char*, void (*)(Ctx&)> groups[] = {
+        {"all_reduce", all_reduce_cases}, {"reduce_scatter", reduce_scatter_cases},
+        {"all_gather", all_gather_cases}, {"broadcast", broadcast_cases},
+        {"barrier", barrier_case},        {"struct_size", struct_size_cases},
+        {"errors", error_cases},          {"still usable", still_usable}};
+    for (const auto& [what, run_group] : groups)
+      if (out.begin(index++, what, std::string(what) + " cases")) run_group(c);
     // Every rank's failures, summed through the plugin: only trusted when
     // that call itself succeeds (a rank also exits 1 on its own failures).
     int32_t mine = 0, all = 0;
-    for (const auto& r : out) mine += r.status == "fail";
+    for (const auto& r : static_cast<const std::vector<CaseResult>&>(out)) mine += r.status == "fail";
     if (t->all_reduce(comm, &mine, &all, 1, PLINTH_DTYPE_I32, PLINTH_REDUCE_OP_SUM, PLINTH_MEMORY_HOST,
                       nullptr) == PLINTH_OK)
       run.world_failures = all;

@@ -1,10 +1,12 @@
 // isolate.cpp — each case of a check in a child process: the tool runs a
 // section (a "unit": the backend contract, the ops, the malformed launches,
-// one optimizer, one data source) by executing itself again with --unit; the
+// one optimizer, one data source, one communicator) by executing itself
+// again with --unit; the
 // child prints each case's start and each row on stdout as JSON lines. A
 // child that crashes, exits, aborts or stops making progress is a failed row
 // for the case it was in, named with its signal or exit status, and a new
-// child goes on from the next case, so one bad case never ends the run.
+// child goes on from the next case, so one bad case never ends the run (a
+// communicator's child is not replaced: its world has lost a rank).
 // Executing again (not fork) gives every child a fresh process: no thread
 // pool, OpenMP runtime or GPU context of the parent's in a state it cannot use.
 #include <poll.h>
@@ -65,10 +67,15 @@ void Rows::push_back(CaseResult r) {
   std::vector<CaseResult>::push_back(std::move(r));
 }
 
+void Rows::fact(const std::string& key, const std::string& value) {
+  if (stream) emit({{"fact", {{"key", key}, {"value", value}}}});
+  facts[key] = value;
+}
+
 void unit_done() { emit({{"done", true}}); }
 
 void run_isolated(const std::vector<std::string>& argv, const std::string& unit, const std::string& section,
-                  double case_timeout_s, Rows& out) {
+                  double case_timeout_s, Rows& out, bool restart) {
   size_t first = 0;
   for (int attempt = 0; attempt < 10000; ++attempt) {
     ChildOptions o;
@@ -126,6 +133,8 @@ void run_isolated(const std::vector<std::string>& argv, const std::string& unit,
           if (c.error >= 1e300) c.error = std::numeric_limits<double>::infinity();
           out.keep(std::move(c));
           deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(case_timeout_s);
+        } else if (j.contains("fact")) {
+          out.facts[j["fact"].value("key", "")] = j["fact"].value("value", "");
         } else if (j.contains("done")) {
           done = true;
         }
@@ -147,6 +156,12 @@ void run_isolated(const std::vector<std::string>& argv, const std::string& unit,
       out.keep(CaseResult{section, case_op,
                           case_name + " (the rest of the " + unit + " checks could not run)", "fail", 0, 0,
                           why});
+      return;
+    }
+    if (!restart) {
+      out.keep(CaseResult{section, case_op, case_name, "fail", 0, 0,
+                          why + "; the cases after it did not run (a new process cannot re-join the "
+                                "communicator's world)"});
       return;
     }
     out.keep(CaseResult{section, case_op, case_name, "fail", 0, 0,

@@ -210,22 +210,65 @@ void export_rows(const Registry& reg, plinth_kind kind, const std::vector<std::s
   }
 }
 
+// How a communicator's checks run: in this process, in a child of it
+// (isolated), or as that child (`unit`).
+struct CommMode {
+  std::vector<std::string> self;
+  std::string unit;
+  bool in_process = false;
+  double case_timeout = 120;
+};
+
 // Communicator components: every rank runs the cases; rank 0 reports,
-// the others print only their failures (to stderr, "rank N: ...").
-int check_comms(const Registry& reg, const std::vector<std::string>& names, double timeout, bool json) {
+// the others print only their failures (to stderr, "rank N: ..."). Each
+// rank's cases run in a child process of it (under a launcher the child
+// inherits the rank's environment and joins the world in its place), so a
+// communicator that crashes or hangs is a failed case named by how it
+// ended; the child is not replaced (a new process cannot re-join the world).
+int check_comms(const Registry& reg, const std::vector<std::string>& names, double timeout, bool json,
+                const CommMode& mode) {
   int rc = 0;
   for (const auto& name : names) {
-    std::vector<CaseResult> results;
+    if (!mode.unit.empty()) {  // the child: run and hand the rank over
+      if (mode.unit != "comm:" + name) continue;
+      Rows rows;
+      rows.stream = true;
+      const CommRun r = run_comm(reg, name, timeout, rows);
+      rows.fact("rank", std::to_string(r.rank));
+      rows.fact("size", std::to_string(r.size));
+      rows.fact("world_failures", std::to_string(r.world_failures));
+      rows.fact("error", r.error);
+      unit_done();
+      return 0;
+    }
+    Rows results;
     export_rows(reg, PLINTH_KIND_COMM, {name}, results);
-    CommRun run = run_comm(reg, name, timeout, results);
+    CommRun run;
+    if (mode.in_process) {
+      run = run_comm(reg, name, timeout, results);
+    } else {
+      run_isolated(mode.self, "comm:" + name, "comm", mode.case_timeout, results, false);
+      // A child that ended early handed nothing over: the launcher's rank.
+      const char* env_rank = std::getenv("OMPI_COMM_WORLD_RANK");
+      const char* env_size = std::getenv("OMPI_COMM_WORLD_SIZE");
+      auto fact = [&](const char* k, int dflt) {
+        auto it = results.facts.find(k);
+        return it == results.facts.end() || it->second.empty() ? dflt : std::atoi(it->second.c_str());
+      };
+      run.rank = fact("rank", env_rank ? std::atoi(env_rank) : 0);
+      run.size = fact("size", env_size ? std::atoi(env_size) : 1);
+      run.world_failures = fact("world_failures", -1);
+      if (auto it = results.facts.find("error"); it != results.facts.end()) run.error = it->second;
+    }
     if (!run.error.empty()) {
       std::fprintf(stderr, "plinth-plugin-check: %s\n", run.error.c_str());
       return kExitBadInput;
     }
+    const std::vector<CaseResult>& rows = results;  // (Rows::begin names a case)
     int mine = 0;
-    for (const auto& r : results) mine += r.status == "fail";
+    for (const auto& r : rows) mine += r.status == "fail";
     if (run.rank != 0) {
-      for (const auto& r : results)
+      for (const auto& r : rows)
         if (r.status == "fail")
           std::fprintf(stderr, "plinth-plugin-check: rank %d: %s %s: fail: %s\n", run.rank, r.op.c_str(),
                        r.name.c_str(), r.detail.c_str());
@@ -419,7 +462,9 @@ int main(int argc, char** argv) {
     what = !backends.empty() ? "backend" : !comms.empty() ? "comm" : !optims.empty() ? "optimizer" : "data";
     targets = !backends.empty() ? backends : !comms.empty() ? comms : !optims.empty() ? optims : datas;
   }
-  if (what == "comm") return finish(check_comms(**reg, targets, comm_timeout, json));
+  if (what == "comm")
+    return finish(
+        check_comms(**reg, targets, comm_timeout, json, CommMode{self, unit, in_process, case_timeout}));
   if (what == "data") {
     toml::table config;
     if (!data_config.empty()) {

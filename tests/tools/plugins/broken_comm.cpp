@@ -4,7 +4,13 @@
 // bugs the kit must report by case:
 //   - collectives move at most 1 MiB, so the >1 MiB cases come back short;
 //   - broadcast accepts any root, so "root = size" returns OK.
+// With PLINTH_TEST_COMM_BUG=crash all_gather raises SIGSEGV; with =hang it
+// never returns (the kit must name the case and reach its report).
 // Everything else follows plinth/comm.h.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
@@ -70,6 +76,11 @@ plinth_status broadcast(plinth_comm* c, void* buf, uint64_t count, plinth_dtype 
 plinth_status all_gather(plinth_comm* c, const void* send, void* recv, uint64_t count, plinth_dtype d,
                          plinth_memory_kind kind, void*) {
   if (plinth_status s = check(c, send, recv, count, d, kind, "all_gather"); s != PLINTH_OK) return s;
+  if (const char* bug = std::getenv("PLINTH_TEST_COMM_BUG")) {
+    if (std::strcmp(bug, "crash") == 0) ::raise(SIGSEGV);
+    if (std::strcmp(bug, "hang") == 0)
+      for (;;) ::pause();
+  }
   copy(recv, send, count, d);
   return PLINTH_OK;
 }
