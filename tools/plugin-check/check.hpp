@@ -91,8 +91,15 @@ CommRun run_comm(const Registry& reg, const std::string& name, double timeout_s,
 // Optimizer checks (optim.cpp) on component `name`, launching ops on `exec`
 // (the CPU backend); `rule` "sgd" | "adamw" picks the reference update,
 // empty: none (the numeric cases are no-reference). Rows have section "optim".
+// The reference backend at 1 and 3 threads (null, and `why`, when the
+// reference could not be made so).
+struct ThreadedRefs {
+  BackendInstance* one = nullptr;
+  BackendInstance* three = nullptr;
+  std::string why;
+};
 void run_optimizer(const Registry& reg, const std::string& name, const std::string& rule,
-                   BackendInstance& exec, uint64_t seed, Rows& out);
+                   BackendInstance& exec, uint64_t seed, Rows& out, const ThreadedRefs& threaded = {});
 
 // The symbols `lib` exports besides plinth_plugin_get and
 // plinth_plugin_score, from its ELF dynamic symbol table (exports.cpp).

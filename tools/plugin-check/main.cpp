@@ -545,14 +545,31 @@ int main(int argc, char** argv) {
     export_rows(**reg, what == "optimizer" ? PLINTH_KIND_OPTIMIZER : PLINTH_KIND_BACKEND, targets, results);
   }
   if (what == "optimizer") {
+    // The reference again at 1 and 3 threads: an optimizer's steps must not
+    // depend on how the backend splits its ops.
+    ThreadedRefs threaded;
+    auto at_threads = [&](int64_t n) -> Result<BackendInstance> {
+      toml::table t;
+      t.insert("threads", n);
+      auto cfg = plugin_config(t);
+      if (!cfg) return cfg.status();
+      return BackendInstance::create(**rreg, reference, cfg->get(), 0);
+    };
+    auto one = at_threads(1), three = at_threads(3);
+    if (one && three) {
+      threaded.one = &*one;
+      threaded.three = &*three;
+    } else {
+      threaded.why = (one ? three : one).status().message();
+    }
     for (const auto& name : targets) {
       const std::string r = !optimizer_rule.empty()                                ? optimizer_rule
                             : (name == "sgd" || name == "adamw" || name == "lion") ? name
                                                                                    : "";
       if (child && unit == "optim:" + name)
-        run_optimizer(**reg, name, r, *ref, seed, results);
+        run_optimizer(**reg, name, r, *ref, seed, results, threaded);
       else if (!child && in_process)
-        run_optimizer(**reg, name, r, *ref, seed, results);
+        run_optimizer(**reg, name, r, *ref, seed, results, threaded);
       else if (!child)
         run_isolated(self, "optim:" + name, "optim", case_timeout, results);
     }

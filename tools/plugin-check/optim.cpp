@@ -477,7 +477,8 @@ void key_cases(const plinth_optimizer_v1* t, const Registry& reg, const std::str
 }
 
 void property_cases(const plinth_optimizer_v1* t, const Registry& reg, const std::string& comp,
-                    const OptCase& oc, BackendInstance& be, uint64_t seed, Rows& out) {
+                    const OptCase& oc, BackendInstance& be, uint64_t seed, Rows& out,
+                    const ThreadedRefs& threaded) {
   auto add = [&](const std::string& name, bool ok, const std::string& why) {
     out.push_back(
         CaseResult{"optim", comp, oc.name + ": " + name, ok ? "pass" : "fail", 0, 0, ok ? "" : why});
@@ -508,6 +509,36 @@ void property_cases(const plinth_optimizer_v1* t, const Registry& reg, const std
   for (size_t k = 0; unchanged && k < before.size(); ++k) unchanged = still[k * per] == before[k];
   add("a learning rate of 0 leaves every parameter as it was", unchanged,
       why.empty() ? "a parameter changed with lr = 0" : why);
+  // The backend at 1 and 3 threads: the same steps up to rounding (a norm's
+  // partial sums may be added in another order; a race or an order-dependent
+  // update differs by far more than NMSE 1e-12).
+  const std::string tname = "the same result with the backend at 1 and 3 threads";
+  if (!threaded.one || !threaded.three) {
+    out.push_back(
+        CaseResult{"optim", comp, oc.name + ": " + tname, "warn", 0, 0, "not checked: " + threaded.why});
+  } else {
+    std::vector<std::vector<float>> at1, at3;
+    std::string w1, w3;
+    run_case(t, reg, "", oc, *threaded.one, true, seed, w1, RunOpts{.resume = false, .final = &at1});
+    run_case(t, reg, "", oc, *threaded.three, true, seed, w3, RunOpts{.resume = false, .final = &at3});
+    double worst = 0;
+    bool same_shape = w1.empty() && w3.empty() && at1.size() == plain.size() && at3.size() == plain.size();
+    for (size_t k = 0; same_shape && k < plain.size(); ++k) {
+      same_shape = at1[k].size() == plain[k].size() && at3[k].size() == plain[k].size();
+      std::vector<double> ref(plain[k].begin(), plain[k].end());
+      if (same_shape)
+        for (const auto* v : {&at1[k], &at3[k]})
+          worst = std::max(worst, nmse(std::vector<double>(v->begin(), v->end()), ref));
+    }
+    const bool ok = same_shape && worst <= 1e-12;
+    out.push_back(CaseResult{"optim", comp, oc.name + ": " + tname, ok ? "pass" : "fail", worst, 1e-12,
+                             ok            ? ""
+                             : !w1.empty() ? w1
+                             : !w3.empty() ? w3
+                             : same_shape
+                                 ? "the parameters or state differ (NMSE " + std::to_string(worst) + ")"
+                                 : "a run gave other tensors"});
+  }
 }
 
 // Malformed steps and configs on an instance of the case's config: each must
@@ -656,7 +687,7 @@ void error_cases(const plinth_optimizer_v1* t, const Registry& reg, const std::s
 }  // namespace
 
 void run_optimizer(const Registry& reg, const std::string& name, const std::string& rule, BackendInstance& be,
-                   uint64_t seed, Rows& out) {
+                   uint64_t seed, Rows& out, const ThreadedRefs& threaded) {
   auto comp = reg.find(PLINTH_KIND_OPTIMIZER, name);
   if (!comp) {
     out.push_back(CaseResult{"optim", name, "component", "fail", 0, 0, comp.status().message()});
@@ -683,7 +714,7 @@ void run_optimizer(const Registry& reg, const std::string& name, const std::stri
     }
   }
   if (rule.empty() && out.begin(index++, name, "the properties any optimizer must have"))
-    property_cases(t, reg, name, cases.back(), be, seed, out);
+    property_cases(t, reg, name, cases.back(), be, seed, out, threaded);
   if (rule.empty() && out.begin(index++, name, "its declared config keys are used"))
     key_cases(t, reg, name, cases.back(), (*comp)->config_keys, be, seed, out);
   if (out.begin(index++, name, "malformed calls")) error_cases(t, reg, name, cases.back(), be, out);
