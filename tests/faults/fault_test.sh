@@ -156,6 +156,10 @@ case $case in
       chown -R 65534:65534 "$work"
     fi
     long
+    # No metrics line while it trains: a failed metrics write ends a run by
+    # itself, so on a fast machine a log step landing between the chmod and
+    # the next checkpoint would end it before any checkpoint could fail.
+    sed -i 's/^log_every = .*/log_every = 100000000/' "$work/pipeline.toml"
     train_bg
     wait_for 30 has_ckpt_after 0 || fail "no first checkpoint"
     chmod a-w "$run_dir" "$ckpts"
@@ -366,6 +370,13 @@ EOF2
       train --no-progress --resume other.toml > "$work/log" 2>&1) \
       || fail "a folder holding only its lock could not be resumed: $(cat "$work/log")"
     [ -f "$run_dir/model.safetensors" ] || fail "the resume into a lock-only folder wrote no model"
+    # Killed inside that first write, between the temporary and its rename
+    # (the resume test's kills hit this window on a fast machine): the same.
+    rm -rf "$run_dir" && mkdir -p "$run_dir" && : > "$run_dir/lock" && echo "[run" > "$run_dir/pipeline.toml.tmp"
+    (cd "$work" && "$plinth" --no-system-plugins --no-install-plugins --plugin-path "$manifests" \
+      train --no-progress --resume other.toml > "$work/log" 2>&1) \
+      || fail "a folder holding its lock and pipeline.toml.tmp could not be resumed: $(cat "$work/log")"
+    [ -f "$run_dir/model.safetensors" ] || fail "the resume into a lock + pipeline.toml.tmp folder wrote no model"
     # A name that leaves out_dir: refused before anything is written, with or without --resume.
     mkdir -p "$work/deep/er" && mv "$work/pipeline.toml" "$work/deep/er/"
     sed -i 's|^name = .*|name = "../../victim"|' "$work/deep/er/pipeline.toml"

@@ -322,7 +322,8 @@ Status RunLoop::open_folder() {
 
 // A folder `--resume` may write into: a Plinth run (it has the pipeline.toml
 // every run writes first), or one that was stopped before it wrote anything
-// (empty, or only its lock file), not a folder of other files that happens
+// (empty, its lock file, and the temporary of a first write killed before
+// its rename: pipeline.toml.tmp), not a folder of other files that happens
 // to have the run's name.
 Status RunLoop::check_run_folder(const std::filesystem::path& dir) const {
   std::error_code ec;
@@ -331,7 +332,7 @@ Status RunLoop::check_run_folder(const std::filesystem::path& dir) const {
   auto only_lock = [&] {
     std::error_code it_ec;
     for (const auto& e : std::filesystem::directory_iterator(dir, it_ec))
-      if (e.path().filename() != "lock") return false;
+      if (e.path().filename() != "lock" && e.path().filename() != "pipeline.toml.tmp") return false;
     return !it_ec;
   };
   if (!std::filesystem::is_regular_file(dir / "pipeline.toml", ec) && !only_lock())
