@@ -1072,7 +1072,9 @@ TEST(cpu_lion, matches_the_paper_algorithm) {
         rw[size_t(i)] = rw[size_t(i)] * (1 - lr * wd) - lr * (u > 0 ? 1 : u < 0 ? -1 : 0);
         rm[size_t(i)] = b2 * rm[size_t(i)] + (1 - b2) * gi;
       }
-      if (step == 1) EXPECT_FLOAT_EQ(w.f()[0], float(rw[0])) << "sign(0) must be 0";
+      if (step == 1) {
+        EXPECT_FLOAT_EQ(w.f()[0], float(rw[0])) << "sign(0) must be 0";
+      }
     }
     expect_close(rw, w.f(), 1e-6, 1e-6, "param");
     expect_close(rm, m.f(), 1e-5, 1e-7, "m");
