@@ -229,7 +229,8 @@ const Section<OptimizerSection>& optimizer_schema() {
                             {
                                 {{.name = "name",
                                   .def = "\"adamw\"",
-                                  .doc = "optimizer component (`sgd`, `adamw`, `lion`, …; `plugins/optim/README.md` lists each one's keys)",
+                                  .doc = "optimizer component (`sgd`, `adamw`, `lion`, …; "
+                                         "`plugins/optim/README.md` lists each one's keys)",
                                   .check = non_empty()},
                                  &S::name},
                             },

@@ -144,7 +144,8 @@ TEST(executor, axpby_with_a_function_reaches_only_backends_of_abi_1_2) {
   plinth_tensor t[3]{};
   plinth_axpby_params sign{PLINTH_AXPBY_PARAMS_STRUCT_SIZE, 1.0f, 0.5f, PLINTH_UNARY_SIGN};
   plinth_axpby_params plain{PLINTH_AXPBY_PARAMS_STRUCT_SIZE, 1.0f, 0.5f, PLINTH_UNARY_IDENTITY};
-  plinth_axpby_params v1{PLINTH_AXPBY_PARAMS_V1_STRUCT_SIZE, 1.0f, 0.5f, PLINTH_UNARY_SIGN};  // fn not covered
+  plinth_axpby_params v1{PLINTH_AXPBY_PARAMS_V1_STRUCT_SIZE, 1.0f, 0.5f,
+                         PLINTH_UNARY_SIGN};  // fn not covered
   const plinth_op with_fn{sizeof(plinth_op), PLINTH_OP_AXPBY, 2, t, 1, t + 2, &sign};
   const plinth_op without{sizeof(plinth_op), PLINTH_OP_AXPBY, 2, t, 1, t + 2, &plain};
   const plinth_op old_caller{sizeof(plinth_op), PLINTH_OP_AXPBY, 2, t, 1, t + 2, &v1};
