@@ -18,6 +18,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -555,12 +556,18 @@ int main(int argc, char** argv) {
       if (!cfg) return cfg.status();
       return BackendInstance::create(**rreg, reference, cfg->get(), 0);
     };
-    auto one = at_threads(1), three = at_threads(3);
-    if (one && three) {
-      threaded.one = &*one;
-      threaded.three = &*three;
-    } else {
-      threaded.why = (one ? three : one).status().message();
+    // Only where the optimizer's cases run (a child, or --in-process): the
+    // parent of isolated children never uses them.
+    std::optional<Result<BackendInstance>> one, three;
+    if (child || in_process) {
+      one.emplace(at_threads(1));
+      three.emplace(at_threads(3));
+      if (*one && *three) {
+        threaded.one = &**one;
+        threaded.three = &**three;
+      } else {
+        threaded.why = (*one ? *three : *one).status().message();
+      }
     }
     for (const auto& name : targets) {
       const std::string r = !optimizer_rule.empty()                                ? optimizer_rule
